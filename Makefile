@@ -1,0 +1,40 @@
+# Everyday commands. `make demo` and `make test` work on a fresh checkout: they
+# create .venv, install the dependencies and compile the Cython modules first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.deps-installed
+
+.PHONY: venv build test test-quick demo bench wheel clean lint
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# flock serialises concurrent in-place builds of the same extension files.
+build: $(STAMP)
+	flock /tmp/thinc-build.lock $(PY) setup.py --quiet build_ext --inplace -j 2
+
+test: build
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+test-quick: build
+	$(PY) -m pytest tests -q -m "not slow" -x
+
+demo: build
+	$(PY) examples/train_demo.py
+
+bench: build
+	$(PY) bench/kernels.py
+
+wheel: $(STAMP)
+	$(PY) -m pip wheel . --no-deps -w dist
+
+clean:
+	rm -rf build dist *.egg-info
+	find thinc -name "*.so" -delete
+	find thinc -name "*.pyx" | sed 's/\.pyx$$/.cpp/' | xargs rm -f

@@ -1,0 +1,101 @@
+"""Build script: compiles every Cython module under thinc/ and packages the rest."""
+import os
+import sys
+from pathlib import Path
+
+from setuptools import Extension, find_packages, setup
+
+ROOT = Path(__file__).parent
+PACKAGE = ROOT / "thinc"
+
+
+def read_version() -> str:
+    about: dict = {}
+    exec((PACKAGE / "about.py").read_text(), about)
+    return about["__version__"]
+
+
+def compile_args() -> list:
+    # -O3 lets gcc vectorise the kernels' inner loops; THINC_MARCH=native (or
+    # any -march value) opts a source build into the host's widest vector unit.
+    args = ["-O3", "-std=c++17", "-Wno-unused-function", "-Wno-strict-aliasing"]
+    march = os.environ.get("THINC_MARCH")
+    if march:
+        args.append(f"-march={march}")
+    return args
+
+
+def extensions() -> list:
+    import numpy
+
+    include_dirs = [numpy.get_include(), str(ROOT / "include")]
+    try:
+        import blis
+
+        include_dirs.append(blis.get_include())
+    except (ImportError, AttributeError):
+        pass
+    modules = []
+    for pyx in sorted(PACKAGE.rglob("*.pyx")):
+        name = ".".join(pyx.relative_to(ROOT).with_suffix("").parts)
+        modules.append(
+            Extension(
+                name,
+                [str(pyx.relative_to(ROOT))],
+                include_dirs=include_dirs,
+                language="c++",
+                extra_compile_args=compile_args(),
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            )
+        )
+    return modules
+
+
+def cythonized() -> list:
+    from Cython.Build import cythonize
+
+    return cythonize(
+        extensions(),
+        compiler_directives={
+            "language_level": "3",
+            "embedsignature": True,
+            "binding": False,
+        },
+        nthreads=min(2, os.cpu_count() or 1),
+    )
+
+
+setup(
+    name="thinc",
+    version=read_version(),
+    description="A lightweight deep-learning library with compiled CPU kernels",
+    long_description=(ROOT / "README.md").read_text(encoding="utf8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10,<3.16",
+    packages=find_packages(include=["thinc", "thinc.*"]),
+    package_data={"": ["*.pyx", "*.pxd", "*.cu", "*.cuh", "*.hh", "*.h", "py.typed"]},
+    include_package_data=True,
+    ext_modules=cythonized() if "clean" not in sys.argv else [],
+    install_requires=[
+        "numpy>=1.23.0,<3.0.0",
+        "blis>=1.3.0,<1.4.0",
+        "murmurhash>=1.0.2,<1.1.0",
+        "cymem>=2.0.2,<2.1.0",
+        "preshed>=3.0.2,<3.1.0",
+        "wasabi>=0.8.1,<1.2.0",
+        "srsly>=2.4.0,<3.1.0",
+        "catalogue>=2.0.4,<2.1.0",
+        "confection>=1.3.2,<2.0.0",
+        "pydantic>=2.0.0,<3.0.0",
+        "packaging>=20.0",
+        "setuptools",
+    ],
+    extras_require={
+        "torch": ["torch>=1.6.0"],
+        "tensorflow": ["tensorflow-cpu>=2.0.0"],
+        "cuda12x": ["cupy-cuda12x>=11.5.0"],
+        "cuda": ["cupy>=5.0.0b4"],
+    },
+    zip_safe=False,
+)

@@ -1,0 +1,2 @@
+__version__ = "8.3.100"
+__release__ = True

@@ -1,0 +1,5 @@
+"""PLACEHOLDER (owned by the model helper)."""
+
+
+class ParamServer:
+    pass
