@@ -128,3 +128,14 @@ def test_registry_holds_backends():
 def test_unknown_gpu_allocator():
     with pytest.raises(ValueError, match="GPU allocator 'nope'"):
         set_gpu_allocator("nope")
+
+
+def test_contextvars_eq_thread_ops_sees_lost_context():
+    import contextvars
+
+    from thinc.backends import contextvars_eq_thread_ops
+
+    set_current_ops(MarkedOps())
+    assert contextvars_eq_thread_ops()
+    # A fresh, empty context (as a notebook cell may get) no longer holds it.
+    assert contextvars.Context().run(contextvars_eq_thread_ops) is False

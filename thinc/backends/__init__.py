@@ -43,6 +43,9 @@ context_ops: contextvars.ContextVar[Optional[Ops]] = contextvars.ContextVar(
 )
 _process_default: Dict[str, Optional[Ops]] = {"ops": None}
 _default_lock = threading.Lock()
+# What set_current_ops last set in each thread, whatever the task: lets callers
+# notice a context that lost its ops (e.g. a notebook cell run in a new context).
+_thread_state = threading.local()
 
 
 def _in_async_task() -> bool:
@@ -107,9 +110,15 @@ def set_current_ops(ops: Ops) -> None:
     if not isinstance(ops, Ops):
         raise TypeError(f"set_current_ops expects an Ops instance, got {type(ops).__name__}")
     context_ops.set(ops)
+    _thread_state.ops = ops
     if _sets_process_default():
         with _default_lock:
             _process_default["ops"] = ops
+
+
+def contextvars_eq_thread_ops() -> bool:
+    """Whether this context's ops is the one last set in this thread."""
+    return context_ops.get() is getattr(_thread_state, "ops", None)
 
 
 @contextlib.contextmanager

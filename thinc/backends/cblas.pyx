@@ -1,0 +1,247 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""The BLAS table for compiled code, and the one-time choice of which BLAS runs gemm.
+
+blis is used where it has tuned kernels for this CPU; otherwise numpy's own
+optimized BLAS (OpenBLAS in the wheels) is called directly, without the GIL."""
+import os
+
+cimport blis.cy
+from libc.stdint cimport int64_t
+from libcpp.memory cimport make_shared
+
+import blis.cy as _blis_module
+import numpy
+
+
+cdef extern from "thinc_blas.hh" namespace "thinc_blas" nogil:
+    enum:
+        ROW_MAJOR
+        NO_TRANS
+        TRANS
+    ctypedef void (*sgemm_lp64_t)(int, int, int, int, int, int, float, const float*, int,
+                                  const float*, int, float, float*, int)
+    ctypedef void (*dgemm_lp64_t)(int, int, int, int, int, int, double, const double*, int,
+                                  const double*, int, double, double*, int)
+    ctypedef void (*sgemm_ilp64_t)(int, int, int, int64_t, int64_t, int64_t, float,
+                                   const float*, int64_t, const float*, int64_t, float,
+                                   float*, int64_t)
+    ctypedef void (*dgemm_ilp64_t)(int, int, int, int64_t, int64_t, int64_t, double,
+                                   const double*, int64_t, const double*, int64_t, double,
+                                   double*, int64_t)
+    ctypedef int (*arch_query_id_t)()
+    ctypedef const char* (*arch_string_t)(int)
+    ctypedef char* (*corename_t)()
+    void* find_loaded_symbol(const char* library_path, const char* name)
+
+
+cdef struct BlasFuncs:
+    daxpy_ptr daxpy
+    saxpy_ptr saxpy
+    sgemm_ptr sgemm
+
+
+# Which implementation gemm_f32/gemm_f64 call; set once by _choose_backend().
+cdef enum Backend:
+    USE_BLIS = 0
+    USE_CBLAS_LP64 = 1
+    USE_CBLAS_ILP64 = 2
+
+cdef Backend _backend = USE_BLIS
+cdef sgemm_lp64_t _sgemm_lp64 = NULL
+cdef dgemm_lp64_t _dgemm_lp64 = NULL
+cdef sgemm_ilp64_t _sgemm_ilp64 = NULL
+cdef dgemm_ilp64_t _dgemm_ilp64 = NULL
+
+
+cdef void blis_sgemm(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     float alpha, const float* A, Py_ssize_t lda, const float* B,
+                     Py_ssize_t ldb, float beta, float* C, Py_ssize_t ldc) noexcept nogil:
+    blis.cy.gemm(
+        blis.cy.TRANSPOSE if transA else blis.cy.NO_TRANSPOSE,
+        blis.cy.TRANSPOSE if transB else blis.cy.NO_TRANSPOSE,
+        M, N, K, alpha, <float*>A, lda, 1, <float*>B, ldb, 1, beta, C, ldc, 1)
+
+
+cdef void blis_dgemm(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     double alpha, const double* A, Py_ssize_t lda, const double* B,
+                     Py_ssize_t ldb, double beta, double* C, Py_ssize_t ldc) noexcept nogil:
+    blis.cy.gemm(
+        blis.cy.TRANSPOSE if transA else blis.cy.NO_TRANSPOSE,
+        blis.cy.TRANSPOSE if transB else blis.cy.NO_TRANSPOSE,
+        M, N, K, alpha, <double*>A, lda, 1, <double*>B, ldb, 1, beta, C, ldc, 1)
+
+
+cdef inline bint fits_int(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t lda,
+                          Py_ssize_t ldb, Py_ssize_t ldc) noexcept nogil:
+    # A 32-bit-int BLAS cannot describe larger matrices; blis takes those.
+    cdef Py_ssize_t limit = 2147483647
+    return M <= limit and N <= limit and K <= limit and lda <= limit and ldb <= limit and ldc <= limit
+
+
+cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                   float alpha, const float* A, Py_ssize_t lda, const float* B,
+                   Py_ssize_t ldb, float beta, float* C, Py_ssize_t ldc) noexcept nogil:
+    if M <= 0 or N <= 0:
+        return
+    if _backend == USE_CBLAS_ILP64:
+        _sgemm_ilp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
+                     M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    elif _backend == USE_CBLAS_LP64 and fits_int(M, N, K, lda, ldb, ldc):
+        _sgemm_lp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
+                    <int>M, <int>N, <int>K, alpha, A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
+    else:
+        blis_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+cdef void gemm_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                   double alpha, const double* A, Py_ssize_t lda, const double* B,
+                   Py_ssize_t ldb, double beta, double* C, Py_ssize_t ldc) noexcept nogil:
+    if M <= 0 or N <= 0:
+        return
+    if _backend == USE_CBLAS_ILP64:
+        _dgemm_ilp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
+                     M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    elif _backend == USE_CBLAS_LP64 and fits_int(M, N, K, lda, ldb, ldc):
+        _dgemm_lp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
+                    <int>M, <int>N, <int>K, alpha, A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
+    else:
+        blis_dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+# The table's default entries: plain C signatures over the chosen gemm.
+cdef void table_sgemm(bint transA, bint transB, int M, int N, int K,
+                      float alpha, const float* A, int lda, const float* B,
+                      int ldb, float beta, float* C, int ldc) noexcept nogil:
+    gemm_f32(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+cdef void table_saxpy(int N, float alpha, const float* X, int incX,
+                      float* Y, int incY) noexcept nogil:
+    blis.cy.axpyv(blis.cy.NO_CONJUGATE, N, alpha, <float*>X, incX, Y, incY)
+
+
+cdef void table_daxpy(int N, double alpha, const double* X, int incX,
+                      double* Y, int incY) noexcept nogil:
+    blis.cy.axpyv(blis.cy.NO_CONJUGATE, N, alpha, <double*>X, incX, Y, incY)
+
+
+cdef class CBlas:
+    """A table of BLAS functions that compiled code reaches through the
+    accessor functions below; the entries can be swapped for other kernels."""
+
+    def __init__(self):
+        self.ptr = make_shared[BlasFuncs]()
+        self.ptr.get().sgemm = table_sgemm
+        self.ptr.get().saxpy = table_saxpy
+        self.ptr.get().daxpy = table_daxpy
+
+
+cdef daxpy_ptr daxpy(CBlas cblas) noexcept nogil:
+    return cblas.ptr.get().daxpy
+
+
+cdef saxpy_ptr saxpy(CBlas cblas) noexcept nogil:
+    return cblas.ptr.get().saxpy
+
+
+cdef sgemm_ptr sgemm(CBlas cblas) noexcept nogil:
+    return cblas.ptr.get().sgemm
+
+
+cdef void set_daxpy(CBlas cblas, daxpy_ptr daxpy) noexcept nogil:
+    cblas.ptr.get().daxpy = daxpy
+
+
+cdef void set_saxpy(CBlas cblas, saxpy_ptr saxpy) noexcept nogil:
+    cblas.ptr.get().saxpy = saxpy
+
+
+cdef void set_sgemm(CBlas cblas, sgemm_ptr sgemm) noexcept nogil:
+    cblas.ptr.get().sgemm = sgemm
+
+
+def blis_arch() -> str:
+    """The kernel set blis picked for this CPU ("generic" when it has none)."""
+    cdef bytes path = os.fsencode(_blis_module.__file__)
+    cdef arch_query_id_t query = <arch_query_id_t>find_loaded_symbol(path, b"bli_arch_query_id")
+    cdef arch_string_t name = <arch_string_t>find_loaded_symbol(path, b"bli_arch_string")
+    if query == NULL or name == NULL:
+        return "unknown"
+    return name(query()).decode("ascii", "replace")
+
+
+def _numpy_core_path() -> bytes:
+    try:
+        from numpy._core import _multiarray_umath
+    except ImportError:  # numpy 1.x
+        from numpy.core import _multiarray_umath
+    return os.fsencode(_multiarray_umath.__file__)
+
+
+def _numpy_blas_description() -> str:
+    try:
+        blas = numpy.__config__.CONFIG["Build Dependencies"]["blas"]
+        return f"{blas.get('name', '')} {blas.get('openblas configuration', '')}"
+    except (AttributeError, KeyError, TypeError):
+        return ""
+
+
+cdef bint _gemm_is_correct():
+    # A cheap guard against a mis-declared library: a 3x4 @ 4x5 product
+    # (both transposes) must match numpy before the library is trusted.
+    rng = numpy.random.default_rng(0)
+    cdef float[:, ::1] a = rng.uniform(-1, 1, (3, 4)).astype("float32")
+    cdef float[:, ::1] b = rng.uniform(-1, 1, (4, 5)).astype("float32")
+    cdef float[:, ::1] at = numpy.ascontiguousarray(numpy.asarray(a).T)
+    cdef float[:, ::1] c = numpy.zeros((3, 5), dtype="float32")
+    cdef double[:, ::1] a64 = numpy.asarray(a, dtype="float64")
+    cdef double[:, ::1] b64t = numpy.ascontiguousarray(numpy.asarray(b, dtype="float64").T)
+    cdef double[:, ::1] c64 = numpy.zeros((3, 5), dtype="float64")
+    expected = numpy.asarray(a, dtype="float64") @ numpy.asarray(b, dtype="float64")
+    gemm_f32(True, False, 3, 5, 4, 1.0, &at[0, 0], 3, &b[0, 0], 5, 0.0, &c[0, 0], 5)
+    gemm_f64(False, True, 3, 5, 4, 1.0, &a64[0, 0], 4, &b64t[0, 0], 4, 0.0, &c64[0, 0], 5)
+    return (numpy.allclose(numpy.asarray(c), expected, atol=1e-5)
+            and numpy.allclose(numpy.asarray(c64), expected, atol=1e-12))
+
+
+def _choose_backend() -> str:
+    global _backend, _sgemm_lp64, _dgemm_lp64, _sgemm_ilp64, _dgemm_ilp64
+    _backend = USE_BLIS
+    forced = os.environ.get("THINC_BLAS", "").lower()
+    arch = blis_arch()
+    blis_name = f"blis ({arch} kernels)"
+    if forced == "blis" or (not forced and arch not in ("generic", "unknown")):
+        return blis_name
+    core = _numpy_core_path()
+    description = _numpy_blas_description()
+    corename = <corename_t>find_loaded_symbol(core, b"scipy_openblas_get_corename64_")
+    if corename == NULL:
+        corename = <corename_t>find_loaded_symbol(core, b"openblas_get_corename64_")
+    if corename == NULL:
+        corename = <corename_t>find_loaded_symbol(core, b"openblas_get_corename")
+    kernel = f", {corename().decode('ascii', 'replace')} kernels" if corename != NULL else ""
+    # Symbol names tell the integer width: a "64_" suffix marks 64-bit ints.
+    for sname, dname in ((b"scipy_cblas_sgemm64_", b"scipy_cblas_dgemm64_"),
+                         (b"cblas_sgemm64_", b"cblas_dgemm64_")):
+        _sgemm_ilp64 = <sgemm_ilp64_t>find_loaded_symbol(core, sname)
+        _dgemm_ilp64 = <dgemm_ilp64_t>find_loaded_symbol(core, dname)
+        if _sgemm_ilp64 != NULL and _dgemm_ilp64 != NULL:
+            _backend = USE_CBLAS_ILP64
+            if _gemm_is_correct():
+                return f"numpy's BLAS ({sname.decode()}{kernel})"
+    lp64_names = [(b"scipy_cblas_sgemm", b"scipy_cblas_dgemm")]
+    if "64" not in description:
+        lp64_names.append((b"cblas_sgemm", b"cblas_dgemm"))
+    for sname, dname in lp64_names:
+        _sgemm_lp64 = <sgemm_lp64_t>find_loaded_symbol(core, sname)
+        _dgemm_lp64 = <dgemm_lp64_t>find_loaded_symbol(core, dname)
+        if _sgemm_lp64 != NULL and _dgemm_lp64 != NULL:
+            _backend = USE_CBLAS_LP64
+            if _gemm_is_correct():
+                return f"numpy's BLAS ({sname.decode()}{kernel})"
+    _backend = USE_BLIS
+    return blis_name
+
+
+# Human-readable name of the gemm implementation chosen for this process.
+BLAS_BACKEND: str = _choose_backend()
