@@ -39,8 +39,8 @@ def Softmax_v2(
     """Like Softmax, with logits divided by ``temperature``. With
     ``normalize_outputs=False``, prediction returns the raw logits (training
     still normalizes, so the gradient convention holds)."""
-    if temperature == 0.0:
-        raise ValueError("Softmax temperature must not be zero")
+    if temperature <= 0.0:
+        raise ValueError(f"Softmax temperature must be positive, got {temperature}")
     if init_W is None:
         init_W = zero_init
     if init_b is None:
