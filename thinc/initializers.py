@@ -2,6 +2,7 @@
 
 Random draws come from numpy's global RandomState (seeded by ``fix_random_seed``),
 so a seed reproduces the same weights as thinc 8.3 on any backend."""
+
 import functools
 from typing import Callable, Tuple
 
@@ -102,9 +103,7 @@ def normal_init(ops: Ops, shape: Shape, *, mean: float = 0) -> FloatsXd:
     return _from_numpy(ops, values.reshape(shape))
 
 
-def uniform_init(
-    ops: Ops, shape: Shape, *, lo: float = -0.1, hi: float = 0.1
-) -> FloatsXd:
+def uniform_init(ops: Ops, shape: Shape, *, lo: float = -0.1, hi: float = 0.1) -> FloatsXd:
     """Uniform draws on [lo, hi)."""
     return _from_numpy(ops, numpy.random.uniform(lo, hi, shape))
 

@@ -1,7 +1,8 @@
 """Loss functions: objects that turn a model's guesses and the gold truths into the
 gradient to backpropagate (``get_grad``), a scalar loss (``get_loss``), or both."""
+
 import numbers
-from typing import Any, Dict, Generic, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Dict, Generic, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from .config import registry
 from .types import Floats2d, Ints1d, Ragged
@@ -93,7 +94,7 @@ class CategoricalCrossentropy(Loss):
                 target[row] = 0.0
                 mask[row] = 0.0
                 mask[row, label] = 1.0
-            return target, mask
+            return cast(Floats2d, target), mask
         if not hasattr(truths, "ndim") or not hasattr(truths, "dtype"):
             raise TypeError(
                 "CategoricalCrossentropy truths must be a list of labels or an array, "
@@ -106,17 +107,19 @@ class CategoricalCrossentropy(Loss):
                     "CategoricalCrossentropy truths with one dimension fewer than the "
                     f"guesses must be integer class indices, got dtype {truths.dtype}"
                 )
-            is_missing = self._missing_by_value(xp, truths)
+            is_missing = self._missing_by_value(truths)
             if is_missing is not None:
                 mask[is_missing] = 0.0
-                labels = xp.where(is_missing, 0, truths)
+                # Missing rows keep a placeholder class (wrapped like an index) so the
+                # target stays a valid distribution; the mask hides them anyway.
+                labels = xp.where(is_missing, truths % max(n_classes, 1), truths)
             else:
                 labels = truths
-            self._check_label_range(xp, labels, n_classes)
+            self._check_label_range(labels, n_classes)
             target = to_categorical(
                 labels, n_classes=n_classes, label_smoothing=self.label_smoothing
             )
-            return target, mask
+            return cast(Floats2d, target), mask
         if truths.ndim == guesses.ndim:
             if self.label_smoothing:
                 raise ValueError(
@@ -124,7 +127,7 @@ class CategoricalCrossentropy(Loss):
                     "given as target distributions (an array shaped like the guesses)"
                 )
             if truths.shape[-1] > 0:
-                is_missing = self._missing_by_value(xp, xp.argmax(truths, axis=-1))
+                is_missing = self._missing_by_value(xp.argmax(truths, axis=-1))
                 if is_missing is not None:
                     mask[is_missing] = 0.0
             return truths, mask
@@ -142,11 +145,11 @@ class CategoricalCrossentropy(Loss):
             return False
         return bool(value == missing)
 
-    def _missing_by_value(self, xp, labels):
+    def _missing_by_value(self, labels):
         """Boolean array of the entries equal to an integer ``missing_value``,
         or None when no entry can be missing."""
         missing = self.missing_value
-        if missing is None or isinstance(missing, str) or isinstance(missing, bool):
+        if missing is None or isinstance(missing, (str, bool)):
             return None
         return labels == missing
 
@@ -159,13 +162,12 @@ class CategoricalCrossentropy(Loss):
         for row, value in enumerate(truths):
             if self._is_missing(value):
                 missing_rows.append(row)
+                if isinstance(value, numbers.Integral):
+                    labels[row] = int(value) % max(n_classes, 1)
             elif isinstance(value, str):
-                name = value
-                is_negated = bool(value) and bool(self.neg_prefix) and value.startswith(
-                    self.neg_prefix  # type: ignore[arg-type]
-                )
-                if is_negated:
-                    name = value[len(self.neg_prefix) :]  # type: ignore[arg-type]
+                prefix = self.neg_prefix
+                is_negated = bool(prefix) and value.startswith(prefix)  # type: ignore[arg-type]
+                name = value[len(prefix) :] if is_negated else value  # type: ignore[arg-type]
                 labels[row] = self._index_of_name(name)
                 if is_negated:
                     negated.append((row, labels[row]))
@@ -198,7 +200,7 @@ class CategoricalCrossentropy(Loss):
         return index
 
     @staticmethod
-    def _check_label_range(xp, labels, n_classes: int) -> None:
+    def _check_label_range(labels, n_classes: int) -> None:
         if labels.size == 0:
             return
         low, high = int(labels.min()), int(labels.max())
@@ -344,9 +346,7 @@ class SequenceCategoricalCrossentropy(Loss):
             d_data = xp.zeros(guesses.data.shape, dtype=guesses.data.dtype)
         return Ragged(d_data, guesses.lengths)
 
-    def get_loss(
-        self, guesses: Sequence[Floats2d], truths: Sequence[IntsOrFloatsOrStrs]
-    ) -> float:
+    def get_loss(self, guesses: Sequence[Floats2d], truths: Sequence[IntsOrFloatsOrStrs]) -> float:
         return self._get_loss_from_grad(self.get_grad(guesses, truths))
 
     def _get_loss_from_grad(self, grads: Sequence[Floats2d]) -> float:
@@ -372,9 +372,7 @@ def configure_SequenceCategoricalCrossentropy_v2(
     names: Optional[Sequence[str]] = None,
     neg_prefix: Optional[str] = None,
 ) -> SequenceCategoricalCrossentropy:
-    return SequenceCategoricalCrossentropy(
-        normalize=normalize, names=names, neg_prefix=neg_prefix
-    )
+    return SequenceCategoricalCrossentropy(normalize=normalize, names=names, neg_prefix=neg_prefix)
 
 
 @registry.losses("SequenceCategoricalCrossentropy.v3")
@@ -484,9 +482,7 @@ class CosineDistance(Loss):
         shifted_guesses, shifted_truths, guess_norms, norm_products, cosine = self._parts(
             guesses, truths
         )
-        d_cosine = (shifted_truths / norm_products) - (
-            cosine * (shifted_guesses / guess_norms**2)
-        )
+        d_cosine = (shifted_truths / norm_products) - (cosine * (shifted_guesses / guess_norms**2))
         if self.ignore_zeros:
             d_cosine[self._unannotated_rows(truths)] = 0
         if self.normalize:

@@ -1,5 +1,6 @@
 """Optimizers: update a parameter array in place from its gradient (SGD, Adam, RAdam),
 with optional L2 penalty or weight decay, gradient clipping and parameter averaging."""
+
 import math
 import numbers
 from collections import defaultdict

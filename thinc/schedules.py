@@ -2,6 +2,7 @@
 
 An optimizer pulls the next value from each schedule it holds whenever
 ``Optimizer.step_schedules()`` is called; batchers pull batch sizes the same way."""
+
 from typing import Iterable
 
 import numpy

@@ -1,7 +1,5 @@
 """Array type aliases for annotations and data validation, and the containers that
 layers pass around: Ragged, Padded, Pairs, ArgsKwargs and SizedGenerator."""
-import sys
-from abc import abstractmethod
 from collections.abc import Container, Iterator, Sized
 from dataclasses import dataclass
 from types import ModuleType
@@ -12,23 +10,18 @@ from typing import (
     Generic,
     Iterable,
     List,
+    Literal,
     Optional,
+    Protocol,
     Sequence,
     Tuple,
     TypeVar,
     Union,
-    cast,
-    overload,
 )
 
 import numpy
 
 from .compat import cupy, has_cupy
-
-if sys.version_info >= (3, 8):
-    from typing import Literal, Protocol
-else:  # pragma: no cover
-    from typing_extensions import Literal, Protocol
 
 __all__ = [
     "ArgsKwargs",
@@ -325,34 +318,34 @@ class Ints4d(_Array4d, _Ints):
     _expected_dtypes = None
 
 
-FloatsXd = Union["Floats1d", "Floats2d", "Floats3d", "Floats4d"]
-IntsXd = Union["Ints1d", "Ints2d", "Ints3d", "Ints4d"]
-Array1d = Union["Floats1d", "Ints1d"]
-Array2d = Union["Floats2d", "Ints2d"]
-Array3d = Union["Floats3d", "Ints3d"]
-Array4d = Union["Floats4d", "Ints4d"]
+FloatsXd = Union[Floats1d, Floats2d, Floats3d, Floats4d]
+IntsXd = Union[Ints1d, Ints2d, Ints3d, Ints4d]
+Array1d = Union[Floats1d, Ints1d]
+Array2d = Union[Floats2d, Ints2d]
+Array3d = Union[Floats3d, Ints3d]
+Array4d = Union[Floats4d, Ints4d]
 ArrayXd = Union[
-    "Floats1d", "Floats2d", "Floats3d", "Floats4d", "Ints1d", "Ints2d", "Ints3d", "Ints4d"
+    Floats1d, Floats2d, Floats3d, Floats4d, Ints1d, Ints2d, Ints3d, Ints4d
 ]
-List1d = Union[List["Floats1d"], List["Ints1d"]]
-List2d = Union[List["Floats2d"], List["Ints2d"]]
-List3d = Union[List["Floats3d"], List["Ints3d"]]
-List4d = Union[List["Floats4d"], List["Ints4d"]]
+List1d = Union[List[Floats1d], List[Ints1d]]
+List2d = Union[List[Floats2d], List[Ints2d]]
+List3d = Union[List[Floats3d], List[Ints3d]]
+List4d = Union[List[Floats4d], List[Ints4d]]
 ListXd = Union[
-    List["Floats1d"],
-    List["Ints1d"],
-    List["Floats2d"],
-    List["Ints2d"],
-    List["Floats3d"],
-    List["Ints3d"],
-    List["Floats4d"],
-    List["Ints4d"],
+    List[Floats1d],
+    List[Ints1d],
+    List[Floats2d],
+    List[Ints2d],
+    List[Floats3d],
+    List[Ints3d],
+    List[Floats4d],
+    List[Ints4d],
 ]
-Slicish = Union[slice, List[int], "ArrayXd"]
+Slicish = Union[slice, List[int], ArrayXd]
 
 ArrayT = TypeVar("ArrayT", bound=_Array)
 Array1dT = TypeVar("Array1dT", bound=_Array1d)
-FloatsXdT = TypeVar("FloatsXdT", "Floats1d", "Floats2d", "Floats3d", "Floats4d")
+FloatsXdT = TypeVar("FloatsXdT", Floats1d, Floats2d, Floats3d, Floats4d)
 
 
 class Generator(Iterator):
@@ -461,10 +454,10 @@ class Ragged:
     """Variable-length sequences stored back to back: ``data`` holds every row of
     every sequence, ``lengths[i]`` says how many rows sequence i has."""
 
-    data: "Array2d"
-    lengths: "Ints1d"
+    data: Array2d
+    lengths: Ints1d
     data_shape: Tuple[int, ...]
-    starts_ends: Optional["Ints1d"] = None
+    starts_ends: Optional[Ints1d] = None
 
     def __init__(self, data: "_Array", lengths: "Ints1d"):
         if not _is_xp_array(data):
@@ -553,10 +546,10 @@ class Padded:
     ``size_at_t[t]`` counts the sequences still running at step t, ``lengths``
     gives each column's length and ``indices`` each column's original position."""
 
-    data: Union["Floats3d", "Ints3d"]
-    size_at_t: "Ints1d"
-    lengths: "Ints1d"
-    indices: "Ints1d"
+    data: Union[Floats3d, Ints3d]
+    size_at_t: Ints1d
+    lengths: Ints1d
+    indices: Ints1d
 
     def __post_init__(self) -> None:
         # Only shapes are checked: wrappers may hold other array types here.
@@ -683,4 +676,4 @@ class Unserializable:
     obj: Any
 
 
-Batchable = Union["Pairs", "Ragged", "Padded", "ArrayXd", List, Tuple]
+Batchable = Union[Pairs, Ragged, Padded, ArrayXd, List, Tuple]

@@ -1,14 +1,251 @@
-# cython: boundscheck=False, wraparound=False, cdivision=True, infer_types=True
+# cython: boundscheck=False, cdivision=True, infer_types=True
 """NumpyOps: the CPU backend, the reference Ops with its hot ops compiled.
 
 Each override checks its inputs in Python, then runs a nogil C++ kernel."""
+from typing import Optional, Tuple
+
 import numpy
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from murmurhash.mrmr cimport hash128_x86
 
 from .cblas cimport CBlas, gemm_f32, gemm_f64
 
 from . import cblas as _cblas_module
-from ..config import registry
 from .ops import Ops
+
+cnp.import_array()
+
+ctypedef int64_t index_t
+
+
+cdef extern from "thinc_kernels.hh" namespace "thinc_kernels" nogil:
+    void relu_forward(const float*, float*, index_t, float, float, float, float)
+    void relu_forward(const double*, double*, index_t, double, double, double, double)
+    void clipped_linear_forward(const float*, float*, index_t, float, float, float, float)
+    void clipped_linear_forward(const double*, double*, index_t, double, double, double, double)
+    void hard_swish_forward(const float*, float*, index_t, float, float, float, float)
+    void hard_swish_forward(const double*, double*, index_t, double, double, double, double)
+    void hard_swish_mobilenet_forward(const float*, float*, index_t, float, float, float, float)
+    void hard_swish_mobilenet_forward(const double*, double*, index_t, double, double, double, double)
+    void sigmoid_forward(const float*, float*, index_t, float, float, float, float)
+    void sigmoid_forward(const double*, double*, index_t, double, double, double, double)
+    void swish_forward(const float*, float*, index_t, float, float, float, float)
+    void swish_forward(const double*, double*, index_t, double, double, double, double)
+    void gelu_forward(const float*, float*, index_t, float, float, float, float)
+    void gelu_forward(const double*, double*, index_t, double, double, double, double)
+    void gelu_approx_forward(const float*, float*, index_t, float, float, float, float)
+    void gelu_approx_forward(const double*, double*, index_t, double, double, double, double)
+    void dish_forward(const float*, float*, index_t, float, float, float, float)
+    void dish_forward(const double*, double*, index_t, double, double, double, double)
+    void mish_forward(const float*, float*, index_t, float, float, float, float)
+    void mish_forward(const double*, double*, index_t, double, double, double, double)
+    void dsigmoid_forward(const float*, float*, index_t, float, float, float, float)
+    void dsigmoid_forward(const double*, double*, index_t, double, double, double, double)
+    void dtanh_forward(const float*, float*, index_t, float, float, float, float)
+    void dtanh_forward(const double*, double*, index_t, double, double, double, double)
+
+    void relu_backward(const float*, const float*, float*, index_t, float, float, float, float)
+    void relu_backward(const double*, const double*, double*, index_t, double, double, double, double)
+    void clipped_linear_backward(const float*, const float*, float*, index_t, float, float, float, float)
+    void clipped_linear_backward(const double*, const double*, double*, index_t, double, double, double, double)
+    void relu_k_backward(const float*, const float*, float*, index_t, float, float, float, float)
+    void relu_k_backward(const double*, const double*, double*, index_t, double, double, double, double)
+    void hard_swish_backward(const float*, const float*, float*, index_t, float, float, float, float)
+    void hard_swish_backward(const double*, const double*, double*, index_t, double, double, double, double)
+    void hard_swish_mobilenet_backward(const float*, const float*, float*, index_t, float, float, float, float)
+    void hard_swish_mobilenet_backward(const double*, const double*, double*, index_t, double, double, double, double)
+    void sigmoid_backward(const float*, const float*, float*, index_t, float, float, float, float)
+    void sigmoid_backward(const double*, const double*, double*, index_t, double, double, double, double)
+    void gelu_backward(const float*, const float*, float*, index_t, float, float, float, float)
+    void gelu_backward(const double*, const double*, double*, index_t, double, double, double, double)
+    void dish_backward(const float*, const float*, float*, index_t, float, float, float, float)
+    void dish_backward(const double*, const double*, double*, index_t, double, double, double, double)
+    void mish_backward(const float*, const float*, float*, index_t, float, float, float, float)
+    void mish_backward(const double*, const double*, double*, index_t, double, double, double, double)
+    void gelu_approx_backward(const float*, const float*, float*, index_t)
+    void gelu_approx_backward(const double*, const double*, double*, index_t)
+    void swish_backward(const float*, const float*, const float*, float*, index_t)
+    void swish_backward(const double*, const double*, const double*, double*, index_t)
+
+    void softmax_rows(const float*, float*, index_t, index_t, float)
+    void softmax_rows(const double*, double*, index_t, index_t, double)
+    void backprop_softmax_rows(const float*, const float*, float*, index_t, index_t, float)
+    void backprop_softmax_rows(const double*, const double*, double*, index_t, index_t, double)
+    void softmax_sequences(const float*, float*, const index_t*, index_t, index_t, float*)
+    void softmax_sequences(const double*, double*, const index_t*, index_t, index_t, double*)
+    void backprop_softmax_sequences(const float*, const float*, float*, const index_t*, index_t, index_t, float*)
+    void backprop_softmax_sequences(const double*, const double*, double*, const index_t*, index_t, index_t, double*)
+
+    void reduce_sum(const float*, float*, const index_t*, index_t, index_t, bint)
+    void reduce_sum(const double*, double*, const index_t*, index_t, index_t, bint)
+    void backprop_reduce_sum(const float*, float*, const index_t*, index_t, index_t, bint)
+    void backprop_reduce_sum(const double*, double*, const index_t*, index_t, index_t, bint)
+    void reduce_max(const float*, float*, int32_t*, const index_t*, index_t, index_t)
+    void reduce_max(const double*, double*, int32_t*, const index_t*, index_t, index_t)
+    index_t backprop_reduce_max(const float*, const int32_t*, float*, const index_t*, index_t, index_t)
+    index_t backprop_reduce_max(const double*, const int32_t*, double*, const index_t*, index_t, index_t)
+
+    void seq2col(const float*, float*, const index_t*, index_t, index_t, index_t)
+    void seq2col(const double*, double*, const index_t*, index_t, index_t, index_t)
+    void backprop_seq2col(const float*, float*, const index_t*, index_t, index_t, index_t)
+    void backprop_seq2col(const double*, double*, const index_t*, index_t, index_t, index_t)
+    void maxout(const float*, float*, int32_t*, index_t, index_t)
+    void maxout(const double*, double*, int32_t*, index_t, index_t)
+    index_t backprop_maxout(const float*, const int32_t*, float*, index_t, index_t)
+    index_t backprop_maxout(const double*, const int32_t*, double*, index_t, index_t)
+
+    index_t gather_add(const float*, const int32_t*, float*, index_t, index_t, index_t, index_t)
+    index_t gather_add(const float*, const int64_t*, float*, index_t, index_t, index_t, index_t)
+    index_t gather_add(const double*, const int32_t*, double*, index_t, index_t, index_t, index_t)
+    index_t gather_add(const double*, const int64_t*, double*, index_t, index_t, index_t, index_t)
+    index_t scatter_add(float*, const int32_t*, const float*, index_t, index_t, index_t)
+    index_t scatter_add(float*, const int64_t*, const float*, index_t, index_t, index_t)
+    index_t scatter_add(double*, const int32_t*, const double*, index_t, index_t, index_t)
+    index_t scatter_add(double*, const int64_t*, const double*, index_t, index_t, index_t)
+
+    void adam(float*, const float*, float*, float*, index_t, float, float, float, float, float)
+    void adam(double*, const double*, double*, double*, index_t, double, double, double, double, double)
+    double sum_of_squares(const float*, index_t)
+    double sum_of_squares(const double*, index_t)
+    void scale_inplace(float*, index_t, float)
+    void scale_inplace(double*, index_t, double)
+    void update_averages(float*, const float*, index_t, float)
+    void update_averages(double*, const double*, index_t, double)
+    void add_row(float*, const float*, index_t, index_t)
+    void add_row(double*, const double*, index_t, index_t)
+
+    double fma_peak_avx2(double seconds)
+    bint cpu_has_avx2_fma()
+
+
+# Codes for the elementwise kernels, so one dispatcher serves them all.
+cdef enum Unary:
+    U_RELU, U_CLIPPED_LINEAR, U_HARD_SWISH, U_HARD_SWISH_MOBILENET, U_SIGMOID, U_SWISH
+    U_GELU, U_GELU_APPROX, U_DISH, U_MISH, U_DSIGMOID, U_DTANH
+
+cdef enum Binary:
+    B_RELU, B_CLIPPED_LINEAR, B_RELU_K, B_HARD_SWISH, B_HARD_SWISH_MOBILENET, B_SIGMOID
+    B_GELU, B_GELU_APPROX, B_DISH, B_MISH
+
+
+cdef void run_unary_f32(Unary op, const float* X, float* Y, index_t n,
+                        float a, float b, float c, float d) noexcept nogil:
+    if op == U_RELU: relu_forward(X, Y, n, a, b, c, d)
+    elif op == U_CLIPPED_LINEAR: clipped_linear_forward(X, Y, n, a, b, c, d)
+    elif op == U_HARD_SWISH: hard_swish_forward(X, Y, n, a, b, c, d)
+    elif op == U_HARD_SWISH_MOBILENET: hard_swish_mobilenet_forward(X, Y, n, a, b, c, d)
+    elif op == U_SIGMOID: sigmoid_forward(X, Y, n, a, b, c, d)
+    elif op == U_SWISH: swish_forward(X, Y, n, a, b, c, d)
+    elif op == U_GELU: gelu_forward(X, Y, n, a, b, c, d)
+    elif op == U_GELU_APPROX: gelu_approx_forward(X, Y, n, a, b, c, d)
+    elif op == U_DISH: dish_forward(X, Y, n, a, b, c, d)
+    elif op == U_MISH: mish_forward(X, Y, n, a, b, c, d)
+    elif op == U_DSIGMOID: dsigmoid_forward(X, Y, n, a, b, c, d)
+    elif op == U_DTANH: dtanh_forward(X, Y, n, a, b, c, d)
+
+
+cdef void run_unary_f64(Unary op, const double* X, double* Y, index_t n,
+                        double a, double b, double c, double d) noexcept nogil:
+    if op == U_RELU: relu_forward(X, Y, n, a, b, c, d)
+    elif op == U_CLIPPED_LINEAR: clipped_linear_forward(X, Y, n, a, b, c, d)
+    elif op == U_HARD_SWISH: hard_swish_forward(X, Y, n, a, b, c, d)
+    elif op == U_HARD_SWISH_MOBILENET: hard_swish_mobilenet_forward(X, Y, n, a, b, c, d)
+    elif op == U_SIGMOID: sigmoid_forward(X, Y, n, a, b, c, d)
+    elif op == U_SWISH: swish_forward(X, Y, n, a, b, c, d)
+    elif op == U_GELU: gelu_forward(X, Y, n, a, b, c, d)
+    elif op == U_GELU_APPROX: gelu_approx_forward(X, Y, n, a, b, c, d)
+    elif op == U_DISH: dish_forward(X, Y, n, a, b, c, d)
+    elif op == U_MISH: mish_forward(X, Y, n, a, b, c, d)
+    elif op == U_DSIGMOID: dsigmoid_forward(X, Y, n, a, b, c, d)
+    elif op == U_DTANH: dtanh_forward(X, Y, n, a, b, c, d)
+
+
+cdef void run_binary_f32(Binary op, const float* G, const float* S, float* dX, index_t n,
+                         float a, float b, float c, float d) noexcept nogil:
+    if op == B_RELU: relu_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_CLIPPED_LINEAR: clipped_linear_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_RELU_K: relu_k_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_HARD_SWISH: hard_swish_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_HARD_SWISH_MOBILENET: hard_swish_mobilenet_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_SIGMOID: sigmoid_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_GELU: gelu_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_GELU_APPROX: gelu_approx_backward(G, S, dX, n)
+    elif op == B_DISH: dish_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_MISH: mish_backward(G, S, dX, n, a, b, c, d)
+
+
+cdef void run_binary_f64(Binary op, const double* G, const double* S, double* dX, index_t n,
+                         double a, double b, double c, double d) noexcept nogil:
+    if op == B_RELU: relu_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_CLIPPED_LINEAR: clipped_linear_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_RELU_K: relu_k_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_HARD_SWISH: hard_swish_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_HARD_SWISH_MOBILENET: hard_swish_mobilenet_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_SIGMOID: sigmoid_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_GELU: gelu_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_GELU_APPROX: gelu_approx_backward(G, S, dX, n)
+    elif op == B_DISH: dish_backward(G, S, dX, n, a, b, c, d)
+    elif op == B_MISH: mish_backward(G, S, dX, n, a, b, c, d)
+
+
+# ---------------------------------------------------------------------------
+# Validation helpers (the Python halves of the kernels).
+
+cdef inline bint is_real_array(X):
+    return (isinstance(X, numpy.ndarray)
+            and ((<cnp.ndarray>X).descr.type_num == cnp.NPY_FLOAT32
+                 or (<cnp.ndarray>X).descr.type_num == cnp.NPY_FLOAT64)
+            and (<cnp.ndarray>X).descr.byteorder != b'>')
+
+
+cdef inline cnp.ndarray contiguous(X):
+    # Kernels read raw memory in C order, so strided or misaligned views are copied.
+    if cnp.PyArray_IS_C_CONTIGUOUS(X) and cnp.PyArray_ISALIGNED(X):
+        return X
+    return numpy.ascontiguousarray(X)
+
+
+cdef inline bint is_writeable_contiguous(X):
+    return (cnp.PyArray_IS_C_CONTIGUOUS(X) and cnp.PyArray_ISALIGNED(X)
+            and cnp.PyArray_ISWRITEABLE(X))
+
+
+def check_lengths(lengths, index_t n_rows, str op_name, bint allow_short=True,
+                  bint require_positive=False):
+    """Lengths as a contiguous int64 array, after checking type, sign and total."""
+    if not isinstance(lengths, numpy.ndarray):
+        lengths = numpy.asarray(lengths)
+    if lengths.dtype.kind not in "iu":
+        raise ValueError(f"{op_name}: lengths must be integers, got dtype {lengths.dtype}")
+    if lengths.ndim != 1:
+        raise ValueError(f"{op_name}: lengths must be 1-dimensional, got shape {lengths.shape}")
+    cdef cnp.ndarray result = numpy.ascontiguousarray(lengths, dtype=numpy.int64)
+    if result.shape[0] == 0:
+        return result
+    cdef const int64_t[::1] view = result
+    cdef int64_t total = 0, smallest = view[0], value
+    cdef Py_ssize_t i
+    for i in range(view.shape[0]):
+        value = view[i]
+        total += value
+        if value < smallest:
+            smallest = value
+    if smallest < 0:
+        raise ValueError(f"{op_name}: lengths must be non-negative, got {smallest}")
+    if require_positive and smallest == 0:
+        raise ValueError(f"{op_name}: all sequence lengths must be > 0, got 0")
+    if total > n_rows or (not allow_short and total != n_rows):
+        raise IndexError(
+            f"{op_name}: lengths must sum up to the number of rows ({n_rows}), got {total}"
+        )
+    return result
+
+
+cdef inline object same_layout(A, B):
+    return (isinstance(B, numpy.ndarray) and (<cnp.ndarray>A).descr.type_num
+            == (<cnp.ndarray>B).descr.type_num and A.shape == B.shape)
 
 
 def _check_gemm_operand(array, name: str):
@@ -20,6 +257,68 @@ def _check_gemm_operand(array, name: str):
         )
 
 
+cdef object apply_unary(Unary op, X, bint inplace, double a=0, double b=0, double c=0, double d=0):
+    """Runs an elementwise kernel; the caller has checked is_real_array(X)."""
+    cdef cnp.ndarray source = contiguous(X)
+    cdef cnp.ndarray target
+    if inplace and source is X and cnp.PyArray_ISWRITEABLE(X):
+        target = source
+    else:
+        target = numpy.empty_like(source)
+    cdef index_t n = source.size
+    if source.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            run_unary_f32(op, <const float*>cnp.PyArray_DATA(source), <float*>cnp.PyArray_DATA(target), n, a, b, c, d)
+    else:
+        with nogil:
+            run_unary_f64(op, <const double*>cnp.PyArray_DATA(source), <double*>cnp.PyArray_DATA(target), n, a, b, c, d)
+    if inplace and target is not X:
+        X[...] = target
+        return X
+    return target
+
+
+cdef object apply_binary(Binary op, dY, S, bint inplace, double a=0, double b=0, double c=0,
+                         double d=0):
+    """Runs a backward kernel writing into dY when inplace; inputs checked by the caller."""
+    cdef cnp.ndarray gradient = contiguous(dY)
+    cdef cnp.ndarray saved = contiguous(S)
+    cdef cnp.ndarray target
+    if inplace and gradient is dY and cnp.PyArray_ISWRITEABLE(dY):
+        target = gradient
+    else:
+        target = numpy.empty_like(gradient)
+    cdef index_t n = gradient.size
+    if gradient.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            run_binary_f32(op, <const float*>cnp.PyArray_DATA(gradient), <const float*>cnp.PyArray_DATA(saved),
+                           <float*>cnp.PyArray_DATA(target), n, a, b, c, d)
+    else:
+        with nogil:
+            run_binary_f64(op, <const double*>cnp.PyArray_DATA(gradient), <const double*>cnp.PyArray_DATA(saved),
+                           <double*>cnp.PyArray_DATA(target), n, a, b, c, d)
+    if inplace and target is not dY:
+        dY[...] = target
+        return dY
+    return target
+
+
+cdef bint binary_ok(dY, S):
+    return is_real_array(dY) and same_layout(dY, S)
+
+
+def measure_peak_flops(seconds: float = 0.3) -> float:
+    """Single-precision flop/s of one core running independent AVX2 FMAs
+    (0.0 where the CPU or compiler lacks AVX2+FMA)."""
+    if not cpu_has_avx2_fma():
+        return 0.0
+    cdef double limit = seconds
+    cdef double result
+    with nogil:
+        result = fma_peak_avx2(limit)
+    return result
+
+
 class NumpyOps(Ops):
     """The CPU backend: numpy arrays, with compiled kernels for the hot ops."""
 
@@ -28,13 +327,17 @@ class NumpyOps(Ops):
     # The BLAS chosen at import for gemm ("blis (...)" or "numpy's BLAS (...)").
     blas_backend: str = _cblas_module.BLAS_BACKEND
 
-    def __init__(self, device_type: str = "cpu", device_id: int = -1, *, use_blis: bool = True) -> None:
+    def __init__(
+        self, device_type: str = "cpu", device_id: int = -1, *, use_blis: bool = True
+    ) -> None:
         super().__init__(device_type, device_id)
         self.use_blis = use_blis
 
     def cblas(self) -> CBlas:
         """The table of BLAS functions for compiled callers (spaCy's parser)."""
         return CBlas()
+
+    # -- matrix products -------------------------------------------------------
 
     def gemm(self, x, y, out=None, trans1: bool = False, trans2: bool = False):
         """Matrix product op(x) @ op(y), written into ``out`` when given."""
@@ -64,17 +367,15 @@ class NumpyOps(Ops):
                 return result
             out[...] = result
             return out
-        x = numpy.ascontiguousarray(x)
-        y = numpy.ascontiguousarray(y)
-        target = out if out is not None and out.flags.c_contiguous and out.flags.writeable else None
+        x = contiguous(x)
+        y = contiguous(y)
+        target = out if out is not None and is_writeable_contiguous(out) else None
         if target is None:
             target = numpy.empty((M, N), dtype=x.dtype)
         if K == 0:
             target.fill(0)
-        elif x.dtype == numpy.float32:
-            _gemm_float(x, y, target, trans1, trans2, M, N, K)
         else:
-            _gemm_double(x, y, target, trans1, trans2, M, N, K)
+            _gemm(x, y, target, trans1, trans2, M, N, K)
         if out is not None and target is not out:
             out[...] = target
             return out
@@ -83,19 +384,729 @@ class NumpyOps(Ops):
     def affine(self, X, W, b):
         """X @ W.T + b, the Linear layer's forward pass."""
         Y = self.gemm(X, W, trans2=True)
-        Y += b
+        if not (is_real_array(b) and b.dtype == Y.dtype and b.shape == (Y.shape[1],)):
+            Y += b
+            return Y
+        cdef_b = contiguous(b)
+        _add_row(Y, cdef_b)
         return Y
 
+    # -- elementwise activations -------------------------------------------------
 
-def _gemm_float(const float[:, ::1] x, const float[:, ::1] y, float[:, ::1] out,
-                bint trans1, bint trans2, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
+    def relu(self, X, inplace: bool = False):
+        if not is_real_array(X):
+            return super().relu(X, inplace=inplace)
+        return apply_unary(U_RELU, X, inplace)
+
+    def backprop_relu(self, dY, Y, inplace: bool = False):
+        if not binary_ok(dY, Y):
+            return super().backprop_relu(dY, Y, inplace=inplace)
+        return apply_binary(B_RELU, dY, Y, inplace)
+
+    def relu_k(self, X, n: float = 6.0, inplace: bool = False):
+        if not is_real_array(X):
+            return super().relu_k(X, n=n, inplace=inplace)
+        return apply_unary(U_CLIPPED_LINEAR, X, inplace, 1.0, 0.0, 0.0, n)
+
+    def backprop_relu_k(self, dY, X, n: float = 6.0, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_relu_k(dY, X, n=n, inplace=inplace)
+        return apply_binary(B_RELU_K, dY, X, inplace, n)
+
+    def clipped_linear(self, X, slope: float = 1.0, offset: float = 0.0, min_val: float = 0.0,
+                       max_val: float = 1.0, inplace: bool = False):
+        if not is_real_array(X):
+            return super().clipped_linear(X, slope=slope, offset=offset, min_val=min_val,
+                                          max_val=max_val, inplace=inplace)
+        return apply_unary(U_CLIPPED_LINEAR, X, inplace, slope, offset, min_val, max_val)
+
+    def backprop_clipped_linear(self, dY, X, slope: float = 1.0, offset: float = 0.0,
+                                min_val: float = 0.0, max_val: float = 1.0, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_clipped_linear(dY, X, slope=slope, offset=offset,
+                                                   min_val=min_val, max_val=max_val,
+                                                   inplace=inplace)
+        return apply_binary(B_CLIPPED_LINEAR, dY, X, inplace, slope, offset, min_val, max_val)
+
+    def hard_sigmoid(self, X, inplace: bool = False):
+        if not is_real_array(X):
+            return super().hard_sigmoid(X, inplace=inplace)
+        return apply_unary(U_CLIPPED_LINEAR, X, inplace, 0.2, 0.5, 0.0, 1.0)
+
+    def backprop_hard_sigmoid(self, dY, X, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_hard_sigmoid(dY, X, inplace=inplace)
+        return apply_binary(B_CLIPPED_LINEAR, dY, X, inplace, 0.2, 0.5, 0.0, 1.0)
+
+    def hard_tanh(self, X, inplace: bool = False):
+        if not is_real_array(X):
+            return super().hard_tanh(X, inplace=inplace)
+        return apply_unary(U_CLIPPED_LINEAR, X, inplace, 1.0, 0.0, -1.0, 1.0)
+
+    def backprop_hard_tanh(self, dY, X, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_hard_tanh(dY, X, inplace=inplace)
+        return apply_binary(B_CLIPPED_LINEAR, dY, X, inplace, 1.0, 0.0, -1.0, 1.0)
+
+    def hard_swish(self, X, inplace: bool = False):
+        if not is_real_array(X):
+            return super().hard_swish(X, inplace=inplace)
+        return apply_unary(U_HARD_SWISH, X, inplace)
+
+    def backprop_hard_swish(self, dY, X, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_hard_swish(dY, X, inplace=inplace)
+        return apply_binary(B_HARD_SWISH, dY, X, inplace)
+
+    def hard_swish_mobilenet(self, X, inplace: bool = False):
+        if not is_real_array(X):
+            return super().hard_swish_mobilenet(X, inplace=inplace)
+        return apply_unary(U_HARD_SWISH_MOBILENET, X, inplace)
+
+    def backprop_hard_swish_mobilenet(self, dY, X, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_hard_swish_mobilenet(dY, X, inplace=inplace)
+        return apply_binary(B_HARD_SWISH_MOBILENET, dY, X, inplace)
+
+    def sigmoid(self, X, *, inplace: bool = False):
+        if not is_real_array(X):
+            return super().sigmoid(X, inplace=inplace)
+        return apply_unary(U_SIGMOID, X, inplace)
+
+    def backprop_sigmoid(self, dY, Y, *, inplace: bool = False):
+        if not binary_ok(dY, Y):
+            return super().backprop_sigmoid(dY, Y, inplace=inplace)
+        return apply_binary(B_SIGMOID, dY, Y, inplace)
+
+    def dsigmoid(self, Y, *, inplace: bool = False):
+        if not is_real_array(Y):
+            return super().dsigmoid(Y, inplace=inplace)
+        return apply_unary(U_DSIGMOID, Y, inplace)
+
+    def dtanh(self, Y, *, inplace: bool = False):
+        if not is_real_array(Y):
+            return super().dtanh(Y, inplace=inplace)
+        return apply_unary(U_DTANH, Y, inplace)
+
+    def swish(self, X, inplace: bool = False):
+        if not is_real_array(X):
+            return super().swish(X, inplace=inplace)
+        return apply_unary(U_SWISH, X, inplace)
+
+    def backprop_swish(self, dY, X, Y, inplace: bool = False):
+        if not (binary_ok(dY, X) and same_layout(dY, Y)):
+            return super().backprop_swish(dY, X, Y, inplace=inplace)
+        gradient = contiguous(dY)
+        target = gradient if inplace and gradient is dY and dY.flags.writeable else numpy.empty_like(gradient)
+        _swish_backward(gradient, contiguous(X), contiguous(Y), target)
+        if inplace and target is not dY:
+            dY[...] = target
+            return dY
+        return target
+
+    def gelu(self, X, inplace: bool = False):
+        if not is_real_array(X):
+            return super().gelu(X, inplace=inplace)
+        return apply_unary(U_GELU, X, inplace)
+
+    def backprop_gelu(self, dY, X, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_gelu(dY, X, inplace=inplace)
+        return apply_binary(B_GELU, dY, X, inplace)
+
+    def gelu_approx(self, X, inplace: bool = False):
+        if not is_real_array(X):
+            return super().gelu_approx(X, inplace=inplace)
+        return apply_unary(U_GELU_APPROX, X, inplace)
+
+    def backprop_gelu_approx(self, dY, X, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_gelu_approx(dY, X, inplace=inplace)
+        return apply_binary(B_GELU_APPROX, dY, X, inplace)
+
+    def dish(self, X, inplace: bool = False):
+        if not is_real_array(X):
+            return super().dish(X, inplace=inplace)
+        return apply_unary(U_DISH, X, inplace)
+
+    def backprop_dish(self, dY, X, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_dish(dY, X, inplace=inplace)
+        return apply_binary(B_DISH, dY, X, inplace)
+
+    def mish(self, X, threshold: float = 20.0, inplace: bool = False):
+        if not is_real_array(X):
+            return super().mish(X, threshold=threshold, inplace=inplace)
+        return apply_unary(U_MISH, X, inplace, threshold)
+
+    def backprop_mish(self, dY, X, threshold: float = 20.0, inplace: bool = False):
+        if not binary_ok(dY, X):
+            return super().backprop_mish(dY, X, threshold=threshold, inplace=inplace)
+        return apply_binary(B_MISH, dY, X, inplace, threshold)
+
+    # -- softmax -----------------------------------------------------------------
+
+    def softmax(self, x, *, inplace: bool = False, axis: int = -1, temperature: float = 1.0):
+        if not (is_real_array(x) and x.ndim >= 1 and axis in (-1, x.ndim - 1)
+                and x.shape[-1] > 0 and temperature != 0):
+            return super().softmax(x, inplace=inplace, axis=axis, temperature=temperature)
+        source = contiguous(x)
+        target = source if inplace and source is x and x.flags.writeable else numpy.empty_like(source)
+        _softmax_rows(source, target, x.shape[-1], 1.0 / temperature)
+        if inplace and target is not x:
+            x[...] = target
+            return x
+        return target
+
+    def backprop_softmax(self, Y, dY, *, axis: int = -1, temperature: float = 1.0):
+        if not (binary_ok(dY, Y) and Y.ndim >= 1 and axis in (-1, Y.ndim - 1)
+                and Y.shape[-1] > 0 and temperature != 0):
+            return super().backprop_softmax(Y, dY, axis=axis, temperature=temperature)
+        target = numpy.empty_like(contiguous(Y))
+        _backprop_softmax_rows(contiguous(Y), contiguous(dY), target, Y.shape[-1], 1.0 / temperature)
+        return target
+
+    def softmax_sequences(self, Xs, lengths, *, inplace: bool = False, axis: int = -1):
+        if not (is_real_array(Xs) and Xs.ndim == 2 and axis in (-1, 1)):
+            return super().softmax_sequences(Xs, lengths, inplace=inplace, axis=axis)
+        lengths64 = check_lengths(lengths, Xs.shape[0], "softmax_sequences", allow_short=False)
+        source = contiguous(Xs)
+        target = source if inplace and source is Xs and Xs.flags.writeable else numpy.empty_like(source)
+        _softmax_sequences(source, target, lengths64)
+        if inplace and target is not Xs:
+            Xs[...] = target
+            return Xs
+        return target
+
+    def backprop_softmax_sequences(self, dY, Y, lengths):
+        if not (binary_ok(dY, Y) and Y.ndim == 2):
+            return super().backprop_softmax_sequences(dY, Y, lengths)
+        lengths64 = check_lengths(lengths, Y.shape[0], "backprop_softmax_sequences", allow_short=False)
+        target = numpy.empty_like(contiguous(Y))
+        _backprop_softmax_sequences(contiguous(dY), contiguous(Y), target, lengths64)
+        return target
+
+    # -- sequence reductions -----------------------------------------------------
+
+    def reduce_sum(self, X, lengths):
+        if not (is_real_array(X) and X.ndim == 2):
+            return super().reduce_sum(X, lengths)
+        lengths64 = check_lengths(lengths, X.shape[0], "reduce_sum")
+        out = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=X.dtype)
+        _reduce_sum(contiguous(X), out, lengths64, False)
+        return out
+
+    def reduce_mean(self, X, lengths):
+        if not (is_real_array(X) and X.ndim == 2):
+            return super().reduce_mean(X, lengths)
+        lengths64 = check_lengths(lengths, X.shape[0], "reduce_mean")
+        out = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=X.dtype)
+        _reduce_sum(contiguous(X), out, lengths64, True)
+        return out
+
+    def backprop_reduce_sum(self, d_sums, lengths):
+        if not (is_real_array(d_sums) and d_sums.ndim == 2):
+            return super().backprop_reduce_sum(d_sums, lengths)
+        lengths64 = _check_reduction_gradient(d_sums, lengths, "backprop_reduce_sum")
+        out = numpy.empty((int(lengths64.sum()), d_sums.shape[1]), dtype=d_sums.dtype)
+        _backprop_reduce_sum(contiguous(d_sums), out, lengths64, False)
+        return out
+
+    def backprop_reduce_mean(self, d_means, lengths):
+        if not (is_real_array(d_means) and d_means.ndim == 2):
+            return super().backprop_reduce_mean(d_means, lengths)
+        lengths64 = _check_reduction_gradient(d_means, lengths, "backprop_reduce_mean")
+        out = numpy.empty((int(lengths64.sum()), d_means.shape[1]), dtype=d_means.dtype)
+        _backprop_reduce_sum(contiguous(d_means), out, lengths64, True)
+        return out
+
+    def reduce_max(self, X, lengths):
+        if not (is_real_array(X) and X.ndim == 2):
+            return super().reduce_max(X, lengths)
+        lengths64 = check_lengths(lengths, X.shape[0], "reduce_max", require_positive=True)
+        out = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=X.dtype)
+        which = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=numpy.int32)
+        _reduce_max(contiguous(X), out, which, lengths64)
+        return out, which
+
+    def backprop_reduce_max(self, d_maxes, which, lengths):
+        if not (is_real_array(d_maxes) and d_maxes.ndim == 2):
+            return super().backprop_reduce_max(d_maxes, which, lengths)
+        lengths64 = _check_reduction_gradient(d_maxes, lengths, "backprop_reduce_max")
+        which32 = _int32_like(which, d_maxes.shape, "backprop_reduce_max", "which")
+        out = numpy.empty((int(lengths64.sum()), d_maxes.shape[1]), dtype=d_maxes.dtype)
+        bad = _backprop_reduce_max(contiguous(d_maxes), which32, out, lengths64)
+        if bad >= 0:
+            row, col = divmod(bad, d_maxes.shape[1])
+            raise IndexError(
+                f"backprop_reduce_max: which[{row}, {col}] = {which32[row, col]} is outside "
+                f"its sequence of length {lengths64[row]}"
+            )
+        return out
+
+    def reduce_first(self, X, lengths):
+        if not (is_real_array(X) and X.ndim == 2):
+            return super().reduce_first(X, lengths)
+        lengths64 = check_lengths(lengths, X.shape[0], "reduce_first", require_positive=True)
+        starts_ends = numpy.zeros(lengths64.shape[0] + 1, dtype=numpy.int32)
+        numpy.cumsum(lengths64, out=starts_ends[1:])
+        return X[starts_ends[:-1]], starts_ends
+
+    def reduce_last(self, X, lengths):
+        if not (is_real_array(X) and X.ndim == 2):
+            return super().reduce_last(X, lengths)
+        lengths64 = check_lengths(lengths, X.shape[0], "reduce_last", require_positive=True)
+        lasts = numpy.cumsum(lengths64) - 1
+        return X[lasts], lasts
+
+    # -- window and piece ops ----------------------------------------------------
+
+    def seq2col(self, seq, nW: int, *, lengths=None):
+        if not (is_real_array(seq) and seq.ndim == 2):
+            return super().seq2col(seq, nW, lengths=lengths)
+        nW = _check_window(nW, "seq2col")
+        lengths64 = _sequence_lengths(lengths, seq.shape[0], "seq2col")
+        out = numpy.empty((seq.shape[0], (2 * nW + 1) * seq.shape[1]), dtype=seq.dtype)
+        _seq2col(contiguous(seq), out, lengths64, nW)
+        return out
+
+    def backprop_seq2col(self, dY, nW: int, *, lengths=None):
+        if not (is_real_array(dY) and dY.ndim == 2):
+            return super().backprop_seq2col(dY, nW, lengths=lengths)
+        nW = _check_window(nW, "backprop_seq2col")
+        if dY.shape[1] % (2 * nW + 1) != 0:
+            raise ValueError(
+                f"backprop_seq2col: dY has {dY.shape[1]} columns, not a multiple of "
+                f"2 * nW + 1 = {2 * nW + 1}"
+            )
+        lengths64 = _sequence_lengths(lengths, dY.shape[0], "backprop_seq2col")
+        out = numpy.empty((dY.shape[0], dY.shape[1] // (2 * nW + 1)), dtype=dY.dtype)
+        _backprop_seq2col(contiguous(dY), out, lengths64, nW)
+        return out
+
+    def maxout(self, X):
+        if not (is_real_array(X) and X.ndim == 3):
+            return super().maxout(X)
+        if X.shape[2] == 0:
+            raise ValueError(f"maxout needs at least one piece, got X.shape={X.shape}")
+        out = numpy.empty(X.shape[:2], dtype=X.dtype)
+        which = numpy.empty(X.shape[:2], dtype=numpy.int32)
+        _maxout(contiguous(X), out, which)
+        return out, which
+
+    def backprop_maxout(self, dY, which, P: int):
+        if not (is_real_array(dY) and dY.ndim == 2):
+            return super().backprop_maxout(dY, which, P)
+        P = int(P)
+        if P <= 0:
+            raise ValueError(f"backprop_maxout: P must be positive, got {P}")
+        which32 = _int32_like(which, dY.shape, "backprop_maxout", "which")
+        out = numpy.empty(dY.shape + (P,), dtype=dY.dtype)
+        bad = _backprop_maxout(contiguous(dY), which32, out, P)
+        if bad >= 0:
+            raise IndexError(
+                f"backprop_maxout: which.flat[{bad}] = {which32.flat[bad]} is out of bounds "
+                f"for {P} pieces"
+            )
+        return out
+
+    # -- table access --------------------------------------------------------------
+
+    def gather_add(self, table, indices):
+        if not (is_real_array(table) and table.ndim == 2 and isinstance(indices, numpy.ndarray)
+                and indices.ndim == 2 and indices.dtype.kind in "iu"):
+            return super().gather_add(table, indices)
+        index_array = _index_array(indices)
+        out = numpy.empty((indices.shape[0], table.shape[1]), dtype=table.dtype)
+        bad = _gather_add(contiguous(table), index_array, out)
+        if bad >= 0:
+            raise IndexError(
+                f"gather_add: index {index_array.flat[bad]} is out of bounds for a table "
+                f"of {table.shape[0]} rows"
+            )
+        return out
+
+    def scatter_add(self, table, indices, values):
+        if not (is_real_array(table) and table.ndim in (1, 2) and is_writeable_contiguous(table)
+                and isinstance(indices, numpy.ndarray) and indices.ndim == 1
+                and indices.dtype.kind in "iu" and isinstance(values, numpy.ndarray)
+                and values.dtype == table.dtype
+                and values.shape == indices.shape + table.shape[1:]):
+            return super().scatter_add(table, indices, values)
+        index_array = _index_array(indices)
+        bad = _scatter_add(table, index_array, contiguous(values))
+        if bad >= 0:
+            raise IndexError(
+                f"scatter_add: index {index_array[bad]} is out of bounds for a table "
+                f"of {table.shape[0]} rows (rows before it were already added)"
+            )
+        return table
+
+    def hash(self, ids, seed: int):
+        """MurmurHash3 (x86, 128-bit) of each id's 8 bytes: four uint32 keys a row."""
+        ids_array = numpy.asarray(ids)
+        if ids_array.dtype.kind not in "iu":
+            raise ValueError(f"hash expects integer ids, got dtype {ids_array.dtype}")
+        if ids_array.ndim != 1:
+            raise ValueError(f"hash expects 1-dimensional ids, got shape {ids_array.shape}")
+        if not 0 <= int(seed) < 2 ** 32:
+            raise ValueError(f"hash seed must fit in 32 unsigned bits, got {seed}")
+        keys = numpy.ascontiguousarray(ids_array, dtype=numpy.uint64)
+        out = numpy.empty((keys.shape[0], 4), dtype=numpy.uint32)
+        _hash(keys, out, int(seed))
+        return out
+
+    # -- optimizer steps -----------------------------------------------------------
+
+    def adam(self, weights, gradient, mom1, mom2, beta1: float, beta2: float, eps: float,
+             learn_rate: float, mod_rate: float = 1.0):
+        arrays = (weights, gradient, mom1, mom2)
+        if not (is_real_array(weights)
+                and all(same_layout(weights, a) for a in arrays[1:])
+                and is_writeable_contiguous(weights) and is_writeable_contiguous(mom1)
+                and is_writeable_contiguous(mom2)):
+            return super().adam(weights, gradient, mom1, mom2, beta1, beta2, eps, learn_rate,
+                                mod_rate)
+        _adam(weights, contiguous(gradient), mom1, mom2, beta1, beta2, eps, learn_rate, mod_rate)
+        return weights, gradient, mom1, mom2
+
+    def clip_gradient(self, gradient, threshold: float):
+        if not (is_real_array(gradient) and is_writeable_contiguous(gradient)):
+            return super().clip_gradient(gradient, threshold)
+        _clip_gradient(gradient, threshold)
+        return gradient
+
+    def update_averages(self, ema, weights, t: int, max_decay: float = 0.9999) -> None:
+        if not (is_real_array(ema) and same_layout(ema, weights) and is_writeable_contiguous(ema)):
+            return super().update_averages(ema, weights, t, max_decay=max_decay)
+        decay = min((1.0 + t) / (10.0 + t), max_decay)
+        _update_averages(ema, contiguous(weights), decay)
+
+
+# ---------------------------------------------------------------------------
+# Checks shared by several ops.
+
+def _check_window(nW, op_name: str) -> int:
+    try:
+        nW = int(nW)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op_name}: nW must be an integer, got {nW!r}") from None
+    if nW < 0:
+        raise ValueError(f"{op_name}: nW must be >= 0, got {nW}")
+    return nW
+
+
+def _sequence_lengths(lengths, n_rows: int, op_name: str):
+    if lengths is None:
+        return numpy.asarray([n_rows], dtype=numpy.int64)
+    return check_lengths(lengths, n_rows, op_name, allow_short=False)
+
+
+def _check_reduction_gradient(d_out, lengths, op_name: str):
+    lengths64 = check_lengths(lengths, 2 ** 62, op_name)
+    if lengths64.shape[0] != d_out.shape[0]:
+        raise ValueError(
+            f"{op_name}: got {lengths64.shape[0]} lengths for {d_out.shape[0]} gradient rows"
+        )
+    return lengths64
+
+
+def _int32_like(which, shape, op_name: str, name: str):
+    if not isinstance(which, numpy.ndarray) or which.dtype.kind not in "iu":
+        raise ValueError(f"{op_name}: '{name}' must be an integer array")
+    if which.shape != shape:
+        raise ValueError(f"{op_name}: '{name}' has shape {which.shape}, expected {shape}")
+    if which.dtype == numpy.int32:
+        return contiguous(which)
+    if which.size and (which.max() > 2 ** 31 - 1 or which.min() < -(2 ** 31)):
+        raise IndexError(f"{op_name}: '{name}' holds values outside the int32 range")
+    return numpy.ascontiguousarray(which, dtype=numpy.int32)
+
+
+def _index_array(indices):
+    # int32 and int64 are read directly; other integer types are widened.
+    if indices.dtype == numpy.int32 or indices.dtype == numpy.int64:
+        return contiguous(indices)
+    if indices.dtype == numpy.uint64 and indices.size and indices.max() > 2 ** 62:
+        raise IndexError(f"index {indices.max()} is out of bounds")
+    return numpy.ascontiguousarray(indices, dtype=numpy.int64)
+
+
+# ---------------------------------------------------------------------------
+# Typed entry points: each takes checked contiguous arrays and runs one kernel.
+
+def _gemm(cnp.ndarray x, cnp.ndarray y, cnp.ndarray out, bint trans1, bint trans2,
+          Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
+    cdef Py_ssize_t lda = x.shape[1], ldb = y.shape[1]
+    if x.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            gemm_f32(trans1, trans2, M, N, K, 1.0, <const float*>cnp.PyArray_DATA(x), lda,
+                     <const float*>cnp.PyArray_DATA(y), ldb, 0.0, <float*>cnp.PyArray_DATA(out), N)
+    else:
+        with nogil:
+            gemm_f64(trans1, trans2, M, N, K, 1.0, <const double*>cnp.PyArray_DATA(x), lda,
+                     <const double*>cnp.PyArray_DATA(y), ldb, 0.0, <double*>cnp.PyArray_DATA(out), N)
+
+
+def _add_row(cnp.ndarray Y, cnp.ndarray b):
+    cdef index_t rows = Y.shape[0], cols = Y.shape[1]
+    if Y.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            add_row(<float*>cnp.PyArray_DATA(Y), <const float*>cnp.PyArray_DATA(b), rows, cols)
+    else:
+        with nogil:
+            add_row(<double*>cnp.PyArray_DATA(Y), <const double*>cnp.PyArray_DATA(b), rows, cols)
+
+
+def _swish_backward(cnp.ndarray dY, cnp.ndarray X, cnp.ndarray Y, cnp.ndarray dX):
+    cdef index_t n = dY.size
+    if dY.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            swish_backward(<const float*>cnp.PyArray_DATA(dY), <const float*>cnp.PyArray_DATA(X), <const float*>cnp.PyArray_DATA(Y),
+                           <float*>cnp.PyArray_DATA(dX), n)
+    else:
+        with nogil:
+            swish_backward(<const double*>cnp.PyArray_DATA(dY), <const double*>cnp.PyArray_DATA(X),
+                           <const double*>cnp.PyArray_DATA(Y), <double*>cnp.PyArray_DATA(dX), n)
+
+
+def _softmax_rows(cnp.ndarray X, cnp.ndarray Y, index_t n_col, double inverse_temperature):
+    cdef index_t n_row = X.size // n_col
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            softmax_rows(<const float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(Y), n_row, n_col,
+                         <float>inverse_temperature)
+    else:
+        with nogil:
+            softmax_rows(<const double*>cnp.PyArray_DATA(X), <double*>cnp.PyArray_DATA(Y), n_row, n_col, inverse_temperature)
+
+
+def _backprop_softmax_rows(cnp.ndarray Y, cnp.ndarray dY, cnp.ndarray dX, index_t n_col,
+                           double inverse_temperature):
+    cdef index_t n_row = Y.size // n_col
+    if Y.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            backprop_softmax_rows(<const float*>cnp.PyArray_DATA(Y), <const float*>cnp.PyArray_DATA(dY), <float*>cnp.PyArray_DATA(dX),
+                                  n_row, n_col, <float>inverse_temperature)
+    else:
+        with nogil:
+            backprop_softmax_rows(<const double*>cnp.PyArray_DATA(Y), <const double*>cnp.PyArray_DATA(dY),
+                                  <double*>cnp.PyArray_DATA(dX), n_row, n_col, inverse_temperature)
+
+
+def _softmax_sequences(cnp.ndarray X, cnp.ndarray Y, cnp.ndarray lengths):
+    cdef index_t n_seq = lengths.shape[0], n_col = X.shape[1]
+    cdef cnp.ndarray work = numpy.empty(2 * n_col + 1, dtype=X.dtype)
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            softmax_sequences(<const float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(Y), <const index_t*>cnp.PyArray_DATA(lengths),
+                              n_seq, n_col, <float*>cnp.PyArray_DATA(work))
+    else:
+        with nogil:
+            softmax_sequences(<const double*>cnp.PyArray_DATA(X), <double*>cnp.PyArray_DATA(Y),
+                              <const index_t*>cnp.PyArray_DATA(lengths), n_seq, n_col, <double*>cnp.PyArray_DATA(work))
+
+
+def _backprop_softmax_sequences(cnp.ndarray dY, cnp.ndarray Y, cnp.ndarray dX, cnp.ndarray lengths):
+    cdef index_t n_seq = lengths.shape[0], n_col = Y.shape[1]
+    cdef cnp.ndarray work = numpy.empty(n_col + 1, dtype=Y.dtype)
+    if Y.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            backprop_softmax_sequences(<const float*>cnp.PyArray_DATA(dY), <const float*>cnp.PyArray_DATA(Y),
+                                       <float*>cnp.PyArray_DATA(dX), <const index_t*>cnp.PyArray_DATA(lengths), n_seq,
+                                       n_col, <float*>cnp.PyArray_DATA(work))
+    else:
+        with nogil:
+            backprop_softmax_sequences(<const double*>cnp.PyArray_DATA(dY), <const double*>cnp.PyArray_DATA(Y),
+                                       <double*>cnp.PyArray_DATA(dX), <const index_t*>cnp.PyArray_DATA(lengths), n_seq,
+                                       n_col, <double*>cnp.PyArray_DATA(work))
+
+
+def _reduce_sum(cnp.ndarray X, cnp.ndarray out, cnp.ndarray lengths, bint mean):
+    cdef index_t n_seq = lengths.shape[0], n_col = X.shape[1]
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            reduce_sum(<const float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(out), <const index_t*>cnp.PyArray_DATA(lengths),
+                       n_seq, n_col, mean)
+    else:
+        with nogil:
+            reduce_sum(<const double*>cnp.PyArray_DATA(X), <double*>cnp.PyArray_DATA(out), <const index_t*>cnp.PyArray_DATA(lengths),
+                       n_seq, n_col, mean)
+
+
+def _backprop_reduce_sum(cnp.ndarray d_out, cnp.ndarray dX, cnp.ndarray lengths, bint mean):
+    cdef index_t n_seq = lengths.shape[0], n_col = d_out.shape[1]
+    if d_out.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            backprop_reduce_sum(<const float*>cnp.PyArray_DATA(d_out), <float*>cnp.PyArray_DATA(dX),
+                                <const index_t*>cnp.PyArray_DATA(lengths), n_seq, n_col, mean)
+    else:
+        with nogil:
+            backprop_reduce_sum(<const double*>cnp.PyArray_DATA(d_out), <double*>cnp.PyArray_DATA(dX),
+                                <const index_t*>cnp.PyArray_DATA(lengths), n_seq, n_col, mean)
+
+
+def _reduce_max(cnp.ndarray X, cnp.ndarray out, cnp.ndarray which, cnp.ndarray lengths):
+    cdef index_t n_seq = lengths.shape[0], n_col = X.shape[1]
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            reduce_max(<const float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(out), <int32_t*>cnp.PyArray_DATA(which),
+                       <const index_t*>cnp.PyArray_DATA(lengths), n_seq, n_col)
+    else:
+        with nogil:
+            reduce_max(<const double*>cnp.PyArray_DATA(X), <double*>cnp.PyArray_DATA(out), <int32_t*>cnp.PyArray_DATA(which),
+                       <const index_t*>cnp.PyArray_DATA(lengths), n_seq, n_col)
+
+
+def _backprop_reduce_max(cnp.ndarray d_out, cnp.ndarray which, cnp.ndarray dX, cnp.ndarray lengths):
+    cdef index_t n_seq = lengths.shape[0], n_col = d_out.shape[1], bad
+    if d_out.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            bad = backprop_reduce_max(<const float*>cnp.PyArray_DATA(d_out), <const int32_t*>cnp.PyArray_DATA(which),
+                                      <float*>cnp.PyArray_DATA(dX), <const index_t*>cnp.PyArray_DATA(lengths), n_seq, n_col)
+    else:
+        with nogil:
+            bad = backprop_reduce_max(<const double*>cnp.PyArray_DATA(d_out), <const int32_t*>cnp.PyArray_DATA(which),
+                                      <double*>cnp.PyArray_DATA(dX), <const index_t*>cnp.PyArray_DATA(lengths), n_seq, n_col)
+    return bad
+
+
+def _seq2col(cnp.ndarray X, cnp.ndarray out, cnp.ndarray lengths, index_t nW):
+    cdef index_t n_seq = lengths.shape[0], n_col = X.shape[1]
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            seq2col(<const float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(out), <const index_t*>cnp.PyArray_DATA(lengths),
+                    n_seq, n_col, nW)
+    else:
+        with nogil:
+            seq2col(<const double*>cnp.PyArray_DATA(X), <double*>cnp.PyArray_DATA(out), <const index_t*>cnp.PyArray_DATA(lengths),
+                    n_seq, n_col, nW)
+
+
+def _backprop_seq2col(cnp.ndarray dY, cnp.ndarray dX, cnp.ndarray lengths, index_t nW):
+    cdef index_t n_seq = lengths.shape[0], n_col = dX.shape[1]
+    if dY.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            backprop_seq2col(<const float*>cnp.PyArray_DATA(dY), <float*>cnp.PyArray_DATA(dX), <const index_t*>cnp.PyArray_DATA(lengths),
+                             n_seq, n_col, nW)
+    else:
+        with nogil:
+            backprop_seq2col(<const double*>cnp.PyArray_DATA(dY), <double*>cnp.PyArray_DATA(dX),
+                             <const index_t*>cnp.PyArray_DATA(lengths), n_seq, n_col, nW)
+
+
+def _maxout(cnp.ndarray X, cnp.ndarray out, cnp.ndarray which):
+    cdef index_t n = X.shape[0] * X.shape[1], P = X.shape[2]
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            maxout(<const float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(out), <int32_t*>cnp.PyArray_DATA(which), n, P)
+    else:
+        with nogil:
+            maxout(<const double*>cnp.PyArray_DATA(X), <double*>cnp.PyArray_DATA(out), <int32_t*>cnp.PyArray_DATA(which), n, P)
+
+
+def _backprop_maxout(cnp.ndarray dY, cnp.ndarray which, cnp.ndarray dX, index_t P):
+    cdef index_t n = dY.size, bad
+    if dY.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            bad = backprop_maxout(<const float*>cnp.PyArray_DATA(dY), <const int32_t*>cnp.PyArray_DATA(which),
+                                  <float*>cnp.PyArray_DATA(dX), n, P)
+    else:
+        with nogil:
+            bad = backprop_maxout(<const double*>cnp.PyArray_DATA(dY), <const int32_t*>cnp.PyArray_DATA(which),
+                                  <double*>cnp.PyArray_DATA(dX), n, P)
+    return bad
+
+
+def _gather_add(cnp.ndarray table, cnp.ndarray indices, cnp.ndarray out):
+    cdef index_t n_row = table.shape[0], n_col = table.shape[1]
+    cdef index_t n_out = indices.shape[0], n_per = indices.shape[1], bad = -1
+    cdef bint wide = indices.descr.type_num == cnp.NPY_INT64
+    if table.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            if wide:
+                bad = gather_add(<const float*>cnp.PyArray_DATA(table), <const int64_t*>cnp.PyArray_DATA(indices),
+                                 <float*>cnp.PyArray_DATA(out), n_row, n_col, n_out, n_per)
+            else:
+                bad = gather_add(<const float*>cnp.PyArray_DATA(table), <const int32_t*>cnp.PyArray_DATA(indices),
+                                 <float*>cnp.PyArray_DATA(out), n_row, n_col, n_out, n_per)
+    else:
+        with nogil:
+            if wide:
+                bad = gather_add(<const double*>cnp.PyArray_DATA(table), <const int64_t*>cnp.PyArray_DATA(indices),
+                                 <double*>cnp.PyArray_DATA(out), n_row, n_col, n_out, n_per)
+            else:
+                bad = gather_add(<const double*>cnp.PyArray_DATA(table), <const int32_t*>cnp.PyArray_DATA(indices),
+                                 <double*>cnp.PyArray_DATA(out), n_row, n_col, n_out, n_per)
+    return bad
+
+
+def _scatter_add(cnp.ndarray table, cnp.ndarray indices, cnp.ndarray values):
+    cdef index_t n_row = table.shape[0]
+    cdef index_t n_col = table.shape[1] if table.ndim == 2 else 1
+    cdef index_t n_index = indices.shape[0], bad = -1
+    cdef bint wide = indices.descr.type_num == cnp.NPY_INT64
+    if table.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            if wide:
+                bad = scatter_add(<float*>cnp.PyArray_DATA(table), <const int64_t*>cnp.PyArray_DATA(indices),
+                                  <const float*>cnp.PyArray_DATA(values), n_row, n_col, n_index)
+            else:
+                bad = scatter_add(<float*>cnp.PyArray_DATA(table), <const int32_t*>cnp.PyArray_DATA(indices),
+                                  <const float*>cnp.PyArray_DATA(values), n_row, n_col, n_index)
+    else:
+        with nogil:
+            if wide:
+                bad = scatter_add(<double*>cnp.PyArray_DATA(table), <const int64_t*>cnp.PyArray_DATA(indices),
+                                  <const double*>cnp.PyArray_DATA(values), n_row, n_col, n_index)
+            else:
+                bad = scatter_add(<double*>cnp.PyArray_DATA(table), <const int32_t*>cnp.PyArray_DATA(indices),
+                                  <const double*>cnp.PyArray_DATA(values), n_row, n_col, n_index)
+    return bad
+
+
+def _hash(const uint64_t[::1] ids, uint32_t[:, ::1] out, uint32_t seed):
+    cdef Py_ssize_t i
     with nogil:
-        gemm_f32(trans1, trans2, M, N, K, 1.0, &x[0, 0], x.shape[1], &y[0, 0], y.shape[1],
-                 0.0, &out[0, 0], N)
+        for i in range(ids.shape[0]):
+            hash128_x86(&ids[i], sizeof(uint64_t), seed, &out[i, 0])
 
 
-def _gemm_double(const double[:, ::1] x, const double[:, ::1] y, double[:, ::1] out,
-                 bint trans1, bint trans2, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
+def _adam(cnp.ndarray weights, cnp.ndarray gradient, cnp.ndarray mom1, cnp.ndarray mom2,
+          double beta1, double beta2, double eps, double learn_rate, double mod_rate):
+    cdef index_t n = weights.size
+    if weights.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            adam(<float*>cnp.PyArray_DATA(weights), <const float*>cnp.PyArray_DATA(gradient), <float*>cnp.PyArray_DATA(mom1),
+                 <float*>cnp.PyArray_DATA(mom2), n, beta1, beta2, eps, learn_rate, mod_rate)
+    else:
+        with nogil:
+            adam(<double*>cnp.PyArray_DATA(weights), <const double*>cnp.PyArray_DATA(gradient), <double*>cnp.PyArray_DATA(mom1),
+                 <double*>cnp.PyArray_DATA(mom2), n, beta1, beta2, eps, learn_rate, mod_rate)
+
+
+def _clip_gradient(cnp.ndarray gradient, double threshold):
+    cdef index_t n = gradient.size
+    cdef double norm
+    cdef bint single = gradient.descr.type_num == cnp.NPY_FLOAT32
     with nogil:
-        gemm_f64(trans1, trans2, M, N, K, 1.0, &x[0, 0], x.shape[1], &y[0, 0], y.shape[1],
-                 0.0, &out[0, 0], N)
+        norm = sum_of_squares(<const float*>cnp.PyArray_DATA(gradient), n) if single else \
+            sum_of_squares(<const double*>cnp.PyArray_DATA(gradient), n)
+    norm = norm ** 0.5
+    if norm <= threshold:
+        return
+    with nogil:
+        if single:
+            scale_inplace(<float*>cnp.PyArray_DATA(gradient), n, <float>(threshold / norm))
+        else:
+            scale_inplace(<double*>cnp.PyArray_DATA(gradient), n, threshold / norm)
+
+
+def _update_averages(cnp.ndarray ema, cnp.ndarray weights, double decay):
+    cdef index_t n = ema.size
+    if ema.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            update_averages(<float*>cnp.PyArray_DATA(ema), <const float*>cnp.PyArray_DATA(weights), n, decay)
+    else:
+        with nogil:
+            update_averages(<double*>cnp.PyArray_DATA(ema), <const double*>cnp.PyArray_DATA(weights), n, decay)

@@ -60,6 +60,9 @@ def _sum(values: List[Any]) -> Any:
         return Padded(data, first.size_at_t, first.lengths, first.indices)
     if isinstance(first, (list, tuple)):
         return [_sum(list(items)) for items in zip(*values)]
+    shapes = {tuple(getattr(value, "shape", ())) for value in values}
+    if len(shapes) != 1:
+        raise ValueError(f"add: children's outputs (or input gradients) differ in shape: {sorted(shapes)}")
     total = first + values[1] if len(values) > 1 else first.copy()
     for value in values[2:]:
         total += value

@@ -1,0 +1,116 @@
+import numpy
+import pytest
+
+from thinc.config import Config, registry
+from thinc.layers.add import add
+from thinc.layers.linear import Linear
+
+from ..util import check_gradients
+
+
+def _linear(nO: int, nI: int, seed: int) -> Linear:
+    model = Linear(nO, nI)
+    model.initialize()
+    rng = numpy.random.default_rng(seed)
+    model.set_param("W", rng.uniform(-1, 1, (nO, nI)).astype("f"))
+    model.set_param("b", rng.uniform(-1, 1, (nO,)).astype("f"))
+    return model
+
+
+def _expected(layers, X):
+    return sum(X @ layer.get_param("W").T + layer.get_param("b") for layer in layers)
+
+
+def test_add_sums_children_outputs():
+    layers = [_linear(3, 2, seed) for seed in range(3)]
+    model = add(*layers)
+    X = numpy.asarray([[1.0, 2.0], [-1.0, 0.5]], dtype="f")
+    Y = model.predict(X)
+    numpy.testing.assert_allclose(Y, _expected(layers, X), rtol=1e-5)
+    assert model.name == "add"
+    assert len(model.layers) == 3
+
+
+def test_add_does_not_clobber_first_child_output():
+    first = _linear(2, 2, 0)
+    model = add(first, _linear(2, 2, 1))
+    X = numpy.ones((2, 2), dtype="f")
+    Y_first = first.predict(X)
+    Y = model.predict(X)
+    assert not numpy.allclose(Y, Y_first)
+    numpy.testing.assert_allclose(first.predict(X), Y_first)
+
+
+def test_add_flattens_only_leading_add():
+    a, b, c = _linear(2, 2, 0), _linear(2, 2, 1), _linear(2, 2, 2)
+    left = add(add(a, b), c)
+    assert [layer.name for layer in left.layers] == ["linear"] * 3
+    right = add(a, add(b, c))
+    assert [layer.name for layer in right.layers] == ["linear", "add"]
+
+
+def test_add_gradients():
+    model = add(_linear(3, 2, 0), _linear(3, 2, 1))
+    X = numpy.random.default_rng(0).uniform(-1, 1, (4, 2)).astype("f")
+    check_gradients(model, X)
+
+
+def test_add_infers_dims():
+    model = add(Linear(), Linear())
+    assert model.maybe_get_dim("nO") is None and model.maybe_get_dim("nI") is None
+    model.initialize(X=numpy.ones((4, 2), dtype="f"), Y=numpy.ones((4, 3), dtype="f"))
+    assert model.get_dim("nI") == 2 and model.get_dim("nO") == 3
+    for layer in model.layers:
+        assert layer.get_dim("nI") == 2 and layer.get_dim("nO") == 3
+        assert layer.get_param("W").shape == (3, 2)
+
+
+def test_add_serialization_round_trip():
+    model = add(_linear(3, 2, 0), _linear(3, 2, 1))
+    other = add(Linear(3, 2), Linear(3, 2)).initialize()
+    other.from_bytes(model.to_bytes())
+    X = numpy.ones((2, 2), dtype="f")
+    numpy.testing.assert_allclose(other.predict(X), model.predict(X))
+
+
+def test_add_from_config():
+    config = Config().from_str(
+        """
+        [model]
+        @layers = "add.v1"
+
+        [model.layer1]
+        @layers = "Linear.v1"
+        nO = 3
+        nI = 2
+
+        [model.layer2]
+        @layers = "Linear.v1"
+        nO = 3
+        nI = 2
+
+        # Like thinc 8.3.14, the *layers argument needs a (here empty) section.
+        [model.*]
+        """
+    )
+    model = registry.resolve(config)["model"]
+    assert model.name == "add"
+    assert [layer.get_dim("nO") for layer in model.layers] == [3, 3]
+    assert registry.layers.get("add.v1") is add
+
+
+def test_add_bad_input():
+    with pytest.raises(TypeError, match="add"):
+        add(Linear(2, 2), "not a model")  # type: ignore[arg-type]
+    model = add(_linear(3, 2, 0), _linear(4, 2, 1))
+    with pytest.raises(ValueError, match="add"):
+        model.predict(numpy.ones((2, 2), dtype="f"))
+
+
+def test_add_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference(
+        "add(Linear(3, 2), Relu(3, 2), Linear(3, 2))",
+        "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)",
+    )

@@ -1,0 +1,158 @@
+"""Tests for Gelu ("Gelu.v1"): x * Phi(x), Phi the normal CDF, gradients, dims, bytes,
+config, composition with LayerNorm/Dropout, and thinc 8.3.14 parity."""
+import math
+
+import numpy
+import pytest
+
+from thinc.config import Config, registry
+from thinc.layers.gelu import Gelu
+
+from ..util import check_gradients
+from ._oracle import run_reference
+
+
+def activation(x: numpy.ndarray) -> numpy.ndarray:
+    """x * Phi(x), Phi the normal CDF, computed in float64."""
+    x = x.astype("f8")
+    erf = numpy.vectorize(math.erf)
+    return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+
+
+def with_params(model, seed: int = 1):
+    model.initialize()
+    rng = numpy.random.default_rng(seed)
+    nO, nI = model.get_dim("nO"), model.get_dim("nI")
+    model.set_param("W", rng.uniform(-1, 1, (nO, nI)).astype("f"))
+    model.set_param("b", rng.uniform(-1, 1, (nO,)).astype("f"))
+    return model
+
+
+def make_input(rows: int = 5, width: int = 4, seed: int = 0) -> numpy.ndarray:
+    return numpy.random.default_rng(seed).uniform(-3, 3, (rows, width)).astype("f")
+
+
+def test_declares_thinc_names():
+    model = Gelu()
+    assert model.name == "gelu"
+    assert list(model.dim_names) == ["nO", "nI"]
+    assert list(model.param_names) == ["W", "b"]
+
+
+def test_activation_on_hand_checked_values():
+    # With W = identity and b = 0 the layer is the bare activation.
+    model = Gelu(nO=3, nI=3)
+    model.initialize()
+    model.set_param("W", numpy.eye(3, dtype="f"))
+    model.set_param("b", numpy.zeros(3, dtype="f"))
+    X = numpy.array([[-2.0, 0.0, 1.0], [3.0, -0.5, 0.5]], dtype="f")
+    expected = numpy.array([[-0.0455003, 0.0000000, 0.8413447], [2.9959503, -0.1542688, 0.3457312]])
+    numpy.testing.assert_allclose(model.predict(X), expected, atol=1e-5)
+
+
+def test_forward_is_activation_of_affine():
+    model = with_params(Gelu(nO=3, nI=4))
+    X = make_input()
+    W, b = model.get_param("W"), model.get_param("b")
+    expected = activation(X.astype("f8") @ W.T + b)
+    numpy.testing.assert_allclose(model.predict(X), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_gradients_match_finite_differences():
+    model = with_params(Gelu(nO=3, nI=4))
+    check_gradients(model, make_input())
+
+
+def test_dims_inferred_at_initialize():
+    model = Gelu()
+    model.initialize(X=make_input(width=6), Y=numpy.zeros((5, 2), dtype="f"))
+    assert model.get_dim("nI") == 6 and model.get_dim("nO") == 2
+    assert model.get_param("W").shape == (2, 6)
+    assert model.get_param("b").shape == (2,)
+    assert not model.get_param("b").any()
+
+
+def test_default_weight_scale():
+    model = Gelu(nO=200, nI=300)
+    model.initialize()
+    W = model.get_param("W")
+    # he_normal_init: normal with std sqrt(2 / nI).
+    assert abs(W.std() - math.sqrt(2 / 300)) < 0.01
+    assert abs(W).max() > math.sqrt(6 / 500)
+
+
+def test_custom_initializers_are_used():
+    def ones(ops, shape):
+        return ops.alloc(shape) + 1
+
+    model = Gelu(nO=2, nI=3, init_W=ones, init_b=ones)
+    model.initialize()
+    assert (model.get_param("W") == 1).all() and (model.get_param("b") == 1).all()
+
+
+def test_bytes_round_trip():
+    model = with_params(Gelu(nO=3, nI=4))
+    copy = Gelu(nO=3, nI=4).from_bytes(model.to_bytes())
+    X = make_input()
+    numpy.testing.assert_array_equal(copy.predict(X), model.predict(X))
+
+
+def test_resolves_from_config():
+    config = Config().from_str(
+        """
+        [model]
+        @layers = "Gelu.v1"
+        nO = 3
+        nI = 4
+        normalize = true
+        dropout = 0.1
+        """
+    )
+    model = registry.resolve(config)["model"]
+    assert model.name == "gelu>>layernorm>>dropout"
+    assert registry.layers.get("Gelu.v1") is Gelu
+
+
+def test_dropout_and_normalize_compose_with_chain():
+    assert Gelu(nO=3, dropout=0.2).name == "gelu>>dropout"
+    normalized = Gelu(nO=3, normalize=True)
+    assert normalized.name == "gelu>>layernorm"
+    assert normalized.layers[1].get_dim("nI") == 3
+    both = Gelu(nO=3, dropout=0.2, normalize=True)
+    assert [layer.name for layer in both.layers] == ["gelu>>layernorm", "dropout"]
+    assert both.layers[1].attrs["dropout_rate"] == 0.2
+    both.initialize(X=make_input())
+    assert both.predict(make_input()).shape == (5, 3)
+
+
+def test_wrong_input_width_is_an_error():
+    model = with_params(Gelu(nO=3, nI=4))
+    with pytest.raises(ValueError, match="width 4"):
+        model.predict(make_input(width=5))
+    with pytest.raises(ValueError):
+        model.predict(numpy.zeros((4,), dtype="f"))
+
+
+def test_matches_thinc_8_3_on_its_weights():
+    reference = run_reference(
+        """
+import numpy
+from thinc.api import Gelu
+model = Gelu(nO=3, nI=4)
+model.initialize()
+rng = numpy.random.default_rng(7)
+model.set_param("b", rng.uniform(-1, 1, 3).astype("f"))
+X = rng.uniform(-3, 3, (6, 4)).astype("f")
+Y, backprop = model.begin_update(X)
+dY = rng.uniform(-1, 1, Y.shape).astype("f")
+dX = backprop(dY)
+result = dict(bytes=model.to_bytes(), X=X, Y=Y, dY=dY, dX=dX, dW=model.get_grad("W"))
+"""
+    )
+    model = Gelu(nO=3, nI=4)
+    model.initialize()
+    model.from_bytes(reference["bytes"])
+    Y, backprop = model.begin_update(reference["X"])
+    numpy.testing.assert_allclose(Y, reference["Y"], rtol=1e-6, atol=1e-6)
+    numpy.testing.assert_allclose(backprop(reference["dY"]), reference["dX"], rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(model.get_grad("W"), reference["dW"], rtol=1e-5, atol=1e-6)

@@ -1,0 +1,108 @@
+import numpy
+import pytest
+
+from thinc.backends import NumpyOps
+from thinc.config import Config, registry
+from thinc.layers.chain import chain
+from thinc.layers.linear import Linear
+from thinc.layers.with_array2d import with_array2d
+from thinc.model import Model
+from thinc.types import Padded, Ragged
+
+from ..util import check_gradients
+
+OPS = NumpyOps()
+
+
+def _padded_data() -> Model:
+    """Test adapter: expose a Padded output's data array to check_gradients."""
+
+    def forward(model, Xp, is_train):
+        def backprop(dY):
+            return Padded(dY, Xp.size_at_t, Xp.lengths, Xp.indices)
+
+        return Xp.data, backprop
+
+    return Model("padded_data", forward)
+
+
+def _linear(nO=3, nI=2, seed=0):
+    model = Linear(nO, nI).initialize()
+    rng = numpy.random.default_rng(seed)
+    model.set_param("W", rng.uniform(-1, 1, (nO, nI)).astype("f"))
+    model.set_param("b", rng.uniform(-1, 1, (nO,)).astype("f"))
+    return model
+
+
+def _data(seed=0):
+    return numpy.random.default_rng(seed).uniform(-1, 1, (5, 2)).astype("f")
+
+
+def test_with_array2d_name_and_dims():
+    model = with_array2d(Linear(3, 2), pad=1)
+    # thinc 8.3.14 names it like with_array.
+    assert model.name == "with_array(linear)"
+    assert model.attrs == {"pad": 1}
+    assert model.get_dim("nO") == 3
+
+
+def test_with_array2d_all_input_kinds():
+    inner = _linear()
+    model = with_array2d(inner)
+    data = _data()
+    expected = inner.predict(data)
+    numpy.testing.assert_allclose(model.predict(data), expected)
+    numpy.testing.assert_allclose(numpy.vstack(model.predict([data[:1], data[1:]])), expected, rtol=1e-6)
+    Yr = model.predict(Ragged(data, numpy.asarray([1, 4], dtype="i")))
+    numpy.testing.assert_allclose(Yr.dataXd, expected, rtol=1e-6)
+    Xp = OPS.list2padded([data[:3], data[3:]])
+    Yp = model.predict(Xp)
+    assert isinstance(Yp, Padded) and Yp.data.shape == (3, 2, 3)
+    numpy.testing.assert_allclose(Yp.data[:, 0], inner.predict(data[:3]), rtol=1e-6)
+
+
+def test_with_array2d_gradients():
+    data = _data(1)
+    model = with_array2d(_linear())
+    check_gradients(
+        model, [data[:2], data[2:]], to_array=lambda Y: numpy.concatenate(Y), input_arrays=lambda X: list(X)
+    )
+    Xp = OPS.list2padded([data[:3], data[3:]])
+    check_gradients(chain(model, _padded_data()), Xp, input_arrays=lambda X: [X.data])
+
+
+def test_with_array2d_infers_dims_from_padded():
+    model = with_array2d(Linear())
+    Xp = OPS.list2padded([numpy.ones((2, 4), dtype="f"), numpy.ones((1, 4), dtype="f")])
+    Yp = OPS.list2padded([numpy.ones((2, 3), dtype="f"), numpy.ones((1, 3), dtype="f")])
+    model.initialize(X=Xp, Y=Yp)
+    assert model.get_dim("nI") == 4 and model.get_dim("nO") == 3
+
+
+def test_with_array2d_serialization_round_trip():
+    model = with_array2d(_linear())
+    other = with_array2d(Linear(3, 2)).initialize().from_bytes(model.to_bytes())
+    numpy.testing.assert_allclose(other.predict(_data()), model.predict(_data()))
+
+
+def test_with_array2d_from_config():
+    config = Config().from_str(
+        """
+        [model]
+        @layers = "with_array2d.v1"
+
+        [model.layer]
+        @layers = "Linear.v1"
+        nO = 3
+        nI = 2
+        """
+    )
+    assert registry.resolve(config)["model"].name == "with_array(linear)"
+
+
+def test_with_array2d_bad_input():
+    model = with_array2d(_linear())
+    with pytest.raises(TypeError, match="with_array2d"):
+        model.predict(numpy.ones((2, 2, 2), dtype="f"))
+    with pytest.raises(TypeError, match="with_array2d"):
+        model.predict([numpy.ones((2,), dtype="f")])

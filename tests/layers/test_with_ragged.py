@@ -1,0 +1,101 @@
+import numpy
+import pytest
+
+from thinc.backends import NumpyOps
+from thinc.config import Config, registry
+from thinc.layers.linear import Linear
+from thinc.layers.with_array import with_array
+from thinc.layers.with_ragged import with_ragged
+from thinc.model import Model
+from thinc.types import Padded, Ragged
+
+from ..util import check_gradients
+
+OPS = NumpyOps()
+
+
+def _ragged_only(inner: Model) -> Model:
+    def forward(model, Xr, is_train):
+        assert isinstance(Xr, Ragged), type(Xr)
+        return inner(Xr, is_train)
+
+    return Model("ragged_only", forward, layers=[inner])
+
+
+def _model(seed=0):
+    linear = Linear(3, 2).initialize()
+    rng = numpy.random.default_rng(seed)
+    linear.set_param("W", rng.uniform(-1, 1, (3, 2)).astype("f"))
+    return with_ragged(_ragged_only(with_array(linear))), linear
+
+
+def _data(seed=0):
+    return numpy.random.default_rng(seed).uniform(-1, 1, (5, 2)).astype("f")
+
+
+def test_with_ragged_input_kinds():
+    model, linear = _model()
+    assert model.name == "with_ragged(ragged_only)"
+    data = _data()
+    expected = linear.predict(data)
+    Ys, backprop = model.begin_update([data[:2], data[2:]])
+    numpy.testing.assert_allclose(numpy.vstack(Ys), expected, rtol=1e-6)
+    assert [dX.shape for dX in backprop(Ys)] == [(2, 2), (3, 2)]
+    lengths = numpy.asarray([2, 3], dtype="i")
+    Yt, backprop = model.begin_update((data, lengths))
+    assert isinstance(Yt, tuple) and len(Yt) == 2
+    numpy.testing.assert_allclose(Yt[0], expected, rtol=1e-6)
+    assert isinstance(backprop(Yt), tuple)
+    Xp = OPS.list2padded([data[:2], data[2:]])
+    Yp, backprop = model.begin_update(Xp)
+    assert isinstance(Yp, Padded)
+    numpy.testing.assert_allclose(OPS.padded2list(Yp)[1], expected[2:], rtol=1e-6)
+    assert isinstance(backprop(Yp), Padded)
+
+
+def test_with_ragged_gradients():
+    model, _ = _model(1)
+    data = _data(1)
+    check_gradients(
+        model, [data[:3], data[3:]], to_array=lambda Y: numpy.concatenate(Y), input_arrays=lambda X: list(X)
+    )
+    check_gradients(
+        model,
+        Ragged(data, numpy.asarray([4, 1], dtype="i")),
+        to_array=lambda Y: Y.dataXd,
+        input_arrays=lambda X: [X.dataXd],
+    )
+
+
+def test_with_ragged_infers_dims_and_serializes():
+    model = with_ragged(with_array(Linear()))
+    X = [numpy.ones((2, 4), dtype="f"), numpy.ones((1, 4), dtype="f")]
+    Y = [numpy.ones((2, 3), dtype="f"), numpy.ones((1, 3), dtype="f")]
+    model.initialize(X=X, Y=Y)
+    assert model.layers[0].layers[0].get_param("W").shape == (3, 4)
+    other = with_ragged(with_array(Linear(3, 4))).initialize().from_bytes(model.to_bytes())
+    numpy.testing.assert_allclose(other.predict(X)[0], model.predict(X)[0])
+
+
+def test_with_ragged_from_config():
+    config = Config().from_str(
+        """
+        [model]
+        @layers = "with_ragged.v1"
+
+        [model.layer]
+        @layers = "with_array.v1"
+
+        [model.layer.layer]
+        @layers = "Linear.v1"
+        nO = 2
+        nI = 2
+        """
+    )
+    assert registry.resolve(config)["model"].name == "with_ragged(with_array(linear))"
+
+
+def test_with_ragged_bad_input():
+    model, _ = _model()
+    with pytest.raises(TypeError, match="with_ragged"):
+        model.predict(numpy.ones((2, 2), dtype="f"))

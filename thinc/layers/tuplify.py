@@ -1,0 +1,62 @@
+"""``tuplify``: feed one input to several layers and return their outputs as a
+tuple; the input gradient is the sum of the children's."""
+from typing import Any, Callable, Optional, Tuple, TypeVar
+
+from ..config import registry
+from ..model import Model
+from ..util import get_width
+
+InT = TypeVar("InT")
+
+
+@registry.layers("tuplify.v1")
+def tuplify(layer1: Model[InT, Any], layer2: Model[InT, Any], *layers: Model) -> Model[InT, Tuple]:
+    """Compute ``(layer1(X), layer2(X), ...)``."""
+    members = (layer1, layer2) + tuple(layers)
+    for position, member in enumerate(members):
+        if not isinstance(member, Model):
+            raise TypeError(
+                f"tuplify() expects Model instances, got {type(member).__name__} at position {position}"
+            )
+    name = "tuple(" + ", ".join(member.name for member in members) + ")"
+    return Model(name, forward, init=init, layers=list(members), dims={"nI": None})
+
+
+def forward(model: Model[InT, Tuple], X: InT, is_train: bool) -> Tuple[Tuple, Callable]:
+    outputs = []
+    backprops = []
+    for layer in model.layers:
+        output, backprop_layer = layer(X, is_train=is_train)
+        outputs.append(output)
+        backprops.append(backprop_layer)
+
+    def backprop(dYs: Tuple) -> Any:
+        if len(dYs) != len(backprops):
+            raise ValueError(
+                f"tuplify: gradient has {len(dYs)} parts, the output had {len(backprops)}"
+            )
+        dX = backprops[0](dYs[0])
+        for backprop_layer, dY in zip(backprops[1:], dYs[1:]):
+            dX = dX + backprop_layer(dY)
+        return dX
+
+    return tuple(outputs), backprop
+
+
+def init(model: Model[InT, Tuple], X: Optional[InT] = None, Y: Optional[Tuple] = None) -> None:
+    if X is None and Y is None:
+        for layer in model.layers:
+            layer.initialize()
+        if model.layers[0].has_dim("nI"):
+            model.set_dim("nI", model.layers[0].get_dim("nI"))
+        return
+    if X is not None:
+        width = get_width(X)
+        model.set_dim("nI", width)
+        for layer in model.layers:
+            if layer.has_dim("nI") is None:
+                layer.set_dim("nI", width)
+    if Y is not None and len(Y) != len(model.layers):
+        raise ValueError(f"tuplify: Y has {len(Y)} parts for {len(model.layers)} layers")
+    for position, layer in enumerate(model.layers):
+        layer.initialize(X=X, Y=Y[position] if Y is not None else None)

@@ -1,0 +1,112 @@
+"""``with_array2d``: like ``with_array``, but always hands the layer a 2d array,
+flattening Padded's (time, batch, feature) data to rows and back."""
+from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
+
+from ..config import registry
+from ..model import Model
+from ..types import Array2d, Padded, Ragged
+
+ValT = TypeVar("ValT", bound=Array2d)
+SeqT = TypeVar("SeqT", bound=Union[Padded, Ragged, List, Array2d])
+
+
+@registry.layers("with_array2d.v1")
+def with_array2d(layer: Model[ValT, ValT], pad: int = 0) -> Model[SeqT, SeqT]:
+    """Wrap a 2d-array layer so it also accepts lists of 2d arrays (joined with
+    ``pad`` zero rows between items), Ragged and Padded."""
+    if not isinstance(layer, Model):
+        raise TypeError(f"with_array2d expects a Model, got {type(layer).__name__}")
+    return Model(
+        f"with_array({layer.name})",
+        forward,
+        init=init,
+        layers=[layer],
+        attrs={"pad": pad},
+        dims={name: layer.maybe_get_dim(name) for name in layer.dim_names},
+    )
+
+
+def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT, Callable]:
+    if isinstance(Xseq, Ragged):
+        return _ragged_forward(model, Xseq, is_train)  # type: ignore[return-value]
+    if isinstance(Xseq, Padded):
+        return _padded_forward(model, Xseq, is_train)  # type: ignore[return-value]
+    if isinstance(Xseq, (list, tuple)):
+        return _list_forward(model, Xseq, is_train)  # type: ignore[return-value]
+    if getattr(Xseq, "ndim", None) != 2:
+        raise TypeError(
+            f"with_array2d({model.layers[0].name}) expects a 2d array, a list of 2d arrays, "
+            f"Ragged or Padded, got {_describe(Xseq)}"
+        )
+    return model.layers[0](Xseq, is_train=is_train)
+
+
+def _describe(X: Any) -> str:
+    shape = getattr(X, "shape", None)
+    return f"{type(X).__name__} with shape {tuple(shape)}" if shape is not None else type(X).__name__
+
+
+def init(model: Model[SeqT, SeqT], X: Optional[SeqT] = None, Y: Optional[SeqT] = None) -> None:
+    layer = model.layers[0]
+    layer.initialize(
+        X=_get_array(model, X) if X is not None else None,
+        Y=_get_array(model, Y) if Y is not None else None,
+    )
+    for name in layer.dim_names:
+        value = layer.maybe_get_dim(name)
+        if value is not None:
+            model.set_dim(name, value)
+
+
+def _get_array(model: Model, X: Any) -> Any:
+    if isinstance(X, Ragged):
+        return X.data
+    if isinstance(X, Padded):
+        return model.ops.reshape2(X.data, -1, X.data.shape[2])
+    if isinstance(X, (list, tuple)):
+        return model.ops.flatten(list(X))
+    return X
+
+
+def _list_forward(model: Model, Xs: Any, is_train: bool) -> Tuple[List, Callable]:
+    layer = model.layers[0]
+    pad = model.attrs["pad"]
+    for position, item in enumerate(Xs):
+        if getattr(item, "ndim", None) != 2:
+            raise TypeError(
+                f"with_array2d expects a list of 2d arrays, got {_describe(item)} at position {position}"
+            )
+    lengths = layer.ops.asarray1i([len(item) for item in Xs])
+    Yf, backprop_layer = layer(layer.ops.flatten(list(Xs), pad=pad), is_train=is_train)
+
+    def backprop(dYs: List) -> List:
+        dYf = layer.ops.flatten(list(dYs), pad=pad)
+        return layer.ops.unflatten(backprop_layer(dYf), lengths, pad=pad)
+
+    return layer.ops.unflatten(Yf, lengths, pad=pad), backprop
+
+
+def _ragged_forward(model: Model, Xr: Ragged, is_train: bool) -> Tuple[Ragged, Callable]:
+    layer = model.layers[0]
+    Y, backprop_layer = layer(Xr.data, is_train=is_train)
+
+    def backprop(dYr: Ragged) -> Ragged:
+        return Ragged(backprop_layer(dYr.data), dYr.lengths)
+
+    return Ragged(Y, Xr.lengths), backprop
+
+
+def _padded_forward(model: Model, Xp: Padded, is_train: bool) -> Tuple[Padded, Callable]:
+    layer = model.layers[0]
+    n_steps, n_sequences, _ = Xp.data.shape
+    X2d = model.ops.reshape2(Xp.data, -1, Xp.data.shape[2])
+    Y2d, backprop_layer = layer(X2d, is_train=is_train)
+    Y = model.ops.reshape3(Y2d, n_steps, n_sequences, Y2d.shape[1])
+
+    def backprop(dYp: Padded) -> Padded:
+        dY2d = model.ops.reshape2(dYp.data, -1, dYp.data.shape[2])
+        dX2d = backprop_layer(dY2d)
+        dX = model.ops.reshape3(dX2d, n_steps, n_sequences, dX2d.shape[1])
+        return Padded(dX, dYp.size_at_t, dYp.lengths, dYp.indices)
+
+    return Padded(Y, Xp.size_at_t, Xp.lengths, Xp.indices), backprop

@@ -1,0 +1,970 @@
+"""The Model class: a node in a tree of layers holding dims, params, refs and attrs.
+
+Layers are Models built from a forward function and an init function; this
+module also holds tree utilities (walk, copy, replace) and the file format."""
+import contextlib
+import copy as copy_module
+import functools
+import numbers
+import threading
+from contextvars import ContextVar
+from pathlib import Path
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Generic,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+)
+
+import numpy
+import srsly
+
+from .backends import CupyOps, NumpyOps, Ops, ParamServer, get_current_ops
+from .shims import Shim
+
+if TYPE_CHECKING:
+    from .optimizers import Optimizer
+    from .types import FloatsXd
+
+InT = TypeVar("InT")
+OutT = TypeVar("OutT")
+SelfT = TypeVar("SelfT", bound="Model")
+_ModelT = TypeVar("_ModelT", bound="Model")
+
+# Symbols that define_operators may bind, and the dunder each one drives.
+_OPERATOR_METHODS = {
+    "+": "__add__",
+    "-": "__sub__",
+    "*": "__mul__",
+    "@": "__matmul__",
+    "/": "__truediv__",
+    "//": "__floordiv__",
+    "%": "__mod__",
+    "**": "__pow__",
+    "<<": "__lshift__",
+    ">>": "__rshift__",
+    "&": "__and__",
+    "^": "__xor__",
+    "|": "__or__",
+}
+
+# Each thread and asyncio task sees its own operator table; the default is an
+# empty mapping that is never mutated.
+context_operators: ContextVar[Dict[str, Callable]] = ContextVar(
+    "context_operators", default={}
+)
+
+_WALK_ORDERS = ("bfs", "dfs_pre", "dfs_post")
+_MSG_KEYS = ("nodes", "attrs", "params", "shims")
+
+# Names thinc.model re-exports from thinc.util; resolved on first use so that
+# importing this module does not depend on util's optional helpers.
+_UTIL_REEXPORTS = (
+    "DATA_VALIDATION",
+    "validate_fwd_input_output",
+    "convert_recursive",
+    "is_xp_array",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _UTIL_REEXPORTS:
+        from . import util
+
+        return getattr(util, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def empty_init(model: "Model", *args, **kwargs) -> "Model":
+    """The init of a model that has nothing to infer or allocate."""
+    return model
+
+
+class Model(Generic[InT, OutT]):
+    """A layer or a combination of layers: a forward function plus the dims,
+    params, attrs, refs, child layers and shims it works with."""
+
+    global_id: int = 0
+    global_id_lock: threading.Lock = threading.Lock()
+    _context_operators = context_operators
+
+    __slots__ = (
+        "name",
+        "id",
+        "ops",
+        "_func",
+        "init",
+        "_params",
+        "_dims",
+        "_attrs",
+        "_refs",
+        "_layers",
+        "_shims",
+        "_has_params",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable,
+        *,
+        init: Optional[Callable] = None,
+        dims: Dict[str, Optional[int]] = {},
+        params: Dict[str, Optional["FloatsXd"]] = {},
+        layers: Sequence["Model"] = [],
+        shims: List[Shim] = [],
+        attrs: Dict[str, Any] = {},
+        refs: Dict[str, Optional["Model"]] = {},
+        ops: Optional[Ops] = None,
+    ) -> None:
+        self.name = name
+        self._func = forward
+        self.init = init if init is not None else empty_init
+        self.ops = ops if ops is not None else get_current_ops()
+        self._params = ParamServer()
+        # Containers are copied: the defaults above are shared objects.
+        self._dims: Dict[str, Optional[int]] = dict(dims)
+        self._attrs: Dict[str, Any] = dict(attrs)
+        self._refs: Dict[str, Optional[Model]] = dict(refs)
+        self._layers: List[Model] = list(layers)
+        self._shims: List[Shim] = list(shims)
+        with Model.global_id_lock:
+            Model.global_id += 1
+            self.id = Model.global_id
+        self._has_params: Dict[str, Optional[bool]] = {}
+        for param_name, value in params.items():
+            self._has_params[param_name] = None
+            if value is not None:
+                self.set_param(param_name, value)
+
+    # --- children and names -------------------------------------------------
+
+    @property
+    def layers(self) -> List["Model"]:
+        """The child models, in order (the list itself, so it can be edited)."""
+        return self._layers
+
+    @property
+    def shims(self) -> List[Shim]:
+        return self._shims
+
+    @property
+    def attrs(self) -> Dict[str, Any]:
+        return self._attrs
+
+    @property
+    def param_names(self) -> Tuple[str, ...]:
+        """Every declared param, allocated or not."""
+        return tuple(self._has_params.keys())
+
+    @property
+    def grad_names(self) -> Tuple[str, ...]:
+        """The params that currently have a gradient."""
+        return tuple(name for name in self.param_names if self.has_grad(name))
+
+    @property
+    def dim_names(self) -> Tuple[str, ...]:
+        return tuple(self._dims.keys())
+
+    @property
+    def ref_names(self) -> Tuple[str, ...]:
+        return tuple(self._refs.keys())
+
+    @classmethod
+    @contextlib.contextmanager
+    def define_operators(cls, operators: Dict[str, Callable]) -> Iterator[None]:
+        """Within the block, bind operator symbols (">>", "|", "**", ...) to
+        functions of two arguments, e.g. ``{">>": chain}``. The binding is
+        local to the current thread or asyncio task and replaces, rather than
+        extends, any enclosing one."""
+        token = cls._context_operators.set(dict(operators))
+        try:
+            yield
+        finally:
+            cls._context_operators.reset(token)
+
+    # --- dims ---------------------------------------------------------------
+
+    def has_dim(self, name: str) -> Optional[bool]:
+        """True if the dim is set, None if declared but unset, False if unknown."""
+        if name not in self._dims:
+            return False
+        return True if self._dims[name] is not None else None
+
+    def get_dim(self, name: str) -> int:
+        if name not in self._dims:
+            raise KeyError(f"Cannot get dimension '{name}' for model '{self.name}'")
+        value = self._dims[name]
+        if value is None:
+            raise ValueError(
+                f"Cannot get dimension '{name}' for model '{self.name}': value unset"
+            )
+        return value
+
+    def set_dim(self, name: str, value: int, *, force: bool = False) -> None:
+        """Set a declared dim. Changing a dim that is already set raises, unless
+        ``force`` is given and no param has been allocated yet."""
+        if name not in self._dims:
+            raise KeyError(f"Cannot set unknown dimension '{name}' for model '{self.name}'.")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, numbers.Integral)
+        ):
+            raise TypeError(
+                f"Dimension '{name}' for model '{self.name}' must be an int or None, "
+                f"got {type(value).__name__} {value!r}"
+            )
+        old_value = self._dims[name]
+        has_params = any(bool(allocated) for allocated in self._has_params.values())
+        if old_value is not None and old_value != value and (not force or has_params):
+            raise ValueError(
+                f"Attempt to change dimension '{name}' for model '{self.name}' "
+                f"from {old_value} to {value}"
+            )
+        self._dims[name] = value
+
+    def maybe_get_dim(self, name: str) -> Optional[int]:
+        """The dim's value, or None where it is unset or unknown."""
+        return self._dims.get(name)
+
+    # --- params and gradients -----------------------------------------------
+
+    def has_param(self, name: str) -> Optional[bool]:
+        """True if allocated, None if declared but unallocated, False if unknown."""
+        if name not in self._has_params:
+            return False
+        return True if self._has_params[name] else None
+
+    def get_param(self, name: str) -> "FloatsXd":
+        if name not in self._has_params:
+            raise KeyError(f"Unknown param: '{name}' for model '{self.name}'.")
+        if not self._has_params[name]:
+            raise KeyError(
+                f"Parameter '{name}' for model '{self.name}' has not been allocated yet."
+            )
+        return self._params.get_param(self.id, name)
+
+    def maybe_get_param(self, name: str) -> Optional["FloatsXd"]:
+        return self.get_param(name) if self.has_param(name) else None
+
+    def set_param(self, name: str, value: Optional["FloatsXd"]) -> None:
+        """Set (or declare, for a new name) a param; None marks it unallocated."""
+        if value is None:
+            self._has_params[name] = None
+        else:
+            self._params.set_param(self.id, name, value)
+            self._has_params[name] = True
+
+    def has_grad(self, name: str) -> bool:
+        return self._params.has_grad(self.id, name)
+
+    def get_grad(self, name: str) -> "FloatsXd":
+        return self._params.get_grad(self.id, name)
+
+    def set_grad(self, name: str, value: "FloatsXd") -> None:
+        self._params.set_grad(self.id, name, value)
+
+    def maybe_get_grad(self, name: str) -> Optional["FloatsXd"]:
+        return self.get_grad(name) if self.has_grad(name) else None
+
+    def inc_grad(self, name: str, value: "FloatsXd") -> None:
+        """Add to the param's gradient (the first call stores a copy)."""
+        self._params.inc_grad(self.id, name, value)
+
+    def get_gradients(self) -> Dict[Tuple[int, str], Tuple["FloatsXd", "FloatsXd"]]:
+        """Every allocated param in the tree that has a gradient, as
+        {(model id, name): (param, gradient)}."""
+        gradients = {}
+        for node in self.walk():
+            for name in node.grad_names:
+                if node.has_param(name):
+                    gradients[(node.id, name)] = (node.get_param(name), node.get_grad(name))
+        return gradients
+
+    # --- refs ---------------------------------------------------------------
+
+    def has_ref(self, name: str) -> Optional[bool]:
+        """True if the ref points at a node, None if declared but unset, False
+        if unknown."""
+        if name not in self._refs:
+            return False
+        return True if self._refs[name] is not None else None
+
+    def get_ref(self, name: str) -> "Model":
+        if name not in self._refs:
+            raise KeyError(f"Cannot get reference '{name}' for model '{self.name}'.")
+        value = self._refs[name]
+        if value is None:
+            raise ValueError(
+                f"Cannot get reference '{name}' for model '{self.name}': value unset."
+            )
+        return value
+
+    def maybe_get_ref(self, name: str) -> Optional["Model"]:
+        return self._refs.get(name)
+
+    def set_ref(self, name: str, value: Optional["Model"]) -> None:
+        """Point a named ref at a node of this model's tree (or unset it)."""
+        if value is not None and not any(node is value for node in self.walk()):
+            raise ValueError(
+                f"Cannot add reference to node not in tree: '{getattr(value, 'name', value)}' "
+                f"is not a node of model '{self.name}'."
+            )
+        self._refs[name] = value
+
+    # --- running ------------------------------------------------------------
+
+    def __call__(self, X: InT, is_train: bool) -> Tuple[OutT, Callable]:
+        """Run the forward pass: returns the output and a backprop callback."""
+        return self._func(self, X, is_train=is_train)
+
+    def initialize(self, X: Optional[InT] = None, Y: Optional[OutT] = None) -> "Model":
+        """Infer missing dims from sample data and allocate params, by calling
+        the model's init. With data validation on, X and Y are checked against
+        the forward function's annotations first."""
+        if X is not None or Y is not None:
+            from .util import DATA_VALIDATION
+
+            if DATA_VALIDATION.get():
+                from .util import validate_fwd_input_output
+
+                validate_fwd_input_output(self.name, self._func, X, Y)
+        if self.init is not None:
+            self.init(self, X=X, Y=Y)
+        return self
+
+    def begin_update(self, X: InT) -> Tuple[OutT, Callable[[OutT], InT]]:
+        """Run the model for training: (output, backprop callback)."""
+        return self(X, is_train=True)
+
+    def predict(self, X: InT) -> OutT:
+        """Run the model for inference."""
+        return self(X, is_train=False)[0]
+
+    def finish_update(self, optimizer: "Optimizer") -> None:
+        """Update every param that has a gradient, once per node however often
+        the node is shared, then let the shims update their own weights.
+        The optimizer is called as optimizer((model id, name), param, gradient)
+        and is responsible for resetting the gradient it consumed."""
+        for node in self.walk():
+            for name in node.grad_names:
+                if node.has_param(name):
+                    param, _ = optimizer((node.id, name), node.get_param(name), node.get_grad(name))
+                    node.set_param(name, param)
+            for shim in node.shims:
+                shim.finish_update(optimizer)
+
+    @contextlib.contextmanager
+    def use_params(self, params: Dict[Tuple[int, str], "FloatsXd"]) -> Iterator[None]:
+        """Within the block, use the arrays in ``params`` (keyed by (model id,
+        name)) in place of the current ones, e.g. averaged weights; the
+        originals are restored afterwards, also when the block raises."""
+        backup: List[Tuple[Model, str, Any]] = []
+        with contextlib.ExitStack() as stack:
+            try:
+                for node in self.walk():
+                    for name in node.param_names:
+                        key = (node.id, name)
+                        if key in params:
+                            backup.append((node, name, node.maybe_get_param(name)))
+                            node.set_param(name, params[key])
+                    for shim in node.shims:
+                        stack.enter_context(shim.use_params(params))
+                yield
+            finally:
+                for node, name, value in reversed(backup):
+                    node.set_param(name, value)
+
+    def replace_callbacks(self, forward: Callable, *, init: Optional[Callable] = None) -> None:
+        """Swap in new forward and init functions (init may be None)."""
+        self._func = forward
+        self.init = init
+
+    # --- the tree -----------------------------------------------------------
+
+    def walk(self, *, order: str = "bfs") -> Iterable["Model"]:
+        """Iterate over every node of the tree once, shared nodes included
+        once: breadth-first ("bfs"), or depth-first visiting a node before
+        ("dfs_pre") or after ("dfs_post") its children."""
+        if order == "bfs":
+            return self._walk_bfs()
+        if order == "dfs_pre":
+            return self._walk_dfs(post_order=False)
+        if order == "dfs_post":
+            return self._walk_dfs(post_order=True)
+        raise ValueError(f"Invalid order, must be one of: {', '.join(_WALK_ORDERS)}")
+
+    def _walk_bfs(self) -> Iterable["Model"]:
+        queue: List[Model] = [self]
+        seen = {id(self)}
+        position = 0
+        # Children are read only when their parent is reached, so the walk
+        # sees layers appended to nodes it has not visited yet.
+        while position < len(queue):
+            node = queue[position]
+            position += 1
+            yield node
+            for layer in node._layers:
+                if id(layer) not in seen:
+                    seen.add(id(layer))
+                    queue.append(layer)
+
+    def _walk_dfs(self, post_order: bool = False) -> Iterable["Model"]:
+        # An explicit stack: deep models must not hit the recursion limit.
+        seen = {id(self)}
+        if not post_order:
+            yield self
+        stack: List[Tuple[Model, Iterator[Model]]] = [(self, iter(self._layers))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    if not post_order:
+                        yield child
+                    stack.append((child, iter(child._layers)))
+                    break
+            else:
+                stack.pop()
+                if post_order:
+                    yield node
+
+    def remove_node(self, node: "Model") -> None:
+        """Remove ``node`` from every child list in the tree and unset the refs
+        that pointed at it."""
+        for parent in list(self.walk()):
+            parent._layers[:] = [layer for layer in parent._layers if layer is not node]
+            for name, ref in parent._refs.items():
+                if ref is node:
+                    parent._refs[name] = None
+
+    def replace_node(self, old: "Model", new: "Model") -> bool:
+        """Put ``new`` wherever ``old`` is a child or the target of a ref.
+        Returns whether ``old`` was found in the tree."""
+        found = False
+        # The node list is taken first, so ``new``'s own subtree (which may
+        # contain ``old``) is left alone.
+        for node in list(self.walk()):
+            if node is old:
+                found = True
+                continue
+            for position, layer in enumerate(node._layers):
+                if layer is old:
+                    node._layers[position] = new
+                    found = True
+            for name, ref in node._refs.items():
+                if ref is old:
+                    node._refs[name] = new
+                    found = True
+        return found
+
+    def copy(self: SelfT) -> SelfT:
+        """A deep copy: params, gradients, dims and attrs are copied, nodes and
+        shims shared within this tree stay shared in the copy, and refs point
+        at the corresponding nodes of the copy. The copies get new ids."""
+        return self._copy()
+
+    def _copy(self: SelfT, seen: Optional[Dict[int, Union["Model", Shim]]] = None) -> SelfT:
+        is_root = seen is None
+        if seen is None:
+            seen = {}
+        params = {}
+        for name in self.param_names:
+            params[name] = self.get_param(name).copy() if self.has_param(name) else None
+        copied: Model = Model(
+            self.name,
+            self._func,
+            init=self.init,
+            params=params,
+            dims=dict(self._dims),
+            attrs=copy_module.deepcopy(self._attrs),
+            ops=self.ops,
+        )
+        for name in self.grad_names:
+            copied.set_grad(name, self.get_grad(name).copy())
+        seen[id(self)] = copied
+        for layer in self._layers:
+            if id(layer) in seen:
+                copied._layers.append(cast(Model, seen[id(layer)]))
+            else:
+                copied._layers.append(layer._copy(seen))
+        for shim in self._shims:
+            if id(shim) not in seen:
+                seen[id(shim)] = shim.copy()
+            copied._shims.append(cast(Shim, seen[id(shim)]))
+        if is_root:
+            # Refs may point anywhere in the tree, so they are mapped once
+            # every node has its copy.
+            for original in self.walk():
+                node_copy = cast(Model, seen[id(original)])
+                node_copy._refs = {
+                    name: (None if ref is None else cast(Model, seen.get(id(ref), ref)))
+                    for name, ref in original._refs.items()
+                }
+        return cast(SelfT, copied)
+
+    # --- devices ------------------------------------------------------------
+
+    def to_gpu(self, gpu_id: int) -> None:
+        """Move every param, gradient and shim to GPU ``gpu_id`` (needs cupy)."""
+        try:
+            import cupy.cuda.device
+        except ImportError as error:
+            raise ValueError("Cannot move a model to the GPU: cupy is not installed") from error
+        with cupy.cuda.device.Device(gpu_id):
+            self._to_ops(CupyOps(device_id=gpu_id))
+
+    def to_cpu(self) -> None:
+        """Move every param, gradient and shim to the CPU."""
+        self._to_ops(NumpyOps())
+
+    def _to_ops(self, ops: Ops) -> None:
+        """Make ``ops`` the backend of every node, converting arrays to it."""
+        for node in self.walk():
+            node.ops = ops
+            for name in node.param_names:
+                if node.has_param(name):
+                    node.set_param(name, ops.asarray(node.get_param(name)))
+                if node.has_grad(name):
+                    node.set_grad(name, ops.asarray(node.get_grad(name)))
+            for shim in node.shims:
+                shim.to_device(ops.device_type, ops.device_id)
+
+    # --- serialization ------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """Serialize dims, refs, attrs, params and shims (msgpack, thinc's format)."""
+        return srsly.msgpack_dumps(self.to_dict())
+
+    def to_disk(self, path: Union[Path, str]) -> None:
+        with Path(path).open("wb") as file_:
+            file_.write(self.to_bytes())
+
+    def to_dict(self) -> Dict:
+        """The model's state as {"nodes", "attrs", "params", "shims"}: one entry
+        per node, in walk() order; refs are stored as node indices."""
+        nodes = list(self.walk())
+        index_of = {id(node): position for position, node in enumerate(nodes)}
+        msg: Dict[str, List] = {key: [] for key in _MSG_KEYS}
+        for position, node in enumerate(nodes):
+            refs: Dict[str, Optional[int]] = {}
+            outside = []
+            for name, ref in node._refs.items():
+                if ref is None:
+                    refs[name] = None
+                elif id(ref) in index_of:
+                    refs[name] = index_of[id(ref)]
+                else:
+                    outside.append(name)
+            if outside:
+                raise ValueError(
+                    f"Cannot get references: {outside} (model '{node.name}' refers to "
+                    "nodes outside the tree being serialized)"
+                )
+            msg["nodes"].append(
+                {
+                    "index": position,
+                    "name": node.name,
+                    "dims": {name: node.maybe_get_dim(name) for name in node.dim_names},
+                    "refs": refs,
+                }
+            )
+        for node in nodes:
+            attrs = {}
+            for name, value in node.attrs.items():
+                try:
+                    attrs[name] = serialize_attr(value, value, name, node)
+                except TypeError:
+                    # Values msgpack cannot encode (functions, objects) are
+                    # rebuilt by the layer's factory, so they are left out.
+                    continue
+            msg["attrs"].append(attrs)
+        for node in nodes:
+            params = {}
+            for name in node.param_names:
+                params[name] = _to_numpy(node.get_param(name)) if node.has_param(name) else None
+            msg["params"].append(params)
+        for node in nodes:
+            msg["shims"].append([shim.to_bytes() for shim in node.shims])
+        # Key order is part of the byte format: nodes, attrs, params, shims.
+        return {key: msg[key] for key in ("nodes", "attrs", "params", "shims")}
+
+    def from_bytes(self, bytes_data: bytes) -> "Model":
+        """Load state written by to_bytes into this model (same architecture)."""
+        return self.from_dict(_unpack_model_bytes(bytes_data))
+
+    def from_disk(self, path: Union[Path, str]) -> "Model":
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"Cannot load model '{self.name}': no file at {path}")
+        return self.from_bytes(path.read_bytes())
+
+    def from_dict(self, msg: Dict) -> "Model":
+        """Load state produced by to_dict. Everything is checked before anything
+        is changed, so a mismatch leaves the model as it was."""
+        nodes = list(self.walk())
+        _check_msg_structure(msg, nodes)
+        for position, node in enumerate(nodes):
+            _check_node_compatible(msg, position, node, nodes)
+        for position, node in enumerate(nodes):
+            info = msg["nodes"][position]
+            for dim, value in info["dims"].items():
+                if value is not None:
+                    node.set_dim(dim, value)
+            for name, ref_index in info["refs"].items():
+                node._refs[name] = None if ref_index is None else nodes[ref_index]
+            for name, value in msg["attrs"][position].items():
+                node.attrs[name] = deserialize_attr(node.attrs.get(name), value, name, node)
+            for name, value in msg["params"][position].items():
+                if value is not None:
+                    value = node.ops.asarray(value)
+                    # Decoded arrays view the message's read-only buffer;
+                    # params must be writable for in-place updates.
+                    if isinstance(value, numpy.ndarray) and not value.flags.writeable:
+                        value = value.copy()
+                node.set_param(name, value)
+            for shim, shim_bytes in zip(node.shims, msg["shims"][position]):
+                shim.from_bytes(shim_bytes)
+        return self
+
+    def can_from_disk(self, path: Union[Path, str], *, strict: bool = True) -> bool:
+        """Whether from_disk(path) would load. strict=False ignores differing
+        node names and attr values."""
+        path = Path(path)
+        if not path.is_file():
+            return False
+        return self.can_from_bytes(path.read_bytes(), strict=strict)
+
+    def can_from_bytes(self, bytes_data: bytes, *, strict: bool = True) -> bool:
+        try:
+            msg = _unpack_model_bytes(bytes_data)
+        except ValueError:
+            return False
+        return self.can_from_dict(msg, strict=strict)
+
+    def can_from_dict(self, msg: Dict, *, strict: bool = True) -> bool:
+        nodes = list(self.walk())
+        try:
+            _check_msg_structure(msg, nodes)
+        except ValueError:
+            return False
+        for position, node in enumerate(nodes):
+            info = msg["nodes"][position]
+            if strict and info["name"] != node.name:
+                return False
+            if len(msg["shims"][position]) != len(node.shims):
+                return False
+            for dim, value in info["dims"].items():
+                has_dim = node.has_dim(dim)
+                if has_dim is False:
+                    return False
+                if has_dim and node.get_dim(dim) != value:
+                    return False
+            for name, value in msg["params"][position].items():
+                has_param = node.has_param(name)
+                if has_param is False:
+                    return False
+                if has_param and value is not None:
+                    if tuple(node.get_param(name).shape) != tuple(value.shape):
+                        return False
+            if strict:
+                for name, value in msg["attrs"][position].items():
+                    if name not in node.attrs:
+                        continue
+                    try:
+                        current = serialize_attr(node.attrs[name], node.attrs[name], name, node)
+                    except TypeError:
+                        continue
+                    if current != value:
+                        return False
+        return True
+
+    # --- operators ----------------------------------------------------------
+
+    def _apply_operator(self, symbol: str, other: Any) -> "Model":
+        function = self._context_operators.get().get(symbol)
+        if function is None:
+            raise TypeError(f"Undefined operator: {symbol}")
+        return function(self, other)
+
+    def __add__(self, other: Any) -> "Model":
+        return self._apply_operator("+", other)
+
+    def __sub__(self, other: Any) -> "Model":
+        return self._apply_operator("-", other)
+
+    def __mul__(self, other: Any) -> "Model":
+        return self._apply_operator("*", other)
+
+    def __matmul__(self, other: Any) -> "Model":
+        return self._apply_operator("@", other)
+
+    def __div__(self, other: Any) -> "Model":
+        return self._apply_operator("/", other)
+
+    def __truediv__(self, other: Any) -> "Model":
+        return self._apply_operator("/", other)
+
+    def __floordiv__(self, other: Any) -> "Model":
+        return self._apply_operator("//", other)
+
+    def __mod__(self, other: Any) -> "Model":
+        return self._apply_operator("%", other)
+
+    def __pow__(self, other: Any) -> "Model":
+        return self._apply_operator("**", other)
+
+    def __lshift__(self, other: Any) -> "Model":
+        return self._apply_operator("<<", other)
+
+    def __rshift__(self, other: Any) -> "Model":
+        return self._apply_operator(">>", other)
+
+    def __and__(self, other: Any) -> "Model":
+        return self._apply_operator("&", other)
+
+    def __xor__(self, other: Any) -> "Model":
+        return self._apply_operator("^", other)
+
+    def __or__(self, other: Any) -> "Model":
+        return self._apply_operator("|", other)
+
+
+# --- decoding, with checks ----------------------------------------------------
+
+
+def _to_numpy(array: Any) -> Any:
+    """A host (numpy) copy of a device array; numpy arrays pass through."""
+    if isinstance(array, numpy.ndarray):
+        return array
+    if hasattr(array, "get"):  # cupy
+        return array.get()
+    return numpy.asarray(array)
+
+
+def _decode_numpy_map(pairs: List[Tuple[Any, Any]]) -> Any:
+    """object_pairs_hook for msgpack: builds dicts, and turns msgpack-numpy
+    array maps back into arrays. Object dtypes are refused, so decoding never
+    unpickles anything."""
+    obj = dict(pairs)
+    if b"nd" in obj:
+        return _decode_array(obj)
+    if b"complex" in obj and b"data" in obj:
+        data = obj[b"data"]
+        if not isinstance(data, (bytes, str)):
+            raise ValueError("Cannot decode complex number: data is not a string")
+        return complex(data.decode("utf8") if isinstance(data, bytes) else data)
+    return obj
+
+
+def _decode_array(obj: Dict[Any, Any]) -> Any:
+    try:
+        descr, data, kind = obj[b"type"], obj[b"data"], obj.get(b"kind", b"")
+    except KeyError as error:
+        raise ValueError(f"Cannot decode array: missing field {error}") from None
+    if kind == b"O":
+        raise ValueError("Refusing to decode an object array: it would need unpickling")
+    if kind == b"V" and isinstance(descr, list):
+        descr = [
+            tuple(part.decode("utf8") if isinstance(part, bytes) else part for part in field)
+            for field in descr
+        ]
+    try:
+        dtype = numpy.dtype(descr)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"Cannot decode array: invalid dtype {descr!r}") from error
+    if dtype.hasobject:
+        raise ValueError("Refusing to decode an object array: it would need unpickling")
+    if not isinstance(data, bytes):
+        raise ValueError("Cannot decode array: data is not bytes")
+    if obj[b"nd"] is not True:
+        # A numpy scalar.
+        if len(data) != dtype.itemsize:
+            raise ValueError("Cannot decode numpy scalar: data has the wrong size")
+        return numpy.frombuffer(data, dtype=dtype)[0]
+    shape = obj.get(b"shape")
+    if not isinstance(shape, (list, tuple)) or not all(
+        isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in shape
+    ):
+        raise ValueError(f"Cannot decode array: invalid shape {shape!r}")
+    expected = dtype.itemsize * int(numpy.prod(shape, dtype=numpy.int64))
+    if len(data) != expected:
+        raise ValueError(
+            f"Cannot decode array of shape {tuple(shape)} and dtype {dtype}: "
+            f"expected {expected} bytes, got {len(data)}"
+        )
+    return numpy.frombuffer(data, dtype=dtype).reshape(shape)
+
+
+def _safe_msgpack_loads(data: bytes) -> Any:
+    """srsly.msgpack_loads without its decoder hooks: numpy arrays are decoded
+    here, never through pickle."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"Expected bytes to deserialize, got {type(data).__name__}")
+    try:
+        return srsly.msgpack.unpackb(
+            bytes(data), raw=False, use_list=True, object_pairs_hook=_decode_numpy_map
+        )
+    except ValueError:
+        raise
+    except Exception as error:  # the unpacker's own errors are not all ValueErrors
+        raise ValueError(f"Cannot decode msgpack data: {error}") from error
+
+
+def _unpack_model_bytes(bytes_data: bytes) -> Dict:
+    try:
+        msg = _safe_msgpack_loads(bytes_data)
+    except ValueError as error:
+        raise ValueError(
+            f"Cannot deserialize model: corrupt or truncated data ({error})"
+        ) from error
+    if not isinstance(msg, dict):
+        raise ValueError(
+            f"Cannot deserialize model: expected a msgpack map, got {type(msg).__name__}"
+        )
+    return msg
+
+
+def _check_msg_structure(msg: Any, nodes: List[Model]) -> None:
+    """Raise ValueError unless ``msg`` has to_dict's layout for ``len(nodes)`` nodes."""
+    prefix = "Cannot deserialize model: mismatched structure"
+    if not isinstance(msg, dict):
+        raise ValueError(f"{prefix}: expected a dict, got {type(msg).__name__}")
+    missing = [key for key in _MSG_KEYS if key not in msg]
+    if missing:
+        raise ValueError(f"{prefix}: missing {', '.join(missing)}")
+    for key in _MSG_KEYS:
+        if not isinstance(msg[key], list):
+            raise ValueError(f"{prefix}: '{key}' is not a list")
+        if len(msg[key]) != len(nodes):
+            raise ValueError(
+                f"{prefix}: the data has {len(msg[key])} entries in '{key}' but the "
+                f"model '{nodes[0].name}' has {len(nodes)} nodes"
+            )
+    for position in range(len(nodes)):
+        info = msg["nodes"][position]
+        if not isinstance(info, dict) or not all(k in info for k in ("name", "dims", "refs")):
+            raise ValueError(f"{prefix}: node {position} lacks name, dims or refs")
+        if not isinstance(info["dims"], dict) or not isinstance(info["refs"], dict):
+            raise ValueError(f"{prefix}: node {position} has malformed dims or refs")
+        for key in ("attrs", "params"):
+            if not isinstance(msg[key][position], dict):
+                raise ValueError(f"{prefix}: {key} of node {position} is not a map")
+        if not isinstance(msg["shims"][position], list):
+            raise ValueError(f"{prefix}: shims of node {position} is not a list")
+
+
+def _check_node_compatible(msg: Dict, position: int, node: Model, nodes: List[Model]) -> None:
+    """Raise ValueError if node ``position`` of ``msg`` cannot load into ``node``."""
+    info = msg["nodes"][position]
+    where = f"node {position} ('{node.name}')"
+    if info["name"] != node.name:
+        raise ValueError(
+            f"Cannot deserialize model: {where} is named '{info['name']}' in the data"
+        )
+    for dim, value in info["dims"].items():
+        if dim not in node._dims:
+            raise ValueError(
+                f"Cannot deserialize model: unknown dimension '{dim}' for model "
+                f"'{node.name}' ({where})"
+            )
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                f"Cannot deserialize model: dimension '{dim}' of {where} is {value!r}"
+            )
+        current = node._dims[dim]
+        if current is not None and current != value:
+            raise ValueError(
+                f"Cannot deserialize model: dimension '{dim}' for model '{node.name}' "
+                f"is {current} but the data has {value}"
+            )
+    for name, ref_index in info["refs"].items():
+        if ref_index is None:
+            continue
+        if isinstance(ref_index, bool) or not isinstance(ref_index, int) or not (
+            0 <= ref_index < len(nodes)
+        ):
+            raise ValueError(
+                f"Cannot deserialize model: ref '{name}' of {where} points at "
+                f"node {ref_index!r}, outside the {len(nodes)} nodes"
+            )
+    for name, value in msg["params"][position].items():
+        if value is None:
+            continue
+        if not hasattr(value, "shape") or not hasattr(value, "dtype"):
+            raise ValueError(
+                f"Cannot deserialize model: param '{name}' of {where} is not an array"
+            )
+        if node.has_param(name):
+            current_shape = tuple(node.get_param(name).shape)
+            if current_shape != tuple(value.shape):
+                raise ValueError(
+                    f"Cannot deserialize model: param '{name}' of {where} has shape "
+                    f"{current_shape} but the data has {tuple(value.shape)}"
+                )
+    if len(msg["shims"][position]) != len(node.shims):
+        raise ValueError(
+            f"Cannot deserialize model: {where} has {len(node.shims)} shims but the "
+            f"data has {len(msg['shims'][position])}"
+        )
+    for name, value in msg["attrs"][position].items():
+        if not isinstance(value, bytes):
+            raise ValueError(
+                f"Cannot deserialize model: attr '{name}' of {where} is not serialized bytes"
+            )
+
+
+# --- tree utilities -----------------------------------------------------------
+
+
+def wrap_model_recursive(model: Model, wrapper: Callable[[Model], _ModelT]) -> _ModelT:
+    """Wrap every node of the tree (each child is replaced in place by its
+    wrapper) and return the wrapped root."""
+    for node in list(model.walk()):
+        model.replace_node(node, wrapper(node))
+    return wrapper(model)
+
+
+def change_attr_values(model: _ModelT, mapping: Dict[str, Dict[str, Any]]) -> _ModelT:
+    """For each node whose name is in ``mapping``, set the attrs it already
+    has to the mapped values; attrs a node lacks are not added."""
+    for node in model.walk():
+        if node.name in mapping:
+            for attr, value in mapping[node.name].items():
+                if attr in node.attrs:
+                    node.attrs[attr] = value
+    return model
+
+
+def set_dropout_rate(model: _ModelT, drop: float, attrs=["dropout_rate"]) -> _ModelT:
+    """Set the dropout rate on every node that has one of the given attrs."""
+    for node in model.walk():
+        for attr in attrs:
+            if attr in node.attrs:
+                node.attrs[attr] = drop
+    return model
+
+
+@functools.singledispatch
+def serialize_attr(_: Any, value: Any, name: str, model: Model) -> bytes:
+    """Serialize an attr value to bytes. Dispatches on the type of the first
+    argument, so a library can register an encoder for its own attr types."""
+    return srsly.msgpack_dumps(value)
+
+
+@functools.singledispatch
+def deserialize_attr(_: Any, value: Any, name: str, model: Model) -> Any:
+    """Decode an attr serialized by serialize_attr. Dispatches on the type of
+    the attr's current value (the first argument)."""
+    return _safe_msgpack_loads(value)
