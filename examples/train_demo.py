@@ -118,7 +118,7 @@ def to_dense(bucket_ids: numpy.ndarray) -> numpy.ndarray:
     return dense
 
 
-def build_model(n_tags: int, width: int = 128) -> Model:
+def build_model(n_tags: int, width: int = 64) -> Model:
     return chain(
         Relu(nO=width, nI=N_BUCKETS, dropout=0.1, normalize=True),
         Relu(nO=width // 2, dropout=0.1),
@@ -157,7 +157,7 @@ def baselines(train: List[Sentence], dev: List[Sentence]) -> Tuple[float, float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learn-rate", type=float, default=0.002)
     parser.add_argument("--seed", type=int, default=0)
@@ -196,6 +196,7 @@ def main() -> None:
     model.initialize(X=to_dense(train_X[:8]), Y=one_hot[train_y[:8]])
     optimizer = Adam(args.learn_rate)
     loss = CategoricalCrossentropy()
+    token_rows = numpy.arange(args.batch_size)
     rng = numpy.random.default_rng(args.seed)
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(train_y))
@@ -204,10 +205,11 @@ def main() -> None:
         for start in tqdm(starts, desc=f"epoch {epoch}", leave=False, unit="batch"):
             batch = order[start : start + args.batch_size]
             guesses, backprop = model.begin_update(to_dense(train_X[batch]))
-            gradient, batch_loss = loss(guesses, one_hot[train_y[batch]])
-            backprop(gradient)
+            backprop(loss.get_grad(guesses, one_hot[train_y[batch]]))
             model.finish_update(optimizer)
-            losses.append(float(batch_loss))
+            # Mean negative log-likelihood of the true tags, for the progress report.
+            true_probs = guesses[token_rows[: len(batch)], train_y[batch]]
+            losses.append(float(-numpy.log(numpy.maximum(true_probs, 1e-8)).mean()))
         accuracy = float((predict_tags(model, dev_X) == dev_y).mean())
         print(f"epoch {epoch}: train loss {numpy.mean(losses):.3f}, dev accuracy {accuracy:.3f}")
 

@@ -129,7 +129,7 @@ class Model(Generic[InT, OutT]):
     ) -> None:
         self.name = name
         self._func = forward
-        self.init = init if init is not None else empty_init
+        self.init: Optional[Callable] = init if init is not None else empty_init
         self.ops = ops if ops is not None else get_current_ops()
         self._params = ParamServer()
         # Containers are copied: the defaults above are shared objects.

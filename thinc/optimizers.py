@@ -34,16 +34,6 @@ SGD_DEFAULTS: Dict[str, Union[float, int, bool]] = {
     "grad_clip": 1.0,
 }
 
-# The hyper-parameters that may be given as schedules, by argument name.
-_SCHEDULABLE = {
-    "learn_rate": "learn_rate",
-    "beta1": "b1",
-    "beta2": "b2",
-    "eps": "eps",
-    "L2": "L2",
-    "grad_clip": "grad_clip",
-}
-
 
 @registry.optimizers("RAdam.v1")
 def RAdam(

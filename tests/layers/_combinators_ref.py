@@ -4,7 +4,7 @@ import pickle
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, List
+from typing import Any, List, Optional
 
 import numpy
 
@@ -39,7 +39,7 @@ with open(sys.argv[1], "rb") as file_:
 exec(PRELUDE)
 X = eval(job["inputs"])
 reference = eval(job["build"]).initialize(X=X)
-ours = eval(job["build"]).initialize(X=X).from_bytes(job["bytes"])
+ours = eval(job["reader"]).initialize(X=X).from_bytes(job["bytes"])
 result = {
     "bytes": reference.to_bytes(),
     "Y": flat(reference.predict(X)),
@@ -62,16 +62,18 @@ def _assert_same(got: List[Any], want: List[Any], what: str) -> None:
         numpy.testing.assert_allclose(got_array, want_array, rtol=1e-5, atol=1e-6, err_msg=what)
 
 
-def assert_matches_reference(build: str, inputs: str) -> None:
+def assert_matches_reference(build: str, inputs: str, reader: Optional[str] = None) -> None:
     """``build`` and ``inputs`` are Python expressions evaluated on both sides
-    (with thinc.layers' names, numpy, OPS, Ragged and Padded in scope)."""
+    (with thinc.layers' names, numpy, OPS, Ragged and Padded in scope); the
+    loading side builds ``reader`` (default ``build``), so attrs must travel."""
+    reader = reader or build
     python = require_ref_thinc()
     namespace = _namespace()
     X = eval(inputs, namespace)
     ours = eval(build, namespace).initialize(X=X)
     with tempfile.TemporaryDirectory() as tmp:
         job_path = Path(tmp) / "job.pkl"
-        job = {"build": build, "inputs": inputs, "bytes": ours.to_bytes()}
+        job = {"build": build, "reader": reader, "inputs": inputs, "bytes": ours.to_bytes()}
         job_path.write_bytes(pickle.dumps(job))
         script = "PRELUDE = " + repr(PRELUDE) + "\n" + REFERENCE_SCRIPT
         # Run outside the checkout so our own thinc/ does not shadow the reference.
@@ -82,5 +84,5 @@ def assert_matches_reference(build: str, inputs: str) -> None:
         raise AssertionError("reference script failed:\n" + proc.stderr.decode("utf8", "replace"))
     result = pickle.loads(proc.stdout)
     _assert_same(result["Y_from_ours"], namespace["flat"](ours.predict(X)), "thinc 8.3.14 on our bytes")
-    loaded = eval(build, namespace).initialize(X=X).from_bytes(result["bytes"])
+    loaded = eval(reader, namespace).initialize(X=X).from_bytes(result["bytes"])
     _assert_same(namespace["flat"](loaded.predict(X)), result["Y"], "ours on thinc 8.3.14 bytes")

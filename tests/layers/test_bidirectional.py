@@ -134,3 +134,9 @@ def test_bidirectional_bad_input():
         model.predict(numpy.ones((3, 2), dtype="f"))
     with pytest.raises(TypeError):
         bidirectional("nope")  # type: ignore[arg-type]
+
+
+def test_bidirectional_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("bidirectional(with_array2d(Linear(2, 2)))", "OPS.list2padded([numpy.ones((3, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)])")

@@ -75,3 +75,9 @@ def test_clone_bad_input():
         clone(Linear(2, 2), -1)
     with pytest.raises(TypeError, match="clone"):
         clone("nope", 2)  # type: ignore[arg-type]
+
+
+def test_clone_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("clone(Linear(2, 2), 3)", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")

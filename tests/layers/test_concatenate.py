@@ -129,3 +129,15 @@ def test_concatenate_bad_input():
     Y, backprop = model.begin_update(numpy.ones((2, 2), dtype="f"))
     with pytest.raises(ValueError, match="concatenate"):
         backprop(numpy.ones((3, 4), dtype="f"))
+
+
+def test_concatenate_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("concatenate(Linear(3, 2), Relu(1, 2))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")
+
+
+def test_concatenate_lists_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("concatenate(with_array(Linear(3, 2)), with_array(Linear(1, 2)))", "[numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)]")

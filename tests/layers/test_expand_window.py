@@ -63,3 +63,9 @@ def test_expand_window_bad_input():
         expand_window(1).predict(numpy.ones((3,), dtype="f"))
     with pytest.raises(ValueError, match="window_size"):
         expand_window(-1)
+
+
+def test_expand_window_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("chain(expand_window(2), Linear(1, 10))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")

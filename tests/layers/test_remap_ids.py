@@ -77,3 +77,9 @@ def test_remap_ids_bad_input():
         remap_ids_v2({1: 2}, column=5).predict(numpy.asarray([[1, 2]]))
     with pytest.raises(TypeError, match="remap_ids"):
         remap_ids({"a": 1}).predict(5)
+
+
+def test_remap_ids_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("remap_ids({'a': 1, 'b': 2}, default=7)", "['a', 'b', 'z']", reader="remap_ids()")

@@ -98,3 +98,9 @@ def test_residual_bad_input():
         model.predict(numpy.ones((2, 3), dtype="f"))
     with pytest.raises(TypeError, match="residual"):
         residual(None)  # type: ignore[arg-type]
+
+
+def test_residual_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("residual(Linear(2, 2))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")

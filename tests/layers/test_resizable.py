@@ -95,3 +95,9 @@ def test_resize_bad_input():
         resize_model(Linear(2, 2), 3)
     with pytest.raises(TypeError, match="resize_layer"):
         resizable(Linear(2, 2), 3)  # type: ignore[arg-type]
+
+
+def test_resizable_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("resizable(Linear(2, 3), resize_linear_weighted)", "numpy.linspace(-1, 1, 12, dtype='f').reshape(4, 3)")

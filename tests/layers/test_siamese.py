@@ -107,3 +107,9 @@ def test_siamese_bad_input():
     with pytest.raises(ValueError):
         # Like thinc 8.3.14, the encoder's nI must be known up front.
         siamese(Linear(), _dot_similarity())
+
+
+def test_siamese_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("siamese(Linear(2, 3), CauchySimilarity(2))", "(numpy.linspace(-1, 1, 12, dtype='f').reshape(4, 3), numpy.ones((4, 3), dtype='f'))")

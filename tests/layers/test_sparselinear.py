@@ -65,7 +65,7 @@ def test_nO_inferred_from_Y():
 
 
 def test_v2_hand_checked_single_key():
-    # Key 0 hashes (seeds 0, 1) to 3184... and 3935659133; mod 7 these are 0 and 1.
+    # The two hashes of key 0 (seeds 0 and 1) are 0 and 1 modulo 7.
     model = SparseLinear_v2(nO=3, length=7)
     model.initialize()
     model.set_param("W", numpy.arange(21, dtype="f"))

@@ -103,3 +103,9 @@ def test_tuplify_bad_input():
     _, backprop = model.begin_update(numpy.ones((1, 3), dtype="f"))
     with pytest.raises(ValueError, match="tuplify"):
         backprop((numpy.ones((1, 2), dtype="f"),))
+
+
+def test_tuplify_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("tuplify(Linear(3, 2), Linear(1, 2))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")

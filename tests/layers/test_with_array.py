@@ -128,3 +128,15 @@ def test_with_array_bad_input():
         with_array(_linear()).predict({"a": 1})
     with pytest.raises(TypeError, match="with_array"):
         with_array("nope")  # type: ignore[arg-type]
+
+
+def test_with_array_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("with_array(Linear(3, 2), pad=1)", "[numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)]")
+
+
+def test_with_array_ragged_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("with_array(Linear(3, 2))", "Ragged(numpy.linspace(0, 1, 10, dtype='f').reshape(5, 2), numpy.asarray([2, 3], dtype='i'))")

@@ -106,3 +106,9 @@ def test_with_array2d_bad_input():
         model.predict(numpy.ones((2, 2, 2), dtype="f"))
     with pytest.raises(TypeError, match="with_array2d"):
         model.predict([numpy.ones((2,), dtype="f")])
+
+
+def test_with_array2d_padded_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("with_array2d(Linear(3, 2))", "OPS.list2padded([numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)])")

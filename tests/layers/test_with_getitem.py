@@ -83,3 +83,9 @@ def test_with_getitem_bad_input():
         model.predict((numpy.ones((1, 2), dtype="f"),))
     with pytest.raises(TypeError, match="tuple"):
         model.predict([numpy.ones((1, 2), dtype="f")])
+
+
+def test_with_getitem_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("with_getitem(1, Linear(3, 2))", "(numpy.zeros((1, 1), dtype='f'), numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2))")

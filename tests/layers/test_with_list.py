@@ -98,3 +98,9 @@ def test_with_list_bad_input():
     model = with_list(with_array(Linear(2, 2).initialize()))
     with pytest.raises(TypeError, match="with_list"):
         model.predict(numpy.ones((2, 2), dtype="f"))
+
+
+def test_with_list_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("with_list(with_array(Linear(3, 2)))", "Ragged(numpy.linspace(0, 1, 10, dtype='f').reshape(5, 2), numpy.asarray([2, 3], dtype='i'))")

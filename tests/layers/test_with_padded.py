@@ -124,3 +124,9 @@ def test_with_padded_bad_input():
         model.predict("text")
     with pytest.raises(ValueError, match="3d"):
         model.predict(numpy.ones((2, 2), dtype="f"))
+
+
+def test_with_padded_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("with_padded(with_array2d(Linear(3, 2)))", "[numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)]")

@@ -99,3 +99,9 @@ def test_with_ragged_bad_input():
     model, _ = _model()
     with pytest.raises(TypeError, match="with_ragged"):
         model.predict(numpy.ones((2, 2), dtype="f"))
+
+
+def test_with_ragged_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("with_ragged(with_array(Linear(3, 2)))", "[numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)]")

@@ -68,3 +68,9 @@ def test_with_reshape_bad_input():
     Y, backprop = model.begin_update(numpy.ones((2, 2, 2), dtype="f"))
     with pytest.raises(ValueError, match="with_reshape"):
         backprop(numpy.ones((4, 3), dtype="f"))
+
+
+def test_with_reshape_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("with_reshape(Linear(3, 2))", "numpy.linspace(-1, 1, 12, dtype='f').reshape(2, 3, 2)")
