@@ -6,6 +6,7 @@ shape of the word and its neighbours), computed in numpy and fed as a dense
 0/1 vector through Relu -> Relu -> Softmax. Run with `make demo`."""
 import argparse
 import json
+import sys
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -15,13 +16,17 @@ from typing import Dict, List, Sequence, Tuple
 import numpy
 from tqdm import tqdm
 
-from thinc.layers import Relu, Softmax, chain
-from thinc.loss import CategoricalCrossentropy
-from thinc.model import Model
-from thinc.optimizers import Adam
-from thinc.util import fix_random_seed
-
 HERE = Path(__file__).parent
+# Run from a source checkout, the demo shows that checkout's thinc.
+if (HERE.parent / "thinc" / "__init__.py").exists():
+    sys.path.insert(0, str(HERE.parent))
+
+from thinc.layers import Relu, Softmax, chain  # noqa: E402
+from thinc.loss import CategoricalCrossentropy  # noqa: E402
+from thinc.model import Model  # noqa: E402
+from thinc.optimizers import Adam  # noqa: E402
+from thinc.util import fix_random_seed  # noqa: E402
+
 DATA = HERE / "data"
 OUTPUT = HERE / "output"
 
@@ -157,7 +162,7 @@ def baselines(train: List[Sentence], dev: List[Sentence]) -> Tuple[float, float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learn-rate", type=float, default=0.002)
     parser.add_argument("--seed", type=int, default=0)

@@ -88,7 +88,7 @@ def sample_data(rng: numpy.random.Generator):
     return X, Y
 
 
-def build_and_train(config_text: str, X: numpy.ndarray, Y: numpy.ndarray):
+def build_and_train(config_text: str, X, Y):
     from thinc.api import Adam, CategoricalCrossentropy, Config, fix_random_seed, registry
 
     fix_random_seed(SEED)
@@ -110,7 +110,7 @@ def main() -> None:
     if thinc.__version__ != "8.3.14":
         sys.exit(f"expected thinc 8.3.14, got {thinc.__version__} from {thinc.__file__}")
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    manifest = {"thinc_version": thinc.__version__, "seed": SEED, "architectures": {}}
+    manifest: dict = {"thinc_version": thinc.__version__, "seed": SEED, "architectures": {}}
     for index, (name, config_text) in enumerate(ARCHITECTURES.items()):
         X, Y = sample_data(numpy.random.default_rng(SEED + index))
         model = build_and_train(config_text, X, Y)

@@ -511,6 +511,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.ref
 def test_steps_match_thinc_oracle(tmp_path):
     ref_python = require_ref_thinc()
     result = subprocess.run(

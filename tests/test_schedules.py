@@ -208,6 +208,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.ref
 def test_values_match_thinc_oracle(tmp_path):
     ref_python = require_ref_thinc()
     result = subprocess.run(

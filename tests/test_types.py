@@ -140,6 +140,14 @@ def test_ragged_one_dimensional_and_empty_data():
     numpy.testing.assert_array_equal(empty._get_starts_ends(), [0])
 
 
+def test_ragged_tolerates_rows_beyond_the_lengths():
+    # spaCy's extract_spans makes Ragged(zeros like X, zero lengths) when a batch has no spans.
+    ragged = Ragged(numpy.zeros((4, 3), "f"), numpy.zeros((2,), "i"))
+    assert len(ragged) == 2
+    assert ragged[1].dataXd.shape == (0, 3)
+    numpy.testing.assert_array_equal(ragged._get_starts_ends(), [0, 0, 0])
+
+
 def test_ragged_accepts_list_lengths_and_keeps_dtype():
     data = numpy.zeros((6, 2), "f")
     assert Ragged(data, [3, 3]).lengths.tolist() == [3, 3]
@@ -150,7 +158,7 @@ def test_ragged_accepts_list_lengths_and_keeps_dtype():
 @pytest.mark.parametrize(
     "lengths,error,message",
     [
-        (numpy.array([1, 1], "i"), ValueError, "sum to 2 but the data has 6 rows"),
+        (numpy.array([4, 3], "i"), ValueError, "sum to 7 but the data has only 6 rows"),
         (numpy.array([7, -1], "i"), ValueError, "negative"),
         (numpy.array([2.5, 3.5], "f"), ValueError, "integer dtype"),
         ([2.5, 3.5], ValueError, "integers"),

@@ -251,6 +251,11 @@ def _forward_list(model: Any, X: List[Floats2d], is_train: bool) -> Tuple[Ints1d
 
 
 InT = TypeVar("InT")
+BoundT = TypeVar("BoundT", bound=List[Floats2d])
+
+
+def _forward_bound(model: Any, X: BoundT, is_train: bool) -> Tuple[BoundT, Callable]:
+    raise NotImplementedError
 
 
 def _forward_generic(model: Any, X: InT, is_train: bool) -> Tuple[InT, Callable]:
@@ -273,6 +278,7 @@ def test_validate_fwd_input_output_accepts_matching_data():
     validate_fwd_input_output("f", _forward_list, [X], numpy.zeros(2, "i"))
     validate_fwd_input_output("f", _forward_list, [], None)
     validate_fwd_input_output("f", _forward_generic, 1, "anything")
+    validate_fwd_input_output("f", _forward_bound, [X], [X])
     validate_fwd_input_output("f", _forward_unannotated, 1, 2)
     validate_fwd_input_output("f", _forward_strings, Ragged(X, numpy.array([2], "i")), X)
 
@@ -286,6 +292,7 @@ def test_validate_fwd_input_output_accepts_matching_data():
         (_forward_list, [numpy.zeros(3, "f")], None, "X"),
         (_forward_list, None, numpy.zeros(2, "f"), "Y"),
         (_forward_strings, numpy.zeros((2, 2), "f"), None, "X"),
+        (_forward_bound, numpy.zeros((2, 2), "f"), None, "X"),
     ],
 )
 def test_validate_fwd_input_output_rejects_mismatches(func, X, Y, where):

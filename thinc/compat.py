@@ -102,7 +102,7 @@ try:
     except Exception:
         has_torch_cuda_gpu = False
     try:
-        mps_backend = getattr(torch.backends, "mps", None)
+        mps_backend: Any = getattr(torch.backends, "mps", None)
         has_torch_mps = mps_backend is not None and bool(mps_backend.is_built())
         has_torch_mps_gpu = has_torch_mps and bool(mps_backend.is_available())
     except Exception:
@@ -180,7 +180,7 @@ blis: Any = None
 has_blis = False
 try:
     import blis  # type: ignore[no-redef]
-    import blis.py  # noqa: F401
+    import blis.py  # type: ignore[no-redef]  # noqa: F401
 
     has_blis = True
 except Exception:

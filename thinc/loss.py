@@ -16,6 +16,15 @@ __all__ = [
     "CosineDistance",
 ]
 
+
+class UnknownLabelError(ValueError, KeyError):
+    """A truth names a class that is not among the loss's names. It is also a
+    KeyError because thinc 8.3 raised one, and callers may catch that."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 GuessT = TypeVar("GuessT")
 TruthT = TypeVar("TruthT")
 GradT = TypeVar("GradT")
@@ -196,7 +205,7 @@ class CategoricalCrossentropy(Loss):
         if index is None:
             known = ", ".join(repr(n) for n in list(self.names)[:20])
             more = ", ..." if len(self.names) > 20 else ""
-            raise ValueError(f"Unknown label {name!r}: not one of the names [{known}{more}]")
+            raise UnknownLabelError(f"Unknown label {name!r}: not one of the names [{known}{more}]")
         return index
 
     @staticmethod

@@ -533,9 +533,9 @@ class Model(Generic[InT, OutT]):
             node.ops = ops
             for name in node.param_names:
                 if node.has_param(name):
-                    node.set_param(name, ops.asarray(node.get_param(name)))
+                    node.set_param(name, cast("FloatsXd", ops.asarray(node.get_param(name))))
                 if node.has_grad(name):
-                    node.set_grad(name, ops.asarray(node.get_grad(name)))
+                    node.set_grad(name, cast("FloatsXd", ops.asarray(node.get_grad(name))))
             for shim in node.shims:
                 shim.to_device(ops.device_type, ops.device_id)
 
@@ -554,6 +554,7 @@ class Model(Generic[InT, OutT]):
         per node, in walk() order; refs are stored as node indices."""
         nodes = list(self.walk())
         index_of = {id(node): position for position, node in enumerate(nodes)}
+        # Key order is part of the byte format: nodes, attrs, params, shims.
         msg: Dict[str, List] = {key: [] for key in _MSG_KEYS}
         for position, node in enumerate(nodes):
             refs: Dict[str, Optional[int]] = {}
@@ -595,8 +596,7 @@ class Model(Generic[InT, OutT]):
             msg["params"].append(params)
         for node in nodes:
             msg["shims"].append([shim.to_bytes() for shim in node.shims])
-        # Key order is part of the byte format: nodes, attrs, params, shims.
-        return {key: msg[key] for key in ("nodes", "attrs", "params", "shims")}
+        return msg
 
     def from_bytes(self, bytes_data: bytes) -> "Model":
         """Load state written by to_bytes into this model (same architecture)."""

@@ -1,5 +1,7 @@
 """Array type aliases for annotations and data validation, and the containers that
 layers pass around: Ragged, Padded, Pairs, ArgsKwargs and SizedGenerator."""
+# mypy: disable-error-code="empty-body"
+# (the array classes below are typing stubs whose methods have no bodies)
 from collections.abc import Container, Iterator, Sized
 from dataclasses import dataclass
 from types import ModuleType
@@ -237,36 +239,36 @@ class _Array(Sized, Container):
 
 
 class _Floats(_Array):
-    _expected_dtypes = _FLOAT_DTYPES
+    _expected_dtypes: Optional[Tuple[str, ...]] = _FLOAT_DTYPES
 
 
 class _Ints(_Array):
-    _expected_dtypes = _INT_DTYPES
+    _expected_dtypes: Optional[Tuple[str, ...]] = _INT_DTYPES
 
 
 class _Array1d(_Array):
-    _expected_ndim = 1
+    _expected_ndim: Optional[int] = 1
 
     @property
     def shape(self) -> Tuple[int]: ...
 
 
 class _Array2d(_Array):
-    _expected_ndim = 2
+    _expected_ndim: Optional[int] = 2
 
     @property
     def shape(self) -> Tuple[int, int]: ...
 
 
 class _Array3d(_Array):
-    _expected_ndim = 3
+    _expected_ndim: Optional[int] = 3
 
     @property
     def shape(self) -> Tuple[int, int, int]: ...
 
 
 class _Array4d(_Array):
-    _expected_ndim = 4
+    _expected_ndim: Optional[int] = 4
 
     @property
     def shape(self) -> Tuple[int, int, int, int]: ...
@@ -419,7 +421,8 @@ def _index_array(index: Any, length: int, what: str) -> numpy.ndarray:
 
 
 def _check_lengths(lengths: Any, n_rows: int, xp: ModuleType) -> Any:
-    """Validate Ragged lengths (converting lists), returning an array."""
+    """Validate Ragged lengths (converting lists), returning an array: integers,
+    one-dimensional, non-negative, summing to at most the number of data rows."""
     if not _is_xp_array(lengths):
         if isinstance(lengths, (list, tuple)):
             as_array = numpy.asarray(lengths)
@@ -442,10 +445,10 @@ def _check_lengths(lengths: Any, n_rows: int, xp: ModuleType) -> Any:
         total = int(lengths.sum())
     else:
         total = 0
-    if total != n_rows:
-        raise ValueError(
-            f"Ragged lengths sum to {total} but the data has {n_rows} rows"
-        )
+    # Trailing rows owned by no sequence are tolerated: spaCy's extract_spans builds
+    # Ragged(zeros like X, zero lengths) for batches without spans.
+    if total > n_rows:
+        raise ValueError(f"Ragged lengths sum to {total} but the data has only {n_rows} rows")
     return lengths
 
 
@@ -523,7 +526,7 @@ class Ragged:
         xp = get_array_module(self.lengths)
         starts_ends = xp.zeros((self.lengths.shape[0] + 1,), dtype="int32")
         if self.lengths.shape[0]:
-            xp.cumsum(self.lengths, out=starts_ends[1:])
+            starts_ends[1:] = xp.cumsum(self.lengths)
         return starts_ends
 
     def _get_starts(self) -> "Ints1d":
@@ -579,23 +582,26 @@ class Padded:
     def __getitem__(self, index: Union[int, slice, "Ints1d", List[int]]) -> "Padded":
         """Select sequences (columns of ``data``); size_at_t is recomputed."""
         n_seqs = len(self)
+        selection: Any = index
         position = _as_int(index)
         if position is not None:
             position = _normalize_position(position, n_seqs, "Padded")
-            index = slice(position, position + 1)
+            selection = slice(position, position + 1)
         elif isinstance(index, tuple):
             raise IndexError("Padded arrays do not support multi-dimensional indexing.")
-        if not (isinstance(index, slice) and index.step in (None, 1)):
-            index = _index_array(index, n_seqs, "Padded")
-            xp = get_array_module(self.lengths)
-            index = xp.asarray(index)
-        lengths = self.lengths[index]
+        if not (isinstance(selection, slice) and selection.step in (None, 1)):
+            positions = _index_array(selection, n_seqs, "Padded")
+            selection = get_array_module(self.lengths).asarray(positions)
+        lengths = self.lengths[selection]
         xp = get_array_module(lengths)
         steps = xp.arange(self.data.shape[0])
         alive = lengths[None, :] > steps[:, None]
         size_at_t = alive.sum(axis=1).astype(self.size_at_t.dtype)
-        data_index = index if isinstance(index, slice) else get_array_module(self.data).asarray(index)
-        return Padded(self.data[:, data_index], size_at_t, lengths, self.indices[index])
+        if isinstance(selection, slice):
+            data_selection = selection
+        else:
+            data_selection = get_array_module(self.data).asarray(selection)
+        return Padded(self.data[:, data_selection], size_at_t, lengths, self.indices[selection])
 
 
 @dataclass

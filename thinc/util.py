@@ -397,6 +397,7 @@ def xp2torch(
     assert_pytorch_installed()
     if device is None:
         device = get_torch_default_device()
+    torch_tensor: Any
     if is_torch_array(xp_tensor):
         torch_tensor = xp_tensor
     elif is_cupy_array(xp_tensor):
@@ -460,7 +461,7 @@ def xp2tensorflow(
     assert_tensorflow_installed()
     tensorflow = compat.tensorflow
     if is_cupy_array(xp_tensor):
-        tf_tensor = tensorflow.experimental.dlpack.from_dlpack(xp_tensor.toDlpack())
+        tf_tensor = tensorflow.experimental.dlpack.from_dlpack(cast(Any, xp_tensor).toDlpack())
     else:
         tf_tensor = tensorflow.convert_to_tensor(xp_tensor)
     if as_variable:
@@ -488,7 +489,7 @@ def xp2mxnet(xp_tensor: ArrayXd, requires_grad: bool = False) -> "mx.nd.NDArray"
     assert_mxnet_installed()
     mxnet = compat.mxnet
     if is_cupy_array(xp_tensor):
-        mx_tensor = mxnet.nd.from_dlpack(xp_tensor.toDlpack())
+        mx_tensor = mxnet.nd.from_dlpack(cast(Any, xp_tensor).toDlpack())
     else:
         mx_tensor = mxnet.nd.from_numpy(xp_tensor)
     if requires_grad:
@@ -628,13 +629,22 @@ def data_validation(validation: bool) -> Iterator[None]:
 
 
 def _check_value(value: Any, annotation: Any) -> Optional[str]:
-    """An error message if ``value`` does not match ``annotation``, else None."""
+    """An error message if ``value`` does not match ``annotation``, else None.
+    A TypeVar is checked against its bound (or constraints), if it has one."""
     if validate_type is not None:
         return validate_type(value, annotation)
     from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+    target = annotation
+    if isinstance(annotation, TypeVar):
+        if annotation.__bound__ is not None:
+            target = annotation.__bound__
+        elif annotation.__constraints__:
+            target = Union[annotation.__constraints__]  # type: ignore[assignment]
+        else:
+            return None
     try:
-        adapter = TypeAdapter(annotation, config=ConfigDict(arbitrary_types_allowed=True))
+        adapter = TypeAdapter(target, config=ConfigDict(arbitrary_types_allowed=True))
         adapter.validate_python(value)
     except ValidationError:
         return f"at root: {value!r} is not {annotation}"
@@ -645,9 +655,7 @@ def _check_value(value: Any, annotation: Any) -> Optional[str]:
 
 
 def _is_checkable(annotation: Any) -> bool:
-    return annotation is not inspect.Parameter.empty and annotation is not Any and not isinstance(
-        annotation, TypeVar
-    )
+    return annotation is not inspect.Parameter.empty and annotation is not Any
 
 
 def _resolved_hints(func: Callable) -> Dict[str, Any]:
@@ -667,7 +675,8 @@ def validate_fwd_input_output(
 ) -> None:
     """Check X against the annotation of ``func``'s X argument and Y against the
     first element of its return annotation; raise DataValidationError on mismatch.
-    None values and unannotated or generic (TypeVar, Any) slots are not checked."""
+    None values and unannotated or Any slots are not checked; a TypeVar is
+    checked against its bound."""
     try:
         parameters = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):

@@ -54,7 +54,7 @@ def _sigmoid(x):
 def _normal_cdf(x):
     from math import erf
 
-    return 0.5 * (1.0 + numpy.vectorize(erf)(x / numpy.sqrt(2.0)))
+    return 0.5 * (1.0 + numpy.vectorize(erf, otypes=["f8"])(x / numpy.sqrt(2.0)))
 
 
 def _gelu_approx_parts(x):
@@ -65,7 +65,7 @@ def _gelu_approx_parts(x):
 def _mish_grad(x, threshold=20.0):
     softplus = numpy.logaddexp(0, x)
     t = numpy.tanh(softplus)
-    grad = t + x * (1 - t * t) * _sigmoid(x)
+    grad = t + x * (1 - t * t) * numpy.exp(-numpy.logaddexp(0, -x))
     return numpy.where(x >= threshold, 1.0, grad)
 
 
@@ -115,7 +115,7 @@ FORMULAS = {
 # The approximations of exp/erf used for float32 are checked more loosely.
 LOOSE = {"gelu": dict(rtol=2e-4, atol=2e-6), "gelu_approx": dict(rtol=1e-4, atol=2e-6),
          "mish": dict(rtol=1e-4, atol=2e-6), "swish": dict(rtol=1e-4, atol=2e-6),
-         "sigmoid": dict(rtol=1e-5, atol=1e-6)}
+         "sigmoid": dict(rtol=1e-5, atol=1e-6), "dish": dict(rtol=1e-5, atol=2e-5)}
 
 
 def _backprop(ops, name, dY, X, Y, **kwargs):
@@ -127,11 +127,15 @@ def _backprop(ops, name, dY, X, Y, **kwargs):
     return method(dY, X, **kwargs)
 
 
-def _check_close(got, expected, dtype, name):
+def _check_close(got, expected, dtype, name, against_reference=False):
     tol = tolerance(dtype)
+    if against_reference and dtype == numpy.float64:
+        # The reference approximates erf and does not clip sigmoid's input as
+        # thinc does (|x| > 20), so float64 agreement is to about 1e-6.
+        tol = dict(rtol=1e-6, atol=1e-6)
     if dtype == numpy.float32 and name in LOOSE:
         tol = LOOSE[name]
-    if name in ("gelu",) and dtype == numpy.float64:
+    if name in ("gelu",) and dtype == numpy.float64 and not against_reference:
         tol = dict(rtol=1e-7, atol=1e-10)
     numpy.testing.assert_allclose(numpy.asarray(got, "f8"), expected, err_msg=name, **tol)
 
@@ -165,11 +169,11 @@ def test_activation_matches_formula(name, X):
 def test_activation_matches_reference_ops(name, X):
     ref = reference(name)
     Y = getattr(OPS, name)(X)
-    _check_close(Y, numpy.asarray(ref(X.copy()), "f8"), X.dtype, name)
+    _check_close(Y, numpy.asarray(ref(X.copy()), "f8"), X.dtype, name, True)
     dY = numpy.full(X.shape, 0.75, dtype=X.dtype)
     got = _backprop(OPS, name, dY.copy(), X, Y)
     expected = _backprop(Ops(), name, dY.copy(), X.copy(), Y.copy())
-    _check_close(got, numpy.asarray(expected, "f8"), X.dtype, name)
+    _check_close(got, numpy.asarray(expected, "f8"), X.dtype, name, True)
 
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))
@@ -534,7 +538,7 @@ def test_adam_clip_update_averages(dtype):
     assert OPS.clip_gradient(big, 1.0) is big
     numpy.testing.assert_allclose(big, [0.6, 0.8], rtol=1e-6)
     small = numpy.array([0.3, 0.4], dtype)
-    numpy.testing.assert_array_equal(OPS.clip_gradient(small, 1.0), [0.3, 0.4])
+    numpy.testing.assert_array_equal(OPS.clip_gradient(small, 1.0), numpy.array([0.3, 0.4], dtype))
     ema = numpy.array([1, 2, 3], dtype)
     assert OPS.update_averages(ema, numpy.array([0.5, -1, 2], dtype), 3) is None
     numpy.testing.assert_allclose(ema, [0.65384614, -0.07692313, 2.3076923], rtol=1e-6)

@@ -133,6 +133,9 @@ def test_wrong_input_width_is_an_error():
 
 
 def test_matches_thinc_8_3_on_its_weights():
+    # Only the forward pass is compared: thinc 8.3.14's Dish backprop differentiates
+    # at the layer input instead of the pre-activation (and fails when nI != nO);
+    # test_gradients_match_finite_differences checks ours.
     reference = run_reference(
         """
 import numpy
@@ -142,16 +145,10 @@ model.initialize()
 rng = numpy.random.default_rng(7)
 model.set_param("b", rng.uniform(-1, 1, 3).astype("f"))
 X = rng.uniform(-3, 3, (6, 4)).astype("f")
-Y, backprop = model.begin_update(X)
-dY = rng.uniform(-1, 1, Y.shape).astype("f")
-dX = backprop(dY)
-result = dict(bytes=model.to_bytes(), X=X, Y=Y, dY=dY, dX=dX, dW=model.get_grad("W"))
+result = dict(bytes=model.to_bytes(), X=X, Y=model.predict(X))
 """
     )
     model = Dish(nO=3, nI=4)
     model.initialize()
     model.from_bytes(reference["bytes"])
-    Y, backprop = model.begin_update(reference["X"])
-    numpy.testing.assert_allclose(Y, reference["Y"], rtol=1e-6, atol=1e-6)
-    numpy.testing.assert_allclose(backprop(reference["dY"]), reference["dX"], rtol=1e-5, atol=1e-6)
-    numpy.testing.assert_allclose(model.get_grad("W"), reference["dW"], rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(model.predict(reference["X"]), reference["Y"], rtol=1e-6, atol=1e-6)

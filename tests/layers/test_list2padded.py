@@ -27,7 +27,9 @@ def test_list2padded_packs_time_major():
     Yp, backprop = list2padded().begin_update(X)
     assert isinstance(Yp, Padded)
     assert Yp.data.shape == (3, 2, 3)
-    assert Yp.lengths.tolist() == [2, 3]
+    # As in thinc 8.3.14: lengths in batch (longest-first) order.
+    assert Yp.lengths.tolist() == [3, 2]
+    assert Yp.indices.tolist() == [1, 0]
     assert Yp.size_at_t.tolist() == [2, 2, 1]
     # The longest sequence comes first in the batch.
     numpy.testing.assert_allclose(Yp.data[:, 0], X[1])

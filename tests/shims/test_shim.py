@@ -158,3 +158,22 @@ def test_public_signatures_match_thinc_8_3_14():
     assert missing == []
     for name, parameters in reference.items():
         assert ours[name] == parameters, name
+
+
+def test_package_exports_framework_shims_lazily():
+    import sys
+
+    import thinc.shims
+
+    assert thinc.shims.Shim is Shim
+    with pytest.raises(AttributeError, match="no attribute 'NotAShim'"):
+        thinc.shims.NotAShim
+    # Importing the package alone does not import the framework shims.
+    assert "PyTorchShim" in thinc.shims.__all__
+    if "thinc.shims.pytorch" not in sys.modules:
+        assert "PyTorchShim" not in vars(thinc.shims)
+    try:
+        from thinc.shims import PyTorchShim
+    except ImportError:
+        pytest.skip("thinc.shims.pytorch is not available")
+    assert issubclass(PyTorchShim, Shim)

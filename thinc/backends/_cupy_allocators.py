@@ -31,6 +31,6 @@ def cupy_tensorflow_allocator(size_in_bytes: int) -> Any:
     # float32 elements: round the element count up so the buffer is large enough.
     n_floats = (size_in_bytes + 3) // 4
     tensor = compat.tensorflow.zeros((n_floats,), dtype=compat.tensorflow.dtypes.float32)
-    array = tensorflow2xp(tensor)
+    array: Any = tensorflow2xp(tensor)
     memory = compat.cupy.cuda.memory.UnownedMemory(int(array.data.ptr), size_in_bytes, array)
     return compat.cupy.cuda.memory.MemoryPointer(memory, 0)

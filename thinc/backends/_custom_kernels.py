@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy
 
 from ..compat import cupy
+from .ops import LengthsMismatchError
 
 KERNELS_SOURCE_PATH = Path(__file__).with_name("_custom_kernels.cu")
 FLOAT_KERNELS = (
@@ -78,7 +79,9 @@ def _launch(name: str, n_items: int, args: Tuple) -> None:
 def _xp(array: Any) -> Any:
     if isinstance(array, numpy.ndarray):
         return numpy
-    return cupy.get_array_module(array)
+    if cupy is None or not isinstance(array, cupy.ndarray):
+        raise TypeError(f"expected a numpy or cupy array, got {type(array).__name__}")
+    return cupy
 
 
 def _suffix(array: Any, what: str) -> str:
@@ -94,8 +97,9 @@ def _require_ndim(array: Any, ndim: int, what: str) -> None:
         raise ValueError(f"{what} must have {ndim} dimensions, got shape {array.shape}")
 
 
-def _int32_lengths(lengths: Any, n_rows: int, what: str, xp: Any) -> Any:
-    """Lengths as contiguous int32 on the device, checked to be >= 0 and sum to n_rows."""
+def _int32_lengths(lengths: Any, n_rows: int, what: str, xp: Any, *, exact: bool) -> Any:
+    """Lengths as contiguous int32 on the device, checked to be >= 0 and to sum to
+    n_rows (or at most n_rows when not ``exact``: the reductions ignore extra rows)."""
     lengths = xp.asarray(lengths)
     if lengths.ndim != 1 or lengths.dtype.kind not in "iu":
         raise ValueError(
@@ -105,13 +109,13 @@ def _int32_lengths(lengths: Any, n_rows: int, what: str, xp: Any) -> Any:
     lengths = xp.ascontiguousarray(lengths, dtype="int32")
     if lengths.shape[0]:
         if bool((lengths < 0).any()):
-            raise IndexError(f"{what}: lengths must not be negative")
+            raise ValueError(f"{what}: all sequence lengths must be >= 0")
         total = int(lengths.sum())
     else:
         total = 0
-    if total != n_rows:
-        raise IndexError(
-            f"{what}: lengths must sum up to the number of rows ({n_rows}), got {total}"
+    if total > n_rows or (exact and total != n_rows):
+        raise LengthsMismatchError(
+            f"{what}: lengths sum to {total} but the array has {n_rows} rows"
         )
     return lengths
 
@@ -119,15 +123,24 @@ def _int32_lengths(lengths: Any, n_rows: int, what: str, xp: Any) -> Any:
 def _starts(lengths: Any, xp: Any) -> Any:
     starts = xp.zeros(lengths.shape, dtype="int32")
     if lengths.shape[0] > 1:
-        xp.cumsum(lengths[:-1], out=starts[1:])
+        starts[1:] = xp.cumsum(lengths[:-1])
     return starts
+
+
+def row_sequence_ids(lengths: Any, xp: Any) -> Any:
+    """For each of the sum(lengths) rows, the index of the sequence that owns it.
+    (searchsorted, because cupy.repeat refuses array-valued repeats.)"""
+    ends = xp.cumsum(lengths, dtype="int64")
+    n_rows = int(ends[-1]) if ends.shape[0] else 0
+    return xp.searchsorted(ends, xp.arange(n_rows, dtype="int64"), side="right")
 
 
 def _row_bounds(lengths: Any, xp: Any) -> Tuple[Any, Any]:
     """For every row, the start and end row of the sequence that holds it."""
     starts = _starts(lengths, xp)
-    row_starts = xp.repeat(starts, lengths).astype("int32")
-    row_ends = xp.repeat(starts + lengths, lengths).astype("int32")
+    owners = row_sequence_ids(lengths, xp)
+    row_starts = xp.ascontiguousarray(starts[owners], dtype="int32")
+    row_ends = xp.ascontiguousarray((starts + lengths)[owners], dtype="int32")
     return row_starts, row_ends
 
 
@@ -142,7 +155,7 @@ def seq2col(seq: Any, nW: int, *, lengths: Optional[Any] = None) -> Any:
     B, I = seq.shape
     if lengths is None:
         lengths = xp.asarray([B], dtype="int32")
-    lengths = _int32_lengths(lengths, B, "seq2col", xp)
+    lengths = _int32_lengths(lengths, B, "seq2col", xp, exact=True)
     row_starts, row_ends = _row_bounds(lengths, xp)
     nF = 2 * nW + 1
     seq = xp.ascontiguousarray(seq)
@@ -168,7 +181,7 @@ def backprop_seq2col(dY: Any, nW: int, *, lengths: Optional[Any] = None) -> Any:
     I = width // nF
     if lengths is None:
         lengths = xp.asarray([B], dtype="int32")
-    lengths = _int32_lengths(lengths, B, "backprop_seq2col", xp)
+    lengths = _int32_lengths(lengths, B, "backprop_seq2col", xp, exact=True)
     row_starts, row_ends = _row_bounds(lengths, xp)
     dY = xp.ascontiguousarray(dY)
     dX = xp.empty((B, I), dtype=dY.dtype)
@@ -197,7 +210,7 @@ def _reduce_sum(X: Any, lengths: Any, *, divide: bool, what: str) -> Any:
     suffix = _suffix(X, f"{what} input")
     xp = _xp(X)
     T, O = X.shape
-    lengths = _int32_lengths(lengths, T, what, xp)
+    lengths = _int32_lengths(lengths, T, what, xp, exact=False)
     B = lengths.shape[0]
     X = xp.ascontiguousarray(X)
     output = xp.empty((B, O), dtype=X.dtype)
@@ -223,7 +236,7 @@ def reduce_max(X: Any, lengths: Any) -> Tuple[Any, Any]:
     suffix = _suffix(X, "reduce_max input")
     xp = _xp(X)
     T, O = X.shape
-    lengths = _int32_lengths(lengths, T, "reduce_max", xp)
+    lengths = _int32_lengths(lengths, T, "reduce_max", xp, exact=False)
     B = lengths.shape[0]
     if B and bool((lengths == 0).any()):
         raise ValueError("reduce_max: all sequence lengths must be > 0, got 0")
@@ -252,7 +265,9 @@ def gather_add(table: Any, indices: Any) -> Any:
         low, high = int(indices.min()), int(indices.max())
         if low < 0 or high >= n_rows:
             bad = low if low < 0 else high
-            raise IndexError(f"gather_add: index {bad} is out of bounds for a table of {n_rows} rows")
+            raise IndexError(
+                f"gather_add: index {bad} is out of bounds for a table of {n_rows} rows"
+            )
     indices = xp.ascontiguousarray(indices, dtype="int32")
     table = xp.ascontiguousarray(table)
     B, K = indices.shape

@@ -71,25 +71,11 @@ class CupyOps(Ops):
             array = array.astype(dtype)
         return array
 
-    def gemm(
-        self, x: Any, y: Any, out: Optional[Any] = None, trans1: bool = False, trans2: bool = False
-    ) -> Any:
-        """Matrix product x @ y (optionally of transposes) through cuBLAS."""
-        if x.ndim != 2 or y.ndim != 2:
-            raise ValueError(f"gemm expects 2d arrays, got shapes {x.shape} and {y.shape}")
-        if trans1:
-            x = x.T
-        if trans2:
-            y = y.T
-        if x.shape[1] != y.shape[0]:
-            raise ValueError(f"gemm: shapes {x.shape} and {y.shape} are not aligned")
-        if out is None:
-            return self.xp.dot(x, y)
-        self.xp.dot(x, y, out=out)
-        return out
-
     def hash(self, ids: Any, seed: int) -> Any:
-        return _custom_kernels.hash(ids, seed)
+        if getattr(ids, "ndim", None) == 1 and ids.dtype.kind in "iu":
+            # Signed ids hash as their two's-complement bytes, as in the reference.
+            return _custom_kernels.hash(ids.astype("uint64", copy=False), seed)
+        return super().hash(ids, seed)
 
     def seq2col(self, seq: Any, nW: int, *, lengths: Optional[Any] = None) -> Any:
         if _has_kernel_dtype(seq) and seq.ndim == 2:
@@ -105,17 +91,6 @@ class CupyOps(Ops):
         if _has_kernel_dtype(X) and X.ndim == 3:
             return _custom_kernels.maxout(X)
         return super().maxout(X)
-
-    def backprop_maxout(self, dY: Any, which: Any, P: int) -> Any:
-        if dY.shape != which.shape:
-            raise ValueError(
-                f"backprop_maxout: gradient shape {dY.shape} differs from which shape {which.shape}"
-            )
-        if which.size and (int(which.min()) < 0 or int(which.max()) >= P):
-            raise IndexError(f"backprop_maxout: which has an index outside [0, {P})")
-        pieces = self.xp.arange(P, dtype=which.dtype)
-        chosen = which[..., None] == pieces
-        return (chosen * dY[..., None]).astype(dY.dtype)
 
     def reduce_sum(self, X: Any, lengths: Any) -> Any:
         if _has_kernel_dtype(X) and X.ndim == 2:
@@ -140,8 +115,8 @@ class CupyOps(Ops):
                 f"{what}: expected {n_seqs} lengths (one per sequence), got shape {lengths.shape}"
             )
         if n_seqs and bool((lengths < 0).any()):
-            raise IndexError(f"{what}: lengths must not be negative")
-        return self.xp.repeat(self.xp.arange(n_seqs), lengths)
+            raise ValueError(f"{what}: all sequence lengths must be >= 0")
+        return _custom_kernels.row_sequence_ids(lengths, self.xp)
 
     def backprop_reduce_sum(self, d_sums: Any, lengths: Any) -> Any:
         rows = self._row_sequences(lengths, d_sums.shape[0], "backprop_reduce_sum")
@@ -157,7 +132,8 @@ class CupyOps(Ops):
         n_seqs = d_maxes.shape[0]
         if which.shape != d_maxes.shape:
             raise ValueError(
-                f"backprop_reduce_max: which shape {which.shape} differs from gradient shape {d_maxes.shape}"
+                f"backprop_reduce_max: which shape {which.shape} differs from "
+                f"gradient shape {d_maxes.shape}"
             )
         rows = self._row_sequences(lengths, n_seqs, "backprop_reduce_max")
         lengths = self.xp.asarray(lengths)
@@ -165,7 +141,7 @@ class CupyOps(Ops):
             raise IndexError("backprop_reduce_max: which points outside its sequence")
         starts = self.xp.zeros((n_seqs,), dtype="int64")
         if n_seqs > 1:
-            self.xp.cumsum(lengths[:-1], out=starts[1:])
+            starts[1:] = self.xp.cumsum(lengths[:-1])
         dX = self.xp.zeros((rows.shape[0],) + d_maxes.shape[1:], dtype=d_maxes.dtype)
         columns = self.xp.arange(d_maxes.shape[1])
         dX[starts[:, None] + which, columns[None, :]] = d_maxes
@@ -175,19 +151,3 @@ class CupyOps(Ops):
         if _has_kernel_dtype(table) and table.ndim == 2 and getattr(indices, "ndim", 0) == 2:
             return _custom_kernels.gather_add(table, indices)
         return super().gather_add(table, indices)
-
-    def scatter_add(self, table: Any, indices: Any, values: Any) -> Any:
-        """table[indices] += values, accumulating repeated indices."""
-        if self.xp is numpy:
-            return numpy.add.at(table, indices, values)
-        return self._xp2.scatter_add(table, indices, values)
-
-    def position_encode(self, N: int, D: int, period: int = 10000, out: Optional[Any] = None) -> Any:
-        # Computed once on the host by the CPU backend, then copied over.
-        from .numpy_ops import NumpyOps
-
-        positions = self.asarray(NumpyOps().position_encode(N, D, period=period))
-        if out is None:
-            return positions
-        out[:] = positions
-        return out

@@ -8,7 +8,7 @@ import numpy
 
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from murmurhash.mrmr cimport hash128_x86
+from murmurhash.mrmr cimport hash128_x64
 
 from .cblas cimport CBlas, gemm_f32, gemm_f64
 
@@ -743,7 +743,7 @@ class NumpyOps(Ops):
         return table
 
     def hash(self, ids, seed: int):
-        """MurmurHash3 (x86, 128-bit) of each id's 8 bytes: four uint32 keys a row."""
+        """MurmurHash3 (x64, 128-bit) of each id's 8 bytes: four uint32 keys a row."""
         ids_array = numpy.asarray(ids)
         if ids_array.dtype.kind not in "iu":
             raise ValueError(f"hash expects integer ids, got dtype {ids_array.dtype}")
@@ -1069,7 +1069,7 @@ def _hash(const uint64_t[::1] ids, uint32_t[:, ::1] out, uint32_t seed):
     cdef Py_ssize_t i
     with nogil:
         for i in range(ids.shape[0]):
-            hash128_x86(&ids[i], sizeof(uint64_t), seed, &out[i, 0])
+            hash128_x64(&ids[i], sizeof(uint64_t), seed, &out[i, 0])
 
 
 def _adam(cnp.ndarray weights, cnp.ndarray gradient, cnp.ndarray mom1, cnp.ndarray mom2,

@@ -1,5 +1,6 @@
 """The reference Ops backend: every array operation thinc's layers use, written as
 plain array code through ``self.xp`` so that it is correct for numpy and cupy alike."""
+
 import itertools
 import math
 from typing import (
@@ -9,7 +10,6 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
-    Type,
     TypeVar,
     Union,
     cast,
@@ -43,7 +43,6 @@ from ..types import (
     ListXd,
     Padded,
     Pairs,
-    Ragged,
     Shape,
     SizedGenerator,
     Xp,
@@ -108,7 +107,7 @@ class Ops:
     ) -> SizedGenerator:
         """Iterate ``sequence`` in batches of ``size`` items (an int, or an
         iterator of sizes). Re-iterable; with shuffle, each pass reshuffles."""
-        return self.multibatch(size, sequence, shuffle=shuffle, buffer=buffer, _single=True)
+        return self._batches(size, (sequence,), shuffle=shuffle, buffer=buffer, single=True)
 
     def multibatch(
         self,
@@ -117,14 +116,26 @@ class Ops:
         *others: Batchable,
         shuffle: bool = False,
         buffer: int = 1,
-        _single: bool = False,
     ) -> SizedGenerator:
         """Like minibatch, for several aligned sequences: each batch is a list
         with one slice of every sequence, all at the same positions."""
-        sequences = (sequence,) + others
+        return self._batches(size, (sequence,) + others, shuffle=shuffle, buffer=buffer)
+
+    def _batches(
+        self,
+        size: Union[int, Generator],
+        sequences: Tuple[Batchable, ...],
+        *,
+        shuffle: bool,
+        buffer: int,
+        single: bool = False,
+    ) -> SizedGenerator:
+        sequence, others = sequences[0], sequences[1:]
         for item in sequences:
-            if not hasattr(item, "__len__") or not hasattr(item, "__getitem__") or isinstance(
-                item, (str, bytes, dict)
+            if (
+                not hasattr(item, "__len__")
+                or not hasattr(item, "__getitem__")
+                or isinstance(item, (str, bytes, dict))
             ):
                 raise ValueError(f"Can't minibatch data. Expected sequence, got {type(item)}")
         length = len(sequence)
@@ -147,7 +158,7 @@ class Ops:
             for batch_size in sizes:
                 batch_indices = indices[start : start + batch_size]
                 start += batch_size
-                if _single:
+                if single:
                     yield self._get_batch(sequence, batch_indices)
                 else:
                     yield [self._get_batch(item, batch_indices) for item in sequences]
@@ -261,8 +272,7 @@ class Ops:
             y = y.T
         if x.shape[1] != y.shape[0]:
             raise ValueError(
-                f"gemm shape mismatch: {x.shape} times {y.shape} "
-                f"(trans1={trans1}, trans2={trans2})"
+                f"gemm shape mismatch: {x.shape} times {y.shape} (trans1={trans1}, trans2={trans2})"
             )
         if out is None:
             return self.xp.dot(x, y)
@@ -307,9 +317,11 @@ class Ops:
         if pad > 0:
             padding = xp.zeros((pad,) + tuple(row_shape), dtype=X[0].dtype)
             pieces = [padding]
+            # Empty arrays get no padding of their own (unflatten relies on it).
             for array in X:
-                pieces.append(array)
-                pieces.append(padding)
+                if array.shape[0]:
+                    pieces.append(array)
+                    pieces.append(padding)
             X = pieces
         result = xp.concatenate(X)
         if dtype is not None:
@@ -318,12 +330,13 @@ class Ops:
 
     def unflatten(self, X: ArrayXd, lengths: Ints1d, pad: int = 0) -> ListXd:
         """Split X along axis 0 into pieces of ``lengths`` rows (views), skipping
-        ``pad`` rows before, between and after them (the inverse of flatten)."""
+        ``pad`` rows before and after each non-empty piece (the inverse of flatten)."""
         lengths_list = _lengths_to_list(lengths, "lengths")
         if pad < 0:
             raise ValueError(f"unflatten pad must be >= 0, got {pad}")
-        needed = pad + sum(lengths_list) + pad * max(len(lengths_list) - 1, 0)
-        if lengths_list and needed > X.shape[0]:
+        non_empty = sum(1 for length in lengths_list if length)
+        needed = sum(lengths_list) + pad * non_empty if non_empty else 0
+        if needed > X.shape[0]:
             raise LengthsMismatchError(
                 f"unflatten lengths sum to {sum(lengths_list)} (with pad={pad}: {needed} rows) "
                 f"but the array has {X.shape[0]} rows"
@@ -332,7 +345,8 @@ class Ops:
         start = pad
         for length in lengths_list:
             pieces.append(X[start : start + length])
-            start += length + pad
+            if length:
+                start += length + pad
         return pieces
 
     def pad(self, seqs: Union[List[Ints2d], List[Floats2d]], round_to: int = 1) -> Array3d:
@@ -682,9 +696,7 @@ class Ops:
         """Derivative of tanh given its output Y."""
         return _write(Y, 1 - Y**2, inplace)
 
-    def backprop_sigmoid(
-        self, dY: FloatsXdT, Y: FloatsXdT, *, inplace: bool = False
-    ) -> FloatsXdT:
+    def backprop_sigmoid(self, dY: FloatsXdT, Y: FloatsXdT, *, inplace: bool = False) -> FloatsXdT:
         return _write(dY, dY * Y * (1 - Y), inplace)
 
     def softmax(
@@ -729,9 +741,7 @@ class Ops:
             start += length
         return output
 
-    def backprop_softmax_sequences(
-        self, dY: Floats2d, Y: Floats2d, lengths: Ints1d
-    ) -> Floats2d:
+    def backprop_softmax_sequences(self, dY: Floats2d, Y: Floats2d, lengths: Ints1d) -> Floats2d:
         lengths_list = _lengths_to_list(lengths, "lengths")
         _check_same_shape(dY, Y, "backprop_softmax_sequences")
         _check_lengths_total(lengths_list, Y.shape[0], exact=True)
@@ -803,9 +813,7 @@ class Ops:
     def hard_tanh(self, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
         return self.clipped_linear(X, min_val=-1.0, max_val=1.0, inplace=inplace)
 
-    def backprop_hard_tanh(
-        self, dY: FloatsXdT, X: FloatsXdT, inplace: bool = False
-    ) -> FloatsXdT:
+    def backprop_hard_tanh(self, dY: FloatsXdT, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
         return self.backprop_clipped_linear(dY, X, min_val=-1.0, max_val=1.0, inplace=inplace)
 
     def swish(self, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
@@ -823,9 +831,7 @@ class Ops:
         """X * hard_sigmoid(X)."""
         return _write(X, X * self.hard_sigmoid(X), inplace)
 
-    def backprop_hard_swish(
-        self, dY: FloatsXdT, X: FloatsXdT, inplace: bool = False
-    ) -> FloatsXdT:
+    def backprop_hard_swish(self, dY: FloatsXdT, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
         xp = self.xp
         grad = xp.where(X > 2.5, 1.0, xp.where(X < -2.5, 0.0, 0.4 * X + 0.5))
         return _write(dY, (dY * grad).astype(dY.dtype, copy=False), inplace)
@@ -878,9 +884,7 @@ class Ops:
         result = 0.5 * X * (1.0 + self.xp.tanh(inner))
         return _write(X, result.astype(X.dtype, copy=False), inplace)
 
-    def backprop_gelu_approx(
-        self, dY: FloatsXdT, X: FloatsXdT, inplace: bool = False
-    ) -> FloatsXdT:
+    def backprop_gelu_approx(self, dY: FloatsXdT, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
         inner = SQRT2PI * (X + 0.044715 * X * X * X)
         tanh_inner = self.xp.tanh(inner)
         d_inner = SQRT2PI * (1.0 + 3.0 * 0.044715 * X * X)
@@ -1035,18 +1039,17 @@ class Ops:
 
     def backprop_reduce_sum(self, d_sums: Floats2d, lengths: Ints1d) -> Floats2d:
         lengths_list = self._backprop_reduce_lengths(d_sums, lengths, "backprop_reduce_sum")
-        return self.xp.repeat(d_sums, self.xp.asarray(lengths_list, dtype="int64"), axis=0)
+        # Repeats as a host list: cupy.repeat does not take an array of them.
+        return self.xp.repeat(d_sums, lengths_list, axis=0)
 
     def backprop_reduce_mean(self, d_means: Floats2d, lengths: Ints1d) -> Floats2d:
         lengths_list = self._backprop_reduce_lengths(d_means, lengths, "backprop_reduce_mean")
         # Zero-length sequences own no rows, so dividing by max(length, 1) is safe.
         divisors = self.xp.asarray([max(length, 1) for length in lengths_list], dtype=d_means.dtype)
         scaled = d_means / divisors.reshape((-1,) + (1,) * (d_means.ndim - 1))
-        return self.xp.repeat(scaled, self.xp.asarray(lengths_list, dtype="int64"), axis=0)
+        return self.xp.repeat(scaled, lengths_list, axis=0)
 
-    def backprop_reduce_max(
-        self, d_maxes: Floats2d, which: Ints2d, lengths: Ints1d
-    ) -> Floats2d:
+    def backprop_reduce_max(self, d_maxes: Floats2d, which: Ints2d, lengths: Ints1d) -> Floats2d:
         lengths_list = self._backprop_reduce_lengths(
             d_maxes, lengths, "backprop_reduce_max", positive=True
         )
@@ -1286,9 +1289,7 @@ def _lengths_to_list(lengths: Any, what: str, *, positive: bool = False) -> List
 def _check_lengths_total(lengths: List[int], n_rows: int, *, exact: bool) -> None:
     total = sum(lengths)
     if total > n_rows or (exact and total != n_rows):
-        raise LengthsMismatchError(
-            f"lengths sum to {total} but the array has {n_rows} rows"
-        )
+        raise LengthsMismatchError(f"lengths sum to {total} but the array has {n_rows} rows")
 
 
 def _check_index_range(indices: Any, size: int, op: str) -> None:
@@ -1480,13 +1481,15 @@ def _lstm_forward(
     params_i = 0
     for layer in range(depth):
         for direction in range(dirs):
-            weights, params_i = _split_weights(
-                params, layer, nO, layer_input.shape[1], params_i
-            )
+            weights, params_i = _split_weights(params, layer, nO, layer_input.shape[1], params_i)
             order = reverse if direction == 1 else slice(None)
             Y, gates, cells = _lstm_direction_forward(
-                ops, weights, H0[layer, direction], C0[layer, direction],
-                layer_input[order], sizes,
+                ops,
+                weights,
+                H0[layer, direction],
+                C0[layer, direction],
+                layer_input[order],
+                sizes,
             )
             all_Y[layer, direction] = Y[order]
             all_gates[layer, direction] = gates[order]
@@ -1576,7 +1579,7 @@ def _lstm_backward(
     offsets = []
     params_i = 0
     for layer in range(depth):
-        for direction in range(dirs):
+        for _ in range(dirs):
             weights, next_i = _split_weights(
                 params, layer, nO, layer_inputs[layer].shape[1], params_i
             )

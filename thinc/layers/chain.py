@@ -1,6 +1,6 @@
 """Function composition of layers: each layer's output is the next one's input,
 and gradients flow back through them in reverse order."""
-from typing import Any, Callable, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from ..config import registry
 from ..model import Model
@@ -9,7 +9,7 @@ from ..util import get_width
 InT = TypeVar("InT")
 MidT = TypeVar("MidT")
 OutT = TypeVar("OutT")
-# Named as in thinc so that thinc's mypy plugin recognises chain's output type.
+# The last layer's output type; thinc/mypy.py checks that the layers fit together.
 XY_YZ_OutT = TypeVar("XY_YZ_OutT")
 
 
@@ -38,7 +38,7 @@ def chain(
                 f"chain() expects Model instances, got {type(member).__name__} "
                 f"at position {position}"
             )
-    dims = {"nO": None}
+    dims: Dict[str, Optional[int]] = {"nO": None}
     # The chain's widths are those of its ends, when the ends have such dims.
     if members[0].has_dim("nI") is not False:
         dims["nI"] = members[0].maybe_get_dim("nI")
@@ -60,9 +60,10 @@ def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Call
         backprops.append(backprop_layer)
 
     def backprop(dY: OutT) -> InT:
+        gradient: Any = dY
         for backprop_layer in reversed(backprops):
-            dY = backprop_layer(dY)
-        return dY
+            gradient = backprop_layer(gradient)
+        return gradient
 
     return X, backprop  # type: ignore[return-value]
 

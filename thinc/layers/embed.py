@@ -2,7 +2,7 @@
 
 Registered as "Embed.v1". With ``column`` it reads that column of a 2d id array."""
 from functools import partial
-from typing import Callable, Optional, Tuple, TypeVar, Union, cast
+from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union, cast
 
 from ..config import registry
 from ..initializers import uniform_init
@@ -25,7 +25,7 @@ def Embed(
 ) -> Model[InT, Floats2d]:
     """Map each id to row ``id`` of the table E (shape (nV, nO)). Dropout, if
     given, zeroes whole output columns during training."""
-    attrs = {}
+    attrs: Dict[str, Any] = {}
     if dropout is not None:
         attrs["dropout_rate"] = dropout
     model: Model = Model(

@@ -1,7 +1,7 @@
 """HashEmbed: embeds unbounded integer ids (e.g. string hashes) in a fixed table by
 summing the rows that four seeded hashes of each id pick. Registered as "HashEmbed.v1"."""
 from functools import partial
-from typing import Callable, Optional, Tuple, TypeVar, Union, cast
+from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union, cast
 
 from ..config import registry
 from ..initializers import uniform_init
@@ -25,7 +25,7 @@ def HashEmbed(
 ) -> Model[InT, Floats2d]:
     """Each id is hashed with ``seed`` into four rows of E (shape (nV, nO)), which
     are summed. Without a seed the model's id is used, so sibling tables differ."""
-    attrs = {"column": column, "seed": seed}
+    attrs: Dict[str, Any] = {"column": column, "seed": seed}
     if dropout is not None:
         attrs["dropout_rate"] = dropout
     model: Model = Model(

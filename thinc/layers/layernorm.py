@@ -1,10 +1,10 @@
 """Layer normalization: each row rescaled to zero mean and unit variance, then
 multiplied by a learned gain G and shifted by a learned bias b."""
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
 from ..model import Model
-from ..types import Floats2d
+from ..types import Floats1d, Floats2d
 from ..util import get_width
 from .linear import check_input_width
 
@@ -28,8 +28,8 @@ def LayerNorm(nI: Optional[int] = None) -> Model[InT, OutT]:
 
 
 def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Callable]:
-    G = model.get_param("G")
-    b = model.get_param("b")
+    G = cast(Floats1d, model.get_param("G"))
+    b = cast(Floats1d, model.get_param("b"))
     check_input_width(model, X, G.shape[0])
     mean = X.mean(axis=1, keepdims=True)
     inverse_std = (X.var(axis=1, keepdims=True) + VARIANCE_EPSILON) ** -0.5

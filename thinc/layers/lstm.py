@@ -1,7 +1,7 @@
 """LSTM: a stacked, optionally bidirectional LSTM over Padded batches, computed by
 the Ops' fused lstm kernels. Registered as "LSTM.v1"."""
 from functools import partial
-from typing import Callable, Optional, Tuple, cast
+from typing import Callable, List, Optional, Tuple, cast
 
 from ..config import registry
 from ..initializers import glorot_uniform_init, zero_init
@@ -93,7 +93,7 @@ def init(
     if nO % dirs:
         raise ValueError(f"A bidirectional LSTM needs an even nO, got {nO}")
     nH = nO // dirs
-    pieces = []
+    pieces: List[Floats1d] = []
     for layer in range(depth):
         layer_nI = nI if layer == 0 else nO
         for _ in range(dirs):

@@ -33,7 +33,7 @@ def forward(model: Model[Ragged, Ragged], Xr: Ragged, is_train: bool) -> Tuple[R
 
 def init(model: Model[Ragged, Ragged], X: Optional[Ragged] = None, Y: Optional[Ragged] = None) -> None:
     if X is not None and model.maybe_get_dim("nO") is None:
-        model.set_dim("nO", X.dataXd.shape[1])
+        model.set_dim("nO", cast(Floats2d, X.dataXd).shape[1])
     model.set_param("Q", uniform_init(model.ops, (model.get_dim("nO"),)))
 
 

@@ -51,7 +51,7 @@ def forward(model: Model[Ragged, Ragged], Xr: Ragged, is_train: bool) -> Tuple[R
 
 def init(model: Model[Ragged, Ragged], X: Optional[Ragged] = None, Y: Optional[Ragged] = None) -> None:
     key_transform = model.get_ref("key_transform")
-    data = X.dataXd if X is not None else None
+    data = cast(Floats2d, X.dataXd) if X is not None else None
     if data is not None and model.maybe_get_dim("nO") is None:
         model.set_dim("nO", data.shape[1])
     nO = model.get_dim("nO")

@@ -2,12 +2,12 @@
 
 The options are separate nodes chained after the dense one, as thinc lays them out."""
 from functools import partial
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
 from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model
-from ..types import Floats2d
+from ..types import Floats1d, Floats2d
 from .chain import chain
 from .dropout import Dropout
 from .layernorm import LayerNorm
@@ -48,8 +48,8 @@ def Relu(
 
 
 def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Callable]:
-    W = model.get_param("W")
-    b = model.get_param("b")
+    W = cast(Floats2d, model.get_param("W"))
+    b = cast(Floats1d, model.get_param("b"))
     check_input_width(model, X, W.shape[1])
     Y = model.ops.relu(model.ops.affine(X, W, b))
 

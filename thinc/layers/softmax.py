@@ -2,12 +2,12 @@
 
 Its backward pass expects the gradient of the logits (e.g. guesses - truths)."""
 from functools import partial
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
 from ..initializers import zero_init
 from ..model import Model
-from ..types import Floats2d
+from ..types import Floats1d, Floats2d
 from .linear import check_input_width, init
 
 InT = Floats2d
@@ -58,8 +58,8 @@ def Softmax_v2(
 def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Callable]:
     normalize = model.attrs["softmax_normalize"] or is_train
     temperature = model.attrs["softmax_temperature"]
-    W = model.get_param("W")
-    b = model.get_param("b")
+    W = cast(Floats2d, model.get_param("W"))
+    b = cast(Floats1d, model.get_param("b"))
     check_input_width(model, X, W.shape[1])
     Y = model.ops.affine(X, W, b)
     if not normalize:

@@ -1,0 +1,39 @@
+"""PyTorchGradScaler: scaling, unscaling with overflow detection, scale updates."""
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from thinc.shims.pytorch_grad_scaler import PyTorchGradScaler  # noqa: E402
+
+
+def test_disabled_scaler_is_identity():
+    scaler = PyTorchGradScaler(enabled=False)
+    tensor = torch.ones(3)
+    assert scaler.scale(tensor) is tensor
+    assert scaler.unscale([tensor]) is False
+
+
+def test_scale_and_unscale_round_trip():
+    scaler = PyTorchGradScaler(enabled=True, init_scale=8.0)
+    scaled = scaler.scale([torch.ones(2), torch.full((2,), 0.5)])
+    assert [t.tolist() for t in scaled] == [[8.0, 8.0], [4.0, 4.0]]
+    assert scaler.unscale(scaled) is False
+    assert [t.tolist() for t in scaled] == [[1.0, 1.0], [0.5, 0.5]]
+
+
+def test_overflow_backs_off_and_growth_after_interval():
+    scaler = PyTorchGradScaler(enabled=True, init_scale=16.0, growth_interval=2)
+    assert scaler.unscale([torch.tensor([float("inf")])]) is True
+    scaler.update()
+    assert scaler.scale_factor == 8.0 and scaler.found_inf is False
+    for _ in range(2):
+        scaler.unscale([torch.ones(1)])
+        scaler.update()
+    assert scaler.scale_factor == 16.0
+
+
+@pytest.mark.parametrize("kwargs", [{"backoff_factor": 1.5}, {"growth_factor": 0.5},
+                                    {"growth_interval": 0}])
+def test_invalid_settings_raise(kwargs):
+    with pytest.raises(ValueError):
+        PyTorchGradScaler(**kwargs)
