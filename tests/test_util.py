@@ -1,6 +1,7 @@
 """Tests for thinc.util: array/device helpers, GPU selection without a GPU,
 framework conversions, categorical encoding, recursion helpers and data validation."""
 import os
+import platform
 import threading
 from typing import Any, Callable, List, Tuple, TypeVar
 
@@ -77,8 +78,25 @@ def test_gpu_selection_without_gpu():
     assert util.prefer_gpu() is False
     with pytest.raises(ValueError, match="GPU"):
         util.require_gpu()
+    if not util.has_cupy and platform.system() != "Darwin":
+        with pytest.raises(ValueError, match="Cannot use GPU, CuPy is not installed"):
+            util.require_gpu()
     with pytest.raises(ValueError, match="No CUDA GPU devices detected"):
         util.set_active_gpu(0)
+
+
+def test_prefer_gpu_picks_mps_where_only_mps_exists(monkeypatch):
+    from thinc.backends import MPSOps, NumpyOps, get_current_ops
+
+    monkeypatch.setattr(util, "has_gpu", True)
+    monkeypatch.setattr(util, "has_cupy_gpu", False)
+    monkeypatch.setattr(util, "has_torch_mps_gpu", True)
+    try:
+        assert util.prefer_gpu() is True
+        assert isinstance(get_current_ops(), MPSOps)
+    finally:
+        util.require_cpu()
+    assert isinstance(get_current_ops(), NumpyOps) and not isinstance(get_current_ops(), MPSOps)
 
 
 def test_require_cpu_sets_cpu_ops():

@@ -14,7 +14,7 @@ from .backends import (
     use_pytorch_for_gpu_memory,
     use_tensorflow_for_gpu_memory,
 )
-from .compat import has_cupy
+from .compat import enable_mxnet, enable_tensorflow, has_cupy
 from .config import Config, ConfigValidationError, registry
 from .initializers import (
     configure_normal_init,
@@ -49,7 +49,7 @@ from .schedules import (
     slanted_triangular,
     warmup_linear,
 )
-from .shims import Shim
+from .shims import PyTorchGradScaler, PyTorchShim, Shim, TorchScriptShim
 from .types import ArgsKwargs, Padded, Ragged, Unserializable
 from .util import (
     DataValidationError,
@@ -85,7 +85,7 @@ __all__ = [
     "Model", "serialize_attr", "deserialize_attr", "change_attr_values", "set_dropout_rate",
     "wrap_model_recursive",
     # .shims
-    "Shim",
+    "Shim", "PyTorchGradScaler", "PyTorchShim", "TorchScriptShim",
     # .optimizers
     "Adam", "RAdam", "SGD", "Optimizer",
     # .schedules
@@ -99,7 +99,7 @@ __all__ = [
     "to_numpy", "torch2xp", "xp2torch", "tensorflow2xp", "xp2tensorflow", "mxnet2xp",
     "xp2mxnet", "get_torch_default_device", "data_validation",
     # .compat
-    "has_cupy",
+    "has_cupy", "enable_mxnet", "enable_tensorflow",
     # .backends
     "get_ops", "set_current_ops", "get_current_ops", "use_ops", "Ops", "CupyOps", "MPSOps",
     "NumpyOps", "set_gpu_allocator", "use_pytorch_for_gpu_memory",

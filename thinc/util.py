@@ -234,8 +234,14 @@ def require_gpu(gpu_id: int = 0) -> bool:
     if has_cupy_gpu:
         set_current_ops(CupyOps())
         set_active_gpu(gpu_id)
-    elif platform.system() == "Darwin" and has_torch_mps_gpu:
+    elif has_torch_mps_gpu:
         set_current_ops(MPSOps())
+    elif platform.system() == "Darwin":
+        if not has_torch:
+            raise ValueError("Cannot use GPU, PyTorch is not installed")
+        if not has_torch_mps:
+            raise ValueError("Cannot use GPU, installed PyTorch does not support MPS")
+        raise ValueError("No GPU devices detected")
     elif not has_cupy:
         raise ValueError("Cannot use GPU, CuPy is not installed")
     else:

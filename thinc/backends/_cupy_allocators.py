@@ -4,7 +4,7 @@ from typing import Any
 
 from ..compat import cupy, tensorflow, torch  # noqa: F401  (names thinc 8.3 exposes)
 from ..types import ArrayXd  # noqa: F401
-from ..util import get_torch_default_device, tensorflow2xp
+from ..util import get_torch_default_device, tensorflow2xp  # noqa: F401
 
 # Never hand out empty buffers: some allocators return a null pointer for them.
 _MIN_BYTES = 1024
@@ -16,7 +16,8 @@ def cupy_pytorch_allocator(size_in_bytes: int) -> Any:
     from .. import compat
 
     size_in_bytes = max(_MIN_BYTES, int(size_in_bytes))
-    device = get_torch_default_device()
+    # Allocate on the device cupy is allocating for, whatever the current ops are.
+    device = compat.torch.device("cuda", compat.cupy.cuda.runtime.getDevice())
     buffer = compat.torch.empty((size_in_bytes,), dtype=compat.torch.uint8, device=device)
     memory = compat.cupy.cuda.memory.UnownedMemory(buffer.data_ptr(), size_in_bytes, buffer)
     return compat.cupy.cuda.memory.MemoryPointer(memory, 0)

@@ -163,7 +163,7 @@ class Ops:
                 else:
                     yield [self._get_batch(item, batch_indices) for item in sequences]
 
-        return SizedGenerator(get_items, len(sizes))
+        return SizedGenerator(cast(Any, get_items), len(sizes))
 
     def _get_batch(self, sequence: Any, indices: Any) -> Any:
         """The items of ``sequence`` at ``indices``, in the sequence's own type."""
@@ -371,8 +371,8 @@ class Ops:
         max_length = max(seq.shape[0] for seq in seqs)
         max_length = -(-max_length // round_to) * round_to
         output = self.alloc((len(seqs), max_length) + tuple(row_shape), dtype=dtype)
-        for i, seq in enumerate(seqs):
-            output[i, : seq.shape[0]] = seq
+        for i, sequence in enumerate(cast(List[Any], seqs)):
+            output[i, : sequence.shape[0]] = sequence
         return output
 
     def unpad(self, padded: Array3d, lengths: List[int]) -> List2d:
@@ -414,8 +414,8 @@ class Ops:
         return Padded(
             data,
             self.asarray1i(size_at_t.astype("int32")),
-            self.asarray1i(numpy.ascontiguousarray(sorted_lengths)),
-            self.asarray1i(numpy.ascontiguousarray(order.astype("int32"))),
+            self.asarray1i(cast(Any, numpy.ascontiguousarray(sorted_lengths))),
+            self.asarray1i(cast(Any, numpy.ascontiguousarray(order.astype("int32")))),
         )
 
     def padded2list(self, padded: Padded) -> List2d:
@@ -597,9 +597,9 @@ class Ops:
                 return data
             return data.astype(dtype, copy=False)
         if is_torch_array(data):
-            data = data.detach().cpu().numpy()
+            data = cast(Any, data).detach().cpu().numpy()
         elif is_cupy_array(data) and xp is numpy:
-            data = data.get()
+            data = cast(Any, data).get()
         elif hasattr(data, "numpy") and not isinstance(data, (list, tuple)):
             data = data.numpy()
         if isinstance(data, (list, tuple)) and any(is_cupy_array(item) for item in data):
@@ -1026,7 +1026,7 @@ class Ops:
         lengths_list = self._reduce_lengths(X, lengths, "reduce_first", positive=True, exact=True)
         if not lengths_list:
             return self.xp.zeros((0,) + X.shape[1:], dtype=X.dtype), self.alloc1i(0)
-        starts_ends = self.asarray1i(numpy.cumsum([0] + lengths_list))
+        starts_ends = self.asarray1i(cast(Any, numpy.cumsum([0] + lengths_list)))
         return X[starts_ends[:-1]], starts_ends
 
     def reduce_last(self, X: Floats2d, lengths: Ints1d) -> Tuple[Floats2d, Ints1d]:
@@ -1178,7 +1178,7 @@ class Ops:
         """Add values[i] to table[indices[i]] in place, accumulating repeats."""
         _check_index_range(indices, table.shape[0], "scatter_add")
         if self.xp is numpy:
-            numpy.add.at(table, indices, values)
+            numpy.add.at(cast(Any, table), cast(Any, indices), cast(Any, values))
         else:
             import cupyx  # type: ignore[import-not-found]
 
@@ -1198,7 +1198,7 @@ class Ops:
             pair_start[-1] = D - 3
         angles = positions / numpy.power(float(period), 2.0 * pair_start / D)
         encoded = numpy.where(columns % 2 == 0, numpy.sin(angles), numpy.cos(angles))
-        result = self.asarray(encoded.astype("float32"))
+        result = cast(Floats2d, self.asarray(cast(Any, encoded.astype("float32"))))
         if out is None:
             return result
         if out.shape != (N, D):
@@ -1362,11 +1362,11 @@ def sigmoid(X: Any, out: Optional[Any] = None) -> Any:
 
 
 def dsigmoid(Y: ArrayT) -> ArrayT:
-    return Y * (1 - Y)  # type: ignore[operator]
+    return cast(Any, Y) * (1 - cast(Any, Y))
 
 
 def dtanh(Y: ArrayT) -> ArrayT:
-    return 1 - Y**2  # type: ignore[operator]
+    return 1 - cast(Any, Y) ** 2
 
 
 # ---------------------------------------------------------------------- LSTM
@@ -1519,7 +1519,7 @@ def _lstm_direction_backward(
     gates = gates.reshape((n_rows, nO, 4))
     d_activations = xp.zeros((n_rows, 4, nO), dtype=X.dtype)
     dWh = xp.zeros_like(Wh)
-    starts = numpy.cumsum([0] + sizes[:-1]) if sizes else []
+    starts: Any = numpy.cumsum([0] + sizes[:-1]) if sizes else []
     d_hidden = xp.zeros((0, nO), dtype=X.dtype)
     d_cell = xp.zeros((0, nO), dtype=X.dtype)
     for step in range(len(sizes) - 1, -1, -1):

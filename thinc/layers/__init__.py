@@ -22,6 +22,12 @@ from .multisoftmax import MultiSoftmax
 from .parametricattention import ParametricAttention
 from .parametricattention_v2 import ParametricAttention_v2
 from .premap_ids import premap_ids
+from .pytorchwrapper import (
+    PyTorchRNNWrapper,
+    PyTorchWrapper,
+    PyTorchWrapper_v2,
+    PyTorchWrapper_v3,
+)
 from .relu import Relu
 from .sigmoid import Sigmoid
 from .sigmoid_activation import sigmoid_activation
@@ -29,6 +35,7 @@ from .softmax import Softmax, Softmax_v2
 from .softmax_activation import softmax_activation
 from .sparselinear import SparseLinear, SparseLinear_v2
 from .swish import Swish
+from .torchscriptwrapper import TorchScriptWrapper_v1, pytorch_to_torchscript_wrapper
 
 # Combinators
 from .add import add
@@ -76,7 +83,9 @@ __all__ = [
     "CauchySimilarity", "ClippedLinear", "Dish", "Dropout", "Embed", "Gelu", "HardSigmoid",
     "HardSwish", "HardSwishMobilenet", "HardTanh", "HashEmbed", "LayerNorm", "Linear",
     "Logistic", "LSTM", "Maxout", "Mish", "MultiSoftmax", "ParametricAttention",
-    "ParametricAttention_v2", "premap_ids", "Relu", "ReluK", "Sigmoid", "sigmoid_activation",
+    "ParametricAttention_v2", "premap_ids", "PyTorchRNNWrapper", "PyTorchWrapper",
+    "PyTorchWrapper_v2", "PyTorchWrapper_v3", "TorchScriptWrapper_v1",
+    "pytorch_to_torchscript_wrapper", "Relu", "ReluK", "Sigmoid", "sigmoid_activation",
     "Softmax", "Softmax_v2", "softmax_activation", "SparseLinear", "SparseLinear_v2", "Swish",
     "add", "bidirectional", "chain", "clone", "concatenate", "expand_window", "map_list",
     "noop", "residual", "resizable", "siamese", "tuplify", "uniqued", "array_getitem",

@@ -1,0 +1,393 @@
+"""Times NumpyOps' kernels on spaCy-shaped work against thinc 8.3.14 and PyTorch.
+
+Implementations alternate round by round; the table shows medians and ratios."""
+import argparse
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+REF_PYTHON = ROOT / ".venv-ref" / "bin" / "python"
+
+# Shared by this process and the thinc 8.3.14 worker: builds each case's inputs
+# (identical, from fixed seeds) and returns a zero-argument callable.
+CASES_SOURCE = textwrap.dedent(
+    r'''
+    import numpy
+
+    N_TOKENS, WIDTH, PIECES, N_PARAMS = 4000, 96, 3, 1_000_000
+
+    def _lengths(rng):
+        lengths, total = [], 0
+        while total < N_TOKENS:
+            length = int(min(rng.integers(5, 41), N_TOKENS - total))
+            lengths.append(length)
+            total += length
+        return numpy.asarray(lengths, dtype="int32")
+
+    def make_case(name, ops):
+        rng = numpy.random.default_rng(0)
+        f32 = lambda *shape: rng.standard_normal(shape).astype("float32")
+        X = f32(N_TOKENS, WIDTH)
+        dY = f32(N_TOKENS, WIDTH)
+        lengths = _lengths(rng)
+        if name == "gemm 1024^2":
+            a, b = f32(1024, 1024), f32(1024, 1024)
+            return lambda: ops.gemm(a, b)
+        if name == "gemm tok2vec":
+            a, w = f32(N_TOKENS, 3 * WIDTH), f32(WIDTH * PIECES, 3 * WIDTH)
+            return lambda: ops.gemm(a, w, trans2=True)
+        if name == "gemm tok2vec dW":
+            d, a = f32(N_TOKENS, WIDTH * PIECES), f32(N_TOKENS, 3 * WIDTH)
+            return lambda: ops.gemm(d, a, trans1=True)
+        if name == "affine":
+            a, w, b = f32(N_TOKENS, 3 * WIDTH), f32(WIDTH * PIECES, 3 * WIDTH), f32(WIDTH * PIECES)
+            return lambda: ops.affine(a, w, b)
+        unary = {"relu", "gelu", "gelu_approx", "swish", "mish", "dish", "sigmoid", "hard_sigmoid",
+                 "hard_tanh", "hard_swish", "hard_swish_mobilenet", "relu_k", "clipped_linear"}
+        if name in unary:
+            method = getattr(ops, name)
+            return lambda: method(X)
+        if name.startswith("backprop_") and name[9:] in unary:
+            base = name[9:]
+            method = getattr(ops, name)
+            Y = getattr(ops, base)(X)
+            if base == "swish":
+                return lambda: method(dY, X, Y)
+            if base in ("relu", "sigmoid"):
+                return lambda: method(dY, Y)
+            return lambda: method(dY, X)
+        if name == "softmax":
+            return lambda: ops.softmax(X)
+        if name == "backprop_softmax":
+            Y = ops.softmax(X)
+            return lambda: ops.backprop_softmax(Y, dY)
+        if name == "softmax_sequences":
+            return lambda: ops.softmax_sequences(X, lengths)
+        if name == "backprop_softmax_sequences":
+            Y = ops.softmax_sequences(X, lengths)
+            return lambda: ops.backprop_softmax_sequences(dY, Y, lengths)
+        if name == "seq2col":
+            return lambda: ops.seq2col(X, 1, lengths=lengths)
+        if name == "backprop_seq2col":
+            d = f32(N_TOKENS, 3 * WIDTH)
+            return lambda: ops.backprop_seq2col(d, 1, lengths=lengths)
+        if name == "maxout":
+            P = f32(N_TOKENS, WIDTH, PIECES)
+            return lambda: ops.maxout(P)
+        if name == "backprop_maxout":
+            which = rng.integers(0, PIECES, (N_TOKENS, WIDTH)).astype("int32")
+            return lambda: ops.backprop_maxout(dY, which, PIECES)
+        if name in ("reduce_sum", "reduce_mean", "reduce_max"):
+            method = getattr(ops, name)
+            return lambda: method(X, lengths)
+        if name in ("backprop_reduce_sum", "backprop_reduce_mean"):
+            d = f32(len(lengths), WIDTH)
+            method = getattr(ops, name)
+            return lambda: method(d, lengths)
+        if name == "backprop_reduce_max":
+            d = f32(len(lengths), WIDTH)
+            which = ops.reduce_max(X, lengths)[1]
+            return lambda: ops.backprop_reduce_max(d, which, lengths)
+        if name == "gather_add":
+            table = f32(5000, WIDTH)
+            indices = rng.integers(0, 5000, (N_TOKENS, 4)).astype("int32")
+            return lambda: ops.gather_add(table, indices)
+        if name == "scatter_add":
+            table = f32(5000, WIDTH)
+            indices = rng.integers(0, 5000, (N_TOKENS * 4,)).astype("int32")
+            values = f32(N_TOKENS * 4, WIDTH)
+            return lambda: ops.scatter_add(table, indices, values)
+        if name == "hash":
+            ids = rng.integers(0, 2**63, N_TOKENS * 4, dtype="uint64")
+            return lambda: ops.hash(ids, 17)
+        if name == "adam":
+            w, g, m1, m2 = (numpy.abs(f32(N_PARAMS)) for _ in range(4))
+            return lambda: ops.adam(w, g, m1, m2, 0.9, 0.999, 1e-8, 1e-9)
+        if name == "clip_gradient":
+            g = f32(N_PARAMS) * 1e-6
+            return lambda: ops.clip_gradient(g, 1e9)
+        if name == "update_averages":
+            e, w = f32(N_PARAMS), f32(N_PARAMS)
+            return lambda: ops.update_averages(e, w, 100)
+        if name in ("lstm_forward_training", "lstm_forward_inference", "backprop_lstm"):
+            nO = nI = 64
+            batch = 32
+            seq_lengths = numpy.sort(rng.integers(5, 41, batch))[::-1]
+            size_at_t = numpy.asarray([(seq_lengths > t).sum() for t in range(seq_lengths[0])],
+                                      dtype="int32")
+            n_params = 4 * nO * (nI + nO) + 8 * nO
+            params = (f32(n_params) * 0.1)
+            H0 = numpy.zeros((1, 1, nO), "float32")
+            C0 = numpy.zeros((1, 1, nO), "float32")
+            Xl = f32(int(size_at_t.sum()), nI)
+            if name == "lstm_forward_inference":
+                return lambda: ops.lstm_forward_inference(params, H0, C0, Xl, size_at_t)
+            Y, state = ops.lstm_forward_training(params, H0, C0, Xl, size_at_t)
+            if name == "lstm_forward_training":
+                return lambda: ops.lstm_forward_training(params, H0, C0, Xl, size_at_t)
+            dYl = f32(*Y.shape)
+            return lambda: ops.backprop_lstm(dYl, seq_lengths.astype("int32"), params, state)
+        raise KeyError(name)
+
+    def time_calls(function, n_calls):
+        import time
+        start = time.perf_counter()
+        for _ in range(n_calls):
+            function()
+        return (time.perf_counter() - start) / n_calls
+    '''
+)
+
+KERNELS = [
+    "gemm 1024^2", "gemm tok2vec", "gemm tok2vec dW", "affine",
+    "relu", "backprop_relu", "relu_k", "backprop_relu_k", "clipped_linear",
+    "backprop_clipped_linear", "hard_sigmoid", "backprop_hard_sigmoid", "hard_tanh",
+    "backprop_hard_tanh", "hard_swish", "backprop_hard_swish", "hard_swish_mobilenet",
+    "backprop_hard_swish_mobilenet", "sigmoid", "backprop_sigmoid", "swish", "backprop_swish",
+    "gelu", "backprop_gelu", "gelu_approx", "backprop_gelu_approx", "mish", "backprop_mish",
+    "dish", "backprop_dish", "softmax", "backprop_softmax", "softmax_sequences",
+    "backprop_softmax_sequences", "seq2col", "backprop_seq2col", "maxout", "backprop_maxout",
+    "reduce_sum", "backprop_reduce_sum", "reduce_mean", "backprop_reduce_mean", "reduce_max",
+    "backprop_reduce_max", "gather_add", "scatter_add", "hash", "adam", "clip_gradient",
+    "update_averages", "lstm_forward_training", "lstm_forward_inference", "backprop_lstm",
+]
+
+WORKER_SOURCE = r"""
+import pickle, sys
+sys.path = [p for p in sys.path if p not in ("", ".")]
+exec(compile(sys.argv[1], "cases", "exec"))
+from thinc.api import NumpyOps
+ops = NumpyOps()
+functions = {}
+stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    try:
+        command = pickle.load(stdin)
+    except EOFError:
+        break
+    kind, name, n_calls = command
+    try:
+        if kind == "setup":
+            functions[name] = make_case(name, ops)
+            functions[name]()
+            reply = ("ok", None)
+        else:
+            reply = ("ok", time_calls(functions[name], n_calls))
+    except Exception as error:  # a kernel thinc 8.3.14 lacks is reported, not fatal
+        reply = ("error", f"{type(error).__name__}: {error}")
+    pickle.dump(reply, stdout)
+    stdout.flush()
+"""
+
+
+class RefWorker:
+    """thinc 8.3.14's NumpyOps, driven over a pipe in its own virtualenv."""
+
+    def __init__(self, python: Path) -> None:
+        self.process = subprocess.Popen(
+            [str(python), "-c", WORKER_SOURCE, CASES_SOURCE], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, cwd="/", env={**os.environ, "PYTHONPATH": ""},
+        )
+
+    def call(self, kind: str, name: str, n_calls: int = 0):
+        pickle.dump((kind, name, n_calls), self.process.stdin)
+        self.process.stdin.flush()
+        status, value = pickle.load(self.process.stdout)
+        if status != "ok":
+            raise RuntimeError(value)
+        return value
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def torch_case(name: str) -> Optional[Callable[[], object]]:
+    """The closest PyTorch CPU equivalent of a kernel, or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    namespace: Dict[str, object] = {}
+    exec(CASES_SOURCE, namespace)
+    import numpy
+
+    rng = numpy.random.default_rng(0)
+    n, width = namespace["N_TOKENS"], namespace["WIDTH"]
+    t = lambda *shape: torch.from_numpy(rng.standard_normal(shape).astype("float32"))
+    X, dY = t(n, width), t(n, width)
+    aten = torch.ops.aten
+    cases = {
+        "gemm 1024^2": (lambda a, b: lambda: torch.mm(a, b))(t(1024, 1024), t(1024, 1024)),
+        "gemm tok2vec": (lambda a, w: lambda: torch.mm(a, w.T))(t(n, 3 * width), t(3 * width, 3 * width)),
+        "gemm tok2vec dW": (lambda d, a: lambda: torch.mm(d.T, a))(t(n, 3 * width), t(n, 3 * width)),
+        "affine": (lambda a, w, b: lambda: torch.addmm(b, a, w.T))(
+            t(n, 3 * width), t(3 * width, 3 * width), t(3 * width)),
+        "relu": lambda: torch.relu(X),
+        "backprop_relu": lambda: aten.threshold_backward(dY, X, 0.0),
+        "relu_k": lambda: torch.nn.functional.relu6(X),
+        "backprop_relu_k": lambda: aten.hardtanh_backward(dY, X, 0.0, 6.0),
+        "hard_tanh": lambda: torch.nn.functional.hardtanh(X),
+        "backprop_hard_tanh": lambda: aten.hardtanh_backward(dY, X, -1.0, 1.0),
+        "hard_sigmoid": lambda: torch.nn.functional.hardsigmoid(X),
+        "backprop_hard_sigmoid": lambda: aten.hardsigmoid_backward(dY, X),
+        "hard_swish_mobilenet": lambda: torch.nn.functional.hardswish(X),
+        "backprop_hard_swish_mobilenet": lambda: aten.hardswish_backward(dY, X),
+        "sigmoid": lambda: torch.sigmoid(X),
+        "backprop_sigmoid": lambda: aten.sigmoid_backward(dY, X),
+        "swish": lambda: torch.nn.functional.silu(X),
+        "backprop_swish": lambda: aten.silu_backward(dY, X),
+        "gelu": lambda: torch.nn.functional.gelu(X),
+        "backprop_gelu": lambda: aten.gelu_backward(dY, X),
+        "gelu_approx": lambda: torch.nn.functional.gelu(X, approximate="tanh"),
+        "backprop_gelu_approx": lambda: aten.gelu_backward(dY, X, approximate="tanh"),
+        "mish": lambda: torch.nn.functional.mish(X),
+        "backprop_mish": lambda: aten.mish_backward(dY, X),
+        "softmax": lambda: torch.softmax(X, -1),
+        "backprop_softmax": lambda: aten._softmax_backward_data(dY, X, -1, torch.float32),
+        "maxout": (lambda P: lambda: P.max(dim=2))(t(n, width, 3)),
+    }
+    table = t(5000, width)
+    indices = torch.from_numpy(rng.integers(0, 5000, (n, 4)))
+    cases["gather_add"] = lambda: torch.nn.functional.embedding_bag(indices, table, mode="sum")
+    flat = torch.from_numpy(rng.integers(0, 5000, (n * 4,)))
+    values = t(n * 4, width)
+    cases["scatter_add"] = lambda: table.index_add_(0, flat, values)
+    lengths = torch.from_numpy(namespace["_lengths"](numpy.random.default_rng(0)).astype("int64"))
+    if hasattr(torch, "segment_reduce"):
+        cases["reduce_sum"] = lambda: torch.segment_reduce(X, "sum", lengths=lengths)
+        cases["reduce_mean"] = lambda: torch.segment_reduce(X, "mean", lengths=lengths)
+        cases["reduce_max"] = lambda: torch.segment_reduce(X, "max", lengths=lengths)
+    params = [torch.nn.Parameter(t(namespace["N_PARAMS"]))]
+    params[0].grad = t(namespace["N_PARAMS"])
+    optimizer = torch.optim.Adam(params, lr=1e-9, foreach=False, fused=True)
+    cases["adam"] = optimizer.step
+    cases["clip_gradient"] = lambda: torch.nn.utils.clip_grad_norm_(params, 1e9)
+    lstm = torch.nn.LSTM(64, 64)
+    packed_lengths = numpy.sort(rng.integers(5, 41, 32))[::-1].copy()
+    sequence = torch.nn.utils.rnn.pack_padded_sequence(
+        t(int(packed_lengths[0]), 32, 64), torch.from_numpy(packed_lengths))
+    def lstm_inference():
+        with torch.no_grad():
+            return lstm(sequence)
+    cases["lstm_forward_inference"] = lstm_inference
+    cases["lstm_forward_training"] = lambda: lstm(sequence)
+    return cases.get(name)
+
+
+def calibrate(function: Callable[[], object], target: float = 0.02) -> int:
+    function()
+    start = time.perf_counter()
+    function()
+    once = max(time.perf_counter() - start, 1e-7)
+    return max(1, min(2000, int(target / once)))
+
+
+def peak_flops() -> Dict[str, float]:
+    """fp32 peak of one core and of all cores, measured with independent FMAs."""
+    from thinc.backends.numpy_ops import measure_peak_flops
+
+    single = measure_peak_flops(0.3)
+    results: List[float] = []
+    threads = [threading.Thread(target=lambda: results.append(measure_peak_flops(0.3)))
+               for _ in range(os.cpu_count() or 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"1 core": single, f"{len(threads)} cores": sum(results)}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--only", nargs="*", help="kernel names to run")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    namespace: Dict[str, object] = {}
+    exec(CASES_SOURCE, namespace)
+    from thinc.backends.numpy_ops import NumpyOps
+
+    ops = NumpyOps()
+    worker = RefWorker(REF_PYTHON) if REF_PYTHON.exists() else None
+    try:
+        import torch
+
+        torch_label = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    except ImportError:
+        torch_label = "torch (missing)"
+    peaks = peak_flops()
+    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores visible")
+    print("fp32 peak: " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items()))
+    print(f"gemm backend: {NumpyOps.blas_backend}")
+    print(f"baselines: thinc 8.3.14 {'(' + str(REF_PYTHON) + ')' if worker else '(missing)'}, {torch_label}")
+    header = f"{'kernel':32s} {'ours ms':>9s} {'8.3.14 ms':>10s} {'torch ms':>9s} {'x 8.3.14':>9s} {'x best':>7s}"
+    print(header)
+    print("-" * len(header))
+    speedups = []
+    for name in args.only or KERNELS:
+        try:
+            ours = namespace["make_case"](name, ops)
+        except Exception as error:
+            print(f"{name:32s} skipped: {type(error).__name__}: {error}")
+            continue
+        implementations = {"ours": (ours, calibrate(ours))}
+        if worker is not None:
+            try:
+                worker.call("setup", name)
+                implementations["ref"] = (None, 0)
+            except RuntimeError:
+                pass
+        theirs = torch_case(name)
+        if theirs is not None:
+            implementations["torch"] = (theirs, calibrate(theirs))
+        samples: Dict[str, List[float]] = {key: [] for key in implementations}
+        for _ in range(args.rounds):
+            for key, (function, n_calls) in implementations.items():
+                if key == "ref":
+                    n_ref = n_calls or implementations["ours"][1]
+                    samples[key].append(worker.call("time", name, n_ref))
+                else:
+                    samples[key].append(namespace["time_calls"](function, n_calls))
+        medians = {key: statistics.median(values) * 1e3 for key, values in samples.items()}
+        ref_ms, torch_ms = medians.get("ref"), medians.get("torch")
+        ratio = ref_ms / medians["ours"] if ref_ms else None
+        best = min(v for v in (ref_ms, torch_ms) if v is not None) if (ref_ms or torch_ms) else None
+        if ratio:
+            speedups.append(ratio)
+        text = f"{name:32s} {medians['ours']:9.3f} "
+        text += f"{ref_ms:10.3f} " if ref_ms else f"{'-':>10s} "
+        text += f"{torch_ms:9.3f} " if torch_ms else f"{'-':>9s} "
+        text += f"{ratio:8.2f}x " if ratio else f"{'-':>9s} "
+        text += f"{best / medians['ours']:6.2f}x" if best else f"{'-':>7s}"
+        if name.startswith("gemm 1024"):
+            flops = 2 * 1024**3 / (medians["ours"] / 1e3)
+            text += "  " + ", ".join(f"{100 * flops / v:.0f}% of {k} peak" for k, v in peaks.items() if v)
+        print(text, flush=True)
+    if speedups:
+        print(f"median speed-up over thinc 8.3.14: {statistics.median(speedups):.2f}x "
+              f"over {len(speedups)} kernels")
+    if worker is not None:
+        worker.close()
+
+
+if __name__ == "__main__":
+    main()
