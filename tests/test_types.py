@@ -125,6 +125,8 @@ def test_ragged_construction():
     numpy.testing.assert_array_equal(ragged._get_starts(), [0, 1, 3])
     numpy.testing.assert_array_equal(ragged._get_ends(), [1, 3, 6])
     assert ragged._get_starts_ends().dtype == numpy.int32
+    # Computed once and cached in the starts_ends field, like thinc 8.3.
+    assert ragged.starts_ends is ragged._get_starts_ends()
     assert [f.name for f in dataclasses.fields(Ragged)] == ["data", "lengths", "data_shape", "starts_ends"]
 
 

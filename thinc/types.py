@@ -116,7 +116,9 @@ def _is_xp_array(obj: Any) -> bool:
     return isinstance(obj, numpy.ndarray) or (has_cupy and isinstance(obj, cupy.ndarray))
 
 
-def validate_array(obj: Any, ndim: Optional[int] = None, dtype: Optional[Sequence[str]] = None) -> Any:
+def validate_array(
+    obj: Any, ndim: Optional[int] = None, dtype: Optional[Sequence[str]] = None
+) -> Any:
     """Return ``obj`` if it is a numpy/cupy array with the given number of
     dimensions and one of the given dtype names, else raise ValueError."""
     if not _is_xp_array(obj):
@@ -174,7 +176,7 @@ class _Array(Sized, Container):
     def strides(self) -> Tuple[int, ...]: ...
     @property
     def T(self) -> Any: ...
-    def astype(self, dtype: Any, order: str = ..., casting: str = ..., subok: bool = ..., copy: bool = ...) -> Any: ...
+    def astype(self, dtype: Any, order: str = ..., casting: str = ..., copy: bool = ...) -> Any: ...
     def copy(self, order: str = ...) -> Any: ...
     def fill(self, value: Any) -> None: ...
     def reshape(self, *shape: Any, order: str = ...) -> Any: ...
@@ -196,14 +198,14 @@ class _Array(Sized, Container):
     def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any: ...
     def max(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any: ...
     def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any: ...
-    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any: ...
-    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any: ...
+    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = ...) -> Any: ...
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = ...) -> Any: ...
     def nonzero(self) -> Any: ...
-    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any: ...
+    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = ...) -> Any: ...
     def round(self, decimals: int = 0, out: Any = None) -> Any: ...
     def tobytes(self, order: str = "C") -> bytes: ...
     def tolist(self) -> Any: ...
-    def var(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0, keepdims: bool = False) -> Any: ...
+    def var(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0) -> Any: ...
     def __add__(self, other: Any) -> Any: ...
     def __radd__(self, other: Any) -> Any: ...
     def __iadd__(self, other: Any) -> Any: ...
@@ -407,11 +409,14 @@ def _index_array(index: Any, length: int, what: str) -> numpy.ndarray:
     if positions.dtype.kind == "b":
         if positions.shape[0] != length:
             raise IndexError(
-                f"boolean index of length {positions.shape[0]} does not match {what} with {length} sequences"
+                f"boolean index of length {positions.shape[0]} does not match {what} "
+                f"with {length} sequences"
             )
         return numpy.flatnonzero(positions)
     if positions.dtype.kind not in "iu":
-        raise IndexError(f"{what} indices must be integers or booleans, got dtype {positions.dtype}")
+        raise IndexError(
+            f"{what} indices must be integers or booleans, got dtype {positions.dtype}"
+        )
     positions = positions.astype("int64")
     out_of_range = (positions < -length) | (positions >= length)
     if out_of_range.any():
@@ -437,19 +442,29 @@ def _check_lengths(lengths: Any, n_rows: int, xp: ModuleType) -> Any:
             )
     if lengths.ndim != 1:
         raise ValueError(f"Ragged lengths must be one-dimensional, got shape {lengths.shape}")
-    if lengths.dtype.kind not in "iu":
+    kind = lengths.dtype.kind
+    if kind not in "iu":
         raise ValueError(f"Ragged lengths must have an integer dtype, got {lengths.dtype}")
-    if lengths.shape[0]:
-        if lengths.dtype.kind == "i" and bool((lengths < 0).any()):
-            raise ValueError(f"Ragged lengths must not be negative, got {lengths}")
-        total = int(lengths.sum())
-    else:
-        total = 0
+    if lengths.shape[0] == 0:
+        return lengths
+    # The ufuncs' reduce skips ndarray.min/sum's Python wrappers: Ragged is built
+    # on every forward pass, so this check has to stay cheap.
+    if kind == "i" and int(_minimum_reduce(lengths)) < 0:
+        raise ValueError(f"Ragged lengths must not be negative, got {lengths}")
+    total = int(_add_reduce(lengths))
     # Trailing rows owned by no sequence are tolerated: spaCy's extract_spans builds
     # Ragged(zeros like X, zero lengths) for batches without spans.
     if total > n_rows:
         raise ValueError(f"Ragged lengths sum to {total} but the data has only {n_rows} rows")
     return lengths
+
+
+def _add_reduce(array: Any) -> Any:
+    return numpy.add.reduce(array) if isinstance(array, numpy.ndarray) else array.sum()
+
+
+def _minimum_reduce(array: Any) -> Any:
+    return numpy.minimum.reduce(array) if isinstance(array, numpy.ndarray) else array.min()
 
 
 @dataclass(eq=False)
@@ -467,8 +482,11 @@ class Ragged:
             raise TypeError(f"Ragged data must be a numpy or cupy array, got {type(data).__name__}")
         if data.ndim == 0:
             raise ValueError("Ragged data must have at least one dimension, got a 0-d array")
-        xp = get_array_module(data)
-        self.lengths = _check_lengths(lengths, data.shape[0], xp)
+        xp = numpy if isinstance(data, numpy.ndarray) else get_array_module(data)
+        self._assign(data, _check_lengths(lengths, data.shape[0], xp))
+
+    def _assign(self, data: Any, lengths: Any) -> None:
+        self.lengths = lengths
         self.data_shape = (-1,) + tuple(data.shape[1:])
         width = 1
         for size in data.shape[1:]:
@@ -476,6 +494,13 @@ class Ragged:
         # A two-dimensional view, whatever the rank of the rows.
         self.data = data.reshape((data.shape[0], width))
         self.starts_ends = None
+
+    @classmethod
+    def _from_checked(cls, data: Any, lengths: Any) -> "Ragged":
+        """A Ragged from parts already known to be consistent (no validation)."""
+        ragged = cls.__new__(cls)
+        ragged._assign(data, lengths)
+        return ragged
 
     @property
     def dataXd(self) -> "ArrayXd":
@@ -500,18 +525,17 @@ class Ragged:
         if isinstance(index, slice) and index.step in (None, 1):
             start, stop, _ = index.indices(n_seqs)
             stop = max(start, stop)
-            starts_ends = self._get_starts_ends()
-            if stop > start:
-                row_start, row_stop = (int(x) for x in (starts_ends[start], starts_ends[stop]))
-            else:
-                row_start = row_stop = 0
-            return Ragged(self.dataXd[row_start:row_stop], self.lengths[start:stop])
+            row_start = int(_add_reduce(self.lengths[:start])) if start else 0
+            row_stop = row_start + int(_add_reduce(self.lengths[start:stop]))
+            return Ragged._from_checked(
+                self.dataXd[row_start:row_stop], self.lengths[start:stop]
+            )
         positions = _index_array(index, n_seqs, "Ragged")
         xp = get_array_module(self.lengths)
         lengths_np = _to_numpy_array(self.lengths)
         starts_np = numpy.zeros((n_seqs,), dtype="int64")
         if n_seqs:
-            numpy.cumsum(lengths_np[:-1], out=starts_np[1:])
+            starts_np[1:] = numpy.cumsum(lengths_np[:-1])
         picked_lengths = lengths_np[positions].astype("int64")
         offsets = numpy.cumsum(picked_lengths) - picked_lengths
         total = int(picked_lengths.sum())
@@ -519,15 +543,19 @@ class Ragged:
         data_xp = get_array_module(self.data)
         gathered = self.dataXd[data_xp.asarray(rows)]
         new_lengths = xp.asarray(lengths_np[positions], dtype=self.lengths.dtype)
-        return Ragged(gathered, new_lengths)
+        return Ragged._from_checked(gathered, new_lengths)
 
     def _get_starts_ends(self) -> "Ints1d":
-        """Offsets of every sequence boundary: [0, l0, l0+l1, ..., n_rows] (int32)."""
-        xp = get_array_module(self.lengths)
-        starts_ends = xp.zeros((self.lengths.shape[0] + 1,), dtype="int32")
-        if self.lengths.shape[0]:
-            starts_ends[1:] = xp.cumsum(self.lengths)
-        return starts_ends
+        """Offsets of every sequence boundary: [0, l0, l0+l1, ..., n_rows] (int32).
+        Cached in ``starts_ends`` on first use, as thinc 8.3 does, so lengths must
+        not be modified in place afterwards."""
+        if self.starts_ends is None:
+            xp = get_array_module(self.lengths)
+            starts_ends = xp.zeros((self.lengths.shape[0] + 1,), dtype="int32")
+            if self.lengths.shape[0]:
+                starts_ends[1:] = xp.cumsum(self.lengths)
+            self.starts_ends = starts_ends
+        return self.starts_ends
 
     def _get_starts(self) -> "Ints1d":
         return self._get_starts_ends()[:-1]
@@ -559,7 +587,8 @@ class Padded:
         lengths_shape = getattr(self.lengths, "shape", None)
         indices_shape = getattr(self.indices, "shape", None)
         data_shape = getattr(self.data, "shape", None)
-        if lengths_shape is not None and indices_shape is not None and lengths_shape != indices_shape:
+        both_known = lengths_shape is not None and indices_shape is not None
+        if both_known and lengths_shape != indices_shape:
             raise ValueError(
                 f"Padded lengths and indices must have the same shape, got "
                 f"{lengths_shape} and {indices_shape}"

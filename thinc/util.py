@@ -490,7 +490,9 @@ def tensorflow2xp(
     return array if ops is None else ops.asarray(array)
 
 
-def xp2mxnet(xp_tensor: ArrayXd, requires_grad: bool = False) -> "mx.nd.NDArray":  # type: ignore[name-defined]
+def xp2mxnet(
+    xp_tensor: ArrayXd, requires_grad: bool = False
+) -> "mx.nd.NDArray":  # type: ignore[name-defined]
     """An MXNet NDArray for a numpy or cupy array."""
     assert_mxnet_installed()
     mxnet = compat.mxnet

@@ -1,5 +1,6 @@
 """Cross-checks a combinator against thinc 8.3.14: each side loads the other's
 bytes for the same model tree and must then predict the same outputs."""
+
 import pickle
 import subprocess
 import tempfile
@@ -58,7 +59,9 @@ def _namespace() -> dict:
 def _assert_same(got: List[Any], want: List[Any], what: str) -> None:
     assert len(got) == len(want), f"{what}: {len(got)} arrays vs {len(want)}"
     for got_array, want_array in zip(got, want):
-        assert got_array.shape == want_array.shape, f"{what}: {got_array.shape} vs {want_array.shape}"
+        assert got_array.shape == want_array.shape, (
+            f"{what}: {got_array.shape} vs {want_array.shape}"
+        )
         numpy.testing.assert_allclose(got_array, want_array, rtol=1e-5, atol=1e-6, err_msg=what)
 
 
@@ -83,6 +86,8 @@ def assert_matches_reference(build: str, inputs: str, reader: Optional[str] = No
     if proc.returncode != 0:
         raise AssertionError("reference script failed:\n" + proc.stderr.decode("utf8", "replace"))
     result = pickle.loads(proc.stdout)
-    _assert_same(result["Y_from_ours"], namespace["flat"](ours.predict(X)), "thinc 8.3.14 on our bytes")
+    _assert_same(
+        result["Y_from_ours"], namespace["flat"](ours.predict(X)), "thinc 8.3.14 on our bytes"
+    )
     loaded = eval(reader, namespace).initialize(X=X).from_bytes(result["bytes"])
     _assert_same(namespace["flat"](loaded.predict(X)), result["Y"], "ours on thinc 8.3.14 bytes")

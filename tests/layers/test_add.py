@@ -107,6 +107,7 @@ def test_add_bad_input():
         model.predict(numpy.ones((2, 2), dtype="f"))
 
 
+@pytest.mark.ref
 def test_add_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 

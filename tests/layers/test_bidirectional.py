@@ -77,7 +77,9 @@ def test_bidirectional_matches_reference_thinc_on_linear():
     Ys = OPS.padded2list(Yp)
     numpy.testing.assert_allclose(Ys[0], [[0, 0], [2, 2], [4, 4]])
     numpy.testing.assert_allclose(Ys[1], [[10, 10], [12, 12]])
-    dXs = OPS.padded2list(backprop(Padded(numpy.ones_like(Yp.data), Yp.size_at_t, Yp.lengths, Yp.indices)))
+    dXs = OPS.padded2list(
+        backprop(Padded(numpy.ones_like(Yp.data), Yp.size_at_t, Yp.lengths, Yp.indices))
+    )
     numpy.testing.assert_allclose(dXs[0], [[2, 0]] * 3)
 
 
@@ -136,7 +138,11 @@ def test_bidirectional_bad_input():
         bidirectional("nope")  # type: ignore[arg-type]
 
 
+@pytest.mark.ref
 def test_bidirectional_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("bidirectional(with_array2d(Linear(2, 2)))", "OPS.list2padded([numpy.ones((3, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)])")
+    assert_matches_reference(
+        "bidirectional(with_array2d(Linear(2, 2)))",
+        "OPS.list2padded([numpy.ones((3, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)])",
+    )

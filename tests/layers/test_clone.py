@@ -77,7 +77,10 @@ def test_clone_bad_input():
         clone("nope", 2)  # type: ignore[arg-type]
 
 
+@pytest.mark.ref
 def test_clone_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("clone(Linear(2, 2), 3)", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")
+    assert_matches_reference(
+        "clone(Linear(2, 2), 3)", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)"
+    )

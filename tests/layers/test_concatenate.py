@@ -57,7 +57,9 @@ def test_concatenate_lists():
     X = [numpy.ones((3, 2), dtype="f"), numpy.arange(4, dtype="f").reshape(2, 2)]
     Ys, backprop = model.begin_update(X)
     assert [Y.shape for Y in Ys] == [(3, 5), (2, 5)]
-    numpy.testing.assert_allclose(Ys[1], numpy.hstack([_apply(a, X[1]), _apply(b, X[1])]), rtol=1e-5)
+    numpy.testing.assert_allclose(
+        Ys[1], numpy.hstack([_apply(a, X[1]), _apply(b, X[1])]), rtol=1e-5
+    )
     dXs = backprop([numpy.ones_like(Y) for Y in Ys])
     # One gradient per input sequence, the children's contributions summed.
     assert [dX.shape for dX in dXs] == [(3, 2), (2, 2)]
@@ -131,13 +133,20 @@ def test_concatenate_bad_input():
         backprop(numpy.ones((3, 4), dtype="f"))
 
 
+@pytest.mark.ref
 def test_concatenate_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("concatenate(Linear(3, 2), Relu(1, 2))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")
+    assert_matches_reference(
+        "concatenate(Linear(3, 2), Relu(1, 2))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)"
+    )
 
 
+@pytest.mark.ref
 def test_concatenate_lists_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("concatenate(with_array(Linear(3, 2)), with_array(Linear(1, 2)))", "[numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)]")
+    assert_matches_reference(
+        "concatenate(with_array(Linear(3, 2)), with_array(Linear(1, 2)))",
+        "[numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)]",
+    )

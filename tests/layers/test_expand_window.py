@@ -13,9 +13,7 @@ def test_expand_window_array_matches_reference():
     X = numpy.arange(6, dtype="f").reshape(3, 2)
     model = expand_window(1)
     Y, backprop = model.begin_update(X)
-    numpy.testing.assert_allclose(
-        Y, [[0, 0, 0, 1, 2, 3], [0, 1, 2, 3, 4, 5], [2, 3, 4, 5, 0, 0]]
-    )
+    numpy.testing.assert_allclose(Y, [[0, 0, 0, 1, 2, 3], [0, 1, 2, 3, 4, 5], [2, 3, 4, 5, 0, 0]])
     numpy.testing.assert_allclose(backprop(Y), [[0, 2], [6, 9], [8, 10]])
     assert model.attrs["window_size"] == 1
 
@@ -55,7 +53,9 @@ def test_expand_window_from_config():
     config = Config().from_str('[model]\n@layers = "expand_window.v1"\nwindow_size = 2\n')
     model = registry.resolve(config)["model"]
     assert model.name == "expand_window" and model.attrs["window_size"] == 2
-    assert registry.resolve(Config().from_str('[m]\n@layers = "expand_window.v1"\n'))["m"].attrs == {"window_size": 1}
+    assert registry.resolve(Config().from_str('[m]\n@layers = "expand_window.v1"\n'))[
+        "m"
+    ].attrs == {"window_size": 1}
 
 
 def test_expand_window_bad_input():
@@ -65,7 +65,11 @@ def test_expand_window_bad_input():
         expand_window(-1)
 
 
+@pytest.mark.ref
 def test_expand_window_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("chain(expand_window(2), Linear(1, 10))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")
+    assert_matches_reference(
+        "chain(expand_window(2), Linear(1, 10))",
+        "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)",
+    )

@@ -2,8 +2,8 @@ import numpy
 import pytest
 
 from thinc.config import Config, registry
-from thinc.layers.list2padded import list2padded
 from thinc.layers.chain import chain
+from thinc.layers.list2padded import list2padded
 from thinc.model import Model
 from thinc.types import Padded
 

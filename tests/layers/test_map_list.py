@@ -31,7 +31,10 @@ def test_map_list_gradients():
 
 def test_map_list_infers_dims_from_first_item():
     model = map_list(Linear())
-    model.initialize(X=[numpy.ones((3, 2), dtype="f"), numpy.zeros((1, 2), dtype="f")], Y=[numpy.ones((3, 4), dtype="f")])
+    model.initialize(
+        X=[numpy.ones((3, 2), dtype="f"), numpy.zeros((1, 2), dtype="f")],
+        Y=[numpy.ones((3, 4), dtype="f")],
+    )
     assert model.layers[0].get_param("W").shape == (4, 2)
 
 

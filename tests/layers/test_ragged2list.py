@@ -23,7 +23,10 @@ def test_ragged2list_gradients():
     data = numpy.random.default_rng(0).uniform(-1, 1, (5, 2)).astype("f")
     Xr = Ragged(data, numpy.asarray([2, 3], dtype="i"))
     check_gradients(
-        ragged2list(), Xr, to_array=lambda Y: numpy.concatenate(Y), input_arrays=lambda X: [X.dataXd]
+        ragged2list(),
+        Xr,
+        to_array=lambda Y: numpy.concatenate(Y),
+        input_arrays=lambda X: [X.dataXd],
     )
 
 

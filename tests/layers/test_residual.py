@@ -45,7 +45,10 @@ def test_residual_gradients_array_list_ragged():
     )
     Xr = Ragged(X, numpy.asarray([1, 3], dtype="i"))
     check_gradients(
-        residual(with_array(_linear())), Xr, to_array=lambda Y: Y.dataXd, input_arrays=lambda X: [X.dataXd]
+        residual(with_array(_linear())),
+        Xr,
+        to_array=lambda Y: Y.dataXd,
+        input_arrays=lambda X: [X.dataXd],
     )
 
 
@@ -100,7 +103,10 @@ def test_residual_bad_input():
         residual(None)  # type: ignore[arg-type]
 
 
+@pytest.mark.ref
 def test_residual_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("residual(Linear(2, 2))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")
+    assert_matches_reference(
+        "residual(Linear(2, 2))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)"
+    )

@@ -97,7 +97,11 @@ def test_resize_bad_input():
         resizable(Linear(2, 2), 3)  # type: ignore[arg-type]
 
 
+@pytest.mark.ref
 def test_resizable_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("resizable(Linear(2, 3), resize_linear_weighted)", "numpy.linspace(-1, 1, 12, dtype='f').reshape(4, 3)")
+    assert_matches_reference(
+        "resizable(Linear(2, 3), resize_linear_weighted)",
+        "numpy.linspace(-1, 1, 12, dtype='f').reshape(4, 3)",
+    )

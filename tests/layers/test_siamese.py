@@ -109,7 +109,11 @@ def test_siamese_bad_input():
         siamese(Linear(), _dot_similarity())
 
 
+@pytest.mark.ref
 def test_siamese_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("siamese(Linear(2, 3), CauchySimilarity(2))", "(numpy.linspace(-1, 1, 12, dtype='f').reshape(4, 3), numpy.ones((4, 3), dtype='f'))")
+    assert_matches_reference(
+        "siamese(Linear(2, 3), CauchySimilarity(2))",
+        "(numpy.linspace(-1, 1, 12, dtype='f').reshape(4, 3), numpy.ones((4, 3), dtype='f'))",
+    )

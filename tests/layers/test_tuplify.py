@@ -54,7 +54,10 @@ def test_tuplify_infers_dims():
     model = tuplify(Linear(3), Linear(2))
     model.initialize(X=numpy.ones((3, 2), dtype="f"))
     assert model.get_dim("nI") == 2
-    assert [(layer.get_dim("nI"), layer.get_dim("nO")) for layer in model.layers] == [(2, 3), (2, 2)]
+    assert [(layer.get_dim("nI"), layer.get_dim("nO")) for layer in model.layers] == [
+        (2, 3),
+        (2, 2),
+    ]
     model = tuplify(Linear(), Linear())
     X = numpy.ones((3, 2), dtype="f")
     model.initialize(X=X, Y=(numpy.ones((3, 4), dtype="f"), numpy.ones((3, 5), dtype="f")))
@@ -105,7 +108,10 @@ def test_tuplify_bad_input():
         backprop((numpy.ones((1, 2), dtype="f"),))
 
 
+@pytest.mark.ref
 def test_tuplify_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("tuplify(Linear(3, 2), Linear(1, 2))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)")
+    assert_matches_reference(
+        "tuplify(Linear(3, 2), Linear(1, 2))", "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)"
+    )

@@ -80,7 +80,10 @@ def test_with_array_gradients():
     model = with_array(_linear(3, 2))
     check_gradients(model, data)
     check_gradients(
-        model, [data[:2], data[2:]], to_array=lambda Y: numpy.concatenate(Y), input_arrays=lambda X: list(X)
+        model,
+        [data[:2], data[2:]],
+        to_array=lambda Y: numpy.concatenate(Y),
+        input_arrays=lambda X: list(X),
     )
     check_gradients(
         model,
@@ -130,13 +133,21 @@ def test_with_array_bad_input():
         with_array("nope")  # type: ignore[arg-type]
 
 
+@pytest.mark.ref
 def test_with_array_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("with_array(Linear(3, 2), pad=1)", "[numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)]")
+    assert_matches_reference(
+        "with_array(Linear(3, 2), pad=1)",
+        "[numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)]",
+    )
 
 
+@pytest.mark.ref
 def test_with_array_ragged_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("with_array(Linear(3, 2))", "Ragged(numpy.linspace(0, 1, 10, dtype='f').reshape(5, 2), numpy.asarray([2, 3], dtype='i'))")
+    assert_matches_reference(
+        "with_array(Linear(3, 2))",
+        "Ragged(numpy.linspace(0, 1, 10, dtype='f').reshape(5, 2), numpy.asarray([2, 3], dtype='i'))",
+    )

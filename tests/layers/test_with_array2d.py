@@ -52,7 +52,9 @@ def test_with_array2d_all_input_kinds():
     data = _data()
     expected = inner.predict(data)
     numpy.testing.assert_allclose(model.predict(data), expected)
-    numpy.testing.assert_allclose(numpy.vstack(model.predict([data[:1], data[1:]])), expected, rtol=1e-6)
+    numpy.testing.assert_allclose(
+        numpy.vstack(model.predict([data[:1], data[1:]])), expected, rtol=1e-6
+    )
     Yr = model.predict(Ragged(data, numpy.asarray([1, 4], dtype="i")))
     numpy.testing.assert_allclose(Yr.dataXd, expected, rtol=1e-6)
     Xp = OPS.list2padded([data[:3], data[3:]])
@@ -65,7 +67,10 @@ def test_with_array2d_gradients():
     data = _data(1)
     model = with_array2d(_linear())
     check_gradients(
-        model, [data[:2], data[2:]], to_array=lambda Y: numpy.concatenate(Y), input_arrays=lambda X: list(X)
+        model,
+        [data[:2], data[2:]],
+        to_array=lambda Y: numpy.concatenate(Y),
+        input_arrays=lambda X: list(X),
     )
     Xp = OPS.list2padded([data[:3], data[3:]])
     check_gradients(chain(model, _padded_data()), Xp, input_arrays=lambda X: [X.data])
@@ -108,7 +113,11 @@ def test_with_array2d_bad_input():
         model.predict([numpy.ones((2,), dtype="f")])
 
 
+@pytest.mark.ref
 def test_with_array2d_padded_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("with_array2d(Linear(3, 2))", "OPS.list2padded([numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)])")
+    assert_matches_reference(
+        "with_array2d(Linear(3, 2))",
+        "OPS.list2padded([numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)])",
+    )

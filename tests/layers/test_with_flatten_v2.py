@@ -92,7 +92,11 @@ def test_with_flatten_v2_bad_input():
         model.predict([["a"], 3])
 
 
+@pytest.mark.ref
 def test_with_flatten_v2_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("with_flatten_v2(with_array(Linear(3, 2)))", "[[numpy.ones((2, 2), dtype='f')], [numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2), numpy.ones((1, 2), dtype='f')]]")
+    assert_matches_reference(
+        "with_flatten_v2(with_array(Linear(3, 2)))",
+        "[[numpy.ones((2, 2), dtype='f')], [numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2), numpy.ones((1, 2), dtype='f')]]",
+    )

@@ -62,7 +62,10 @@ def test_with_list_gradients():
         input_arrays=lambda X: [X.dataXd],
     )
     check_gradients(
-        model, [data[:1], data[1:]], to_array=lambda Y: numpy.concatenate(Y), input_arrays=lambda X: list(X)
+        model,
+        [data[:1], data[1:]],
+        to_array=lambda Y: numpy.concatenate(Y),
+        input_arrays=lambda X: list(X),
     )
 
 
@@ -100,7 +103,11 @@ def test_with_list_bad_input():
         model.predict(numpy.ones((2, 2), dtype="f"))
 
 
+@pytest.mark.ref
 def test_with_list_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("with_list(with_array(Linear(3, 2)))", "Ragged(numpy.linspace(0, 1, 10, dtype='f').reshape(5, 2), numpy.asarray([2, 3], dtype='i'))")
+    assert_matches_reference(
+        "with_list(with_array(Linear(3, 2)))",
+        "Ragged(numpy.linspace(0, 1, 10, dtype='f').reshape(5, 2), numpy.asarray([2, 3], dtype='i'))",
+    )

@@ -70,7 +70,10 @@ def test_with_reshape_bad_input():
         backprop(numpy.ones((4, 3), dtype="f"))
 
 
+@pytest.mark.ref
 def test_with_reshape_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 
-    assert_matches_reference("with_reshape(Linear(3, 2))", "numpy.linspace(-1, 1, 12, dtype='f').reshape(2, 3, 2)")
+    assert_matches_reference(
+        "with_reshape(Linear(3, 2))", "numpy.linspace(-1, 1, 12, dtype='f').reshape(2, 3, 2)"
+    )

@@ -56,7 +56,9 @@ class LazyKernel:
                 self._kernel = _compiled_module().get_function(self.name)
         return self._kernel
 
-    def __call__(self, grid: Tuple[int, ...], block: Tuple[int, ...], args: Tuple, **kwargs: Any) -> Any:
+    def __call__(
+        self, grid: Tuple[int, ...], block: Tuple[int, ...], args: Tuple, **kwargs: Any
+    ) -> Any:
         return self._get()(grid, block, args, **kwargs)
 
 
@@ -201,7 +203,8 @@ def maxout(X: Any) -> Tuple[Any, Any]:
     X = xp.ascontiguousarray(X)
     best = xp.empty((B, O), dtype=X.dtype)
     which = xp.empty((B, O), dtype="int32")
-    _launch(f"maxout_{suffix}", B * O, (best, which, X, numpy.int32(B), numpy.int32(O), numpy.int32(P)))
+    args = (best, which, X, numpy.int32(B), numpy.int32(O), numpy.int32(P))
+    _launch(f"maxout_{suffix}", B * O, args)
     return best, which
 
 

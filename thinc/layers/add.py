@@ -1,7 +1,8 @@
 """The ``add`` combinator: feed one input to several layers and sum their outputs.
 
 Every child sees the same input, so the input gradient is the sum of theirs."""
-from typing import Any, Callable, List, Optional, Tuple, TypeVar
+
+from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
@@ -27,7 +28,7 @@ def add(
             )
     if layer1.name == "add":
         layer1.layers.extend(members[1:])
-        return layer1
+        return cast(Model[InT, XY_XY_OutT], layer1)
     return Model("add", forward, init=init, dims={"nO": None, "nI": None}, layers=members)
 
 
@@ -62,7 +63,9 @@ def _sum(values: List[Any]) -> Any:
         return [_sum(list(items)) for items in zip(*values)]
     shapes = {tuple(getattr(value, "shape", ())) for value in values}
     if len(shapes) != 1:
-        raise ValueError(f"add: children's outputs (or input gradients) differ in shape: {sorted(shapes)}")
+        raise ValueError(
+            f"add: children's outputs (or input gradients) differ in shape: {sorted(shapes)}"
+        )
     total = first + values[1] if len(values) > 1 else first.copy()
     for value in values[2:]:
         total += value
@@ -71,14 +74,14 @@ def _sum(values: List[Any]) -> Any:
 
 def init(model: Model[InT, OutT], X: Optional[InT] = None, Y: Optional[OutT] = None) -> None:
     if X is not None:
-        width = get_width(X)
+        width = get_width(cast(Any, X))
         if model.has_dim("nI") is not False:
             model.set_dim("nI", width)
         for layer in model.layers:
             if layer.has_dim("nI") is not False:
                 layer.set_dim("nI", width)
     if Y is not None:
-        width = get_width(Y)
+        width = get_width(cast(Any, Y))
         if model.has_dim("nO") is not False:
             model.set_dim("nO", width)
         for layer in model.layers:

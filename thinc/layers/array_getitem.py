@@ -1,5 +1,6 @@
 """``array_getitem`` (and its typed aliases ``ints_getitem``/``floats_getitem``):
 index into an array inside a model; the gradient is scattered back into zeros."""
+
 from typing import Any, Callable, Sequence, Tuple, TypeVar, Union
 
 from ..model import Model
@@ -25,7 +26,9 @@ def ints_getitem(index: Index) -> Model[IntsXd, IntsXd]:
     return Model("ints-getitem", forward, attrs={"index": index})
 
 
-def forward(model: Model[ArrayTXd, ArrayTXd], X: ArrayTXd, is_train: bool) -> Tuple[ArrayTXd, Callable]:
+def forward(
+    model: Model[ArrayTXd, ArrayTXd], X: ArrayTXd, is_train: bool
+) -> Tuple[ArrayTXd, Callable]:
     if not hasattr(X, "shape") or not hasattr(X, "dtype"):
         raise TypeError(f"{model.name} expects an array, got {type(X).__name__}")
     index = model.attrs["index"]
@@ -44,5 +47,7 @@ def forward(model: Model[ArrayTXd, ArrayTXd], X: ArrayTXd, is_train: bool) -> Tu
     try:
         Y = X[index]
     except IndexError as error:
-        raise IndexError(f"{model.name}: index {index!r} invalid for array of shape {tuple(shape)}: {error}") from None
+        raise IndexError(
+            f"{model.name}: index {index!r} invalid for array of shape {tuple(shape)}: {error}"
+        ) from None
     return Y, backprop

@@ -1,5 +1,6 @@
 """Run one Padded-sequence layer left to right and another right to left, and
 join their outputs feature-wise (the right-to-left one first put back in order)."""
+
 from typing import Callable, Optional, Tuple
 
 from ..config import registry

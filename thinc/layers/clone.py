@@ -1,7 +1,8 @@
 """``clone``: a chain of ``n`` copies of one layer, each with its own weights.
 
 The copies are made before anything is initialized, so they start out alike."""
-from typing import TypeVar, cast
+
+from typing import Any, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
@@ -25,4 +26,5 @@ def clone(orig: Model[InT, OutT], n: int) -> Model[InT, OutT]:
     if n == 1:
         return orig
     layers = [orig] + [orig.copy() for _ in range(n - 1)]
-    return cast(Model[InT, OutT], chain(*layers))
+    chained: Any = chain(*layers)  # type: ignore[misc]
+    return cast(Model[InT, OutT], chained)

@@ -1,5 +1,6 @@
 """The ``concatenate`` combinator: feed one input to several layers and join their
 outputs along the feature axis; works on arrays, lists of arrays, Ragged and Padded."""
+
 from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
@@ -59,11 +60,11 @@ def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Call
                 f"({type(first).__name__} and {type(output).__name__})"
             )
     if isinstance(first, Ragged):
-        return _ragged_forward(model, outputs, backprops)
+        return _ragged_forward(model, outputs, backprops)  # type: ignore[return-value]
     if isinstance(first, Padded):
-        return _padded_forward(model, outputs, backprops)
+        return _padded_forward(model, outputs, backprops)  # type: ignore[return-value]
     if isinstance(first, list):
-        return _list_forward(model, outputs, backprops)
+        return _list_forward(model, outputs, backprops)  # type: ignore[return-value]
     return _array_forward(model, outputs, backprops)
 
 
@@ -116,7 +117,9 @@ def _column_slices(widths: List[int]) -> List[slice]:
     return slices
 
 
-def _array_forward(model: Model, outputs: List[Any], backprops: List[Callable]) -> Tuple[Any, Callable]:
+def _array_forward(
+    model: Model, outputs: List[Any], backprops: List[Callable]
+) -> Tuple[Any, Callable]:
     Y = _join(model, outputs)
     if Y.ndim == 1:
         slices = _column_slices([len(output) for output in outputs])
@@ -160,7 +163,9 @@ def _list_forward(
     return joined, backprop
 
 
-def _ragged_forward(model: Model, outputs: List[Ragged], backprops: List[Callable]) -> Tuple[Ragged, Callable]:
+def _ragged_forward(
+    model: Model, outputs: List[Ragged], backprops: List[Callable]
+) -> Tuple[Ragged, Callable]:
     lengths = outputs[0].lengths
     arrays = [output.dataXd for output in outputs]
     data = _join(model, arrays)
@@ -173,7 +178,9 @@ def _ragged_forward(model: Model, outputs: List[Ragged], backprops: List[Callabl
     return Ragged(data, lengths), backprop
 
 
-def _padded_forward(model: Model, outputs: List[Padded], backprops: List[Callable]) -> Tuple[Padded, Callable]:
+def _padded_forward(
+    model: Model, outputs: List[Padded], backprops: List[Callable]
+) -> Tuple[Padded, Callable]:
     first = outputs[0]
     arrays = [output.data for output in outputs]
     data = _join(model, arrays)
@@ -190,7 +197,7 @@ def _padded_forward(model: Model, outputs: List[Padded], backprops: List[Callabl
 
 def init(model: Model[InT, OutT], X: Optional[InT] = None, Y: Optional[OutT] = None) -> None:
     if X is not None:
-        width = get_width(X)
+        width = get_width(cast(Any, X))
         if model.has_dim("nI") is not False:
             model.set_dim("nI", width)
         for layer in model.layers:

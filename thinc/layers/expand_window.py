@@ -1,6 +1,7 @@
 """``expand_window``: give each row the features of its neighbours, so a plain
 feed-forward layer after it sees a window of ``2 * window_size + 1`` rows."""
-from typing import Callable, Tuple, TypeVar, Union
+
+from typing import Any, Callable, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
@@ -14,7 +15,9 @@ def expand_window(window_size: int = 1) -> Model[InT, InT]:
     """Concatenate each row with the ``window_size`` rows before and after it
     (zeros past the edges); on Ragged input, windows stop at sequence bounds."""
     if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 0:
-        raise ValueError(f"expand_window expects a non-negative integer window_size, got {window_size!r}")
+        raise ValueError(
+            f"expand_window expects a non-negative integer window_size, got {window_size!r}"
+        )
     return Model("expand_window", forward, attrs={"window_size": window_size})
 
 
@@ -22,16 +25,15 @@ def forward(model: Model[InT, InT], X: InT, is_train: bool) -> Tuple[InT, Callab
     if isinstance(X, Ragged):
         return _expand_ragged(model, X)  # type: ignore[return-value]
     if not hasattr(X, "ndim") or X.ndim != 2:
-        raise TypeError(
-            f"expand_window expects a 2d float array or Ragged, got "
-            f"{_describe(X)}"
-        )
+        raise TypeError(f"expand_window expects a 2d float array or Ragged, got {_describe(X)}")
     return _expand_array(model, X)  # type: ignore[return-value]
 
 
 def _describe(X: object) -> str:
     shape = getattr(X, "shape", None)
-    return f"{type(X).__name__} with shape {tuple(shape)}" if shape is not None else type(X).__name__
+    return (
+        f"{type(X).__name__} with shape {tuple(shape)}" if shape is not None else type(X).__name__
+    )
 
 
 def _expand_array(model: Model, X: Floats2d) -> Tuple[Floats2d, Callable]:
@@ -59,9 +61,11 @@ def _expand_array(model: Model, X: Floats2d) -> Tuple[Floats2d, Callable]:
 def _expand_ragged(model: Model, Xr: Ragged) -> Tuple[Ragged, Callable]:
     nW = model.attrs["window_size"]
     lengths = Xr.lengths
-    Y = Ragged(model.ops.seq2col(Xr.dataXd, nW, lengths=lengths), lengths)
+    Y = Ragged(model.ops.seq2col(cast(Any, Xr.dataXd), nW, lengths=lengths), lengths)
 
     def backprop(dYr: Ragged) -> Ragged:
-        return Ragged(model.ops.backprop_seq2col(dYr.dataXd, nW, lengths=lengths), lengths)
+        return Ragged(
+            model.ops.backprop_seq2col(cast(Any, dYr.dataXd), nW, lengths=lengths), lengths
+        )
 
     return Y, backprop

@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union, cast
 from ..config import registry
 from ..initializers import uniform_init
 from ..model import Model
-from ..types import Floats1d, Floats2d, Ints1d, Ints2d
+from ..types import Floats2d, Ints1d, Ints2d
 from .array_getitem import ints_getitem
 from .chain import chain
 

@@ -1,7 +1,8 @@
 """``list2array``: stack a list of arrays into one array along the first axis.
 
 The backward pass splits the gradient back into the original pieces."""
-from typing import Callable, List, Tuple, TypeVar
+
+from typing import Callable, List, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
@@ -16,12 +17,14 @@ def list2array() -> Model[List[OutT], OutT]:
     return Model("list2array", forward)
 
 
-def forward(model: Model[List[OutT], OutT], Xs: List[OutT], is_train: bool) -> Tuple[OutT, Callable]:
+def forward(
+    model: Model[List[OutT], OutT], Xs: List[OutT], is_train: bool
+) -> Tuple[OutT, Callable]:
     if not isinstance(Xs, (list, tuple)):
         raise TypeError(f"list2array expects a list of arrays, got {type(Xs).__name__}")
     lengths = model.ops.asarray1i([len(x) for x in Xs])
 
     def backprop(dY: OutT) -> List[OutT]:
-        return model.ops.unflatten(dY, lengths)
+        return cast(List[OutT], model.ops.unflatten(dY, lengths))
 
-    return model.ops.flatten(list(Xs)), backprop
+    return cast(OutT, model.ops.flatten(list(Xs))), backprop

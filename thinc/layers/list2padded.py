@@ -1,6 +1,7 @@
 """``list2padded``: turn a list of sequences into one time-major Padded batch.
 
 Padded sorts the sequences by length; the backward pass restores list order."""
+
 from typing import Callable, List, Tuple, TypeVar
 
 from ..config import registry

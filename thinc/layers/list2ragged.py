@@ -1,6 +1,7 @@
 """``list2ragged``: turn a list of arrays into one Ragged (data plus lengths).
 
 The backward pass splits the Ragged gradient back into a list."""
+
 from typing import Callable, List, Tuple, TypeVar
 
 from ..config import registry

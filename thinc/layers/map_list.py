@@ -1,5 +1,6 @@
 """``map_list``: apply one layer separately to every item of a list, for layers
 that cannot take a batch of items at once."""
+
 from typing import Callable, List, Optional, Tuple, TypeVar
 
 from ..model import Model
@@ -15,7 +16,9 @@ def map_list(layer: Model[InT, OutT]) -> Model[List[InT], List[OutT]]:
     return Model("map_list", forward, init=init, layers=[layer])
 
 
-def forward(model: Model[List[InT], List[OutT]], Xs: List[InT], is_train: bool) -> Tuple[List[OutT], Callable]:
+def forward(
+    model: Model[List[InT], List[OutT]], Xs: List[InT], is_train: bool
+) -> Tuple[List[OutT], Callable]:
     if not isinstance(Xs, (list, tuple)):
         raise TypeError(f"map_list expects a list, got {type(Xs).__name__}")
     layer = model.layers[0]
@@ -28,14 +31,18 @@ def forward(model: Model[List[InT], List[OutT]], Xs: List[InT], is_train: bool) 
 
     def backprop(dYs: List[OutT]) -> List[InT]:
         if len(dYs) != len(backprops):
-            raise ValueError(f"map_list: gradient has {len(dYs)} items, the output had {len(backprops)}")
+            raise ValueError(
+                f"map_list: gradient has {len(dYs)} items, the output had {len(backprops)}"
+            )
         return [backprop_item(dY) for backprop_item, dY in zip(backprops, dYs)]
 
     return Ys, backprop
 
 
 def init(
-    model: Model[List[InT], List[OutT]], X: Optional[List[InT]] = None, Y: Optional[List[OutT]] = None
+    model: Model[List[InT], List[OutT]],
+    X: Optional[List[InT]] = None,
+    Y: Optional[List[OutT]] = None,
 ) -> None:
     # One item is a representative sample for a layer applied item by item.
     model.layers[0].initialize(X=X[0] if X else None, Y=Y[0] if Y else None)

@@ -1,5 +1,6 @@
 """``padded2list``: unpack a time-major Padded batch into a list of arrays in
 the original order; the backward pass packs the gradients the same way."""
+
 from typing import Callable, List, Tuple, TypeVar
 
 from ..config import registry

@@ -10,7 +10,7 @@ from preshed.maps cimport MapStruct, PreshMap, Result, map_get_unless_missing
 
 from ..config import registry
 from ..model import Model
-from ..types import Ints1d, Ints2d
+from ..types import Ints2d
 
 INT32_MAX = 2 ** 31 - 1
 

@@ -1,6 +1,7 @@
 """``ragged2list``: split a Ragged into a list of arrays, one per sequence.
 
 The backward pass joins the list of gradients back into one Ragged."""
+
 from typing import Callable, List, Tuple, TypeVar
 
 from ..config import registry

@@ -1,5 +1,6 @@
 """``reduce_first``: pool each sequence of a Ragged to its first row.
 The gradient goes to each sequence's first row; the other rows get zeros."""
+
 from typing import Callable, Tuple, cast
 
 from ..config import registry
@@ -27,7 +28,9 @@ def _check_gradient(Y: Floats2d, dY: Floats2d) -> None:
         )
 
 
-def forward(model: Model[Ragged, Floats2d], Xr: Ragged, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[Ragged, Floats2d], Xr: Ragged, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     _check_input(Xr)
     Y, starts_ends = model.ops.reduce_first(cast(Floats2d, Xr.data), Xr.lengths)
     shape = Xr.dataXd.shape

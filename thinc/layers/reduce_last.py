@@ -1,5 +1,6 @@
 """``reduce_last``: pool each sequence of a Ragged to its last row.
 The gradient goes to each sequence's last row; the other rows get zeros."""
+
 from typing import Callable, Tuple, cast
 
 from ..config import registry
@@ -27,7 +28,9 @@ def _check_gradient(Y: Floats2d, dY: Floats2d) -> None:
         )
 
 
-def forward(model: Model[Ragged, Floats2d], Xr: Ragged, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[Ragged, Floats2d], Xr: Ragged, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     _check_input(Xr)
     Y, lasts = model.ops.reduce_last(cast(Floats2d, Xr.data), Xr.lengths)
     shape = Xr.dataXd.shape

@@ -1,5 +1,6 @@
 """``reduce_max``: max-pool each sequence of a Ragged, feature by feature.
 The gradient goes to the row that held each maximum."""
+
 from typing import Callable, Tuple, cast
 
 from ..config import registry
@@ -27,7 +28,9 @@ def _check_gradient(Y: Floats2d, dY: Floats2d) -> None:
         )
 
 
-def forward(model: Model[Ragged, Floats2d], Xr: Ragged, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[Ragged, Floats2d], Xr: Ragged, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     _check_input(Xr)
     Y, which = model.ops.reduce_max(cast(Floats2d, Xr.data), Xr.lengths)
 

@@ -1,5 +1,6 @@
 """``reduce_sum``: sum-pool each sequence of a Ragged.
 Empty sequences give zero rows; every row of a sequence gets the sequence's gradient."""
+
 from typing import Callable, Tuple, cast
 
 from ..config import registry
@@ -27,7 +28,9 @@ def _check_gradient(Y: Floats2d, dY: Floats2d) -> None:
         )
 
 
-def forward(model: Model[Ragged, Floats2d], Xr: Ragged, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[Ragged, Floats2d], Xr: Ragged, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     _check_input(Xr)
     Y = model.ops.reduce_sum(cast(Floats2d, Xr.data), Xr.lengths)
 

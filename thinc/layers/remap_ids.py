@@ -1,7 +1,8 @@
 """``remap_ids``: look each key up in a table to get a row id (or a default).
 
 v1 maps a sequence of hashable keys; v2 also takes int arrays, or a column of one."""
-from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tuple, Union
+
+from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tuple, Union, cast
 
 from ..config import registry
 from ..model import Model
@@ -27,14 +28,16 @@ def remap_ids(
     )
 
 
-def forward(model: Model[InT_v1, OutT_v1], inputs: InT_v1, is_train: bool) -> Tuple[OutT_v1, Callable]:
+def forward(
+    model: Model[InT_v1, OutT_v1], inputs: InT_v1, is_train: bool
+) -> Tuple[OutT_v1, Callable]:
     table = model.attrs["mapping_table"]
     default = model.attrs["default"]
     dtype = model.attrs["dtype"]
     keys = _keys(inputs)
     values = [table.get(key, default) for key in keys]
     ids = model.ops.asarray(values, dtype=dtype)
-    output = model.ops.reshape2(ids, -1, 1)
+    output = cast(Ints2d, model.ops.reshape2(ids, -1, 1))
 
     def backprop(dY: OutT_v1) -> List:
         return []
@@ -85,9 +88,14 @@ def forward_v2(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, C
     else:
         keys = _keys(X)
     values = [table.get(key, default) for key in keys]
-    output = model.ops.reshape2(model.ops.asarray(values, dtype="i"), -1, 1)
+    output = cast(Ints2d, model.ops.reshape2(model.ops.asarray(values, dtype="i"), -1, 1))
+    array_input = is_xp_array(X)
 
-    def backprop(dY: OutT) -> List:
+    def backprop(dY: OutT) -> Any:
+        # Keys have no gradient; thinc 8.3.14 still answers an array input with
+        # a float64 array shaped like dY (here zeros), and a list with [].
+        if array_input:
+            return model.ops.alloc(tuple(dY.shape), dtype="float64")
         return []
 
     return output, backprop

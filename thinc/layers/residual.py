@@ -1,6 +1,7 @@
 """``residual``: add a layer's input to its output, so the layer learns a correction.
 
 Works on arrays, lists of arrays, Ragged and Padded alike; the shapes must agree."""
+
 from typing import Any, Callable, List, Optional, Tuple, TypeVar
 
 from ..config import registry

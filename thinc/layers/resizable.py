@@ -1,5 +1,6 @@
 """``resizable``: a wrapper whose output layer can grow new output classes later
 (``resize_model``), keeping the weights it has learned for the existing ones."""
+
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 
 from ..config import registry
@@ -17,7 +18,9 @@ def resizable(layer: Model, resize_layer: Callable) -> Model[InT, OutT]:
     if not isinstance(layer, Model):
         raise TypeError(f"resizable expects a Model, got {type(layer).__name__}")
     if not callable(resize_layer):
-        raise TypeError(f"resizable expects a callable resize_layer, got {type(resize_layer).__name__}")
+        raise TypeError(
+            f"resizable expects a callable resize_layer, got {type(resize_layer).__name__}"
+        )
     return Model(
         f"resizable({layer.name})",
         forward,
@@ -39,7 +42,9 @@ def init(model: Model[InT, OutT], X: Optional[InT] = None, Y: Optional[OutT] = N
 def resize_model(model: Model[InT, OutT], new_nO: int) -> Model[InT, OutT]:
     """Replace the wrapped layer by one with ``new_nO`` outputs, in place."""
     if "resize_layer" not in model.attrs:
-        raise ValueError(f"resize_model: model '{model.name}' is not resizable (no 'resize_layer' attr)")
+        raise ValueError(
+            f"resize_model: model '{model.name}' is not resizable (no 'resize_layer' attr)"
+        )
     model.layers[0] = model.attrs["resize_layer"](model.layers[0], new_nO)
     return model
 

@@ -1,5 +1,6 @@
 """``siamese``: encode two inputs with one shared layer and score the pair with a
 similarity layer; both encodings update the same weights."""
+
 from typing import Any, Callable, Optional, Tuple, TypeVar
 
 from ..config import registry

@@ -1,5 +1,6 @@
 """``softmax_activation``: normalise each row into a probability distribution,
 with no weights; use it after a layer that produces logits."""
+
 from typing import Callable, Tuple
 
 from ..config import registry
@@ -13,7 +14,9 @@ def softmax_activation() -> Model[Floats2d, Floats2d]:
     return Model("softmax_activation", forward)
 
 
-def forward(model: Model[Floats2d, Floats2d], X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[Floats2d, Floats2d], X: Floats2d, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     if not hasattr(X, "dtype") or X.dtype.kind != "f":
         raise TypeError(
             f"softmax_activation expects a float array, got "

@@ -1,8 +1,9 @@
 """``strings2arrays``: hash every string of every sequence into a uint64 column,
 the integer keys that embedding layers look up."""
+
 from typing import Callable, List, Sequence, Tuple
 
-from murmurhash import hash_unicode
+from murmurhash import hash_unicode  # type: ignore[import-untyped]
 
 from ..config import registry
 from ..model import Model
@@ -20,7 +21,9 @@ def forward(
     model: Model[Sequence[Sequence[str]], List[Ints2d]], Xs: Sequence[Sequence[str]], is_train: bool
 ) -> Tuple[List[Ints2d], Callable]:
     if isinstance(Xs, str) or not isinstance(Xs, Sequence):
-        raise TypeError(f"strings2arrays expects a sequence of string sequences, got {type(Xs).__name__}")
+        raise TypeError(
+            f"strings2arrays expects a sequence of string sequences, got {type(Xs).__name__}"
+        )
     arrays = []
     for position, strings in enumerate(Xs):
         if isinstance(strings, str):

@@ -1,6 +1,7 @@
 """``tuplify``: feed one input to several layers and return their outputs as a
 tuple; the input gradient is the sum of the children's."""
-from typing import Any, Callable, Optional, Tuple, TypeVar
+
+from typing import Any, Callable, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
@@ -51,7 +52,7 @@ def init(model: Model[InT, Tuple], X: Optional[InT] = None, Y: Optional[Tuple] =
             model.set_dim("nI", model.layers[0].get_dim("nI"))
         return
     if X is not None:
-        width = get_width(X)
+        width = get_width(cast(Any, X))
         model.set_dim("nI", width)
         for layer in model.layers:
             if layer.has_dim("nI") is None:

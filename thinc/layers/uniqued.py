@@ -1,6 +1,7 @@
 """``uniqued``: run a layer once per distinct key instead of once per row, then
 copy the results back out; saves work when many rows repeat (e.g. word ids)."""
-from typing import Any, Callable, Optional, Tuple
+
+from typing import Any, Callable, Optional, Tuple, cast
 
 import numpy
 
@@ -38,14 +39,16 @@ def forward(model: Model[Ints2d, Floats2d], X: Ints2d, is_train: bool) -> Tuple[
     if X.size < 2:
         return layer(X, is_train=is_train)
     if not -X.shape[1] <= column < X.shape[1]:
-        raise IndexError(f"uniqued: column {column} out of range for input with {X.shape[1]} columns")
+        raise IndexError(
+            f"uniqued: column {column} out of range for input with {X.shape[1]} columns"
+        )
     keys = to_numpy(X[:, column])
     _, first_rows, inverse, counts = numpy.unique(
         keys, return_index=True, return_inverse=True, return_counts=True
     )
     inverse = inverse.reshape(-1)
-    first_rows_xp = model.ops.asarray(first_rows)
-    inverse_xp = model.ops.asarray1i(inverse)
+    first_rows_xp = model.ops.asarray(cast(Any, first_rows))
+    inverse_xp = model.ops.asarray1i(cast(Any, inverse))
     X_unique = X[first_rows_xp]
     Y_unique, backprop_unique = layer(X_unique, is_train=is_train)
     Y = Y_unique[inverse_xp]
@@ -62,13 +65,17 @@ def forward(model: Model[Ints2d, Floats2d], X: Ints2d, is_train: bool) -> Tuple[
         if not is_xp_array(d_unique) or len(d_unique) != len(counts):
             return d_unique
         # Rows sharing a key share the gradient of their single computation.
-        group_sizes = model.ops.asarray(counts).reshape((-1,) + (1,) * (d_unique.ndim - 1))
+        group_sizes = model.ops.asarray(cast(Any, counts)).reshape(
+            (-1,) + (1,) * (d_unique.ndim - 1)
+        )
         return (d_unique / group_sizes)[inverse_xp]
 
     return Y, backprop
 
 
-def init(model: Model[Ints2d, Floats2d], X: Optional[Ints2d] = None, Y: Optional[Floats2d] = None) -> None:
+def init(
+    model: Model[Ints2d, Floats2d], X: Optional[Ints2d] = None, Y: Optional[Floats2d] = None
+) -> None:
     layer = model.layers[0]
     layer.initialize(X=X, Y=Y)
     if layer.has_dim("nI"):

@@ -1,5 +1,6 @@
 """``with_array``: let a layer that works on one array also take a list of arrays,
 a Ragged or a Padded, by running it on the concatenated data and splitting back."""
+
 from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
 
 from ..config import registry

@@ -1,5 +1,6 @@
 """``with_array2d``: like ``with_array``, but always hands the layer a 2d array,
 flattening Padded's (time, batch, feature) data to rows and back."""
+
 from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
 
 from ..config import registry
@@ -43,7 +44,9 @@ def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT,
 
 def _describe(X: Any) -> str:
     shape = getattr(X, "shape", None)
-    return f"{type(X).__name__} with shape {tuple(shape)}" if shape is not None else type(X).__name__
+    return (
+        f"{type(X).__name__} with shape {tuple(shape)}" if shape is not None else type(X).__name__
+    )
 
 
 def init(model: Model[SeqT, SeqT], X: Optional[SeqT] = None, Y: Optional[SeqT] = None) -> None:

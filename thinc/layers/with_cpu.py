@@ -1,6 +1,7 @@
 """``with_cpu``: run a layer on the CPU inside a model whose other layers may live
 on a GPU, moving arrays to numpy on the way in and back to ``ops`` on the way out."""
-from typing import Any, Callable, Optional, Tuple
+
+from typing import Any, Callable, Optional, Tuple, cast
 
 import numpy
 
@@ -63,11 +64,13 @@ def _to_cpu(X: Any) -> Any:
 
 def _to_device(ops: Ops, X: Any) -> Any:
     if isinstance(X, numpy.ndarray):
-        return ops.asarray(X)
+        return ops.asarray(cast(Any, X))
     if isinstance(X, Ragged):
         return Ragged(_to_device(ops, X.dataXd), _to_device(ops, X.lengths))
     if isinstance(X, Padded):
-        return Padded(*(_to_device(ops, part) for part in (X.data, X.size_at_t, X.lengths, X.indices)))
+        return Padded(
+            *(_to_device(ops, part) for part in (X.data, X.size_at_t, X.lengths, X.indices))
+        )
     if isinstance(X, tuple):
         return tuple(_to_device(ops, item) for item in X)
     if isinstance(X, list):

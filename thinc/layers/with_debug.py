@@ -1,5 +1,6 @@
 """``with_debug``: call user hooks whenever a layer is initialized, run forward or
 backpropagated, e.g. to print shapes; the layer itself is otherwise unchanged."""
+
 from typing import Any, Callable, Optional, Tuple, TypeVar
 
 from ..model import Model

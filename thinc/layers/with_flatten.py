@@ -1,5 +1,6 @@
 """``with_flatten`` (v1): run a layer over the items of several sequences at once,
 then split its single output array back into one array per sequence."""
+
 from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from ..config import registry
@@ -10,7 +11,9 @@ ItemT = TypeVar("ItemT")
 
 
 @registry.layers("with_flatten.v1")
-def with_flatten(layer: Model[Sequence[ItemT], ArrayXd]) -> Model[Sequence[Sequence[ItemT]], ListXd]:
+def with_flatten(
+    layer: Model[Sequence[ItemT], ArrayXd],
+) -> Model[Sequence[Sequence[ItemT]], ListXd]:
     """Wrap ``layer``, which maps a flat list of items to an array with one row
     per item, so that it maps a list of sequences to a list of arrays."""
     if not isinstance(layer, Model):
@@ -20,7 +23,9 @@ def with_flatten(layer: Model[Sequence[ItemT], ArrayXd]) -> Model[Sequence[Seque
 
 def _flatten(nested: Any) -> List[Any]:
     if not isinstance(nested, Sequence) or isinstance(nested, str):
-        raise TypeError(f"with_flatten expects a sequence of sequences, got {type(nested).__name__}")
+        raise TypeError(
+            f"with_flatten expects a sequence of sequences, got {type(nested).__name__}"
+        )
     flat: List[Any] = []
     for position, items in enumerate(nested):
         if isinstance(items, str) or not hasattr(items, "__len__"):

@@ -1,5 +1,6 @@
 """``with_flatten`` (v2): run a list-to-list layer over the items of several
 sequences at once, then regroup its outputs into the original sequences."""
+
 from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from ..config import registry
@@ -42,7 +43,9 @@ def _unflatten(flat: Sequence[Any], lengths: List[int]) -> List[List[Any]]:
     return nested
 
 
-def forward(model: Model, Xnest: List[List[Any]], is_train: bool) -> Tuple[List[List[Any]], Callable]:
+def forward(
+    model: Model, Xnest: List[List[Any]], is_train: bool
+) -> Tuple[List[List[Any]], Callable]:
     layer = model.layers[0]
     Xflat = _flatten(Xnest)
     lengths = [len(items) for items in Xnest]

@@ -1,5 +1,6 @@
 """``with_list``: let a layer that works on a list of 2d arrays also take a Ragged
 or a Padded, converting to a list on the way in and back on the way out."""
+
 from typing import Any, Callable, Optional, Tuple, TypeVar, Union
 
 from ..config import registry

@@ -1,5 +1,6 @@
 """``with_nvtx_range``: mark a layer's forward and backward passes as named NVTX
 ranges, so they show up in NVIDIA profilers; does nothing visible without cupy."""
+
 from typing import Any, Callable, Optional, Tuple, TypeVar
 
 from ..model import Model

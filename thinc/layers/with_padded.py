@@ -1,6 +1,7 @@
 """``with_padded``: let a layer that works on Padded batches (e.g. an LSTM) also
 take lists of arrays, Ragged, a (data, size_at_t, lengths, indices) tuple or a 3d array."""
-from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
+
+from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union, cast
 
 from ..config import registry
 from ..model import Model
@@ -33,7 +34,7 @@ def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT,
     if isinstance(Xseq, Ragged):
         return _ragged_forward(layer, Xseq, is_train)  # type: ignore[return-value]
     if _is_padded_data(Xseq):
-        return _tuple_forward(layer, Xseq, is_train)  # type: ignore[return-value]
+        return _tuple_forward(layer, cast(PaddedData, Xseq), is_train)  # type: ignore[return-value]
     if is_xp_array(Xseq):
         return _array_forward(layer, Xseq, is_train)  # type: ignore[return-value]
     if isinstance(Xseq, list):
@@ -59,7 +60,7 @@ def _get_padded(model: Model, seq: Any) -> Padded:
     if isinstance(seq, Padded):
         return seq
     if isinstance(seq, Ragged):
-        return model.ops.list2padded(model.ops.unflatten(seq.dataXd, seq.lengths))
+        return model.ops.list2padded(cast(Any, model.ops.unflatten(seq.dataXd, seq.lengths)))
     if _is_padded_data(seq):
         return Padded(*seq)
     if is_xp_array(seq):
@@ -105,10 +106,12 @@ def _tuple_forward(layer: Model, X: PaddedData, is_train: bool) -> Tuple[PaddedD
 def _ragged_forward(layer: Model, Xr: Ragged, is_train: bool) -> Tuple[Ragged, Callable]:
     ops = layer.ops
     # Nested calls rather than temporaries, so big intermediates are freed early.
-    Yp, backprop_layer = layer(ops.list2padded(ops.unflatten(Xr.dataXd, Xr.lengths)), is_train=is_train)
+    Yp, backprop_layer = layer(
+        ops.list2padded(cast(Any, ops.unflatten(Xr.dataXd, Xr.lengths))), is_train=is_train
+    )
 
     def backprop(dYr: Ragged) -> Ragged:
-        dXp = backprop_layer(ops.list2padded(ops.unflatten(dYr.dataXd, dYr.lengths)))
+        dXp = backprop_layer(ops.list2padded(cast(Any, ops.unflatten(dYr.dataXd, dYr.lengths))))
         return Ragged(ops.flatten(ops.padded2list(dXp)), dYr.lengths)
 
     return Ragged(ops.flatten(ops.padded2list(Yp)), Xr.lengths), backprop

@@ -1,6 +1,7 @@
 """``with_ragged``: let a layer that works on Ragged also take lists of arrays,
 Padded, or a (data, lengths) tuple, converting on the way in and back out."""
-from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
+
+from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union, cast
 
 from ..config import registry
 from ..model import Model
@@ -25,7 +26,7 @@ def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT,
     if isinstance(Xseq, Padded):
         return _padded_forward(layer, Xseq, is_train)  # type: ignore[return-value]
     if _is_ragged_data(Xseq):
-        return _tuple_forward(layer, Xseq, is_train)  # type: ignore[return-value]
+        return _tuple_forward(layer, cast(RaggedData, Xseq), is_train)  # type: ignore[return-value]
     if isinstance(Xseq, list):
         return _list_forward(layer, Xseq, is_train)  # type: ignore[return-value]
     raise TypeError(
@@ -79,9 +80,9 @@ def _padded_forward(layer: Model, Xp: Padded, is_train: bool) -> Tuple[Padded, C
 
     def backprop(dYp: Padded) -> Padded:
         dXr = backprop_layer(Ragged(ops.flatten(ops.padded2list(dYp)), lengths))
-        return ops.list2padded(ops.unflatten(dXr.dataXd, lengths))
+        return ops.list2padded(cast(Any, ops.unflatten(dXr.dataXd, lengths)))
 
-    return ops.list2padded(ops.unflatten(Yr.dataXd, Yr.lengths)), backprop
+    return ops.list2padded(cast(Any, ops.unflatten(Yr.dataXd, Yr.lengths))), backprop
 
 
 def _list_forward(layer: Model, Xs: List, is_train: bool) -> Tuple[List, Callable]:

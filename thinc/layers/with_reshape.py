@@ -1,5 +1,6 @@
 """``with_reshape``: apply a 2d layer to an array of any rank >= 2 by folding all
 leading axes into rows, then unfolding its output (and gradient) again."""
+
 from typing import Callable, Optional, Tuple, TypeVar, cast
 
 from ..config import registry

@@ -1,11 +1,12 @@
 """``with_signpost_interval``: mark a layer's forward and backward passes as
 os_signpost intervals, so they show up in Apple's Instruments profiler."""
+
 from typing import Any, Callable, Optional, Tuple, TypeVar
 
 from ..model import Model
 
 try:
-    import os_signpost
+    import os_signpost  # type: ignore[import-not-found]
 
     has_os_signpost = True
 except ImportError:
