@@ -105,8 +105,8 @@ def load_ewt(data_dir: Optional[str], use_sample: bool, limit: Optional[int] = N
 
 
 def word_shape(word: str) -> str:
-    """Upper, lower, digit as X, x, d, other characters kept, runs cut at four
-    ("McDonald's" -> "XxXxxxx'x" is cut to "XxXxxxx'x"; "2024" -> "dddd")."""
+    """Upper, lower, digit as X, x, d, other characters kept, runs cut at four,
+    like spaCy's SHAPE: "McDonald's" -> "XxXxxxx'x", "1,250.00" -> "d,ddd.dd"."""
     shape: List[str] = []
     for char in word:
         if char.isupper():
@@ -171,6 +171,7 @@ def plot_training_curve(
     scores: Sequence[float],
     score_name: str,
     baselines: Optional[Dict[str, float]] = None,
+    loss_name: str = "training loss",
 ) -> Optional[Path]:
     """Training loss (left axis) and dev score (right axis) against epochs,
     written as a PNG; returns None with a message when matplotlib is missing."""
@@ -186,7 +187,7 @@ def plot_training_curve(
     figure, loss_axis = plt.subplots(figsize=(8, 4.5), dpi=100)
     loss_axis.plot(loss_steps, losses, color="tab:blue", linewidth=1, label="training loss")
     loss_axis.set_xlabel("epoch")
-    loss_axis.set_ylabel("training loss (mean per token)", color="tab:blue")
+    loss_axis.set_ylabel(loss_name, color="tab:blue")
     loss_axis.set_yscale("log")
     score_axis = loss_axis.twinx()
     score_axis.plot(eval_steps, scores, "o-", color="tab:red", label=f"dev {score_name}")

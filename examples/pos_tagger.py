@@ -261,6 +261,7 @@ def train_tagger(args: argparse.Namespace) -> dict:
             scores,
             "accuracy",
             {f"baseline: {k}": v for k, v in baselines.items() if k != "commonest tag"},
+            loss_name="training loss (mean per word)",
         )
         if plot is not None:
             print(f"training curve written to {plot}")

@@ -133,7 +133,9 @@ def train_classifier(args: argparse.Namespace) -> dict:
             truths = one_hot[train_y[batch]]
             backprop(loss_function.get_grad(probs, truths))
             model.finish_update(optimizer)
-            recent.append(float(loss_function.get_loss(probs, truths)))
+            # Mean negative log-likelihood of the true genres, for the curve.
+            true_probs = model.ops.to_numpy(probs)[numpy.arange(len(batch)), train_y[batch]]
+            recent.append(float(-numpy.log(numpy.maximum(true_probs, 1e-9)).mean()))
             if step % 10 == 0 or step == len(batches):
                 loss_steps.append(epoch + step / len(batches))
                 losses.append(float(numpy.mean(recent)))
@@ -170,6 +172,7 @@ def train_classifier(args: argparse.Namespace) -> dict:
             scores,
             "accuracy",
             {"baseline: commonest genre": majority},
+            loss_name="training loss (mean per sentence)",
         )
         if plot is not None:
             print(f"training curve written to {plot}")

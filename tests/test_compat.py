@@ -1,5 +1,6 @@
 """Tests for thinc.compat: optional-framework flags exist, agree with what is
 importable, and a broken optional install cannot break `import thinc`."""
+
 import subprocess
 import sys
 import textwrap
@@ -72,15 +73,13 @@ def test_broken_optional_frameworks_do_not_break_import(tmp_path):
         package = tmp_path / name
         package.mkdir()
         (package / "__init__.py").write_text("raise RuntimeError('broken CUDA driver')\n")
-    script = textwrap.dedent(
-        """
+    script = textwrap.dedent("""
         import thinc.compat as compat, thinc.util
         assert not compat.has_cupy and compat.cupy is None
         assert not compat.has_torch and compat.torch is None
         assert not compat.has_h5py
         print("ok")
-        """
-    )
+        """)
     result = subprocess.run(
         [sys.executable, "-c", script],
         env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"},

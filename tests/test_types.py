@@ -1,7 +1,8 @@
 """Tests for thinc.types: array annotations under pydantic, and the containers
 Ragged, Padded, Pairs, ArgsKwargs and SizedGenerator."""
+
 import dataclasses
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy
 import pytest
@@ -43,7 +44,9 @@ def test_public_names_exist():
 
 
 def validates(annotation, value) -> bool:
-    model = create_model("M", x=(annotation, ...), __config__=ConfigDict(arbitrary_types_allowed=True))
+    model = create_model(
+        "M", x=(annotation, ...), __config__=ConfigDict(arbitrary_types_allowed=True)
+    )
     try:
         result = model(x=value)
     except ValidationError:
@@ -91,8 +94,12 @@ def test_array_annotations_under_pydantic(annotation, value, ok):
 
 
 def test_validation_error_names_the_problem():
-    model = create_model("M", x=(Floats2d, ...), __config__=ConfigDict(arbitrary_types_allowed=True))
-    with pytest.raises(ValidationError, match=r"wrong array data type \(expected float32, got float64\)"):
+    model = create_model(
+        "M", x=(Floats2d, ...), __config__=ConfigDict(arbitrary_types_allowed=True)
+    )
+    with pytest.raises(
+        ValidationError, match=r"wrong array data type \(expected float32, got float64\)"
+    ):
         model(x=numpy.zeros((2, 2), "d"))
     with pytest.raises(ValidationError, match=r"wrong array dimensions \(expected 2, got 1\)"):
         model(x=numpy.zeros((2,), "f"))
@@ -127,7 +134,12 @@ def test_ragged_construction():
     assert ragged._get_starts_ends().dtype == numpy.int32
     # Computed once and cached in the starts_ends field, like thinc 8.3.
     assert ragged.starts_ends is ragged._get_starts_ends()
-    assert [f.name for f in dataclasses.fields(Ragged)] == ["data", "lengths", "data_shape", "starts_ends"]
+    assert [f.name for f in dataclasses.fields(Ragged)] == [
+        "data",
+        "lengths",
+        "data_shape",
+        "starts_ends",
+    ]
 
 
 def test_ragged_one_dimensional_and_empty_data():
@@ -228,7 +240,15 @@ def test_ragged_slices_are_views(ragged):
 
 @pytest.mark.parametrize(
     "index,error",
-    [(3, IndexError), (-4, IndexError), ((0,), IndexError), (1.0, TypeError), (numpy.array([[0, 1]]), IndexError), ([5], IndexError), (numpy.array([True]), IndexError)],
+    [
+        (3, IndexError),
+        (-4, IndexError),
+        ((0,), IndexError),
+        (1.0, TypeError),
+        (numpy.array([[0, 1]]), IndexError),
+        ([5], IndexError),
+        (numpy.array([True]), IndexError),
+    ],
 )
 def test_ragged_getitem_errors(ragged, index, error):
     with pytest.raises(error):
@@ -258,7 +278,12 @@ def test_ragged_getitem_matches_list_of_sequences(lengths, picks):
 def padded():
     # Time-major (T=3, batch=4, width=2); lengths sorted as list2padded makes them.
     data = numpy.arange(24, dtype="f").reshape((3, 4, 2))
-    return Padded(data, numpy.array([4, 3, 1], "i"), numpy.array([3, 2, 2, 1], "i"), numpy.array([2, 0, 3, 1], "i"))
+    return Padded(
+        data,
+        numpy.array([4, 3, 1], "i"),
+        numpy.array([3, 2, 2, 1], "i"),
+        numpy.array([2, 0, 3, 1], "i"),
+    )
 
 
 def test_padded_basics(padded):
@@ -267,7 +292,12 @@ def test_padded_basics(padded):
     assert not numpy.shares_memory(copy.data, padded.data)
     numpy.testing.assert_array_equal(copy.data, padded.data)
     numpy.testing.assert_array_equal(copy.size_at_t, padded.size_at_t)
-    assert [f.name for f in dataclasses.fields(Padded)] == ["data", "size_at_t", "lengths", "indices"]
+    assert [f.name for f in dataclasses.fields(Padded)] == [
+        "data",
+        "size_at_t",
+        "lengths",
+        "indices",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -294,9 +324,16 @@ def test_padded_getitem_errors_and_shape_checks(padded):
     with pytest.raises(IndexError):
         padded[4]
     with pytest.raises(ValueError, match="lengths and indices"):
-        Padded(numpy.zeros((2, 2, 1), "f"), numpy.array([2, 2]), numpy.array([2, 2]), numpy.array([0]))
+        Padded(
+            numpy.zeros((2, 2, 1), "f"), numpy.array([2, 2]), numpy.array([2, 2]), numpy.array([0])
+        )
     with pytest.raises(ValueError, match="columns"):
-        Padded(numpy.zeros((2, 3, 1), "f"), numpy.array([2, 2]), numpy.array([2, 2]), numpy.array([0, 1]))
+        Padded(
+            numpy.zeros((2, 3, 1), "f"),
+            numpy.array([2, 2]),
+            numpy.array([2, 2]),
+            numpy.array([0, 1]),
+        )
 
 
 def test_pairs():
@@ -343,3 +380,44 @@ def test_validate_array_directly():
     assert types.validate_array(array, 2, ("float32",)) is array
     with pytest.raises(ValueError, match="expected 1, got 2"):
         types.validate_array(array, 1)
+
+
+ORACLE_RAGGED_SCRIPT = """
+import json, numpy
+from thinc.types import Ragged
+data = numpy.arange(30, dtype="f").reshape((10, 3))
+ragged = Ragged(data, numpy.array([3, 0, 2, 5], "i"))
+cases = {
+    "first": 0, "third": 2, "slice": slice(1, 3), "open": slice(2, None),
+    "array": numpy.array([3, 0]), "list": [2, 3],
+}
+result = {}
+for name, index in cases.items():
+    item = ragged[index]
+    result[name] = [item.dataXd.tolist(), item.lengths.tolist(), list(item.data_shape)]
+result["starts_ends"] = ragged._get_starts_ends().tolist()
+print(json.dumps(result))
+"""
+
+
+def test_ragged_indexing_matches_thinc_83(tmp_path):
+    import json
+    import subprocess
+
+    from tests.util import require_ref_thinc
+
+    ref_python = require_ref_thinc()
+    # Run outside the checkout so the reference thinc, not ours, is imported.
+    completed = subprocess.run(
+        [str(ref_python), "-c", ORACLE_RAGGED_SCRIPT],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    expected = json.loads(completed.stdout)
+    namespace: dict = {}
+    exec(ORACLE_RAGGED_SCRIPT.replace("print(json.dumps(result))", ""), namespace)
+    ours = json.loads(json.dumps(namespace["result"]))
+    assert ours == expected

@@ -1,5 +1,6 @@
 """Tests for thinc.util: array/device helpers, GPU selection without a GPU,
 framework conversions, categorical encoding, recursion helpers and data validation."""
+
 import os
 import platform
 import threading
@@ -148,7 +149,12 @@ def test_get_width():
     assert get_width(numpy.zeros((2, 3, 7))) == 7
     assert get_width(numpy.float32(1.0)) == 0
     assert get_width(Ragged(X, numpy.array([3], "i"))) == 4
-    padded = Padded(numpy.zeros((2, 3, 5), "f"), numpy.array([3, 3]), numpy.array([2, 2, 2]), numpy.array([0, 1, 2]))
+    padded = Padded(
+        numpy.zeros((2, 3, 5), "f"),
+        numpy.array([3, 3]),
+        numpy.array([2, 2, 2]),
+        numpy.array([0, 1, 2]),
+    )
     assert get_width(padded) == 5
     assert get_width([X]) == 4
     assert get_width((X,)) == 4
@@ -223,7 +229,10 @@ def test_convert_and_iterate_recursive():
     times_ten = lambda x: x * 10  # noqa: E731
     obj = {"a": [1, (2, "s", {3}), ArgsKwargs((4,), {"k": 5})], "b": 1.0}
     converted = convert_recursive(is_int, times_ten, obj)
-    assert converted == {"a": [10, (20, "s", {3}), ArgsKwargs(args=(40,), kwargs={"k": 50})], "b": 1.0}
+    assert converted == {
+        "a": [10, (20, "s", {3}), ArgsKwargs(args=(40,), kwargs={"k": 50})],
+        "b": 1.0,
+    }
     assert convert_recursive(is_int, times_ten, {1: 2}) == {10: 20}
     assert convert_recursive(is_int, times_ten, (1, [2])) == (10, [20])
     # ArgsKwargs are walked through items(), so positional keys are visited too.
@@ -404,3 +413,18 @@ def test_torch2xp_through_ops():
     result = util.torch2xp(torch.ones(2, requires_grad=True), ops=ops)
     assert isinstance(result, numpy.ndarray) and ops.seen[0] is result
     numpy.testing.assert_array_equal(result, [1.0, 1.0])
+
+
+def test_validation_without_confection_validate_type(monkeypatch):
+    # Older confection releases lack validate_type; pydantic is used directly then.
+    monkeypatch.setattr(util, "validate_type", None)
+    X = numpy.zeros((2, 2), "f")
+    validate_fwd_input_output("f", _forward, X, X)
+    validate_fwd_input_output("f", _forward_bound, [X], None)
+    validate_fwd_input_output("f", _forward_generic, 1, None)
+    with pytest.raises(DataValidationError, match=r"\nX   at root: "):
+        validate_fwd_input_output("f", _forward, numpy.zeros(2, "f"), None)
+    with pytest.raises(DataValidationError, match=r"\nX   at root: "):
+        validate_fwd_input_output("f", _forward_bound, X, None)
+    with pytest.raises(DataValidationError, match=r"\nY   at root: "):
+        validate_fwd_input_output("f", _forward_list, None, numpy.zeros(2, "f"))

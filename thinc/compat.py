@@ -1,6 +1,7 @@
 """Detection of optional frameworks and devices (cupy, PyTorch, TensorFlow, MXNet...).
 
 Every probe is guarded: a missing or broken install only turns its ``has_*`` flag off."""
+
 import importlib.util
 import warnings
 from typing import Any

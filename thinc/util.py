@@ -1,5 +1,6 @@
 """Helpers shared across thinc: array-module and device detection, GPU selection,
 conversions to and from PyTorch/TensorFlow/MXNet, seeding and data validation."""
+
 import contextlib
 import functools
 import inspect
@@ -29,16 +30,18 @@ from typing import (
 import numpy
 from packaging.version import Version  # noqa: F401  (re-exported like thinc 8.3)
 
-from . import compat
-from . import types  # noqa: F401  (thinc 8.3 exposes the module here)
+from . import (
+    compat,
+    types,  # noqa: F401  (thinc 8.3 exposes the module here)
+)
 from .compat import (
     cupy,
     cupy_from_dlpack,
     has_cupy,
     has_cupy_gpu,
     has_gpu,
-    has_mxnet,
-    has_tensorflow,
+    has_mxnet,  # noqa: F401  (re-exported as in thinc 8.3; read compat.* at call time)
+    has_tensorflow,  # noqa: F401
     has_torch,
     has_torch_cuda_gpu,
     has_torch_mps,
@@ -255,9 +258,7 @@ def copy_array(dst: ArrayXd, src: ArrayXd) -> None:
     xp.copyto(dst, src)
 
 
-def get_width(
-    X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int = -1
-) -> int:
+def get_width(X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int = -1) -> int:
     """The size of ``X``'s feature dimension (``dim``, the last by default).
 
     Ragged and Padded look at their data; a sequence at its first item (0 if empty);

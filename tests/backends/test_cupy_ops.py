@@ -3,6 +3,7 @@
 Without a GPU, the .cu kernels are compiled for the CPU with a small header that
 emulates CUDA's thread grid, and CupyOps runs with numpy as its array module; the
 GPU-only tests at the end run where cupy and a CUDA device are present."""
+
 import ctypes
 import shutil
 import subprocess
@@ -100,7 +101,19 @@ def kernel_library(tmp_path_factory):
     library = build / "kernels.so"
     source = Path(_custom_kernels.KERNELS_SOURCE_PATH)
     subprocess.run(
-        [compiler, "-x", "c++", "-O1", "-shared", "-fPIC", "-include", str(header), str(source), "-o", str(library)],
+        [
+            compiler,
+            "-x",
+            "c++",
+            "-O1",
+            "-shared",
+            "-fPIC",
+            "-include",
+            str(header),
+            str(source),
+            "-o",
+            str(library),
+        ],
         check=True,
     )
     return ctypes.CDLL(str(library))
@@ -111,7 +124,9 @@ def launches(kernel_library, monkeypatch):
     """Route every kernel launch to the CPU emulation; yields the launch log."""
     log: list = []
     for name in _custom_kernels.KERNEL_NAMES:
-        monkeypatch.setitem(_custom_kernels.KERNELS, name, EmulatedKernel(kernel_library, name, log))
+        monkeypatch.setitem(
+            _custom_kernels.KERNELS, name, EmulatedKernel(kernel_library, name, log)
+        )
     return log
 
 
@@ -186,15 +201,24 @@ def test_seq2col_matches_thinc_example(ops):
     expected = [[0, 0, 1], [0, 1, 0], [0, 2, 3], [2, 3, 4], [3, 4, 0]]
     result = ops.seq2col(X, 1, lengths=numpy.array([2, 3], dtype="i"))
     numpy.testing.assert_array_equal(result, numpy.array(expected, dtype="f"))
-    dX = ops.backprop_seq2col(numpy.ones((5, 3), dtype="f"), 1, lengths=numpy.array([2, 3], dtype="i"))
+    dX = ops.backprop_seq2col(
+        numpy.ones((5, 3), dtype="f"), 1, lengths=numpy.array([2, 3], dtype="i")
+    )
     numpy.testing.assert_array_equal(dX, numpy.array([[2], [2], [2], [3], [2]], dtype="f"))
 
 
 @settings(max_examples=30, deadline=None)
-@given(lengths=lengths_strategy, nW=st.integers(0, 3), width=st.integers(1, 3), dtype=st.sampled_from(["f", "d"]))
+@given(
+    lengths=lengths_strategy,
+    nW=st.integers(0, 3),
+    width=st.integers(1, 3),
+    dtype=st.sampled_from(["f", "d"]),
+)
 def test_seq2col_and_backprop_match_reference(kernel_library, lengths, nW, width, dtype):
     log: list = []
-    kernels = {name: EmulatedKernel(kernel_library, name, log) for name in _custom_kernels.KERNEL_NAMES}
+    kernels = {
+        name: EmulatedKernel(kernel_library, name, log) for name in _custom_kernels.KERNEL_NAMES
+    }
     saved = dict(_custom_kernels.KERNELS)
     _custom_kernels.KERNELS.update(kernels)
     try:
@@ -205,7 +229,9 @@ def test_seq2col_and_backprop_match_reference(kernel_library, lengths, nW, width
         numpy.testing.assert_allclose(result, seq2col_reference(X, nW, lengths))
         dY = rng.normal(size=result.shape).astype(dtype)
         dX = _custom_kernels.backprop_seq2col(dY, nW, lengths=lengths_array)
-        numpy.testing.assert_allclose(dX, backprop_seq2col_reference(dY, nW, lengths), rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(
+            dX, backprop_seq2col_reference(dY, nW, lengths), rtol=1e-5, atol=1e-6
+        )
         assert dX.dtype == numpy.dtype(dtype)
     finally:
         _custom_kernels.KERNELS.update(saved)
@@ -276,7 +302,9 @@ def test_reductions_match_thinc_example(ops):
     with pytest.raises(IndexError, match="lengths sum to 7"):
         ops.reduce_sum(X, numpy.array([2, 5], dtype="i"))
     # Like thinc 8.3, the reductions ignore rows beyond the lengths' total.
-    numpy.testing.assert_array_equal(ops.reduce_sum(X, numpy.array([2, 2], dtype="i")), [[2, 4], [10, 12]])
+    numpy.testing.assert_array_equal(
+        ops.reduce_sum(X, numpy.array([2, 2], dtype="i")), [[2, 4], [10, 12]]
+    )
     maxes, which = ops.reduce_max(X, numpy.array([2, 2], dtype="i"))
     numpy.testing.assert_array_equal(maxes, [[2, 3], [6, 7]])
 
@@ -300,16 +328,26 @@ def test_reductions_and_backprops_match_reference(kernel_library, lengths, width
         lengths_array = numpy.array(lengths, dtype="i")
         pieces = split_rows(X, lengths)
         sums = numpy.array([p.sum(axis=0) for p in pieces], dtype="f").reshape((-1, width))
-        means = numpy.array([p.mean(axis=0) if len(p) else numpy.zeros(width) for p in pieces], dtype="f").reshape((-1, width))
+        means = numpy.array(
+            [p.mean(axis=0) if len(p) else numpy.zeros(width) for p in pieces], dtype="f"
+        ).reshape((-1, width))
         numpy.testing.assert_allclose(ops.reduce_sum(X, lengths_array), sums, rtol=1e-5, atol=1e-6)
-        numpy.testing.assert_allclose(ops.reduce_mean(X, lengths_array), means, rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(
+            ops.reduce_mean(X, lengths_array), means, rtol=1e-5, atol=1e-6
+        )
         d_out = rng.normal(size=(len(lengths), width)).astype("f")
-        expected_sum_grad = numpy.concatenate([numpy.repeat(d_out[i : i + 1], n, axis=0) for i, n in enumerate(lengths)])
-        numpy.testing.assert_allclose(ops.backprop_reduce_sum(d_out, lengths_array), expected_sum_grad)
+        expected_sum_grad = numpy.concatenate(
+            [numpy.repeat(d_out[i : i + 1], n, axis=0) for i, n in enumerate(lengths)]
+        )
+        numpy.testing.assert_allclose(
+            ops.backprop_reduce_sum(d_out, lengths_array), expected_sum_grad
+        )
         expected_mean_grad = numpy.concatenate(
             [numpy.repeat(d_out[i : i + 1] / max(n, 1), n, axis=0) for i, n in enumerate(lengths)]
         )
-        numpy.testing.assert_allclose(ops.backprop_reduce_mean(d_out, lengths_array), expected_mean_grad, rtol=1e-6)
+        numpy.testing.assert_allclose(
+            ops.backprop_reduce_mean(d_out, lengths_array), expected_mean_grad, rtol=1e-6
+        )
         if all(lengths):
             maxes, which = ops.reduce_max(X, lengths_array)
             numpy.testing.assert_array_equal(maxes, [p.max(axis=0) for p in pieces])
@@ -329,7 +367,9 @@ def test_reductions_and_backprops_match_reference(kernel_library, lengths, width
 def test_backprop_reduce_max_rejects_out_of_sequence_which(ops):
     with pytest.raises(IndexError, match="outside"):
         ops.backprop_reduce_max(
-            numpy.ones((2, 2), dtype="f"), numpy.array([[2, 0], [3, 2]], dtype="i"), numpy.array([2, 4], dtype="i")
+            numpy.ones((2, 2), dtype="f"),
+            numpy.array([[2, 0], [3, 2]], dtype="i"),
+            numpy.array([2, 4], dtype="i"),
         )
     with pytest.raises(ValueError, match="lengths"):
         ops.backprop_reduce_sum(numpy.ones((2, 2), dtype="f"), numpy.array([1, 1, 1], dtype="i"))
@@ -358,10 +398,21 @@ def test_kernels_reject_unsupported_dtypes(launches):
     assert launches == []
 
 
+def test_launch_refuses_arrays_beyond_32_bit_indexing(launches, monkeypatch):
+    monkeypatch.setattr(_custom_kernels, "_MAX_ITEMS", 10)
+    with pytest.raises(ValueError, match="32-bit"):
+        # 3 work items, but each reads 4 pieces: 12 input elements.
+        _custom_kernels.maxout(numpy.zeros((1, 3, 4), dtype="f"))
+    assert launches == []
+
+
 def test_empty_inputs_launch_nothing(ops, launches):
     out = ops.seq2col(numpy.zeros((0, 3), dtype="f"), 1, lengths=numpy.zeros((0,), dtype="i"))
     assert out.shape == (0, 9)
-    assert ops.reduce_sum(numpy.zeros((0, 2), dtype="f"), numpy.zeros((0,), dtype="i")).shape == (0, 2)
+    assert ops.reduce_sum(numpy.zeros((0, 2), dtype="f"), numpy.zeros((0,), dtype="i")).shape == (
+        0,
+        2,
+    )
     assert launches == []
 
 
@@ -433,15 +484,21 @@ def test_overrides_match_reference_ops(kernel_library, lengths, width, nW, dtype
         X = rng.normal(size=(sum(lengths), width)).astype(dtype)
         L = numpy.array(lengths, dtype="i")
         close = dict(rtol=1e-5, atol=1e-6)
-        numpy.testing.assert_allclose(ours.seq2col(X, nW, lengths=L), reference.seq2col(X, nW, lengths=L))
+        numpy.testing.assert_allclose(
+            ours.seq2col(X, nW, lengths=L), reference.seq2col(X, nW, lengths=L)
+        )
         dY = rng.normal(size=(X.shape[0], (2 * nW + 1) * width)).astype(dtype)
         numpy.testing.assert_allclose(
-            ours.backprop_seq2col(dY, nW, lengths=L), reference.backprop_seq2col(dY, nW, lengths=L), **close
+            ours.backprop_seq2col(dY, nW, lengths=L),
+            reference.backprop_seq2col(dY, nW, lengths=L),
+            **close,
         )
         numpy.testing.assert_allclose(ours.reduce_sum(X, L), reference.reduce_sum(X, L), **close)
         numpy.testing.assert_allclose(ours.reduce_mean(X, L), reference.reduce_mean(X, L), **close)
         d_out = rng.normal(size=(len(lengths), width)).astype(dtype)
-        numpy.testing.assert_allclose(ours.backprop_reduce_sum(d_out, L), reference.backprop_reduce_sum(d_out, L))
+        numpy.testing.assert_allclose(
+            ours.backprop_reduce_sum(d_out, L), reference.backprop_reduce_sum(d_out, L)
+        )
         numpy.testing.assert_allclose(
             ours.backprop_reduce_mean(d_out, L), reference.backprop_reduce_mean(d_out, L), **close
         )
@@ -451,14 +508,17 @@ def test_overrides_match_reference_ops(kernel_library, lengths, width, nW, dtype
             numpy.testing.assert_array_equal(maxes, ref_maxes)
             numpy.testing.assert_array_equal(which, ref_which)
             numpy.testing.assert_array_equal(
-                ours.backprop_reduce_max(d_out, which, L), reference.backprop_reduce_max(d_out, which, L)
+                ours.backprop_reduce_max(d_out, which, L),
+                reference.backprop_reduce_max(d_out, which, L),
             )
         pieces = rng.normal(size=(len(lengths), width, 3)).astype(dtype)
         for got, want in zip(ours.maxout(pieces), reference.maxout(pieces)):
             numpy.testing.assert_array_equal(got, want)
         if X.shape[0]:
             indices = rng.integers(0, X.shape[0], size=(len(lengths), 3)).astype("i")
-            numpy.testing.assert_allclose(ours.gather_add(X, indices), reference.gather_add(X, indices), **close)
+            numpy.testing.assert_allclose(
+                ours.gather_add(X, indices), reference.gather_add(X, indices), **close
+            )
         ids = rng.integers(0, 2**63, size=(len(lengths),)).astype("uint64")
         numpy.testing.assert_array_equal(ours.hash(ids, nW), reference.hash(ids, nW))
         signed = rng.integers(-(2**31), 2**31, size=(len(lengths),)).astype("int32")

@@ -680,3 +680,76 @@ def test_fuzz_never_crashes():
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "survived" in completed.stdout
+
+
+# ---------------------------------------------------------------------------
+# LSTM against the reference Ops' implementation (same params and state layout).
+
+
+def _lstm_inputs(depth, dirs, nO, nI, lengths, seed=0):
+    rng = numpy.random.default_rng(seed)
+    n_params, layer_input = 0, nI
+    for _ in range(depth):
+        n_params += dirs * (4 * nO * layer_input + 8 * nO + 4 * nO * nO)
+        layer_input = nO * dirs
+    params = (rng.standard_normal(n_params) * 0.3).astype("f")
+    H0 = (rng.standard_normal((depth, dirs, nO)) * 0.5).astype("f")
+    C0 = (rng.standard_normal((depth, dirs, nO)) * 0.5).astype("f")
+    lengths = numpy.sort(numpy.asarray(lengths))[::-1]
+    size_at_t = numpy.asarray(
+        [(lengths > t).sum() for t in range(lengths[0] if len(lengths) else 0)], dtype="i"
+    )
+    X = rng.standard_normal((int(size_at_t.sum()), nI)).astype("f")
+    return params, H0, C0, X, size_at_t
+
+
+@pytest.mark.parametrize("depth,dirs", [(1, 1), (1, 2), (2, 1), (2, 2)])
+@pytest.mark.parametrize("lengths", [[5, 3, 3, 1], [1], [4]])
+def test_lstm_matches_reference(depth, dirs, lengths):
+    reference("lstm_forward_training")
+    params, H0, C0, X, size_at_t = _lstm_inputs(depth, dirs, 5, 3, lengths)
+    Y, state = OPS.lstm_forward_training(params, H0, C0, X, size_at_t)
+    Y_ref, state_ref = Ops.lstm_forward_training(OPS, params, H0, C0, X, size_at_t)
+    numpy.testing.assert_allclose(Y, Y_ref, rtol=1e-4, atol=1e-5)
+    for got, want in zip(state[:3], state_ref[:3]):
+        numpy.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    numpy.testing.assert_allclose(OPS.lstm_forward_inference(params, H0, C0, X, size_at_t), Y,
+                                  rtol=1e-6, atol=1e-7)
+    dY = numpy.random.default_rng(1).standard_normal(Y.shape).astype("f")
+    dX, d_params = OPS.backprop_lstm(dY, size_at_t, params, state)
+    dX_ref, d_params_ref = Ops.backprop_lstm(OPS, dY, size_at_t, params, state_ref)
+    numpy.testing.assert_allclose(dX, dX_ref, rtol=1e-3, atol=1e-4)
+    numpy.testing.assert_allclose(d_params, d_params_ref, rtol=1e-3, atol=1e-4)
+
+
+def test_lstm_gradient_by_finite_differences():
+    params, H0, C0, X, size_at_t = _lstm_inputs(1, 2, 3, 2, [3, 2], seed=4)
+    params, H0, C0, X = (a.astype("f") for a in (params, H0, C0, X))
+    R = numpy.random.default_rng(2).standard_normal((X.shape[0], 6))
+    Y, state = OPS.lstm_forward_training(params, H0, C0, X, size_at_t)
+    dX, d_params = OPS.backprop_lstm(R.astype("f"), size_at_t, params, state)
+
+    def loss():
+        return float((OPS.lstm_forward_inference(params, H0, C0, X, size_at_t) * R).sum())
+
+    for array, grad in ((X, dX), (params, d_params)):
+        for index in range(0, array.size, max(1, array.size // 15)):
+            original = array.flat[index]
+            array.flat[index] = original + 1e-2
+            plus = loss()
+            array.flat[index] = original - 1e-2
+            minus = loss()
+            array.flat[index] = original
+            assert abs((plus - minus) / 2e-2 - grad.flat[index]) < 2e-2 + 2e-2 * abs(grad.flat[index])
+
+
+def test_lstm_errors():
+    params, H0, C0, X, size_at_t = _lstm_inputs(1, 1, 4, 3, [3, 2])
+    with pytest.raises(ValueError, match="params"):
+        OPS.lstm_forward_training(params[:-1], H0, C0, X, size_at_t)
+    with pytest.raises((ValueError, IndexError)):
+        OPS.lstm_forward_training(params, H0, C0, X, numpy.array([2, 2], "i"))
+    with pytest.raises(ValueError, match="increase"):
+        OPS.lstm_forward_training(params, H0, C0, X[:5], numpy.array([2, 3], "i"))
+    with pytest.raises(ValueError):
+        OPS.lstm_forward_training(params, H0, C0[:, :, :2], X, size_at_t)

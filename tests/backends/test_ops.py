@@ -567,6 +567,8 @@ def test_minibatch_sizes_from_iterator(ops: Ops) -> None:
     ]
     assert len(ops.minibatch(itertools.cycle([1, 2]), list(range(10)))) == 7
     assert ops._get_batch_sizes(10, iter([3, 3, 3, 3])) == [3, 3, 3, 3]
+    assert len(ops.minibatch(numpy.int64(3), list(range(7)))) == 3
+    assert len(ops.minibatch([4, 4], list(range(7)))) == 2
     with pytest.raises(ValueError, match="ran out"):
         ops.minibatch(iter([1, 2]), list(range(10)))
     with pytest.raises(ValueError, match=">= 1"):

@@ -212,3 +212,20 @@ def test_lstm_gradients(depth: int, dirs: int, size_at_t) -> None:
     forward_params = lambda P: OPS.lstm_forward_inference(P, H0, C0, X, sizes)  # noqa: E731
     numpy.testing.assert_allclose(dX, numeric_gradient(forward_x, X, dY), atol=1e-6)
     numpy.testing.assert_allclose(d_params, numeric_gradient(forward_params, params, dY), atol=1e-6)
+
+
+def test_backprop_lstm_accepts_thinc_state_tuple() -> None:
+    # thinc 8.3's state is (Y, gates, cells, X): its initial states count as zeros.
+    params, H0, C0, X, sizes = lstm_inputs(1, 2, 2, 3, [3, 2, 1], seed=5)
+    H0[...] = 0.0
+    C0[...] = 0.0
+    Y, state = OPS.lstm_forward_training(params, H0, C0, X, sizes)
+    dY = numpy.random.default_rng(19).normal(size=Y.shape)
+    full = OPS.backprop_lstm(dY, sizes, params, state)
+    short = OPS.backprop_lstm(dY, sizes, params, tuple(state[:4]))
+    numpy.testing.assert_allclose(full[0], short[0])
+    numpy.testing.assert_allclose(full[1], short[1])
+    with pytest.raises(ValueError, match="fwd_state"):
+        OPS.backprop_lstm(dY, sizes, params, tuple(state[:3]))
+    with pytest.raises(ValueError, match="dY"):
+        OPS.backprop_lstm(dY[:, :2], sizes, params, state)

@@ -115,3 +115,12 @@ def test_add_bytes_compatible_with_reference():
         "add(Linear(3, 2), Relu(3, 2), Linear(3, 2))",
         "numpy.linspace(-1, 1, 8, dtype='f').reshape(4, 2)",
     )
+
+
+def test_add_without_children_is_identity():
+    model = add(Linear(), Linear())
+    model.layers.clear()
+    X = numpy.asarray([[1, 2, 3, 4]], dtype="f")
+    Y, backprop = model(X, is_train=True)
+    assert Y is X
+    assert backprop(Y) is Y

@@ -76,6 +76,8 @@ result = dict(bytes=model.to_bytes(), A=A, B=B, Y=Y, dA=dA, dW=model.get_grad("W
 """
     )
     model = CauchySimilarity(nI=5).from_bytes(reference["bytes"])
+    # Our bytes for the same weights are thinc's, byte for byte.
+    assert model.to_bytes() == reference["bytes"]
     Y, backprop = model.begin_update((reference["A"], reference["B"]))
     numpy.testing.assert_allclose(Y, reference["Y"], rtol=1e-6)
     dA, _ = backprop(numpy.ones(6, dtype="f"))

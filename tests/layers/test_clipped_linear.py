@@ -123,6 +123,7 @@ result = dict(bytes=model.to_bytes(), X=X, Y=Y, dY=dY, dX=backprop(dY), db=model
     )
     model = ClippedLinear(nO=3, nI=4, slope=1.5, offset=0.2, min_val=-0.5, max_val=0.7)
     model.from_bytes(reference["bytes"])
+    assert model.to_bytes() == reference["bytes"]
     Y, backprop = model.begin_update(reference["X"])
     numpy.testing.assert_allclose(Y, reference["Y"], rtol=1e-6, atol=1e-6)
     numpy.testing.assert_allclose(backprop(reference["dY"]), reference["dX"], rtol=1e-5, atol=1e-6)

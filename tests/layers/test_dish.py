@@ -151,4 +151,5 @@ result = dict(bytes=model.to_bytes(), X=X, Y=model.predict(X))
     model = Dish(nO=3, nI=4)
     model.initialize()
     model.from_bytes(reference["bytes"])
+    assert model.to_bytes() == reference["bytes"]
     numpy.testing.assert_allclose(model.predict(reference["X"]), reference["Y"], rtol=1e-6, atol=1e-6)

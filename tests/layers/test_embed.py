@@ -105,4 +105,6 @@ result = dict(bytes=model.to_bytes(), ids=ids, Y=model.predict(ids))
 """
     )
     model = Embed(nO=4, nV=9, column=1).from_bytes(reference["bytes"])
+    # Our bytes for the same weights are thinc's, byte for byte.
+    assert model.to_bytes() == reference["bytes"]
     numpy.testing.assert_array_equal(model.predict(reference["ids"]), reference["Y"])

@@ -151,6 +151,7 @@ result = dict(bytes=model.to_bytes(), X=X, Y=Y, dY=dY, dX=dX, dW=model.get_grad(
     model = HardSwish(nO=3, nI=4)
     model.initialize()
     model.from_bytes(reference["bytes"])
+    assert model.to_bytes() == reference["bytes"]
     Y, backprop = model.begin_update(reference["X"])
     numpy.testing.assert_allclose(Y, reference["Y"], rtol=1e-6, atol=1e-6)
     numpy.testing.assert_allclose(backprop(reference["dY"]), reference["dX"], rtol=1e-5, atol=1e-6)

@@ -142,6 +142,8 @@ result = dict(bytes=model.to_bytes(), data=data, Y=Y.data, predicted=model.predi
 """
     )
     model = LSTM(nO=4, nI=3, bi=True, depth=2).from_bytes(reference["bytes"])
+    # Our bytes for the same weights are thinc's, byte for byte.
+    assert model.to_bytes() == reference["bytes"]
     size_at_t, lengths, indices = numpy.array([3, 2, 2, 1], "i"), numpy.array([4, 3, 1], "i"), numpy.array([2, 0, 1], "i")
     Xp = Padded(reference["data"], size_at_t, lengths, indices)
     Yp, _ = model.begin_update(Xp)

@@ -67,6 +67,14 @@ def test_siamese_gradients():
     check_gradients(_pair_model(model), X)
 
 
+def test_siamese_init_without_samples():
+    model = siamese(Linear(2, 3), _dot_similarity())
+    model.initialize()
+    assert model.layers[0].has_param("W")
+    X = numpy.ones((1, 3), dtype="f")
+    assert model.predict((X, X)).shape == (1, 1)
+
+
 def test_siamese_init_and_serialization():
     model = siamese(Linear(2, 3), _dot_similarity())
     X = numpy.ones((2, 3), dtype="f")

@@ -72,6 +72,8 @@ result = dict(bytes=model.to_bytes(), X=X, Y=Y, dY=dY, dX=backprop(dY), dW=model
 """
     )
     model = Sigmoid(nO=3, nI=4).from_bytes(reference["bytes"])
+    # Our bytes for the same weights are thinc's, byte for byte.
+    assert model.to_bytes() == reference["bytes"]
     Y, backprop = model.begin_update(reference["X"])
     numpy.testing.assert_allclose(Y, reference["Y"], rtol=1e-6, atol=1e-7)
     numpy.testing.assert_allclose(backprop(reference["dY"]), reference["dX"], rtol=1e-5, atol=1e-7)

@@ -175,6 +175,8 @@ for name, factory in (("v1", SparseLinear), ("v2", SparseLinear_v2)):
     for name, factory in (("v1", SparseLinear), ("v2", SparseLinear_v2)):
         expected = reference[name]
         model = factory(nO=3, length=64).from_bytes(expected["bytes"])
+        # Our bytes for the same weights are thinc's, byte for byte.
+        assert model.to_bytes() == expected["bytes"]
         Y, backprop = model.begin_update(batch)
         numpy.testing.assert_allclose(Y, expected["Y"], rtol=1e-6, atol=1e-6)
         backprop(expected["dY"])

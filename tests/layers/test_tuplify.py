@@ -62,6 +62,10 @@ def test_tuplify_infers_dims():
     X = numpy.ones((3, 2), dtype="f")
     model.initialize(X=X, Y=(numpy.ones((3, 4), dtype="f"), numpy.ones((3, 5), dtype="f")))
     assert [layer.get_dim("nO") for layer in model.layers] == [4, 5]
+    # A shorter Y sizes only the first layers (as in thinc 8.3.14).
+    model = tuplify(Linear(), Linear(3))
+    model.initialize(X=X, Y=(numpy.ones((3, 4), dtype="f"),))
+    assert [layer.get_dim("nO") for layer in model.layers] == [4, 3]
     model = tuplify(Linear(4, 2), Linear(5, 2))
     model.initialize()
     assert model.get_dim("nI") == 2
@@ -106,6 +110,8 @@ def test_tuplify_bad_input():
     _, backprop = model.begin_update(numpy.ones((1, 3), dtype="f"))
     with pytest.raises(ValueError, match="tuplify"):
         backprop((numpy.ones((1, 2), dtype="f"),))
+    with pytest.raises(ValueError, match="tuplify"):
+        model.initialize(X=numpy.ones((1, 3), dtype="f"), Y=(None, None, None))
 
 
 @pytest.mark.ref

@@ -134,16 +134,6 @@ def test_with_array_bad_input():
 
 
 @pytest.mark.ref
-def test_with_array_bytes_compatible_with_reference():
-    from ._combinators_ref import assert_matches_reference
-
-    assert_matches_reference(
-        "with_array(Linear(3, 2), pad=1)",
-        "[numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)]",
-    )
-
-
-@pytest.mark.ref
 def test_with_array_ragged_bytes_compatible_with_reference():
     from ._combinators_ref import assert_matches_reference
 

@@ -1,5 +1,6 @@
 """Allocators that let cupy borrow GPU memory from PyTorch's or TensorFlow's pool,
 so that a process mixing frameworks keeps a single memory pool."""
+
 from typing import Any
 
 from ..compat import cupy, tensorflow, torch  # noqa: F401  (names thinc 8.3 exposes)

@@ -2,6 +2,7 @@
 
 The kernels compile on first use; each wrapper validates shapes, dtypes and lengths
 on the host (raising clear errors) and allocates outputs before launching."""
+
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -72,8 +73,9 @@ MAX_BLOCKS = 65535
 def _launch(name: str, n_items: int, args: Tuple) -> None:
     if n_items == 0:
         return
-    if n_items > _MAX_ITEMS:
-        raise ValueError(f"{name}: {n_items} work items exceed the kernels' 32-bit index range")
+    largest = max([n_items] + [int(arg.size) for arg in args if hasattr(arg, "shape")])
+    if largest > _MAX_ITEMS:
+        raise ValueError(f"{name}: {largest} elements exceed the kernels' 32-bit index range")
     blocks = min(MAX_BLOCKS, (n_items + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
     KERNELS[name]((blocks,), (THREADS_PER_BLOCK,), args)
 

@@ -1,6 +1,7 @@
 """The CUDA backend: Ops over cupy arrays, with custom kernels for the sequence ops.
 
 Importable without cupy (``xp`` is then None); running it needs cupy and a CUDA GPU."""
+
 from typing import Any, Optional, Tuple
 
 import numpy

@@ -1,5 +1,6 @@
 """The Apple-silicon backend: arrays stay numpy on the CPU, while PyTorch models
 wrapped by thinc run on the "mps" device (see util.get_torch_default_device)."""
+
 from typing import TYPE_CHECKING, Type
 
 import numpy

@@ -146,9 +146,10 @@ class Ops:
                 )
         if buffer < 1:
             raise ValueError(f"minibatch buffer must be >= 1, got {buffer}")
-        sizes = self._get_batch_sizes(
-            length, itertools.repeat(size) if isinstance(size, int) else size
-        )
+        # A number (numpy ints and floats included) is a fixed size; anything
+        # iterable yields one size per batch.
+        size_stream = iter(size) if hasattr(size, "__iter__") else itertools.repeat(size)
+        sizes = self._get_batch_sizes(length, size_stream)
 
         def get_items() -> Iterator:
             indices = numpy.arange(length)
@@ -207,12 +208,13 @@ class Ops:
         nW = _check_window(nW)
         n_rows, nI = seq.shape
         position, seq_length = self._positions_in_sequences(n_rows, lengths)
-        output = xp.zeros((n_rows, (2 * nW + 1) * nI), dtype=seq.dtype)
-        rows = xp.arange(n_rows)
+        output = xp.empty((n_rows, (2 * nW + 1) * nI), dtype=seq.dtype)
         for block, offset in enumerate(range(-nW, nW + 1)):
             valid = (position + offset >= 0) & (position + offset < seq_length)
-            target = rows[valid]
-            output[target, block * nI : (block + 1) * nI] = seq[target + offset]
+            # where(), not a multiply: an inf or nan must not leak into a neighbour.
+            output[:, block * nI : (block + 1) * nI] = xp.where(
+                valid[:, None], _shift_rows(xp, seq, offset), 0
+            )
         return output
 
     def backprop_seq2col(
@@ -232,12 +234,11 @@ class Ops:
         nI = dY.shape[1] // width
         position, seq_length = self._positions_in_sequences(n_rows, lengths)
         dX = xp.zeros((n_rows, nI), dtype=dY.dtype)
-        rows = xp.arange(n_rows)
         for block, offset in enumerate(range(-nW, nW + 1)):
             valid = (position + offset >= 0) & (position + offset < seq_length)
-            source = rows[valid]
-            # Within one offset every source row feeds a distinct target row.
-            dX[source + offset] += dY[source, block * nI : (block + 1) * nI]
+            # Row i's window block fed row i + offset, so the gradient moves back.
+            contribution = xp.where(valid[:, None], dY[:, block * nI : (block + 1) * nI], 0)
+            dX += _shift_rows(xp, contribution, -offset)
         return dX
 
     def _positions_in_sequences(self, n_rows: int, lengths: Optional[Ints1d]) -> Tuple[Any, Any]:
@@ -1250,6 +1251,17 @@ def _write(target: Any, result: Any, inplace: bool) -> Any:
     if inplace:
         target[...] = result
         return target
+    return result
+
+
+def _shift_rows(xp: Xp, array: Any, offset: int) -> Any:
+    """Rows moved so that result[i] = array[i + offset], zeros past either end."""
+    result = xp.zeros_like(array)
+    n_rows = array.shape[0]
+    if offset >= 0:
+        result[: max(n_rows - offset, 0)] = array[offset:]
+    else:
+        result[-offset:] = array[: max(n_rows + offset, 0)]
     return result
 
 

@@ -46,6 +46,8 @@ def concatenate(*layers: Model) -> Model[InT, XY_XY_OutT]:
 
 
 def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Callable]:
+    if not model.layers:
+        return X, lambda dY: dY  # type: ignore[return-value]
     outputs = []
     backprops = []
     for layer in model.layers:
@@ -68,27 +70,34 @@ def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Call
     return _array_forward(model, outputs, backprops)
 
 
-def _widths(arrays: List[Any]) -> List[int]:
-    return [array.shape[-1] for array in arrays]
+def _feature_axis(array: Any) -> int:
+    # As numpy.hstack: vectors are joined end to end, anything else along axis 1.
+    return 0 if array.ndim == 1 else 1
 
 
-def _join(model: Model, arrays: List[Any]) -> Any:
-    ndims = {array.ndim for array in arrays}
-    if len(ndims) != 1 or 0 in ndims:
+def _join(model: Model, arrays: List[Any], axis: int) -> Any:
+    shapes = [tuple(array.shape) for array in arrays]
+    if len({len(shape) for shape in shapes}) != 1 or not shapes[0]:
         raise ValueError(
-            f"concatenate: children's outputs must have one common rank >= 1, "
-            f"got shapes {[tuple(array.shape) for array in arrays]}"
+            f"concatenate: children's outputs must have one common rank >= 1, got shapes {shapes}"
         )
-    if ndims == {1}:
-        # Vectors are joined end to end, as numpy.hstack does.
-        return model.ops.xp.concatenate(arrays, axis=0)
-    leading = {tuple(array.shape[:-1]) for array in arrays}
-    if len(leading) != 1:
+    others = {shape[:axis] + shape[axis + 1 :] for shape in shapes}
+    if len(others) != 1:
         raise ValueError(
-            f"concatenate: children's outputs differ in leading shape: "
-            f"{[tuple(array.shape) for array in arrays]}"
+            f"concatenate: children's outputs can only differ along axis {axis}, got shapes {shapes}"
         )
-    return model.ops.xp.concatenate(arrays, axis=-1)
+    return model.ops.xp.concatenate(arrays, axis=axis)
+
+
+def _slices(arrays: List[Any], axis: int) -> List[Tuple[slice, ...]]:
+    """Index tuples that cut each child's part back out of the joined array."""
+    indices = []
+    start = 0
+    for array in arrays:
+        width = array.shape[axis]
+        indices.append((slice(None),) * axis + (slice(start, start + width),))
+        start += width
+    return indices
 
 
 def _sum_into(total: Any, addition: Any) -> Any:
@@ -108,34 +117,24 @@ def _backprop_pieces(backprops: List[Callable], pieces: List[Any]) -> Any:
     return dX
 
 
-def _column_slices(widths: List[int]) -> List[slice]:
-    slices = []
-    start = 0
-    for width in widths:
-        slices.append(slice(start, start + width))
-        start += width
-    return slices
+def _check_gradient(dY: Any, Y: Any) -> None:
+    if tuple(getattr(dY, "shape", ())) != tuple(Y.shape):
+        raise ValueError(
+            f"concatenate: gradient shape {tuple(getattr(dY, 'shape', ()))} differs "
+            f"from output shape {tuple(Y.shape)}"
+        )
 
 
 def _array_forward(
     model: Model, outputs: List[Any], backprops: List[Callable]
 ) -> Tuple[Any, Callable]:
-    Y = _join(model, outputs)
-    if Y.ndim == 1:
-        slices = _column_slices([len(output) for output in outputs])
-
-        def backprop_vectors(dY: Any) -> Any:
-            return _backprop_pieces(backprops, [dY[piece] for piece in slices])
-
-        return Y, backprop_vectors
-    slices = _column_slices(_widths(outputs))
+    axis = _feature_axis(outputs[0])
+    Y = _join(model, outputs, axis)
+    parts = _slices(outputs, axis)
 
     def backprop(dY: Any) -> Any:
-        if dY.shape != Y.shape:
-            raise ValueError(
-                f"concatenate: gradient shape {tuple(dY.shape)} differs from output shape {tuple(Y.shape)}"
-            )
-        return _backprop_pieces(backprops, [dY[..., piece] for piece in slices])
+        _check_gradient(dY, Y)
+        return _backprop_pieces(backprops, [dY[part] for part in parts])
 
     return Y, backprop
 
@@ -149,15 +148,24 @@ def _list_forward(
             f"concatenate: children returned lists of different lengths "
             f"{[len(output) for output in outputs]}"
         )
-    joined = [_join(model, list(items)) for items in zip(*outputs)]
-    slices = _column_slices([output[0].shape[-1] if output else 0 for output in outputs])
+    joined = []
+    parts = []
+    for items in zip(*outputs):
+        axis = _feature_axis(items[0])
+        joined.append(_join(model, list(items), axis))
+        parts.append(_slices(list(items), axis))
 
     def backprop(dYs: List[Any]) -> Any:
         if len(dYs) != n_sequences:
             raise ValueError(
                 f"concatenate: gradient has {len(dYs)} sequences, output had {n_sequences}"
             )
-        pieces = [[dY[..., piece] for dY in dYs] for piece in slices]
+        for dY, Y in zip(dYs, joined):
+            _check_gradient(dY, Y)
+        pieces = [
+            [dY[sequence_parts[child]] for dY, sequence_parts in zip(dYs, parts)]
+            for child in range(len(backprops))
+        ]
         return _backprop_pieces(backprops, pieces)
 
     return joined, backprop
@@ -167,12 +175,17 @@ def _ragged_forward(
     model: Model, outputs: List[Ragged], backprops: List[Callable]
 ) -> Tuple[Ragged, Callable]:
     lengths = outputs[0].lengths
-    arrays = [output.dataXd for output in outputs]
-    data = _join(model, arrays)
-    slices = _column_slices(_widths(arrays))
+    # Like thinc 8.3.14, join the 2d views, so wider rows come back flattened.
+    arrays = [output.data for output in outputs]
+    shapes = [tuple(output.dataXd.shape) for output in outputs]
+    data = _join(model, arrays, 1)
+    parts = _slices(arrays, 1)
 
     def backprop(dY: Ragged) -> Any:
-        pieces = [Ragged(dY.dataXd[..., piece], dY.lengths) for piece in slices]
+        _check_gradient(dY.data, data)
+        pieces = [
+            Ragged(dY.data[part].reshape(shape), dY.lengths) for part, shape in zip(parts, shapes)
+        ]
         return _backprop_pieces(backprops, pieces)
 
     return Ragged(data, lengths), backprop
@@ -183,13 +196,12 @@ def _padded_forward(
 ) -> Tuple[Padded, Callable]:
     first = outputs[0]
     arrays = [output.data for output in outputs]
-    data = _join(model, arrays)
-    slices = _column_slices(_widths(arrays))
+    data = _join(model, arrays, arrays[0].ndim - 1)
+    parts = _slices(arrays, arrays[0].ndim - 1)
 
     def backprop(dY: Padded) -> Any:
-        pieces = [
-            Padded(dY.data[..., piece], dY.size_at_t, dY.lengths, dY.indices) for piece in slices
-        ]
+        _check_gradient(dY.data, data)
+        pieces = [Padded(dY.data[part], dY.size_at_t, dY.lengths, dY.indices) for part in parts]
         return _backprop_pieces(backprops, pieces)
 
     return Padded(data, first.size_at_t, first.lengths, first.indices), backprop

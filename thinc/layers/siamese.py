@@ -53,9 +53,12 @@ def forward(model: Model, X1_X2: Tuple[Any, Any], is_train: bool) -> Tuple[Any, 
 
 
 def init(model: Model, X: Optional[Tuple[Any, Any]] = None, Y: Optional[Any] = None) -> None:
+    encoder, similarity = model.layers
     if X is None:
+        # Without samples both layers must already know their dims.
+        encoder.initialize()
+        similarity.initialize(Y=Y)
         return
     X1, X2 = _check_pair(X)
-    encoder, similarity = model.layers
     encoder.initialize(X=X1)
     similarity.initialize(X=(encoder.predict(X1), encoder.predict(X2)), Y=Y)

@@ -57,7 +57,9 @@ def init(model: Model[InT, Tuple], X: Optional[InT] = None, Y: Optional[Tuple] =
         for layer in model.layers:
             if layer.has_dim("nI") is None:
                 layer.set_dim("nI", width)
-    if Y is not None and len(Y) != len(model.layers):
+    if Y is not None and len(Y) > len(model.layers):
         raise ValueError(f"tuplify: Y has {len(Y)} parts for {len(model.layers)} layers")
     for position, layer in enumerate(model.layers):
-        layer.initialize(X=X, Y=Y[position] if Y is not None else None)
+        # Like thinc 8.3.14, layers past the end of a shorter Y get no sample output.
+        layer_Y = Y[position] if Y is not None and position < len(Y) else None
+        layer.initialize(X=X, Y=layer_Y)

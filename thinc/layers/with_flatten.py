@@ -22,7 +22,7 @@ def with_flatten(
 
 
 def _flatten(nested: Any) -> List[Any]:
-    if not isinstance(nested, Sequence) or isinstance(nested, str):
+    if isinstance(nested, str) or not hasattr(nested, "__len__"):
         raise TypeError(
             f"with_flatten expects a sequence of sequences, got {type(nested).__name__}"
         )

@@ -22,7 +22,7 @@ def with_flatten_v2(
 
 
 def _flatten(nested: Any) -> List[Any]:
-    if not isinstance(nested, Sequence) or isinstance(nested, str):
+    if isinstance(nested, str) or not hasattr(nested, "__len__"):
         raise TypeError(f"with_flatten expects a list of lists, got {type(nested).__name__}")
     flat: List[Any] = []
     for position, items in enumerate(nested):

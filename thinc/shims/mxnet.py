@@ -100,6 +100,13 @@ class MXNetShim(Shim):
             ctx = mx.current_context()
         copied = copy.deepcopy(self)
         copied._load_params(self._params_bytes(), ctx)
+        # Deep-copied gradient buffers are not registered with autograd:
+        # switching gradients off and on again gives the copy fresh ones.
+        for param in copied._named_params().values():
+            request = param.grad_req
+            if request != "null":
+                param.grad_req = "null"
+                param.grad_req = request
         return copied
 
     def to_device(self, device_type: str, device_id: int) -> None:
