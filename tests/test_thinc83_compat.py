@@ -144,6 +144,7 @@ def model_trained_here(name: str):
     return model
 
 
+@pytest.mark.ref
 def test_our_bytes_load_into_thinc_8_3_14(tmp_path):
     ref_python = require_ref_thinc()
     jobs, expected = [], {}

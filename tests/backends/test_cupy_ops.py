@@ -436,6 +436,27 @@ def test_importable_and_constructible_without_cupy():
     assert ops.device_id == 0
 
 
+def test_cuda_source_compiles_with_nvcc(tmp_path):
+    """Where a CUDA toolkit exists, the .cu compiles to PTX with every kernel exported."""
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc not found")
+    ptx = tmp_path / "kernels.ptx"
+    # -Werror: warnings such as narrowing or unused values fail the build too.
+    subprocess.run(
+        [nvcc, "-std=c++11", "-ptx", "-Werror", "all-warnings", "-o", str(ptx)]
+        + [str(_custom_kernels.KERNELS_SOURCE_PATH)],
+        check=True,
+        timeout=300,
+    )
+    entries = {
+        line.split()[2].rstrip("(")
+        for line in ptx.read_text().splitlines()
+        if line.startswith(".visible .entry")
+    }
+    assert entries == set(_custom_kernels.KERNEL_NAMES)
+
+
 def test_lazy_kernel_compiles_once():
     calls = []
 

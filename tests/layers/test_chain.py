@@ -107,8 +107,9 @@ def test_forward_is_composition():
 def test_backward_runs_layers_in_reverse():
     model = chain(Linear(4), Relu(4), Linear(2))
     model.initialize(X=X)
+    rng = numpy.random.default_rng(1)
     for node in model.layers:
-        node.set_param("b", numpy.random.default_rng(1).normal(size=(node.get_dim("nO"),)).astype("f"))
+        node.set_param("b", rng.normal(size=(node.get_dim("nO"),)).astype("f"))
     check_gradients(model, X)
 
 

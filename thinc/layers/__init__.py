@@ -15,7 +15,7 @@ from .hashembed import HashEmbed
 from .layernorm import LayerNorm
 from .linear import Linear
 from .logistic import Logistic
-from .lstm import LSTM
+from .lstm import LSTM, PyTorchLSTM
 from .maxout import Maxout
 from .mish import Mish
 from .multisoftmax import MultiSoftmax
@@ -83,7 +83,7 @@ __all__ = [
     "CauchySimilarity", "ClippedLinear", "Dish", "Dropout", "Embed", "Gelu", "HardSigmoid",
     "HardSwish", "HardSwishMobilenet", "HardTanh", "HashEmbed", "LayerNorm", "Linear",
     "Logistic", "LSTM", "Maxout", "Mish", "MultiSoftmax", "ParametricAttention",
-    "ParametricAttention_v2", "premap_ids", "PyTorchRNNWrapper", "PyTorchWrapper",
+    "ParametricAttention_v2", "premap_ids", "PyTorchLSTM", "PyTorchRNNWrapper", "PyTorchWrapper",
     "PyTorchWrapper_v2", "PyTorchWrapper_v3", "TorchScriptWrapper_v1",
     "pytorch_to_torchscript_wrapper", "Relu", "ReluK", "Sigmoid", "sigmoid_activation",
     "Softmax", "Softmax_v2", "softmax_activation", "SparseLinear", "SparseLinear_v2", "Swish",

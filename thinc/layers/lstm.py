@@ -130,3 +130,21 @@ def _packed_to_padded(ops, packed: Floats2d, Xp: Padded) -> Padded:
         data[t, :size] = packed[start : start + size]
         start += size
     return Padded(data, Xp.size_at_t, Xp.lengths, Xp.indices)
+
+
+@registry.layers("PyTorchLSTM.v1")
+def PyTorchLSTM(
+    nO: int, nI: int, *, bi: bool = False, depth: int = 1, dropout: float = 0.0
+) -> Model[Padded, Padded]:
+    """The same network computed by torch.nn.LSTM, wrapped to take and give Padded
+    (spaCy's BiLSTM encoder imports it by this name)."""
+    import torch.nn
+
+    from .pytorchwrapper import PyTorchRNNWrapper
+    from .with_padded import with_padded
+
+    nH = nO // 2 if bi else nO
+    if bi and nO % 2:
+        raise ValueError(f"PyTorchLSTM: a bidirectional LSTM needs an even nO, got {nO}")
+    lstm = torch.nn.LSTM(nI, nH, depth, bidirectional=bi, dropout=dropout)
+    return with_padded(PyTorchRNNWrapper(lstm))
