@@ -84,7 +84,8 @@ def find_ewt(data_dir: Optional[str]) -> Optional[Path]:
 
 def load_ewt(data_dir: Optional[str], use_sample: bool, limit: Optional[int] = None):
     """(train, dev, description) from the full treebank, or from the bundled
-    sample when asked to or when the treebank is missing."""
+    sample when asked to or when the treebank is missing; `limit` keeps that
+    many sentences of each, spread through the files."""
     ewt = None if use_sample else find_ewt(data_dir)
     if ewt is None:
         if not use_sample:
@@ -99,9 +100,20 @@ def load_ewt(data_dir: Optional[str], use_sample: bool, limit: Optional[int] = N
         dev_path = ewt / "en_ewt-ud-dev.conllu"
     if not train_path.exists():
         raise SystemExit(f"training data missing: {train_path}")
-    train = read_conllu(train_path, limit)
-    dev = read_conllu(dev_path, limit)
+    train = spread_subset(read_conllu(train_path), limit)
+    dev = spread_subset(read_conllu(dev_path), limit)
     return train, dev, f"{train_path.name} / {dev_path.name}"
+
+
+def spread_subset(items: List[Item], limit: Optional[int]) -> List[Item]:
+    """At most `limit` items taken at even steps through the whole list: the
+    treebank is ordered by document, so its first sentences are one genre."""
+    if limit is None or limit >= len(items):
+        return items
+    if limit <= 0:
+        return []
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
 
 
 def word_shape(word: str) -> str:

@@ -186,7 +186,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="directory holding en_ewt-ud-{train,dev}.conllu")
     parser.add_argument("--sample", action="store_true", help="use the small sample in examples/data")
-    parser.add_argument("--limit", type=int, default=0, help="read at most this many sentences per file")
+    parser.add_argument("--limit", type=int, default=0, help="keep this many sentences of each file, spread through it")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-words", type=int, default=1000)
     parser.add_argument("--learn-rate", type=float, default=0.002)

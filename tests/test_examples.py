@@ -61,6 +61,13 @@ def test_read_conllu_skips_multiword_tokens_and_empty_nodes(examples, tmp_path):
     assert len(examples["_common"].read_conllu(path, limit=1)) == 1
 
 
+def test_spread_subset_takes_even_steps(examples):
+    spread_subset = examples["_common"].spread_subset
+    assert spread_subset(list(range(10)), 4) == [0, 2, 5, 7]
+    assert spread_subset(list(range(3)), 5) == [0, 1, 2]
+    assert spread_subset(list(range(3)), None) == [0, 1, 2]
+
+
 def test_features_are_stable_and_spacy_like(examples):
     common = examples["_common"]
     assert common.word_shape("McDonald's") == "XxXxxxx'x"
@@ -114,7 +121,7 @@ def test_tagger_loss_gradient_matches_cross_entropy(examples):
 def test_pos_tagger_trains_on_a_sample_slice(examples, tmp_path):
     pos_tagger = examples["pos_tagger"]
     args = pos_tagger.parse_args(
-        ["--sample", "--limit", "300", "--epochs", "2", "--quiet", "--width", "48", "--depth", "2",
+        ["--sample", "--limit", "250", "--epochs", "2", "--quiet", "--width", "48", "--depth", "2",
          "--batch-words", "300", "--plot", str(tmp_path / "tagger.png"),
          "--summary", str(tmp_path / "tagger.json")]
     )
@@ -147,7 +154,7 @@ def test_classifier_pools_ragged_input(examples):
 def test_textcat_trains_on_a_sample_slice(examples, tmp_path):
     textcat = examples["textcat"]
     args = textcat.parse_args(
-        ["--sample", "--limit", "600", "--epochs", "3", "--quiet", "--width", "32",
+        ["--sample", "--limit", "400", "--epochs", "3", "--quiet", "--width", "32",
          "--batch-words", "400", "--plot", str(tmp_path / "textcat.png")]
     )
     summary = textcat.train_classifier(args)

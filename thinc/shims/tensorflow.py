@@ -324,3 +324,7 @@ def _quiet_keras() -> Iterator[None]:
         warnings.filterwarnings("ignore", message=".*HDF5.*legacy.*")
         warnings.filterwarnings("ignore", message=".*legacy.*HDF5.*")
         yield
+
+
+def _no_backprop(d_output: Any) -> Any:
+    raise ValueError("This output was computed for inference (is_train=False): no backprop")
