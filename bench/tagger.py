@@ -11,6 +11,7 @@ wall time: on a shared machine CPU time is the steadier of the two.
 
 thinc 8.3.14 is looked for in .venv-ref (or --ref-python); featurizing the words
 (string hashing in Python) happens before the clock starts, for every contender."""
+
 import argparse
 import json
 import os
@@ -40,9 +41,8 @@ def load_batches(settings: dict):
     """(train batches, inference batches, n_tags): lists of sentence feature
     arrays and tag-id arrays, built the same way in every worker."""
     sys.path.insert(0, str(EXAMPLES))
-    from _common import batches_by_words, load_ewt
-
     import pos_tagger
+    from _common import batches_by_words, load_ewt
 
     train, _, _ = load_ewt(settings["data_dir"], settings["sample"])
     tag_names = sorted({tag for sentence in train for tag in sentence.tags})
@@ -77,12 +77,15 @@ def load_batches(settings: dict):
 class ThincContender:
     def __init__(self, settings: dict) -> None:
         import pos_tagger
+
         from thinc.api import Adam, fix_random_seed
 
         fix_random_seed(0)
         self.train_batches, self.infer_batches, n_tags = load_batches(settings)
         self.pos_tagger = pos_tagger
-        self.model = pos_tagger.build_tagger(n_tags, width=settings["width"], depth=settings["depth"])
+        self.model = pos_tagger.build_tagger(
+            n_tags, width=settings["width"], depth=settings["depth"]
+        )
         features, labels = self.train_batches[0]
         self.model.initialize(X=features, Y=[numpy.zeros((len(y), n_tags), "f") for y in labels])
         self.optimizer = Adam(settings["learn_rate"])
@@ -185,7 +188,11 @@ class TorchContender:
                 [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5],
                 dtype="uint64",
             )
-            keys.append(torch.from_numpy(((salted >> numpy.uint64(33)) % numpy.uint64(n_rows)).astype("int64")))
+            keys.append(
+                torch.from_numpy(
+                    ((salted >> numpy.uint64(33)) % numpy.uint64(n_rows)).astype("int64")
+                )
+            )
         mask = torch.from_numpy(real.astype("float32")[:, None])
         return keys, mask, torch.from_numpy(numpy.flatnonzero(real))
 
@@ -231,7 +238,11 @@ def serve(kind: str, settings: dict) -> None:
             break
         wall, cpu = time.perf_counter(), time.process_time()
         words = contender.train() if task == "train" else contender.infer()
-        reply = {"words": words, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+        reply = {
+            "words": words,
+            "wall": time.perf_counter() - wall,
+            "cpu": time.process_time() - cpu,
+        }
         print(REPLY + json.dumps(reply), flush=True)
 
 
@@ -245,7 +256,14 @@ class Worker:
             env["THINC_EXAMPLES_USE_INSTALLED"] = "1"
         self.label = label
         self.process = subprocess.Popen(
-            [python, str(Path(__file__).resolve()), "--worker", kind, "--settings", json.dumps(settings)],
+            [
+                python,
+                str(Path(__file__).resolve()),
+                "--worker",
+                kind,
+                "--settings",
+                json.dumps(settings),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -284,7 +302,9 @@ def table(workers: List[Worker], results: Dict[str, Dict[str, List[dict]]]) -> s
     lines.append(header)
     for worker in workers:
         cells = "".join(
-            f"{rate(worker.label, task, clock):>20,.0f}" for task in ("train", "infer") for clock in ("cpu", "wall")
+            f"{rate(worker.label, task, clock):>20,.0f}"
+            for task in ("train", "infer")
+            for clock in ("cpu", "wall")
         )
         lines.append(f"{worker.name + ' (' + worker.label + ')':<26}"[:26] + cells)
     ours = workers[0].label
@@ -339,7 +359,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             print(f"no thinc 8.3.14 interpreter at {args.ref_python}: skipping it")
     if "torch" in wanted:
         workers.append(Worker("torch", sys.executable, "torch", settings, installed=False))
-    results: Dict[str, Dict[str, List[dict]]] = {w.label: {"train": [], "infer": []} for w in workers}
+    results: Dict[str, Dict[str, List[dict]]] = {
+        w.label: {"train": [], "infer": []} for w in workers
+    }
     print(
         f"width {args.width}, depth {args.depth}; per round {args.train_words} training words "
         f"(batches of {args.batch_words}) and {args.infer_words} inference words "

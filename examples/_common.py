@@ -3,6 +3,7 @@ progress bars and the training-curve plot, free of any thinc import.
 
 The examples run unchanged on thinc 8.3.14: set THINC_EXAMPLES_USE_INSTALLED=1
 to import the installed thinc instead of this source checkout's."""
+
 import hashlib
 import os
 import sys
@@ -208,8 +209,12 @@ def plot_training_curve(
     score_axis.set_ylabel(f"dev {score_name}", color="tab:red")
     if scores:
         best = max(scores)
-        score_axis.annotate(f"{best:.4f}", (eval_steps[scores.index(best)], best),
-                            textcoords="offset points", xytext=(-30, 8))
+        score_axis.annotate(
+            f"{best:.4f}",
+            (eval_steps[scores.index(best)], best),
+            textcoords="offset points",
+            xytext=(-30, 8),
+        )
     handles = loss_axis.get_legend_handles_labels()
     more = score_axis.get_legend_handles_labels()
     score_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="center right")

@@ -8,6 +8,7 @@ of expand_window >> Maxout >> LayerNorm widen each token's context by one word
 on either side. Only thinc.api is used, so the same script runs on thinc
 8.3.14: `THINC_EXAMPLES_USE_INSTALLED=1 path/to/python examples/pos_tagger.py`.
 Writes a training-curve plot to examples/output/pos_tagger.png."""
+
 import argparse
 import json
 import sys
@@ -188,7 +189,9 @@ def train_tagger(args: argparse.Namespace) -> dict:
     )
 
     model = build_tagger(len(tag_names), width=args.width, depth=args.depth)
-    model.initialize(X=train_X[:5], Y=[numpy.zeros((len(y), len(tag_names)), "f") for y in train_y[:5]])
+    model.initialize(
+        X=train_X[:5], Y=[numpy.zeros((len(y), len(tag_names)), "f") for y in train_y[:5]]
+    )
     optimizer = Adam(args.learn_rate)
     rng = numpy.random.RandomState(args.seed)
     lengths = [len(y) for y in train_y]
@@ -199,7 +202,9 @@ def train_tagger(args: argparse.Namespace) -> dict:
     train_seconds = 0.0
     for epoch in range(args.epochs):
         batches = batches_by_words(lengths, rng.permutation(len(train_X)), args.batch_words)
-        checkpoints = {len(batches) * (k + 1) // args.evals_per_epoch for k in range(args.evals_per_epoch)}
+        checkpoints = {
+            len(batches) * (k + 1) // args.evals_per_epoch for k in range(args.evals_per_epoch)
+        }
         epoch_start = time.perf_counter()
         window_losses: List[float] = []
         for step, batch in enumerate(progress(batches, f"epoch {epoch + 1}", args.quiet), 1):
@@ -241,7 +246,7 @@ def train_tagger(args: argparse.Namespace) -> dict:
         "dev_accuracy_curve": list(zip(eval_steps, scores)),
         "baselines": baselines,
         "training_words_per_second": n_train_words * args.epochs / train_seconds,
-        "inference_words_per_second": sum(lengths_of(dev_X)) / inference_seconds,
+        "inference_words_per_second": sum(len(x) for x in dev_X) / inference_seconds,
         "seconds": time.time() - started,
     }
     print(
@@ -271,15 +276,18 @@ def train_tagger(args: argparse.Namespace) -> dict:
     return summary
 
 
-def lengths_of(features: Sequence[numpy.ndarray]) -> List[int]:
-    return [len(x) for x in features]
-
-
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="directory holding en_ewt-ud-{train,dev}.conllu")
-    parser.add_argument("--sample", action="store_true", help="use the small sample in examples/data")
-    parser.add_argument("--limit", type=int, default=0, help="keep this many sentences of each file, spread through it")
+    parser.add_argument(
+        "--sample", action="store_true", help="use the small sample in examples/data"
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="keep this many sentences of each file, spread through it",
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-words", type=int, default=500)
     parser.add_argument("--learn-rate", type=float, default=0.002)

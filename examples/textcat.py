@@ -12,6 +12,7 @@ Model: list2ragged >> with_array(hashed NORM/PREFIX/SUFFIX/SHAPE embeddings >>
 Maxout+LayerNorm) >> ParametricAttention >> reduce_mean >> Softmax. Only
 thinc.api is used, so the script also runs on thinc 8.3.14 (see pos_tagger.py).
 Writes a training-curve plot to examples/output/textcat.png."""
+
 import argparse
 import json
 import sys
@@ -142,7 +143,9 @@ def train_classifier(args: argparse.Namespace) -> dict:
                 recent = []
         scores.append(float((predict(model, dev_X) == dev_y).mean()))
         eval_steps.append(epoch + 1.0)
-        print(f"epoch {epoch + 1}: loss {losses[-1]:.4f}, dev accuracy {scores[-1]:.4f}", flush=True)
+        print(
+            f"epoch {epoch + 1}: loss {losses[-1]:.4f}, dev accuracy {scores[-1]:.4f}", flush=True
+        )
 
     guesses = predict(model, dev_X)
     confusion = numpy.zeros((len(genres), len(genres)), dtype=int)
@@ -161,7 +164,9 @@ def train_classifier(args: argparse.Namespace) -> dict:
         "majority_baseline": majority,
         "seconds": time.time() - started,
     }
-    print(f"final dev accuracy {scores[-1]:.4f} vs baseline {majority:.4f}; done in {summary['seconds']:.0f}s")
+    print(
+        f"final dev accuracy {scores[-1]:.4f} vs baseline {majority:.4f}; done in {summary['seconds']:.0f}s"
+    )
     if not args.no_plot:
         plot = plot_training_curve(
             Path(args.plot),
@@ -185,8 +190,15 @@ def train_classifier(args: argparse.Namespace) -> dict:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="directory holding en_ewt-ud-{train,dev}.conllu")
-    parser.add_argument("--sample", action="store_true", help="use the small sample in examples/data")
-    parser.add_argument("--limit", type=int, default=0, help="keep this many sentences of each file, spread through it")
+    parser.add_argument(
+        "--sample", action="store_true", help="use the small sample in examples/data"
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="keep this many sentences of each file, spread through it",
+    )
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-words", type=int, default=1000)
     parser.add_argument("--learn-rate", type=float, default=0.002)

@@ -548,11 +548,11 @@ THINC_CLONES static void maxout(const double* X, double* o, int32_t* w, index_t 
 // Returns the position of the first out-of-range piece index, or -1.
 template <typename T>
 THINC_INLINE index_t backprop_maxout_impl(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
-    std::memset(dX, 0, sizeof(T) * n * P);
+    // Every output element is written once (no separate zeroing pass).
     for (index_t i = 0; i < n; ++i) {
         int32_t w = which[i];
         if (w < 0 || w >= P) return i;
-        dX[i * P + w] = dY[i];
+        for (index_t p = 0; p < P; ++p) dX[i * P + p] = p == w ? dY[i] : T(0);
     }
     return -1;
 }

@@ -1,5 +1,6 @@
 """Smoke runs of examples/ (POS tagger, genre classifier) and bench/tagger.py on
 small slices of the bundled EWT sample, plus checks of their helpers."""
+
 import importlib
 import json
 import os
@@ -121,9 +122,24 @@ def test_tagger_loss_gradient_matches_cross_entropy(examples):
 def test_pos_tagger_trains_on_a_sample_slice(examples, tmp_path):
     pos_tagger = examples["pos_tagger"]
     args = pos_tagger.parse_args(
-        ["--sample", "--limit", "250", "--epochs", "2", "--quiet", "--width", "48", "--depth", "2",
-         "--batch-words", "300", "--plot", str(tmp_path / "tagger.png"),
-         "--summary", str(tmp_path / "tagger.json")]
+        [
+            "--sample",
+            "--limit",
+            "250",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--width",
+            "48",
+            "--depth",
+            "2",
+            "--batch-words",
+            "300",
+            "--plot",
+            str(tmp_path / "tagger.png"),
+            "--summary",
+            str(tmp_path / "tagger.json"),
+        ]
     )
     summary = pos_tagger.train_tagger(args)
     curve = [score for _, score in summary["dev_accuracy_curve"]]
@@ -154,8 +170,20 @@ def test_classifier_pools_ragged_input(examples):
 def test_textcat_trains_on_a_sample_slice(examples, tmp_path):
     textcat = examples["textcat"]
     args = textcat.parse_args(
-        ["--sample", "--limit", "400", "--epochs", "3", "--quiet", "--width", "32",
-         "--batch-words", "400", "--plot", str(tmp_path / "textcat.png")]
+        [
+            "--sample",
+            "--limit",
+            "400",
+            "--epochs",
+            "3",
+            "--quiet",
+            "--width",
+            "32",
+            "--batch-words",
+            "400",
+            "--plot",
+            str(tmp_path / "textcat.png"),
+        ]
     )
     summary = textcat.train_classifier(args)
     assert summary["genres"] == ["answers", "email", "newsgroup", "reviews", "weblog"]
@@ -169,10 +197,28 @@ def test_pos_tagger_script_runs_unchanged_on_thinc_8_3_14(tmp_path):
     summary_path = tmp_path / "summary.json"
     env = dict(os.environ, THINC_EXAMPLES_USE_INSTALLED="1")
     subprocess.run(
-        [str(ref_python), str(EXAMPLES / "pos_tagger.py"), "--sample", "--limit", "100",
-         "--epochs", "1", "--quiet", "--no-plot", "--width", "32", "--depth", "1",
-         "--summary", str(summary_path)],
-        check=True, env=env, cwd=str(tmp_path), capture_output=True, timeout=600,
+        [
+            str(ref_python),
+            str(EXAMPLES / "pos_tagger.py"),
+            "--sample",
+            "--limit",
+            "100",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--no-plot",
+            "--width",
+            "32",
+            "--depth",
+            "1",
+            "--summary",
+            str(summary_path),
+        ],
+        check=True,
+        env=env,
+        cwd=str(tmp_path),
+        capture_output=True,
+        timeout=600,
     )
     summary = json.loads(summary_path.read_text())
     assert summary["thinc_version"] == "8.3.14"
@@ -183,10 +229,28 @@ def test_pos_tagger_script_runs_unchanged_on_thinc_8_3_14(tmp_path):
 def test_bench_prints_a_table():
     pytest.importorskip("torch")
     result = subprocess.run(
-        [sys.executable, str(CHECKOUT / "bench" / "tagger.py"), "--sample", "--rounds", "1",
-         "--train-words", "300", "--infer-words", "300", "--width", "16", "--depth", "1",
-         "--contenders", "ours,torch"],
-        check=True, capture_output=True, text=True, timeout=600, cwd=str(CHECKOUT),
+        [
+            sys.executable,
+            str(CHECKOUT / "bench" / "tagger.py"),
+            "--sample",
+            "--rounds",
+            "1",
+            "--train-words",
+            "300",
+            "--infer-words",
+            "300",
+            "--width",
+            "16",
+            "--depth",
+            "1",
+            "--contenders",
+            "ours,torch",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=str(CHECKOUT),
     )
     lines = result.stdout.splitlines()
     assert any(line.startswith("ours / torch") for line in lines), result.stdout

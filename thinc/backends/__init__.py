@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
-from typing import Dict, Iterator, Optional, Type
+from typing import Any, Dict, Iterator, Optional, Type
 
 from ..compat import has_cupy, has_cupy_gpu
 from ..config import registry
@@ -40,6 +40,11 @@ _ALIASES: Dict[str, str] = {"cpu": "numpy", "gpu": "cupy", "apple": "mps"}
 
 context_ops: contextvars.ContextVar[Optional[Ops]] = contextvars.ContextVar(
     "thinc_current_ops", default=None
+)
+# The cupy memory pools handed to PyTorch or TensorFlow, by framework name; spaCy's
+# loggers read it to tell which allocator owns cupy's memory.
+context_pools: contextvars.ContextVar[Dict[str, Any]] = contextvars.ContextVar(
+    "context_pools", default={}
 )
 _process_default: Dict[str, Optional[Ops]] = {"ops": None}
 _default_lock = threading.Lock()
@@ -156,6 +161,7 @@ def use_pytorch_for_gpu_memory() -> None:
     if get_torch_default_device().type != "cuda":
         return
     pool = cupy.cuda.MemoryPool(allocator=cupy_pytorch_allocator)
+    context_pools.set({**context_pools.get(), "pytorch": pool})
     cupy.cuda.set_allocator(pool.malloc)
 
 
@@ -169,6 +175,7 @@ def use_tensorflow_for_gpu_memory() -> None:
     from ._cupy_allocators import cupy_tensorflow_allocator
 
     pool = cupy.cuda.MemoryPool(allocator=cupy_tensorflow_allocator)
+    context_pools.set({**context_pools.get(), "tensorflow": pool})
     cupy.cuda.set_allocator(pool.malloc)
 
 

@@ -71,6 +71,12 @@ cdef void blis_dgemm(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
         M, N, K, alpha, <double*>A, lda, 1, <double*>B, ldb, 1, beta, C, ldc, 1)
 
 
+# Below this many multiply-adds a product is too small to share between
+# threads; OpenBLAS would still wake its pool, which costs more than the work
+# (badly so on a busy machine), so blis runs it on the calling thread.
+cdef Py_ssize_t SMALL_GEMM = 1 << 21
+
+
 cdef inline bint fits_int(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t lda,
                           Py_ssize_t ldb, Py_ssize_t ldc) noexcept nogil:
     # A 32-bit-int BLAS cannot describe larger matrices; blis takes those.
@@ -83,7 +89,9 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
                    Py_ssize_t ldb, float beta, float* C, Py_ssize_t ldc) noexcept nogil:
     if M <= 0 or N <= 0:
         return
-    if _backend == USE_CBLAS_ILP64:
+    if M * N * K < SMALL_GEMM:
+        blis_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    elif _backend == USE_CBLAS_ILP64:
         _sgemm_ilp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
                      M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     elif _backend == USE_CBLAS_LP64 and fits_int(M, N, K, lda, ldb, ldc):
@@ -98,7 +106,9 @@ cdef void gemm_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
                    Py_ssize_t ldb, double beta, double* C, Py_ssize_t ldc) noexcept nogil:
     if M <= 0 or N <= 0:
         return
-    if _backend == USE_CBLAS_ILP64:
+    if M * N * K < SMALL_GEMM:
+        blis_dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    elif _backend == USE_CBLAS_ILP64:
         _dgemm_ilp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
                      M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     elif _backend == USE_CBLAS_LP64 and fits_int(M, N, K, lda, ldb, ldc):
@@ -205,6 +215,16 @@ cdef bint _gemm_is_correct():
 
 
 def _choose_backend() -> str:
+    global SMALL_GEMM
+    small_gemm = SMALL_GEMM
+    SMALL_GEMM = 0  # so the correctness check reaches the library itself
+    try:
+        return _choose_library()
+    finally:
+        SMALL_GEMM = small_gemm
+
+
+def _choose_library() -> str:
     global _backend, _sgemm_lp64, _dgemm_lp64, _sgemm_ilp64, _dgemm_ilp64
     _backend = USE_BLIS
     forced = os.environ.get("THINC_BLAS", "").lower()

@@ -120,10 +120,10 @@ class TensorFlowShim(Shim):
                 continue
             weights, _ = optimizer(
                 (self.id, key),
-                cast(FloatsXd, tensorflow2xp(variable)),
+                cast(FloatsXd, tensorflow2xp(compat.tensorflow.convert_to_tensor(variable))),
                 cast(FloatsXd, tensorflow2xp(grad)),
             )
-            variable.assign(numpy.asarray(weights).reshape(tuple(variable.shape)))
+            variable.assign(xp2tensorflow(weights))
         self.gradients = None
 
     @contextlib.contextmanager
@@ -136,7 +136,7 @@ class TensorFlowShim(Shim):
             for key, value in params.items()
             if isinstance(key, tuple) and len(key) == 2 and key[0] == self.id and key[1] in keyed
         }
-        backup = {name: keyed[name].numpy() for name in own}
+        backup = {name: _variable_array(keyed[name]) for name in own}
         for name, value in own.items():
             keyed[name].assign(_to_host(value))
         try:
@@ -269,6 +269,11 @@ def _variable_keys(variables: List[Any]) -> List[str]:
             seen[key] = 0
         keys.append(key)
     return keys
+
+
+def _variable_array(variable: Any) -> Any:
+    # Keras 3 variables are not tf tensors; converting first works for both Keras 2 and 3.
+    return compat.tensorflow.convert_to_tensor(variable).numpy()
 
 
 def _to_host(array: Any) -> Any:

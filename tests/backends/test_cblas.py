@@ -1,0 +1,107 @@
+"""The BLAS table's binary interface (as spaCy cimports it) and the one-time
+choice of gemm implementation."""
+import ctypes
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy
+import pytest
+
+from thinc.backends import cblas
+from thinc.backends.numpy_ops import NumpyOps
+
+from ..util import require_ref_thinc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The C signatures Cython records for each exported function; a cimporting
+# module compiled against thinc 8.3 checks these strings at import time.
+EXPECTED_CAPI = {
+    "daxpy": b"__pyx_t_5thinc_8backends_5cblas_daxpy_ptr (struct __pyx_obj_5thinc_8backends_5cblas_CBlas *)",
+    "saxpy": b"__pyx_t_5thinc_8backends_5cblas_saxpy_ptr (struct __pyx_obj_5thinc_8backends_5cblas_CBlas *)",
+    "sgemm": b"__pyx_t_5thinc_8backends_5cblas_sgemm_ptr (struct __pyx_obj_5thinc_8backends_5cblas_CBlas *)",
+    "set_daxpy": b"void (struct __pyx_obj_5thinc_8backends_5cblas_CBlas *, __pyx_t_5thinc_8backends_5cblas_daxpy_ptr)",
+    "set_saxpy": b"void (struct __pyx_obj_5thinc_8backends_5cblas_CBlas *, __pyx_t_5thinc_8backends_5cblas_saxpy_ptr)",
+    "set_sgemm": b"void (struct __pyx_obj_5thinc_8backends_5cblas_CBlas *, __pyx_t_5thinc_8backends_5cblas_sgemm_ptr)",
+}
+
+
+def _capsule_names(module) -> dict:
+    get_name = ctypes.pythonapi.PyCapsule_GetName
+    get_name.restype = ctypes.c_char_p
+    get_name.argtypes = [ctypes.py_object]
+    return {key: get_name(value) for key, value in module.__pyx_capi__.items()}
+
+
+def test_exported_signatures_match_thinc_8_3():
+    names = _capsule_names(cblas)
+    for key, signature in EXPECTED_CAPI.items():
+        assert names[key] == signature
+
+
+def test_cblas_object_layout():
+    # PyObject header plus one std::shared_ptr, as in thinc 8.3.
+    assert cblas.CBlas.__basicsize__ == 32
+    table = NumpyOps().cblas()
+    assert isinstance(table, cblas.CBlas)
+
+
+def test_backend_is_chosen_once_and_named():
+    assert cblas.BLAS_BACKEND == NumpyOps.blas_backend
+    assert isinstance(cblas.blis_arch(), str) and cblas.blis_arch()
+    if cblas.blis_arch() not in ("generic", "unknown"):
+        assert cblas.BLAS_BACKEND.startswith("blis")
+
+
+FORCED_BLIS = r"""
+import numpy
+from thinc.backends import cblas
+from thinc.backends.numpy_ops import NumpyOps
+assert cblas.BLAS_BACKEND.startswith("blis"), cblas.BLAS_BACKEND
+rng = numpy.random.default_rng(0)
+a = rng.standard_normal((300, 200)).astype("f")
+b = rng.standard_normal((150, 200)).astype("f")
+numpy.testing.assert_allclose(NumpyOps().gemm(a, b, trans2=True), a @ b.T, rtol=1e-4, atol=1e-3)
+print("ok")
+"""
+
+
+def test_thinc_blas_environment_variable_forces_blis():
+    completed = subprocess.run(
+        [sys.executable, "-c", FORCED_BLIS], capture_output=True, text=True, cwd=str(ROOT),
+        env={"THINC_BLAS": "blis", "PATH": "/usr/bin:/bin"}, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (64, 300, 200), (257, 129, 65)])
+def test_gemm_small_and_large_paths(shape):
+    # Small products run on blis, large ones on the chosen library.
+    M, N, K = shape
+    rng = numpy.random.default_rng(1)
+    a = rng.standard_normal((M, K)).astype("f")
+    b = rng.standard_normal((K, N)).astype("f")
+    numpy.testing.assert_allclose(NumpyOps().gemm(a, b), a @ b, rtol=1e-4, atol=1e-3)
+    numpy.testing.assert_allclose(NumpyOps().gemm(a.astype("d"), b.astype("d")), a.astype("d") @ b,
+                                  rtol=1e-10, atol=1e-10)
+
+
+ORACLE = r"""
+import ctypes, thinc.backends.cblas as c
+get = ctypes.pythonapi.PyCapsule_GetName
+get.restype = ctypes.c_char_p
+get.argtypes = [ctypes.py_object]
+for key, value in sorted(c.__pyx_capi__.items()):
+    print(key, get(value).decode())
+"""
+
+
+def test_signatures_against_installed_thinc_8_3_14():
+    ref_python = require_ref_thinc()
+    completed = subprocess.run([str(ref_python), "-c", ORACLE], capture_output=True, text=True,
+                               cwd="/", check=True)
+    expected = dict(line.split(" ", 1) for line in completed.stdout.strip().splitlines())
+    ours = {key: value.decode() for key, value in _capsule_names(cblas).items()}
+    assert {key: ours[key] for key in expected} == expected
