@@ -42,7 +42,7 @@ TRAIN = [
         "entities": [], "cats": {"FOOD": 1.0, "TRAVEL": 0.0}}),
     ("Tom drives to Paris", {"tags": ["PROPN", "VERB", "ADP", "PROPN"],
         "heads": [1, 1, 1, 2], "deps": ["nsubj", "ROOT", "prep", "pobj"],
-        "entities": [(0, 3, "PERSON"), (13, 18, "GPE")], "cats": {"FOOD": 0.0, "TRAVEL": 1.0}}),
+        "entities": [(0, 3, "PERSON"), (14, 19, "GPE")], "cats": {"FOOD": 0.0, "TRAVEL": 1.0}}),
 ]
 
 
@@ -132,7 +132,7 @@ def test_trained_pipeline_fits_its_training_data(report):
     tags = [["PRON", "VERB", "ADJ", "NOUN"], ["PROPN", "VERB", "ADP", "PROPN"],
             ["VERB", "ADJ", "NOUN"], ["PROPN", "VERB", "ADP", "PROPN"]]
     heads = [[1, 1, 3, 1], [1, 1, 1, 2], [0, 2, 0], [1, 1, 1, 2]]
-    ents = [[], [[0, 4, "PERSON"], [14, 20, "GPE"]], [], [[0, 3, "PERSON"], [13, 18, "GPE"]]]
+    ents = [[], [[0, 4, "PERSON"], [14, 20, "GPE"]], [], [[0, 3, "PERSON"], [14, 19, "GPE"]]]
     food = [True, False, True, False]
     for doc, tag, head, ent, is_food in zip(report["trained"], tags, heads, ents, food):
         assert doc["tag"] == tag

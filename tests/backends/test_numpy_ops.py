@@ -593,6 +593,10 @@ def _oracle_cases():
     weights, gradient, mom1, mom2 = (rng.uniform(0.1, 1, 30).astype("f") for _ in range(4))
     cases["adam"] = ("reference", "adam", (weights, gradient, mom1, mom2, 0.9, 0.999, 1e-8,
                                            0.001, 0.8), {})
+    for depth, dirs in ((1, 1), (2, 2)):
+        lstm_args = _lstm_inputs(depth, dirs, 5, 3, [5, 3, 3, 1], seed=depth)
+        cases[f"lstm_forward_inference {depth}x{dirs}"] = ("numpy", "lstm_forward_inference",
+                                                          lstm_args, {})
     return cases
 
 
@@ -753,3 +757,11 @@ def test_lstm_errors():
         OPS.lstm_forward_training(params, H0, C0, X[:5], numpy.array([2, 3], "i"))
     with pytest.raises(ValueError):
         OPS.lstm_forward_training(params, H0, C0[:, :, :2], X, size_at_t)
+
+
+@pytest.mark.parametrize("name", ["relu", "gelu", "swish", "sigmoid", "mish", "hard_swish"])
+def test_large_input(name):
+    # Long enough to run every vector-width path and its remainder loop.
+    X = (numpy.random.default_rng(9).standard_normal(1_000_003) * 5).astype("f")
+    forward, _ = FORMULAS[name]
+    _check_close(getattr(OPS, name)(X), forward(X.astype("f8")), X.dtype, name)

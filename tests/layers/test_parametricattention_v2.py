@@ -6,7 +6,7 @@ import pytest
 from thinc.config import Config, registry
 from thinc.layers.linear import Linear
 from thinc.layers.parametricattention import ParametricAttention
-from thinc.layers.parametricattention_v2 import ParametricAttention_v2
+from thinc.layers.parametricattention_v2 import KEY_TRANSFORM_REF, ParametricAttention_v2
 from thinc.types import Ragged
 
 from ..util import check_gradients
@@ -22,7 +22,8 @@ def make_ragged(seed: int = 0) -> Ragged:
 def test_names_refs_and_default_noop():
     model = ParametricAttention_v2()
     assert model.name == "para-attn" and list(model.param_names) == ["Q"]
-    assert model.get_ref("key_transform").name == "noop"
+    assert KEY_TRANSFORM_REF == "key_transform"
+    assert model.get_ref(KEY_TRANSFORM_REF).name == "noop"
     assert [layer.name for layer in model.layers] == ["noop"]
     model.initialize(X=make_ragged())
     assert model.get_dim("nO") == 3 and abs(model.get_param("Q")).max() <= 0.1

@@ -373,7 +373,8 @@ def mixed_model(nO=2):
     torch.manual_seed(0)
     torch_net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8))
     keras_net = make_mlp(nO=8)
-    model = chain(add(PyTorchWrapper(torch_net), TensorFlowWrapper(keras_net)), Linear(nO), Logistic())
+    both = add(PyTorchWrapper(torch_net), TensorFlowWrapper(keras_net))
+    model = chain(both, Linear(nO), Logistic())
     return model, torch_net, keras_net
 
 

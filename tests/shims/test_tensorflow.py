@@ -48,14 +48,16 @@ def test_predict_and_begin_update_match_the_dense_formula():
     W, b = net.get_weights()
     expected = X.numpy() @ W + b
     numpy.testing.assert_allclose(shim.predict(ArgsKwargs(args=(X,), kwargs={})).numpy(),
-                                  expected, rtol=1e-5)
+                                  expected, rtol=1e-5, atol=1e-6)
     Y, backprop = shim.begin_update(ArgsKwargs(args=(X,), kwargs={}))
-    numpy.testing.assert_allclose(Y.numpy(), expected, rtol=1e-5)
+    numpy.testing.assert_allclose(Y.numpy(), expected, rtol=1e-5, atol=1e-6)
     dX = backprop(tf.ones(Y.shape))
     assert isinstance(dX, ArgsKwargs)
-    numpy.testing.assert_allclose(dX.args[0].numpy(), numpy.ones((5, 3)) @ W.T, rtol=1e-5)
+    numpy.testing.assert_allclose(dX.args[0].numpy(), numpy.ones((5, 3)) @ W.T,
+                                  rtol=1e-5, atol=1e-6)
     kernel_grad, bias_grad = shim.gradients.values()
-    numpy.testing.assert_allclose(kernel_grad.numpy(), X.numpy().T @ numpy.ones((5, 3)), rtol=1e-5)
+    numpy.testing.assert_allclose(kernel_grad.numpy(), X.numpy().T @ numpy.ones((5, 3)),
+                                  rtol=1e-5, atol=1e-6)
     numpy.testing.assert_allclose(bias_grad.numpy(), numpy.full(3, 5.0), rtol=1e-6)
 
 
@@ -85,7 +87,8 @@ def test_finish_update_keys_by_shim_id_and_variable_path():
     assert all(shim_id == shim.id for shim_id, _ in keys)
     assert [name.rsplit("/", 1)[-1] for _, name in keys] == ["kernel", "bias"]
     assert len({name for _, name in keys}) == 2
-    numpy.testing.assert_allclose(net.get_weights()[0], kernel_before - 0.5 * kernel_grad, rtol=1e-6)
+    numpy.testing.assert_allclose(net.get_weights()[0], kernel_before - 0.5 * kernel_grad,
+                                  rtol=1e-6)
     assert shim.gradients is None
     shim.finish_update(optimizer)
     assert len(optimizer.calls) == 2, "nothing to step without new gradients"

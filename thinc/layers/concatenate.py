@@ -208,7 +208,10 @@ def _padded_forward(
 
 
 def init(model: Model[InT, OutT], X: Optional[InT] = None, Y: Optional[OutT] = None) -> None:
-    if X is not None:
+    # Only measure X where some nI needs it: spaCy passes lists of Docs, which have
+    # no width, to concatenations of layers that featurize Docs themselves.
+    needs_width = any(node.has_dim("nI") is not False for node in [model, *model.layers])
+    if X is not None and needs_width:
         width = get_width(cast(Any, X))
         if model.has_dim("nI") is not False:
             model.set_dim("nI", width)

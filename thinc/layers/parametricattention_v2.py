@@ -9,6 +9,9 @@ from ..types import Floats1d, Floats2d, Ragged
 from .noop import noop
 from .parametricattention import apply_attention, attention_weights, check_ragged
 
+# The name under which the key transform is stored, part of the model's bytes.
+KEY_TRANSFORM_REF = "key_transform"
+
 
 @registry.layers("ParametricAttention.v2")
 def ParametricAttention_v2(
@@ -25,7 +28,7 @@ def ParametricAttention_v2(
         init=init,
         params={"Q": None},
         dims={"nO": nO},
-        refs={"key_transform": key_transform},
+        refs={KEY_TRANSFORM_REF: key_transform},
         layers=[key_transform],
     )
 
@@ -34,7 +37,7 @@ def forward(model: Model[Ragged, Ragged], Xr: Ragged, is_train: bool) -> Tuple[R
     Q = cast(Floats1d, model.get_param("Q"))
     X = check_ragged(Xr, Q.shape[0])
     lengths = Xr.lengths
-    keys, backprop_keys = model.get_ref("key_transform")(X, is_train)
+    keys, backprop_keys = model.get_ref(KEY_TRANSFORM_REF)(X, is_train)
     if keys.shape != X.shape:
         raise ValueError(f"para-attn: key_transform must keep the shape {X.shape}, gave {keys.shape}")
     attention, backprop_attention = attention_weights(model.ops, Q, keys, lengths)
@@ -50,7 +53,7 @@ def forward(model: Model[Ragged, Ragged], Xr: Ragged, is_train: bool) -> Tuple[R
 
 
 def init(model: Model[Ragged, Ragged], X: Optional[Ragged] = None, Y: Optional[Ragged] = None) -> None:
-    key_transform = model.get_ref("key_transform")
+    key_transform = model.get_ref(KEY_TRANSFORM_REF)
     data = cast(Floats2d, X.dataXd) if X is not None else None
     if data is not None and model.maybe_get_dim("nO") is None:
         model.set_dim("nO", data.shape[1])

@@ -175,7 +175,7 @@ class TensorFlowShim(Shim):
             device = "CPU:0"
         elif device_type == "gpu":
             if not tensorflow.config.list_logical_devices("GPU"):
-                raise ValueError("Cannot move a TensorFlow model to the GPU: TensorFlow sees no GPU")
+                raise ValueError("Cannot move a TensorFlow model to the GPU: TensorFlow sees none")
             device = f"GPU:{device_id}"
         else:
             raise ValueError(f"Invalid device_type '{device_type}': expected 'cpu' or 'gpu'")
@@ -314,7 +314,8 @@ def _load_h5_weights(keras_model: Any, data: bytes) -> None:
         with open(path, "wb") as file_:
             file_.write(data)
         try:
-            keras_model.load_weights(path)
+            with _quiet_keras():
+                keras_model.load_weights(path)
         except (ValueError, KeyError, OSError) as error:
             raise ValueError(f"Cannot load Keras weights from HDF5 bytes: {error}") from error
 
@@ -328,6 +329,8 @@ def _quiet_keras() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*HDF5.*legacy.*")
         warnings.filterwarnings("ignore", message=".*legacy.*HDF5.*")
+        # Keras's own HDF5 code still calls numpy.array on its variables the numpy 1 way.
+        warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept")
         yield
 
 

@@ -1,0 +1,94 @@
+"""Train an MXNet Gluon network inside a thinc model on a toy two-rings
+problem, then save and reload it.
+
+MXNet 1.9.1 needs numpy < 1.24: scripts/make_framework_venvs.sh mxnet creates
+.venv-mxnet for it. Run: .venv-mxnet/bin/python examples/mxnet_wrapper.py"""
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy
+
+HERE = Path(__file__).parent
+# Run from a source checkout, the example shows that checkout's thinc.
+if (HERE.parent / "thinc" / "__init__.py").exists():
+    sys.path.insert(0, str(HERE.parent))
+
+from thinc.compat import enable_mxnet  # noqa: E402
+from thinc.layers import Softmax, chain  # noqa: E402
+from thinc.loss import CategoricalCrossentropy  # noqa: E402
+from thinc.model import Model  # noqa: E402
+from thinc.optimizers import Adam  # noqa: E402
+from thinc.util import fix_random_seed  # noqa: E402
+
+
+def two_rings(n: int, seed: int):
+    """Points on two noisy concentric rings; the label says which ring."""
+    rng = numpy.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    angles = rng.uniform(0, 2 * numpy.pi, n)
+    radii = 1.0 + labels + rng.normal(0, 0.15, n)
+    X = numpy.stack([radii * numpy.cos(angles), radii * numpy.sin(angles)], axis=1)
+    return X.astype("f"), numpy.eye(2, dtype="f")[labels]
+
+
+def build_model(width: int) -> Model:
+    import mxnet
+
+    from thinc.layers.mxnetwrapper import MXNetWrapper
+
+    gluon_mlp = mxnet.gluon.nn.Sequential()
+    gluon_mlp.add(
+        mxnet.gluon.nn.Dense(width, activation="relu", in_units=2),
+        mxnet.gluon.nn.Dense(width, activation="relu", in_units=width),
+    )
+    gluon_mlp.initialize(mxnet.init.Xavier())
+    return chain(MXNetWrapper(gluon_mlp), Softmax(2))
+
+
+def accuracy(model: Model, X, Y) -> float:
+    return float((model.predict(X).argmax(axis=1) == Y.argmax(axis=1)).mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--width", type=int, default=32)
+    args = parser.parse_args()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enable_mxnet()
+    import mxnet
+
+    fix_random_seed(0)
+    mxnet.random.seed(0)
+    X_train, Y_train = two_rings(2000, seed=0)
+    X_dev, Y_dev = two_rings(500, seed=1)
+    model = build_model(args.width)
+    model.initialize(X=X_train[:10], Y=Y_train[:10])
+    optimizer = Adam(0.005)
+    loss_function = CategoricalCrossentropy()
+    batch_size = 64
+    for epoch in range(args.epochs):
+        order = numpy.random.default_rng(epoch).permutation(len(X_train))
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            index = order[start:start + batch_size]
+            Y, backprop = model.begin_update(X_train[index])
+            gradient, _ = loss_function(Y, Y_train[index])
+            backprop(gradient)
+            total += float(-(Y_train[index] * numpy.log(Y)).sum())
+            model.finish_update(optimizer)
+        print(f"epoch {epoch + 1:2d}  loss {total / len(X_train):.4f}  "
+              f"dev accuracy {accuracy(model, X_dev, Y_dev):.3f}")
+    reloaded = build_model(args.width)
+    reloaded.initialize(X=X_train[:10], Y=Y_train[:10])
+    reloaded.from_bytes(model.to_bytes())
+    same = numpy.allclose(reloaded.predict(X_dev), model.predict(X_dev), atol=1e-6)
+    print(f"reloaded from bytes: dev accuracy {accuracy(reloaded, X_dev, Y_dev):.3f}, "
+          f"identical predictions: {same}")
+
+
+if __name__ == "__main__":
+    main()
