@@ -6,8 +6,10 @@
 #   .venv-tf/bin/python -m pytest tests/shims/test_tensorflow.py tests/layers/test_tensorflowwrapper.py
 #   .venv-mxnet/bin/python -m pytest tests/shims/test_mxnet.py tests/layers/test_mxnetwrapper.py
 # MXNet 1.9.1 still uses numpy aliases removed in numpy 1.24, hence its own venv.
+# `ref-tf` also creates .venv-ref-tf: released thinc 8.3.14 with tf-keras (Keras 2,
+# which it needs), an oracle whose saved bytes one test loads; it skips without it.
 # Safe to re-run: an environment whose packages already import is left alone.
-# Usage: scripts/make_framework_venvs.sh [tf|mxnet|all]   (default: all)
+# Usage: scripts/make_framework_venvs.sh [tf|mxnet|ref-tf|all]   (default: all = tf + mxnet)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,9 +56,21 @@ make_mxnet_venv() {
     echo "created ${venv}: $(cd / && "${venv}/bin/python" -c 'import mxnet, numpy; print("mxnet", mxnet.__version__, "numpy", numpy.__version__)')"
 }
 
+make_ref_tf_venv() {
+    local venv="${ROOT}/.venv-ref-tf"
+    if venv_imports "${venv}" "thinc.api, tensorflow, tf_keras, h5py"; then
+        echo "${venv} already has thinc 8.3.14 and tf-keras"
+        return 0
+    fi
+    make_venv "${venv}"
+    "${venv}/bin/python" -m pip install --quiet "thinc==8.3.14" tensorflow-cpu tf-keras h5py
+    echo "created ${venv}"
+}
+
 case "${WHICH}" in
     tf) make_tf_venv ;;
     mxnet) make_mxnet_venv ;;
+    ref-tf) make_ref_tf_venv ;;
     all) make_tf_venv; make_mxnet_venv ;;
-    *) echo "usage: $0 [tf|mxnet|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [tf|mxnet|ref-tf|all]" >&2; exit 2 ;;
 esac

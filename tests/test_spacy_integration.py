@@ -62,7 +62,13 @@ def train(pipes, iterations):
     fix_random_seed(0)
     nlp = spacy.blank("en")
     for name, config in pipes:
-        nlp.add_pipe(name, config=config)
+        pipe = nlp.add_pipe(name, config=config)
+        for _, gold in TRAIN:
+            labels = {"tagger": gold["tags"], "parser": gold["deps"], "beam_parser": gold["deps"],
+                      "ner": [e[2] for e in gold["entities"]], "textcat": list(gold["cats"]),
+                      "beam_ner": [e[2] for e in gold["entities"]]}[name]
+            for label in labels:
+                pipe.add_label(label)
     examples = [Example.from_dict(nlp.make_doc(text), gold) for text, gold in TRAIN]
     optimizer = nlp.initialize(lambda: examples)
     history = []

@@ -640,10 +640,6 @@ def data_validation(validation: bool) -> Iterator[None]:
 def _check_value(value: Any, annotation: Any) -> Optional[str]:
     """An error message if ``value`` does not match ``annotation``, else None.
     A TypeVar is checked against its bound (or constraints), if it has one."""
-    if validate_type is not None:
-        return validate_type(value, annotation)
-    from pydantic import ConfigDict, TypeAdapter, ValidationError
-
     target = annotation
     if isinstance(annotation, TypeVar):
         if annotation.__bound__ is not None:
@@ -652,6 +648,10 @@ def _check_value(value: Any, annotation: Any) -> Optional[str]:
             target = Union[annotation.__constraints__]  # type: ignore[assignment]
         else:
             return None
+    if validate_type is not None:
+        return validate_type(value, target)
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
+
     try:
         adapter = TypeAdapter(target, config=ConfigDict(arbitrary_types_allowed=True))
         adapter.validate_python(value)
