@@ -1,16 +1,13 @@
 """Words per second of examples/pos_tagger.py's tagger, training and inference,
 for this checkout's thinc, thinc 8.3.14 and an equivalent PyTorch CPU model.
 
-Each contender runs in its own worker process, one thread each, fed the same
-sentences in the same batches; rounds are interleaved (ours, 8.3.14, torch,
-ours, ...) so that a busy machine slows them alike, and the table shows the
-median round. Words/s are counted against the process's CPU time as well as
-wall time: on a shared machine CPU time is the steadier of the two.
-
-    .venv/bin/python bench/tagger.py [--rounds 5] [--train-words 20000]
-
-thinc 8.3.14 is looked for in .venv-ref (or --ref-python); featurizing the words
-(string hashing in Python) happens before the clock starts, for every contender."""
+Usage: .venv/bin/python bench/tagger.py [--rounds 5] [--train-words 10000]"""
+# Each contender runs in its own worker process with one thread, fed the same
+# sentences in the same batches; rounds are interleaved (ours, 8.3.14, torch,
+# ours, ...) so a busy machine slows them alike, and the table shows the median
+# round. Words/s are given against the worker's CPU time as well as wall time,
+# because on a shared machine CPU time is the steadier of the two. Featurizing
+# (string hashing in Python) happens before the clock starts for everyone.
 
 import argparse
 import json

@@ -213,7 +213,7 @@ def plot_training_curve(
             f"{best:.4f}",
             (eval_steps[scores.index(best)], best),
             textcoords="offset points",
-            xytext=(-30, 8),
+            xytext=(-20, -16),
         )
     handles = loss_axis.get_legend_handles_labels()
     more = score_axis.get_legend_handles_labels()

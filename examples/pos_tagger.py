@@ -1,13 +1,14 @@
 """Train a part-of-speech tagger on UD English EWT with a spaCy-style tok2vec:
-hashed embeddings of NORM, PREFIX, SUFFIX and SHAPE, then residual CNN layers.
+hashed NORM/PREFIX/SUFFIX/SHAPE embeddings, then residual CNN blocks.
 
-Each token's four attribute strings are hashed to 64-bit ids in Python; the
-model does the rest: HashEmbed picks its column and hashes the id into its
-table, Maxout+LayerNorm mixes the four embeddings, and `depth` residual blocks
-of expand_window >> Maxout >> LayerNorm widen each token's context by one word
-on either side. Only thinc.api is used, so the same script runs on thinc
-8.3.14: `THINC_EXAMPLES_USE_INSTALLED=1 path/to/python examples/pos_tagger.py`.
-Writes a training-curve plot to examples/output/pos_tagger.png."""
+Usage: .venv/bin/python examples/pos_tagger.py [--epochs 2]; the training curve goes to
+examples/output/pos_tagger.png. Only thinc.api is used, so the script runs unchanged on
+thinc 8.3.14: THINC_EXAMPLES_USE_INSTALLED=1 .venv-ref/bin/python examples/pos_tagger.py"""
+# Each token's attribute strings are hashed to 64-bit ids in Python; the model
+# does the rest: HashEmbed picks its column and rehashes the id into its table,
+# Maxout+LayerNorm mixes the four embeddings, and every residual block of
+# expand_window >> Maxout >> LayerNorm widens each word's view by one word on
+# either side.
 
 import argparse
 import json

@@ -166,7 +166,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learn-rate", type=float, default=0.002)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="where the model is saved")
     args = parser.parse_args()
+    output = args.output
     started = time.time()
     fix_random_seed(args.seed)
 
@@ -218,13 +220,13 @@ def main() -> None:
         accuracy = float((predict_tags(model, dev_X) == dev_y).mean())
         print(f"epoch {epoch}: train loss {numpy.mean(losses):.3f}, dev accuracy {accuracy:.3f}")
 
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    model_path = OUTPUT / "pos-tagger.bin"
+    output.mkdir(parents=True, exist_ok=True)
+    model_path = output / "pos-tagger.bin"
     model.to_disk(model_path)
-    (OUTPUT / "tags.json").write_text(json.dumps(tag_names))
+    (output / "tags.json").write_text(json.dumps(tag_names))
     print(f"saved the model to {model_path}")
 
-    reloaded_tags = json.loads((OUTPUT / "tags.json").read_text())
+    reloaded_tags = json.loads((output / "tags.json").read_text())
     reloaded = build_model(len(reloaded_tags)).from_disk(model_path)
     if not numpy.array_equal(predict_tags(reloaded, dev_X), predict_tags(model, dev_X)):
         raise SystemExit("the reloaded model predicts differently from the trained one")

@@ -75,7 +75,7 @@ def train(pipes, iterations):
     for _ in range(iterations):
         losses = {}
         nlp.update(examples, sgd=optimizer, losses=losses)
-        history.append(losses)
+        history.append({name: float(loss) for name, loss in losses.items()})
     return nlp, history
 
 

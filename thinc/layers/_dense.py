@@ -1,0 +1,104 @@
+"""The body that the dense layers with an elementwise activation have in common:
+the factory with its optional LayerNorm/Dropout nodes, the affine pass, init and input check."""
+from functools import partial
+from typing import Any, Callable, Dict, Optional, Tuple, cast
+
+from ..initializers import zero_init
+from ..model import Model
+from ..types import Floats1d, Floats2d
+from .chain import chain
+from .dropout import Dropout
+from .layernorm import LayerNorm
+
+
+def dense_layer(
+    name: str,
+    forward: Callable,
+    nO: Optional[int],
+    nI: Optional[int],
+    *,
+    init_W: Callable,
+    init_b: Optional[Callable] = None,
+    dropout: Optional[float] = None,
+    normalize: bool = False,
+    attrs: Optional[Dict[str, Any]] = None,
+) -> Model[Floats2d, Floats2d]:
+    """A dense node named ``name`` with params W (nO, nI) and b (nO,), biases
+    starting at zero unless ``init_b`` is given, followed by the option nodes."""
+    model: Model[Floats2d, Floats2d] = Model(
+        name,
+        forward,
+        init=partial(init, init_W, init_b or zero_init),
+        dims={"nO": nO, "nI": nI},
+        params={"W": None, "b": None},
+        attrs=attrs or {},
+    )
+    return with_options(model, nO, dropout=dropout, normalize=normalize)
+
+
+def with_options(
+    model: Model[Floats2d, Floats2d],
+    nO: Optional[int],
+    *,
+    dropout: Optional[float] = None,
+    normalize: bool = False,
+) -> Model[Floats2d, Floats2d]:
+    """Chain LayerNorm after ``model`` if ``normalize``, then Dropout if a rate is
+    given (a rate of 0.0 still adds the node, as thinc's layer trees have it)."""
+    if normalize:
+        model = chain(model, LayerNorm(nI=nO))
+    if dropout is not None:
+        model = chain(model, Dropout(dropout))
+    return model
+
+
+def dense_forward(
+    model: Model[Floats2d, Floats2d],
+    X: Floats2d,
+    activate: Callable[[Floats2d], Floats2d],
+    backprop_activation: Callable[[Floats2d, Floats2d], Floats2d],
+    *,
+    backprop_from_output: bool = False,
+) -> Tuple[Floats2d, Callable]:
+    """Y = activate(X @ W.T + b). ``backprop_activation(dY, Z)`` maps dY to the
+    gradient of the pre-activation, where Z is the pre-activation, or the output
+    Y for activations whose derivative is cheapest written from it (sigmoid)."""
+    W = cast(Floats2d, model.get_param("W"))
+    b = cast(Floats1d, model.get_param("b"))
+    check_dense_input(model, X, W.shape[1])
+    Y_preact = model.ops.affine(X, W, b)
+    Y = activate(Y_preact)
+    saved = Y if backprop_from_output else Y_preact
+
+    def backprop(dY: Floats2d) -> Floats2d:
+        dY_preact = backprop_activation(dY, saved)
+        model.inc_grad("W", model.ops.gemm(dY_preact, X, trans1=True))
+        model.inc_grad("b", dY_preact.sum(axis=0))
+        return model.ops.gemm(dY_preact, W)
+
+    return Y, backprop
+
+
+def init(
+    init_W: Callable,
+    init_b: Callable,
+    model: Model[Floats2d, Floats2d],
+    X: Optional[Floats2d] = None,
+    Y: Optional[Floats2d] = None,
+) -> None:
+    """Take nI and nO from sample data where they are still unset, then draw W and b."""
+    if X is not None and model.maybe_get_dim("nI") is None:
+        model.set_dim("nI", X.shape[1])
+    if Y is not None and model.maybe_get_dim("nO") is None:
+        model.set_dim("nO", Y.shape[1])
+    nO = model.get_dim("nO")
+    nI = model.get_dim("nI")
+    model.set_param("W", init_W(model.ops, (nO, nI)))
+    model.set_param("b", init_b(model.ops, (nO,)))
+
+
+def check_dense_input(model: Model, X: Floats2d, width: int) -> None:
+    """Raise a ValueError naming ``model`` unless X is 2d with ``width`` columns."""
+    if getattr(X, "ndim", None) != 2 or X.shape[1] != width:
+        shape = getattr(X, "shape", type(X).__name__)
+        raise ValueError(f"{model.name} expects a 2d input of width {width}, got {shape}")
