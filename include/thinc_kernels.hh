@@ -548,11 +548,12 @@ THINC_CLONES static void maxout(const double* X, double* o, int32_t* w, index_t 
 // Returns the position of the first out-of-range piece index, or -1.
 template <typename T>
 THINC_INLINE index_t backprop_maxout_impl(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
-    // Every output element is written once (no separate zeroing pass).
+    // dX arrives zeroed (calloc'd pages are zero for free), so only the
+    // winning pieces are written.
     for (index_t i = 0; i < n; ++i) {
         int32_t w = which[i];
         if (w < 0 || w >= P) return i;
-        for (index_t p = 0; p < P; ++p) dX[i * P + p] = p == w ? dY[i] : T(0);
+        dX[i * P + w] = dY[i];
     }
     return -1;
 }
@@ -646,7 +647,18 @@ THINC_INLINE double sum_of_squares_impl(const T* x, index_t n) {
     for (int k = 0; k < 8; ++k) total += partial[k];
     return total;
 }
-THINC_CLONES static double sum_of_squares(const float* x, index_t n) { return sum_of_squares_impl<float>(x, n); }
+THINC_CLONES static double sum_of_squares(const float* x, index_t n) {
+    // Sixteen float partial sums fill two AVX registers without conversions;
+    // each partial adds at most n/16 terms, so float precision suffices.
+    float partial[16] = {0};
+    index_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; ++k) partial[k] += x[i + k] * x[i + k];
+    double total = 0;
+    for (; i < n; ++i) total += static_cast<double>(x[i]) * x[i];
+    for (int k = 0; k < 16; ++k) total += partial[k];
+    return total;
+}
 THINC_CLONES static double sum_of_squares(const double* x, index_t n) { return sum_of_squares_impl<double>(x, n); }
 
 template <typename T>

@@ -440,3 +440,18 @@ def test_multiple_outputs_get_their_own_gradients():
     numpy.testing.assert_allclose(dX, numpy.ones_like(Y1) @ W1.T, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="structure"):
         backprop([numpy.ones_like(Y1)])
+
+
+def test_keras_subclass_that_keras_cannot_save_round_trips_by_factory(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise NotImplementedError("subclassed models cannot be saved as HDF5")
+
+    X = inputs()
+    source_net = SubclassedMLP(width=4)
+    monkeypatch.setattr(source_net, "save", refuse)
+    model = TensorFlowWrapper(source_net)
+    data = model.to_bytes()
+    shim_data = srsly.msgpack_loads(data)["shims"][0][0]
+    assert shim_data[0] == "thinc-test-subclass"
+    other = TensorFlowWrapper(SubclassedMLP(width=4)).from_bytes(data)
+    numpy.testing.assert_allclose(other.predict(X), model.predict(X), rtol=1e-6)

@@ -5,6 +5,7 @@ import warnings
 
 import numpy
 import pytest
+import srsly
 
 tf = pytest.importorskip("tensorflow")
 
@@ -161,6 +162,12 @@ def test_to_bytes_falls_back_to_factory_name_and_weights(monkeypatch):
     assert name == "thinc-test-shim-factory"
     for array, expected in zip(weights, net.get_weights()):
         numpy.testing.assert_array_equal(array, expected)
+    # Inside a thinc Model the pair travels through msgpack and comes back as a list.
+    restored = srsly.msgpack_loads(srsly.msgpack_dumps({"shim": shim.to_bytes()}))["shim"]
+    other = TensorFlowShim(make_dense(seed=9))
+    other.from_bytes(restored)
+    for array, expected in zip(other._model.get_weights(), net.get_weights()):
+        numpy.testing.assert_array_equal(array, expected)
 
 
 def test_maybe_handshake_model():
@@ -190,11 +197,14 @@ def test_keras_model_fns_namespace():
 
 
 def test_to_device_and_str():
-    shim = TensorFlowShim(make_dense())
+    net = make_dense()
+    shim = TensorFlowShim(net)
     X = ArgsKwargs(args=(batch(),), kwargs={})
     before = shim.predict(X).numpy()
     shim.to_device("cpu", 0)
     numpy.testing.assert_allclose(shim.predict(X).numpy(), before)
+    if not tf.config.list_logical_devices("GPU"):
+        assert shim._model is net, "nothing to move without a GPU"
     with pytest.raises(ValueError, match="device_type"):
         shim.to_device("tpu", 0)
     if not tf.config.list_logical_devices("GPU"):

@@ -706,7 +706,7 @@ class NumpyOps(Ops):
         if P <= 0:
             raise ValueError(f"backprop_maxout: P must be positive, got {P}")
         which32 = _int32_like(which, dY.shape, "backprop_maxout", "which")
-        out = numpy.empty(dY.shape + (P,), dtype=dY.dtype)
+        out = numpy.zeros(dY.shape + (P,), dtype=dY.dtype)
         bad = _backprop_maxout(contiguous(dY), which32, out, P)
         if bad >= 0:
             raise IndexError(

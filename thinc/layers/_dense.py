@@ -52,26 +52,35 @@ def with_options(
     return model
 
 
-def dense_forward(
-    model: Model[Floats2d, Floats2d],
-    X: Floats2d,
+# An activation maps the pre-activation to (output, callback from d_output to
+# d_pre-activation), so each layer decides what its derivative needs to keep.
+Activation = Callable[[Floats2d], Tuple[Floats2d, Callable[[Floats2d], Floats2d]]]
+
+
+def elementwise(
     activate: Callable[[Floats2d], Floats2d],
     backprop_activation: Callable[[Floats2d, Floats2d], Floats2d],
-    *,
-    backprop_from_output: bool = False,
+) -> Activation:
+    """The Activation for an op pair whose backprop reads dY and the pre-activation."""
+
+    def apply(Y_preact: Floats2d) -> Tuple[Floats2d, Callable[[Floats2d], Floats2d]]:
+        return activate(Y_preact), lambda dY: backprop_activation(dY, Y_preact)
+
+    return apply
+
+
+def dense_forward(
+    model: Model[Floats2d, Floats2d], X: Floats2d, activation: Activation
 ) -> Tuple[Floats2d, Callable]:
-    """Y = activate(X @ W.T + b). ``backprop_activation(dY, Z)`` maps dY to the
-    gradient of the pre-activation, where Z is the pre-activation, or the output
-    Y for activations whose derivative is cheapest written from it (sigmoid)."""
+    """Y = activation(X @ W.T + b), with a backprop that accumulates dW and db
+    and returns dX."""
     W = cast(Floats2d, model.get_param("W"))
     b = cast(Floats1d, model.get_param("b"))
     check_dense_input(model, X, W.shape[1])
-    Y_preact = model.ops.affine(X, W, b)
-    Y = activate(Y_preact)
-    saved = Y if backprop_from_output else Y_preact
+    Y, backprop_activation = activation(model.ops.affine(X, W, b))
 
     def backprop(dY: Floats2d) -> Floats2d:
-        dY_preact = backprop_activation(dY, saved)
+        dY_preact = backprop_activation(dY)
         model.inc_grad("W", model.ops.gemm(dY_preact, X, trans1=True))
         model.inc_grad("b", dY_preact.sum(axis=0))
         return model.ops.gemm(dY_preact, W)

@@ -1,15 +1,13 @@
 """ClippedLinear and its presets: a dense layer whose output is scaled, shifted
 and clipped to a range (HardSigmoid, HardTanh and ReluK are special cases)."""
 from functools import partial
-from typing import Callable, Optional, Tuple, cast
+from typing import Callable, Optional, Tuple
 
 from ..config import registry
-from ..initializers import glorot_uniform_init, zero_init
+from ..initializers import glorot_uniform_init
 from ..model import Model
-from ..types import Floats1d, Floats2d
-from .chain import chain
-from .dropout import Dropout
-from .layernorm import LayerNorm
+from ..types import Floats2d
+from ._dense import dense_forward, dense_layer, elementwise
 
 
 @registry.layers("ClippedLinear.v1")
@@ -31,19 +29,17 @@ def ClippedLinear(
         raise ValueError(
             f"ClippedLinear needs min_val <= max_val, got min_val={min_val}, max_val={max_val}"
         )
-    model: Model[Floats2d, Floats2d] = Model(
+    return dense_layer(
         "clipped_linear",
         forward,
-        init=partial(init, init_W or glorot_uniform_init, init_b or zero_init),
-        dims={"nO": nO, "nI": nI},
-        params={"W": None, "b": None},
+        nO,
+        nI,
+        init_W=init_W or glorot_uniform_init,
+        init_b=init_b,
+        dropout=dropout,
+        normalize=normalize,
         attrs={"slope": slope, "offset": offset, "min_val": min_val, "max_val": max_val},
     )
-    if normalize:
-        model = chain(model, LayerNorm(nI=nO))
-    if dropout is not None:
-        model = chain(model, Dropout(dropout))
-    return model
 
 
 @registry.layers("HardSigmoid.v1")
@@ -119,36 +115,9 @@ def ReluK(
 def forward(
     model: Model[Floats2d, Floats2d], X: Floats2d, is_train: bool
 ) -> Tuple[Floats2d, Callable]:
-    W = cast(Floats2d, model.get_param("W"))
-    b = cast(Floats1d, model.get_param("b"))
-    if getattr(X, "ndim", None) != 2 or X.shape[1] != W.shape[1]:
-        shape = getattr(X, "shape", type(X).__name__)
-        raise ValueError(f"{model.name} expects a 2d input of width {W.shape[1]}, got {shape}")
     clip = {name: model.attrs[name] for name in ("slope", "offset", "min_val", "max_val")}
-    Y_preact = model.ops.affine(X, W, b)
-    Y = model.ops.clipped_linear(Y_preact, **clip)
-
-    def backprop(dY: Floats2d) -> Floats2d:
-        dY_preact = model.ops.backprop_clipped_linear(dY, Y_preact, **clip)
-        model.inc_grad("W", model.ops.gemm(dY_preact, X, trans1=True))
-        model.inc_grad("b", dY_preact.sum(axis=0))
-        return model.ops.gemm(dY_preact, W)
-
-    return Y, backprop
-
-
-def init(
-    init_W: Callable,
-    init_b: Callable,
-    model: Model[Floats2d, Floats2d],
-    X: Optional[Floats2d] = None,
-    Y: Optional[Floats2d] = None,
-) -> None:
-    if X is not None and model.maybe_get_dim("nI") is None:
-        model.set_dim("nI", X.shape[1])
-    if Y is not None and model.maybe_get_dim("nO") is None:
-        model.set_dim("nO", Y.shape[1])
-    nO = model.get_dim("nO")
-    nI = model.get_dim("nI")
-    model.set_param("W", init_W(model.ops, (nO, nI)))
-    model.set_param("b", init_b(model.ops, (nO,)))
+    activation = elementwise(
+        partial(model.ops.clipped_linear, **clip),
+        partial(model.ops.backprop_clipped_linear, **clip),
+    )
+    return dense_forward(model, X, activation)

@@ -8,9 +8,7 @@ from ..config import registry
 from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model
 from ..types import Floats2d, Floats3d
-from .chain import chain
-from .dropout import Dropout
-from .layernorm import LayerNorm
+from ._dense import with_options
 
 
 @registry.layers("Maxout.v1")
@@ -32,11 +30,7 @@ def Maxout(
         dims={"nO": nO, "nI": nI, "nP": nP},
         params={"W": None, "b": None},
     )
-    if normalize:
-        model = chain(model, LayerNorm(nI=nO))
-    if dropout is not None:
-        model = chain(model, Dropout(dropout))
-    return model
+    return with_options(model, nO, dropout=dropout, normalize=normalize)
 
 
 def forward(

@@ -8,9 +8,7 @@ from ..config import registry
 from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model
 from ..types import Floats1d, Floats2d
-from .chain import chain
-from .dropout import Dropout
-from .layernorm import LayerNorm
+from ._dense import with_options
 from .linear import check_input_width, init
 
 InT = Floats2d
@@ -40,11 +38,7 @@ def Relu(
         dims={"nO": nO, "nI": nI},
         params={"W": None, "b": None},
     )
-    if normalize:
-        model = chain(model, LayerNorm(nI=nO))
-    if dropout is not None:
-        model = chain(model, Dropout(dropout))
-    return model
+    return with_options(model, nO, dropout=dropout, normalize=normalize)
 
 
 def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Callable]:

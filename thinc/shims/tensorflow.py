@@ -171,10 +171,14 @@ class TensorFlowShim(Shim):
 
     def to_device(self, device_type: str, device_id: int) -> None:
         tensorflow = compat.tensorflow
+        gpus = tensorflow.config.list_logical_devices("GPU")
         if device_type == "cpu":
+            if not gpus:
+                # Everything already lives on the CPU: keep the model object as it is.
+                return
             device = "CPU:0"
         elif device_type == "gpu":
-            if not tensorflow.config.list_logical_devices("GPU"):
+            if not gpus:
                 raise ValueError("Cannot move a TensorFlow model to the GPU: TensorFlow sees none")
             device = f"GPU:{device_id}"
         else:
