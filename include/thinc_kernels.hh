@@ -589,6 +589,8 @@ THINC_INLINE index_t scatter_add_impl(T* table, const I* indices, const T* value
                                 index_t n_index) {
     for (index_t i = 0; i < n_index; ++i) {
         index_t row = static_cast<index_t>(indices[i]);
+        // Negative rows count from the end as in numpy: spaCy's parser sends -1 for its padding row.
+        if (row < 0) row += n_row;
         if (row < 0 || row >= n_row) return i;
         T* t = table + row * n_col;
         const T* v = values + i * n_col;

@@ -49,7 +49,16 @@ from .schedules import (
     slanted_triangular,
     warmup_linear,
 )
-from .shims import PyTorchGradScaler, PyTorchShim, Shim, TorchScriptShim
+from .shims import (
+    MXNetShim,
+    PyTorchGradScaler,
+    PyTorchShim,
+    Shim,
+    TensorFlowShim,
+    TorchScriptShim,
+    keras_model_fns,
+    maybe_handshake_model,
+)
 from .types import ArgsKwargs, Padded, Ragged, Unserializable
 from .util import (
     DataValidationError,
@@ -85,7 +94,8 @@ __all__ = [
     "Model", "serialize_attr", "deserialize_attr", "change_attr_values", "set_dropout_rate",
     "wrap_model_recursive",
     # .shims
-    "Shim", "PyTorchGradScaler", "PyTorchShim", "TorchScriptShim",
+    "Shim", "PyTorchGradScaler", "PyTorchShim", "TorchScriptShim", "TensorFlowShim",
+    "MXNetShim", "keras_model_fns", "maybe_handshake_model",
     # .optimizers
     "Adam", "RAdam", "SGD", "Optimizer",
     # .schedules

@@ -500,7 +500,8 @@ def xp2mxnet(
     if is_cupy_array(xp_tensor):
         mx_tensor = mxnet.nd.from_dlpack(cast(Any, xp_tensor).toDlpack())
     else:
-        mx_tensor = mxnet.nd.from_numpy(xp_tensor)
+        # A zero-copy view would mark the caller's numpy array read-only.
+        mx_tensor = mxnet.nd.from_numpy(xp_tensor, zero_copy=False)
     if requires_grad:
         mx_tensor.attach_grad()
     return mx_tensor

@@ -220,3 +220,14 @@ def test_needs_enable_mxnet(monkeypatch):
     monkeypatch.setattr(compat, "has_mxnet", False)
     with pytest.raises(ImportError, match="enable_mxnet"):
         MXNetWrapper(make_mlp())
+
+
+def test_use_params_leaves_the_averages_writeable():
+    net = make_mlp()
+    model = MXNetWrapper(net)
+    shim = model.shims[0]
+    averages = {(shim.id, name): p.data().asnumpy()
+                for name, p in net._collect_params_with_prefix().items()}
+    with model.use_params(averages):
+        model.predict(inputs())
+    assert all(array.flags.writeable for array in averages.values())

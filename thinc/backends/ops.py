@@ -1176,8 +1176,9 @@ class Ops:
         return table[indices].sum(axis=1)
 
     def scatter_add(self, table: FloatsXd, indices: IntsXd, values: FloatsXd) -> FloatsXd:
-        """Add values[i] to table[indices[i]] in place, accumulating repeats."""
-        _check_index_range(indices, table.shape[0], "scatter_add")
+        """Add values[i] to table[indices[i]] in place, accumulating repeats.
+        Negative indices count from the end, as in numpy."""
+        _check_index_range(indices, table.shape[0], "scatter_add", allow_negative=True)
         if self.xp is numpy:
             numpy.add.at(cast(Any, table), cast(Any, indices), cast(Any, values))
         else:
@@ -1304,13 +1305,16 @@ def _check_lengths_total(lengths: List[int], n_rows: int, *, exact: bool) -> Non
         raise LengthsMismatchError(f"lengths sum to {total} but the array has {n_rows} rows")
 
 
-def _check_index_range(indices: Any, size: int, op: str) -> None:
+def _check_index_range(indices: Any, size: int, op: str, allow_negative: bool = False) -> None:
     if indices.dtype.kind not in "iu":
         raise ValueError(f"{op} needs integer indices, got dtype {indices.dtype}")
     if indices.size:
         low, high = int(indices.min()), int(indices.max())
-        if low < 0 or high >= size:
-            raise IndexError(f"{op}: indices must lie in [0, {size}), got range [{low}, {high}]")
+        lowest = -size if allow_negative else 0
+        if low < lowest or high >= size:
+            raise IndexError(
+                f"{op}: indices must lie in [{lowest}, {size}), got range [{low}, {high}]"
+            )
 
 
 def _as_uint64(xp: Xp, ids: Any) -> Any:

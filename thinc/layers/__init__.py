@@ -19,6 +19,7 @@ from .lstm import LSTM, PyTorchLSTM
 from .maxout import Maxout
 from .mish import Mish
 from .multisoftmax import MultiSoftmax
+from .mxnetwrapper import MXNetWrapper
 from .parametricattention import ParametricAttention
 from .parametricattention_v2 import ParametricAttention_v2
 from .premap_ids import premap_ids
@@ -35,6 +36,7 @@ from .softmax import Softmax, Softmax_v2
 from .softmax_activation import softmax_activation
 from .sparselinear import SparseLinear, SparseLinear_v2
 from .swish import Swish
+from .tensorflowwrapper import TensorFlowWrapper, keras_subclass
 from .torchscriptwrapper import TorchScriptWrapper_v1, pytorch_to_torchscript_wrapper
 
 # Combinators
@@ -83,7 +85,8 @@ __all__ = [
     "CauchySimilarity", "ClippedLinear", "Dish", "Dropout", "Embed", "Gelu", "HardSigmoid",
     "HardSwish", "HardSwishMobilenet", "HardTanh", "HashEmbed", "LayerNorm", "Linear",
     "Logistic", "LSTM", "Maxout", "Mish", "MultiSoftmax", "ParametricAttention",
-    "ParametricAttention_v2", "premap_ids", "PyTorchLSTM", "PyTorchRNNWrapper", "PyTorchWrapper",
+    "ParametricAttention_v2", "premap_ids", "MXNetWrapper", "TensorFlowWrapper",
+    "keras_subclass", "PyTorchLSTM", "PyTorchRNNWrapper", "PyTorchWrapper",
     "PyTorchWrapper_v2", "PyTorchWrapper_v3", "TorchScriptWrapper_v1",
     "pytorch_to_torchscript_wrapper", "Relu", "ReluK", "Sigmoid", "sigmoid_activation",
     "Softmax", "Softmax_v2", "softmax_activation", "SparseLinear", "SparseLinear_v2", "Swish",

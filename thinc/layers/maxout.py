@@ -8,7 +8,7 @@ from ..config import registry
 from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model
 from ..types import Floats2d, Floats3d
-from ._dense import with_options
+from ._dense import check_dense_input, with_options
 
 
 @registry.layers("Maxout.v1")
@@ -41,9 +41,7 @@ def forward(
     nI = model.get_dim("nI")
     W = cast(Floats3d, model.get_param("W"))
     b = cast(Floats2d, model.get_param("b"))
-    if getattr(X, "ndim", None) != 2 or X.shape[1] != nI:
-        shape = getattr(X, "shape", type(X).__name__)
-        raise ValueError(f"maxout expects a 2d input of width {nI}, got {shape}")
+    check_dense_input(model, X, nI)
     # The pieces of one unit sit next to each other, so one gemm computes them all.
     W_flat = model.ops.reshape2f(W, nO * nP, nI)
     pieces = model.ops.affine(X, W_flat, model.ops.reshape1f(b, nO * nP))

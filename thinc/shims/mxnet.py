@@ -1,9 +1,9 @@
 """The shim that holds an MXNet Gluon block: runs it under mxnet.autograd, steps
 its parameters with a thinc optimizer and serializes them in MXNet's own format."""
+import contextlib
 import copy
 import os
 import tempfile
-import contextlib
 from typing import Any, Callable, Dict, Iterator, Tuple, cast
 
 import srsly
@@ -64,7 +64,7 @@ class MXNetShim(Shim):
                 cast(FloatsXd, mxnet2xp(param.data())),
                 cast(FloatsXd, mxnet2xp(param.grad())),
             )
-            param.set_data(xp2mxnet(_contiguous(weights)))
+            param.set_data(xp2mxnet(_private_copy(weights)))
             param.zero_grad()
 
     def _named_params(self) -> Dict[str, Any]:
@@ -86,7 +86,7 @@ class MXNetShim(Shim):
         }
         backup = {name: named[name].data().copy() for name in own}
         for name, value in own.items():
-            named[name].set_data(xp2mxnet(_contiguous(value)))
+            named[name].set_data(xp2mxnet(_private_copy(value)))
         try:
             yield
         finally:
@@ -169,11 +169,10 @@ class _temporary_path:
             os.remove(self.path)
 
 
-def _contiguous(array: Any) -> Any:
-    # NDArrays built from numpy share its memory, which must be C-contiguous.
-    if not array.flags["C_CONTIGUOUS"]:
-        return get_array_module(array).ascontiguousarray(array)
-    return array
+def _private_copy(array: Any) -> Any:
+    # An NDArray made from a numpy array shares its memory and makes it
+    # read-only, so MXNet gets a contiguous copy, never the optimizer's array.
+    return get_array_module(array).array(array, order="C", copy=True)
 
 
 def _no_backprop(grads: Any) -> Any:
