@@ -192,37 +192,36 @@ def test_textcat_trains_on_a_sample_slice(examples, tmp_path):
 
 
 @pytest.mark.slow
-def test_pos_tagger_script_runs_unchanged_on_thinc_8_3_14(tmp_path):
+@pytest.mark.parametrize(
+    "script,options",
+    [
+        ("pos_tagger.py", ["--limit", "200", "--epochs", "1", "--width", "32", "--depth", "1"]),
+        ("textcat.py", ["--limit", "400", "--epochs", "3", "--width", "32"]),
+    ],
+)
+def test_examples_run_unchanged_on_thinc_8_3_14(tmp_path, script, options):
+    """The same script, settings and seed on thinc 8.3.14 and on this checkout
+    must train to about the same dev accuracy (initialisation and hashing are
+    meant to match, so in practice they agree to the last digit)."""
     ref_python = require_ref_thinc()
-    summary_path = tmp_path / "summary.json"
-    env = dict(os.environ, THINC_EXAMPLES_USE_INSTALLED="1")
-    subprocess.run(
-        [
-            str(ref_python),
-            str(EXAMPLES / "pos_tagger.py"),
-            "--sample",
-            "--limit",
-            "100",
-            "--epochs",
-            "1",
-            "--quiet",
-            "--no-plot",
-            "--width",
-            "32",
-            "--depth",
-            "1",
-            "--summary",
-            str(summary_path),
-        ],
-        check=True,
-        env=env,
-        cwd=str(tmp_path),
-        capture_output=True,
-        timeout=600,
-    )
-    summary = json.loads(summary_path.read_text())
-    assert summary["thinc_version"] == "8.3.14"
-    assert summary["dev_accuracy"] > summary["baselines"]["commonest tag"]
+    summaries = {}
+    for label, python, installed in (("ref", ref_python, "1"), ("ours", sys.executable, "0")):
+        summary_path = tmp_path / f"{label}.json"
+        env = dict(os.environ, THINC_EXAMPLES_USE_INSTALLED=installed)
+        command = [str(python), str(EXAMPLES / script), "--sample", "--quiet", "--no-plot"]
+        command += ["--batch-words", "400", "--summary", str(summary_path)] + options
+        result = subprocess.run(
+            command, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=600
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        summaries[label] = json.loads(summary_path.read_text())
+    ref, ours = summaries["ref"], summaries["ours"]
+    assert ref["thinc_version"] == "8.3.14" and ours["thinc_version"] != "8.3.14"
+    if script == "pos_tagger.py":
+        assert ref["dev_accuracy"] > ref["baselines"]["commonest tag"] + 0.2
+    else:
+        assert ref["dev_accuracy"] > ref["majority_baseline"]
+    assert ours["dev_accuracy"] == pytest.approx(ref["dev_accuracy"], abs=0.03)
 
 
 @pytest.mark.slow

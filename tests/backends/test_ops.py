@@ -9,6 +9,8 @@ import pytest
 from thinc.backends.ops import LengthsMismatchError, Ops
 from thinc.types import Padded, Pairs, Ragged, SizedGenerator
 
+from ._activations import OPTIONED_ACTIVATIONS, PLAIN_ACTIVATIONS
+
 
 @pytest.fixture
 def ops() -> Ops:
@@ -272,21 +274,7 @@ def test_gemm_and_affine(ops: Ops) -> None:
 
 def test_activation_inplace(ops: Ops) -> None:
     base = numpy.linspace(-4, 4, 12, dtype="f").reshape(3, 4)
-    for name in (
-        "sigmoid",
-        "relu",
-        "relu_k",
-        "hard_sigmoid",
-        "hard_tanh",
-        "hard_swish",
-        "hard_swish_mobilenet",
-        "swish",
-        "dish",
-        "gelu",
-        "gelu_approx",
-        "mish",
-        "clipped_linear",
-    ):
+    for name in PLAIN_ACTIVATIONS + OPTIONED_ACTIVATIONS:
         expected = getattr(ops, name)(base.copy())
         target = base.copy()
         assert getattr(ops, name)(target, inplace=True) is target, name

@@ -15,6 +15,7 @@ import pytest
 from thinc.backends.ops import Ops
 
 from ..util import require_ref_thinc
+from ._activations import PLAIN_ACTIVATIONS, PLAIN_BACKPROPS_FROM_INPUT
 
 # Runs inside thinc 8.3.14's virtualenv: reads cases, writes outputs or errors.
 ORACLE_SCRIPT = textwrap.dedent(
@@ -94,21 +95,7 @@ def build_cases() -> Dict[str, Tuple[str, str, tuple, dict]]:
     X = _activation_input()
     dY = _floats(*X.shape, seed=4)
     cases: Dict[str, Tuple[str, str, tuple, dict]] = {}
-    for op in (
-        "sigmoid",
-        "hard_sigmoid",
-        "hard_tanh",
-        "hard_swish",
-        "hard_swish_mobilenet",
-        "swish",
-        "dish",
-        "gelu",
-        "gelu_approx",
-        "erf",
-        "sechsq",
-        "mish",
-        "relu",
-    ):
+    for op in PLAIN_ACTIVATIONS + ("erf", "sechsq"):
         cases[op] = ("base", op, (X,), {})
     cases["relu_k"] = ("base", "relu_k", (X,), {"n": 5.0})
     cases["clipped_linear"] = (
@@ -118,16 +105,7 @@ def build_cases() -> Dict[str, Tuple[str, str, tuple, dict]]:
         {"slope": 2.0, "offset": 0.5, "min_val": -1.0, "max_val": 3.0},
     )
     cases["mish_threshold"] = ("base", "mish", (X,), {"threshold": 5.0})
-    for op in (
-        "backprop_hard_sigmoid",
-        "backprop_hard_tanh",
-        "backprop_hard_swish",
-        "backprop_hard_swish_mobilenet",
-        "backprop_dish",
-        "backprop_gelu",
-        "backprop_gelu_approx",
-        "backprop_mish",
-    ):
+    for op in PLAIN_BACKPROPS_FROM_INPUT:
         cases[op] = ("base", op, (dY, X), {})
     cases["backprop_relu_k"] = ("base", "backprop_relu_k", (dY, X), {"n": 5.0})
     cases["backprop_clipped_linear"] = (

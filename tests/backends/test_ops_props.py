@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from thinc.backends.ops import Ops
 
+from ._activations import OPTIONED_ACTIVATIONS, PLAIN_ACTIVATIONS, PLAIN_BACKPROPS_FROM_INPUT
+
 OPS = Ops()
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -250,35 +252,7 @@ def test_bidirectional_lstm_matches_per_sequence_loops(lengths: List[int], seed:
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_activations_keep_dtype(dtype: str) -> None:
     X = numpy.linspace(-5, 5, 20).astype(dtype).reshape(4, 5)
-    for name in (
-        "sigmoid",
-        "relu",
-        "relu_k",
-        "hard_sigmoid",
-        "hard_tanh",
-        "hard_swish",
-        "hard_swish_mobilenet",
-        "swish",
-        "dish",
-        "gelu",
-        "gelu_approx",
-        "mish",
-        "erf",
-        "sechsq",
-        "clipped_linear",
-        "softmax",
-    ):
+    for name in PLAIN_ACTIVATIONS + OPTIONED_ACTIVATIONS + ("erf", "sechsq", "softmax"):
         assert getattr(OPS, name)(X).dtype == numpy.dtype(dtype), name
-    for name in (
-        "backprop_relu_k",
-        "backprop_hard_sigmoid",
-        "backprop_hard_tanh",
-        "backprop_hard_swish",
-        "backprop_hard_swish_mobilenet",
-        "backprop_dish",
-        "backprop_gelu",
-        "backprop_gelu_approx",
-        "backprop_mish",
-        "backprop_clipped_linear",
-    ):
+    for name in PLAIN_BACKPROPS_FROM_INPUT + ("backprop_relu_k", "backprop_clipped_linear"):
         assert getattr(OPS, name)(X.copy(), X).dtype == numpy.dtype(dtype), name

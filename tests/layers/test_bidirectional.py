@@ -11,20 +11,9 @@ from thinc.model import Model
 from thinc.types import Padded
 
 from ..util import check_gradients
+from ._sequences import padded_data
 
 OPS = NumpyOps()
-
-
-def _padded_data() -> Model:
-    """Test adapter: expose a Padded output's data array to check_gradients."""
-
-    def forward(model, Xp, is_train):
-        def backprop(dY):
-            return Padded(dY, Xp.size_at_t, Xp.lengths, Xp.indices)
-
-        return Xp.data, backprop
-
-    return Model("padded_data", forward)
 
 
 def _cumsum_layer() -> Model:
@@ -88,7 +77,7 @@ def test_bidirectional_gradients():
     model = bidirectional(inner, with_array2d(Linear(3, 2)))
     model.initialize()
     Xp = _padded(1)
-    check_gradients(chain(model, _padded_data()), Xp, input_arrays=lambda X: [X.data])
+    check_gradients(chain(model, padded_data()), Xp, input_arrays=lambda X: [X.data])
 
 
 def test_bidirectional_infers_dims_from_sample():

@@ -17,6 +17,7 @@ from thinc.layers.swish import Swish
 
 from ..util import check_gradients
 from ._oracle import run_reference
+from ._params import with_random_params
 
 
 def dish(x: numpy.ndarray) -> numpy.ndarray:
@@ -92,15 +93,6 @@ HAND_CHECKED_INPUT = [[-2.0, 0.0, 1.0], [3.0, -0.5, 0.5]]
 each_layer = pytest.mark.parametrize("row", ROWS, ids=[row.registry_name for row in ROWS])
 
 
-def with_params(model, seed: int = 1):
-    model.initialize()
-    rng = numpy.random.default_rng(seed)
-    nO, nI = model.get_dim("nO"), model.get_dim("nI")
-    model.set_param("W", rng.uniform(-1, 1, (nO, nI)).astype("f"))
-    model.set_param("b", rng.uniform(-1, 1, (nO,)).astype("f"))
-    return model
-
-
 def make_input(rows: int = 5, width: int = 4, seed: int = 0) -> numpy.ndarray:
     return numpy.random.default_rng(seed).uniform(-3, 3, (rows, width)).astype("f")
 
@@ -132,7 +124,7 @@ def test_reference_activation_agrees_with_hand_checked_values(row: Row):
 
 @each_layer
 def test_forward_is_activation_of_affine(row: Row):
-    model = with_params(row.factory(nO=3, nI=4))
+    model = with_random_params(row.factory(nO=3, nI=4))
     X = make_input()
     W, b = model.get_param("W"), model.get_param("b")
     expected = row.activation(X.astype("f8") @ W.T + b)
@@ -141,7 +133,7 @@ def test_forward_is_activation_of_affine(row: Row):
 
 @each_layer
 def test_gradients_match_finite_differences(row: Row):
-    model = with_params(row.factory(nO=3, nI=4))
+    model = with_random_params(row.factory(nO=3, nI=4))
     check_gradients(model, make_input())
 
 
@@ -184,7 +176,7 @@ def test_custom_initializers_are_used(row: Row):
 
 @each_layer
 def test_bytes_round_trip(row: Row):
-    model = with_params(row.factory(nO=3, nI=4))
+    model = with_random_params(row.factory(nO=3, nI=4))
     copy = row.factory(nO=3, nI=4).from_bytes(model.to_bytes())
     X = make_input()
     numpy.testing.assert_array_equal(copy.predict(X), model.predict(X))
@@ -223,7 +215,7 @@ def test_dropout_and_normalize_compose_with_chain(row: Row):
 
 @each_layer
 def test_wrong_input_width_is_an_error(row: Row):
-    model = with_params(row.factory(nO=3, nI=4))
+    model = with_random_params(row.factory(nO=3, nI=4))
     with pytest.raises(ValueError, match="width 4"):
         model.predict(make_input(width=5))
     with pytest.raises(ValueError):

@@ -4,22 +4,10 @@ import pytest
 from thinc.config import Config, registry
 from thinc.layers.chain import chain
 from thinc.layers.list2padded import list2padded
-from thinc.model import Model
 from thinc.types import Padded
 
 from ..util import check_gradients
-
-
-def _padded_data() -> Model:
-    """Test adapter: expose a Padded output's data array to check_gradients."""
-
-    def forward(model, Xp, is_train):
-        def backprop(dY):
-            return Padded(dY, Xp.size_at_t, Xp.lengths, Xp.indices)
-
-        return Xp.data, backprop
-
-    return Model("padded_data", forward)
+from ._sequences import padded_data
 
 
 def test_list2padded_packs_time_major():
@@ -41,7 +29,7 @@ def test_list2padded_packs_time_major():
 def test_list2padded_gradients():
     rng = numpy.random.default_rng(0)
     X = [rng.uniform(-1, 1, (n, 2)).astype("f") for n in (2, 3)]
-    check_gradients(chain(list2padded(), _padded_data()), X, input_arrays=lambda X: list(X))
+    check_gradients(chain(list2padded(), padded_data()), X, input_arrays=lambda X: list(X))
 
 
 def test_list2padded_serialization_and_config():

@@ -10,18 +10,11 @@ from thinc.layers.maxout import Maxout
 
 from ..util import check_gradients
 from ._oracle import run_reference
+from ._params import with_random_params
 
 
 def make_input(rows: int = 5, width: int = 4, seed: int = 0) -> numpy.ndarray:
     return numpy.random.default_rng(seed).uniform(-2, 2, (rows, width)).astype("f")
-
-
-def with_params(model, seed: int = 1):
-    model.initialize()
-    rng = numpy.random.default_rng(seed)
-    model.set_param("W", rng.uniform(-1, 1, model.get_param("W").shape).astype("f"))
-    model.set_param("b", rng.uniform(-1, 1, model.get_param("b").shape).astype("f"))
-    return model
 
 
 def test_names_and_shapes():
@@ -53,7 +46,7 @@ def test_hand_checked_values():
 
 
 def test_forward_matches_numpy():
-    model = with_params(Maxout(nO=3, nI=4, nP=4))
+    model = with_random_params(Maxout(nO=3, nI=4, nP=4))
     X = make_input()
     W, b = model.get_param("W"), model.get_param("b")
     expected = (numpy.einsum("opi,ni->nop", W.astype("f8"), X) + b).max(axis=2)
@@ -61,11 +54,11 @@ def test_forward_matches_numpy():
 
 
 def test_gradients():
-    check_gradients(with_params(Maxout(nO=3, nI=4, nP=2)), make_input())
+    check_gradients(with_random_params(Maxout(nO=3, nI=4, nP=2)), make_input())
 
 
 def test_bytes_config_chain_and_bad_input():
-    model = with_params(Maxout(nO=3, nI=4, nP=2))
+    model = with_random_params(Maxout(nO=3, nI=4, nP=2))
     copy = Maxout(nO=3, nI=4, nP=2).from_bytes(model.to_bytes())
     numpy.testing.assert_array_equal(copy.predict(make_input()), model.predict(make_input()))
     config = Config().from_str('[model]\n@layers = "Maxout.v1"\nnO = 3\nnP = 2\nnormalize = true\ndropout = 0.1\n')

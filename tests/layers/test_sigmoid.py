@@ -7,18 +7,11 @@ from thinc.layers.sigmoid import Sigmoid
 
 from ..util import check_gradients
 from ._oracle import run_reference
+from ._params import with_random_params
 
 
 def make_input(rows: int = 5, width: int = 4, seed: int = 0) -> numpy.ndarray:
     return numpy.random.default_rng(seed).uniform(-2, 2, (rows, width)).astype("f")
-
-
-def with_params(model, seed: int = 1):
-    model.initialize()
-    rng = numpy.random.default_rng(seed)
-    model.set_param("W", rng.uniform(-1, 1, model.get_param("W").shape).astype("f"))
-    model.set_param("b", rng.uniform(-1, 1, model.get_param("b").shape).astype("f"))
-    return model
 
 
 def test_names_and_zero_init():
@@ -42,11 +35,11 @@ def test_hand_checked_values():
 
 
 def test_gradients():
-    check_gradients(with_params(Sigmoid(nO=3, nI=4)), make_input())
+    check_gradients(with_random_params(Sigmoid(nO=3, nI=4)), make_input())
 
 
 def test_bytes_config_and_bad_input():
-    model = with_params(Sigmoid(nO=3, nI=4))
+    model = with_random_params(Sigmoid(nO=3, nI=4))
     copy = Sigmoid(nO=3, nI=4).from_bytes(model.to_bytes())
     numpy.testing.assert_array_equal(copy.predict(make_input()), model.predict(make_input()))
     resolved = registry.resolve(Config().from_str('[model]\n@layers = "Sigmoid.v1"\nnO = 3\n'))["model"]

@@ -9,6 +9,7 @@ from thinc.config import Config, registry
 from thinc.layers.sparselinear import SparseLinear, SparseLinear_v2
 
 from ._oracle import run_reference
+from ._params import with_random_params
 
 
 def key_hashes(key: int):
@@ -37,14 +38,6 @@ def make_batch(seed: int = 0):
     keys = rng.integers(0, 2**63, int(lengths.sum()), dtype="uint64")
     values = rng.uniform(-2, 2, int(lengths.sum())).astype("f")
     return keys, values, lengths
-
-
-def with_params(model, seed: int = 1):
-    model.initialize()
-    rng = numpy.random.default_rng(seed)
-    model.set_param("W", rng.uniform(-1, 1, model.get_param("W").shape).astype("f"))
-    model.set_param("b", rng.uniform(-1, 1, model.get_param("b").shape).astype("f"))
-    return model
 
 
 def test_names_dims_and_zero_init():
@@ -89,7 +82,7 @@ def test_v1_hand_checked_single_key():
 @pytest.mark.parametrize("nO,length", [(4, 16), (2, 5), (1, 1)])
 @pytest.mark.parametrize("factory,v1", [(SparseLinear, True), (SparseLinear_v2, False)])
 def test_scores_match_written_out_arithmetic(factory, v1, nO, length):
-    model = with_params(factory(nO=nO, length=length))
+    model = with_random_params(factory(nO=nO, length=length))
     keys, values, lengths = make_batch()
     expected = expected_scores(keys, values, lengths, model.get_param("W"), model.get_param("b"), nO, length, v1)
     numpy.testing.assert_allclose(model.predict((keys, values, lengths)), expected, rtol=1e-5, atol=1e-5)
@@ -98,7 +91,7 @@ def test_scores_match_written_out_arithmetic(factory, v1, nO, length):
 @pytest.mark.parametrize("factory,v1", [(SparseLinear, True), (SparseLinear_v2, False)])
 def test_gradients_are_exact_for_a_linear_layer(factory, v1):
     nO, length = 3, 6
-    model = with_params(factory(nO=nO, length=length))
+    model = with_random_params(factory(nO=nO, length=length))
     batch = make_batch()
     Y, backprop = model.begin_update(batch)
     dY = numpy.random.default_rng(2).uniform(-1, 1, Y.shape).astype("f")
@@ -115,7 +108,7 @@ def test_gradients_are_exact_for_a_linear_layer(factory, v1):
 
 def test_keys_past_the_lengths_are_ignored():
     # thinc 8.3's own layer tests feed 3 keys with lengths [1, 1]; only the first 2 count.
-    model = with_params(SparseLinear_v2(nO=2, length=8))
+    model = with_random_params(SparseLinear_v2(nO=2, length=8))
     keys, values, lengths = make_batch()
     short_lengths = numpy.array([2, 1], "i")
     numpy.testing.assert_array_equal(
@@ -124,7 +117,7 @@ def test_keys_past_the_lengths_are_ignored():
 
 
 def test_empty_batch_and_empty_rows():
-    model = with_params(SparseLinear_v2(nO=2, length=4))
+    model = with_random_params(SparseLinear_v2(nO=2, length=4))
     b = model.get_param("b")
     Y = model.predict((numpy.zeros(0, "uint64"), numpy.zeros(0, "f"), numpy.zeros(2, "i")))
     numpy.testing.assert_array_equal(Y, [b, b])
@@ -132,7 +125,7 @@ def test_empty_batch_and_empty_rows():
 
 
 def test_bad_input():
-    model = with_params(SparseLinear(nO=2, length=4))
+    model = with_random_params(SparseLinear(nO=2, length=4))
     keys, values, lengths = make_batch()
     with pytest.raises(ValueError, match="lengths sum"):
         model.predict((keys, values, numpy.array([5, 5], "i")))
@@ -151,7 +144,7 @@ def test_bad_input():
 
 
 def test_bytes_and_config():
-    model = with_params(SparseLinear_v2(nO=3, length=16))
+    model = with_random_params(SparseLinear_v2(nO=3, length=16))
     copy = SparseLinear_v2(nO=3, length=16).from_bytes(model.to_bytes())
     numpy.testing.assert_array_equal(copy.predict(make_batch()), model.predict(make_batch()))
     for name, v1 in (("SparseLinear.v1", True), ("SparseLinear.v2", False)):

@@ -9,6 +9,7 @@ from thinc.model import Model
 from thinc.types import Padded, Ragged
 
 from ..util import check_gradients
+from ._sequences import check_list_gradients, check_ragged_gradients
 
 OPS = NumpyOps()
 
@@ -79,18 +80,8 @@ def test_with_array_gradients():
     data = _data(1)
     model = with_array(_linear(3, 2))
     check_gradients(model, data)
-    check_gradients(
-        model,
-        [data[:2], data[2:]],
-        to_array=lambda Y: numpy.concatenate(Y),
-        input_arrays=lambda X: list(X),
-    )
-    check_gradients(
-        model,
-        Ragged(data, numpy.asarray([4, 1], dtype="i")),
-        to_array=lambda Y: Y.dataXd,
-        input_arrays=lambda X: [X.dataXd],
-    )
+    check_list_gradients(model, [data[:2], data[2:]])
+    check_ragged_gradients(model, data, [4, 1])
 
 
 def test_with_array_infers_dims():

@@ -6,24 +6,12 @@ from thinc.config import Config, registry
 from thinc.layers.chain import chain
 from thinc.layers.linear import Linear
 from thinc.layers.with_array2d import with_array2d
-from thinc.model import Model
 from thinc.types import Padded, Ragged
 
 from ..util import check_gradients
+from ._sequences import padded_data
 
 OPS = NumpyOps()
-
-
-def _padded_data() -> Model:
-    """Test adapter: expose a Padded output's data array to check_gradients."""
-
-    def forward(model, Xp, is_train):
-        def backprop(dY):
-            return Padded(dY, Xp.size_at_t, Xp.lengths, Xp.indices)
-
-        return Xp.data, backprop
-
-    return Model("padded_data", forward)
 
 
 def _linear(nO=3, nI=2, seed=0):
@@ -73,7 +61,7 @@ def test_with_array2d_gradients():
         input_arrays=lambda X: list(X),
     )
     Xp = OPS.list2padded([data[:3], data[3:]])
-    check_gradients(chain(model, _padded_data()), Xp, input_arrays=lambda X: [X.data])
+    check_gradients(chain(model, padded_data()), Xp, input_arrays=lambda X: [X.data])
 
 
 def test_with_array2d_infers_dims_from_padded():

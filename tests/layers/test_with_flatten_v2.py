@@ -1,13 +1,13 @@
 import numpy
 import pytest
 
-from thinc.config import Config, registry
 from thinc.layers.linear import Linear
 from thinc.layers.with_array import with_array
 from thinc.layers.with_flatten_v2 import with_flatten_v2
 from thinc.model import Model
 
 from ..util import check_gradients
+from ._sequences import resolve_wrapped_linear
 
 
 def _upper() -> Model:
@@ -67,21 +67,8 @@ def test_with_flatten_v2_init_and_serialization():
 
 
 def test_with_flatten_v2_from_config():
-    config = Config().from_str(
-        """
-        [model]
-        @layers = "with_flatten.v2"
-
-        [model.layer]
-        @layers = "with_array.v1"
-
-        [model.layer.layer]
-        @layers = "Linear.v1"
-        nO = 2
-        nI = 2
-        """
-    )
-    assert registry.resolve(config)["model"].name == "with_flatten(with_array(linear))"
+    model = resolve_wrapped_linear("with_flatten.v2", "with_array.v1")
+    assert model.name == "with_flatten(with_array(linear))"
 
 
 def test_with_flatten_v2_bad_input():

@@ -2,14 +2,13 @@ import numpy
 import pytest
 
 from thinc.backends import NumpyOps
-from thinc.config import Config, registry
 from thinc.layers.linear import Linear
 from thinc.layers.with_array import with_array
 from thinc.layers.with_list import with_list
 from thinc.model import Model
 from thinc.types import Padded, Ragged
 
-from ..util import check_gradients
+from ._sequences import check_list_gradients, check_ragged_gradients, resolve_wrapped_linear
 
 OPS = NumpyOps()
 
@@ -55,18 +54,8 @@ def test_with_list_dims_copied():
 def test_with_list_gradients():
     data = _data(1)
     model = with_list(_list_only(with_array(Linear(3, 2).initialize())))
-    check_gradients(
-        model,
-        Ragged(data, numpy.asarray([3, 2], dtype="i")),
-        to_array=lambda Y: Y.dataXd,
-        input_arrays=lambda X: [X.dataXd],
-    )
-    check_gradients(
-        model,
-        [data[:1], data[1:]],
-        to_array=lambda Y: numpy.concatenate(Y),
-        input_arrays=lambda X: list(X),
-    )
+    check_ragged_gradients(model, data, [3, 2])
+    check_list_gradients(model, [data[:1], data[1:]])
 
 
 def test_with_list_init_from_ragged_and_serialization():
@@ -80,21 +69,8 @@ def test_with_list_init_from_ragged_and_serialization():
 
 
 def test_with_list_from_config():
-    config = Config().from_str(
-        """
-        [model]
-        @layers = "with_list.v1"
-
-        [model.layer]
-        @layers = "with_array.v1"
-
-        [model.layer.layer]
-        @layers = "Linear.v1"
-        nO = 2
-        nI = 2
-        """
-    )
-    assert registry.resolve(config)["model"].name == "with_list(with_array(linear))"
+    model = resolve_wrapped_linear("with_list.v1", "with_array.v1")
+    assert model.name == "with_list(with_array(linear))"
 
 
 def test_with_list_bad_input():

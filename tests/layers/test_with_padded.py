@@ -2,14 +2,18 @@ import numpy
 import pytest
 
 from thinc.backends import NumpyOps
-from thinc.config import Config, registry
 from thinc.layers.linear import Linear
 from thinc.layers.with_array2d import with_array2d
 from thinc.layers.with_padded import with_padded
 from thinc.model import Model
 from thinc.types import Padded, Ragged
 
-from ..util import check_gradients
+from ._sequences import (
+    check_infers_dims_and_serializes,
+    check_list_gradients,
+    check_ragged_gradients,
+    resolve_wrapped_linear,
+)
 
 OPS = NumpyOps()
 
@@ -78,46 +82,17 @@ def test_with_padded_tuple_and_array():
 def test_with_padded_gradients():
     model, _ = _model(1)
     data = _data(1)
-    check_gradients(
-        model,
-        [data[:3], data[3:]],
-        to_array=lambda Y: numpy.concatenate(Y),
-        input_arrays=lambda X: list(X),
-    )
-    check_gradients(
-        model,
-        Ragged(data, numpy.asarray([1, 4], dtype="i")),
-        to_array=lambda Y: Y.dataXd,
-        input_arrays=lambda X: [X.dataXd],
-    )
+    check_list_gradients(model, [data[:3], data[3:]])
+    check_ragged_gradients(model, data, [1, 4])
 
 
 def test_with_padded_infers_dims_and_serializes():
-    model = with_padded(with_array2d(Linear()))
-    X = [numpy.ones((2, 4), dtype="f"), numpy.ones((1, 4), dtype="f")]
-    Y = [numpy.ones((2, 3), dtype="f"), numpy.ones((1, 3), dtype="f")]
-    model.initialize(X=X, Y=Y)
-    assert model.layers[0].layers[0].get_param("W").shape == (3, 4)
-    other = with_padded(with_array2d(Linear(3, 4))).initialize().from_bytes(model.to_bytes())
-    numpy.testing.assert_allclose(other.predict(X)[0], model.predict(X)[0])
+    check_infers_dims_and_serializes(lambda linear: with_padded(with_array2d(linear)))
 
 
 def test_with_padded_from_config():
-    config = Config().from_str(
-        """
-        [model]
-        @layers = "with_padded.v1"
-
-        [model.layer]
-        @layers = "with_array2d.v1"
-
-        [model.layer.layer]
-        @layers = "Linear.v1"
-        nO = 2
-        nI = 2
-        """
-    )
-    assert registry.resolve(config)["model"].name == "with_padded(with_array(linear))"
+    model = resolve_wrapped_linear("with_padded.v1", "with_array2d.v1")
+    assert model.name == "with_padded(with_array(linear))"
 
 
 def test_with_padded_bad_input():

@@ -2,14 +2,18 @@ import numpy
 import pytest
 
 from thinc.backends import NumpyOps
-from thinc.config import Config, registry
 from thinc.layers.linear import Linear
 from thinc.layers.with_array import with_array
 from thinc.layers.with_ragged import with_ragged
 from thinc.model import Model
 from thinc.types import Padded, Ragged
 
-from ..util import check_gradients
+from ._sequences import (
+    check_infers_dims_and_serializes,
+    check_list_gradients,
+    check_ragged_gradients,
+    resolve_wrapped_linear,
+)
 
 OPS = NumpyOps()
 
@@ -56,46 +60,17 @@ def test_with_ragged_input_kinds():
 def test_with_ragged_gradients():
     model, _ = _model(1)
     data = _data(1)
-    check_gradients(
-        model,
-        [data[:3], data[3:]],
-        to_array=lambda Y: numpy.concatenate(Y),
-        input_arrays=lambda X: list(X),
-    )
-    check_gradients(
-        model,
-        Ragged(data, numpy.asarray([4, 1], dtype="i")),
-        to_array=lambda Y: Y.dataXd,
-        input_arrays=lambda X: [X.dataXd],
-    )
+    check_list_gradients(model, [data[:3], data[3:]])
+    check_ragged_gradients(model, data, [4, 1])
 
 
 def test_with_ragged_infers_dims_and_serializes():
-    model = with_ragged(with_array(Linear()))
-    X = [numpy.ones((2, 4), dtype="f"), numpy.ones((1, 4), dtype="f")]
-    Y = [numpy.ones((2, 3), dtype="f"), numpy.ones((1, 3), dtype="f")]
-    model.initialize(X=X, Y=Y)
-    assert model.layers[0].layers[0].get_param("W").shape == (3, 4)
-    other = with_ragged(with_array(Linear(3, 4))).initialize().from_bytes(model.to_bytes())
-    numpy.testing.assert_allclose(other.predict(X)[0], model.predict(X)[0])
+    check_infers_dims_and_serializes(lambda linear: with_ragged(with_array(linear)))
 
 
 def test_with_ragged_from_config():
-    config = Config().from_str(
-        """
-        [model]
-        @layers = "with_ragged.v1"
-
-        [model.layer]
-        @layers = "with_array.v1"
-
-        [model.layer.layer]
-        @layers = "Linear.v1"
-        nO = 2
-        nI = 2
-        """
-    )
-    assert registry.resolve(config)["model"].name == "with_ragged(with_array(linear))"
+    model = resolve_wrapped_linear("with_ragged.v1", "with_array.v1")
+    assert model.name == "with_ragged(with_array(linear))"
 
 
 def test_with_ragged_bad_input():

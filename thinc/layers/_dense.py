@@ -96,14 +96,20 @@ def init(
     Y: Optional[Floats2d] = None,
 ) -> None:
     """Take nI and nO from sample data where they are still unset, then draw W and b."""
-    if X is not None and model.maybe_get_dim("nI") is None:
-        model.set_dim("nI", X.shape[1])
-    if Y is not None and model.maybe_get_dim("nO") is None:
-        model.set_dim("nO", Y.shape[1])
+    infer_widths(model, X, Y)
     nO = model.get_dim("nO")
     nI = model.get_dim("nI")
     model.set_param("W", init_W(model.ops, (nO, nI)))
     model.set_param("b", init_b(model.ops, (nO,)))
+
+
+def infer_widths(model: Model, X: Optional[Floats2d], Y: Optional[Floats2d]) -> None:
+    """Set nI from the sample input's and nO from the sample output's width,
+    each only where it is still unset."""
+    if X is not None and model.maybe_get_dim("nI") is None:
+        model.set_dim("nI", X.shape[1])
+    if Y is not None and model.maybe_get_dim("nO") is None:
+        model.set_dim("nO", Y.shape[1])
 
 
 def check_dense_input(model: Model, X: Floats2d, width: int) -> None:

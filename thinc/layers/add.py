@@ -7,6 +7,7 @@ from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast
 from ..config import registry
 from ..model import Model
 from ..util import get_width
+from .tuplify import run_each
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
@@ -35,12 +36,7 @@ def add(
 def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Callable]:
     if not model.layers:
         return X, lambda dY: dY  # type: ignore[return-value]
-    outputs = []
-    backprops = []
-    for layer in model.layers:
-        output, backprop_layer = layer(X, is_train=is_train)
-        outputs.append(output)
-        backprops.append(backprop_layer)
+    outputs, backprops = run_each(model.layers, X, is_train)
     # A fresh sum: a child's output may be what its own backprop reads later.
     Y = _sum(outputs)
 

@@ -8,6 +8,7 @@ from ..model import Model
 from ..types import Padded, Ragged
 from ..util import get_width
 from .noop import noop
+from .tuplify import run_each
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
@@ -48,12 +49,7 @@ def concatenate(*layers: Model) -> Model[InT, XY_XY_OutT]:
 def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Callable]:
     if not model.layers:
         return X, lambda dY: dY  # type: ignore[return-value]
-    outputs = []
-    backprops = []
-    for layer in model.layers:
-        output, backprop_layer = layer(X, is_train=is_train)
-        outputs.append(output)
-        backprops.append(backprop_layer)
+    outputs, backprops = run_each(model.layers, X, is_train)
     first = outputs[0]
     for output in outputs[1:]:
         if type(output) is not type(first):

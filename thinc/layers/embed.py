@@ -2,7 +2,7 @@
 
 Registered as "Embed.v1". With ``column`` it reads that column of a 2d id array."""
 from functools import partial
-from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union, cast
 
 from ..config import registry
 from ..initializers import uniform_init
@@ -45,21 +45,12 @@ def Embed(
 def forward(model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool) -> Tuple[Floats2d, Callable]:
     E = cast(Floats2d, model.get_param("E"))
     nV, nO = E.shape
-    ids = _check_ids(model.ops, ids, nV)
+    ids = _check_ids(model, ids, nV)
     output = E[ids]
-    mask = _dropout_mask(model, nO, is_train)
+    mask = dropout_mask(model, nO, is_train)
     if mask is not None:
         output = output * mask
-
-    def backprop(d_output: Floats2d) -> Ints1d:
-        if mask is not None:
-            d_output = d_output * mask
-        dE = model.ops.alloc2f(nV, nO, dtype=E.dtype)
-        model.ops.scatter_add(dE, ids, d_output)
-        model.inc_grad("E", dE)
-        return model.ops.alloc(ids.shape, dtype=ids.dtype)
-
-    return output, backprop
+    return output, table_backprop(model, E, [ids], ids, mask)
 
 
 def init(
@@ -74,12 +65,44 @@ def init(
     model.set_param("E", initializer(model.ops, shape))
 
 
-def _check_ids(ops, ids, nV: int) -> Ints1d:
+def table_backprop(
+    model: Model,
+    E: Floats2d,
+    index_columns: List[Ints1d],
+    ids: Ints1d,
+    mask: Optional[Floats1d],
+) -> Callable[[Floats2d], Ints1d]:
+    """The backprop of an output whose row i summed the rows ``column[i]`` of
+    the table E, one for each index column: it adds d_output (masked as the
+    output was) into those rows of dE. Ids have no gradient: zeros come back."""
+
+    def backprop(d_output: Floats2d) -> Ints1d:
+        if mask is not None:
+            d_output = d_output * mask
+        dE = model.ops.alloc2f(*E.shape, dtype=E.dtype)
+        for rows in index_columns:
+            model.ops.scatter_add(dE, rows, d_output)
+        model.inc_grad("E", dE)
+        return model.ops.alloc(ids.shape, dtype=ids.dtype)
+
+    return backprop
+
+
+def check_id_array(model: Model, ids: Any) -> None:
+    """Raise unless ids is a 1d integer array, naming ``model`` in the message."""
     dtype = getattr(ids, "dtype", None)
     if dtype is None or dtype.kind not in "iu":
-        raise TypeError(f"embed expects an integer id array, got {dtype or type(ids).__name__}")
+        raise TypeError(
+            f"{model.name} expects an integer id array, got {dtype or type(ids).__name__}"
+        )
     if ids.ndim != 1:
-        raise ValueError(f"embed expects a 1d id array (or pass column=...), got shape {ids.shape}")
+        raise ValueError(
+            f"{model.name} expects a 1d id array (or pass column=...), got shape {ids.shape}"
+        )
+
+
+def _check_ids(model: Model, ids: Ints1d, nV: int) -> Ints1d:
+    check_id_array(model, ids)
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= nV):
         raise IndexError(
             f"embed ids must lie in [0, {nV}), got values from {int(ids.min())} to {int(ids.max())}"
@@ -87,7 +110,8 @@ def _check_ids(ops, ids, nV: int) -> Ints1d:
     return ids
 
 
-def _dropout_mask(model: Model, nO: int, is_train: bool) -> Optional[Floats1d]:
+def dropout_mask(model: Model, nO: int, is_train: bool) -> Optional[Floats1d]:
+    """A mask over the nO output columns while training with a dropout rate, else None."""
     rate = model.attrs.get("dropout_rate")
     if not is_train or not rate:
         return None

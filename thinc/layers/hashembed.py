@@ -9,6 +9,7 @@ from ..model import Model
 from ..types import Floats2d, Ints1d, Ints2d
 from .array_getitem import ints_getitem
 from .chain import chain
+from .embed import check_id_array, dropout_mask, table_backprop
 
 InT = TypeVar("InT", bound=Union[Ints1d, Ints2d])
 
@@ -47,32 +48,18 @@ def HashEmbed(
 def forward(model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool) -> Tuple[Floats2d, Callable]:
     E = cast(Floats2d, model.get_param("E"))
     nV, nO = E.shape
-    dtype = getattr(ids, "dtype", None)
-    if dtype is None or dtype.kind not in "iu":
-        raise TypeError(f"hashembed expects an integer id array, got {dtype or type(ids).__name__}")
-    if ids.ndim != 1:
-        raise ValueError(f"hashembed expects a 1d id array (or pass column=...), got shape {ids.shape}")
+    check_id_array(model, ids)
     if ids.size == 0:
         return model.ops.alloc2f(0, nO, dtype=E.dtype), lambda d_output: ids
     # Signed ids are reinterpreted as their unsigned 64-bit pattern before hashing.
     keys = model.ops.hash(model.ops.as_contig(ids, dtype="uint64"), model.attrs["seed"])
     rows = keys % nV
     output = model.ops.gather_add(E, rows)
-    rate = model.attrs.get("dropout_rate")
-    mask = model.ops.get_dropout_mask((nO,), rate) if is_train and rate else None
+    mask = dropout_mask(model, nO, is_train)
     if mask is not None:
         output = output * mask
-
-    def backprop(d_output: Floats2d) -> Ints1d:
-        if mask is not None:
-            d_output = d_output * mask
-        dE = model.ops.alloc2f(nV, nO, dtype=E.dtype)
-        for k in range(rows.shape[1]):
-            model.ops.scatter_add(dE, model.ops.as_contig(rows[:, k]), d_output)
-        model.inc_grad("E", dE)
-        return model.ops.alloc(ids.shape, dtype=ids.dtype)
-
-    return output, backprop
+    index_columns = [model.ops.as_contig(rows[:, k]) for k in range(rows.shape[1])]
+    return output, table_backprop(model, E, index_columns, ids, mask)
 
 
 def init(

@@ -8,7 +8,7 @@ from ..config import registry
 from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model
 from ..types import Floats2d, Floats3d
-from ._dense import check_dense_input, with_options
+from ._dense import check_dense_input, infer_widths, with_options
 
 
 @registry.layers("Maxout.v1")
@@ -65,10 +65,7 @@ def init(
     X: Optional[Floats2d] = None,
     Y: Optional[Floats2d] = None,
 ) -> None:
-    if X is not None and model.maybe_get_dim("nI") is None:
-        model.set_dim("nI", X.shape[1])
-    if Y is not None and model.maybe_get_dim("nO") is None:
-        model.set_dim("nO", Y.shape[1])
+    infer_widths(model, X, Y)
     nO = model.get_dim("nO")
     nP = model.get_dim("nP")
     nI = model.get_dim("nI")

@@ -1,11 +1,12 @@
 """``reduce_first``: pool each sequence of a Ragged to its first row.
 The gradient goes to each sequence's first row; the other rows get zeros."""
 
-from typing import Callable, Tuple, cast
+from typing import Callable, Tuple
 
 from ..config import registry
 from ..model import Model
-from ..types import Floats2d, Ragged
+from ..types import Floats2d, Ints1d, Ragged
+from ._reduce import select_rows_forward
 
 
 @registry.layers("reduce_first.v1")
@@ -14,31 +15,11 @@ def reduce_first() -> Model[Ragged, Floats2d]:
     return Model("reduce_first", forward)
 
 
-def _check_input(Xr: Ragged) -> None:
-    if not isinstance(Xr, Ragged):
-        raise TypeError(f"reduce_first expects a Ragged input, got {type(Xr).__name__}")
-
-
-def _check_gradient(Y: Floats2d, dY: Floats2d) -> None:
-    if getattr(dY, "shape", None) != Y.shape or dY.dtype != Y.dtype:
-        raise ValueError(
-            f"reduce_first: gradient must match the output (shape {tuple(Y.shape)}, "
-            f"dtype {Y.dtype}), got {getattr(dY, 'shape', type(dY).__name__)} "
-            f"{getattr(dY, 'dtype', '')}"
-        )
-
-
 def forward(
     model: Model[Ragged, Floats2d], Xr: Ragged, is_train: bool
 ) -> Tuple[Floats2d, Callable]:
-    _check_input(Xr)
-    Y, starts_ends = model.ops.reduce_first(cast(Floats2d, Xr.data), Xr.lengths)
-    shape = Xr.dataXd.shape
+    def first_rows(X: Floats2d, lengths: Ints1d) -> Tuple[Floats2d, Ints1d]:
+        Y, starts_ends = model.ops.reduce_first(X, lengths)
+        return Y, starts_ends[:-1]
 
-    def backprop(dY: Floats2d) -> Ragged:
-        _check_gradient(Y, dY)
-        dX = model.ops.alloc(shape, dtype=dY.dtype)
-        dX[starts_ends[:-1]] = dY
-        return Ragged(dX, Xr.lengths)
-
-    return Y, backprop
+    return select_rows_forward(model, Xr, first_rows)

@@ -1,7 +1,7 @@
 """``tuplify``: feed one input to several layers and return their outputs as a
 tuple; the input gradient is the sum of the children's."""
 
-from typing import Any, Callable, Optional, Tuple, TypeVar, cast
+from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
@@ -24,12 +24,7 @@ def tuplify(layer1: Model[InT, Any], layer2: Model[InT, Any], *layers: Model) ->
 
 
 def forward(model: Model[InT, Tuple], X: InT, is_train: bool) -> Tuple[Tuple, Callable]:
-    outputs = []
-    backprops = []
-    for layer in model.layers:
-        output, backprop_layer = layer(X, is_train=is_train)
-        outputs.append(output)
-        backprops.append(backprop_layer)
+    outputs, backprops = run_each(model.layers, X, is_train)
 
     def backprop(dYs: Tuple) -> Any:
         if len(dYs) != len(backprops):
@@ -42,6 +37,17 @@ def forward(model: Model[InT, Tuple], X: InT, is_train: bool) -> Tuple[Tuple, Ca
         return dX
 
     return tuple(outputs), backprop
+
+
+def run_each(layers: List[Model], X: Any, is_train: bool) -> Tuple[List[Any], List[Callable]]:
+    """Call every layer on the same X: their outputs and backprop callbacks, in order."""
+    outputs = []
+    backprops = []
+    for layer in layers:
+        output, backprop_layer = layer(X, is_train=is_train)
+        outputs.append(output)
+        backprops.append(backprop_layer)
+    return outputs, backprops
 
 
 def init(model: Model[InT, Tuple], X: Optional[InT] = None, Y: Optional[Tuple] = None) -> None:

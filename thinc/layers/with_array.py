@@ -15,8 +15,16 @@ SeqT = TypeVar("SeqT", bound=Union[Padded, Ragged, List, ArrayXd])
 def with_array(layer: Model[ArrayTXd, ArrayTXd], pad: int = 0) -> Model[SeqT, SeqT]:
     """Wrap ``layer`` so it also accepts lists (joined with ``pad`` zero rows
     between items), Ragged (its data) and Padded (its 3d data, unchanged)."""
+    return wrap_layer("with_array", layer, pad, forward, init)
+
+
+def wrap_layer(
+    factory_name: str, layer: Model, pad: int, forward: Callable, init: Callable
+) -> Model:
+    """The node that with_array and with_array2d both build around ``layer``
+    (thinc names either one "with_array(...)"), mirroring the layer's dims."""
     if not isinstance(layer, Model):
-        raise TypeError(f"with_array expects a Model, got {type(layer).__name__}")
+        raise TypeError(f"{factory_name} expects a Model, got {type(layer).__name__}")
     return Model(
         f"with_array({layer.name})",
         forward,
@@ -33,7 +41,7 @@ def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT,
     if isinstance(Xseq, Padded):
         return _padded_forward(model, Xseq, is_train)  # type: ignore[return-value]
     if isinstance(Xseq, (list, tuple)):
-        return _list_forward(model, Xseq, is_train)  # type: ignore[return-value]
+        return list_forward(model, Xseq, is_train)  # type: ignore[return-value]
     if not hasattr(Xseq, "shape"):
         raise TypeError(
             f"with_array({model.layers[0].name}) expects an array, a list of arrays, "
@@ -43,10 +51,18 @@ def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT,
 
 
 def init(model: Model[SeqT, SeqT], X: Optional[SeqT] = None, Y: Optional[SeqT] = None) -> None:
+    initialize_inner(model, _get_array, X, Y)
+
+
+def initialize_inner(
+    model: Model, get_array: Callable[[Model, Any], Any], X: Any = None, Y: Any = None
+) -> None:
+    """Initialize the wrapped layer on ``get_array``'s view of the sample data,
+    then copy the dims it settled on up to the wrapper."""
     layer = model.layers[0]
     layer.initialize(
-        X=_get_array(model, X) if X is not None else None,
-        Y=_get_array(model, Y) if Y is not None else None,
+        X=get_array(model, X) if X is not None else None,
+        Y=get_array(model, Y) if Y is not None else None,
     )
     for name in layer.dim_names:
         value = layer.maybe_get_dim(name)
@@ -64,7 +80,8 @@ def _get_array(model: Model, X: Any) -> Any:
     return X
 
 
-def _list_forward(model: Model, Xs: Any, is_train: bool) -> Tuple[List, Callable]:
+def list_forward(model: Model, Xs: Any, is_train: bool) -> Tuple[List, Callable]:
+    """Run the layer once on the items joined with ``pad`` zero rows between them."""
     layer = model.layers[0]
     pad = model.attrs["pad"]
     lengths = layer.ops.asarray1i([len(item) for item in Xs])

@@ -6,6 +6,7 @@ from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
 from ..config import registry
 from ..model import Model
 from ..types import Array2d, Padded, Ragged
+from .with_array import initialize_inner, list_forward, wrap_layer
 
 ValT = TypeVar("ValT", bound=Array2d)
 SeqT = TypeVar("SeqT", bound=Union[Padded, Ragged, List, Array2d])
@@ -15,16 +16,7 @@ SeqT = TypeVar("SeqT", bound=Union[Padded, Ragged, List, Array2d])
 def with_array2d(layer: Model[ValT, ValT], pad: int = 0) -> Model[SeqT, SeqT]:
     """Wrap a 2d-array layer so it also accepts lists of 2d arrays (joined with
     ``pad`` zero rows between items), Ragged and Padded."""
-    if not isinstance(layer, Model):
-        raise TypeError(f"with_array2d expects a Model, got {type(layer).__name__}")
-    return Model(
-        f"with_array({layer.name})",
-        forward,
-        init=init,
-        layers=[layer],
-        attrs={"pad": pad},
-        dims={name: layer.maybe_get_dim(name) for name in layer.dim_names},
-    )
+    return wrap_layer("with_array2d", layer, pad, forward, init)
 
 
 def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT, Callable]:
@@ -50,15 +42,7 @@ def _describe(X: Any) -> str:
 
 
 def init(model: Model[SeqT, SeqT], X: Optional[SeqT] = None, Y: Optional[SeqT] = None) -> None:
-    layer = model.layers[0]
-    layer.initialize(
-        X=_get_array(model, X) if X is not None else None,
-        Y=_get_array(model, Y) if Y is not None else None,
-    )
-    for name in layer.dim_names:
-        value = layer.maybe_get_dim(name)
-        if value is not None:
-            model.set_dim(name, value)
+    initialize_inner(model, _get_array, X, Y)
 
 
 def _get_array(model: Model, X: Any) -> Any:
@@ -72,21 +56,12 @@ def _get_array(model: Model, X: Any) -> Any:
 
 
 def _list_forward(model: Model, Xs: Any, is_train: bool) -> Tuple[List, Callable]:
-    layer = model.layers[0]
-    pad = model.attrs["pad"]
     for position, item in enumerate(Xs):
         if getattr(item, "ndim", None) != 2:
             raise TypeError(
                 f"with_array2d expects a list of 2d arrays, got {_describe(item)} at position {position}"
             )
-    lengths = layer.ops.asarray1i([len(item) for item in Xs])
-    Yf, backprop_layer = layer(layer.ops.flatten(list(Xs), pad=pad), is_train=is_train)
-
-    def backprop(dYs: List) -> List:
-        dYf = layer.ops.flatten(list(dYs), pad=pad)
-        return layer.ops.unflatten(backprop_layer(dYf), lengths, pad=pad)
-
-    return layer.ops.unflatten(Yf, lengths, pad=pad), backprop
+    return list_forward(model, Xs, is_train)
 
 
 def _ragged_forward(model: Model, Xr: Ragged, is_train: bool) -> Tuple[Ragged, Callable]:
