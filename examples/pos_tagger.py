@@ -10,8 +10,15 @@ thinc 8.3.14: THINC_EXAMPLES_USE_INSTALLED=1 .venv-ref/bin/python examples/pos_t
 # expand_window >> Maxout >> LayerNorm widens each word's view by one word on
 # either side.
 
-import argparse
-import json
+import os
+
+# One BLAS thread unless asked otherwise: thinc 8.3.14's blis runs single-
+# threaded, and on a small shared machine extra BLAS threads mostly fight.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
 import sys
 import time
 from pathlib import Path

@@ -9,8 +9,15 @@ examples/output/textcat.png. Uses only thinc.api, so it also runs on thinc 8.3.1
 # sentences ("Thanks!") carry no clue, which caps the reachable accuracy well
 # below 1, so the commonest-genre baseline is printed beside the score.
 
-import argparse
-import json
+import os
+
+# One BLAS thread unless asked otherwise: thinc 8.3.14's blis runs single-
+# threaded, and on a small shared machine extra BLAS threads mostly fight.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
 import sys
 import time
 from pathlib import Path

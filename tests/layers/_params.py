@@ -1,4 +1,4 @@
-"""Weight setup shared by the dense-layer tests: replace a fresh model's W and b
+"""Weight setup shared by the layer tests: replace a fresh dense model's W and b
 with seeded uniform values, so outputs and gradients are not trivially zero."""
 import numpy
 

@@ -6,15 +6,11 @@ from thinc.layers.add import add
 from thinc.layers.linear import Linear
 
 from ..util import check_gradients
+from ._params import with_random_params
 
 
 def _linear(nO: int, nI: int, seed: int) -> Linear:
-    model = Linear(nO, nI)
-    model.initialize()
-    rng = numpy.random.default_rng(seed)
-    model.set_param("W", rng.uniform(-1, 1, (nO, nI)).astype("f"))
-    model.set_param("b", rng.uniform(-1, 1, (nO,)).astype("f"))
-    return model
+    return with_random_params(Linear(nO, nI), seed)
 
 
 def _expected(layers, X):

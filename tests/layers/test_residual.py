@@ -10,16 +10,13 @@ from thinc.layers.with_array2d import with_array2d
 from thinc.types import Padded, Ragged
 
 from ..util import check_gradients
+from ._params import with_random_params
 
 OPS = NumpyOps()
 
 
 def _linear(seed=0, n=3):
-    model = Linear(n, n).initialize()
-    rng = numpy.random.default_rng(seed)
-    model.set_param("W", rng.uniform(-1, 1, (n, n)).astype("f"))
-    model.set_param("b", rng.uniform(-1, 1, (n,)).astype("f"))
-    return model
+    return with_random_params(Linear(n, n), seed)
 
 
 def test_residual_adds_input():

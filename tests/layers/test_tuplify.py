@@ -7,14 +7,11 @@ from thinc.layers.tuplify import tuplify
 from thinc.model import Model
 
 from ..util import check_gradients
+from ._params import with_random_params
 
 
 def _linear(nO, nI, seed):
-    model = Linear(nO, nI).initialize()
-    rng = numpy.random.default_rng(seed)
-    model.set_param("W", rng.uniform(-1, 1, (nO, nI)).astype("f"))
-    model.set_param("b", rng.uniform(-1, 1, (nO,)).astype("f"))
-    return model
+    return with_random_params(Linear(nO, nI), seed)
 
 
 def _joined(model: Model) -> Model:

@@ -9,17 +9,14 @@ from thinc.model import Model
 from thinc.types import Padded, Ragged
 
 from ..util import check_gradients
+from ._params import with_random_params
 from ._sequences import check_list_gradients, check_ragged_gradients
 
 OPS = NumpyOps()
 
 
 def _linear(nO=2, nI=2, seed=0):
-    model = Linear(nO, nI).initialize()
-    rng = numpy.random.default_rng(seed)
-    model.set_param("W", rng.uniform(-1, 1, (nO, nI)).astype("f"))
-    model.set_param("b", rng.uniform(-1, 1, (nO,)).astype("f"))
-    return model
+    return with_random_params(Linear(nO, nI), seed)
 
 
 def _sum_rows() -> Model:

@@ -9,17 +9,14 @@ from thinc.layers.with_array2d import with_array2d
 from thinc.types import Padded, Ragged
 
 from ..util import check_gradients
+from ._params import with_random_params
 from ._sequences import padded_data
 
 OPS = NumpyOps()
 
 
 def _linear(nO=3, nI=2, seed=0):
-    model = Linear(nO, nI).initialize()
-    rng = numpy.random.default_rng(seed)
-    model.set_param("W", rng.uniform(-1, 1, (nO, nI)).astype("f"))
-    model.set_param("b", rng.uniform(-1, 1, (nO,)).astype("f"))
-    return model
+    return with_random_params(Linear(nO, nI), seed)
 
 
 def _data(seed=0):

@@ -7,7 +7,7 @@ from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast
 from ..config import registry
 from ..model import Model
 from ..util import get_width
-from .tuplify import run_each
+from ._fan_out import run_each, set_dim_where_declared
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
@@ -70,19 +70,9 @@ def _sum(values: List[Any]) -> Any:
 
 def init(model: Model[InT, OutT], X: Optional[InT] = None, Y: Optional[OutT] = None) -> None:
     if X is not None:
-        width = get_width(cast(Any, X))
-        if model.has_dim("nI") is not False:
-            model.set_dim("nI", width)
-        for layer in model.layers:
-            if layer.has_dim("nI") is not False:
-                layer.set_dim("nI", width)
+        set_dim_where_declared(model, "nI", get_width(cast(Any, X)))
     if Y is not None:
-        width = get_width(cast(Any, Y))
-        if model.has_dim("nO") is not False:
-            model.set_dim("nO", width)
-        for layer in model.layers:
-            if layer.has_dim("nO") is not False:
-                layer.set_dim("nO", width)
+        set_dim_where_declared(model, "nO", get_width(cast(Any, Y)))
     for layer in model.layers:
         layer.initialize(X=X, Y=Y)
     if model.layers and model.layers[0].has_dim("nO"):

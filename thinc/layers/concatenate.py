@@ -7,8 +7,8 @@ from ..config import registry
 from ..model import Model
 from ..types import Padded, Ragged
 from ..util import get_width
+from ._fan_out import run_each, set_dim_where_declared
 from .noop import noop
-from .tuplify import run_each
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
@@ -208,12 +208,7 @@ def init(model: Model[InT, OutT], X: Optional[InT] = None, Y: Optional[OutT] = N
     # no width, to concatenations of layers that featurize Docs themselves.
     needs_width = any(node.has_dim("nI") is not False for node in [model, *model.layers])
     if X is not None and needs_width:
-        width = get_width(cast(Any, X))
-        if model.has_dim("nI") is not False:
-            model.set_dim("nI", width)
-        for layer in model.layers:
-            if layer.has_dim("nI") is not False:
-                layer.set_dim("nI", width)
+        set_dim_where_declared(model, "nI", get_width(cast(Any, X)))
     for layer in model.layers:
         layer.initialize(X=X, Y=Y)
     if all(layer.has_dim("nO") for layer in model.layers):

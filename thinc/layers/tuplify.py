@@ -1,11 +1,12 @@
 """``tuplify``: feed one input to several layers and return their outputs as a
 tuple; the input gradient is the sum of the children's."""
 
-from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast
+from typing import Any, Callable, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
 from ..util import get_width
+from ._fan_out import run_each
 
 InT = TypeVar("InT")
 
@@ -37,17 +38,6 @@ def forward(model: Model[InT, Tuple], X: InT, is_train: bool) -> Tuple[Tuple, Ca
         return dX
 
     return tuple(outputs), backprop
-
-
-def run_each(layers: List[Model], X: Any, is_train: bool) -> Tuple[List[Any], List[Callable]]:
-    """Call every layer on the same X: their outputs and backprop callbacks, in order."""
-    outputs = []
-    backprops = []
-    for layer in layers:
-        output, backprop_layer = layer(X, is_train=is_train)
-        outputs.append(output)
-        backprops.append(backprop_layer)
-    return outputs, backprops
 
 
 def init(model: Model[InT, Tuple], X: Optional[InT] = None, Y: Optional[Tuple] = None) -> None:

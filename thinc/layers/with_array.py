@@ -37,7 +37,7 @@ def wrap_layer(
 
 def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT, Callable]:
     if isinstance(Xseq, Ragged):
-        return _ragged_forward(model, Xseq, is_train)  # type: ignore[return-value]
+        return ragged_forward(model, Xseq, is_train)  # type: ignore[return-value]
     if isinstance(Xseq, Padded):
         return _padded_forward(model, Xseq, is_train)  # type: ignore[return-value]
     if isinstance(Xseq, (list, tuple)):
@@ -94,12 +94,20 @@ def list_forward(model: Model, Xs: Any, is_train: bool) -> Tuple[List, Callable]
     return layer.ops.unflatten(Yf, lengths, pad=pad), backprop
 
 
-def _ragged_forward(model: Model, Xr: Ragged, is_train: bool) -> Tuple[Ragged, Callable]:
+def ragged_forward(
+    model: Model, Xr: Ragged, is_train: bool, *, as_2d: bool = False
+) -> Tuple[Ragged, Callable]:
+    """Run the layer on the Ragged's data: dataXd as it is, or with ``as_2d`` its
+    2d view (Ragged.data), and wrap the output with the same lengths."""
     layer = model.layers[0]
-    Y, backprop_layer = layer(Xr.dataXd, is_train=is_train)
+
+    def data(ragged: Ragged) -> Any:
+        return ragged.data if as_2d else ragged.dataXd
+
+    Y, backprop_layer = layer(data(Xr), is_train=is_train)
 
     def backprop(dYr: Ragged) -> Ragged:
-        return Ragged(backprop_layer(dYr.dataXd), dYr.lengths)
+        return Ragged(backprop_layer(data(dYr)), dYr.lengths)
 
     return Ragged(Y, Xr.lengths), backprop
 

@@ -6,7 +6,7 @@ from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
 from ..config import registry
 from ..model import Model
 from ..types import Array2d, Padded, Ragged
-from .with_array import initialize_inner, list_forward, wrap_layer
+from .with_array import initialize_inner, list_forward, ragged_forward, wrap_layer
 
 ValT = TypeVar("ValT", bound=Array2d)
 SeqT = TypeVar("SeqT", bound=Union[Padded, Ragged, List, Array2d])
@@ -21,7 +21,7 @@ def with_array2d(layer: Model[ValT, ValT], pad: int = 0) -> Model[SeqT, SeqT]:
 
 def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT, Callable]:
     if isinstance(Xseq, Ragged):
-        return _ragged_forward(model, Xseq, is_train)  # type: ignore[return-value]
+        return ragged_forward(model, Xseq, is_train, as_2d=True)  # type: ignore[return-value]
     if isinstance(Xseq, Padded):
         return _padded_forward(model, Xseq, is_train)  # type: ignore[return-value]
     if isinstance(Xseq, (list, tuple)):
@@ -62,16 +62,6 @@ def _list_forward(model: Model, Xs: Any, is_train: bool) -> Tuple[List, Callable
                 f"with_array2d expects a list of 2d arrays, got {_describe(item)} at position {position}"
             )
     return list_forward(model, Xs, is_train)
-
-
-def _ragged_forward(model: Model, Xr: Ragged, is_train: bool) -> Tuple[Ragged, Callable]:
-    layer = model.layers[0]
-    Y, backprop_layer = layer(Xr.data, is_train=is_train)
-
-    def backprop(dYr: Ragged) -> Ragged:
-        return Ragged(backprop_layer(dYr.data), dYr.lengths)
-
-    return Ragged(Y, Xr.lengths), backprop
 
 
 def _padded_forward(model: Model, Xp: Padded, is_train: bool) -> Tuple[Padded, Callable]:
