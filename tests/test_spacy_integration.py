@@ -21,31 +21,32 @@ FRENCH_TEXT = (
     "Selon Marie Dupont, la SNCF annoncera trois nouveaux trains à Lyon en mars 2026 !"
 )
 FRENCH_EXPECTED = {
-    "words": ["Emmanuel", "Macron", "a", "visité", "Paris", "hier", "avec", "les", "ministres", "de",
-        "la", "Santé", ".", "Selon", "Marie", "Dupont", ",", "la", "SNCF", "annoncera", "trois",
-        "nouveaux", "trains", "à", "Lyon", "en", "mars", "2026", "!"],
-    "tag": ["PROPN", "PROPN", "AUX", "NOUN", "PROPN", "ADV", "ADP", "DET", "NOUN", "ADP", "DET",
-        "NOUN", "PUNCT", "ADP", "PROPN", "PROPN", "PUNCT", "DET", "NOUN", "VERB", "NUM", "ADJ",
-        "NOUN", "ADP", "PROPN", "ADP", "NOUN", "NUM", "PUNCT"],
+    "words": ["Emmanuel", "Macron", "a", "visité", "Paris", "hier", "avec", "les", "ministres",
+        "de", "la", "Santé", ".", "Selon", "Marie", "Dupont", ",", "la", "SNCF",
+        "annoncera", "trois", "nouveaux", "trains", "à", "Lyon", "en", "mars", "2026", "!"],
+    "tag": ["PROPN", "PROPN", "AUX", "NOUN", "PROPN", "ADV", "ADP", "DET", "NOUN", "ADP",
+        "DET", "NOUN", "PUNCT", "ADP", "PROPN", "PROPN", "PUNCT", "DET", "NOUN", "VERB",
+        "NUM", "ADJ", "NOUN", "ADP", "PROPN", "ADP", "NOUN", "NUM", "PUNCT"],
     "morph": ["Gender=Masc|Number=Sing", "Gender=Masc|Number=Sing",
         "Mood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin", "Gender=Fem|Number=Sing",
         "Gender=Masc|Number=Sing", "", "", "Definite=Def|Number=Plur|PronType=Art",
         "Gender=Masc|Number=Plur", "", "Definite=Def|Gender=Fem|Number=Sing|PronType=Art",
-        "Gender=Fem|Number=Sing", "", "", "Gender=Fem|Number=Sing", "Gender=Masc|Number=Sing", "",
-        "Definite=Def|Gender=Fem|Number=Sing|PronType=Art", "Gender=Fem|Number=Sing",
-        "Mood=Ind|Number=Sing|Person=3|Tense=Fut|VerbForm=Fin", "NumType=Card",
-        "Gender=Masc|Number=Plur", "Gender=Masc|Number=Plur", "", "Gender=Masc|Number=Sing", "",
-        "Gender=Masc|Number=Sing", "NumType=Card", ""],
-    "lemma": ["Emmanuel", "Macron", "avoir", "visité", "Paris", "hier", "avec", "le", "ministre", "de",
-        "le", "santé", ".", "selon", "Marie", "Dupont", ",", "le", "sncf", "annoncer", "trois",
-        "nouveau", "train", "à", "Lyon", "en", "mars", "2026", "!"],
-    "head": [3, 0, 3, 3, 3, 3, 8, 8, 3, 11, 11, 8, 3, 14, 19, 14, 14, 18, 19, 19, 22, 22, 19, 24, 22,
-        26, 19, 26, 19],
+        "Gender=Fem|Number=Sing", "", "", "Gender=Fem|Number=Sing",
+        "Gender=Masc|Number=Sing", "", "Definite=Def|Gender=Fem|Number=Sing|PronType=Art",
+        "Gender=Fem|Number=Sing", "Mood=Ind|Number=Sing|Person=3|Tense=Fut|VerbForm=Fin",
+        "NumType=Card", "Gender=Masc|Number=Plur", "Gender=Masc|Number=Plur", "",
+        "Gender=Masc|Number=Sing", "", "Gender=Masc|Number=Sing", "NumType=Card", ""],
+    "lemma": ["Emmanuel", "Macron", "avoir", "visité", "Paris", "hier", "avec", "le", "ministre",
+        "de", "le", "santé", ".", "selon", "Marie", "Dupont", ",", "le", "sncf", "annoncer",
+        "trois", "nouveau", "train", "à", "Lyon", "en", "mars", "2026", "!"],
+    "head": [3, 0, 3, 3, 3, 3, 8, 8, 3, 11, 11, 8, 3, 14, 19, 14, 14, 18, 19, 19, 22, 22, 19,
+        24, 22, 26, 19, 26, 19],
     "dep": ["nsubj", "flat:name", "aux:tense", "ROOT", "nmod", "advmod", "case", "det", "nmod",
-        "case", "det", "nmod", "punct", "case", "obl:mod", "flat:name", "punct", "det", "nsubj",
-        "ROOT", "nummod", "amod", "obj", "case", "nmod", "case", "obl:mod", "nmod", "punct"],
-    "ents": [[0, 2, "PER"], [4, 5, "LOC"], [11, 12, "LOC"], [14, 16, "PER"], [18, 19, "ORG"], [24, 25,
-        "LOC"]],
+        "case", "det", "nmod", "punct", "case", "obl:mod", "flat:name", "punct", "det",
+        "nsubj", "ROOT", "nummod", "amod", "obj", "case", "nmod", "case", "obl:mod", "nmod",
+        "punct"],
+    "ents": [[0, 2, "PER"], [4, 5, "LOC"], [11, 12, "LOC"], [14, 16, "PER"], [18, 19, "ORG"],
+        [24, 25, "LOC"]],
 }
 
 SCRIPT = r'''
@@ -118,7 +119,8 @@ with tempfile.TemporaryDirectory() as directory:
     nlp.to_disk(directory)
     report["from_disk_equal"] = annotate(spacy.load(directory), texts) == predicted
 
-beam, beam_history = train([("beam_parser", {"beam_width": 4}), ("beam_ner", {"beam_width": 4})], 40)
+beam_pipes = [("beam_parser", {"beam_width": 4}), ("beam_ner", {"beam_width": 4})]
+beam, beam_history = train(beam_pipes, 40)
 report["beam_losses_first"], report["beam_losses_last"] = beam_history[0], beam_history[-1]
 report["beam_trained"] = annotate(beam, texts)
 

@@ -36,10 +36,7 @@ def Embed(
         dims={"nO": nO, "nV": nV},
         params={"E": None},
     )
-    if column is not None:
-        model = chain(ints_getitem((slice(0, None), column)), model)
-    model.attrs["column"] = column
-    return cast(Model[InT, Floats2d], model)
+    return cast(Model[InT, Floats2d], select_column(model, column))
 
 
 def forward(model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool) -> Tuple[Floats2d, Callable]:
@@ -63,6 +60,15 @@ def init(
         model.set_dim("nO", Y.shape[1])
     shape = (model.get_dim("nV"), model.get_dim("nO"))
     model.set_param("E", initializer(model.ops, shape))
+
+
+def select_column(model: Model, column: Optional[int]) -> Model:
+    """Put a selector of ``column`` of a 2d id array in front of ``model`` if one
+    is given; either way the returned node records it in attrs["column"]."""
+    if column is not None:
+        model = chain(ints_getitem((slice(0, None), column)), model)
+    model.attrs["column"] = column
+    return model
 
 
 def table_backprop(

@@ -7,9 +7,7 @@ from ..config import registry
 from ..initializers import uniform_init
 from ..model import Model
 from ..types import Floats2d, Ints1d, Ints2d
-from .array_getitem import ints_getitem
-from .chain import chain
-from .embed import check_id_array, dropout_mask, table_backprop
+from .embed import check_id_array, dropout_mask, select_column, table_backprop
 
 InT = TypeVar("InT", bound=Union[Ints1d, Ints2d])
 
@@ -39,10 +37,7 @@ def HashEmbed(
     )
     if seed is None:
         model.attrs["seed"] = model.id
-    if column is not None:
-        model = chain(ints_getitem((slice(0, None), column)), model)
-    model.attrs["column"] = column
-    return cast(Model[InT, Floats2d], model)
+    return cast(Model[InT, Floats2d], select_column(model, column))
 
 
 def forward(model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool) -> Tuple[Floats2d, Callable]:
