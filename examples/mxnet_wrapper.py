@@ -22,15 +22,7 @@ from thinc.model import Model  # noqa: E402
 from thinc.optimizers import Adam  # noqa: E402
 from thinc.util import fix_random_seed  # noqa: E402
 
-
-def two_rings(n: int, seed: int):
-    """Points on two noisy concentric rings; the label says which ring."""
-    rng = numpy.random.default_rng(seed)
-    labels = rng.integers(0, 2, n)
-    angles = rng.uniform(0, 2 * numpy.pi, n)
-    radii = 1.0 + labels + rng.normal(0, 0.15, n)
-    X = numpy.stack([radii * numpy.cos(angles), radii * numpy.sin(angles)], axis=1)
-    return X.astype("f"), numpy.eye(2, dtype="f")[labels]
+from _toy_rings import accuracy, two_rings  # noqa: E402
 
 
 def build_model(width: int) -> Model:
@@ -45,10 +37,6 @@ def build_model(width: int) -> Model:
     )
     gluon_mlp.initialize(mxnet.init.Xavier())
     return chain(MXNetWrapper(gluon_mlp), Softmax(2))
-
-
-def accuracy(model: Model, X, Y) -> float:
-    return float((model.predict(X).argmax(axis=1) == Y.argmax(axis=1)).mean())
 
 
 def main() -> None:

@@ -22,15 +22,7 @@ from thinc.model import Model  # noqa: E402
 from thinc.optimizers import Adam  # noqa: E402
 from thinc.util import fix_random_seed  # noqa: E402
 
-
-def two_rings(n: int, seed: int):
-    """Points on two noisy concentric rings; the label says which ring."""
-    rng = numpy.random.default_rng(seed)
-    labels = rng.integers(0, 2, n)
-    angles = rng.uniform(0, 2 * numpy.pi, n)
-    radii = 1.0 + labels + rng.normal(0, 0.15, n)
-    X = numpy.stack([radii * numpy.cos(angles), radii * numpy.sin(angles)], axis=1)
-    return X.astype("f"), numpy.eye(2, dtype="f")[labels]
+from _toy_rings import accuracy, two_rings  # noqa: E402
 
 
 def keras_mlp(width: int):
@@ -58,10 +50,6 @@ def build_model(width: int, mixed: bool) -> Model:
     # Both networks see the same input; their features are summed.
     return chain(add(PyTorchWrapper(torch_mlp), TensorFlowWrapper(keras_mlp(width))),
                  Linear(2), Logistic())
-
-
-def accuracy(model: Model, X, Y) -> float:
-    return float((model.predict(X).argmax(axis=1) == Y.argmax(axis=1)).mean())
 
 
 def main() -> None:

@@ -1,0 +1,81 @@
+"""Train a PyTorch network inside a thinc model on the toy two-rings problem,
+then save, reload and convert it to TorchScript.
+
+Needs torch (pip install torch==2.13.0). Run: .venv/bin/python examples/pytorch_wrapper.py"""
+import argparse
+import sys
+from pathlib import Path
+
+import numpy
+from tqdm import tqdm
+
+HERE = Path(__file__).parent
+# Run from a source checkout, the example shows that checkout's thinc.
+if (HERE.parent / "thinc" / "__init__.py").exists():
+    sys.path.insert(0, str(HERE.parent))
+
+from thinc.layers import PyTorchWrapper, Softmax, chain  # noqa: E402
+from thinc.layers.torchscriptwrapper import (  # noqa: E402
+    TorchScriptWrapper_v1,
+    pytorch_to_torchscript_wrapper,
+)
+from thinc.loss import CategoricalCrossentropy  # noqa: E402
+from thinc.model import Model  # noqa: E402
+from thinc.optimizers import Adam  # noqa: E402
+from thinc.util import fix_random_seed  # noqa: E402
+
+from _toy_rings import accuracy, two_rings  # noqa: E402
+
+
+def build_model(width: int) -> Model:
+    import torch
+
+    # The torch network computes features; thinc's Softmax reads them out.
+    torch_mlp = torch.nn.Sequential(
+        torch.nn.Linear(2, width), torch.nn.ReLU(), torch.nn.Linear(width, width), torch.nn.ReLU()
+    )
+    return chain(PyTorchWrapper(torch_mlp), Softmax(2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--width", type=int, default=32)
+    args = parser.parse_args()
+    fix_random_seed(0)  # seeds torch too
+    X_train, Y_train = two_rings(2000, seed=0)
+    X_dev, Y_dev = two_rings(500, seed=1)
+    model = build_model(args.width)
+    model.initialize(X=X_train[:10], Y=Y_train[:10])
+    optimizer = Adam(0.005)
+    loss_function = CategoricalCrossentropy()
+    batch_size = 64
+    for epoch in range(args.epochs):
+        order = numpy.random.default_rng(epoch).permutation(len(X_train))
+        total = 0.0
+        for start in tqdm(range(0, len(order), batch_size), desc=f"epoch {epoch + 1}",
+                          leave=False, unit="batch"):
+            index = order[start : start + batch_size]
+            Y, backprop = model.begin_update(X_train[index])
+            gradient, loss = loss_function(Y, Y_train[index])
+            backprop(gradient)
+            model.finish_update(optimizer)  # steps the torch weights with thinc's Adam
+            total += float(loss)
+        print(f"epoch {epoch + 1:2d}  loss {total / len(X_train):.4f}  "
+              f"dev accuracy {accuracy(model, X_dev, Y_dev):.3f}")
+
+    reloaded = build_model(args.width).from_bytes(model.to_bytes())
+    same = numpy.allclose(reloaded.predict(X_dev), model.predict(X_dev), atol=1e-6)
+    print(f"reloaded from bytes: dev accuracy {accuracy(reloaded, X_dev, Y_dev):.3f}, "
+          f"identical predictions: {same}")
+
+    # TorchScript keeps the network's program with its weights: loading it
+    # needs no Python class, only an empty TorchScriptWrapper.
+    scripted = chain(pytorch_to_torchscript_wrapper(model.layers[0]), model.layers[1])
+    restored = chain(TorchScriptWrapper_v1(), Softmax(2)).from_bytes(scripted.to_bytes())
+    same = numpy.allclose(restored.predict(X_dev), model.predict(X_dev), atol=1e-6)
+    print(f"TorchScript round trip: identical predictions: {same}")
+
+
+if __name__ == "__main__":
+    main()
