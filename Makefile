@@ -30,6 +30,7 @@ demo: build
 
 bench: build
 	$(PY) bench/kernels.py
+	$(PY) bench/tagger.py
 
 wheel: $(STAMP)
 	$(PY) -m pip wheel . --no-deps -w dist
