@@ -306,6 +306,11 @@ class Ops:
         if X is None or len(X) == 0:
             return self.alloc((0,) * ndim_if_empty, dtype=dtype or "f")
         xp = get_array_module(X[0])
+        # Arrays without rows add nothing, whatever their shape: spaCy flattens the
+        # outputs of empty docs, which may be (0,) beside (n, width), as 8.3 allows.
+        nonempty = [array for array in X if array.size]
+        if nonempty and len(nonempty) != len(X):
+            X = nonempty
         row_shape = X[0].shape[1:]
         for array in X:
             if array.shape[1:] != row_shape:

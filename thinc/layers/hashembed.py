@@ -43,9 +43,10 @@ def HashEmbed(
 def forward(model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool) -> Tuple[Floats2d, Callable]:
     E = cast(Floats2d, model.get_param("E"))
     nV, nO = E.shape
-    check_id_array(model, ids)
+    # No ids, no rows, whatever the ids' shape: spaCy sends (0, n_attrs) for an empty doc.
     if ids.size == 0:
         return model.ops.alloc2f(0, nO, dtype=E.dtype), lambda d_output: ids
+    check_id_array(model, ids)
     # Signed ids are reinterpreted as their unsigned 64-bit pattern before hashing.
     keys = model.ops.hash(model.ops.as_contig(ids, dtype="uint64"), model.attrs["seed"])
     rows = keys % nV

@@ -61,9 +61,10 @@ def resize_linear_weighted(
         raise ValueError(
             f"resize_linear_weighted needs a single weights layer, got '{layer.name}' with children"
         )
-    if layer.has_dim("nO") is None:
-        # Nothing allocated yet: the layer will simply be built at the new size.
-        layer.set_dim("nO", new_nO)
+    if layer.has_dim("nO") is None or (not layer.has_param("W") and not layer.has_dim("nI")):
+        # Nothing allocated yet: the layer will simply be built at the new size
+        # (its nI may not be known yet, as in spaCy's lazily initialized textcat).
+        layer.set_dim("nO", new_nO, force=True)
         return layer
     old_nO = layer.get_dim("nO")
     if new_nO == old_nO:
@@ -91,9 +92,16 @@ def resize_linear_weighted(
         if not layer.has_param(name):
             continue
         old = layer.get_param(name)
-        grown = layer.ops.alloc((new_nO,) + tuple(old.shape[1:]), dtype=old.dtype)
+        if old.ndim == 1 and old.shape[0] != old_nO:
+            # A flat W of nO blocks (SparseLinear's, which spaCy's textcat resizes):
+            # the old blocks lead, as rows do in a 2d W.
+            old_extent = old.shape[0]
+            grown = layer.ops.alloc((old_extent // old_nO * new_nO,), dtype=old.dtype)
+        else:
+            old_extent = old_nO
+            grown = layer.ops.alloc((new_nO,) + tuple(old.shape[1:]), dtype=old.dtype)
         if name in fills:
-            grown[old_nO:] = fills[name]
-        grown[:old_nO] = old
+            grown[old_extent:] = fills[name]
+        grown[:old_extent] = old
         resized.set_param(name, grown)
     return resized

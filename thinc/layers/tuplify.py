@@ -1,11 +1,10 @@
 """``tuplify``: feed one input to several layers and return their outputs as a
 tuple; the input gradient is the sum of the children's."""
 
-from typing import Any, Callable, Optional, Tuple, TypeVar, cast
+from typing import Any, Callable, Optional, Tuple, TypeVar
 
 from ..config import registry
 from ..model import Model
-from ..util import get_width
 from ._fan_out import run_each
 
 InT = TypeVar("InT")
@@ -47,15 +46,13 @@ def init(model: Model[InT, Tuple], X: Optional[InT] = None, Y: Optional[Tuple] =
         if model.layers[0].has_dim("nI"):
             model.set_dim("nI", model.layers[0].get_dim("nI"))
         return
-    if X is not None:
-        width = get_width(cast(Any, X))
-        model.set_dim("nI", width)
-        for layer in model.layers:
-            if layer.has_dim("nI") is None:
-                layer.set_dim("nI", width)
     if Y is not None and len(Y) > len(model.layers):
         raise ValueError(f"tuplify: Y has {len(Y)} parts for {len(model.layers)} layers")
     for position, layer in enumerate(model.layers):
         # Like thinc 8.3.14, layers past the end of a shorter Y get no sample output.
         layer_Y = Y[position] if Y is not None and position < len(Y) else None
         layer.initialize(X=X, Y=layer_Y)
+    # Each layer reads its own width from X, as in thinc 8.3.14: X need not have one
+    # (spaCy's entity linker passes lists of Docs).
+    if model.layers[0].has_dim("nI"):
+        model.set_dim("nI", model.layers[0].get_dim("nI"))
