@@ -433,3 +433,11 @@ def test_validation_without_confection_validate_type(monkeypatch):
         validate_fwd_input_output("f", _forward_bound, X, None)
     with pytest.raises(DataValidationError, match=r"\nY   at root: "):
         validate_fwd_input_output("f", _forward_list, None, numpy.zeros(2, "f"))
+
+
+def test_get_width_rejects_objects_with_a_non_tuple_shape():
+    class TokenLike:
+        shape = 4
+
+    with pytest.raises(ValueError, match="TokenLike"):
+        util.get_width(TokenLike())

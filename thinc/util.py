@@ -268,6 +268,9 @@ def get_width(X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int 
     if isinstance(X, Padded):
         return get_width(X.data, dim=dim)
     shape = getattr(X, "shape", None)
+    if isinstance(shape, int):
+        # Not an array shape (spaCy's Token has an int .shape attribute).
+        raise ValueError(f"Cannot get width of {type(X).__name__}: its shape is an int")
     if shape is not None:
         if len(shape) == 0:
             return 0
