@@ -241,3 +241,30 @@ def batches_by_words(lengths: Sequence[int], order: Iterable[int], words: int) -
     if current:
         groups.append(current)
     return groups
+
+
+def add_ewt_arguments(parser, plot_path: Path) -> None:
+    """The data, plot, summary and progress options every EWT example takes."""
+    parser.add_argument("--data-dir", help="directory holding en_ewt-ud-{train,dev}.conllu")
+    parser.add_argument(
+        "--sample", action="store_true", help="use the small sample in examples/data"
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="keep this many sentences of each file, spread through it",
+    )
+    parser.add_argument("--plot", default=str(plot_path))
+    parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--summary", help="write the figures as JSON here")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def write_summary(path: Optional[str], summary: dict) -> None:
+    """Write the run's figures as JSON where --summary asked for them."""
+    if path:
+        import json
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(summary, indent=2))

@@ -18,7 +18,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     OUTPUT,
+    add_ewt_arguments,
     Sentence,
     StringHasher,
     batches_by_words,
@@ -37,6 +37,7 @@ from _common import (  # noqa: E402
     progress,
     token_attributes,
     use_checkout_thinc,
+    write_summary,
 )
 
 use_checkout_thinc()
@@ -278,24 +279,13 @@ def train_tagger(args: argparse.Namespace) -> dict:
         )
         if plot is not None:
             print(f"training curve written to {plot}")
-    if args.summary:
-        Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.summary).write_text(json.dumps(summary, indent=2))
+    write_summary(args.summary, summary)
     return summary
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", help="directory holding en_ewt-ud-{train,dev}.conllu")
-    parser.add_argument(
-        "--sample", action="store_true", help="use the small sample in examples/data"
-    )
-    parser.add_argument(
-        "--limit",
-        type=int,
-        default=0,
-        help="keep this many sentences of each file, spread through it",
-    )
+    add_ewt_arguments(parser, OUTPUT / "pos_tagger.png")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-words", type=int, default=500)
     parser.add_argument("--learn-rate", type=float, default=0.002)
@@ -303,10 +293,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--evals-per-epoch", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plot", default=str(OUTPUT / "pos_tagger.png"))
-    parser.add_argument("--no-plot", action="store_true")
-    parser.add_argument("--summary", help="write the figures as JSON here")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
 
