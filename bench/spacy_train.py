@@ -2,7 +2,7 @@
 EWT, on this checkout's thinc and on thinc 8.3.14: dev accuracy and training words/sec.
 
     .venv/bin/python bench/spacy_train.py [--max-steps 1000] [--eval-frequency 250]
-        [--sequential] [--json bench/output/spacy_train.json]
+        [--sequential] [--sides ours 8.3.14] [--thinc-checkout DIR] [--summary-only]
 
 The corpus (../shared/data/ud-english-ewt) is converted once with `spacy convert`
 into bench/output/spacy_train/corpus. Both trainings run the same config
@@ -10,7 +10,8 @@ into bench/output/spacy_train/corpus. Both trainings run the same config
 that a busy machine slows them alike. This file is also the config's `--code` module:
 it registers "bench.SpeedLogger.v1", which prints spaCy's usual table and writes each
 evaluation (scores, words seen, seconds spent training and evaluating) as a JSON line.
-Training words/s leave out the time spent evaluating on dev."""
+Training words/s leave out the time spent evaluating on dev. The side-by-side table of
+every evaluation is printed and saved as bench/output/spacy_train/summary.txt (and .json)."""
 import argparse
 import json
 import os
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Dict, List
 
 BENCH = Path(__file__).resolve().parent
 CHECKOUT = BENCH.parent
@@ -121,23 +123,85 @@ def start_training(name: str, venv: Path, corpus: Path, args) -> tuple:
                "--paths.dev", str(corpus / "en_ewt-ud-dev.spacy"),
                "--training.max_steps", str(args.max_steps),
                "--training.eval_frequency", str(args.eval_frequency)]
+    environment = {**os.environ, **ONE_THREAD, LOG_VARIABLE: str(log)}
+    if name == "ours" and args.thinc_checkout is not None:
+        environment["PYTHONPATH"] = str(args.thinc_checkout.resolve())
     # An empty working directory keeps the checkout's thinc/ off the reference's path.
     workdir = tempfile.mkdtemp()
+    found = subprocess.run([str(python), "-c", "import thinc; print(thinc.__file__)"],
+                           cwd=workdir, env=environment, capture_output=True, text=True)
+    print(f"{name}: thinc from {found.stdout.strip() or found.stderr.strip()}", flush=True)
     console = open(output / "console.log", "w", encoding="utf8")
     process = subprocess.Popen(command, cwd=workdir, stdout=console, stderr=subprocess.STDOUT,
-                               env={**os.environ, **ONE_THREAD, LOG_VARIABLE: str(log)})
+                               env=environment)
     return process, log, console
 
 
+def training_rates(records: List[dict]) -> List[dict]:
+    """Each evaluation with training words per second, evaluation time left out: since
+    the start (cumulative) and since the previous evaluation (interval)."""
+    rows = []
+    previous = {"words": 0, "cpu": 0.0, "wall": 0.0}
+    for record in records:
+        train = {"words": record["words"], "cpu": record["cpu"] - record["eval_cpu"],
+                 "wall": record["wall"] - record["eval_wall"]}
+        interval_cpu = train["cpu"] - previous["cpu"]
+        rows.append({
+            **record,
+            "words_per_sec_cpu": train["words"] / train["cpu"],
+            "words_per_sec_wall": train["words"] / train["wall"],
+            "interval_words_per_sec_cpu": (train["words"] - previous["words"]) / interval_cpu
+            if interval_cpu > 0 else float("nan"),
+        })
+        previous = train
+    return rows
+
+
 def summarize(log: Path) -> dict:
-    records = [json.loads(line) for line in log.read_text().splitlines()]
-    if not records:
-        raise SystemExit(f"{log} is empty: see console.log beside it")
-    last = records[-1]
-    train_wall = last["wall"] - last["eval_wall"]
-    train_cpu = last["cpu"] - last["eval_cpu"]
-    return {**last, "words_per_sec_wall": last["words"] / train_wall,
-            "words_per_sec_cpu": last["words"] / train_cpu, "evaluations": records}
+    if not log.exists() or not log.read_text().strip():
+        raise SystemExit(f"{log} is missing or empty: see console.log beside it")
+    records = training_rates([json.loads(line) for line in log.read_text().splitlines()])
+    return {**records[-1], "evaluations": records}
+
+
+def report(results: Dict[str, dict]) -> str:
+    """Side-by-side table of every evaluation, then the gaps at the last one."""
+    names = list(results)
+    columns = ("TAG", "UAS", "LAS", "w/cpu-s", "interval")
+    lines = ["dev scores at each evaluation; training words per CPU-second without evaluation "
+             "time, since the start and since the previous evaluation",
+             f"{'step':>6} {'words':>8}  " + "  ".join(
+                 f"{name + ' ' + column:>{max(len(name + ' ' + column), 8)}}"
+                 for name in names for column in columns)]
+    by_step = [{row["step"]: row for row in results[name]["evaluations"]} for name in names]
+    for step in sorted(set().union(*by_step)):
+        cells = []
+        words = next(table[step]["words"] for table in by_step if step in table)
+        for name, table in zip(names, by_step):
+            row = table.get(step)
+            values = ("", "", "", "", "") if row is None else (
+                f"{100 * row['scores']['tag_acc']:.2f}", f"{100 * row['scores']['dep_uas']:.2f}",
+                f"{100 * row['scores']['dep_las']:.2f}", f"{row['words_per_sec_cpu']:,.0f}",
+                f"{row['interval_words_per_sec_cpu']:,.0f}")
+            cells.extend(f"{value:>{max(len(name + ' ' + column), 8)}}"
+                         for value, column in zip(values, columns))
+        lines.append(f"{step:>6} {words:>8}  " + "  ".join(cells))
+    if {"ours", "8.3.14"} <= set(results):
+        # Compare at the last step both sides reached: a shorter run has fewer evaluations.
+        common = {row["step"] for row in results["ours"]["evaluations"]} & {
+            row["step"] for row in results["8.3.14"]["evaluations"]}
+        if not common:
+            return "\n".join(lines)
+        step = max(common)
+        ours, ref = ({row["step"]: row for row in results[name]["evaluations"]}[step]
+                     for name in ("ours", "8.3.14"))
+        gaps = {key: 100 * (ours["scores"][key] - ref["scores"][key])
+                for key in ("tag_acc", "dep_uas", "dep_las")}
+        ratio = ours["words_per_sec_cpu"] / ref["words_per_sec_cpu"]
+        lines.append(f"step {ours['step']}, ours - 8.3.14: TAG {gaps['tag_acc']:+.2f}, "
+                     f"UAS {gaps['dep_uas']:+.2f}, LAS {gaps['dep_las']:+.2f} points; "
+                     f"training words/CPU-s ratio ours/8.3.14 {ratio:.2f}x")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -146,13 +210,22 @@ def main() -> None:
     parser.add_argument("--eval-frequency", type=int, default=250)
     parser.add_argument("--sequential", action="store_true",
                         help="train one side after the other instead of both at once")
-    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES),
+                        help="train only these; the others' last logs join the summary")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="train nothing: summarize the logs already in " + str(OUTPUT))
+    parser.add_argument("--thinc-checkout", type=Path, default=None,
+                        help="a built copy of this checkout for the ours side to import "
+                        "thinc from (PYTHONPATH), so that rebuilds here cannot disturb a run")
+    parser.add_argument("--json", type=Path, default=OUTPUT / "summary.json",
+                        help="where the results go; summary.txt is written beside it")
     args = parser.parse_args()
-    corpus = convert_corpus()
-    results = {}
+    sides = [] if args.summary_only else args.sides
+    if sides:
+        corpus = convert_corpus()
     running = {}
-    for name, venv in SIDES.items():
-        running[name] = start_training(name, venv, corpus, args)
+    for name in sides:
+        running[name] = start_training(name, SIDES[name], corpus, args)
         if args.sequential:
             running[name][0].wait()
     for name, (process, log, console) in running.items():
@@ -160,25 +233,13 @@ def main() -> None:
         console.close()
         if status != 0:
             raise SystemExit(f"{name}: spacy train exited with {status}; see {console.name}")
-        results[name] = summarize(log)
-
-    print(f"\n{args.max_steps} steps, dev scores of the last step, training words/s "
-          "without evaluation time")
-    print(f"{'thinc':<8} {'TAG':>6} {'UAS':>6} {'LAS':>6} {'words/s wall':>13} {'words/s cpu':>12}")
-    for name, result in results.items():
-        scores = result["scores"]
-        print(f"{name:<8} {100 * scores['tag_acc']:>6.2f} {100 * scores['dep_uas']:>6.2f} "
-              f"{100 * scores['dep_las']:>6.2f} {result['words_per_sec_wall']:>13,.0f} "
-              f"{result['words_per_sec_cpu']:>12,.0f}")
-    ours, ref = results["ours"], results["8.3.14"]
-    gaps = {key: 100 * (ours["scores"][key] - ref["scores"][key]) for key in ("tag_acc", "dep_las")}
-    ratio = ours["words_per_sec_cpu"] / ref["words_per_sec_cpu"]
-    print(f"ours - 8.3.14: TAG {gaps['tag_acc']:+.2f}, LAS {gaps['dep_las']:+.2f} points; "
-          f"words/s (cpu) ratio {ratio:.2f}x")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"results": results, "gaps": gaps, "ratio_cpu": ratio},
-                                        indent=1))
+    results = {name: summarize(OUTPUT / name / "evaluations.jsonl") for name in SIDES
+               if name in running or (OUTPUT / name / "evaluations.jsonl").exists()}
+    text = report(results)
+    print("\n" + text)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1))
+    args.json.with_name("summary.txt").write_text(text + "\n")
 
 
 if __name__ == "__main__":

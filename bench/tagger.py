@@ -12,6 +12,7 @@ Usage: .venv/bin/python bench/tagger.py [--rounds 5] [--train-words 10000]"""
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -89,6 +90,20 @@ class ThincContender:
         import thinc
 
         self.name = f"thinc {thinc.__version__}"
+        self.compute = self.describe_compute()
+
+    def describe_compute(self) -> str:
+        ops = self.model.ops
+        backend = getattr(ops, "blas_backend", None)
+        if backend is None:
+            # thinc 8.3.14's NumpyOps multiplies through blis when it can.
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                backend = f"blis {version('blis')}" if getattr(ops, "use_blis", True) else "numpy"
+            except PackageNotFoundError:
+                backend = "numpy"
+        return f"{type(ops).__name__}, gemm by {backend}"
 
     def train(self) -> int:
         words = 0
@@ -133,6 +148,10 @@ class TorchContender:
         self.model = self.build(n_tags, settings["width"], settings["depth"])
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings["learn_rate"])
         self.name = f"torch {torch.__version__}"
+        self.compute = (
+            f"{torch.get_num_threads()} intra-op thread(s), "
+            f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}"
+        )
 
     def build(self, n_tags: int, width: int, depth: int):
         torch = self.torch
@@ -228,17 +247,23 @@ def serve(kind: str, settings: dict) -> None:
     # One untimed pass of each warms caches and lets lazy initialisation happen.
     contender.train()
     contender.infer()
-    print(REPLY + json.dumps({"name": contender.name}), flush=True)
+    threads = "/".join(os.environ.get(name, "unset") for name in ONE_THREAD)
+    names = "/".join(name.split("_")[0] for name in ONE_THREAD)
+    info = {"name": contender.name, "compute": f"{contender.compute}; {names} threads {threads}"}
+    print(REPLY + json.dumps(info), flush=True)
     for line in sys.stdin:
         task = line.strip()
         if task not in ("train", "infer"):
             break
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         wall, cpu = time.perf_counter(), time.process_time()
         words = contender.train() if task == "train" else contender.infer()
         reply = {
             "words": words,
             "wall": time.perf_counter() - wall,
             "cpu": time.process_time() - cpu,
+            # Fresh pages from the kernel cost system time that the CPU clock counts.
+            "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults,
         }
         print(REPLY + json.dumps(reply), flush=True)
 
@@ -267,7 +292,9 @@ class Worker:
             env=env,
             cwd=str(BENCH),
         )
-        self.name = self.read()["name"]
+        info = self.read()
+        self.name = info["name"]
+        self.compute = info["compute"]
 
     def read(self) -> dict:
         assert self.process.stdout is not None
@@ -312,6 +339,16 @@ def table(workers: List[Worker], results: Dict[str, Dict[str, List[dict]]]) -> s
             for clock in ("cpu", "wall")
         )
         lines.append(f"{'ours / ' + worker.label:<26}" + cells)
+    lines.append("")
+    for worker in workers:
+        faults = {
+            task: statistics.median(r["faults"] for r in results[worker.label][task])
+            for task in ("train", "infer")
+        }
+        lines.append(
+            f"{worker.label:<8} {worker.compute}; minor page faults per round: "
+            f"train {faults['train']:,.0f}, infer {faults['infer']:,.0f}"
+        )
     return "\n".join(lines)
 
 

@@ -140,20 +140,20 @@ def loss_and_gradient(
 ) -> Tuple[float, List[Floats2d]]:
     """Mean cross-entropy per word and its gradient with respect to the softmax
     inputs, (probs - one_hot) / n_words; words with unseen tags are ignored."""
-    n_words = sum(int((y >= 0).sum()) for y in labels)
-    total = 0.0
-    gradients = []
-    for guess, truth in zip(probs, labels):
-        guess = model.ops.to_numpy(guess)
-        known = truth >= 0
-        rows = numpy.arange(len(truth))[known]
-        gradient = guess.copy()
-        gradient[rows, truth[known]] -= 1.0
-        gradient[~known] = 0.0
-        gradient /= max(n_words, 1)
-        total -= float(numpy.log(numpy.maximum(guess[rows, truth[known]], 1e-9)).sum())
-        gradients.append(model.ops.asarray2f(gradient))
-    return total / max(n_words, 1), gradients
+    if not labels:
+        return 0.0, []
+    # One pass over the whole batch: per-sentence numpy calls cost more than the math.
+    guess = numpy.concatenate([model.ops.to_numpy(p) for p in probs])
+    truth = numpy.concatenate(labels)
+    rows = numpy.flatnonzero(truth >= 0)
+    n_words = max(len(rows), 1)
+    gradient = guess.copy()
+    gradient[rows, truth[rows]] -= 1.0
+    gradient[truth < 0] = 0.0
+    gradient /= n_words
+    total = -float(numpy.log(numpy.maximum(guess[rows, truth[rows]], 1e-9)).sum())
+    ends = numpy.cumsum([len(y) for y in labels])[:-1]
+    return total / n_words, [model.ops.asarray2f(g) for g in numpy.split(gradient, ends)]
 
 
 def baseline_accuracies(train: Sequence[Sentence], dev: Sequence[Sentence]) -> dict:

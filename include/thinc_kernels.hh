@@ -2,13 +2,18 @@
 // window and gather ops, optimizer steps. Callers (numpy_ops.pyx) validate inputs.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #endif
+
+#include "thinc_parallel.hh"
 
 // Each exported kernel is compiled for AVX-512, AVX2+FMA and the baseline ISA;
 // the loader picks the widest one the CPU has, so wheels stay portable.
@@ -93,6 +98,292 @@ THINC_INLINE T normal_pdf(T x) {
 }
 
 // ---------------------------------------------------------------------------
+// Hand-vectorised float32 math for AVX2+FMA. gcc does vectorise the scalar
+// versions above, but their NaN-exact clamps and selects become chains of
+// compares and blends that cost several times the arithmetic; min/max and
+// one blend per select keep the transcendental kernels near one cycle per
+// element. Chosen at run time, so the build stays portable.
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(THINC_NO_AVX2_PATH)
+#define THINC_AVX2_PATH 1
+#define THINC_AVX2 __attribute__((target("avx2,fma")))
+#define THINC_AVX2_INLINE inline __attribute__((always_inline, target("avx2,fma")))
+
+static bool cpu_has_avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+inline bool use_avx2() {
+    static const bool value = cpu_has_avx2_fma();
+    return value;
+}
+
+namespace v8 {
+
+THINC_AVX2_INLINE __m256 constant(float value) { return _mm256_set1_ps(value); }
+
+// The same range reduction and polynomial as the scalar exp_fast.
+THINC_AVX2_INLINE __m256 exp(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, constant(-87.0f)), constant(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, constant(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, constant(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, constant(-2.12194440e-4f), r);
+    __m256 p = constant(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, constant(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, constant(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, constant(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, constant(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, constant(5.0000001201e-1f));
+    __m256 result = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), constant(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(result, _mm256_castsi256_ps(bits));
+}
+
+// 1/d from the 12-bit hardware estimate and one Newton step (about 1 ulp
+// off): a full-width vdivps would be the slowest instruction in every kernel.
+THINC_AVX2_INLINE __m256 reciprocal(__m256 d) {
+    __m256 r = _mm256_rcp_ps(d);
+    return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d, r, constant(1.0f)), r);
+}
+
+THINC_AVX2_INLINE __m256 divide(__m256 numerator, __m256 denominator) {
+    return _mm256_mul_ps(numerator, reciprocal(denominator));
+}
+
+THINC_AVX2_INLINE __m256 abs(__m256 x) { return _mm256_andnot_ps(constant(-0.0f), x); }
+
+THINC_AVX2_INLINE __m256 sign_of(__m256 x) { return _mm256_and_ps(constant(-0.0f), x); }
+
+THINC_AVX2_INLINE __m256 sigmoid(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, constant(-20.0f)), constant(20.0f));
+    __m256 e = exp(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    return reciprocal(_mm256_add_ps(constant(1.0f), e));
+}
+
+// Through e^(-2|x|), which cannot overflow; the sign is put back by xor.
+THINC_AVX2_INLINE __m256 tanh(__m256 x) {
+    __m256 e = exp(_mm256_mul_ps(constant(-2.0f), abs(x)));
+    // 1 - 2e/(1 + e) rather than (1 - e)/(1 + e): the reciprocal's last-bit
+    // error then scales with e and vanishes where tanh saturates to +-1.
+    __m256 t = _mm256_fnmadd_ps(_mm256_add_ps(e, e), reciprocal(_mm256_add_ps(constant(1.0f), e)), constant(1.0f));
+    return _mm256_xor_ps(t, sign_of(x));
+}
+
+// Standard normal CDF and PDF share one exponential: e^(-x^2/2).
+THINC_AVX2_INLINE void normal_cdf_pdf(__m256 x, __m256& cdf, __m256& pdf) {
+    __m256 z = _mm256_mul_ps(abs(x), constant(0.70710678118654752f));
+    __m256 t = reciprocal(_mm256_fmadd_ps(constant(0.3275911f), z, constant(1.0f)));
+    __m256 poly = _mm256_fmadd_ps(t, constant(1.061405429f), constant(-1.453152027f));
+    poly = _mm256_fmadd_ps(poly, t, constant(1.421413741f));
+    poly = _mm256_fmadd_ps(poly, t, constant(-0.284496736f));
+    poly = _mm256_fmadd_ps(poly, t, constant(0.254829592f));
+    poly = _mm256_mul_ps(poly, t);
+    __m256 e = exp(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), z), z));
+    __m256 tail = _mm256_mul_ps(_mm256_mul_ps(constant(0.5f), poly), e);
+    __m256 negative = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    cdf = _mm256_blendv_ps(_mm256_sub_ps(constant(1.0f), tail), tail, negative);
+    pdf = _mm256_mul_ps(constant(0.3989422804014327f), e);
+}
+
+THINC_AVX2_INLINE __m256 gelu_approx_inner(__m256 x) {
+    __m256 cube = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    return _mm256_mul_ps(constant(0.7978845608028654f), _mm256_fmadd_ps(constant(0.044715f), cube, x));
+}
+
+// Lanes [0, remaining) set, for loading and storing the last partial vector.
+THINC_AVX2_INLINE __m256i tail_mask(index_t remaining) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(remaining)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// The tail goes through masked loads and stores, so every element takes the
+// same instructions wherever a range starts: results do not depend on how a
+// parallel_for split the array.
+template <class Op>
+THINC_AVX2_INLINE void map(const float* X, float* Y, index_t n, const Op& op) {
+    index_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(Y + i, op(_mm256_loadu_ps(X + i)));
+    if (i < n) {
+        __m256i mask = tail_mask(n - i);
+        _mm256_maskstore_ps(Y + i, mask, op(_mm256_maskload_ps(X + i, mask)));
+    }
+}
+
+template <class Op>
+THINC_AVX2_INLINE void map2(const float* G, const float* S, float* dX, index_t n, const Op& op) {
+    index_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dX + i, op(_mm256_loadu_ps(G + i), _mm256_loadu_ps(S + i)));
+    if (i < n) {
+        __m256i mask = tail_mask(n - i);
+        _mm256_maskstore_ps(dX + i, mask, op(_mm256_maskload_ps(G + i, mask), _mm256_maskload_ps(S + i, mask)));
+    }
+}
+
+// One functor per activation (lambdas would not inherit the target attribute).
+// Each takes the op's scalar parameters a, b, c, d like the scalar kernels.
+#define THINC_V8_OP(NAME, ...)                                                        \
+    struct NAME {                                                                   \
+        __m256 a, b, c, d;                                                          \
+        THINC_AVX2_INLINE NAME(float a_, float b_, float c_, float d_)              \
+            : a(_mm256_set1_ps(a_)), b(_mm256_set1_ps(b_)), c(_mm256_set1_ps(c_)),  \
+              d(_mm256_set1_ps(d_)) {}                                              \
+        THINC_AVX2_INLINE __m256 operator()(__m256 x) const { __VA_ARGS__ }         \
+    };
+#define THINC_V8_OP2(NAME, ...)                                                       \
+    struct NAME {                                                                   \
+        __m256 a, b, c, d;                                                          \
+        THINC_AVX2_INLINE NAME(float a_, float b_, float c_, float d_)              \
+            : a(_mm256_set1_ps(a_)), b(_mm256_set1_ps(b_)), c(_mm256_set1_ps(c_)),  \
+              d(_mm256_set1_ps(d_)) {}                                              \
+        THINC_AVX2_INLINE __m256 operator()(__m256 g, __m256 x) const { __VA_ARGS__ }      \
+    };
+
+THINC_V8_OP(Sigmoid, return sigmoid(x);)
+THINC_V8_OP(Swish, return _mm256_mul_ps(x, sigmoid(x));)
+THINC_V8_OP(Gelu, {
+    __m256 cdf, pdf;
+    normal_cdf_pdf(x, cdf, pdf);
+    return _mm256_mul_ps(x, cdf);
+})
+THINC_V8_OP(GeluApprox, {
+    __m256 t = tanh(gelu_approx_inner(x));
+    return _mm256_mul_ps(_mm256_mul_ps(constant(0.5f), x), _mm256_add_ps(constant(1.0f), t));
+})
+// tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2); a is the threshold
+// above which mish is the identity.
+THINC_V8_OP(Mish, {
+    __m256 e = exp(_mm256_min_ps(x, constant(20.0f)));
+    __m256 n = _mm256_mul_ps(e, _mm256_add_ps(e, constant(2.0f)));
+    __m256 y = divide(_mm256_mul_ps(x, n), _mm256_add_ps(n, constant(2.0f)));
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, a, _CMP_GE_OQ));
+})
+THINC_V8_OP2(GeluBackward, {
+    __m256 cdf, pdf;
+    normal_cdf_pdf(x, cdf, pdf);
+    return _mm256_mul_ps(g, _mm256_fmadd_ps(x, pdf, cdf));
+})
+THINC_V8_OP2(GeluApproxBackward, {
+    __m256 t = tanh(gelu_approx_inner(x));
+    __m256 inner_grad = _mm256_mul_ps(constant(0.7978845608028654f),
+                                      _mm256_fmadd_ps(constant(3.0f * 0.044715f), _mm256_mul_ps(x, x), constant(1.0f)));
+    __m256 left = _mm256_mul_ps(constant(0.5f), _mm256_add_ps(constant(1.0f), t));
+    __m256 right = _mm256_mul_ps(_mm256_mul_ps(constant(0.5f), x),
+                                 _mm256_mul_ps(_mm256_fnmadd_ps(t, t, constant(1.0f)), inner_grad));
+    return _mm256_mul_ps(g, _mm256_add_ps(left, right));
+})
+THINC_V8_OP2(MishBackward, {
+    __m256 e = exp(_mm256_min_ps(x, constant(20.0f)));
+    __m256 n = _mm256_mul_ps(e, _mm256_add_ps(e, constant(2.0f)));
+    __m256 denominator = _mm256_add_ps(n, constant(2.0f));
+    __m256 numerator = _mm256_fmadd_ps(n, denominator,
+                                       _mm256_mul_ps(_mm256_mul_ps(constant(4.0f), x),
+                                                     _mm256_mul_ps(e, _mm256_add_ps(e, constant(1.0f)))));
+    __m256 grad = divide(numerator, _mm256_mul_ps(denominator, denominator));
+    return _mm256_mul_ps(g, _mm256_blendv_ps(grad, constant(1.0f), _mm256_cmp_ps(x, a, _CMP_GE_OQ)));
+})
+
+// swish's gradient reads the input (for the sigmoid) and the output.
+THINC_AVX2_INLINE __m256 swish_grad(__m256 g, __m256 x, __m256 y) {
+    __m256 s = sigmoid(x);
+    return _mm256_mul_ps(g, _mm256_fmadd_ps(s, _mm256_sub_ps(constant(1.0f), y), y));
+}
+
+THINC_AVX2 static void swish_backward(const float* G, const float* X, const float* Y, float* dX, index_t n) {
+    index_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dX + i, swish_grad(_mm256_loadu_ps(G + i), _mm256_loadu_ps(X + i), _mm256_loadu_ps(Y + i)));
+    if (i < n) {
+        __m256i mask = tail_mask(n - i);
+        _mm256_maskstore_ps(dX + i, mask, swish_grad(_mm256_maskload_ps(G + i, mask), _mm256_maskload_ps(X + i, mask),
+                                                     _mm256_maskload_ps(Y + i, mask)));
+    }
+}
+
+THINC_AVX2_INLINE float horizontal_sum(__m256 v) {
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
+THINC_AVX2_INLINE float horizontal_max(__m256 v) {
+    __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_max_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
+// One row at a time: the row (a few hundred bytes) stays in L1 across the
+// max, exp-and-sum and scale passes.
+THINC_AVX2 static void softmax_rows(const float* X, float* Y, index_t n_row, index_t n_col, float inverse_temperature) {
+    const index_t full = n_col & ~index_t(7);
+    const __m256i mask = tail_mask(n_col - full);
+    const __m256 temperature = constant(inverse_temperature);
+    for (index_t r = 0; r < n_row; ++r) {
+        const float* x = X + r * n_col;
+        float* y = Y + r * n_col;
+        __m256 best = constant(-INFINITY);
+        index_t c = 0;
+        for (; c < full; c += 8) best = _mm256_max_ps(best, _mm256_loadu_ps(x + c));
+        if (c < n_col)
+            best = _mm256_max_ps(best, _mm256_blendv_ps(constant(-INFINITY), _mm256_maskload_ps(x + c, mask),
+                                                        _mm256_castsi256_ps(mask)));
+        const __m256 shift = constant(horizontal_max(best));
+        __m256 total = _mm256_setzero_ps();
+        for (c = 0; c < full; c += 8) {
+            __m256 e = exp(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + c), shift), temperature));
+            _mm256_storeu_ps(y + c, e);
+            total = _mm256_add_ps(total, e);
+        }
+        if (c < n_col) {
+            __m256 e = exp(_mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + c, mask), shift), temperature));
+            e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));
+            _mm256_maskstore_ps(y + c, mask, e);
+            total = _mm256_add_ps(total, e);
+        }
+        const __m256 scale = constant(1.0f / horizontal_sum(total));
+        for (c = 0; c < full; c += 8) _mm256_storeu_ps(y + c, _mm256_mul_ps(_mm256_loadu_ps(y + c), scale));
+        if (c < n_col) _mm256_maskstore_ps(y + c, mask, _mm256_mul_ps(_mm256_maskload_ps(y + c, mask), scale));
+    }
+}
+
+THINC_AVX2 static void backprop_softmax_rows(const float* Y, const float* dY, float* dX, index_t n_row, index_t n_col,
+                                             float inverse_temperature) {
+    const index_t full = n_col & ~index_t(7);
+    const __m256i mask = tail_mask(n_col - full);
+    const __m256 temperature = constant(inverse_temperature);
+    for (index_t r = 0; r < n_row; ++r) {
+        const float* y = Y + r * n_col;
+        const float* g = dY + r * n_col;
+        float* d = dX + r * n_col;
+        // Two accumulators halve the add latency chain of a 96-wide row.
+        __m256 dot0 = _mm256_setzero_ps(), dot1 = _mm256_setzero_ps();
+        index_t c = 0;
+        for (; c + 16 <= full; c += 16) {
+            dot0 = _mm256_fmadd_ps(_mm256_loadu_ps(y + c), _mm256_loadu_ps(g + c), dot0);
+            dot1 = _mm256_fmadd_ps(_mm256_loadu_ps(y + c + 8), _mm256_loadu_ps(g + c + 8), dot1);
+        }
+        for (; c < full; c += 8) dot0 = _mm256_fmadd_ps(_mm256_loadu_ps(y + c), _mm256_loadu_ps(g + c), dot0);
+        if (c < n_col)
+            dot1 = _mm256_fmadd_ps(_mm256_maskload_ps(y + c, mask), _mm256_maskload_ps(g + c, mask), dot1);
+        const __m256 dot = constant(horizontal_sum(_mm256_add_ps(dot0, dot1)));
+        for (c = 0; c < full; c += 8) {
+            __m256 value = _mm256_mul_ps(_mm256_loadu_ps(y + c), _mm256_sub_ps(_mm256_loadu_ps(g + c), dot));
+            _mm256_storeu_ps(d + c, _mm256_mul_ps(value, temperature));
+        }
+        if (c < n_col) {
+            __m256 value = _mm256_mul_ps(_mm256_maskload_ps(y + c, mask), _mm256_sub_ps(_mm256_maskload_ps(g + c, mask), dot));
+            _mm256_maskstore_ps(d + c, mask, _mm256_mul_ps(value, temperature));
+        }
+    }
+}
+
+}  // namespace v8
+#else
+static bool cpu_has_avx2_fma() { return false; }
+inline bool use_avx2() { return false; }
+#endif
+
+// ---------------------------------------------------------------------------
 // Elementwise activations. X and Y may be the same buffer (inplace).
 
 template <typename T>
@@ -141,86 +432,185 @@ THINC_INLINE T dish_grad(T x) {
     return T(0.5) + x / s - T(0.5) * x * x * x / (s * s * s);
 }
 
-#define THINC_UNARY(NAME, EXPR)                                                 \
-    template <typename T>                                                       \
-    THINC_INLINE void NAME##_impl(const T* X, T* Y, index_t n, T a, T b, T c, T d) {  \
-        (void)a; (void)b; (void)c; (void)d;                                     \
-        for (index_t i = 0; i < n; ++i) {                                       \
-            T x = X[i];                                                         \
-            Y[i] = (EXPR);                                                      \
-        }                                                                       \
-    }                                                                           \
-    THINC_CLONES static void NAME(const float* X, float* Y, index_t n, float a, \
-                                  float b, float c, float d) {                  \
-        NAME##_impl<float>(X, Y, n, a, b, c, d);                                \
-    }                                                                           \
-    THINC_CLONES static void NAME(const double* X, double* Y, index_t n,        \
-                                  double a, double b, double c, double d) {     \
-        NAME##_impl<double>(X, Y, n, a, b, c, d);                               \
+// Elements per thread below which splitting an array costs more than it
+// saves: memory-bound ops need large blocks, transcendental ones far less.
+// Splits fall on 16-float (64-byte) boundaries, so threads never share a
+// cache line of the output.
+constexpr index_t GRAIN_CHEAP = index_t(1) << 16;
+constexpr index_t GRAIN_COSTLY = index_t(1) << 13;
+constexpr index_t SPLIT_ALIGN = 16;
+
+#if defined(THINC_AVX2_PATH)
+#define THINC_V8_UNARY(NAME, OP)                                                                    \
+    THINC_AVX2 static void NAME##_v8(const float* X, float* Y, index_t n, float a, float b, float c, \
+                                     float d) {                                                     \
+        v8::map(X, Y, n, v8::OP(a, b, c, d));                                                       \
+    }                                                                                               \
+    static bool NAME##_vectorised(const float* X, float* Y, index_t n, float a, float b, float c,   \
+                                  float d) {                                                        \
+        if (!use_avx2()) return false;                                                              \
+        NAME##_v8(X, Y, n, a, b, c, d);                                                             \
+        return true;                                                                                \
+    }
+#define THINC_V8_BINARY(NAME, OP)                                                                   \
+    THINC_AVX2 static void NAME##_v8(const float* G, const float* S, float* dX, index_t n, float a, \
+                                     float b, float c, float d) {                                   \
+        v8::map2(G, S, dX, n, v8::OP(a, b, c, d));                                                  \
+    }                                                                                               \
+    static bool NAME##_vectorised(const float* G, const float* S, float* dX, index_t n, float a,    \
+                                  float b, float c, float d) {                                      \
+        if (!use_avx2()) return false;                                                              \
+        NAME##_v8(G, S, dX, n, a, b, c, d);                                                         \
+        return true;                                                                                \
+    }
+#else
+#define THINC_V8_UNARY(NAME, OP)                                                                    \
+    static bool NAME##_vectorised(const float*, float*, index_t, float, float, float, float) {      \
+        return false;                                                                               \
+    }
+#define THINC_V8_BINARY(NAME, OP)                                                                   \
+    static bool NAME##_vectorised(const float*, const float*, float*, index_t, float, float, float, \
+                                  float) {                                                          \
+        return false;                                                                               \
+    }
+#endif
+// Ops without a hand-vectorised float32 body (gcc's own vectorisation of the
+// scalar expression is already memory-bound for them).
+#define THINC_NO_V8_UNARY(NAME)                                                                     \
+    static bool NAME##_vectorised(const float*, float*, index_t, float, float, float, float) {      \
+        return false;                                                                               \
+    }
+#define THINC_NO_V8_BINARY(NAME)                                                                    \
+    static bool NAME##_vectorised(const float*, const float*, float*, index_t, float, float, float, \
+                                  float) {                                                          \
+        return false;                                                                               \
+    }
+
+#define THINC_UNARY(NAME, EXPR, GRAIN)                                                         \
+    template <typename T>                                                                      \
+    THINC_INLINE void NAME##_impl(const T* X, T* Y, index_t n, T a, T b, T c, T d) {           \
+        (void)a; (void)b; (void)c; (void)d;                                                    \
+        for (index_t i = 0; i < n; ++i) {                                                      \
+            T x = X[i];                                                                        \
+            Y[i] = (EXPR);                                                                     \
+        }                                                                                      \
+    }                                                                                          \
+    THINC_CLONES static void NAME##_serial(const float* X, float* Y, index_t n, float a,       \
+                                           float b, float c, float d) {                        \
+        NAME##_impl<float>(X, Y, n, a, b, c, d);                                               \
+    }                                                                                          \
+    THINC_CLONES static void NAME##_serial(const double* X, double* Y, index_t n, double a,    \
+                                           double b, double c, double d) {                     \
+        NAME##_impl<double>(X, Y, n, a, b, c, d);                                              \
+    }                                                                                          \
+    static void NAME(const float* X, float* Y, index_t n, float a, float b, float c, float d) { \
+        thinc_parallel::parallel_for(n, GRAIN, SPLIT_ALIGN, [=](index_t begin, index_t end) {  \
+            if (!NAME##_vectorised(X + begin, Y + begin, end - begin, a, b, c, d))             \
+                NAME##_serial(X + begin, Y + begin, end - begin, a, b, c, d);                  \
+        });                                                                                    \
+    }                                                                                          \
+    static void NAME(const double* X, double* Y, index_t n, double a, double b, double c,      \
+                     double d) {                                                               \
+        thinc_parallel::parallel_for(n, GRAIN, SPLIT_ALIGN / 2, [=](index_t begin, index_t end) { \
+            NAME##_serial(X + begin, Y + begin, end - begin, a, b, c, d);                      \
+        });                                                                                    \
     }
 
 // Backward kernels read the upstream gradient G and the saved input or
 // output S, writing dX (which may alias G).
-#define THINC_BINARY(NAME, EXPR)                                                          \
-    template <typename T>                                                                 \
+#define THINC_BINARY(NAME, EXPR, GRAIN)                                                          \
+    template <typename T>                                                                        \
     THINC_INLINE void NAME##_impl(const T* G, const T* S, T* dX, index_t n, T a, T b, T c, T d) { \
-        (void)a; (void)b; (void)c; (void)d;                                               \
-        for (index_t i = 0; i < n; ++i) {                                                 \
-            T g = G[i];                                                                   \
-            T x = S[i];                                                                   \
-            dX[i] = (EXPR);                                                               \
-        }                                                                                 \
-    }                                                                                     \
-    THINC_CLONES static void NAME(const float* G, const float* S, float* dX, index_t n,   \
-                                  float a, float b, float c, float d) {                   \
-        NAME##_impl<float>(G, S, dX, n, a, b, c, d);                                      \
-    }                                                                                     \
-    THINC_CLONES static void NAME(const double* G, const double* S, double* dX,          \
-                                  index_t n, double a, double b, double c, double d) {    \
-        NAME##_impl<double>(G, S, dX, n, a, b, c, d);                                     \
+        (void)a; (void)b; (void)c; (void)d;                                                      \
+        for (index_t i = 0; i < n; ++i) {                                                        \
+            T g = G[i];                                                                          \
+            T x = S[i];                                                                          \
+            dX[i] = (EXPR);                                                                      \
+        }                                                                                        \
+    }                                                                                            \
+    THINC_CLONES static void NAME##_serial(const float* G, const float* S, float* dX, index_t n, \
+                                           float a, float b, float c, float d) {                 \
+        NAME##_impl<float>(G, S, dX, n, a, b, c, d);                                             \
+    }                                                                                            \
+    THINC_CLONES static void NAME##_serial(const double* G, const double* S, double* dX,         \
+                                           index_t n, double a, double b, double c, double d) {  \
+        NAME##_impl<double>(G, S, dX, n, a, b, c, d);                                            \
+    }                                                                                            \
+    static void NAME(const float* G, const float* S, float* dX, index_t n, float a, float b,     \
+                     float c, float d) {                                                         \
+        thinc_parallel::parallel_for(n, GRAIN, SPLIT_ALIGN, [=](index_t begin, index_t end) {    \
+            if (!NAME##_vectorised(G + begin, S + begin, dX + begin, end - begin, a, b, c, d))   \
+                NAME##_serial(G + begin, S + begin, dX + begin, end - begin, a, b, c, d);        \
+        });                                                                                      \
+    }                                                                                            \
+    static void NAME(const double* G, const double* S, double* dX, index_t n, double a,          \
+                     double b, double c, double d) {                                             \
+        thinc_parallel::parallel_for(n, GRAIN, SPLIT_ALIGN / 2, [=](index_t begin, index_t end) { \
+            NAME##_serial(G + begin, S + begin, dX + begin, end - begin, a, b, c, d);            \
+        });                                                                                      \
     }
 
 // a, b, c, d carry each op's scalar parameters (threshold, slope, ...).
-THINC_UNARY(relu_forward, x > T(0) ? x : T(0))
-THINC_UNARY(clipped_linear_forward, clip_value(x * a + b, c, d))
-THINC_UNARY(hard_swish_forward, x * clip_value(x * T(0.2) + T(0.5), T(0), T(1)))
-THINC_UNARY(hard_swish_mobilenet_forward, x * clip_value(x + T(3), T(0), T(6)) * T(1.0 / 6.0))
-THINC_UNARY(sigmoid_forward, sigmoid_clipped(x))
-THINC_UNARY(swish_forward, x * sigmoid_clipped(x))
-THINC_UNARY(gelu_forward, x * normal_cdf(x))
-THINC_UNARY(gelu_approx_forward, T(0.5) * x * (T(1) + tanh_fast(gelu_approx_inner(x))))
-THINC_UNARY(dish_forward, dish_value(x))
-THINC_UNARY(mish_forward, mish_value(x, a))
-THINC_UNARY(tanh_forward, tanh_fast(x))
-THINC_UNARY(dsigmoid_forward, x * (T(1) - x))
-THINC_UNARY(dtanh_forward, T(1) - x * x)
+THINC_NO_V8_UNARY(relu_forward)
+THINC_NO_V8_UNARY(clipped_linear_forward)
+THINC_NO_V8_UNARY(hard_swish_forward)
+THINC_NO_V8_UNARY(hard_swish_mobilenet_forward)
+THINC_V8_UNARY(sigmoid_forward, Sigmoid)
+THINC_V8_UNARY(swish_forward, Swish)
+THINC_V8_UNARY(gelu_forward, Gelu)
+THINC_V8_UNARY(gelu_approx_forward, GeluApprox)
+THINC_NO_V8_UNARY(dish_forward)
+THINC_V8_UNARY(mish_forward, Mish)
+THINC_NO_V8_UNARY(dsigmoid_forward)
+THINC_NO_V8_UNARY(dtanh_forward)
 
-THINC_BINARY(relu_backward, x > T(0) ? g : T(0))
-THINC_BINARY(clipped_linear_backward, g * clipped_linear_grad(x, a, b, c, d))
-THINC_BINARY(relu_k_backward, (x > T(0) && x < a) ? g : T(0))
+THINC_UNARY(relu_forward, x > T(0) ? x : T(0), GRAIN_CHEAP)
+THINC_UNARY(clipped_linear_forward, clip_value(x * a + b, c, d), GRAIN_CHEAP)
+THINC_UNARY(hard_swish_forward, x * clip_value(x * T(0.2) + T(0.5), T(0), T(1)), GRAIN_CHEAP)
+THINC_UNARY(hard_swish_mobilenet_forward, x * clip_value(x + T(3), T(0), T(6)) * T(1.0 / 6.0), GRAIN_CHEAP)
+THINC_UNARY(sigmoid_forward, sigmoid_clipped(x), GRAIN_COSTLY)
+THINC_UNARY(swish_forward, x * sigmoid_clipped(x), GRAIN_COSTLY)
+THINC_UNARY(gelu_forward, x * normal_cdf(x), GRAIN_COSTLY)
+THINC_UNARY(gelu_approx_forward, T(0.5) * x * (T(1) + tanh_fast(gelu_approx_inner(x))), GRAIN_COSTLY)
+THINC_UNARY(dish_forward, dish_value(x), GRAIN_COSTLY)
+THINC_UNARY(mish_forward, mish_value(x, a), GRAIN_COSTLY)
+THINC_UNARY(dsigmoid_forward, x * (T(1) - x), GRAIN_CHEAP)
+THINC_UNARY(dtanh_forward, T(1) - x * x, GRAIN_CHEAP)
+
+THINC_NO_V8_BINARY(relu_backward)
+THINC_NO_V8_BINARY(clipped_linear_backward)
+THINC_NO_V8_BINARY(relu_k_backward)
+THINC_NO_V8_BINARY(hard_swish_backward)
+THINC_NO_V8_BINARY(hard_swish_mobilenet_backward)
+THINC_NO_V8_BINARY(sigmoid_backward)
+THINC_V8_BINARY(gelu_backward, GeluBackward)
+THINC_V8_BINARY(gelu_approx_backward_op, GeluApproxBackward)
+THINC_NO_V8_BINARY(dish_backward)
+THINC_V8_BINARY(mish_backward, MishBackward)
+
+THINC_BINARY(relu_backward, x > T(0) ? g : T(0), GRAIN_CHEAP)
+THINC_BINARY(clipped_linear_backward, g * clipped_linear_grad(x, a, b, c, d), GRAIN_CHEAP)
+THINC_BINARY(relu_k_backward, (x > T(0) && x < a) ? g : T(0), GRAIN_CHEAP)
 THINC_BINARY(hard_swish_backward,
-             g * (x > T(2.5) ? T(1) : (x < T(-2.5) ? T(0) : x * T(0.4) + T(0.5))))
+             g * (x > T(2.5) ? T(1) : (x < T(-2.5) ? T(0) : x * T(0.4) + T(0.5))), GRAIN_CHEAP)
 THINC_BINARY(hard_swish_mobilenet_backward,
-             g * (x > T(3) ? T(1) : (x < T(-3) ? T(0) : (T(2) * x + T(3)) * T(1.0 / 6.0))))
-THINC_BINARY(sigmoid_backward, g * x * (T(1) - x))
-THINC_BINARY(gelu_backward, g * (normal_cdf(x) + x * normal_pdf(x)))
-THINC_BINARY(dish_backward, g * dish_grad(x))
-THINC_BINARY(mish_backward, g * mish_grad(x, a))
+             g * (x > T(3) ? T(1) : (x < T(-3) ? T(0) : (T(2) * x + T(3)) * T(1.0 / 6.0))), GRAIN_CHEAP)
+THINC_BINARY(sigmoid_backward, g * x * (T(1) - x), GRAIN_CHEAP)
+THINC_BINARY(gelu_backward, g * (normal_cdf(x) + x * normal_pdf(x)), GRAIN_COSTLY)
+THINC_BINARY(dish_backward, g * dish_grad(x), GRAIN_COSTLY)
+THINC_BINARY(mish_backward, g * mish_grad(x, a), GRAIN_COSTLY)
 
 template <typename T>
-THINC_INLINE void gelu_approx_backward_impl(const T* G, const T* X, T* dX, index_t n) {
-    for (index_t i = 0; i < n; ++i) {
-        T x = X[i];
-        T t = tanh_fast(gelu_approx_inner(x));
-        T inner_grad = T(0.7978845608028654) * (T(1) + T(3) * T(0.044715) * x * x);
-        dX[i] = G[i] * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * inner_grad);
-    }
+THINC_INLINE T gelu_approx_grad(T x) {
+    T t = tanh_fast(gelu_approx_inner(x));
+    T inner_grad = T(0.7978845608028654) * (T(1) + T(3) * T(0.044715) * x * x);
+    return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * inner_grad;
 }
-THINC_CLONES static void gelu_approx_backward(const float* G, const float* X, float* dX, index_t n) {
-    gelu_approx_backward_impl<float>(G, X, dX, n);
-}
-THINC_CLONES static void gelu_approx_backward(const double* G, const double* X, double* dX, index_t n) {
-    gelu_approx_backward_impl<double>(G, X, dX, n);
+THINC_BINARY(gelu_approx_backward_op, g * gelu_approx_grad(x), GRAIN_COSTLY)
+
+template <typename T>
+static void gelu_approx_backward(const T* G, const T* X, T* dX, index_t n) {
+    gelu_approx_backward_op(G, X, dX, n, T(0), T(0), T(0), T(0));
 }
 
 // swish's gradient needs both the input (for the sigmoid) and the output.
@@ -231,11 +621,25 @@ THINC_INLINE void swish_backward_impl(const T* G, const T* X, const T* Y, T* dX,
         dX[i] = G[i] * (Y[i] + s * (T(1) - Y[i]));
     }
 }
-THINC_CLONES static void swish_backward(const float* G, const float* X, const float* Y, float* dX, index_t n) {
+THINC_CLONES static void swish_backward_serial(const float* G, const float* X, const float* Y, float* dX, index_t n) {
     swish_backward_impl<float>(G, X, Y, dX, n);
 }
-THINC_CLONES static void swish_backward(const double* G, const double* X, const double* Y, double* dX, index_t n) {
+THINC_CLONES static void swish_backward_serial(const double* G, const double* X, const double* Y, double* dX,
+                                               index_t n) {
     swish_backward_impl<double>(G, X, Y, dX, n);
+}
+static void swish_backward(const float* G, const float* X, const float* Y, float* dX, index_t n) {
+    thinc_parallel::parallel_for(n, GRAIN_COSTLY, SPLIT_ALIGN, [=](index_t begin, index_t end) {
+#if defined(THINC_AVX2_PATH)
+        if (use_avx2()) return v8::swish_backward(G + begin, X + begin, Y + begin, dX + begin, end - begin);
+#endif
+        swish_backward_serial(G + begin, X + begin, Y + begin, dX + begin, end - begin);
+    });
+}
+static void swish_backward(const double* G, const double* X, const double* Y, double* dX, index_t n) {
+    thinc_parallel::parallel_for(n, GRAIN_COSTLY, SPLIT_ALIGN / 2, [=](index_t begin, index_t end) {
+        swish_backward_serial(G + begin, X + begin, Y + begin, dX + begin, end - begin);
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -258,11 +662,28 @@ THINC_INLINE void softmax_rows_impl(const T* X, T* Y, index_t n_row, index_t n_c
         for (index_t c = 0; c < n_col; ++c) y[c] *= scale;
     }
 }
-THINC_CLONES static void softmax_rows(const float* X, float* Y, index_t r, index_t c, float t) {
+THINC_CLONES static void softmax_rows_serial(const float* X, float* Y, index_t r, index_t c, float t) {
     softmax_rows_impl<float>(X, Y, r, c, t);
 }
-THINC_CLONES static void softmax_rows(const double* X, double* Y, index_t r, index_t c, double t) {
+THINC_CLONES static void softmax_rows_serial(const double* X, double* Y, index_t r, index_t c, double t) {
     softmax_rows_impl<double>(X, Y, r, c, t);
+}
+
+// Rows per thread: the grain is counted in elements, as for the activations.
+inline index_t row_grain(index_t grain, index_t n_col) { return std::max<index_t>(1, grain / std::max<index_t>(1, n_col)); }
+
+template <typename T>
+static void softmax_rows(const T* X, T* Y, index_t n_row, index_t n_col, T inverse_temperature) {
+    thinc_parallel::parallel_for(n_row, row_grain(GRAIN_COSTLY, n_col), 1, [=](index_t begin, index_t end) {
+        const T* x = X + begin * n_col;
+        T* y = Y + begin * n_col;
+#if defined(THINC_AVX2_PATH)
+        if (sizeof(T) == 4 && use_avx2())
+            return v8::softmax_rows(reinterpret_cast<const float*>(x), reinterpret_cast<float*>(y), end - begin,
+                                    n_col, float(inverse_temperature));
+#endif
+        softmax_rows_serial(x, y, end - begin, n_col, inverse_temperature);
+    });
 }
 
 template <typename T>
@@ -277,13 +698,29 @@ THINC_INLINE void backprop_softmax_rows_impl(const T* Y, const T* dY, T* dX, ind
         for (index_t c = 0; c < n_col; ++c) d[c] = y[c] * (g[c] - dot) * inverse_temperature;
     }
 }
-THINC_CLONES static void backprop_softmax_rows(const float* Y, const float* dY, float* dX, index_t r,
-                                               index_t c, float t) {
+THINC_CLONES static void backprop_softmax_rows_serial(const float* Y, const float* dY, float* dX, index_t r,
+                                                      index_t c, float t) {
     backprop_softmax_rows_impl<float>(Y, dY, dX, r, c, t);
 }
-THINC_CLONES static void backprop_softmax_rows(const double* Y, const double* dY, double* dX, index_t r,
-                                               index_t c, double t) {
+THINC_CLONES static void backprop_softmax_rows_serial(const double* Y, const double* dY, double* dX, index_t r,
+                                                      index_t c, double t) {
     backprop_softmax_rows_impl<double>(Y, dY, dX, r, c, t);
+}
+
+template <typename T>
+static void backprop_softmax_rows(const T* Y, const T* dY, T* dX, index_t n_row, index_t n_col,
+                                  T inverse_temperature) {
+    thinc_parallel::parallel_for(n_row, row_grain(GRAIN_CHEAP, n_col), 1, [=](index_t begin, index_t end) {
+        index_t offset = begin * n_col;
+#if defined(THINC_AVX2_PATH)
+        if (sizeof(T) == 4 && use_avx2())
+            return v8::backprop_softmax_rows(reinterpret_cast<const float*>(Y + offset),
+                                             reinterpret_cast<const float*>(dY + offset),
+                                             reinterpret_cast<float*>(dX + offset), end - begin, n_col,
+                                             float(inverse_temperature));
+#endif
+        backprop_softmax_rows_serial(Y + offset, dY + offset, dX + offset, end - begin, n_col, inverse_temperature);
+    });
 }
 
 // Softmax over the rows of each sequence, column by column; the per-column
@@ -313,10 +750,10 @@ THINC_INLINE void softmax_sequences_impl(const T* X, T* Y, const index_t* length
         Y += length * n_col;
     }
 }
-THINC_CLONES static void softmax_sequences(const float* X, float* Y, const index_t* L, index_t n, index_t c, float* w) {
+THINC_CLONES static void softmax_sequences_serial(const float* X, float* Y, const index_t* L, index_t n, index_t c, float* w) {
     softmax_sequences_impl<float>(X, Y, L, n, c, w);
 }
-THINC_CLONES static void softmax_sequences(const double* X, double* Y, const index_t* L, index_t n, index_t c, double* w) {
+THINC_CLONES static void softmax_sequences_serial(const double* X, double* Y, const index_t* L, index_t n, index_t c, double* w) {
     softmax_sequences_impl<double>(X, Y, L, n, c, w);
 }
 
@@ -336,11 +773,11 @@ THINC_INLINE void backprop_softmax_sequences_impl(const T* dY, const T* Y, T* dX
         dX += length * n_col;
     }
 }
-THINC_CLONES static void backprop_softmax_sequences(const float* dY, const float* Y, float* dX, const index_t* L,
+THINC_CLONES static void backprop_softmax_sequences_serial(const float* dY, const float* Y, float* dX, const index_t* L,
                                                     index_t n, index_t c, float* w) {
     backprop_softmax_sequences_impl<float>(dY, Y, dX, L, n, c, w);
 }
-THINC_CLONES static void backprop_softmax_sequences(const double* dY, const double* Y, double* dX,
+THINC_CLONES static void backprop_softmax_sequences_serial(const double* dY, const double* Y, double* dX,
                                                     const index_t* L, index_t n, index_t c, double* w) {
     backprop_softmax_sequences_impl<double>(dY, Y, dX, L, n, c, w);
 }
@@ -363,10 +800,10 @@ THINC_INLINE void reduce_sum_impl(const T* X, T* out, const index_t* lengths, in
         }
     }
 }
-THINC_CLONES static void reduce_sum(const float* X, float* o, const index_t* L, index_t n, index_t c, bool m) {
+THINC_CLONES static void reduce_sum_serial(const float* X, float* o, const index_t* L, index_t n, index_t c, bool m) {
     reduce_sum_impl<float>(X, o, L, n, c, m);
 }
-THINC_CLONES static void reduce_sum(const double* X, double* o, const index_t* L, index_t n, index_t c, bool m) {
+THINC_CLONES static void reduce_sum_serial(const double* X, double* o, const index_t* L, index_t n, index_t c, bool m) {
     reduce_sum_impl<double>(X, o, L, n, c, m);
 }
 
@@ -381,10 +818,10 @@ THINC_INLINE void backprop_reduce_sum_impl(const T* d_out, T* dX, const index_t*
             for (index_t c = 0; c < n_col; ++c) dX[c] = g[c] * scale;
     }
 }
-THINC_CLONES static void backprop_reduce_sum(const float* g, float* dX, const index_t* L, index_t n, index_t c, bool m) {
+THINC_CLONES static void backprop_reduce_sum_serial(const float* g, float* dX, const index_t* L, index_t n, index_t c, bool m) {
     backprop_reduce_sum_impl<float>(g, dX, L, n, c, m);
 }
-THINC_CLONES static void backprop_reduce_sum(const double* g, double* dX, const index_t* L, index_t n, index_t c, bool m) {
+THINC_CLONES static void backprop_reduce_sum_serial(const double* g, double* dX, const index_t* L, index_t n, index_t c, bool m) {
     backprop_reduce_sum_impl<double>(g, dX, L, n, c, m);
 }
 
@@ -409,10 +846,10 @@ THINC_INLINE void reduce_max_impl(const T* X, T* out, int32_t* which, const inde
         X += length * n_col;
     }
 }
-THINC_CLONES static void reduce_max(const float* X, float* o, int32_t* w, const index_t* L, index_t n, index_t c) {
+THINC_CLONES static void reduce_max_serial(const float* X, float* o, int32_t* w, const index_t* L, index_t n, index_t c) {
     reduce_max_impl<float>(X, o, w, L, n, c);
 }
-THINC_CLONES static void reduce_max(const double* X, double* o, int32_t* w, const index_t* L, index_t n, index_t c) {
+THINC_CLONES static void reduce_max_serial(const double* X, double* o, int32_t* w, const index_t* L, index_t n, index_t c) {
     reduce_max_impl<double>(X, o, w, L, n, c);
 }
 
@@ -434,10 +871,10 @@ THINC_INLINE index_t backprop_reduce_max_impl(const T* d_out, const int32_t* whi
     }
     return -1;
 }
-static index_t backprop_reduce_max(const float* g, const int32_t* w, float* dX, const index_t* L, index_t n, index_t c) {
+THINC_CLONES static index_t backprop_reduce_max_serial(const float* g, const int32_t* w, float* dX, const index_t* L, index_t n, index_t c) {
     return backprop_reduce_max_impl<float>(g, w, dX, L, n, c);
 }
-static index_t backprop_reduce_max(const double* g, const int32_t* w, double* dX, const index_t* L, index_t n, index_t c) {
+THINC_CLONES static index_t backprop_reduce_max_serial(const double* g, const int32_t* w, double* dX, const index_t* L, index_t n, index_t c) {
     return backprop_reduce_max_impl<double>(g, w, dX, L, n, c);
 }
 
@@ -464,10 +901,10 @@ THINC_INLINE void seq2col_impl(const T* X, T* out, const index_t* lengths, index
         out += length * width;
     }
 }
-static void seq2col(const float* X, float* o, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_CLONES static void seq2col_serial(const float* X, float* o, const index_t* L, index_t n, index_t c, index_t nW) {
     seq2col_impl<float>(X, o, L, n, c, nW);
 }
-static void seq2col(const double* X, double* o, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_CLONES static void seq2col_serial(const double* X, double* o, const index_t* L, index_t n, index_t c, index_t nW) {
     seq2col_impl<double>(X, o, L, n, c, nW);
 }
 
@@ -493,10 +930,10 @@ THINC_INLINE void backprop_seq2col_impl(const T* dY, T* dX, const index_t* lengt
         dX += length * n_col;
     }
 }
-THINC_CLONES static void backprop_seq2col(const float* g, float* d, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_CLONES static void backprop_seq2col_serial(const float* g, float* d, const index_t* L, index_t n, index_t c, index_t nW) {
     backprop_seq2col_impl<float>(g, d, L, n, c, nW);
 }
-THINC_CLONES static void backprop_seq2col(const double* g, double* d, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_CLONES static void backprop_seq2col_serial(const double* g, double* d, const index_t* L, index_t n, index_t c, index_t nW) {
     backprop_seq2col_impl<double>(g, d, L, n, c, nW);
 }
 
@@ -539,30 +976,119 @@ THINC_INLINE void maxout_impl(const T* X, T* out, int32_t* which, index_t n, ind
         which[i] = arg;
     }
 }
-THINC_CLONES static void maxout(const float* X, float* o, int32_t* w, index_t n, index_t P) {
+THINC_CLONES static void maxout_serial(const float* X, float* o, int32_t* w, index_t n, index_t P) {
     maxout_impl<float>(X, o, w, n, P);
 }
-THINC_CLONES static void maxout(const double* X, double* o, int32_t* w, index_t n, index_t P) {
+THINC_CLONES static void maxout_serial(const double* X, double* o, int32_t* w, index_t n, index_t P) {
     maxout_impl<double>(X, o, w, n, P);
 }
-
-// Returns the position of the first out-of-range piece index, or -1.
 template <typename T>
-THINC_INLINE index_t backprop_maxout_impl(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
-    // dX arrives zeroed (calloc'd pages are zero for free), so only the
-    // winning pieces are written.
-    for (index_t i = 0; i < n; ++i) {
-        int32_t w = which[i];
-        if (w < 0 || w >= P) return i;
-        dX[i * P + w] = dY[i];
-    }
+static void maxout(const T* X, T* out, int32_t* which, index_t n, index_t P) {
+    thinc_parallel::parallel_for(n, std::max<index_t>(1, GRAIN_CHEAP / P), SPLIT_ALIGN, [=](index_t begin, index_t end) {
+        maxout_serial(X + begin * P, out + begin, which + begin, end - begin, P);
+    });
+}
+
+// The position of the first piece index outside [0, P), or -1. A
+// branch-free scan first (it vectorises); the position only when needed.
+inline index_t first_bad_piece(const int32_t* which, index_t n, index_t P) {
+    uint32_t limit = static_cast<uint32_t>(P), bad = 0;
+    for (index_t i = 0; i < n; ++i) bad |= static_cast<uint32_t>(which[i]) >= limit;
+    if (!bad) return -1;
+    for (index_t i = 0; i < n; ++i)
+        if (static_cast<uint32_t>(which[i]) >= limit) return i;
     return -1;
 }
-static index_t backprop_maxout(const float* g, const int32_t* w, float* d, index_t n, index_t P) {
-    return backprop_maxout_impl<float>(g, w, d, n, P);
+
+// Every one of the P outputs is written once (so dX needs no zeroing pass),
+// through bit masks: a branch on the random winner would mispredict on most
+// rows, and g * 0 would turn an infinite gradient into NaN.
+template <typename T, int FIXED_P>
+THINC_INLINE void backprop_maxout_fill(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
+    typedef typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type Bits;
+    if (FIXED_P > 0) P = FIXED_P;
+    for (index_t i = 0; i < n; ++i) {
+        Bits g;
+        std::memcpy(&g, dY + i, sizeof(T));
+        for (index_t p = 0; p < P; ++p) {
+            Bits value = g & (Bits(0) - Bits(which[i] == p));
+            std::memcpy(dX + i * P + p, &value, sizeof(T));
+        }
+    }
 }
-static index_t backprop_maxout(const double* g, const int32_t* w, double* d, index_t n, index_t P) {
-    return backprop_maxout_impl<double>(g, w, d, n, P);
+
+#if defined(THINC_AVX2_PATH)
+// Eight rows give P whole output vectors; output lane j of vector k holds
+// row (8k + j) / P, piece (8k + j) % P, so one permute of the gradients and
+// one of the winners, a compare and an and produce it.
+THINC_AVX2 static void backprop_maxout_v8(const float* dY, const int32_t* which, float* dX, index_t n, index_t P) {
+    __m256i rows[8], pieces[8];
+    for (index_t k = 0; k < P; ++k) {
+        alignas(32) int32_t row[8], piece[8];
+        for (int j = 0; j < 8; ++j) {
+            row[j] = static_cast<int32_t>((8 * k + j) / P);
+            piece[j] = static_cast<int32_t>((8 * k + j) % P);
+        }
+        rows[k] = _mm256_load_si256(reinterpret_cast<const __m256i*>(row));
+        pieces[k] = _mm256_load_si256(reinterpret_cast<const __m256i*>(piece));
+    }
+    index_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(dY + i);
+        __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(which + i));
+        float* d = dX + i * P;
+        for (index_t k = 0; k < P; ++k) {
+            __m256i winner = _mm256_cmpeq_epi32(_mm256_permutevar8x32_epi32(w, rows[k]), pieces[k]);
+            __m256 value = _mm256_and_ps(_mm256_permutevar8x32_ps(g, rows[k]), _mm256_castsi256_ps(winner));
+            _mm256_storeu_ps(d + 8 * k, value);
+        }
+    }
+    backprop_maxout_fill<float, 0>(dY + i, which + i, dX + i * P, n - i, P);
+}
+#endif
+
+// Returns the position of the first out-of-range piece index (dX is then
+// unwritten), or -1.
+template <typename T>
+THINC_INLINE index_t backprop_maxout_any(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
+    index_t bad = first_bad_piece(which, n, P);
+    if (bad >= 0) return bad;
+#if defined(THINC_AVX2_PATH)
+    if (sizeof(T) == 4 && P <= 8 && use_avx2()) {
+        backprop_maxout_v8(reinterpret_cast<const float*>(dY), which, reinterpret_cast<float*>(dX), n, P);
+        return -1;
+    }
+#endif
+    if (P == 2) backprop_maxout_fill<T, 2>(dY, which, dX, n, P);
+    else if (P == 3) backprop_maxout_fill<T, 3>(dY, which, dX, n, P);
+    else if (P == 4) backprop_maxout_fill<T, 4>(dY, which, dX, n, P);
+    else backprop_maxout_fill<T, 0>(dY, which, dX, n, P);
+    return -1;
+}
+THINC_CLONES static index_t backprop_maxout_serial(const float* g, const int32_t* w, float* d, index_t n, index_t P) {
+    return backprop_maxout_any<float>(g, w, d, n, P);
+}
+THINC_CLONES static index_t backprop_maxout_serial(const double* g, const int32_t* w, double* d, index_t n,
+                                                   index_t P) {
+    return backprop_maxout_any<double>(g, w, d, n, P);
+}
+
+// Keeps the smallest bad position any part saw, as a serial pass would report.
+inline void record_bad(std::atomic<index_t>& first_bad, index_t bad) {
+    index_t current = first_bad.load(std::memory_order_relaxed);
+    while ((current < 0 || bad < current) &&
+           !first_bad.compare_exchange_weak(current, bad, std::memory_order_relaxed)) {
+    }
+}
+
+template <typename T>
+static index_t backprop_maxout(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
+    std::atomic<index_t> first_bad{-1};
+    thinc_parallel::parallel_for(n, std::max<index_t>(1, GRAIN_CHEAP / P), SPLIT_ALIGN, [&](index_t begin, index_t end) {
+        index_t bad = backprop_maxout_serial(dY + begin, which + begin, dX + begin * P, end - begin, P);
+        if (bad >= 0) record_bad(first_bad, begin + bad);
+    });
+    return first_bad.load();
 }
 
 // ---------------------------------------------------------------------------
@@ -570,16 +1096,30 @@ static index_t backprop_maxout(const double* g, const int32_t* w, double* d, ind
 // outside [0, n_row), or -1; indices are checked as they are used.
 
 template <typename T, typename I>
-THINC_INLINE index_t gather_add_impl(const T* table, const I* indices, T* out, index_t n_row, index_t n_col,
-                               index_t n_out, index_t n_per) {
+THINC_INLINE index_t gather_add_impl(const T* __restrict table, const I* __restrict indices, T* __restrict out,
+                                     index_t n_row, index_t n_col, index_t n_out, index_t n_per) {
     for (index_t i = 0; i < n_out; ++i) {
-        T* o = out + i * n_col;
-        std::fill(o, o + n_col, T(0));
+        const I* row_indices = indices + i * n_per;
         for (index_t k = 0; k < n_per; ++k) {
-            index_t row = static_cast<index_t>(indices[i * n_per + k]);
+            index_t row = static_cast<index_t>(row_indices[k]);
             if (row < 0 || row >= n_row) return i * n_per + k;
-            const T* t = table + row * n_col;
-            for (index_t c = 0; c < n_col; ++c) o[c] += t[c];
+        }
+        T* o = out + i * n_col;
+        // Column blocks of 32 stay in registers while every gathered row is
+        // added, so each output row is written once and never re-read.
+        index_t c = 0;
+        for (; c + 32 <= n_col; c += 32) {
+            T sum[32] = {};
+            for (index_t k = 0; k < n_per; ++k) {
+                const T* t = table + static_cast<index_t>(row_indices[k]) * n_col + c;
+                for (int j = 0; j < 32; ++j) sum[j] += t[j];
+            }
+            for (int j = 0; j < 32; ++j) o[c + j] = sum[j];
+        }
+        for (; c < n_col; ++c) {
+            T sum = 0;
+            for (index_t k = 0; k < n_per; ++k) sum += table[static_cast<index_t>(row_indices[k]) * n_col + c];
+            o[c] = sum;
         }
     }
     return -1;
@@ -601,8 +1141,8 @@ THINC_INLINE index_t scatter_add_impl(T* table, const I* indices, const T* value
 }
 
 #define THINC_TABLE_OPS(T, I)                                                                         \
-    THINC_CLONES static index_t gather_add(const T* t, const I* idx, T* o, index_t r, index_t c,      \
-                                           index_t n, index_t k) {                                    \
+    THINC_CLONES static index_t gather_add_serial(const T* t, const I* idx, T* o, index_t r, index_t c, \
+                                                  index_t n, index_t k) {                             \
         return gather_add_impl<T, I>(t, idx, o, r, c, n, k);                                          \
     }                                                                                                 \
     THINC_CLONES static index_t scatter_add(T* t, const I* idx, const T* v, index_t r, index_t c,     \
@@ -613,6 +1153,86 @@ THINC_TABLE_OPS(float, int32_t)
 THINC_TABLE_OPS(float, int64_t)
 THINC_TABLE_OPS(double, int32_t)
 THINC_TABLE_OPS(double, int64_t)
+
+#if defined(THINC_AVX2_PATH)
+// Indices already checked. Four accumulators (32 columns) stay in registers
+// while every gathered row is added; the next output's rows are prefetched,
+// since random table rows mostly come from L2/L3.
+template <typename I>
+THINC_AVX2 static void gather_add_v8(const float* table, const I* indices, float* out, index_t n_col, index_t n_out,
+                                     index_t n_per) {
+    const index_t full = n_col & ~index_t(7);
+    const __m256i mask = v8::tail_mask(n_col - full);
+    for (index_t i = 0; i < n_out; ++i) {
+        const I* row_indices = indices + i * n_per;
+        if (i + 1 < n_out)
+            for (index_t k = 0; k < n_per; ++k) {
+                const char* next = reinterpret_cast<const char*>(table + static_cast<index_t>(row_indices[n_per + k]) * n_col);
+                for (index_t byte = 0; byte < n_col * 4; byte += 64) _mm_prefetch(next + byte, _MM_HINT_T0);
+            }
+        float* o = out + i * n_col;
+        index_t c = 0;
+        for (; c + 32 <= full; c += 32) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (index_t k = 0; k < n_per; ++k) {
+                const float* t = table + static_cast<index_t>(row_indices[k]) * n_col + c;
+                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(t));
+                a1 = _mm256_add_ps(a1, _mm256_loadu_ps(t + 8));
+                a2 = _mm256_add_ps(a2, _mm256_loadu_ps(t + 16));
+                a3 = _mm256_add_ps(a3, _mm256_loadu_ps(t + 24));
+            }
+            _mm256_storeu_ps(o + c, a0);
+            _mm256_storeu_ps(o + c + 8, a1);
+            _mm256_storeu_ps(o + c + 16, a2);
+            _mm256_storeu_ps(o + c + 24, a3);
+        }
+        for (; c < full; c += 8) {
+            __m256 a = _mm256_setzero_ps();
+            for (index_t k = 0; k < n_per; ++k)
+                a = _mm256_add_ps(a, _mm256_loadu_ps(table + static_cast<index_t>(row_indices[k]) * n_col + c));
+            _mm256_storeu_ps(o + c, a);
+        }
+        if (c < n_col) {
+            __m256 a = _mm256_setzero_ps();
+            for (index_t k = 0; k < n_per; ++k)
+                a = _mm256_add_ps(a, _mm256_maskload_ps(table + static_cast<index_t>(row_indices[k]) * n_col + c, mask));
+            _mm256_maskstore_ps(o + c, mask, a);
+        }
+    }
+}
+#endif
+
+template <typename I>
+inline index_t first_bad_row(const I* indices, index_t n, index_t n_row) {
+    for (index_t i = 0; i < n; ++i) {
+        index_t row = static_cast<index_t>(indices[i]);
+        if (row < 0 || row >= n_row) return i;
+    }
+    return -1;
+}
+
+// Output rows are independent, so they split over threads without races.
+template <typename T, typename I>
+static index_t gather_add(const T* table, const I* indices, T* out, index_t n_row, index_t n_col, index_t n_out,
+                          index_t n_per) {
+    std::atomic<index_t> first_bad{-1};
+    index_t grain = std::max<index_t>(1, GRAIN_CHEAP / std::max<index_t>(1, n_col * n_per));
+    thinc_parallel::parallel_for(n_out, grain, 1, [&](index_t begin, index_t end) {
+        index_t bad;
+#if defined(THINC_AVX2_PATH)
+        if (sizeof(T) == 4 && use_avx2()) {
+            bad = first_bad_row(indices + begin * n_per, (end - begin) * n_per, n_row);
+            if (bad < 0)
+                gather_add_v8(reinterpret_cast<const float*>(table), indices + begin * n_per,
+                              reinterpret_cast<float*>(out + begin * n_col), n_col, end - begin, n_per);
+        } else
+#endif
+            bad = gather_add_serial(table, indices + begin * n_per, out + begin * n_col, n_row, n_col, end - begin,
+                                    n_per);
+        if (bad >= 0) record_bad(first_bad, begin * n_per + bad);
+    });
+    return first_bad.load();
+}
 
 // ---------------------------------------------------------------------------
 // Optimizer steps, fused so each array is read and written once.
@@ -629,11 +1249,11 @@ THINC_INLINE void adam_impl(T* weights, const T* gradient, T* mom1, T* mom2, ind
         weights[i] -= learn_rate * (m1 / (mod_rate * std::sqrt(m2) + eps));
     }
 }
-THINC_CLONES static void adam(float* w, const float* g, float* m1, float* m2, index_t n, float b1, float b2,
+THINC_CLONES static void adam_serial(float* w, const float* g, float* m1, float* m2, index_t n, float b1, float b2,
                               float e, float lr, float mr) {
     adam_impl<float>(w, g, m1, m2, n, b1, b2, e, lr, mr);
 }
-THINC_CLONES static void adam(double* w, const double* g, double* m1, double* m2, index_t n, double b1,
+THINC_CLONES static void adam_serial(double* w, const double* g, double* m1, double* m2, index_t n, double b1,
                               double b2, double e, double lr, double mr) {
     adam_impl<double>(w, g, m1, m2, n, b1, b2, e, lr, mr);
 }
@@ -650,7 +1270,7 @@ THINC_INLINE double sum_of_squares_impl(const T* x, index_t n) {
     for (int k = 0; k < 8; ++k) total += partial[k];
     return total;
 }
-THINC_CLONES static double sum_of_squares(const float* x, index_t n) {
+THINC_CLONES static double sum_of_squares_serial(const float* x, index_t n) {
     // Sixteen float partial sums fill two AVX registers without conversions;
     // each partial adds at most n/16 terms, so float precision suffices.
     float partial[16] = {0};
@@ -662,24 +1282,24 @@ THINC_CLONES static double sum_of_squares(const float* x, index_t n) {
     for (int k = 0; k < 16; ++k) total += partial[k];
     return total;
 }
-THINC_CLONES static double sum_of_squares(const double* x, index_t n) { return sum_of_squares_impl<double>(x, n); }
+THINC_CLONES static double sum_of_squares_serial(const double* x, index_t n) { return sum_of_squares_impl<double>(x, n); }
 
 template <typename T>
 THINC_INLINE void scale_inplace_impl(T* x, index_t n, T factor) {
     for (index_t i = 0; i < n; ++i) x[i] *= factor;
 }
-THINC_CLONES static void scale_inplace(float* x, index_t n, float f) { scale_inplace_impl<float>(x, n, f); }
-THINC_CLONES static void scale_inplace(double* x, index_t n, double f) { scale_inplace_impl<double>(x, n, f); }
+THINC_CLONES static void scale_inplace_serial(float* x, index_t n, float f) { scale_inplace_impl<float>(x, n, f); }
+THINC_CLONES static void scale_inplace_serial(double* x, index_t n, double f) { scale_inplace_impl<double>(x, n, f); }
 
 template <typename T>
 THINC_INLINE void update_averages_impl(T* ema, const T* weights, index_t n, T decay) {
     T rate = T(1) - decay;
     for (index_t i = 0; i < n; ++i) ema[i] -= rate * (ema[i] - weights[i]);
 }
-THINC_CLONES static void update_averages(float* e, const float* w, index_t n, float d) {
+THINC_CLONES static void update_averages_serial(float* e, const float* w, index_t n, float d) {
     update_averages_impl<float>(e, w, n, d);
 }
-THINC_CLONES static void update_averages(double* e, const double* w, index_t n, double d) {
+THINC_CLONES static void update_averages_serial(double* e, const double* w, index_t n, double d) {
     update_averages_impl<double>(e, w, n, d);
 }
 
@@ -691,6 +1311,137 @@ THINC_INLINE void add_row_impl(T* Y, const T* b, index_t n_row, index_t n_col) {
 }
 THINC_CLONES static void add_row(float* Y, const float* b, index_t r, index_t c) { add_row_impl<float>(Y, b, r, c); }
 THINC_CLONES static void add_row(double* Y, const double* b, index_t r, index_t c) { add_row_impl<double>(Y, b, r, c); }
+
+
+// ---------------------------------------------------------------------------
+// Thread-split entry points for the sequence, optimizer and norm kernels.
+
+// Sequences are split whole over threads; starts[s] is sequence s's first row.
+template <class Body>
+inline void parallel_sequences(const index_t* lengths, index_t n_seq, index_t n_col, index_t grain, Body&& body) {
+    std::vector<index_t> starts(n_seq + 1);
+    starts[0] = 0;
+    for (index_t s = 0; s < n_seq; ++s) starts[s + 1] = starts[s] + lengths[s];
+    index_t elements = starts[n_seq] * std::max<index_t>(1, n_col);
+    // The grain is counted in elements, as for the activations.
+    index_t sequence_grain = elements > 0 ? std::max<index_t>(1, grain * n_seq / elements) : n_seq + 1;
+    if (thinc_parallel::grain_override().load(std::memory_order_relaxed) > 0) sequence_grain = 1;
+    thinc_parallel::parallel_for(n_seq, sequence_grain, 1,
+                                 [&](index_t begin, index_t end) { body(begin, end, starts[begin]); });
+}
+
+template <typename T>
+static void softmax_sequences(const T* X, T* Y, const index_t* L, index_t n_seq, index_t n_col, T* work) {
+    parallel_sequences(L, n_seq, n_col, GRAIN_COSTLY, [&](index_t begin, index_t end, index_t row) {
+        // Each part needs its own running max and sum; the caller's buffer serves the first.
+        std::vector<T> own(begin == 0 ? 0 : 2 * n_col);
+        softmax_sequences_serial(X + row * n_col, Y + row * n_col, L + begin, end - begin, n_col,
+                                 begin == 0 ? work : own.data());
+    });
+}
+
+template <typename T>
+static void backprop_softmax_sequences(const T* dY, const T* Y, T* dX, const index_t* L, index_t n_seq,
+                                       index_t n_col, T* work) {
+    parallel_sequences(L, n_seq, n_col, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
+        std::vector<T> own(begin == 0 ? 0 : n_col);
+        backprop_softmax_sequences_serial(dY + row * n_col, Y + row * n_col, dX + row * n_col, L + begin,
+                                          end - begin, n_col, begin == 0 ? work : own.data());
+    });
+}
+
+template <typename T>
+static void reduce_sum(const T* X, T* out, const index_t* L, index_t n_seq, index_t n_col, bool mean) {
+    parallel_sequences(L, n_seq, n_col, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
+        reduce_sum_serial(X + row * n_col, out + begin * n_col, L + begin, end - begin, n_col, mean);
+    });
+}
+
+template <typename T>
+static void backprop_reduce_sum(const T* d_out, T* dX, const index_t* L, index_t n_seq, index_t n_col, bool mean) {
+    parallel_sequences(L, n_seq, n_col, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
+        backprop_reduce_sum_serial(d_out + begin * n_col, dX + row * n_col, L + begin, end - begin, n_col, mean);
+    });
+}
+
+template <typename T>
+static void reduce_max(const T* X, T* out, int32_t* which, const index_t* L, index_t n_seq, index_t n_col) {
+    parallel_sequences(L, n_seq, n_col, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
+        reduce_max_serial(X + row * n_col, out + begin * n_col, which + begin * n_col, L + begin, end - begin, n_col);
+    });
+}
+
+template <typename T>
+static index_t backprop_reduce_max(const T* d_out, const int32_t* which, T* dX, const index_t* L, index_t n_seq,
+                                   index_t n_col) {
+    std::atomic<index_t> first_bad{-1};
+    parallel_sequences(L, n_seq, n_col, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
+        index_t bad = backprop_reduce_max_serial(d_out + begin * n_col, which + begin * n_col, dX + row * n_col,
+                                                 L + begin, end - begin, n_col);
+        if (bad >= 0) record_bad(first_bad, begin * n_col + bad);
+    });
+    return first_bad.load();
+}
+
+template <typename T>
+static void seq2col(const T* X, T* out, const index_t* L, index_t n_seq, index_t n_col, index_t nW) {
+    index_t width = (2 * nW + 1) * n_col;
+    parallel_sequences(L, n_seq, width, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
+        seq2col_serial(X + row * n_col, out + row * width, L + begin, end - begin, n_col, nW);
+    });
+}
+
+template <typename T>
+static void backprop_seq2col(const T* dY, T* dX, const index_t* L, index_t n_seq, index_t n_col, index_t nW) {
+    index_t width = (2 * nW + 1) * n_col;
+    parallel_sequences(L, n_seq, width, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
+        backprop_seq2col_serial(dY + row * width, dX + row * n_col, L + begin, end - begin, n_col, nW);
+    });
+}
+
+template <typename T>
+static void adam(T* weights, const T* gradient, T* mom1, T* mom2, index_t n, double beta1, double beta2, double eps,
+                 double learn_rate, double mod_rate) {
+    thinc_parallel::parallel_for(n, GRAIN_CHEAP, SPLIT_ALIGN, [=](index_t begin, index_t end) {
+        adam_serial(weights + begin, gradient + begin, mom1 + begin, mom2 + begin, end - begin, T(beta1), T(beta2),
+                    T(eps), T(learn_rate), T(mod_rate));
+    });
+}
+
+template <typename T>
+static void update_averages(T* ema, const T* weights, index_t n, double decay) {
+    thinc_parallel::parallel_for(n, GRAIN_CHEAP, SPLIT_ALIGN, [=](index_t begin, index_t end) {
+        update_averages_serial(ema + begin, weights + begin, end - begin, T(decay));
+    });
+}
+
+template <typename T>
+static void scale_inplace(T* x, index_t n, T factor) {
+    thinc_parallel::parallel_for(n, GRAIN_CHEAP, SPLIT_ALIGN,
+                                 [=](index_t begin, index_t end) { scale_inplace_serial(x + begin, end - begin, factor); });
+}
+
+// The sum is taken over fixed blocks whose partial sums are added in order,
+// so it is the same number however many threads computed the blocks. It can
+// differ in the last bits from a single left-to-right pass.
+constexpr index_t NORM_BLOCK = index_t(1) << 15;
+
+template <typename T>
+static double sum_of_squares(const T* x, index_t n) {
+    index_t n_blocks = (n + NORM_BLOCK - 1) / NORM_BLOCK;
+    if (n_blocks <= 1) return sum_of_squares_serial(x, n);
+    std::vector<double> partial(n_blocks);
+    thinc_parallel::parallel_for(n_blocks, std::max<index_t>(1, GRAIN_CHEAP / NORM_BLOCK), 1,
+                                 [&](index_t begin, index_t end) {
+                                     for (index_t b = begin; b < end; ++b) {
+                                         index_t start = b * NORM_BLOCK;
+                                         partial[b] = sum_of_squares_serial(x + start, std::min(NORM_BLOCK, n - start));
+                                     }
+                                 });
+    double total = 0;
+    for (double value : partial) total += value;
+    return total;
+}
 
 // ---------------------------------------------------------------------------
 // Peak-throughput probe for the benchmark: independent FMA chains, enough of
@@ -728,10 +1479,8 @@ __attribute__((target("avx2,fma"))) static double fma_peak_avx2(double seconds) 
     (void)sink;
     return iterations * 12.0 * 8.0 * 2.0 / elapsed;
 }
-static bool cpu_has_avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 #else
 static double fma_peak_avx2(double) { return 0.0; }
-static bool cpu_has_avx2_fma() { return false; }
 #endif
 
 }  // namespace thinc_kernels

@@ -4,6 +4,8 @@ import pytest
 from thinc.config import Config, registry
 from thinc.layers.add import add
 from thinc.layers.linear import Linear
+from thinc.layers.noop import noop
+from thinc.model import Model
 
 from ..util import check_gradients
 from ._params import with_random_params
@@ -113,6 +115,13 @@ def test_add_bytes_compatible_with_reference():
     )
 
 
+@pytest.mark.ref
+def test_add_without_nI_bytes_compatible_with_reference():
+    from ._combinators_ref import assert_matches_reference
+
+    assert_matches_reference("add(Linear(2, 2), noop())", "numpy.ones((3, 2), dtype='f')")
+
+
 def test_add_without_children_is_identity():
     model = add(Linear(), Linear())
     model.layers.clear()
@@ -120,3 +129,46 @@ def test_add_without_children_is_identity():
     Y, backprop = model(X, is_train=True)
     assert Y is X
     assert backprop(Y) is Y
+
+
+def _identity_forward(model, X, is_train):
+    return X, lambda dY: dY
+
+
+def _bare(**dims) -> Model:
+    return Model("bare", _identity_forward, dims=dims)
+
+
+# Expected dim names are what thinc 8.3.14 declares for the same children.
+@pytest.mark.parametrize(
+    "make_children,expected",
+    [
+        (lambda: [Linear(2), Linear(2)], ("nO", "nI")),
+        (lambda: [Linear(2), noop()], ("nO",)),
+        (lambda: [noop(), Linear(2)], ("nO",)),
+        (lambda: [Linear(2), Linear(2), noop()], ("nO",)),
+        (lambda: [Linear(2), _bare(nO=None)], ("nO",)),
+        (lambda: [Linear(2, 3), _bare(nI=3)], ("nO", "nI")),
+        (lambda: [_bare(), _bare()], ("nO",)),
+    ],
+)
+def test_add_declares_nI_only_when_every_child_does(make_children, expected):
+    model = add(*make_children())
+    assert tuple(model.dim_names) == expected
+    assert all(model.maybe_get_dim(name) is None for name in expected)
+
+
+def test_add_merging_into_add_keeps_its_dims():
+    assert tuple(add(add(Linear(2), noop()), Linear(2)).dim_names) == ("nO",)
+    assert tuple(add(add(Linear(2), Linear(2)), noop()).dim_names) == ("nO", "nI")
+
+
+def test_add_with_child_lacking_nI_initializes_from_sample():
+    first = Linear(2)
+    model = add(first, noop())
+    X = numpy.zeros((4, 2), dtype="f")
+    model.initialize(X=X)
+    assert not model.has_dim("nI")
+    assert model.get_dim("nO") == 2
+    assert first.get_dim("nI") == 2
+    numpy.testing.assert_allclose(model.predict(X + 1.0), first.predict(X + 1.0) + X + 1.0)

@@ -2,6 +2,8 @@
 """NumpyOps: the CPU backend, the reference Ops with its hot ops compiled.
 
 Each override checks its inputs in Python, then runs a nogil C++ kernel."""
+import os
+import warnings
 from typing import Optional, Tuple
 
 import numpy
@@ -123,6 +125,13 @@ cdef extern from "thinc_kernels.hh" namespace "thinc_kernels" nogil:
                            index_t, index_t)
     void lstm_step_backward(const float*, const float*, float*, index_t, const float*,
                             const float*, const float*, float*, index_t, index_t)
+
+
+cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
+    void parallel_initialize "thinc_parallel::initialize"()
+    int parallel_num_threads "thinc_parallel::num_threads"()
+    int parallel_requested_threads "thinc_parallel::requested_threads"()
+    void parallel_set_grain_override "thinc_parallel::set_grain_override"(index_t)
 
 
 # Codes for the elementwise kernels, so one dispatcher serves them all.
@@ -322,6 +331,31 @@ def measure_peak_flops(seconds: float = 0.3) -> float:
     with nogil:
         result = fma_peak_avx2(limit)
     return result
+
+
+def _check_thread_setting() -> None:
+    text = os.environ.get("THINC_NUM_THREADS", "")
+    if text and parallel_requested_threads() == 0:
+        warnings.warn(
+            f"THINC_NUM_THREADS={text!r} is not a positive integer; the compiled kernels use "
+            f"{parallel_num_threads()} thread(s), one per available CPU (at most 8)"
+        )
+
+
+parallel_initialize()
+_check_thread_setting()
+
+
+def get_num_threads() -> int:
+    """Threads the compiled kernels split large work over (THINC_NUM_THREADS,
+    read once at import; by default the CPUs this process may use, at most 8)."""
+    return parallel_num_threads()
+
+
+def _set_parallel_grain(grain: int) -> None:
+    """Testing hook: every kernel splits work above `grain` elements (rows for
+    row ops) instead of its own threshold; 0 restores the thresholds."""
+    parallel_set_grain_override(int(grain))
 
 
 class NumpyOps(Ops):
@@ -706,7 +740,7 @@ class NumpyOps(Ops):
         if P <= 0:
             raise ValueError(f"backprop_maxout: P must be positive, got {P}")
         which32 = _int32_like(which, dY.shape, "backprop_maxout", "which")
-        out = numpy.zeros(dY.shape + (P,), dtype=dY.dtype)
+        out = numpy.empty(dY.shape + (P,), dtype=dY.dtype)
         bad = _backprop_maxout(contiguous(dY), which32, out, P)
         if bad >= 0:
             raise IndexError(
@@ -807,6 +841,61 @@ class NumpyOps(Ops):
             return super().update_averages(ema, weights, t, max_decay=max_decay)
         decay = min((1.0 + t) / (10.0 + t), max_decay)
         _update_averages(ema, contiguous(weights), decay)
+
+    # -- fused layer kernels (tagger) ----------------------------------------------
+    # Private whole-layer steps for LayerNorm and Maxout (reference semantics in
+    # ops.py); these run each step in one compiled sweep without full-size temporaries.
+
+    def _layer_norm_forward(self, X, G, b, epsilon: float = 1e-08):
+        _check_layer_norm_inputs(X, G, b)
+        if not _all_real_like(X, G, b):
+            return super()._layer_norm_forward(X, G, b, epsilon)
+        Y = numpy.empty(X.shape, dtype=X.dtype)
+        mean = numpy.empty(X.shape[0], dtype=X.dtype)
+        inverse_std = numpy.empty(X.shape[0], dtype=X.dtype)
+        _layer_norm_forward_rows(contiguous(X), contiguous(G), contiguous(b), Y, mean,
+                                 inverse_std, epsilon)
+        return Y, (mean, inverse_std)
+
+    def _layer_norm_backward(self, dY, X, G, mean, inverse_std):
+        _check_layer_norm_gradient(dY, X, G, mean, inverse_std)
+        if not _all_real_like(X, dY, G, mean, inverse_std):
+            return super()._layer_norm_backward(dY, X, G, mean, inverse_std)
+        dX = numpy.empty(X.shape, dtype=X.dtype)
+        dG = numpy.zeros(X.shape[1], dtype=X.dtype)
+        db = numpy.zeros(X.shape[1], dtype=X.dtype)
+        _layer_norm_backward_rows(contiguous(dY), contiguous(X), contiguous(G), contiguous(mean),
+                                  contiguous(inverse_std), dX, dG, db)
+        return dX, dG, db
+
+    def _maxout_forward(self, X, W, b, *, keep_which: bool = True):
+        _check_maxout_inputs(X, W, b)
+        # Empty operands would hand the BLAS zero leading dimensions.
+        if not (self.use_blis and _all_real_like(X, W, b) and X.size and W.size):
+            return super()._maxout_forward(X, W, b, keep_which=keep_which)
+        best = numpy.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
+        which = numpy.empty(best.shape, dtype=numpy.int32) if keep_which else None
+        _maxout_forward_blocks(contiguous(X), contiguous(W), contiguous(b), best, which)
+        return best, which
+
+    def _maxout_backward(self, d_best, which, X, W):
+        if not (self.use_blis and _all_real_like(X, d_best, W) and W.ndim == 3
+                and X.ndim == 2 and X.shape[1] == W.shape[2]
+                and d_best.shape == (X.shape[0], W.shape[0]) and isinstance(which, numpy.ndarray)
+                and which.dtype == numpy.int32 and which.shape == d_best.shape):
+            return super()._maxout_backward(d_best, which, X, W)
+        nO, nP, nI = W.shape
+        d_pieces = _scratch("maxout_d_pieces", (X.shape[0], nO * nP), X.dtype)
+        db = numpy.zeros((nO, nP), dtype=X.dtype)
+        bad = _maxout_backward_pieces(contiguous(d_best), contiguous(which), d_pieces, db)
+        if bad >= 0:
+            raise IndexError(
+                f"maxout backward: which.flat[{bad}] = {which.flat[bad]} is out of bounds "
+                f"for {nP} pieces"
+            )
+        dW = self.gemm(d_pieces, X, trans1=True)
+        dX = self.gemm(d_pieces, W.reshape(nO * nP, nI))
+        return dX, dW.reshape(nO, nP, nI), db
 
 
 # ---------------------------------------------------------------------------
@@ -1367,3 +1456,152 @@ cdef inline void memset_floats(float* target, index_t n) noexcept nogil:
     cdef index_t i
     for i in range(n):
         target[i] = 0
+
+
+# -- fused layer kernels (tagger) ---------------------------------------------------
+
+cdef extern from "thinc_norm.hh" namespace "thinc_norm" nogil:
+    void layer_norm_forward(const float*, const float*, const float*, float*, float*, float*,
+                            index_t, index_t, float)
+    void layer_norm_forward(const double*, const double*, const double*, double*, double*,
+                            double*, index_t, index_t, double)
+    void layer_norm_backward(const float*, const float*, const float*, const float*,
+                             const float*, float*, float*, float*, index_t, index_t)
+    void layer_norm_backward(const double*, const double*, const double*, const double*,
+                             const double*, double*, double*, double*, index_t, index_t)
+    void maxout_bias(const float*, const float*, float*, int32_t*, index_t, index_t, index_t)
+    void maxout_bias(const double*, const double*, double*, int32_t*, index_t, index_t, index_t)
+    index_t maxout_backward_pieces(const float*, const int32_t*, float*, float*, index_t, index_t,
+                                   index_t)
+    index_t maxout_backward_pieces(const double*, const int32_t*, double*, double*, index_t,
+                                   index_t, index_t)
+
+import threading
+
+from .ops import _check_layer_norm_gradient, _check_layer_norm_inputs, _check_maxout_inputs
+
+# Bytes of gemm output per block of rows: the BLAS repacks W for every block, so
+# blocks stay big (smaller ones measured slower), yet far below a batch's pieces.
+MAXOUT_BLOCK_BYTES = 1 << 19
+
+
+# Per-thread buffers for intermediates that never leave an op: reusing them spares
+# the page faults a fresh multi-megabyte allocation costs on every batch.
+_scratch_buffers = threading.local()
+
+
+def _scratch(str name, tuple shape, dtype):
+    """An uninitialized array of ``shape``, reused by later calls in this thread."""
+    cdef Py_ssize_t size = 1
+    for extent in shape:
+        size *= extent
+    buffers = getattr(_scratch_buffers, "arrays", None)
+    if buffers is None:
+        buffers = _scratch_buffers.arrays = {}
+    key = (name, numpy.dtype(dtype).num)
+    buffer = buffers.get(key)
+    if buffer is None or buffer.shape[0] < size:
+        buffer = buffers[key] = numpy.empty(max(size, 1), dtype=dtype)
+    return buffer[:size].reshape(shape)
+
+
+def _all_real_like(X, *others) -> bool:
+    """X is a float32/float64 numpy array and the others are arrays of its dtype."""
+    if not is_real_array(X):
+        return False
+    for other in others:
+        if not (isinstance(other, numpy.ndarray) and other.dtype == X.dtype
+                and (<cnp.ndarray>other).descr.byteorder != b'>'):
+            return False
+    return True
+
+
+def _layer_norm_forward_rows(cnp.ndarray X, cnp.ndarray G, cnp.ndarray b, cnp.ndarray Y,
+                             cnp.ndarray mean, cnp.ndarray inverse_std, double epsilon):
+    cdef index_t rows = X.shape[0], cols = X.shape[1]
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            layer_norm_forward(<const float*>cnp.PyArray_DATA(X), <const float*>cnp.PyArray_DATA(G),
+                               <const float*>cnp.PyArray_DATA(b), <float*>cnp.PyArray_DATA(Y),
+                               <float*>cnp.PyArray_DATA(mean), <float*>cnp.PyArray_DATA(inverse_std),
+                               rows, cols, <float>epsilon)
+    else:
+        with nogil:
+            layer_norm_forward(<const double*>cnp.PyArray_DATA(X), <const double*>cnp.PyArray_DATA(G),
+                               <const double*>cnp.PyArray_DATA(b), <double*>cnp.PyArray_DATA(Y),
+                               <double*>cnp.PyArray_DATA(mean), <double*>cnp.PyArray_DATA(inverse_std),
+                               rows, cols, epsilon)
+
+
+def _layer_norm_backward_rows(cnp.ndarray dY, cnp.ndarray X, cnp.ndarray G, cnp.ndarray mean,
+                              cnp.ndarray inverse_std, cnp.ndarray dX, cnp.ndarray dG,
+                              cnp.ndarray db):
+    cdef index_t rows = X.shape[0], cols = X.shape[1]
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            layer_norm_backward(<const float*>cnp.PyArray_DATA(dY), <const float*>cnp.PyArray_DATA(X),
+                                <const float*>cnp.PyArray_DATA(G), <const float*>cnp.PyArray_DATA(mean),
+                                <const float*>cnp.PyArray_DATA(inverse_std), <float*>cnp.PyArray_DATA(dX),
+                                <float*>cnp.PyArray_DATA(dG), <float*>cnp.PyArray_DATA(db), rows, cols)
+    else:
+        with nogil:
+            layer_norm_backward(<const double*>cnp.PyArray_DATA(dY), <const double*>cnp.PyArray_DATA(X),
+                                <const double*>cnp.PyArray_DATA(G), <const double*>cnp.PyArray_DATA(mean),
+                                <const double*>cnp.PyArray_DATA(inverse_std), <double*>cnp.PyArray_DATA(dX),
+                                <double*>cnp.PyArray_DATA(dG), <double*>cnp.PyArray_DATA(db), rows, cols)
+
+
+def _maxout_forward_blocks(cnp.ndarray X, cnp.ndarray W, cnp.ndarray b, cnp.ndarray best, which):
+    """One gemm per block of rows into a reused buffer, then bias and max from it,
+    so the (rows, nO * nP) pieces never exist in full. which may be None."""
+    cdef index_t rows = X.shape[0], nI = X.shape[1], nO = W.shape[0], nP = W.shape[1]
+    cdef index_t width = nO * nP
+    cdef index_t block = max(1, min(rows, MAXOUT_BLOCK_BYTES // (width * X.itemsize)))
+    cdef cnp.ndarray scratch = _scratch("maxout_pieces", (block, width), X.dtype)
+    cdef int32_t* which_data = NULL
+    if which is not None:
+        which_data = <int32_t*>cnp.PyArray_DATA(which)
+    cdef int32_t* which_block = NULL
+    cdef index_t start = 0, size
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            while start < rows:
+                size = min(block, rows - start)
+                gemm_f32(False, True, size, width, nI, 1.0,
+                         <const float*>cnp.PyArray_DATA(X) + start * nI, nI,
+                         <const float*>cnp.PyArray_DATA(W), nI, 0.0,
+                         <float*>cnp.PyArray_DATA(scratch), width)
+                which_block = which_data + start * nO if which_data != NULL else NULL
+                maxout_bias(<const float*>cnp.PyArray_DATA(scratch), <const float*>cnp.PyArray_DATA(b),
+                            <float*>cnp.PyArray_DATA(best) + start * nO, which_block, size, nO, nP)
+                start += size
+    else:
+        with nogil:
+            while start < rows:
+                size = min(block, rows - start)
+                gemm_f64(False, True, size, width, nI, 1.0,
+                         <const double*>cnp.PyArray_DATA(X) + start * nI, nI,
+                         <const double*>cnp.PyArray_DATA(W), nI, 0.0,
+                         <double*>cnp.PyArray_DATA(scratch), width)
+                which_block = which_data + start * nO if which_data != NULL else NULL
+                maxout_bias(<const double*>cnp.PyArray_DATA(scratch), <const double*>cnp.PyArray_DATA(b),
+                            <double*>cnp.PyArray_DATA(best) + start * nO, which_block, size, nO, nP)
+                start += size
+
+
+def _maxout_backward_pieces(cnp.ndarray d_best, cnp.ndarray which, cnp.ndarray d_pieces,
+                            cnp.ndarray db):
+    cdef index_t rows = d_best.shape[0], nO = db.shape[0], nP = db.shape[1], bad
+    if d_best.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            bad = maxout_backward_pieces(<const float*>cnp.PyArray_DATA(d_best),
+                                         <const int32_t*>cnp.PyArray_DATA(which),
+                                         <float*>cnp.PyArray_DATA(d_pieces),
+                                         <float*>cnp.PyArray_DATA(db), rows, nO, nP)
+    else:
+        with nogil:
+            bad = maxout_backward_pieces(<const double*>cnp.PyArray_DATA(d_best),
+                                         <const int32_t*>cnp.PyArray_DATA(which),
+                                         <double*>cnp.PyArray_DATA(d_pieces),
+                                         <double*>cnp.PyArray_DATA(db), rows, nO, nP)
+    return bad

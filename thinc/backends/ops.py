@@ -1248,8 +1248,117 @@ class Ops:
         the forward pass used; fwd_state is what lstm_forward_training returned."""
         return _lstm_backward(self, dY, lengths, params, fwd_state)
 
+    # ------------------------------------------------- fused layer ops (private)
+    # Whole-layer steps that LayerNorm and Maxout call, so that a backend can run
+    # each in one compiled sweep. Private: the public Ops API stays thinc 8.3's.
+
+    def _layer_norm_forward(
+        self, X: Floats2d, G: Floats1d, b: Floats1d, epsilon: float = 1e-08
+    ) -> Tuple[Floats2d, Tuple[Floats1d, Floats1d]]:
+        """Each row shifted to zero mean and scaled to unit variance, times G plus b;
+        also (mean, inverse_std) per row, which _layer_norm_backward reads."""
+        _check_layer_norm_inputs(X, G, b)
+        if X.shape[1] == 0:
+            # A row without entries has nothing to normalize; its stats are taken as 0.
+            mean = self.xp.zeros((X.shape[0], 1), dtype=X.dtype)
+        else:
+            mean = X.mean(axis=1, keepdims=True)
+        variance = self.xp.var(X, axis=1, keepdims=True) if X.shape[1] else mean
+        inverse_std = (variance + epsilon) ** -0.5
+        normalized = (X - mean) * inverse_std
+        return normalized * G + b, (mean[:, 0], inverse_std[:, 0])
+
+    def _layer_norm_backward(
+        self, dY: Floats2d, X: Floats2d, G: Floats1d, mean: Floats1d, inverse_std: Floats1d
+    ) -> Tuple[Floats2d, Floats1d, Floats1d]:
+        """(dX, dG, db) for _layer_norm_forward's input X and its stats."""
+        _check_layer_norm_gradient(dY, X, G, mean, inverse_std)
+        normalized = (X - mean[:, None]) * inverse_std[:, None]
+        dG = (dY * normalized).sum(axis=0)
+        db = dY.sum(axis=0)
+        d_normalized = dY * G
+        if X.shape[1] == 0:
+            return d_normalized, dG, db
+        # Both the mean and the variance depend on every entry of the row.
+        projection = (d_normalized * normalized).mean(axis=1, keepdims=True)
+        centered = d_normalized - d_normalized.mean(axis=1, keepdims=True)
+        return (centered - normalized * projection) * inverse_std[:, None], dG, db
+
+    def _maxout_forward(
+        self, X: Floats2d, W: Floats3d, b: Floats2d, *, keep_which: bool = True
+    ) -> Tuple[Floats2d, Optional[Ints2d]]:
+        """Maxout over W (nO, nP, nI) and b (nO, nP): the best of each unit's nP
+        affine pieces, and (with keep_which) which piece won, for the backward."""
+        _check_maxout_inputs(X, W, b)
+        nO, nP, nI = W.shape
+        pieces = self.affine(X, W.reshape(nO * nP, nI), b.reshape(nO * nP))
+        best, which = self.maxout(pieces.reshape(X.shape[0], nO, nP))
+        return best, (which if keep_which else None)
+
+    def _maxout_backward(
+        self, d_best: Floats2d, which: Ints2d, X: Floats2d, W: Floats3d
+    ) -> Tuple[Floats2d, Floats3d, Floats2d]:
+        """(dX, dW, db) for _maxout_forward, given the winners it recorded."""
+        nO, nP, nI = W.shape
+        if d_best.shape != (X.shape[0], nO):
+            raise ValueError(
+                f"maxout backward: gradient shape {tuple(d_best.shape)} differs from the "
+                f"output shape {(X.shape[0], nO)}"
+            )
+        d_pieces = self.backprop_maxout(d_best, which, nP)
+        db = d_pieces.sum(axis=0)
+        d_flat = d_pieces.reshape(d_pieces.shape[0], nO * nP)
+        dW = self.gemm(d_flat, X, trans1=True).reshape(nO, nP, nI)
+        dX = self.gemm(d_flat, W.reshape(nO * nP, nI))
+        return dX, dW, db
+
 
 # ------------------------------------------------------------------- helpers
+
+
+def _shape_of(array: Any) -> Any:
+    shape = getattr(array, "shape", None)
+    return tuple(shape) if shape is not None else type(array).__name__
+
+
+def _check_layer_norm_inputs(X: Any, G: Any, b: Any) -> None:
+    if getattr(X, "ndim", None) != 2:
+        raise ValueError(f"layer norm expects a 2d input, got shape {_shape_of(X)}")
+    width = X.shape[1]
+    for name, param in (("G", G), ("b", b)):
+        if getattr(param, "shape", None) != (width,):
+            raise ValueError(
+                f"layer norm expects {name} of shape ({width},) for an input of shape "
+                f"{tuple(X.shape)}, got {_shape_of(param)}"
+            )
+
+
+def _check_layer_norm_gradient(dY: Any, X: Any, G: Any, mean: Any, inverse_std: Any) -> None:
+    _check_layer_norm_inputs(X, G, G)
+    if _shape_of(dY) != tuple(X.shape):
+        raise ValueError(
+            f"layer norm backward: gradient shape {_shape_of(dY)} differs from the input "
+            f"shape {tuple(X.shape)}"
+        )
+    for name, stat in (("mean", mean), ("inverse_std", inverse_std)):
+        if _shape_of(stat) != (X.shape[0],):
+            raise ValueError(
+                f"layer norm backward expects {name} of shape ({X.shape[0]},), "
+                f"got {_shape_of(stat)}"
+            )
+
+
+def _check_maxout_inputs(X: Any, W: Any, b: Any) -> None:
+    if getattr(W, "ndim", None) != 3:
+        raise ValueError(f"maxout expects W of shape (nO, nP, nI), got {_shape_of(W)}")
+    nO, nP, nI = W.shape
+    if nP == 0:
+        raise ValueError(f"maxout needs at least one piece, got W of shape {tuple(W.shape)}")
+    if _shape_of(b) != (nO, nP):
+        raise ValueError(f"maxout expects b of shape {(nO, nP)}, got {_shape_of(b)}")
+    if getattr(X, "ndim", None) != 2 or X.shape[1] != nI:
+        raise ValueError(f"maxout expects a 2d input of width {nI}, got shape {_shape_of(X)}")
+
 
 
 def _write(target: Any, result: Any, inplace: bool) -> Any:

@@ -2,7 +2,7 @@
 
 Every child sees the same input, so the input gradient is the sum of theirs."""
 
-from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
@@ -30,7 +30,12 @@ def add(
     if layer1.name == "add":
         layer1.layers.extend(members[1:])
         return cast(Model[InT, XY_XY_OutT], layer1)
-    return Model("add", forward, init=init, dims={"nO": None, "nI": None}, layers=members)
+    # nI is declared only where every child has one (thinc 8.3 does the same), so
+    # that a child such as noop() keeps the node from promising an input width.
+    dims: Dict[str, Optional[int]] = {"nO": None}
+    if all("nI" in member.dim_names for member in members):
+        dims["nI"] = None
+    return Model("add", forward, init=init, dims=dims, layers=members)
 
 
 def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Callable]:

@@ -7,7 +7,7 @@ from typing import Callable, Optional, Tuple, cast
 from ..config import registry
 from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model
-from ..types import Floats2d, Floats3d
+from ..types import Floats2d, Floats3d, Ints2d
 from ._dense import check_dense_input, infer_widths, with_options
 
 
@@ -36,24 +36,22 @@ def Maxout(
 def forward(
     model: Model[Floats2d, Floats2d], X: Floats2d, is_train: bool
 ) -> Tuple[Floats2d, Callable]:
-    nO = model.get_dim("nO")
-    nP = model.get_dim("nP")
     nI = model.get_dim("nI")
     W = cast(Floats3d, model.get_param("W"))
     b = cast(Floats2d, model.get_param("b"))
     check_dense_input(model, X, nI)
-    # The pieces of one unit sit next to each other, so one gemm computes them all.
-    W_flat = model.ops.reshape2f(W, nO * nP, nI)
-    pieces = model.ops.affine(X, W_flat, model.ops.reshape1f(b, nO * nP))
-    best, which = model.ops.maxout(model.ops.reshape3f(pieces, X.shape[0], nO, nP))
+    # Only the backward needs the winning pieces; prediction skips recording them.
+    best, which = model.ops._maxout_forward(X, W, b, keep_which=is_train)
 
     def backprop(d_best: Floats2d) -> Floats2d:
-        d_pieces = model.ops.backprop_maxout(d_best, which, nP)
-        model.inc_grad("b", d_pieces.sum(axis=0))
-        d_pieces_flat = model.ops.reshape2f(d_pieces, d_pieces.shape[0], nO * nP)
-        dW = model.ops.gemm(d_pieces_flat, X, trans1=True)
-        model.inc_grad("W", model.ops.reshape3f(dW, nO, nP, nI))
-        return model.ops.gemm(d_pieces_flat, W_flat)
+        nonlocal which
+        if which is None:
+            # Backprop after an is_train=False call still works, at the cost of a rerun.
+            which = model.ops._maxout_forward(X, W, b, keep_which=True)[1]
+        dX, dW, db = model.ops._maxout_backward(d_best, cast(Ints2d, which), X, W)
+        model.inc_grad("b", db)
+        model.inc_grad("W", dW)
+        return dX
 
     return best, backprop
 

@@ -1,0 +1,254 @@
+// Fused layer kernels behind NumpyOps' private layer ops: LayerNorm forward and
+// backward in one sweep per row, and Maxout's bias + max over pieces. Callers validate.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+// Same dispatch as thinc_kernels.hh (AVX-512, AVX2+FMA, baseline), under its own
+// name so the two headers can be included in either order.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(THINC_NO_CLONES)
+#define THINC_NORM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define THINC_NORM_CLONES
+#endif
+
+#if defined(__GNUC__)
+#define THINC_NORM_INLINE inline __attribute__((always_inline))
+#else
+#define THINC_NORM_INLINE inline
+#endif
+
+namespace thinc_norm {
+
+typedef int64_t index_t;
+
+// Eight independent partial sums: the compiler keeps them in one vector register
+// without being allowed to reorder a single running sum.
+constexpr index_t LANES = 8;
+
+template <typename T>
+THINC_NORM_INLINE T lane_total(const T* partial) {
+    return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+           ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+template <typename T>
+THINC_NORM_INLINE T row_sum(const T* x, index_t n) {
+    T partial[LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
+    index_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (index_t k = 0; k < LANES; ++k) partial[k] += x[i + k];
+    T total = lane_total(partial);
+    for (; i < n; ++i) total += x[i];
+    return total;
+}
+
+template <typename T>
+THINC_NORM_INLINE T row_squared_deviation(const T* x, T center, index_t n) {
+    T partial[LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
+    index_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (index_t k = 0; k < LANES; ++k) {
+            T d = x[i + k] - center;
+            partial[k] += d * d;
+        }
+    T total = lane_total(partial);
+    for (; i < n; ++i) {
+        T d = x[i] - center;
+        total += d * d;
+    }
+    return total;
+}
+
+// The row is read from memory once; the mean and the variance passes (two, for
+// accuracy when the mean dwarfs the spread) and the output pass re-read it from L1.
+template <typename T>
+THINC_NORM_INLINE void layer_norm_forward_impl(const T* __restrict__ X, const T* __restrict__ G,
+                                               const T* __restrict__ b, T* __restrict__ Y,
+                                               T* __restrict__ mean, T* __restrict__ inverse_std,
+                                               index_t rows, index_t cols, T epsilon) {
+    for (index_t r = 0; r < rows; ++r) {
+        const T* x = X + r * cols;
+        T* y = Y + r * cols;
+        T m = cols ? row_sum(x, cols) / static_cast<T>(cols) : T(0);
+        T variance = cols ? row_squared_deviation(x, m, cols) / static_cast<T>(cols) : T(0);
+        T scale = T(1) / std::sqrt(variance + epsilon);
+        for (index_t j = 0; j < cols; ++j) y[j] = ((x[j] - m) * scale) * G[j] + b[j];
+        mean[r] = m;
+        inverse_std[r] = scale;
+    }
+}
+
+// dG and db are accumulated into (the caller zeroes them); dX is overwritten.
+// Both row statistics depend on every entry, hence the two row-wide sums.
+template <typename T>
+THINC_NORM_INLINE void layer_norm_backward_impl(const T* __restrict__ dY, const T* __restrict__ X,
+                                                const T* __restrict__ G,
+                                                const T* __restrict__ mean,
+                                                const T* __restrict__ inverse_std,
+                                                T* __restrict__ dX, T* __restrict__ dG,
+                                                T* __restrict__ db, index_t rows, index_t cols) {
+    // The outputs never overlap the inputs (the caller allocates them), and saying
+    // so is what lets the compiler vectorize the dG and db updates.
+    const T inverse_cols = cols ? T(1) / static_cast<T>(cols) : T(0);
+    for (index_t r = 0; r < rows; ++r) {
+        const T* dy = dY + r * cols;
+        const T* x = X + r * cols;
+        T* dx = dX + r * cols;
+        const T m = mean[r];
+        const T scale = inverse_std[r];
+        T sum_partial[LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
+        T projection_partial[LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
+        index_t j = 0;
+        for (; j + LANES <= cols; j += LANES)
+            for (index_t k = 0; k < LANES; ++k) {
+                T normalized = (x[j + k] - m) * scale;
+                T d_normalized = dy[j + k] * G[j + k];
+                dx[j + k] = d_normalized;
+                sum_partial[k] += d_normalized;
+                projection_partial[k] += d_normalized * normalized;
+                dG[j + k] += dy[j + k] * normalized;
+                db[j + k] += dy[j + k];
+            }
+        T sum = lane_total(sum_partial);
+        T projection = lane_total(projection_partial);
+        for (; j < cols; ++j) {
+            T normalized = (x[j] - m) * scale;
+            T d_normalized = dy[j] * G[j];
+            dx[j] = d_normalized;
+            sum += d_normalized;
+            projection += d_normalized * normalized;
+            dG[j] += dy[j] * normalized;
+            db[j] += dy[j];
+        }
+        const T d_mean = sum * inverse_cols;
+        const T d_projection = projection * inverse_cols;
+        for (j = 0; j < cols; ++j) {
+            T normalized = (x[j] - m) * scale;
+            // dx holds the rounded dY * G: recomputing it here could be fused into
+            // the subtraction and leave rounding noise where the terms cancel.
+            dx[j] = ((dx[j] - d_mean) - normalized * d_projection) * scale;
+        }
+    }
+}
+
+THINC_NORM_CLONES static void layer_norm_forward(const float* X, const float* G, const float* b,
+                                                 float* Y, float* mean, float* inverse_std,
+                                                 index_t rows, index_t cols, float epsilon) {
+    layer_norm_forward_impl<float>(X, G, b, Y, mean, inverse_std, rows, cols, epsilon);
+}
+THINC_NORM_CLONES static void layer_norm_forward(const double* X, const double* G, const double* b,
+                                                 double* Y, double* mean, double* inverse_std,
+                                                 index_t rows, index_t cols, double epsilon) {
+    layer_norm_forward_impl<double>(X, G, b, Y, mean, inverse_std, rows, cols, epsilon);
+}
+THINC_NORM_CLONES static void layer_norm_backward(const float* dY, const float* X, const float* G,
+                                                  const float* mean, const float* inverse_std,
+                                                  float* dX, float* dG, float* db, index_t rows,
+                                                  index_t cols) {
+    layer_norm_backward_impl<float>(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols);
+}
+THINC_NORM_CLONES static void layer_norm_backward(const double* dY, const double* X,
+                                                  const double* G, const double* mean,
+                                                  const double* inverse_std, double* dX,
+                                                  double* dG, double* db, index_t rows,
+                                                  index_t cols) {
+    layer_norm_backward_impl<double>(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols);
+}
+
+// pieces is (rows, nO * nP) straight from the gemm; the bias is added first so
+// the winner and its value are exactly those of affine() followed by maxout().
+// which may be null when only the values are wanted (inference).
+template <typename T, int P>
+THINC_NORM_INLINE void maxout_bias_fixed(const T* pieces, const T* b, T* best, int32_t* which,
+                                         index_t rows, index_t nO) {
+    for (index_t r = 0; r < rows; ++r) {
+        const T* z = pieces + r * nO * P;
+        T* out = best + r * nO;
+        int32_t* arg_out = which ? which + r * nO : nullptr;
+        for (index_t o = 0; o < nO; ++o) {
+            T top = z[o * P] + b[o * P];
+            int32_t arg = 0;
+            for (int p = 1; p < P; ++p) {
+                T value = z[o * P + p] + b[o * P + p];
+                bool better = value > top;
+                top = better ? value : top;
+                arg = better ? p : arg;
+            }
+            out[o] = top;
+            if (arg_out) arg_out[o] = arg;
+        }
+    }
+}
+
+template <typename T>
+THINC_NORM_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t* which,
+                                        index_t rows, index_t nO, index_t nP) {
+    // The common piece counts get a fixed trip count the compiler can unroll.
+    if (nP == 2) return maxout_bias_fixed<T, 2>(pieces, b, best, which, rows, nO);
+    if (nP == 3) return maxout_bias_fixed<T, 3>(pieces, b, best, which, rows, nO);
+    if (nP == 4) return maxout_bias_fixed<T, 4>(pieces, b, best, which, rows, nO);
+    for (index_t r = 0; r < rows; ++r) {
+        const T* z = pieces + r * nO * nP;
+        for (index_t o = 0; o < nO; ++o) {
+            T top = z[o * nP] + b[o * nP];
+            int32_t arg = 0;
+            for (index_t p = 1; p < nP; ++p) {
+                T value = z[o * nP + p] + b[o * nP + p];
+                if (value > top) {
+                    top = value;
+                    arg = static_cast<int32_t>(p);
+                }
+            }
+            best[r * nO + o] = top;
+            if (which) which[r * nO + o] = arg;
+        }
+    }
+}
+
+THINC_NORM_CLONES static void maxout_bias(const float* pieces, const float* b, float* best,
+                                          int32_t* which, index_t rows, index_t nO, index_t nP) {
+    maxout_bias_impl<float>(pieces, b, best, which, rows, nO, nP);
+}
+THINC_NORM_CLONES static void maxout_bias(const double* pieces, const double* b, double* best,
+                                          int32_t* which, index_t rows, index_t nO, index_t nP) {
+    maxout_bias_impl<double>(pieces, b, best, which, rows, nO, nP);
+}
+
+// Maxout's backward up to the two gemms: the dense gradient of the pieces, every
+// entry written (so it needs no zeroed allocation), and the bias gradient summed
+// in the same sweep. db is accumulated into. Returns the position of the first
+// out-of-range winner, or -1.
+template <typename T>
+THINC_NORM_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
+                                                      const int32_t* __restrict__ which,
+                                                      T* __restrict__ d_pieces,
+                                                      T* __restrict__ db, index_t rows,
+                                                      index_t nO, index_t nP) {
+    for (index_t r = 0; r < rows; ++r) {
+        for (index_t o = 0; o < nO; ++o) {
+            const index_t unit = r * nO + o;
+            const int32_t winner = which[unit];
+            if (winner < 0 || winner >= nP) return unit;
+            const T gradient = d_best[unit];
+            T* d = d_pieces + unit * nP;
+            for (index_t p = 0; p < nP; ++p) d[p] = p == winner ? gradient : T(0);
+            db[o * nP + winner] += gradient;
+        }
+    }
+    return -1;
+}
+
+THINC_NORM_CLONES static index_t maxout_backward_pieces(const float* d_best, const int32_t* which,
+                                                        float* d_pieces, float* db, index_t rows,
+                                                        index_t nO, index_t nP) {
+    return maxout_backward_pieces_impl<float>(d_best, which, d_pieces, db, rows, nO, nP);
+}
+THINC_NORM_CLONES static index_t maxout_backward_pieces(const double* d_best, const int32_t* which,
+                                                        double* d_pieces, double* db,
+                                                        index_t rows, index_t nO, index_t nP) {
+    return maxout_backward_pieces_impl<double>(d_best, which, d_pieces, db, rows, nO, nP);
+}
+
+}  // namespace thinc_norm

@@ -1,0 +1,240 @@
+// A small persistent worker pool for the compiled kernels: parallel_for splits
+// an index range between the calling thread and a few sleeping workers.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace thinc_parallel {
+
+typedef int64_t index_t;
+
+constexpr int MAX_THREADS = 8;
+
+// CPUs this process may run on (a container's cpuset or taskset narrows it).
+inline int available_cpus() {
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        int count = CPU_COUNT(&set);
+        if (count > 0) return count;
+    }
+#endif
+    unsigned count = std::thread::hardware_concurrency();
+    return count > 0 ? static_cast<int>(count) : 1;
+}
+
+// THINC_NUM_THREADS as a positive integer, or 0 when unset or malformed.
+inline int requested_threads() {
+    const char* text = std::getenv("THINC_NUM_THREADS");
+    if (text == nullptr || *text == '\0') return 0;
+    char* end = nullptr;
+    long value = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || value <= 0) return 0;
+    return value > MAX_THREADS ? MAX_THREADS : static_cast<int>(value);
+}
+
+// Read once: changing the environment later does not resize a running pool.
+inline int num_threads() {
+    static const int value = [] {
+        int requested = requested_threads();
+        if (requested > 0) return requested;
+        int cpus = available_cpus();
+        return cpus < MAX_THREADS ? cpus : MAX_THREADS;
+    }();
+    return value;
+}
+
+// Tests lower every kernel's serial threshold through this, so small inputs
+// still take the parallel path; 0 keeps each kernel's own threshold.
+inline std::atomic<index_t>& grain_override() {
+    static std::atomic<index_t> value{0};
+    return value;
+}
+
+inline void set_grain_override(index_t grain) { grain_override().store(grain < 0 ? 0 : grain); }
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+    _mm_pause();
+#endif
+}
+
+// Work is cut into more chunks than threads and claimed from a shared
+// counter, so a worker that the OS is slow to schedule (both CPUs busy) only
+// means the caller takes more chunks itself; the caller never waits for a
+// chunk that no running thread has claimed.
+class Pool {
+  public:
+    explicit Pool(int n_threads) : n_workers_(n_threads > 1 ? n_threads - 1 : 0) {}
+
+    // Runs body(begin, end) over [0, n) in chunks of at least `grain`, or
+    // serially when the pool is already in use (another Python thread, or a
+    // kernel nested in a parallel region): it never waits for a busy pool.
+    template <class Body>
+    void run(index_t n, index_t grain, index_t align, Body& body) {
+        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+        if (!busy.owns_lock() || !ensure_started()) {
+            body(index_t(0), n);
+            return;
+        }
+        index_t threads = n_workers_ + 1;
+        if (grain < 1 || n / grain < 2) {
+            body(index_t(0), n);
+            return;
+        }
+        index_t n_chunks = std::min<index_t>(n / grain, CHUNKS_PER_THREAD * threads);
+        index_t chunk = (n + n_chunks - 1) / n_chunks;
+        // Chunk boundaries fall on multiples of `align`, so no two threads
+        // write the same cache line of the output.
+        chunk = (chunk + align - 1) / align * align;
+        n_chunks = (n + chunk - 1) / chunk;
+        call_.store(&trampoline<Body>, std::memory_order_relaxed);
+        context_.store(&body, std::memory_order_relaxed);
+        size_.store(n, std::memory_order_relaxed);
+        chunk_.store(chunk, std::memory_order_relaxed);
+        n_chunks_.store(n_chunks, std::memory_order_relaxed);
+        done_.store(0, std::memory_order_relaxed);
+        // Generation 0 is the idle state the workers start from.
+        uint64_t generation = ((state_.load(std::memory_order_relaxed) >> 32) + 1) & 0xffffffffu;
+        if (generation == 0) generation = 1;
+        {
+            std::lock_guard<std::mutex> guard(wake_lock_);
+            state_.store(generation << 32, std::memory_order_release);
+        }
+        wake_.notify_all();
+        take_chunks(generation);
+        // Chunks still out are running on a worker right now.
+        for (int spin = 0; spin < 20000 && done_.load(std::memory_order_acquire) < n_chunks; ++spin) cpu_relax();
+        if (done_.load(std::memory_order_acquire) < n_chunks) {
+            std::unique_lock<std::mutex> guard(done_lock_);
+            finished_.wait(guard, [&] { return done_.load(std::memory_order_acquire) >= n_chunks; });
+        }
+    }
+
+    int n_workers() const { return n_workers_; }
+
+  private:
+    static constexpr index_t CHUNKS_PER_THREAD = 4;
+
+    template <class Body>
+    static void trampoline(void* context, index_t begin, index_t end) {
+        (*static_cast<Body*>(context))(begin, end);
+    }
+
+    // The state word holds the job's generation (high half) and the next
+    // unclaimed chunk (low half); claiming by compare-and-swap on the whole
+    // word means a thread holding a finished job's fields can claim nothing.
+    void take_chunks(uint64_t generation) {
+        for (;;) {
+            uint64_t state = state_.load(std::memory_order_acquire);
+            if ((state >> 32) != generation) return;
+            index_t next = static_cast<index_t>(state & 0xffffffffu);
+            auto call = call_.load(std::memory_order_relaxed);
+            void* context = context_.load(std::memory_order_relaxed);
+            index_t n = size_.load(std::memory_order_relaxed);
+            index_t chunk = chunk_.load(std::memory_order_relaxed);
+            index_t n_chunks = n_chunks_.load(std::memory_order_relaxed);
+            if (next >= n_chunks) return;
+            if (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel)) continue;
+            index_t begin = next * chunk;
+            call(context, begin, std::min(n, begin + chunk));
+            if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_chunks) {
+                std::lock_guard<std::mutex> guard(done_lock_);
+                finished_.notify_one();
+            }
+        }
+    }
+
+    // Workers start on first use, under busy_, so only one thread starts them.
+    bool ensure_started() {
+        if (n_workers_ == 0) return false;
+        if (started_) return true;
+        started_ = true;
+        int created = 0;
+        try {
+            for (; created < n_workers_; ++created) std::thread(&Pool::work, this).detach();
+        } catch (...) {
+            // No more threads to be had (a sandbox's limit): use those we got.
+            n_workers_ = created;
+        }
+        return n_workers_ > 0;
+    }
+
+    void work() {
+        uint64_t seen = 0;
+        for (;;) {
+            // A short spin catches back-to-back kernels without a futex
+            // round trip; then sleep, so an idle pool costs nothing.
+            for (int spin = 0; spin < 2000 && (state_.load(std::memory_order_acquire) >> 32) == seen; ++spin)
+                cpu_relax();
+            if ((state_.load(std::memory_order_acquire) >> 32) == seen) {
+                std::unique_lock<std::mutex> guard(wake_lock_);
+                wake_.wait(guard, [&] { return (state_.load(std::memory_order_acquire) >> 32) != seen; });
+            }
+            seen = state_.load(std::memory_order_acquire) >> 32;
+            take_chunks(seen);
+        }
+    }
+
+    int n_workers_;
+    bool started_ = false;
+    std::mutex busy_;
+    std::atomic<uint64_t> state_{0};
+    std::atomic<void (*)(void*, index_t, index_t)> call_{nullptr};
+    std::atomic<void*> context_{nullptr};
+    std::atomic<index_t> size_{0}, chunk_{1}, n_chunks_{0}, done_{0};
+    std::mutex wake_lock_;
+    std::condition_variable wake_;
+    std::mutex done_lock_;
+    std::condition_variable finished_;
+};
+
+// The process's pool. It is never destroyed: detached workers may still be
+// asleep in it at exit. A forked child has no workers, so it gets a new pool.
+inline Pool*& pool_pointer() {
+    static Pool* pool = nullptr;
+    return pool;
+}
+
+inline void replace_pool_after_fork() { pool_pointer() = new Pool(num_threads()); }
+
+// Called once at module import (under the GIL), before any kernel runs.
+inline void initialize() {
+    if (pool_pointer() != nullptr) return;
+    pool_pointer() = new Pool(num_threads());
+#if defined(__linux__)
+    pthread_atfork(nullptr, nullptr, &replace_pool_after_fork);
+#endif
+}
+
+// Runs body(begin, end) over [0, n): in parallel when n spans at least two
+// grains and the pool is free, else serially on the calling thread.
+template <class Body>
+inline void parallel_for(index_t n, index_t grain, index_t align, Body&& body) {
+    index_t override_grain = grain_override().load(std::memory_order_relaxed);
+    if (override_grain > 0) grain = override_grain;
+    Pool* pool = pool_pointer();
+    if (grain < 1) grain = 1;
+    if (pool == nullptr || pool->n_workers() == 0 || n / 2 < grain) {
+        body(index_t(0), n);
+        return;
+    }
+    pool->run(n, grain, align < 1 ? 1 : align, body);
+}
+
+}  // namespace thinc_parallel

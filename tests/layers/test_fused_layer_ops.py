@@ -1,0 +1,231 @@
+"""The private whole-layer ops behind LayerNorm and Maxout: NumpyOps' compiled
+versions against the reference Ops, finite-difference gradients, and bad shapes."""
+import numpy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from thinc.api import LayerNorm, Maxout, NumpyOps, Ops, chain, expand_window
+from thinc.backends.ops import Ops as ReferenceOps
+
+from ..util import check_gradients
+
+compiled = NumpyOps()
+reference = ReferenceOps()
+DTYPES = ["float32", "float64"]
+# Looser for float32: the kernels sum in a different order than numpy.
+TOLERANCE = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
+
+
+def random_arrays(seed: int, dtype: str, *shapes):
+    rng = numpy.random.default_rng(seed)
+    return [rng.normal(size=shape).astype(dtype) for shape in shapes]
+
+
+def assert_close(got, expected, dtype: str) -> None:
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    numpy.testing.assert_allclose(got, expected, **TOLERANCE[dtype])
+
+
+# -- LayerNorm -------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(0, 40),
+    width=st.integers(1, 37),
+    dtype=st.sampled_from(DTYPES),
+    offset=st.sampled_from([0.0, 100.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_layer_norm_compiled_matches_reference(rows, width, dtype, offset, seed):
+    X, G, b, dY = random_arrays(seed, dtype, (rows, width), (width,), (width,), (rows, width))
+    # A large shared offset checks that the variance is not taken as E[x^2] - E[x]^2.
+    X = X + numpy.asarray(offset, dtype=dtype)
+    Y, (mean, inverse_std) = compiled._layer_norm_forward(X, G, b)
+    Y_ref, (mean_ref, inverse_std_ref) = reference._layer_norm_forward(X, G, b)
+    assert_close(mean, mean_ref, dtype)
+    assert_close(inverse_std, inverse_std_ref, dtype)
+    assert_close(Y, Y_ref, dtype)
+    got = compiled._layer_norm_backward(dY, X, G, mean, inverse_std)
+    expected = reference._layer_norm_backward(dY, X, G, mean_ref, inverse_std_ref)
+    for got_array, expected_array in zip(got, expected):
+        assert_close(got_array, expected_array, dtype)
+
+
+def test_layer_norm_rows_are_normalized_and_width_one_gives_the_bias():
+    X, G, b = random_arrays(3, "float64", (7, 5), (5,), (5,))
+    Y, _ = compiled._layer_norm_forward(X, numpy.ones(5), numpy.zeros(5))
+    numpy.testing.assert_allclose(Y.mean(axis=1), 0, atol=1e-12)
+    numpy.testing.assert_allclose(Y.var(axis=1), 1, rtol=1e-6)
+    # One entry a row equals its own mean, so only b is left.
+    Y_one, (mean, _) = compiled._layer_norm_forward(X[:, :1], G[:1], b[:1])
+    numpy.testing.assert_array_equal(Y_one, numpy.broadcast_to(b[:1], (7, 1)))
+    numpy.testing.assert_array_equal(mean, X[:, 0])
+
+
+def test_layer_norm_takes_strided_input_and_other_ops_fall_back():
+    X, G, b = random_arrays(4, "float32", (6, 8), (4,), (4,))
+    strided = X[:, ::2]
+    Y, _ = compiled._layer_norm_forward(strided, G, b)
+    assert_close(Y, reference._layer_norm_forward(numpy.ascontiguousarray(strided), G, b)[0], "float32")
+    # Mixed dtypes take the reference path, with numpy's promotion.
+    Y_mixed, _ = compiled._layer_norm_forward(X[:, :4], G.astype("float64"), b)
+    assert Y_mixed.dtype == numpy.float64
+
+
+@pytest.mark.parametrize(
+    "shapes,message",
+    [
+        (((3, 4), (5,), (4,)), r"G of shape \(4,\).*got \(5,\)"),
+        (((3, 4), (4,), (4, 1)), r"b of shape \(4,\).*got \(4, 1\)"),
+        (((12,), (4,), (4,)), r"2d input, got shape \(12,\)"),
+    ],
+)
+@pytest.mark.parametrize("ops", [compiled, reference], ids=["compiled", "reference"])
+def test_layer_norm_bad_shapes_raise(ops, shapes, message):
+    X, G, b = random_arrays(0, "float32", *shapes)
+    with pytest.raises(ValueError, match=message):
+        ops._layer_norm_forward(X, G, b)
+
+
+@pytest.mark.parametrize("ops", [compiled, reference], ids=["compiled", "reference"])
+def test_layer_norm_backward_bad_shapes_raise(ops):
+    X, G, b, dY = random_arrays(0, "float32", (3, 4), (4,), (4,), (3, 4))
+    _, (mean, inverse_std) = ops._layer_norm_forward(X, G, b)
+    with pytest.raises(ValueError, match=r"gradient shape \(3, 5\)"):
+        ops._layer_norm_backward(numpy.zeros((3, 5), "f"), X, G, mean, inverse_std)
+    with pytest.raises(ValueError, match=r"mean of shape \(3,\), got \(2,\)"):
+        ops._layer_norm_backward(dY, X, G, mean[:2], inverse_std)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ops", [NumpyOps(), Ops()], ids=["compiled", "reference"])
+def test_layer_norm_layer_gradients(ops, dtype):
+    model = LayerNorm(5)
+    model.ops = ops
+    model.initialize()
+    rng = numpy.random.default_rng(5)
+    model.set_param("G", rng.normal(size=(5,)).astype(dtype))
+    model.set_param("b", rng.normal(size=(5,)).astype(dtype))
+    X = rng.normal(size=(6, 5)).astype(dtype)
+    check_gradients(model, X, eps=1e-3 if dtype == "float32" else 1e-6)
+
+
+# -- Maxout ---------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(0, 60),
+    nO=st.integers(1, 9),
+    nP=st.integers(1, 5),
+    nI=st.integers(1, 13),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_maxout_compiled_matches_reference(rows, nO, nP, nI, dtype, seed):
+    X, W, b = random_arrays(seed, dtype, (rows, nI), (nO, nP, nI), (nO, nP))
+    best, which = compiled._maxout_forward(X, W, b)
+    best_ref, which_ref = reference._maxout_forward(X, W, b)
+    assert_close(best, best_ref, dtype)
+    numpy.testing.assert_array_equal(which, which_ref)
+    assert which.dtype == numpy.int32
+    best_only, none = compiled._maxout_forward(X, W, b, keep_which=False)
+    assert none is None
+    numpy.testing.assert_array_equal(best_only, best)
+    (d_best,) = random_arrays(seed + 1, dtype, (rows, nO))
+    got = compiled._maxout_backward(d_best, which, X, W)
+    expected = reference._maxout_backward(d_best, which_ref, X, W)
+    for got_array, expected_array in zip(got, expected):
+        assert_close(got_array, expected_array, dtype)
+
+
+def test_maxout_spans_several_row_blocks(monkeypatch):
+    # Blocks of a few rows, so the gemm runs at several offsets with a short last block.
+    from thinc.backends import numpy_ops
+
+    monkeypatch.setattr(numpy_ops, "MAXOUT_BLOCK_BYTES", 3 * 4 * 4 * 2)
+    X, W, b = random_arrays(9, "float32", (23, 7), (4, 2, 7), (4, 2))
+    best, which = compiled._maxout_forward(X, W, b)
+    best_ref, which_ref = reference._maxout_forward(X, W, b)
+    assert_close(best, best_ref, "float32")
+    numpy.testing.assert_array_equal(which, which_ref)
+
+
+def test_maxout_width_zero_input_gives_the_best_bias():
+    W = numpy.zeros((3, 2, 0), "f")
+    b = numpy.asarray([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]], "f")
+    best, which = compiled._maxout_forward(numpy.zeros((4, 0), "f"), W, b)
+    numpy.testing.assert_array_equal(best, numpy.tile([1.0, 2.0, 0.5], (4, 1)))
+    numpy.testing.assert_array_equal(which, numpy.tile([1, 0, 0], (4, 1)))
+
+
+@pytest.mark.parametrize(
+    "shapes,message",
+    [
+        (((3, 4), (2, 3, 5), (2, 3)), r"2d input of width 5, got shape \(3, 4\)"),
+        (((3, 4), (2, 3, 4), (3, 2)), r"b of shape \(2, 3\), got \(3, 2\)"),
+        (((3, 4), (6, 4), (2, 3)), r"W of shape \(nO, nP, nI\), got \(6, 4\)"),
+        (((3, 4), (2, 0, 4), (2, 0)), r"at least one piece"),
+    ],
+)
+@pytest.mark.parametrize("ops", [compiled, reference], ids=["compiled", "reference"])
+def test_maxout_bad_shapes_raise(ops, shapes, message):
+    X, W, b = random_arrays(0, "float32", *shapes)
+    with pytest.raises(ValueError, match=message):
+        ops._maxout_forward(X, W, b)
+
+
+@pytest.mark.parametrize("ops", [compiled, reference], ids=["compiled", "reference"])
+def test_maxout_backward_bad_winners_and_shapes_raise(ops):
+    X, W, b, d_best = random_arrays(0, "float32", (3, 4), (2, 3, 4), (2, 3), (3, 2))
+    _, which = ops._maxout_forward(X, W, b)
+    which[1, 1] = 3
+    with pytest.raises(IndexError, match="out of"):
+        ops._maxout_backward(d_best, which, X, W)
+    which[1, 1] = 0
+    with pytest.raises(ValueError, match=r"gradient shape \(3, 5\)"):
+        ops._maxout_backward(numpy.zeros((3, 5), "f"), which, X, W)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ops", [NumpyOps(), Ops()], ids=["compiled", "reference"])
+def test_maxout_layer_gradients(ops, dtype):
+    model = Maxout(nO=4, nI=6, nP=3)
+    model.ops = ops
+    model.initialize()
+    rng = numpy.random.default_rng(6)
+    model.set_param("b", rng.normal(size=(4, 3)).astype(dtype))
+    model.set_param("W", rng.normal(size=(4, 3, 6)).astype(dtype))
+    X = rng.normal(size=(7, 6)).astype(dtype)
+    check_gradients(model, X, eps=1e-3 if dtype == "float32" else 1e-6)
+
+
+def test_maxout_backprop_after_prediction_recovers_the_winners():
+    model = Maxout(nO=3, nI=4, nP=2).initialize()
+    X = numpy.random.default_rng(7).normal(size=(5, 4)).astype("f")
+    dY = numpy.ones((5, 3), "f")
+    Y_train, backprop_train = model(X, is_train=True)
+    Y_infer, backprop_infer = model(X, is_train=False)
+    numpy.testing.assert_array_equal(Y_infer, Y_train)
+    numpy.testing.assert_array_equal(backprop_infer(dY), backprop_train(dY))
+
+
+def test_tok2vec_block_predicts_the_same_on_compiled_and_reference_ops():
+    def block(ops):
+        model = chain(expand_window(1), Maxout(nO=8, nI=24, nP=3), LayerNorm(8))
+        for node in model.walk():
+            node.ops = ops
+        return model
+
+    fast, slow = block(NumpyOps()), block(Ops())
+    X = numpy.random.default_rng(8).normal(size=(30, 8)).astype("f")
+    fast.initialize(X=X)
+    slow.initialize(X=X)
+    slow.from_bytes(fast.to_bytes())
+    Y_fast, backprop_fast = fast.begin_update(X)
+    Y_slow, backprop_slow = slow.begin_update(X)
+    numpy.testing.assert_allclose(Y_fast, Y_slow, rtol=1e-4, atol=1e-5)
+    dY = numpy.random.default_rng(9).normal(size=Y_fast.shape).astype("f")
+    numpy.testing.assert_allclose(backprop_fast(dY), backprop_slow(dY), rtol=1e-4, atol=1e-4)
