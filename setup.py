@@ -23,10 +23,17 @@ def compile_args() -> list:
     # carry their own AVX2/AVX-512 clones, picked at load time).
     args = ["-O3", "-std=c++17", "-fno-trapping-math", "-fno-math-errno",
             "-Wno-unused-function", "-Wno-strict-aliasing"]
+    if sys.platform != "win32":
+        args.append("-pthread")
     march = os.environ.get("THINC_MARCH")
     if march:
         args.append(f"-march={march}")
     return args
+
+
+def link_args() -> list:
+    # The kernels' worker pool uses std::thread.
+    return [] if sys.platform == "win32" else ["-pthread"]
 
 
 def extensions() -> list:
@@ -39,6 +46,7 @@ def extensions() -> list:
         include_dirs.append(blis.get_include())
     except (ImportError, AttributeError):
         pass
+    headers = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "include").glob("*.hh"))
     modules = []
     for pyx in sorted(PACKAGE.rglob("*.pyx")):
         name = ".".join(pyx.relative_to(ROOT).with_suffix("").parts)
@@ -49,6 +57,9 @@ def extensions() -> list:
                 include_dirs=include_dirs,
                 language="c++",
                 extra_compile_args=compile_args(),
+                extra_link_args=link_args(),
+                # The kernels live in headers: editing one must rebuild its users.
+                depends=headers,
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
         )

@@ -367,7 +367,7 @@ def main() -> None:
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores visible")
     print("fp32 peak (AVX2 FMA, 2 x 256-bit FMA a cycle = 32 flop/cycle/core): "
           + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())
-          + (f" (one thread runs at ~{single / 32e9:.2f} GHz)" if single else ""))
+          + (f" (implies ~{single / 32e9:.2f} GHz for one thread)" if single else ""))
     print(f"gemm backend: {NumpyOps.blas_backend}; OpenBLAS threads: "
           f"{cblas.numpy_blas_threads() or 'n/a'}")
     print(f"thinc kernel threads: {get_num_threads()} (THINC_NUM_THREADS="
@@ -396,6 +396,10 @@ def main() -> None:
         samples: Dict[str, List[float]] = {key: [] for key in implementations}
         for _ in range(args.rounds):
             for key, (function, n_calls) in implementations.items():
+                # The previous implementation's worker threads (torch's OpenMP
+                # pool, OpenBLAS, ours) spin for a while after a call; a short
+                # pause lets them sleep so they do not slow the next one down.
+                time.sleep(0.02)
                 if key == "ref":
                     n_ref = n_calls or implementations["ours"][1]
                     samples[key].append(worker.call("time", name, n_ref))

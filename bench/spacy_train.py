@@ -30,7 +30,8 @@ UD_EWT = CHECKOUT.parent / "shared" / "data" / "ud-english-ewt"
 SIDES = {"ours": CHECKOUT / ".venv-spacy", "8.3.14": CHECKOUT / ".venv-spacy-ref"}
 ONE_THREAD = {
     name: "1"
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                 "THINC_NUM_THREADS")
 }
 LOG_VARIABLE = "SPACY_TRAIN_BENCH_LOG"
 

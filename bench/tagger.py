@@ -5,9 +5,10 @@ Usage: .venv/bin/python bench/tagger.py [--rounds 5] [--train-words 10000]"""
 # Each contender runs in its own worker process with one thread, fed the same
 # sentences in the same batches; rounds are interleaved (ours, 8.3.14, torch,
 # ours, ...) so a busy machine slows them alike, and the table shows the median
-# round. Words/s are given against the worker's CPU time as well as wall time,
-# because on a shared machine CPU time is the steadier of the two. Featurizing
-# (string hashing in Python) happens before the clock starts for everyone.
+# round, the ratios the median of each round's ratio. Words/s are given against
+# the worker's CPU time as well as wall time, because on a shared machine CPU time
+# is the steadier of the two. Featurizing (string hashing in Python) happens
+# before the clock starts for everyone.
 
 import argparse
 import json
@@ -28,7 +29,8 @@ EXAMPLES = CHECKOUT / "examples"
 REPLY = "REPLY "
 ONE_THREAD = {
     name: "1"
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                 "THINC_NUM_THREADS")
 }
 
 
@@ -331,10 +333,18 @@ def table(workers: List[Worker], results: Dict[str, Dict[str, List[dict]]]) -> s
             for clock in ("cpu", "wall")
         )
         lines.append(f"{worker.name + ' (' + worker.label + ')':<26}"[:26] + cells)
+    def paired_ratio(label: str, task: str, clock: str) -> float:
+        # Each round's runs sit next to each other in time, so the ratio within a
+        # round cancels most of the drift in machine load that medians alone keep.
+        return statistics.median(
+            (mine["words"] / mine[clock]) / (theirs["words"] / theirs[clock])
+            for mine, theirs in zip(results[ours][task], results[label][task])
+        )
+
     ours = workers[0].label
     for worker in workers[1:]:
         cells = "".join(
-            f"{rate(ours, task, clock) / rate(worker.label, task, clock):>19.2f}x"
+            f"{paired_ratio(worker.label, task, clock):>19.2f}x"
             for task in ("train", "infer")
             for clock in ("cpu", "wall")
         )

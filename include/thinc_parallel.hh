@@ -87,8 +87,17 @@ class Pool {
     // kernel nested in a parallel region): it never waits for a busy pool.
     template <class Body>
     void run(index_t n, index_t grain, index_t align, Body& body) {
-        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-        if (!busy.owns_lock() || !ensure_started()) {
+        // A flag rather than a mutex: try_lock by a thread that already holds
+        // the lock (a nested call) is undefined, the exchange is not.
+        if (busy_.exchange(true, std::memory_order_acquire)) {
+            body(index_t(0), n);
+            return;
+        }
+        struct Release {
+            std::atomic<bool>& flag;
+            ~Release() { flag.store(false, std::memory_order_release); }
+        } release{busy_};
+        if (!ensure_started()) {
             body(index_t(0), n);
             return;
         }
@@ -160,7 +169,7 @@ class Pool {
         }
     }
 
-    // Workers start on first use, under busy_, so only one thread starts them.
+    // Workers start on first use, while busy_ is held, so only one thread starts them.
     bool ensure_started() {
         if (n_workers_ == 0) return false;
         if (started_) return true;
@@ -193,7 +202,7 @@ class Pool {
 
     int n_workers_;
     bool started_ = false;
-    std::mutex busy_;
+    std::atomic<bool> busy_{false};
     std::atomic<uint64_t> state_{0};
     std::atomic<void (*)(void*, index_t, index_t)> call_{nullptr};
     std::atomic<void*> context_{nullptr};

@@ -53,7 +53,8 @@ run_suite() {
         found="$(cd "$workdir" && "${path_override[@]}" "$python" -c 'import thinc; print(thinc.__file__)')"
         case "$found" in
             "$THINC_CHECKOUT"/*) echo "thinc from $found" ;;
-            *) echo "THINC_CHECKOUT=$THINC_CHECKOUT but thinc imports from $found" >&2; exit 2 ;;
+            *) echo "THINC_CHECKOUT=$THINC_CHECKOUT but thinc imports from $found" >&2
+               rmdir "$workdir"; exit 2 ;;
         esac
     fi
     local timeout_flag=()

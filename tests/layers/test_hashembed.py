@@ -67,6 +67,27 @@ def test_gradient_scatters_to_every_hashed_row():
     numpy.testing.assert_array_equal(model.get_grad("E")[:, 0], [1, 3, 4, 3, 5])
 
 
+def test_gradients_of_several_batches_accumulate_until_the_update():
+    model, _ = table_model()
+    d_first = numpy.ones((len(IDS), 3), dtype="f")
+    d_second = numpy.full((len(IDS), 3), 2.0, dtype="f")
+    Y, backprop = model.begin_update(IDS)
+    backprop(d_first)
+    first = model.get_grad("E").copy()
+    Y, backprop = model.begin_update(IDS)
+    backprop(d_second)
+    numpy.testing.assert_allclose(model.get_grad("E"), 3 * first)
+    # The caller's gradient arrays are left as they were.
+    assert (d_first == 1).all() and (d_second == 2).all()
+    # After an update the optimizer has zeroed the gradient: the next batch starts afresh.
+    from thinc.api import SGD
+
+    model.finish_update(SGD(0.0))
+    Y, backprop = model.begin_update(IDS)
+    backprop(d_first)
+    numpy.testing.assert_allclose(model.get_grad("E"), first)
+
+
 def test_gradient_check():
     model, _ = table_model(nV=6)
     model.set_param("E", numpy.random.default_rng(0).uniform(-1, 1, (6, 3)).astype("f"))

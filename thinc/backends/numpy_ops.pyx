@@ -342,8 +342,14 @@ def _check_thread_setting() -> None:
         )
 
 
+cdef extern from "thinc_malloc.hh" namespace "thinc_malloc":
+    bint tune_allocator()
+
+
 parallel_initialize()
 _check_thread_setting()
+# Whether glibc was told to keep freed batch buffers (see include/thinc_malloc.hh).
+ALLOCATOR_TUNED: bool = tune_allocator()
 
 
 def get_num_threads() -> int:

@@ -85,10 +85,15 @@ def table_backprop(
     def backprop(d_output: Floats2d) -> Ints1d:
         if mask is not None:
             d_output = d_output * mask
-        dE = model.ops.alloc2f(*E.shape, dtype=E.dtype)
+        # Once the gradient exists, add the rows into it directly rather than
+        # building a whole zeroed table per batch (tables have ~10^5 rows).
+        # A parameter proxy (distributed training) must see every increment.
+        in_place = model.has_grad("E") and model._params.proxy is None
+        dE = model.get_grad("E") if in_place else model.ops.alloc2f(*E.shape, dtype=E.dtype)
         for rows in index_columns:
             model.ops.scatter_add(dE, rows, d_output)
-        model.inc_grad("E", dE)
+        if not in_place:
+            model.inc_grad("E", dE)
         return model.ops.alloc(ids.shape, dtype=ids.dtype)
 
     return backprop
