@@ -884,24 +884,20 @@ class NumpyOps(Ops):
         _maxout_forward_blocks(contiguous(X), contiguous(W), contiguous(b), best, which)
         return best, which
 
-    def _maxout_backward(self, d_best, which, X, W):
-        if not (self.use_blis and _all_real_like(X, d_best, W) and W.ndim == 3
-                and X.ndim == 2 and X.shape[1] == W.shape[2]
-                and d_best.shape == (X.shape[0], W.shape[0]) and isinstance(which, numpy.ndarray)
+    def _maxout_piece_gradients(self, d_best, which, nP: int):
+        if not (is_real_array(d_best) and d_best.ndim == 2 and isinstance(which, numpy.ndarray)
                 and which.dtype == numpy.int32 and which.shape == d_best.shape):
-            return super()._maxout_backward(d_best, which, X, W)
-        nO, nP, nI = W.shape
-        d_pieces = _scratch("maxout_d_pieces", (X.shape[0], nO * nP), X.dtype)
-        db = numpy.zeros((nO, nP), dtype=X.dtype)
+            return super()._maxout_piece_gradients(d_best, which, nP)
+        rows, nO = d_best.shape
+        d_pieces = numpy.empty((rows, nO * nP), dtype=d_best.dtype)
+        db = numpy.zeros((nO, nP), dtype=d_best.dtype)
         bad = _maxout_backward_pieces(contiguous(d_best), contiguous(which), d_pieces, db)
         if bad >= 0:
             raise IndexError(
                 f"maxout backward: which.flat[{bad}] = {which.flat[bad]} is out of bounds "
                 f"for {nP} pieces"
             )
-        dW = self.gemm(d_pieces, X, trans1=True)
-        dX = self.gemm(d_pieces, W.reshape(nO * nP, nI))
-        return dX, dW.reshape(nO, nP, nI), db
+        return d_pieces, db
 
 
 # ---------------------------------------------------------------------------
@@ -1482,33 +1478,15 @@ cdef extern from "thinc_norm.hh" namespace "thinc_norm" nogil:
     index_t maxout_backward_pieces(const double*, const int32_t*, double*, double*, index_t,
                                    index_t, index_t)
 
-import threading
-
 from .ops import _check_layer_norm_gradient, _check_layer_norm_inputs, _check_maxout_inputs
 
 # Bytes of gemm output per block of rows: the BLAS repacks W for every block, so
 # blocks stay big (smaller ones measured slower), yet far below a batch's pieces.
 MAXOUT_BLOCK_BYTES = 1 << 19
 
-
-# Per-thread buffers for intermediates that never leave an op: reusing them spares
-# the page faults a fresh multi-megabyte allocation costs on every batch.
-_scratch_buffers = threading.local()
-
-
-def _scratch(str name, tuple shape, dtype):
-    """An uninitialized array of ``shape``, reused by later calls in this thread."""
-    cdef Py_ssize_t size = 1
-    for extent in shape:
-        size *= extent
-    buffers = getattr(_scratch_buffers, "arrays", None)
-    if buffers is None:
-        buffers = _scratch_buffers.arrays = {}
-    key = (name, numpy.dtype(dtype).num)
-    buffer = buffers.get(key)
-    if buffer is None or buffer.shape[0] < size:
-        buffer = buffers[key] = numpy.empty(max(size, 1), dtype=dtype)
-    return buffer[:size].reshape(shape)
+ctypedef fused real_t:
+    float
+    double
 
 
 def _all_real_like(X, *others) -> bool:
@@ -1557,42 +1535,40 @@ def _layer_norm_backward_rows(cnp.ndarray dY, cnp.ndarray X, cnp.ndarray G, cnp.
                                 <double*>cnp.PyArray_DATA(dG), <double*>cnp.PyArray_DATA(db), rows, cols)
 
 
+cdef void maxout_blocks(const real_t* X, const real_t* W, const real_t* b, real_t* best,
+                        int32_t* which, real_t* pieces, index_t rows, index_t nI, index_t nO,
+                        index_t nP, index_t block) noexcept nogil:
+    cdef index_t width = nO * nP, start = 0, size
+    while start < rows:
+        size = min(block, rows - start)
+        if real_t is float:
+            gemm_f32(False, True, size, width, nI, 1.0, X + start * nI, nI, W, nI, 0.0, pieces, width)
+        else:
+            gemm_f64(False, True, size, width, nI, 1.0, X + start * nI, nI, W, nI, 0.0, pieces, width)
+        maxout_bias(pieces, b, best + start * nO, which + start * nO if which != NULL else NULL,
+                    size, nO, nP)
+        start += size
+
+
 def _maxout_forward_blocks(cnp.ndarray X, cnp.ndarray W, cnp.ndarray b, cnp.ndarray best, which):
-    """One gemm per block of rows into a reused buffer, then bias and max from it,
+    """One gemm per block of rows into a block-sized buffer, then bias and max from it,
     so the (rows, nO * nP) pieces never exist in full. which may be None."""
     cdef index_t rows = X.shape[0], nI = X.shape[1], nO = W.shape[0], nP = W.shape[1]
-    cdef index_t width = nO * nP
-    cdef index_t block = max(1, min(rows, MAXOUT_BLOCK_BYTES // (width * X.itemsize)))
-    cdef cnp.ndarray scratch = _scratch("maxout_pieces", (block, width), X.dtype)
+    cdef index_t block = max(1, min(rows, MAXOUT_BLOCK_BYTES // (nO * nP * X.itemsize)))
+    cdef cnp.ndarray pieces = numpy.empty((block, nO * nP), dtype=X.dtype)
     cdef int32_t* which_data = NULL
     if which is not None:
         which_data = <int32_t*>cnp.PyArray_DATA(which)
-    cdef int32_t* which_block = NULL
-    cdef index_t start = 0, size
     if X.descr.type_num == cnp.NPY_FLOAT32:
         with nogil:
-            while start < rows:
-                size = min(block, rows - start)
-                gemm_f32(False, True, size, width, nI, 1.0,
-                         <const float*>cnp.PyArray_DATA(X) + start * nI, nI,
-                         <const float*>cnp.PyArray_DATA(W), nI, 0.0,
-                         <float*>cnp.PyArray_DATA(scratch), width)
-                which_block = which_data + start * nO if which_data != NULL else NULL
-                maxout_bias(<const float*>cnp.PyArray_DATA(scratch), <const float*>cnp.PyArray_DATA(b),
-                            <float*>cnp.PyArray_DATA(best) + start * nO, which_block, size, nO, nP)
-                start += size
+            maxout_blocks(<const float*>cnp.PyArray_DATA(X), <const float*>cnp.PyArray_DATA(W),
+                          <const float*>cnp.PyArray_DATA(b), <float*>cnp.PyArray_DATA(best),
+                          which_data, <float*>cnp.PyArray_DATA(pieces), rows, nI, nO, nP, block)
     else:
         with nogil:
-            while start < rows:
-                size = min(block, rows - start)
-                gemm_f64(False, True, size, width, nI, 1.0,
-                         <const double*>cnp.PyArray_DATA(X) + start * nI, nI,
-                         <const double*>cnp.PyArray_DATA(W), nI, 0.0,
-                         <double*>cnp.PyArray_DATA(scratch), width)
-                which_block = which_data + start * nO if which_data != NULL else NULL
-                maxout_bias(<const double*>cnp.PyArray_DATA(scratch), <const double*>cnp.PyArray_DATA(b),
-                            <double*>cnp.PyArray_DATA(best) + start * nO, which_block, size, nO, nP)
-                start += size
+            maxout_blocks(<const double*>cnp.PyArray_DATA(X), <const double*>cnp.PyArray_DATA(W),
+                          <const double*>cnp.PyArray_DATA(b), <double*>cnp.PyArray_DATA(best),
+                          which_data, <double*>cnp.PyArray_DATA(pieces), rows, nI, nO, nP, block)
 
 
 def _maxout_backward_pieces(cnp.ndarray d_best, cnp.ndarray which, cnp.ndarray d_pieces,

@@ -1305,12 +1305,18 @@ class Ops:
                 f"maxout backward: gradient shape {tuple(d_best.shape)} differs from the "
                 f"output shape {(X.shape[0], nO)}"
             )
-        d_pieces = self.backprop_maxout(d_best, which, nP)
-        db = d_pieces.sum(axis=0)
-        d_flat = d_pieces.reshape(d_pieces.shape[0], nO * nP)
+        d_flat, db = self._maxout_piece_gradients(d_best, which, nP)
         dW = self.gemm(d_flat, X, trans1=True).reshape(nO, nP, nI)
         dX = self.gemm(d_flat, W.reshape(nO * nP, nI))
         return dX, dW, db
+
+    def _maxout_piece_gradients(
+        self, d_best: Floats2d, which: Ints2d, nP: int
+    ) -> Tuple[Floats2d, Floats2d]:
+        """Maxout's backward up to its two gemms: the gradient of every piece,
+        as (rows, nO * nP), and the bias gradient (nO, nP)."""
+        d_pieces = self.backprop_maxout(d_best, which, nP)
+        return d_pieces.reshape(d_pieces.shape[0], d_best.shape[1] * nP), d_pieces.sum(axis=0)
 
 
 # ------------------------------------------------------------------- helpers
@@ -1358,7 +1364,6 @@ def _check_maxout_inputs(X: Any, W: Any, b: Any) -> None:
         raise ValueError(f"maxout expects b of shape {(nO, nP)}, got {_shape_of(b)}")
     if getattr(X, "ndim", None) != 2 or X.shape[1] != nI:
         raise ValueError(f"maxout expects a 2d input of width {nI}, got shape {_shape_of(X)}")
-
 
 
 def _write(target: Any, result: Any, inplace: bool) -> Any:
