@@ -220,22 +220,17 @@ THINC_AVX2_INLINE void map2(const float* G, const float* S, float* dX, index_t n
 
 // One functor per activation (lambdas would not inherit the target attribute).
 // Each takes the op's scalar parameters a, b, c, d like the scalar kernels.
-#define THINC_V8_OP(NAME, ...)                                                        \
+#define THINC_V8_FUNCTOR(NAME, ARGUMENTS, ...)                                      \
     struct NAME {                                                                   \
         __m256 a, b, c, d;                                                          \
         THINC_AVX2_INLINE NAME(float a_, float b_, float c_, float d_)              \
             : a(_mm256_set1_ps(a_)), b(_mm256_set1_ps(b_)), c(_mm256_set1_ps(c_)),  \
               d(_mm256_set1_ps(d_)) {}                                              \
-        THINC_AVX2_INLINE __m256 operator()(__m256 x) const { __VA_ARGS__ }         \
+        THINC_AVX2_INLINE __m256 operator() ARGUMENTS const { __VA_ARGS__ }         \
     };
-#define THINC_V8_OP2(NAME, ...)                                                       \
-    struct NAME {                                                                   \
-        __m256 a, b, c, d;                                                          \
-        THINC_AVX2_INLINE NAME(float a_, float b_, float c_, float d_)              \
-            : a(_mm256_set1_ps(a_)), b(_mm256_set1_ps(b_)), c(_mm256_set1_ps(c_)),  \
-              d(_mm256_set1_ps(d_)) {}                                              \
-        THINC_AVX2_INLINE __m256 operator()(__m256 g, __m256 x) const { __VA_ARGS__ }      \
-    };
+// Forward ops map x; backward ops map the incoming gradient g and the saved x.
+#define THINC_V8_OP(NAME, ...) THINC_V8_FUNCTOR(NAME, (__m256 x), __VA_ARGS__)
+#define THINC_V8_OP2(NAME, ...) THINC_V8_FUNCTOR(NAME, (__m256 g, __m256 x), __VA_ARGS__)
 
 // The piecewise-linear ops: the scalar selects compile to compare chains
 // (or branches on the data), min/max and one mask do the same in a few
