@@ -17,12 +17,10 @@ if (HERE.parent / "thinc" / "__init__.py").exists():
 
 from thinc.compat import enable_mxnet  # noqa: E402
 from thinc.layers import Softmax, chain  # noqa: E402
-from thinc.loss import CategoricalCrossentropy  # noqa: E402
 from thinc.model import Model  # noqa: E402
-from thinc.optimizers import Adam  # noqa: E402
 from thinc.util import fix_random_seed  # noqa: E402
 
-from _toy_rings import accuracy, two_rings  # noqa: E402
+from _toy_rings import accuracy, train, two_rings  # noqa: E402
 
 
 def build_model(width: int) -> Model:
@@ -55,21 +53,7 @@ def main() -> None:
     X_dev, Y_dev = two_rings(500, seed=1)
     model = build_model(args.width)
     model.initialize(X=X_train[:10], Y=Y_train[:10])
-    optimizer = Adam(0.005)
-    loss_function = CategoricalCrossentropy()
-    batch_size = 64
-    for epoch in range(args.epochs):
-        order = numpy.random.default_rng(epoch).permutation(len(X_train))
-        total = 0.0
-        for start in range(0, len(order), batch_size):
-            index = order[start:start + batch_size]
-            Y, backprop = model.begin_update(X_train[index])
-            gradient, _ = loss_function(Y, Y_train[index])
-            backprop(gradient)
-            total += float(-(Y_train[index] * numpy.log(Y)).sum())
-            model.finish_update(optimizer)
-        print(f"epoch {epoch + 1:2d}  loss {total / len(X_train):.4f}  "
-              f"dev accuracy {accuracy(model, X_dev, Y_dev):.3f}")
+    train(model, (X_train, Y_train), (X_dev, Y_dev), args.epochs)
     reloaded = build_model(args.width)
     reloaded.initialize(X=X_train[:10], Y=Y_train[:10])
     reloaded.from_bytes(model.to_bytes())

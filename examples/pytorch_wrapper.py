@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import numpy
-from tqdm import tqdm
 
 HERE = Path(__file__).parent
 # Run from a source checkout, the example shows that checkout's thinc.
@@ -21,10 +20,9 @@ from thinc.layers.torchscriptwrapper import (  # noqa: E402
 )
 from thinc.loss import CategoricalCrossentropy  # noqa: E402
 from thinc.model import Model  # noqa: E402
-from thinc.optimizers import Adam  # noqa: E402
 from thinc.util import fix_random_seed  # noqa: E402
 
-from _toy_rings import accuracy, two_rings  # noqa: E402
+from _toy_rings import accuracy, train, two_rings  # noqa: E402
 
 
 def build_model(width: int) -> Model:
@@ -47,22 +45,7 @@ def main() -> None:
     X_dev, Y_dev = two_rings(500, seed=1)
     model = build_model(args.width)
     model.initialize(X=X_train[:10], Y=Y_train[:10])
-    optimizer = Adam(0.005)
-    loss_function = CategoricalCrossentropy()
-    batch_size = 64
-    for epoch in range(args.epochs):
-        order = numpy.random.default_rng(epoch).permutation(len(X_train))
-        total = 0.0
-        for start in tqdm(range(0, len(order), batch_size), desc=f"epoch {epoch + 1}",
-                          leave=False, unit="batch"):
-            index = order[start : start + batch_size]
-            Y, backprop = model.begin_update(X_train[index])
-            gradient, loss = loss_function(Y, Y_train[index])
-            backprop(gradient)
-            model.finish_update(optimizer)  # steps the torch weights with thinc's Adam
-            total += float(loss)
-        print(f"epoch {epoch + 1:2d}  loss {total / len(X_train):.4f}  "
-              f"dev accuracy {accuracy(model, X_dev, Y_dev):.3f}")
+    train(model, (X_train, Y_train), (X_dev, Y_dev), args.epochs, CategoricalCrossentropy())
 
     reloaded = build_model(args.width).from_bytes(model.to_bytes())
     same = numpy.allclose(reloaded.predict(X_dev), model.predict(X_dev), atol=1e-6)

@@ -17,12 +17,10 @@ if (HERE.parent / "thinc" / "__init__.py").exists():
 
 from thinc.compat import enable_tensorflow  # noqa: E402
 from thinc.layers import Linear, Logistic, Softmax, add, chain  # noqa: E402
-from thinc.loss import CategoricalCrossentropy  # noqa: E402
 from thinc.model import Model  # noqa: E402
-from thinc.optimizers import Adam  # noqa: E402
 from thinc.util import fix_random_seed  # noqa: E402
 
-from _toy_rings import accuracy, two_rings  # noqa: E402
+from _toy_rings import accuracy, cross_entropy_step, train, two_rings  # noqa: E402
 
 
 def keras_mlp(width: int):
@@ -52,6 +50,12 @@ def build_model(width: int, mixed: bool) -> Model:
                  Linear(2), Logistic())
 
 
+def logistic_step(Y, truth):
+    """Logistic outputs with a binary cross-entropy: the gradient is Y - truth."""
+    loss = float(-(truth * numpy.log(Y) + (1 - truth) * numpy.log(1 - Y)).sum())
+    return (Y - truth) / len(truth), loss
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
@@ -69,27 +73,8 @@ def main() -> None:
     X_dev, Y_dev = two_rings(500, seed=1)
     model = build_model(args.width, args.mixed)
     model.initialize(X=X_train[:10], Y=Y_train[:10])
-    optimizer = Adam(0.005)
-    loss_function = CategoricalCrossentropy()
-    batch_size = 64
-    for epoch in range(args.epochs):
-        order = numpy.random.default_rng(epoch).permutation(len(X_train))
-        total = 0.0
-        for start in range(0, len(order), batch_size):
-            index = order[start:start + batch_size]
-            Y, backprop = model.begin_update(X_train[index])
-            truth = Y_train[index]
-            if args.mixed:
-                # Logistic outputs with a binary cross-entropy: the gradient is Y - truth.
-                backprop((Y - truth) / len(index))
-                total += float(-(truth * numpy.log(Y) + (1 - truth) * numpy.log(1 - Y)).sum())
-            else:
-                gradient, _ = loss_function(Y, truth)
-                backprop(gradient)
-                total += float(-(truth * numpy.log(Y)).sum())
-            model.finish_update(optimizer)
-        print(f"epoch {epoch + 1:2d}  loss {total / len(X_train):.4f}  "
-              f"dev accuracy {accuracy(model, X_dev, Y_dev):.3f}")
+    step = logistic_step if args.mixed else cross_entropy_step
+    train(model, (X_train, Y_train), (X_dev, Y_dev), args.epochs, step)
     reloaded = build_model(args.width, args.mixed)
     reloaded.initialize(X=X_train[:10], Y=Y_train[:10])
     reloaded.from_bytes(model.to_bytes())
