@@ -4,20 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-// Same dispatch as thinc_kernels.hh (AVX-512, AVX2+FMA, baseline), under its own
-// name so the two headers can be included in either order.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(THINC_NO_CLONES)
-#define THINC_NORM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define THINC_NORM_CLONES
-#endif
-
-#if defined(__GNUC__)
-#define THINC_NORM_INLINE inline __attribute__((always_inline))
-#else
-#define THINC_NORM_INLINE inline
-#endif
+#include "thinc_clones.hh"
 
 namespace thinc_norm {
 
@@ -28,13 +15,13 @@ typedef int64_t index_t;
 constexpr index_t LANES = 8;
 
 template <typename T>
-THINC_NORM_INLINE T lane_total(const T* partial) {
+THINC_INLINE T lane_total(const T* partial) {
     return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
            ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
 
 template <typename T>
-THINC_NORM_INLINE T row_sum(const T* x, index_t n) {
+THINC_INLINE T row_sum(const T* x, index_t n) {
     T partial[LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
     index_t i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -45,7 +32,7 @@ THINC_NORM_INLINE T row_sum(const T* x, index_t n) {
 }
 
 template <typename T>
-THINC_NORM_INLINE T row_squared_deviation(const T* x, T center, index_t n) {
+THINC_INLINE T row_squared_deviation(const T* x, T center, index_t n) {
     T partial[LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
     index_t i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -64,7 +51,7 @@ THINC_NORM_INLINE T row_squared_deviation(const T* x, T center, index_t n) {
 // The row is read from memory once; the mean and the variance passes (two, for
 // accuracy when the mean dwarfs the spread) and the output pass re-read it from L1.
 template <typename T>
-THINC_NORM_INLINE void layer_norm_forward_impl(const T* __restrict__ X, const T* __restrict__ G,
+THINC_INLINE void layer_norm_forward_impl(const T* __restrict__ X, const T* __restrict__ G,
                                                const T* __restrict__ b, T* __restrict__ Y,
                                                T* __restrict__ mean, T* __restrict__ inverse_std,
                                                index_t rows, index_t cols, T epsilon) {
@@ -83,7 +70,7 @@ THINC_NORM_INLINE void layer_norm_forward_impl(const T* __restrict__ X, const T*
 // dG and db are accumulated into (the caller zeroes them); dX is overwritten.
 // Both row statistics depend on every entry, hence the two row-wide sums.
 template <typename T>
-THINC_NORM_INLINE void layer_norm_backward_impl(const T* __restrict__ dY, const T* __restrict__ X,
+THINC_INLINE void layer_norm_backward_impl(const T* __restrict__ dY, const T* __restrict__ X,
                                                 const T* __restrict__ G,
                                                 const T* __restrict__ mean,
                                                 const T* __restrict__ inverse_std,
@@ -133,23 +120,23 @@ THINC_NORM_INLINE void layer_norm_backward_impl(const T* __restrict__ dY, const 
     }
 }
 
-THINC_NORM_CLONES static void layer_norm_forward(const float* X, const float* G, const float* b,
+THINC_CLONES static void layer_norm_forward(const float* X, const float* G, const float* b,
                                                  float* Y, float* mean, float* inverse_std,
                                                  index_t rows, index_t cols, float epsilon) {
     layer_norm_forward_impl<float>(X, G, b, Y, mean, inverse_std, rows, cols, epsilon);
 }
-THINC_NORM_CLONES static void layer_norm_forward(const double* X, const double* G, const double* b,
+THINC_CLONES static void layer_norm_forward(const double* X, const double* G, const double* b,
                                                  double* Y, double* mean, double* inverse_std,
                                                  index_t rows, index_t cols, double epsilon) {
     layer_norm_forward_impl<double>(X, G, b, Y, mean, inverse_std, rows, cols, epsilon);
 }
-THINC_NORM_CLONES static void layer_norm_backward(const float* dY, const float* X, const float* G,
+THINC_CLONES static void layer_norm_backward(const float* dY, const float* X, const float* G,
                                                   const float* mean, const float* inverse_std,
                                                   float* dX, float* dG, float* db, index_t rows,
                                                   index_t cols) {
     layer_norm_backward_impl<float>(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols);
 }
-THINC_NORM_CLONES static void layer_norm_backward(const double* dY, const double* X,
+THINC_CLONES static void layer_norm_backward(const double* dY, const double* X,
                                                   const double* G, const double* mean,
                                                   const double* inverse_std, double* dX,
                                                   double* dG, double* db, index_t rows,
@@ -161,7 +148,7 @@ THINC_NORM_CLONES static void layer_norm_backward(const double* dY, const double
 // the winner and its value are exactly those of affine() followed by maxout().
 // which may be null when only the values are wanted (inference).
 template <typename T, int P>
-THINC_NORM_INLINE void maxout_bias_fixed(const T* pieces, const T* b, T* best, int32_t* which,
+THINC_INLINE void maxout_bias_fixed(const T* pieces, const T* b, T* best, int32_t* which,
                                          index_t rows, index_t nO) {
     for (index_t r = 0; r < rows; ++r) {
         const T* z = pieces + r * nO * P;
@@ -183,7 +170,7 @@ THINC_NORM_INLINE void maxout_bias_fixed(const T* pieces, const T* b, T* best, i
 }
 
 template <typename T>
-THINC_NORM_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t* which,
+THINC_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t* which,
                                         index_t rows, index_t nO, index_t nP) {
     // The common piece counts get a fixed trip count the compiler can unroll.
     if (nP == 2) return maxout_bias_fixed<T, 2>(pieces, b, best, which, rows, nO);
@@ -207,11 +194,11 @@ THINC_NORM_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, in
     }
 }
 
-THINC_NORM_CLONES static void maxout_bias(const float* pieces, const float* b, float* best,
+THINC_CLONES static void maxout_bias(const float* pieces, const float* b, float* best,
                                           int32_t* which, index_t rows, index_t nO, index_t nP) {
     maxout_bias_impl<float>(pieces, b, best, which, rows, nO, nP);
 }
-THINC_NORM_CLONES static void maxout_bias(const double* pieces, const double* b, double* best,
+THINC_CLONES static void maxout_bias(const double* pieces, const double* b, double* best,
                                           int32_t* which, index_t rows, index_t nO, index_t nP) {
     maxout_bias_impl<double>(pieces, b, best, which, rows, nO, nP);
 }
@@ -221,7 +208,7 @@ THINC_NORM_CLONES static void maxout_bias(const double* pieces, const double* b,
 // in the same sweep. db is accumulated into. Returns the position of the first
 // out-of-range winner, or -1.
 template <typename T>
-THINC_NORM_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
+THINC_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
                                                       const int32_t* __restrict__ which,
                                                       T* __restrict__ d_pieces,
                                                       T* __restrict__ db, index_t rows,
@@ -240,12 +227,12 @@ THINC_NORM_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_be
     return -1;
 }
 
-THINC_NORM_CLONES static index_t maxout_backward_pieces(const float* d_best, const int32_t* which,
+THINC_CLONES static index_t maxout_backward_pieces(const float* d_best, const int32_t* which,
                                                         float* d_pieces, float* db, index_t rows,
                                                         index_t nO, index_t nP) {
     return maxout_backward_pieces_impl<float>(d_best, which, d_pieces, db, rows, nO, nP);
 }
-THINC_NORM_CLONES static index_t maxout_backward_pieces(const double* d_best, const int32_t* which,
+THINC_CLONES static index_t maxout_backward_pieces(const double* d_best, const int32_t* which,
                                                         double* d_pieces, double* db,
                                                         index_t rows, index_t nO, index_t nP) {
     return maxout_backward_pieces_impl<double>(d_best, which, d_pieces, db, rows, nO, nP);
