@@ -310,6 +310,11 @@ GEMM_FLOPS = {
 }
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def threads_peak(n_threads: int) -> float:
     """fp32 flop/s of n threads each running 12 independent AVX2 FMA chains
     (enough to cover the FMA latency on both pipes)."""
@@ -328,7 +333,7 @@ def threads_peak(n_threads: int) -> float:
 def peak_flops() -> Dict[str, float]:
     """fp32 peak of one thread and of one thread per CPU: the best of several
     short runs, so a neighbour's burst does not lower it."""
-    n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    n_threads = available_cpus()
     peaks = {"1 thread": max(threads_peak(1) for _ in range(5))}
     if n_threads > 1:
         peaks[f"{n_threads} threads"] = max(threads_peak(n_threads) for _ in range(5))
@@ -345,7 +350,7 @@ def gemm_share_of_peak(namespace: Dict[str, object], ops, rounds: int) -> None:
     if not original:
         print("gemm share of peak: the BLAS thread count cannot be set here")
         return
-    n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    n_cpus = available_cpus()
     print("gemm share of the fp32 peak at the same thread count (median of per-round ratios):")
     try:
         for name in ("gemm 1024^2", "gemm tok2vec"):
