@@ -112,6 +112,13 @@ class Pool {
         // write the same cache line of the output.
         chunk = (chunk + align - 1) / align * align;
         n_chunks = (n + chunk - 1) / chunk;
+        // Close the previous job before its fields are overwritten: a worker
+        // still looping over it (it may have read the old state word just
+        // before) would otherwise claim a chunk of this job before it is
+        // published, with a done_ count that the reset below then loses.
+        uint64_t previous = state_.load(std::memory_order_relaxed);
+        state_.store((previous & ~uint64_t(0xffffffffu)) | CLOSED, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
         call_.store(&trampoline<Body>, std::memory_order_relaxed);
         context_.store(&body, std::memory_order_relaxed);
         size_.store(n, std::memory_order_relaxed);
@@ -139,6 +146,8 @@ class Pool {
 
   private:
     static constexpr index_t CHUNKS_PER_THREAD = 4;
+    // A chunk index no job reaches: the state of a job being replaced.
+    static constexpr uint64_t CLOSED = 0xffffffffu;
 
     template <class Body>
     static void trampoline(void* context, index_t begin, index_t end) {
@@ -159,6 +168,9 @@ class Pool {
             index_t chunk = chunk_.load(std::memory_order_relaxed);
             index_t n_chunks = n_chunks_.load(std::memory_order_relaxed);
             if (next >= n_chunks) return;
+            // Pairs with the fence after closing: fields read from a newer job
+            // mean the claim below sees the closed state and fails.
+            std::atomic_thread_fence(std::memory_order_acquire);
             if (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel)) continue;
             index_t begin = next * chunk;
             call(context, begin, std::min(n, begin + chunk));

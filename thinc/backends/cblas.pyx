@@ -1,9 +1,13 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True
 """The BLAS table for compiled code, and the one-time choice of which BLAS runs gemm.
 
-blis is used where it has tuned kernels for this CPU; otherwise numpy's own
-optimized BLAS (OpenBLAS in the wheels) is called directly, without the GIL."""
+float32 products run on thinc's own AVX2 kernel (include/thinc_gemm.hh) where
+the CPU has AVX2 and FMA but not AVX-512 and blis has no kernels tuned for it;
+otherwise, and for float64, blis is used where it has tuned kernels for this
+CPU, else numpy's own optimized BLAS (OpenBLAS in the wheels), called directly
+without the GIL. THINC_BLAS=thinc|blis|numpy forces a choice."""
 import os
+import warnings
 
 cimport blis.cy
 from libc.stdint cimport int64_t
@@ -33,6 +37,16 @@ cdef extern from "thinc_blas.hh" namespace "thinc_blas" nogil:
     ctypedef char* (*corename_t)()
     void* find_loaded_symbol(const char* library_path, const char* name)
 
+cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
+    bint own_sgemm "thinc_gemm::sgemm"(bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K,
+                                       float alpha, const float* A, int64_t lda, const float* B,
+                                       int64_t ldb, float beta, float* C, int64_t ldc)
+    bint own_sgemm_available "thinc_gemm::available"()
+    void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
+
+cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
+    void parallel_initialize "thinc_parallel::initialize"()
+
 ctypedef int (*get_threads_t)() noexcept nogil
 ctypedef void (*set_threads_t)(int) noexcept nogil
 
@@ -50,6 +64,8 @@ cdef enum Backend:
     USE_CBLAS_ILP64 = 2
 
 cdef Backend _backend = USE_BLIS
+# float32 products go to thinc's own AVX2 kernel (include/thinc_gemm.hh) first.
+cdef bint _own_sgemm = False
 cdef sgemm_lp64_t _sgemm_lp64 = NULL
 cdef dgemm_lp64_t _dgemm_lp64 = NULL
 cdef sgemm_ilp64_t _sgemm_ilp64 = NULL
@@ -94,6 +110,8 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
                    float alpha, const float* A, Py_ssize_t lda, const float* B,
                    Py_ssize_t ldb, float beta, float* C, Py_ssize_t ldc) noexcept nogil:
     if M <= 0 or N <= 0:
+        return
+    if _own_sgemm and own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
         return
     if M * N * K < SMALL_GEMM:
         blis_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
@@ -254,20 +272,101 @@ cdef bint _gemm_is_correct():
             and numpy.allclose(numpy.asarray(c64), expected, atol=1e-12))
 
 
+def _sgemm_for_tests(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> None:
+    """Testing hook: C = alpha * op(A) @ op(B) + beta * C, in place, through the
+    float32 path chosen at import; row strides give lda, ldb and ldc."""
+    for name, array in (("A", A), ("B", B), ("C", C)):
+        if not isinstance(array, numpy.ndarray) or array.dtype != numpy.float32 or array.ndim != 2:
+            raise ValueError(f"{name} must be a 2d float32 array")
+        if array.size and (array.strides[1] != 4 or array.strides[0] % 4
+                           or array.strides[0] < 4 * array.shape[1]):
+            raise ValueError(f"{name} must have contiguous rows (strides {array.strides})")
+    if not C.flags.writeable:
+        raise ValueError("C must be writeable")
+    M, K = (A.shape[1], A.shape[0]) if trans_a else A.shape
+    K2, N = (B.shape[1], B.shape[0]) if trans_b else B.shape
+    if K != K2 or C.shape != (M, N):
+        raise ValueError(f"shapes do not agree: op(A) {(M, K)}, op(B) {(K2, N)}, C {C.shape}")
+    cdef Py_ssize_t lda = max(1, A.strides[0] // 4), ldb = max(1, B.strides[0] // 4)
+    cdef Py_ssize_t ldc = max(1, C.strides[0] // 4)
+    cdef Py_ssize_t a_address = A.__array_interface__["data"][0]
+    cdef Py_ssize_t b_address = B.__array_interface__["data"][0]
+    cdef Py_ssize_t c_address = C.__array_interface__["data"][0]
+    cdef Py_ssize_t m = M, n = N, k = K
+    with nogil:
+        gemm_f32(trans_a, trans_b, m, n, k, alpha, <const float*>a_address, lda,
+                 <const float*>b_address, ldb, beta, <float*>c_address, ldc)
+
+
 def _choose_backend() -> str:
-    global SMALL_GEMM
+    global SMALL_GEMM, _own_sgemm
     small_gemm = SMALL_GEMM
     SMALL_GEMM = 0  # so the correctness check reaches the library itself
     try:
-        return _choose_library()
+        forced = _forced_choice()
+        library = _choose_library(forced)
+        _own_sgemm = _prefer_own_sgemm(library, forced)
+        if _own_sgemm and not _gemm_is_correct():
+            _own_sgemm = False
     finally:
         SMALL_GEMM = small_gemm
+    if _own_sgemm:
+        return f"thinc's AVX2 kernel (float32; float64 through {library})"
+    return library
 
 
-def _choose_library() -> str:
+def own_sgemm_is_available() -> bool:
+    """Whether this CPU can run thinc's own float32 gemm kernel (AVX2 and FMA)."""
+    return own_sgemm_available()
+
+
+def _use_own_sgemm(enabled: bool, single_threaded: bool = False) -> bool:
+    """Testing and benchmark hook: routes float32 gemm to thinc's own kernel
+    (where the CPU has it) or back to the library; returns the previous setting."""
+    global _own_sgemm
+    previous = _own_sgemm
+    _own_sgemm = bool(enabled) and own_sgemm_available()
+    own_sgemm_set_single_threaded(single_threaded)
+    return previous
+
+
+def _forced_choice() -> str:
+    """THINC_BLAS, lower-cased; '' when unset or not a known choice (warned)."""
+    forced = os.environ.get("THINC_BLAS", "").strip().lower()
+    if forced not in ("", "thinc", "blis", "numpy"):
+        warnings.warn(f"THINC_BLAS={forced!r} is not one of thinc, blis, numpy; "
+                      f"choosing the gemm implementation as if it were unset")
+        return ""
+    return forced
+
+
+def _prefer_own_sgemm(library: str, forced: str) -> bool:
+    # thinc's kernel is AVX2: where the CPU has AVX-512, a library whose
+    # kernels use it (blis's or OpenBLAS's for that CPU) has twice the width;
+    # where blis has kernels tuned for this CPU they are used as they are.
+    if not own_sgemm_available():
+        return False
+    if forced:
+        return forced == "thinc"
+    if library.startswith("blis") and not library.startswith("blis (generic"):
+        return False
+    return not _cpu_has_avx512()
+
+
+def _cpu_has_avx512() -> bool:
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("flags"):
+                    return "avx512f" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+def _choose_library(forced: str) -> str:
     global _backend, _sgemm_lp64, _dgemm_lp64, _sgemm_ilp64, _dgemm_ilp64
     _backend = USE_BLIS
-    forced = os.environ.get("THINC_BLAS", "").lower()
     arch = blis_arch()
     blis_name = f"blis ({arch} kernels)"
     if forced == "blis" or (not forced and arch not in ("generic", "unknown")):
@@ -303,5 +402,6 @@ def _choose_library() -> str:
     return blis_name
 
 
+parallel_initialize()
 # Human-readable name of the gemm implementation chosen for this process.
 BLAS_BACKEND: str = _choose_backend()

@@ -1,0 +1,355 @@
+// Single-precision gemm for x86-64 CPUs with AVX2 and FMA, so that gemm does
+// not depend on which kernels an installed BLAS happens to pick for the CPU.
+//
+// The classic blocked scheme: op(B) is packed once per call into 16-column
+// panels (shared, read-only, by every thread), each thread packs its own
+// 6-row panels of op(A), and a 6x16 register tile accumulates k-steps of
+// rank-1 updates (12 ymm accumulators, two FMAs per broadcast of A). Work is
+// split over rows (or columns when op(A) is short and wide) in chunks claimed
+// from the shared pool, so a thread that the host descheduled does not hold
+// the others at a barrier mid-product.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "thinc_parallel.hh"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define THINC_GEMM_AVX2 1
+#endif
+
+namespace thinc_gemm {
+
+typedef int64_t index_t;
+
+// Register tile: 6 rows x 16 columns = 12 accumulators, plus two vectors of
+// B and one broadcast of A: 15 of the 16 ymm registers.
+constexpr index_t MR = 6;
+constexpr index_t NR = 16;
+// A k-block of one B panel (KC x 16 floats, at most 20 KB) stays in L1 while
+// it meets every A panel of a row block; a row block of packed A
+// (MC x KC, at most 180 KB) stays in L2.
+constexpr index_t KC_MAX = 288;
+constexpr index_t MC = 144;
+// Columns packed per pass: bounds the packed copy of op(B) to ~8 MB (L3).
+constexpr index_t PACKED_B_FLOATS = index_t(2) << 20;
+// Below this many multiply-adds a second thread costs more than it saves.
+constexpr index_t PARALLEL_MACS = index_t(1) << 19;
+
+// Benchmarks measure one thread's rate by switching the split off.
+inline std::atomic<bool>& single_threaded() {
+    static std::atomic<bool> value{false};
+    return value;
+}
+
+struct FreeDeleter {
+    void operator()(float* pointer) const { std::free(pointer); }
+};
+typedef std::unique_ptr<float, FreeDeleter> Buffer;
+
+inline Buffer allocate(index_t n_floats) {
+    // 64-byte alignment: aligned vector loads, and no panel straddles a line.
+    size_t bytes = static_cast<size_t>((n_floats * sizeof(float) + 63) / 64 * 64);
+    return Buffer(static_cast<float*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
+}
+
+// Row-major operands as the BLAS interface describes them.
+struct Operands {
+    bool trans_a, trans_b;
+    index_t M, N, K;
+    float alpha;
+    const float* A;
+    index_t lda;
+    const float* B;
+    index_t ldb;
+    float beta;
+    float* C;
+    index_t ldc;
+};
+
+// K is cut into equal blocks of at most KC_MAX, so no block is a sliver.
+inline index_t k_block(index_t K) {
+    index_t n_blocks = (K + KC_MAX - 1) / KC_MAX;
+    return (K + n_blocks - 1) / n_blocks;
+}
+
+#if defined(THINC_GEMM_AVX2)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+// Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) as 6-row panels, each laid
+// out k-major (6 consecutive floats per k); rows past the edge are zeros.
+inline void pack_a(const Operands& g, index_t i0, index_t mc, index_t k0, index_t kc, float* out) {
+    for (index_t p = 0; p < mc; p += MR) {
+        index_t rows = std::min(MR, mc - p);
+        float* panel = out + p * kc;
+        if (g.trans_a) {
+            // op(A) rows are columns of A: each k gives up to 6 adjacent floats.
+            for (index_t k = 0; k < kc; ++k) {
+                const float* source = g.A + (k0 + k) * g.lda + i0 + p;
+                float* target = panel + k * MR;
+                index_t i = 0;
+                for (; i < rows; ++i) target[i] = source[i];
+                for (; i < MR; ++i) target[i] = 0.0f;
+            }
+        } else {
+            for (index_t i = 0; i < MR; ++i) {
+                if (i < rows) {
+                    const float* source = g.A + (i0 + p + i) * g.lda + k0;
+                    for (index_t k = 0; k < kc; ++k) panel[k * MR + i] = source[k];
+                } else {
+                    for (index_t k = 0; k < kc; ++k) panel[k * MR + i] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+// Packs k [k0, k0+kc) x columns [j0, j0+16) of op(B) into one panel (16
+// consecutive floats per k); columns past the edge are zeros.
+inline void pack_b_panel(const Operands& g, index_t k0, index_t kc, index_t j0, float* out) {
+    index_t cols = std::min(NR, g.N - j0);
+    if (!g.trans_b) {
+        for (index_t k = 0; k < kc; ++k) {
+            const float* source = g.B + (k0 + k) * g.ldb + j0;
+            float* target = out + k * NR;
+            if (cols == NR) {
+                _mm256_store_ps(target, _mm256_loadu_ps(source));
+                _mm256_store_ps(target + 8, _mm256_loadu_ps(source + 8));
+            } else {
+                index_t j = 0;
+                for (; j < cols; ++j) target[j] = source[j];
+                for (; j < NR; ++j) target[j] = 0.0f;
+            }
+        }
+    } else {
+        // op(B) columns are rows of B: read each along k, write it strided.
+        for (index_t j = 0; j < NR; ++j) {
+            if (j < cols) {
+                const float* source = g.B + (j0 + j) * g.ldb + k0;
+                for (index_t k = 0; k < kc; ++k) out[k * NR + j] = source[k];
+            } else {
+                for (index_t k = 0; k < kc; ++k) out[k * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+// C[0:m, 0:n] = alpha * (A panel @ B panel) + beta * C, for m <= 6, n <= 16.
+// beta == 0 never reads C (it may hold garbage, NaN included).
+inline void micro_kernel(index_t kc, const float* __restrict a, const float* __restrict b,
+                         float* c, index_t ldc, float alpha, float beta, index_t m, index_t n) {
+    // The C tile is needed only after the k loop: start fetching it now.
+    for (index_t i = 0; i < m; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+    }
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (index_t k = 0; k < kc; ++k) {
+        __m256 b0 = _mm256_load_ps(b);
+        __m256 b1 = _mm256_load_ps(b + 8);
+        __m256 ai;
+        ai = _mm256_broadcast_ss(a + 0);
+        c00 = _mm256_fmadd_ps(ai, b0, c00);
+        c01 = _mm256_fmadd_ps(ai, b1, c01);
+        ai = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(ai, b0, c10);
+        c11 = _mm256_fmadd_ps(ai, b1, c11);
+        ai = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(ai, b0, c20);
+        c21 = _mm256_fmadd_ps(ai, b1, c21);
+        ai = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(ai, b0, c30);
+        c31 = _mm256_fmadd_ps(ai, b1, c31);
+        ai = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(ai, b0, c40);
+        c41 = _mm256_fmadd_ps(ai, b1, c41);
+        ai = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(ai, b0, c50);
+        c51 = _mm256_fmadd_ps(ai, b1, c51);
+        a += MR;
+        b += NR;
+    }
+    const __m256 scale = _mm256_set1_ps(alpha);
+    __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    if (m == MR && n == NR) {
+        const __m256 keep = _mm256_set1_ps(beta);
+        for (index_t i = 0; i < MR; ++i) {
+            float* row = c + i * ldc;
+            __m256 low = _mm256_mul_ps(scale, rows[i][0]);
+            __m256 high = _mm256_mul_ps(scale, rows[i][1]);
+            if (beta != 0.0f) {
+                low = _mm256_fmadd_ps(keep, _mm256_loadu_ps(row), low);
+                high = _mm256_fmadd_ps(keep, _mm256_loadu_ps(row + 8), high);
+            }
+            _mm256_storeu_ps(row, low);
+            _mm256_storeu_ps(row + 8, high);
+        }
+        return;
+    }
+    alignas(32) float tile[MR][NR];
+    for (index_t i = 0; i < MR; ++i) {
+        _mm256_store_ps(tile[i], _mm256_mul_ps(scale, rows[i][0]));
+        _mm256_store_ps(tile[i] + 8, _mm256_mul_ps(scale, rows[i][1]));
+    }
+    for (index_t i = 0; i < m; ++i) {
+        float* row = c + i * ldc;
+        if (beta != 0.0f) {
+            for (index_t j = 0; j < n; ++j) row[j] = tile[i][j] + beta * row[j];
+        } else {
+            for (index_t j = 0; j < n; ++j) row[j] = tile[i][j];
+        }
+    }
+}
+
+// One pass over a column block [j0, j0+nc) of C whose op(B) is packed in
+// `packed_b` (per k-block, panels of kc x 16): rows [r0, r1) and, within the
+// block, columns [c0, c1) (multiples of 16 but for the block's end).
+inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc,
+                          index_t r0, index_t r1, index_t c0, index_t c1, float* packed_a) {
+    index_t kc_max = k_block(g.K);
+    index_t nc_padded = (nc + NR - 1) / NR * NR;
+    for (index_t i0 = r0; i0 < r1; i0 += MC) {
+        index_t mc = std::min(MC, r1 - i0);
+        for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
+            index_t kc = std::min(kc_max, g.K - k0);
+            float beta = k0 == 0 ? g.beta : 1.0f;
+            pack_a(g, i0, mc, k0, kc, packed_a);
+            const float* b_block = packed_b + k0 * nc_padded;
+            for (index_t j = c0; j < c1; j += NR) {
+                const float* b_panel = b_block + j * kc;
+                index_t n = std::min(NR, nc - j);
+                for (index_t i = 0; i < mc; i += MR) {
+                    micro_kernel(kc, packed_a + i * kc, b_panel, g.C + (i0 + i) * g.ldc + j0 + j,
+                                 g.ldc, g.alpha, beta, std::min(MR, mc - i), n);
+                }
+            }
+        }
+    }
+}
+
+inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_t p1, float* out) {
+    // Panels [p0, p1) of every k-block of the column block.
+    index_t kc_max = k_block(g.K);
+    index_t nc_padded = (nc + NR - 1) / NR * NR;
+    for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
+        index_t kc = std::min(kc_max, g.K - k0);
+        for (index_t p = p0; p < p1; ++p)
+            pack_b_panel(g, k0, kc, j0 + p * NR, out + k0 * nc_padded + p * NR * kc);
+    }
+}
+
+// Scratch for packed A, one per thread that can be inside a parallel region
+// at once; a chunk borrows a free one for its duration.
+class ScratchSlots {
+  public:
+    ScratchSlots(int n_slots, index_t floats_each) : n_slots_(n_slots), floats_each_(floats_each) {
+        storage_ = allocate(static_cast<index_t>(n_slots) * floats_each);
+    }
+    bool ok() const { return static_cast<bool>(storage_); }
+    int acquire() {
+        for (;;) {
+            uint32_t used = used_.load(std::memory_order_relaxed);
+            int slot = __builtin_ctz(~used);
+            if (slot >= n_slots_) {
+                thinc_parallel::cpu_relax();  // cannot happen: more chunks live than threads
+                continue;
+            }
+            if (used_.compare_exchange_weak(used, used | (1u << slot), std::memory_order_acquire)) return slot;
+        }
+    }
+    void release(int slot) { used_.fetch_and(~(1u << slot), std::memory_order_release); }
+    float* get(int slot) { return storage_.get() + slot * floats_each_; }
+
+  private:
+    int n_slots_;
+    index_t floats_each_;
+    Buffer storage_;
+    std::atomic<uint32_t> used_{0};
+};
+
+// Everything is allocated before C is first written, so a false return (no
+// memory) leaves C untouched for the caller's fallback.
+inline bool sgemm_avx2(const Operands& g) {
+    index_t nc_max = std::max(NR, PACKED_B_FLOATS / std::max<index_t>(g.K, 1) / NR * NR);
+    nc_max = std::min(nc_max, (g.N + NR - 1) / NR * NR);
+    index_t kc = k_block(g.K);
+    bool parallel = g.M * g.N * g.K >= PARALLEL_MACS && thinc_parallel::num_threads() > 1 &&
+                    !single_threaded().load(std::memory_order_relaxed);
+    Buffer packed_b = allocate(g.K * nc_max);
+    ScratchSlots scratch(parallel ? thinc_parallel::num_threads() : 1, MC * kc);
+    if (!packed_b || !scratch.ok()) return false;
+    float* b = packed_b.get();
+    for (index_t j0 = 0; j0 < g.N; j0 += nc_max) {
+        index_t nc = std::min(nc_max, g.N - j0);
+        index_t n_panels = (nc + NR - 1) / NR;
+        if (!parallel) {
+            pack_b(g, j0, nc, 0, n_panels, b);
+            compute_block(g, b, j0, nc, 0, g.M, 0, nc, scratch.get(0));
+            continue;
+        }
+        thinc_parallel::parallel_for(n_panels, std::max<index_t>(1, (index_t(1) << 14) / (g.K * NR)), 1,
+                                     [&](index_t begin, index_t end) { pack_b(g, j0, nc, begin, end, b); });
+        // Rows are split unless there are too few for every thread to get
+        // several tiles; then columns (each chunk packs all of op(A) it needs).
+        bool split_rows = g.M >= 4 * MR * thinc_parallel::num_threads() || g.M >= nc;
+        if (split_rows) {
+            index_t n_row_panels = (g.M + MR - 1) / MR;
+            index_t grain = std::max<index_t>(1, PARALLEL_MACS / (MR * nc * g.K));
+            thinc_parallel::parallel_for(n_row_panels, grain, 1, [&](index_t begin, index_t end) {
+                int slot = scratch.acquire();
+                compute_block(g, b, j0, nc, begin * MR, std::min(g.M, end * MR), 0, nc, scratch.get(slot));
+                scratch.release(slot);
+            });
+        } else {
+            index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
+            thinc_parallel::parallel_for(n_panels, grain, 1, [&](index_t begin, index_t end) {
+                int slot = scratch.acquire();
+                compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), scratch.get(slot));
+                scratch.release(slot);
+            });
+        }
+    }
+    return true;
+}
+
+#pragma GCC pop_options
+
+inline bool available() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#else
+inline bool sgemm_avx2(const Operands&) { return false; }
+inline bool available() { return false; }
+#endif
+
+// C = alpha * op(A) @ op(B) + beta * C, row-major. Returns false, with C
+// untouched, when the CPU lacks AVX2/FMA or memory for the packed copies could
+// not be had; the caller then uses another BLAS.
+inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
+                  const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
+                  index_t ldc) {
+    if (M <= 0 || N <= 0) return true;
+    if (K <= 0 || alpha == 0.0f) {
+        // Nothing to add: C = beta * C (never reading C when beta is 0).
+        for (index_t i = 0; i < M; ++i) {
+            float* row = C + i * ldc;
+            if (beta == 0.0f) std::fill(row, row + N, 0.0f);
+            else if (beta != 1.0f) for (index_t j = 0; j < N; ++j) row[j] *= beta;
+        }
+        return true;
+    }
+    Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+    return sgemm_avx2(g);
+}
+
+}  // namespace thinc_gemm

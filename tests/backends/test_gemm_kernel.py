@@ -1,0 +1,249 @@
+"""thinc's own float32 gemm kernel (include/thinc_gemm.hh) against float64
+numpy, across edge tiles, transposes, strides, alpha/beta and its thread split."""
+import itertools
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from thinc.backends import cblas
+from thinc.backends.numpy_ops import NumpyOps
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(
+    not cblas.own_sgemm_is_available(), reason="this CPU has no AVX2/FMA for thinc's gemm kernel"
+)
+
+
+@pytest.fixture
+def own_kernel():
+    previous = cblas._use_own_sgemm(True)
+    yield
+    cblas._use_own_sgemm(previous)
+
+
+def operand(rng, rows, cols, trans, pad=0):
+    """A (cols x rows if trans) float32 matrix; with pad > 0, a view whose
+    rows are further apart than its width (lda > columns)."""
+    shape = (cols, rows) if trans else (rows, cols)
+    full = rng.standard_normal((shape[0], shape[1] + pad)).astype("float32")
+    return full[:, : shape[1]] if pad else full
+
+
+def expected(alpha, A, B, beta, C, trans_a, trans_b):
+    a = (A.T if trans_a else A).astype("float64")
+    b = (B.T if trans_b else B).astype("float64")
+    result = alpha * (a @ b)
+    if beta != 0:
+        result += beta * C.astype("float64")
+    return result
+
+
+def check(M, N, K, trans_a, trans_b, alpha=1.0, beta=0.0, pad=0, seed=0):
+    rng = numpy.random.default_rng(seed)
+    A = operand(rng, M, K, trans_a, pad)
+    B = operand(rng, K, N, trans_b, pad)
+    C_full = rng.standard_normal((M, N + pad)).astype("float32")
+    C = C_full[:, :N] if pad else C_full
+    if beta == 0.0:
+        C[...] = numpy.nan  # beta == 0 must overwrite C, never scale it
+    want = expected(alpha, A, B, beta, numpy.nan_to_num(C), trans_a, trans_b)
+    padding = C_full[:, N:].copy()
+    cblas._sgemm_for_tests(trans_a, trans_b, alpha, A, B, beta, C)
+    tolerance = 2e-5 * (numpy.sqrt(max(K, 1)) + 1) * max(1.0, abs(alpha)) + 1e-5
+    numpy.testing.assert_allclose(C, want, rtol=1e-4, atol=tolerance)
+    # Columns of C's rows beyond N (ldc > N) are outside the product.
+    numpy.testing.assert_array_equal(C_full[:, N:], padding)
+
+
+# Sizes around the 6x16 tile, the 144-row block, the 288-deep k block, and
+# products large enough to be split between threads.
+EDGE_SHAPES = [
+    (1, 1, 1), (6, 16, 1), (5, 15, 3), (7, 17, 9), (12, 32, 288), (13, 33, 289),
+    (145, 47, 577), (300, 200, 130), (64, 2000, 64), (20, 500, 300), (1000, 20, 100),
+]
+
+
+@pytest.mark.parametrize("shape", EDGE_SHAPES)
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_edges_and_transposes(own_kernel, shape, trans_a, trans_b):
+    check(*shape, trans_a, trans_b)
+
+
+@pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (2.0, 0.25)])
+@pytest.mark.parametrize("shape", [(7, 19, 5), (150, 70, 300), (64, 300, 200)])
+def test_alpha_beta(own_kernel, alpha, beta, shape):
+    check(*shape, False, True, alpha=alpha, beta=beta, seed=3)
+
+
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, True), (False, True)])
+@pytest.mark.parametrize("shape", [(9, 21, 13), (200, 150, 100)])
+def test_row_strides(own_kernel, shape, trans_a, trans_b):
+    # lda, ldb and ldc larger than the rows they describe (views), as spaCy
+    # passes through the cblas table.
+    check(*shape, trans_a, trans_b, alpha=1.0, beta=1.0, pad=5, seed=4)
+    check(*shape, trans_a, trans_b, alpha=1.0, beta=0.0, pad=3, seed=5)
+
+
+def test_alpha_zero_and_empty_k(own_kernel):
+    rng = numpy.random.default_rng(6)
+    A = rng.standard_normal((4, 3)).astype("float32")
+    B = numpy.full((3, 5), numpy.inf, dtype="float32")
+    C = rng.standard_normal((4, 5)).astype("float32")
+    want = 0.5 * C
+    cblas._sgemm_for_tests(False, False, 0.0, A, B, 0.5, C)
+    numpy.testing.assert_array_equal(C, want)
+    C[...] = numpy.nan
+    empty_a, empty_b = numpy.zeros((4, 0), "float32"), numpy.zeros((0, 5), "float32")
+    cblas._sgemm_for_tests(False, False, 1.0, empty_a, empty_b, 0.0, C)
+    numpy.testing.assert_array_equal(C, numpy.zeros((4, 5), "float32"))
+    ops = NumpyOps()
+    assert ops.gemm(numpy.zeros((0, 3), "f"), numpy.ones((3, 4), "f")).shape == (0, 4)
+    numpy.testing.assert_array_equal(ops.gemm(empty_a, empty_b), numpy.zeros((4, 5), "f"))
+
+
+def test_threads_split_bit_identical_to_one_thread(own_kernel):
+    # Each element sums its k terms in the same order however the rows or
+    # columns are shared out, so the split changes nothing.
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(7)
+    cases = [((1024, 700), (700, 300), False, False), ((40, 900), (3000, 900), False, True),
+             ((4000, 96), (4000, 288), True, False)]
+    for shape_a, shape_b, trans_a, trans_b in cases:
+        a = rng.standard_normal(shape_a).astype("float32")
+        b = rng.standard_normal(shape_b).astype("float32")
+        split = ops.gemm(a, b, trans1=trans_a, trans2=trans_b)
+        cblas._use_own_sgemm(True, single_threaded=True)
+        try:
+            serial = ops.gemm(a, b, trans1=trans_a, trans2=trans_b)
+        finally:
+            cblas._use_own_sgemm(True, single_threaded=False)
+        numpy.testing.assert_array_equal(split, serial)
+
+
+def test_own_kernel_agrees_with_the_library(own_kernel):
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(8)
+    a = rng.standard_normal((333, 222)).astype("float32")
+    b = rng.standard_normal((111, 222)).astype("float32")
+    ours = ops.gemm(a, b, trans2=True)
+    cblas._use_own_sgemm(False)
+    try:
+        library = ops.gemm(a, b, trans2=True)
+    finally:
+        cblas._use_own_sgemm(True)
+    numpy.testing.assert_allclose(ours, library, rtol=1e-4, atol=1e-3)
+
+
+def test_concurrent_callers(own_kernel):
+    # Two Python threads share one worker pool: the second runs serially
+    # while the first holds it; both must get their own correct product.
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(9)
+    pairs = [(rng.standard_normal((500, 300)).astype("f"), rng.standard_normal((300, 400)).astype("f"))
+             for _ in range(2)]
+    wanted = [a.astype("d") @ b.astype("d") for a, b in pairs]
+    errors = []
+
+    def work(index):
+        a, b = pairs[index]
+        for _ in range(20):
+            got = ops.gemm(a, b)
+            if not numpy.allclose(got, wanted[index], rtol=1e-4, atol=1e-3):
+                errors.append(index)
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    M=st.integers(0, 70), N=st.integers(0, 70), K=st.integers(0, 70),
+    trans_a=st.booleans(), trans_b=st.booleans(),
+    alpha=st.sampled_from([1.0, -0.5, 3.0]), beta=st.sampled_from([0.0, 1.0, -2.0]),
+    pad=st.integers(0, 3), seed=st.integers(0, 1000),
+)
+def test_random_shapes(M, N, K, trans_a, trans_b, alpha, beta, pad, seed):
+    previous = cblas._use_own_sgemm(True)
+    try:
+        if M == 0 or N == 0:
+            rng = numpy.random.default_rng(seed)
+            A = operand(rng, M, K, trans_a)
+            B = operand(rng, K, N, trans_b)
+            C = numpy.zeros((M, N), "float32")
+            cblas._sgemm_for_tests(trans_a, trans_b, alpha, A, B, beta, C)
+            assert C.shape == (M, N)
+        else:
+            check(M, N, K, trans_a, trans_b, alpha=alpha, beta=beta, pad=pad, seed=seed)
+    finally:
+        cblas._use_own_sgemm(previous)
+
+
+def test_bad_operands_are_refused_before_the_kernel():
+    good = numpy.ones((3, 4), "float32")
+    with pytest.raises(ValueError, match="shapes do not agree"):
+        cblas._sgemm_for_tests(False, False, 1.0, good, good, 0.0, numpy.ones((3, 4), "f"))
+    with pytest.raises(ValueError, match="float32"):
+        cblas._sgemm_for_tests(False, False, 1.0, good.astype("d"), good.T, 0.0, numpy.ones((3, 3), "f"))
+    with pytest.raises(ValueError, match="contiguous rows"):
+        cblas._sgemm_for_tests(False, False, 1.0, numpy.ones((3, 8), "f")[:, ::2], good, 0.0,
+                               numpy.ones((3, 4), "f"))
+
+
+CHOICE = r"""
+import numpy
+from thinc.backends import cblas
+from thinc.backends.numpy_ops import NumpyOps
+rng = numpy.random.default_rng(0)
+a = rng.standard_normal((300, 200)).astype("f")
+b = rng.standard_normal((150, 200)).astype("f")
+numpy.testing.assert_allclose(NumpyOps().gemm(a, b, trans2=True), a @ b.T, rtol=1e-4, atol=1e-3)
+print(NumpyOps.blas_backend)
+"""
+
+
+@pytest.mark.parametrize("choice,prefix", [("thinc", "thinc's AVX2 kernel"), ("numpy", "numpy's BLAS"),
+                                           ("blis", "blis")])
+def test_thinc_blas_forces_the_choice(choice, prefix):
+    env = {"THINC_BLAS": choice, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    completed = subprocess.run([sys.executable, "-c", CHOICE], capture_output=True, text=True,
+                               cwd=str(ROOT), env=env, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    name = completed.stdout.strip()
+    if choice == "numpy" and name.startswith("blis"):
+        pytest.skip("numpy here has no BLAS thinc can call")
+    assert name.startswith(prefix), name
+
+
+def test_unknown_thinc_blas_value_warns():
+    env = {"THINC_BLAS": "fastest", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    completed = subprocess.run([sys.executable, "-c", CHOICE], capture_output=True, text=True,
+                               cwd=str(ROOT), env=env, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "THINC_BLAS='fastest' is not one of" in completed.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_gemm_in_a_forked_child(own_kernel):
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(10)
+    a = rng.standard_normal((600, 400)).astype("f")
+    b = rng.standard_normal((400, 500)).astype("f")
+    want = ops.gemm(a, b)  # the parent's pool has started its workers
+    pid = os.fork()
+    if pid == 0:
+        ok = numpy.allclose(ops.gemm(a, b), want, rtol=1e-5, atol=1e-4)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
