@@ -46,6 +46,7 @@ cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
 
 cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
     void parallel_initialize "thinc_parallel::initialize"()
+    int64_t parallel_back_to_back_failures "thinc_parallel::back_to_back_failures"(int)
 
 ctypedef int (*get_threads_t)() noexcept nogil
 ctypedef void (*set_threads_t)(int) noexcept nogil
@@ -313,6 +314,15 @@ def _choose_backend() -> str:
     if _own_sgemm:
         return f"thinc's AVX2 kernel (float32; float64 through {library})"
     return library
+
+
+def _pool_back_to_back_failures(int iterations) -> int:
+    """Testing hook: runs pairs of back-to-back parallel jobs on this module's
+    worker pool (the one gemm uses); returns how many pairs went wrong."""
+    cdef int64_t failures
+    with nogil:
+        failures = parallel_back_to_back_failures(iterations)
+    return failures
 
 
 def own_sgemm_is_available() -> bool:
