@@ -345,18 +345,28 @@ def gemm_share_of_peak(namespace: Dict[str, object], ops, rounds: int) -> None:
     clock of a shared virtual CPU drifts, so each round measures the peak right
     beside the gemm, and the share is the median of the per-round shares."""
     from thinc.backends import cblas
+    from thinc.backends.numpy_ops import get_num_threads
 
+    own_kernel = ops.blas_backend.startswith("thinc's")
     original = cblas.numpy_blas_threads()
-    if not original:
+    if own_kernel:
+        # thinc's kernel splits over the compiled kernels' pool; one thread
+        # means switching the split off.
+        def set_threads(n_threads: int) -> None:
+            cblas._use_own_sgemm(True, single_threaded=n_threads == 1)
+        thread_counts = sorted({1, get_num_threads()})
+    elif original:
+        set_threads = cblas.set_numpy_blas_threads
+        thread_counts = sorted({1, available_cpus()})
+    else:
         print("gemm share of peak: the BLAS thread count cannot be set here")
         return
-    n_cpus = available_cpus()
     print("gemm share of the fp32 peak at the same thread count (median of per-round ratios):")
     try:
-        for name in ("gemm 1024^2", "gemm tok2vec"):
+        for name in ("gemm 1024^2", "gemm tok2vec", "gemm tok2vec dW"):
             function = namespace["make_case"](name, ops)
-            for n_threads in sorted({1, n_cpus}):
-                cblas.set_numpy_blas_threads(n_threads)
+            for n_threads in thread_counts:
+                set_threads(n_threads)
                 n_calls = calibrate(function, 0.1)
                 rates, shares = [], []
                 for _ in range(rounds):
@@ -369,7 +379,10 @@ def gemm_share_of_peak(namespace: Dict[str, object], ops, rounds: int) -> None:
                 print(f"  {name:16s} {n_threads} thread(s): {statistics.median(rates) / 1e9:5.0f} GFLOP/s"
                       f" = {100 * statistics.median(shares):.0f}% of peak", flush=True)
     finally:
-        cblas.set_numpy_blas_threads(original)
+        if own_kernel:
+            cblas._use_own_sgemm(True, single_threaded=False)
+        else:
+            cblas.set_numpy_blas_threads(original)
 
 
 def cpu_name() -> str:

@@ -301,12 +301,18 @@ inline bool sgemm_avx2(const Operands& g) {
         }
         thinc_parallel::parallel_for(n_panels, std::max<index_t>(1, (index_t(1) << 14) / (g.K * NR)), 1,
                                      [&](index_t begin, index_t end) { pack_b(g, j0, nc, begin, end, b); });
-        // Rows are split unless there are too few for every thread to get
-        // several tiles; then columns (each chunk packs all of op(A) it needs).
-        bool split_rows = g.M >= 4 * MR * thinc_parallel::num_threads() || g.M >= nc;
+        // Rows are split when op(A) spans more than one row block; a shorter
+        // op(A) is packed whole by every chunk and the columns are split, so
+        // each B panel still meets every row of A once it is in L1.
+        index_t threads = thinc_parallel::num_threads();
+        bool split_rows = g.M > MC || g.M >= nc;
         if (split_rows) {
             index_t n_row_panels = (g.M + MR - 1) / MR;
+            // Chunks of a full row block where there are enough for every
+            // thread: fewer rows per chunk means each B panel is fetched from
+            // L3 for fewer tiles.
             index_t grain = std::max<index_t>(1, PARALLEL_MACS / (MR * nc * g.K));
+            grain = std::max(grain, std::min(MC / MR, n_row_panels / threads));
             thinc_parallel::parallel_for(n_row_panels, grain, 1, [&](index_t begin, index_t end) {
                 int slot = scratch.acquire();
                 compute_block(g, b, j0, nc, begin * MR, std::min(g.M, end * MR), 0, nc, scratch.get(slot));
