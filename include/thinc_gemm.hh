@@ -282,10 +282,14 @@ class ScratchSlots {
 // Everything is allocated before C is first written, so a false return (no
 // memory) leaves C untouched for the caller's fallback.
 inline bool sgemm_avx2(const Operands& g) {
+    // Even one 16-column panel of so deep a product would be a large copy
+    // (a long dot product, say): the library handles those unpacked.
+    if (g.K * NR > PACKED_B_FLOATS) return false;
     index_t nc_max = std::max(NR, PACKED_B_FLOATS / std::max<index_t>(g.K, 1) / NR * NR);
     nc_max = std::min(nc_max, (g.N + NR - 1) / NR * NR);
     index_t kc = k_block(g.K);
-    bool parallel = g.M * g.N * g.K >= PARALLEL_MACS && thinc_parallel::num_threads() > 1 &&
+    double macs = static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
+    bool parallel = macs >= static_cast<double>(PARALLEL_MACS) && thinc_parallel::num_threads() > 1 &&
                     !single_threaded().load(std::memory_order_relaxed);
     Buffer packed_b = allocate(g.K * nc_max);
     ScratchSlots scratch(parallel ? thinc_parallel::num_threads() : 1, MC * kc);
@@ -339,8 +343,8 @@ inline bool available() { return false; }
 #endif
 
 // C = alpha * op(A) @ op(B) + beta * C, row-major. Returns false, with C
-// untouched, when the CPU lacks AVX2/FMA or memory for the packed copies could
-// not be had; the caller then uses another BLAS.
+// untouched, when the CPU lacks AVX2/FMA, K is too deep to pack, or memory for
+// the packed copies could not be had; the caller then uses another BLAS.
 inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
                   const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
                   index_t ldc) {
@@ -354,6 +358,8 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
         }
         return true;
     }
+    static const bool cpu_ok = available();
+    if (!cpu_ok) return false;
     Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
     return sgemm_avx2(g);
 }

@@ -257,3 +257,12 @@ def test_worker_pool_back_to_back_jobs():
     if os.cpu_count() == 1:
         pytest.skip("one CPU: the pool has no workers")
     assert cblas._pool_back_to_back_failures(100_000) == 0
+
+
+def test_very_deep_products_fall_back_to_the_library(own_kernel):
+    # K too deep to pack in 16-column panels: the library computes it.
+    rng = numpy.random.default_rng(11)
+    a = rng.standard_normal((2, 300_000)).astype("f")
+    b = rng.standard_normal((3, 300_000)).astype("f")
+    got = NumpyOps().gemm(a, b, trans2=True)
+    numpy.testing.assert_allclose(got, a.astype("d") @ b.T.astype("d"), rtol=1e-3, atol=5e-2)
