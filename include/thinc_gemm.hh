@@ -34,8 +34,14 @@ constexpr index_t NR = 16;
 // A k-block of one B panel (KC x 16 floats, at most 20 KB) stays in L1 while
 // it meets every A panel of a row block; a row block of packed A
 // (MC x KC, at most 180 KB) stays in L2.
-constexpr index_t KC_MAX = 288;
-constexpr index_t MC = 144;
+#ifndef THINC_GEMM_KC_MAX
+#define THINC_GEMM_KC_MAX 288
+#endif
+#ifndef THINC_GEMM_MC
+#define THINC_GEMM_MC 144
+#endif
+constexpr index_t KC_MAX = THINC_GEMM_KC_MAX;
+constexpr index_t MC = THINC_GEMM_MC;  // a multiple of MR
 // Columns packed per pass: bounds the packed copy of op(B) to ~8 MB (L3).
 constexpr index_t PACKED_B_FLOATS = index_t(2) << 20;
 // Below this many multiply-adds a second thread costs more than it saves.
