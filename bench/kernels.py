@@ -292,6 +292,18 @@ def torch_case(name: str) -> Optional[Callable[[], object]]:
     return cases.get(name)
 
 
+# Each sample follows a pause and an untimed warm-up. The pause lets the
+# previous implementation's worker threads go to sleep (torch's OpenMP pool
+# spins about 12 ms after its last call; OpenBLAS's and ours spin too), so they
+# do not compete with this one for the CPUs. The warm-up, a quarter of the
+# sample's calls, then brings this implementation back to its steady state:
+# on a shared virtual CPU the first milliseconds after an idle pause run up to
+# twice as slow (clocks and caches recover), a cost that would otherwise be
+# averaged into each 20 ms sample and swamp the gaps between 40 us kernels.
+PAUSE_SECONDS = 0.03
+WARMUP_SHARE = 0.25
+
+
 def calibrate(function: Callable[[], object], target: float = 0.02) -> int:
     function()
     start = time.perf_counter()
@@ -448,16 +460,21 @@ def main() -> None:
         if theirs is not None:
             implementations["torch"] = (theirs, calibrate(theirs))
         samples: Dict[str, List[float]] = {key: [] for key in implementations}
-        for _ in range(args.rounds):
-            for key, (function, n_calls) in implementations.items():
-                # The previous implementation's worker threads (torch's OpenMP
-                # pool, OpenBLAS, ours) spin for a while after a call; a short
-                # pause lets them sleep so they do not slow the next one down.
-                time.sleep(0.02)
+        keys = list(implementations)
+        for round_index in range(args.rounds):
+            # Each round starts with another implementation, so none always
+            # runs right after the same neighbour.
+            shift = round_index % len(keys)
+            for key in keys[shift:] + keys[:shift]:
+                function, n_calls = implementations[key]
+                time.sleep(PAUSE_SECONDS)
+                warmup = max(1, int(n_calls * WARMUP_SHARE))
                 if key == "ref":
                     n_ref = n_calls or implementations["ours"][1]
+                    worker.call("time", name, max(1, int(n_ref * WARMUP_SHARE)))
                     samples[key].append(worker.call("time", name, n_ref))
                 else:
+                    namespace["time_calls"](function, warmup)
                     samples[key].append(namespace["time_calls"](function, n_calls))
         medians = {key: statistics.median(values) * 1e3 for key, values in samples.items()}
         ref_ms, torch_ms = medians.get("ref"), medians.get("torch")

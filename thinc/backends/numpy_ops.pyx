@@ -229,31 +229,39 @@ cdef inline bint is_writeable_contiguous(X):
 def check_lengths(lengths, index_t n_rows, str op_name, bint allow_short=True,
                   bint require_positive=False):
     """Lengths as a contiguous int64 array, after checking type, sign and total."""
+    return checked_lengths(lengths, n_rows, op_name, allow_short, require_positive, NULL)
+
+
+cdef cnp.ndarray checked_lengths(lengths, index_t n_rows, str op_name, bint allow_short,
+                                 bint require_positive, index_t* total_out):
+    # Runs on every sequence op, so it reads the array through its pointer and
+    # hands back the total (the caller would otherwise pay for lengths.sum()).
     if not isinstance(lengths, numpy.ndarray):
         lengths = numpy.asarray(lengths)
-    if lengths.dtype.kind not in "iu":
+    cdef cnp.ndarray array = lengths
+    if array.descr.kind != b"i" and array.descr.kind != b"u":
         raise ValueError(f"{op_name}: lengths must be integers, got dtype {lengths.dtype}")
-    if lengths.ndim != 1:
+    if array.ndim != 1:
         raise ValueError(f"{op_name}: lengths must be 1-dimensional, got shape {lengths.shape}")
-    cdef cnp.ndarray result = numpy.ascontiguousarray(lengths, dtype=numpy.int64)
-    if result.shape[0] == 0:
-        return result
-    cdef const int64_t[::1] view = result
-    cdef int64_t total = 0, smallest = view[0], value
-    cdef Py_ssize_t i
-    for i in range(view.shape[0]):
-        value = view[i]
+    cdef cnp.ndarray result = numpy.ascontiguousarray(array, dtype=numpy.int64)
+    cdef const int64_t* values = <const int64_t*>cnp.PyArray_DATA(result)
+    cdef Py_ssize_t i, count = result.shape[0]
+    cdef int64_t total = 0, smallest = values[0] if count else 0, value
+    for i in range(count):
+        value = values[i]
         total += value
         if value < smallest:
             smallest = value
     if smallest < 0:
         raise ValueError(f"{op_name}: lengths must be non-negative, got {smallest}")
-    if require_positive and smallest == 0:
+    if require_positive and count and smallest == 0:
         raise ValueError(f"{op_name}: all sequence lengths must be > 0, got 0")
     if total > n_rows or (not allow_short and total != n_rows):
         raise IndexError(
             f"{op_name}: lengths must sum up to the number of rows ({n_rows}), got {total}"
         )
+    if total_out != NULL:
+        total_out[0] = total
     return result
 
 
@@ -614,7 +622,7 @@ class NumpyOps(Ops):
     def softmax_sequences(self, Xs, lengths, *, inplace: bool = False, axis: int = -1):
         if not (is_real_array(Xs) and Xs.ndim == 2 and axis in (-1, 1)):
             return super().softmax_sequences(Xs, lengths, inplace=inplace, axis=axis)
-        lengths64 = check_lengths(lengths, Xs.shape[0], "softmax_sequences", allow_short=False)
+        lengths64 = checked_lengths(lengths, Xs.shape[0], "softmax_sequences", False, False, NULL)
         source = contiguous(Xs)
         target = source if inplace and source is Xs and Xs.flags.writeable else numpy.empty_like(source)
         _softmax_sequences(source, target, lengths64)
@@ -626,7 +634,8 @@ class NumpyOps(Ops):
     def backprop_softmax_sequences(self, dY, Y, lengths):
         if not (binary_ok(dY, Y) and Y.ndim == 2):
             return super().backprop_softmax_sequences(dY, Y, lengths)
-        lengths64 = check_lengths(lengths, Y.shape[0], "backprop_softmax_sequences", allow_short=False)
+        lengths64 = checked_lengths(lengths, Y.shape[0], "backprop_softmax_sequences", False, False,
+                                    NULL)
         target = numpy.empty_like(contiguous(Y))
         _backprop_softmax_sequences(contiguous(dY), contiguous(Y), target, lengths64)
         return target
@@ -636,7 +645,7 @@ class NumpyOps(Ops):
     def reduce_sum(self, X, lengths):
         if not (is_real_array(X) and X.ndim == 2):
             return super().reduce_sum(X, lengths)
-        lengths64 = check_lengths(lengths, X.shape[0], "reduce_sum")
+        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_sum", True, False, NULL)
         out = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=X.dtype)
         _reduce_sum(contiguous(X), out, lengths64, False)
         return out
@@ -644,42 +653,45 @@ class NumpyOps(Ops):
     def reduce_mean(self, X, lengths):
         if not (is_real_array(X) and X.ndim == 2):
             return super().reduce_mean(X, lengths)
-        lengths64 = check_lengths(lengths, X.shape[0], "reduce_mean")
+        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_mean", True, False, NULL)
         out = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=X.dtype)
         _reduce_sum(contiguous(X), out, lengths64, True)
         return out
 
     def backprop_reduce_sum(self, d_sums, lengths):
+        cdef index_t total = 0
         if not (is_real_array(d_sums) and d_sums.ndim == 2):
             return super().backprop_reduce_sum(d_sums, lengths)
-        lengths64 = _check_reduction_gradient(d_sums, lengths, "backprop_reduce_sum")
-        out = numpy.empty((int(lengths64.sum()), d_sums.shape[1]), dtype=d_sums.dtype)
+        lengths64 = checked_reduction_gradient(d_sums, lengths, "backprop_reduce_sum", &total)
+        out = numpy.empty((total, d_sums.shape[1]), dtype=d_sums.dtype)
         _backprop_reduce_sum(contiguous(d_sums), out, lengths64, False)
         return out
 
     def backprop_reduce_mean(self, d_means, lengths):
+        cdef index_t total = 0
         if not (is_real_array(d_means) and d_means.ndim == 2):
             return super().backprop_reduce_mean(d_means, lengths)
-        lengths64 = _check_reduction_gradient(d_means, lengths, "backprop_reduce_mean")
-        out = numpy.empty((int(lengths64.sum()), d_means.shape[1]), dtype=d_means.dtype)
+        lengths64 = checked_reduction_gradient(d_means, lengths, "backprop_reduce_mean", &total)
+        out = numpy.empty((total, d_means.shape[1]), dtype=d_means.dtype)
         _backprop_reduce_sum(contiguous(d_means), out, lengths64, True)
         return out
 
     def reduce_max(self, X, lengths):
         if not (is_real_array(X) and X.ndim == 2):
             return super().reduce_max(X, lengths)
-        lengths64 = check_lengths(lengths, X.shape[0], "reduce_max", require_positive=True)
+        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_max", True, True, NULL)
         out = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=X.dtype)
         which = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=numpy.int32)
         _reduce_max(contiguous(X), out, which, lengths64)
         return out, which
 
     def backprop_reduce_max(self, d_maxes, which, lengths):
+        cdef index_t total = 0
         if not (is_real_array(d_maxes) and d_maxes.ndim == 2):
             return super().backprop_reduce_max(d_maxes, which, lengths)
-        lengths64 = _check_reduction_gradient(d_maxes, lengths, "backprop_reduce_max")
+        lengths64 = checked_reduction_gradient(d_maxes, lengths, "backprop_reduce_max", &total)
         which32 = _int32_like(which, d_maxes.shape, "backprop_reduce_max", "which")
-        out = numpy.empty((int(lengths64.sum()), d_maxes.shape[1]), dtype=d_maxes.dtype)
+        out = numpy.empty((total, d_maxes.shape[1]), dtype=d_maxes.dtype)
         bad = _backprop_reduce_max(contiguous(d_maxes), which32, out, lengths64)
         if bad >= 0:
             row, col = divmod(bad, d_maxes.shape[1])
@@ -692,7 +704,7 @@ class NumpyOps(Ops):
     def reduce_first(self, X, lengths):
         if not (is_real_array(X) and X.ndim == 2):
             return super().reduce_first(X, lengths)
-        lengths64 = check_lengths(lengths, X.shape[0], "reduce_first", require_positive=True)
+        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_first", True, True, NULL)
         starts_ends = numpy.zeros(lengths64.shape[0] + 1, dtype=numpy.int32)
         numpy.cumsum(lengths64, out=starts_ends[1:])
         return X[starts_ends[:-1]], starts_ends
@@ -700,7 +712,7 @@ class NumpyOps(Ops):
     def reduce_last(self, X, lengths):
         if not (is_real_array(X) and X.ndim == 2):
             return super().reduce_last(X, lengths)
-        lengths64 = check_lengths(lengths, X.shape[0], "reduce_last", require_positive=True)
+        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_last", True, True, NULL)
         lasts = numpy.cumsum(lengths64) - 1
         return X[lasts], lasts
 
@@ -919,8 +931,8 @@ def _sequence_lengths(lengths, n_rows: int, op_name: str):
     return check_lengths(lengths, n_rows, op_name, allow_short=False)
 
 
-def _check_reduction_gradient(d_out, lengths, op_name: str):
-    lengths64 = check_lengths(lengths, 2 ** 62, op_name)
+cdef cnp.ndarray checked_reduction_gradient(d_out, lengths, str op_name, index_t* total):
+    cdef cnp.ndarray lengths64 = checked_lengths(lengths, 2 ** 62, op_name, True, False, total)
     if lengths64.shape[0] != d_out.shape[0]:
         raise ValueError(
             f"{op_name}: got {lengths64.shape[0]} lengths for {d_out.shape[0]} gradient rows"
