@@ -223,11 +223,12 @@ inline void micro_kernel(index_t kc, const float* __restrict a, const float* __r
 // `packed_b` (per k-block, panels of kc x 16): rows [r0, r1) and, within the
 // block, columns [c0, c1) (multiples of 16 but for the block's end).
 inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc,
-                          index_t r0, index_t r1, index_t c0, index_t c1, float* packed_a) {
+                          index_t r0, index_t r1, index_t c0, index_t c1, index_t mc_block,
+                          float* packed_a) {
     index_t kc_max = k_block(g.K);
     index_t nc_padded = (nc + NR - 1) / NR * NR;
-    for (index_t i0 = r0; i0 < r1; i0 += MC) {
-        index_t mc = std::min(MC, r1 - i0);
+    for (index_t i0 = r0; i0 < r1; i0 += mc_block) {
+        index_t mc = std::min(mc_block, r1 - i0);
         for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
             index_t kc = std::min(kc_max, g.K - k0);
             float beta = k0 == 0 ? g.beta : 1.0f;
@@ -285,6 +286,16 @@ class ScratchSlots {
     std::atomic<uint32_t> used_{0};
 };
 
+// Rows per block of packed A: at most MC, a multiple of MR, and blocks of
+// equal size, so no block is a sliver that streams all of op(B) for one row
+// of tiles, and a parallel product has a block count the threads share evenly.
+inline index_t row_block(index_t M, index_t threads) {
+    index_t n_blocks = (M + MC - 1) / MC;
+    if (threads > 1 && n_blocks > 1) n_blocks = (n_blocks + threads - 1) / threads * threads;
+    index_t rows = (M + n_blocks - 1) / n_blocks;
+    return std::min(MC, (rows + MR - 1) / MR * MR);
+}
+
 // Everything is allocated before C is first written, so a false return (no
 // memory) leaves C untouched for the caller's fallback.
 inline bool sgemm_avx2(const Operands& g) {
@@ -306,33 +317,32 @@ inline bool sgemm_avx2(const Operands& g) {
         index_t n_panels = (nc + NR - 1) / NR;
         if (!parallel) {
             pack_b(g, j0, nc, 0, n_panels, b);
-            compute_block(g, b, j0, nc, 0, g.M, 0, nc, scratch.get(0));
+            compute_block(g, b, j0, nc, 0, g.M, 0, nc, row_block(g.M, 1), scratch.get(0));
             continue;
         }
         thinc_parallel::parallel_for(n_panels, std::max<index_t>(1, (index_t(1) << 14) / (g.K * NR)), 1,
                                      [&](index_t begin, index_t end) { pack_b(g, j0, nc, begin, end, b); });
-        // Rows are split when op(A) spans more than one row block; a shorter
-        // op(A) is packed whole by every chunk and the columns are split, so
-        // each B panel still meets every row of A once it is in L1.
+        // Rows are split, a whole row block per unit, when op(A) spans more
+        // than one block; a shorter op(A) is packed whole by every chunk and
+        // the columns are split, so each B panel still meets every row of A
+        // once it is in L1.
         index_t threads = thinc_parallel::num_threads();
         bool split_rows = g.M > MC || g.M >= nc;
         if (split_rows) {
-            index_t n_row_panels = (g.M + MR - 1) / MR;
-            // Chunks of a full row block where there are enough for every
-            // thread: fewer rows per chunk means each B panel is fetched from
-            // L3 for fewer tiles.
-            index_t grain = std::max<index_t>(1, PARALLEL_MACS / (MR * nc * g.K));
-            grain = std::max(grain, std::min(MC / MR, n_row_panels / threads));
-            thinc_parallel::parallel_for(n_row_panels, grain, 1, [&](index_t begin, index_t end) {
+            index_t mc_block = row_block(g.M, threads);
+            index_t n_blocks = (g.M + mc_block - 1) / mc_block;
+            thinc_parallel::parallel_for(n_blocks, 1, 1, [&](index_t begin, index_t end) {
                 int slot = scratch.acquire();
-                compute_block(g, b, j0, nc, begin * MR, std::min(g.M, end * MR), 0, nc, scratch.get(slot));
+                compute_block(g, b, j0, nc, begin * mc_block, std::min(g.M, end * mc_block), 0, nc,
+                              mc_block, scratch.get(slot));
                 scratch.release(slot);
             });
         } else {
             index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
             thinc_parallel::parallel_for(n_panels, grain, 1, [&](index_t begin, index_t end) {
                 int slot = scratch.acquire();
-                compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), scratch.get(slot));
+                compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), row_block(g.M, 1),
+                              scratch.get(slot));
                 scratch.release(slot);
             });
         }
