@@ -1224,6 +1224,31 @@ THINC_TABLE_OPS(double, int64_t)
 // Indices already checked. Four accumulators (32 columns) stay in registers
 // while every gathered row is added; the next output's rows are prefetched,
 // since random table rows mostly come from L2/L3.
+// Rows of at most 12 full vectors (96 floats, spaCy's width): every column
+// of the output stays in a register while each gathered row is streamed
+// through once, front to back, as the prefetcher likes it.
+template <int NV, typename I>
+THINC_AVX2 static void gather_add_rows_v8(const float* table, const I* indices, float* out, index_t n_out,
+                                          index_t n_per) {
+    constexpr index_t n_col = NV * 8;
+    for (index_t i = 0; i < n_out; ++i) {
+        const I* row_indices = indices + i * n_per;
+        if (i + 1 < n_out)
+            for (index_t k = 0; k < n_per; ++k) {
+                const char* next = reinterpret_cast<const char*>(table + static_cast<index_t>(row_indices[n_per + k]) * n_col);
+                for (index_t byte = 0; byte < n_col * 4; byte += 64) _mm_prefetch(next + byte, _MM_HINT_T0);
+            }
+        __m256 sum[NV];
+        for (int v = 0; v < NV; ++v) sum[v] = _mm256_setzero_ps();
+        for (index_t k = 0; k < n_per; ++k) {
+            const float* t = table + static_cast<index_t>(row_indices[k]) * n_col;
+            for (int v = 0; v < NV; ++v) sum[v] = _mm256_add_ps(sum[v], _mm256_loadu_ps(t + 8 * v));
+        }
+        float* o = out + i * n_col;
+        for (int v = 0; v < NV; ++v) _mm256_storeu_ps(o + 8 * v, sum[v]);
+    }
+}
+
 template <typename I>
 THINC_AVX2 static void gather_add_v8(const float* table, const I* indices, float* out, index_t n_col, index_t n_out,
                                      index_t n_per) {
@@ -1288,9 +1313,18 @@ static index_t gather_add(const T* table, const I* indices, T* out, index_t n_ro
 #if defined(THINC_AVX2_PATH)
         if (sizeof(T) == 4 && use_avx2()) {
             bad = first_bad_row(indices + begin * n_per, (end - begin) * n_per, n_row);
-            if (bad < 0)
-                gather_add_v8(reinterpret_cast<const float*>(table), indices + begin * n_per,
-                              reinterpret_cast<float*>(out + begin * n_col), n_col, end - begin, n_per);
+            if (bad < 0) {
+                const float* t = reinterpret_cast<const float*>(table);
+                const I* idx = indices + begin * n_per;
+                float* o = reinterpret_cast<float*>(out + begin * n_col);
+                index_t n = end - begin;
+                switch (n_col) {
+                    case 96: gather_add_rows_v8<12>(t, idx, o, n, n_per); break;
+                    case 64: gather_add_rows_v8<8>(t, idx, o, n, n_per); break;
+                    case 32: gather_add_rows_v8<4>(t, idx, o, n, n_per); break;
+                    default: gather_add_v8(t, idx, o, n_col, n, n_per);
+                }
+            }
         } else
 #endif
             bad = gather_add_serial(table, indices + begin * n_per, out + begin * n_col, n_row, n_col, end - begin,

@@ -494,6 +494,21 @@ def test_gather_scatter(n_row, n_col, n_out, n_per, index_dtype, seed):
     numpy.testing.assert_allclose(table, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("n_col", [8, 31, 32, 64, 96, 100])
+@pytest.mark.parametrize("index_dtype", ["i", "int64"])
+def test_gather_add_common_widths(n_col, index_dtype):
+    # Widths 32, 64 and 96 have their own register-resident kernels.
+    rng = numpy.random.default_rng(n_col)
+    table = rng.standard_normal((300, n_col)).astype("f")
+    indices = rng.integers(0, 300, (2000, 4)).astype(index_dtype)
+    numpy.testing.assert_allclose(OPS.gather_add(table, indices), table[indices].sum(axis=1),
+                                  rtol=1e-5, atol=1e-5)
+    bad = indices.copy()
+    bad[1500, 2] = 300
+    with pytest.raises(IndexError, match="300 is out of bounds"):
+        OPS.gather_add(table, bad)
+
+
 def test_table_errors():
     table = numpy.ones((3, 2), "f")
     with pytest.raises(IndexError, match="out of bounds"):
