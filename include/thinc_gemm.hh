@@ -291,7 +291,13 @@ class ScratchSlots {
 // of tiles, and a parallel product has a block count the threads share evenly.
 inline index_t row_block(index_t M, index_t threads) {
     index_t n_blocks = (M + MC - 1) / MC;
-    if (threads > 1 && n_blocks > 1) n_blocks = (n_blocks + threads - 1) / threads * threads;
+    if (threads > 1 && n_blocks > 1) {
+        // The pool cuts the blocks into at most CHUNKS_PER_THREAD chunks per
+        // thread; a block count that divides evenly gives chunks of equal work.
+        index_t max_chunks = threads * thinc_parallel::CHUNKS_PER_THREAD;
+        index_t multiple = n_blocks > max_chunks ? max_chunks : threads;
+        n_blocks = (n_blocks + multiple - 1) / multiple * multiple;
+    }
     index_t rows = (M + n_blocks - 1) / n_blocks;
     return std::min(MC, (rows + MR - 1) / MR * MR);
 }

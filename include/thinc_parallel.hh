@@ -24,6 +24,9 @@ namespace thinc_parallel {
 typedef int64_t index_t;
 
 constexpr int MAX_THREADS = 8;
+// A parallel_for makes at most this many chunks per thread (fewer when the
+// grain asks for fewer); callers that want equal chunks size their units by it.
+constexpr int CHUNKS_PER_THREAD = 4;
 
 // CPUs this process may run on (a container's cpuset or taskset narrows it).
 inline int available_cpus() {
@@ -145,7 +148,6 @@ class Pool {
     int n_workers() const { return n_workers_; }
 
   private:
-    static constexpr index_t CHUNKS_PER_THREAD = 4;
     // A chunk index no job reaches: the state of a job being replaced.
     static constexpr uint64_t CLOSED = 0xffffffffu;
 
