@@ -88,14 +88,56 @@ inline index_t k_block(index_t K) {
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 
+// Six rows of A (k along each row) into one panel, k-major: 8 k at a time
+// through an 8x8 register transpose (rows 6 and 7 zero). Each k's 8-float
+// store spills 2 zeros into the next k's slot, which the next store
+// overwrites; the last spills past the panel, into the next panel (packed
+// later) or the buffer's slack.
+inline void pack_rows_transposed(const float* rows, index_t lda, index_t kc, float* panel) {
+    index_t k = 0;
+    const __m256 zero = _mm256_setzero_ps();
+    for (; k + 8 <= kc; k += 8) {
+        __m256 r0 = _mm256_loadu_ps(rows + k), r1 = _mm256_loadu_ps(rows + lda + k);
+        __m256 r2 = _mm256_loadu_ps(rows + 2 * lda + k), r3 = _mm256_loadu_ps(rows + 3 * lda + k);
+        __m256 r4 = _mm256_loadu_ps(rows + 4 * lda + k), r5 = _mm256_loadu_ps(rows + 5 * lda + k);
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+        __m256 u4 = _mm256_shuffle_ps(t4, zero, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 u5 = _mm256_shuffle_ps(t4, zero, _MM_SHUFFLE(3, 2, 3, 2));
+        __m256 u6 = _mm256_shuffle_ps(t5, zero, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 u7 = _mm256_shuffle_ps(t5, zero, _MM_SHUFFLE(3, 2, 3, 2));
+        float* out = panel + k * MR;
+        _mm256_storeu_ps(out + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(out + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(out + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(out + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(out + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(out + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(out + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(out + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+    for (; k < kc; ++k)
+        for (index_t i = 0; i < MR; ++i) panel[k * MR + i] = rows[i * lda + k];
+}
+
 // Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) as 6-row panels, each laid
 // out k-major (6 consecutive floats per k); rows past the edge are zeros.
 inline void pack_a(const Operands& g, index_t i0, index_t mc, index_t k0, index_t kc, float* out) {
     for (index_t p = 0; p < mc; p += MR) {
         index_t rows = std::min(MR, mc - p);
         float* panel = out + p * kc;
-        if (g.trans_a) {
-            // op(A) rows are columns of A: each k gives up to 6 adjacent floats.
+        if (g.trans_a && rows == MR) {
+            // op(A) rows are columns of A: each k gives 6 adjacent floats,
+            // one 16- and one 8-byte move (masked moves are slow on AMD).
+            const float* source = g.A + k0 * g.lda + i0 + p;
+            for (index_t k = 0; k < kc; ++k, source += g.lda)
+                std::memcpy(panel + k * MR, source, MR * sizeof(float));
+        } else if (g.trans_a) {
             for (index_t k = 0; k < kc; ++k) {
                 const float* source = g.A + (k0 + k) * g.lda + i0 + p;
                 float* target = panel + k * MR;
@@ -103,6 +145,8 @@ inline void pack_a(const Operands& g, index_t i0, index_t mc, index_t k0, index_
                 for (; i < rows; ++i) target[i] = source[i];
                 for (; i < MR; ++i) target[i] = 0.0f;
             }
+        } else if (rows == MR) {
+            pack_rows_transposed(g.A + (i0 + p) * g.lda + k0, g.lda, kc, panel);
         } else {
             for (index_t i = 0; i < MR; ++i) {
                 if (i < rows) {
@@ -261,8 +305,9 @@ inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_
 // at once; a chunk borrows a free one for its duration.
 class ScratchSlots {
   public:
-    ScratchSlots(int n_slots, index_t floats_each) : n_slots_(n_slots), floats_each_(floats_each) {
-        storage_ = allocate(static_cast<index_t>(n_slots) * floats_each);
+    // Each slot has 16 floats of slack for the packing's 2-float spill.
+    ScratchSlots(int n_slots, index_t floats_each) : n_slots_(n_slots), floats_each_(floats_each + 16) {
+        storage_ = allocate(static_cast<index_t>(n_slots) * floats_each_);
     }
     bool ok() const { return static_cast<bool>(storage_); }
     int acquire() {
