@@ -1334,6 +1334,17 @@ static index_t gather_add(const T* table, const I* indices, T* out, index_t n_ro
     return first_bad.load();
 }
 
+// MurmurHash3 x64-128 of each 8-byte id through the murmurhash package's
+// function (passed in, so keys stay bit-identical to thinc 8.3's); ids are
+// independent, so they split over threads.
+typedef void (*hash128_function)(const void* key, int length, uint32_t seed, void* out);
+
+static void hash_ids(hash128_function hash, const uint64_t* ids, index_t n, uint32_t seed, uint32_t* out) {
+    thinc_parallel::parallel_for(n, 2048, 4, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) hash(ids + i, static_cast<int>(sizeof(uint64_t)), seed, out + 4 * i);
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Optimizer steps, fused so each array is read and written once.
 

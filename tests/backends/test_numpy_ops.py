@@ -519,6 +519,15 @@ def test_table_errors():
         OPS.scatter_add(table, numpy.array([0, 5], "i"), numpy.ones((2, 2), "f"))
 
 
+def test_hash_split_over_threads_matches_one_id_at_a_time():
+    # Large id arrays are hashed in chunks on several threads; every row must
+    # equal the id hashed alone (the serial path).
+    ids = numpy.random.default_rng(3).integers(0, 2**63, 20_011, dtype="uint64")
+    together = OPS.hash(ids, 99)
+    for i in list(range(0, ids.size, 97)) + [ids.size - 1]:
+        numpy.testing.assert_array_equal(together[i], OPS.hash(ids[i : i + 1], 99)[0])
+
+
 def test_hash_known_values():
     # Values from thinc 8.3.14's NumpyOps.hash.
     got = OPS.hash(numpy.array([0, 1, 2**40], "uint64"), 7)

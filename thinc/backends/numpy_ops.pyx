@@ -23,6 +23,8 @@ ctypedef int64_t index_t
 
 
 cdef extern from "thinc_kernels.hh" namespace "thinc_kernels" nogil:
+    ctypedef void (*hash128_function)(const void* key, int length, uint32_t seed, void* out)
+    void hash_ids(hash128_function hash, const uint64_t* ids, index_t n, uint32_t seed, uint32_t* out)
     void relu_forward(const float*, float*, index_t, float, float, float, float)
     void relu_forward(const double*, double*, index_t, double, double, double, double)
     void clipped_linear_forward(const float*, float*, index_t, float, float, float, float)
@@ -1195,10 +1197,11 @@ def _scatter_add(cnp.ndarray table, cnp.ndarray indices, cnp.ndarray values):
 
 
 def _hash(const uint64_t[::1] ids, uint32_t[:, ::1] out, uint32_t seed):
-    cdef Py_ssize_t i
+    cdef index_t n = ids.shape[0]
+    if n == 0:
+        return
     with nogil:
-        for i in range(ids.shape[0]):
-            hash128_x64(&ids[i], sizeof(uint64_t), seed, &out[i, 0])
+        hash_ids(<hash128_function>hash128_x64, &ids[0], n, seed, &out[0, 0])
 
 
 def _adam(cnp.ndarray weights, cnp.ndarray gradient, cnp.ndarray mom1, cnp.ndarray mom2,
