@@ -53,17 +53,6 @@ inline std::atomic<bool>& single_threaded() {
     return value;
 }
 
-struct FreeDeleter {
-    void operator()(float* pointer) const { std::free(pointer); }
-};
-typedef std::unique_ptr<float, FreeDeleter> Buffer;
-
-inline Buffer allocate(index_t n_floats) {
-    // 64-byte alignment: aligned vector loads, and no panel straddles a line.
-    size_t bytes = static_cast<size_t>((n_floats * sizeof(float) + 63) / 64 * 64);
-    return Buffer(static_cast<float*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
-}
-
 // Row-major operands as the BLAS interface describes them.
 struct Operands {
     bool trans_a, trans_b;
@@ -85,6 +74,17 @@ inline index_t k_block(index_t K) {
 }
 
 #if defined(THINC_GEMM_AVX2)
+struct FreeDeleter {
+    void operator()(float* pointer) const { std::free(pointer); }
+};
+typedef std::unique_ptr<float, FreeDeleter> Buffer;
+
+inline Buffer allocate(index_t n_floats) {
+    // 64-byte alignment: aligned vector loads, and no panel straddles a line.
+    size_t bytes = static_cast<size_t>((n_floats * sizeof(float) + 63) / 64 * 64);
+    return Buffer(static_cast<float*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
+}
+
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 
