@@ -1221,9 +1221,17 @@ THINC_TABLE_OPS(double, int32_t)
 THINC_TABLE_OPS(double, int64_t)
 
 #if defined(THINC_AVX2_PATH)
-// Indices already checked. Four accumulators (32 columns) stay in registers
-// while every gathered row is added; the next output's rows are prefetched,
-// since random table rows mostly come from L2/L3.
+// Indices already checked. Random table rows mostly come from L2/L3, so both
+// kernels below prefetch the next output's rows while adding this one's.
+template <typename I>
+THINC_AVX2_INLINE void prefetch_gathered_rows(const float* table, const I* row_indices, index_t n_per,
+                                              index_t n_col) {
+    for (index_t k = 0; k < n_per; ++k) {
+        const char* row = reinterpret_cast<const char*>(table + static_cast<index_t>(row_indices[k]) * n_col);
+        for (index_t byte = 0; byte < n_col * 4; byte += 64) _mm_prefetch(row + byte, _MM_HINT_T0);
+    }
+}
+
 // Rows of at most 12 full vectors (96 floats, spaCy's width): every column
 // of the output stays in a register while each gathered row is streamed
 // through once, front to back, as the prefetcher likes it.
@@ -1233,11 +1241,7 @@ THINC_AVX2 static void gather_add_rows_v8(const float* table, const I* indices, 
     constexpr index_t n_col = NV * 8;
     for (index_t i = 0; i < n_out; ++i) {
         const I* row_indices = indices + i * n_per;
-        if (i + 1 < n_out)
-            for (index_t k = 0; k < n_per; ++k) {
-                const char* next = reinterpret_cast<const char*>(table + static_cast<index_t>(row_indices[n_per + k]) * n_col);
-                for (index_t byte = 0; byte < n_col * 4; byte += 64) _mm_prefetch(next + byte, _MM_HINT_T0);
-            }
+        if (i + 1 < n_out) prefetch_gathered_rows(table, row_indices + n_per, n_per, n_col);
         __m256 sum[NV];
         for (int v = 0; v < NV; ++v) sum[v] = _mm256_setzero_ps();
         for (index_t k = 0; k < n_per; ++k) {
@@ -1249,6 +1253,8 @@ THINC_AVX2 static void gather_add_rows_v8(const float* table, const I* indices, 
     }
 }
 
+// Any width: four accumulators (32 columns) stay in registers while every
+// gathered row is added, then 8-column and masked tail steps.
 template <typename I>
 THINC_AVX2 static void gather_add_v8(const float* table, const I* indices, float* out, index_t n_col, index_t n_out,
                                      index_t n_per) {
@@ -1256,11 +1262,7 @@ THINC_AVX2 static void gather_add_v8(const float* table, const I* indices, float
     const __m256i mask = v8::tail_mask(n_col - full);
     for (index_t i = 0; i < n_out; ++i) {
         const I* row_indices = indices + i * n_per;
-        if (i + 1 < n_out)
-            for (index_t k = 0; k < n_per; ++k) {
-                const char* next = reinterpret_cast<const char*>(table + static_cast<index_t>(row_indices[n_per + k]) * n_col);
-                for (index_t byte = 0; byte < n_col * 4; byte += 64) _mm_prefetch(next + byte, _MM_HINT_T0);
-            }
+        if (i + 1 < n_out) prefetch_gathered_rows(table, row_indices + n_per, n_per, n_col);
         float* o = out + i * n_col;
         index_t c = 0;
         for (; c + 32 <= full; c += 32) {
