@@ -404,9 +404,12 @@ inline bool sgemm_avx2(const Operands& g) {
 #pragma GCC pop_options
 
 inline bool available() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+// Where the CPU has AVX-512, a library using it has twice this kernel's width.
+inline bool cpu_has_avx512() { return __builtin_cpu_supports("avx512f"); }
 #else
 inline bool sgemm_avx2(const Operands&) { return false; }
 inline bool available() { return false; }
+inline bool cpu_has_avx512() { return false; }
 #endif
 
 // C = alpha * op(A) @ op(B) + beta * C, row-major. Returns false, with C

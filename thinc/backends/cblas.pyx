@@ -42,6 +42,7 @@ cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
                                        float alpha, const float* A, int64_t lda, const float* B,
                                        int64_t ldb, float beta, float* C, int64_t ldc)
     bint own_sgemm_available "thinc_gemm::available"()
+    bint cpu_has_avx512 "thinc_gemm::cpu_has_avx512"()
     void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
 
 cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
@@ -360,18 +361,7 @@ def _prefer_own_sgemm(library: str, forced: str) -> bool:
         return forced == "thinc"
     if library.startswith("blis") and not library.startswith("blis (generic"):
         return False
-    return not _cpu_has_avx512()
-
-
-def _cpu_has_avx512() -> bool:
-    try:
-        with open("/proc/cpuinfo") as file:
-            for line in file:
-                if line.startswith("flags"):
-                    return "avx512f" in line.split()
-    except OSError:
-        pass
-    return False
+    return not cpu_has_avx512()
 
 
 def _choose_library(forced: str) -> str:
