@@ -128,34 +128,32 @@ inline void pack_rows_transposed(const float* rows, index_t lda, index_t kc, flo
 // Packs rows [i0, i0+mc) x k [k0, k0+kc) of op(A) as 6-row panels, each laid
 // out k-major (6 consecutive floats per k); rows past the edge are zeros.
 inline void pack_a(const Operands& g, index_t i0, index_t mc, index_t k0, index_t kc, float* out) {
-    for (index_t p = 0; p < mc; p += MR) {
-        index_t rows = std::min(MR, mc - p);
-        float* panel = out + p * kc;
-        if (g.trans_a && rows == MR) {
-            // op(A) rows are columns of A: each k gives 6 adjacent floats,
-            // one 16- and one 8-byte move (masked moves are slow on AMD).
-            const float* source = g.A + k0 * g.lda + i0 + p;
-            for (index_t k = 0; k < kc; ++k, source += g.lda)
-                std::memcpy(panel + k * MR, source, MR * sizeof(float));
-        } else if (g.trans_a) {
-            for (index_t k = 0; k < kc; ++k) {
-                const float* source = g.A + (k0 + k) * g.lda + i0 + p;
-                float* target = panel + k * MR;
-                index_t i = 0;
-                for (; i < rows; ++i) target[i] = source[i];
-                for (; i < MR; ++i) target[i] = 0.0f;
-            }
-        } else if (rows == MR) {
-            pack_rows_transposed(g.A + (i0 + p) * g.lda + k0, g.lda, kc, panel);
-        } else {
-            for (index_t i = 0; i < MR; ++i) {
-                if (i < rows) {
-                    const float* source = g.A + (i0 + p + i) * g.lda + k0;
-                    for (index_t k = 0; k < kc; ++k) panel[k * MR + i] = source[k];
-                } else {
-                    for (index_t k = 0; k < kc; ++k) panel[k * MR + i] = 0.0f;
-                }
-            }
+    index_t full = mc / MR;  // panels with all six rows
+    if (g.trans_a) {
+        // op(A) rows are columns of A. Walking A a row at a time keeps reads
+        // in address order, which the prefetcher follows; each row deals 6
+        // adjacent floats to every panel, one 16- and one 8-byte move
+        // (masked moves are slow on AMD).
+        const float* source = g.A + k0 * g.lda + i0;
+        for (index_t k = 0; k < kc; ++k, source += g.lda) {
+            float* target = out + k * MR;
+            for (index_t p = 0; p < full; ++p)
+                std::memcpy(target + p * MR * kc, source + p * MR, MR * sizeof(float));
+        }
+    } else {
+        for (index_t p = 0; p < full; ++p)
+            pack_rows_transposed(g.A + (i0 + p * MR) * g.lda + k0, g.lda, kc, out + p * MR * kc);
+    }
+    index_t rows = mc - full * MR;
+    if (rows == 0) return;
+    // The last, partial panel: element by element, zeros below the edge.
+    float* panel = out + full * MR * kc;
+    for (index_t i = 0; i < MR; ++i) {
+        for (index_t k = 0; k < kc; ++k) {
+            index_t row = i0 + full * MR + i;
+            float value = 0.0f;
+            if (i < rows) value = g.trans_a ? g.A[(k0 + k) * g.lda + row] : g.A[row * g.lda + k0 + k];
+            panel[k * MR + i] = value;
         }
     }
 }
@@ -296,8 +294,26 @@ inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_
     index_t nc_padded = (nc + NR - 1) / NR * NR;
     for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
         index_t kc = std::min(kc_max, g.K - k0);
-        for (index_t p = p0; p < p1; ++p)
-            pack_b_panel(g, k0, kc, j0 + p * NR, out + k0 * nc_padded + p * NR * kc);
+        float* block = out + k0 * nc_padded;
+        index_t p = p0;
+        if (!g.trans_b) {
+            // Full panels are filled a row of B at a time: reads go in
+            // address order, which the prefetcher follows (panel by panel,
+            // each row was a separate cache line), 16 floats to each panel.
+            index_t full_end = std::min(p1, (g.N - j0) / NR);
+            if (full_end > p0) {
+                const float* source = g.B + k0 * g.ldb + j0;
+                for (index_t k = 0; k < kc; ++k, source += g.ldb) {
+                    float* target = block + k * NR;
+                    for (index_t q = p0; q < full_end; ++q) {
+                        _mm256_store_ps(target + q * NR * kc, _mm256_loadu_ps(source + q * NR));
+                        _mm256_store_ps(target + q * NR * kc + 8, _mm256_loadu_ps(source + q * NR + 8));
+                    }
+                }
+                p = full_end;
+            }
+        }
+        for (; p < p1; ++p) pack_b_panel(g, k0, kc, j0 + p * NR, block + p * NR * kc);
     }
 }
 
