@@ -1,6 +1,9 @@
 """Times NumpyOps' kernels on spaCy-shaped work against thinc 8.3.14 and PyTorch.
 
-Implementations alternate round by round; the table shows medians and ratios."""
+Implementations alternate round by round. The table shows each one's median
+time, and ratios that are the median of per-round ratios: the contenders of a
+round run within a fraction of a second of each other, so a slow stretch on a
+shared host slows all of them alike instead of whichever it happened to hit."""
 import argparse
 import os
 import pickle
@@ -397,6 +400,14 @@ def gemm_share_of_peak(namespace: Dict[str, object], ops, rounds: int) -> None:
             cblas.set_numpy_blas_threads(original)
 
 
+def paired_ratio(samples: Dict[str, List[float]], contenders: List[str]) -> float:
+    """Median over rounds of (the fastest of `contenders` in that round) / ours."""
+    present = [key for key in contenders if key in samples]
+    per_round = [min(samples[key][i] for key in present) / ours
+                 for i, ours in enumerate(samples["ours"])]
+    return statistics.median(per_round)
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -482,15 +493,15 @@ def main() -> None:
                     samples[key].append(namespace["time_calls"](function, n_calls))
         medians = {key: statistics.median(values) * 1e3 for key, values in samples.items()}
         ref_ms, torch_ms = medians.get("ref"), medians.get("torch")
-        ratio = ref_ms / medians["ours"] if ref_ms else None
-        best = min(v for v in (ref_ms, torch_ms) if v is not None) if (ref_ms or torch_ms) else None
+        ratio = paired_ratio(samples, ["ref"]) if ref_ms else None
+        best = paired_ratio(samples, ["ref", "torch"]) if (ref_ms or torch_ms) else None
         if ratio:
             speedups.append(ratio)
         text = f"{name:32s} {medians['ours']:9.3f} "
         text += f"{ref_ms:10.3f} " if ref_ms else f"{'-':>10s} "
         text += f"{torch_ms:9.3f} " if torch_ms else f"{'-':>9s} "
         text += f"{ratio:8.2f}x " if ratio else f"{'-':>9s} "
-        text += f"{best / medians['ours']:6.2f}x" if best else f"{'-':>7s}"
+        text += f"{best:6.2f}x" if best else f"{'-':>7s}"
         if name in GEMM_FLOPS:
             flops = GEMM_FLOPS[name] / (medians["ours"] / 1e3)
             text += f"  {flops / 1e9:.0f} GFLOP/s"

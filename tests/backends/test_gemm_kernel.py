@@ -83,8 +83,8 @@ def test_alpha_beta(own_kernel, alpha, beta, shape):
     check(*shape, False, True, alpha=alpha, beta=beta, seed=3)
 
 
-@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, True), (False, True)])
-@pytest.mark.parametrize("shape", [(9, 21, 13), (200, 150, 100)])
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("shape", [(9, 21, 13), (200, 150, 100), (151, 70, 600)])
 def test_row_strides(own_kernel, shape, trans_a, trans_b):
     # lda, ldb and ldc larger than the rows they describe (views), as spaCy
     # passes through the cblas table.
