@@ -159,21 +159,18 @@ inline void pack_a(const Operands& g, index_t i0, index_t mc, index_t k0, index_
 }
 
 // Packs k [k0, k0+kc) x columns [j0, j0+16) of op(B) into one panel (16
-// consecutive floats per k); columns past the edge are zeros.
+// consecutive floats per k); columns past the edge are zeros. Full panels of
+// an untransposed B are packed by pack_b, a row of B at a time; only its
+// partial last panel comes here.
 inline void pack_b_panel(const Operands& g, index_t k0, index_t kc, index_t j0, float* out) {
     index_t cols = std::min(NR, g.N - j0);
     if (!g.trans_b) {
         for (index_t k = 0; k < kc; ++k) {
             const float* source = g.B + (k0 + k) * g.ldb + j0;
             float* target = out + k * NR;
-            if (cols == NR) {
-                _mm256_store_ps(target, _mm256_loadu_ps(source));
-                _mm256_store_ps(target + 8, _mm256_loadu_ps(source + 8));
-            } else {
-                index_t j = 0;
-                for (; j < cols; ++j) target[j] = source[j];
-                for (; j < NR; ++j) target[j] = 0.0f;
-            }
+            index_t j = 0;
+            for (; j < cols; ++j) target[j] = source[j];
+            for (; j < NR; ++j) target[j] = 0.0f;
         }
     } else {
         // op(B) columns are rows of B: read each along k, write it strided.
