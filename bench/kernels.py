@@ -315,15 +315,16 @@ def torch_case(name: str, shared: Dict[str, object]) -> Optional[Callable[[], ob
 
 
 # Each sample follows a pause and an untimed warm-up. The pause lets the
-# previous implementation's worker threads go to sleep (torch's OpenMP pool
-# spins about 12 ms after its last call; OpenBLAS's and ours spin too), so they
-# do not compete with this one for the CPUs. The warm-up, a quarter of the
-# sample's calls, then brings this implementation back to its steady state:
-# on a shared virtual CPU the first milliseconds after an idle pause run up to
-# twice as slow (clocks and caches recover), a cost that would otherwise be
-# averaged into each 20 ms sample and swamp the gaps between 40 us kernels.
+# previous implementation's worker threads go idle (torch's OpenMP pool spins
+# 11.5 ms after its last call, ours stays awake 2 ms), so they do not compete
+# with this one for the CPUs. The warm-up, half the sample's calls (10 ms),
+# then brings this implementation back to its steady state: on this shared
+# virtual machine the first several milliseconds after an idle pause ran up to
+# twice as slow (relu_k settled from 60 to 33 us over ~200 calls, whoever ran
+# it), a cost that would otherwise be averaged into each 20 ms sample and
+# swamp the gaps between 40 us kernels.
 PAUSE_SECONDS = 0.03
-WARMUP_SHARE = 0.25
+WARMUP_SHARE = 0.5
 
 
 def calibrate(function: Callable[[], object], target: float = 0.02) -> int:

@@ -65,6 +65,9 @@ struct Operands {
     float beta;
     float* C;
     index_t ldc;
+    // Optional row vector of N floats added to every row of C once (affine's
+    // bias), in the epilogue of the first k-block, so no second pass over C.
+    const float* bias = nullptr;
 };
 
 // K is cut into equal blocks of at most KC_MAX, so no block is a sliver.
@@ -185,10 +188,12 @@ inline void pack_b_panel(const Operands& g, index_t k0, index_t kc, index_t j0, 
     }
 }
 
-// C[0:m, 0:n] = alpha * (A panel @ B panel) + beta * C, for m <= 6, n <= 16.
-// beta == 0 never reads C (it may hold garbage, NaN included).
+// C[0:m, 0:n] = alpha * (A panel @ B panel) + beta * C (+ bias[0:n] when
+// bias is not null), for m <= 6, n <= 16. beta == 0 never reads C (it may
+// hold garbage, NaN included).
 inline void micro_kernel(index_t kc, const float* __restrict a, const float* __restrict b,
-                         float* c, index_t ldc, float alpha, float beta, index_t m, index_t n) {
+                         float* c, index_t ldc, float alpha, float beta, index_t m, index_t n,
+                         const float* bias) {
     // The C tile is needed only after the k loop: start fetching it now.
     for (index_t i = 0; i < m; ++i) {
         _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
@@ -230,6 +235,8 @@ inline void micro_kernel(index_t kc, const float* __restrict a, const float* __r
     __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     if (m == MR && n == NR) {
         const __m256 keep = _mm256_set1_ps(beta);
+        const __m256 bias_low = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+        const __m256 bias_high = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
         for (index_t i = 0; i < MR; ++i) {
             float* row = c + i * ldc;
             __m256 low = _mm256_mul_ps(scale, rows[i][0]);
@@ -237,6 +244,10 @@ inline void micro_kernel(index_t kc, const float* __restrict a, const float* __r
             if (beta != 0.0f) {
                 low = _mm256_fmadd_ps(keep, _mm256_loadu_ps(row), low);
                 high = _mm256_fmadd_ps(keep, _mm256_loadu_ps(row + 8), high);
+            }
+            if (bias) {
+                low = _mm256_add_ps(low, bias_low);
+                high = _mm256_add_ps(high, bias_high);
             }
             _mm256_storeu_ps(row, low);
             _mm256_storeu_ps(row + 8, high);
@@ -255,6 +266,8 @@ inline void micro_kernel(index_t kc, const float* __restrict a, const float* __r
         } else {
             for (index_t j = 0; j < n; ++j) row[j] = tile[i][j];
         }
+        if (bias)
+            for (index_t j = 0; j < n; ++j) row[j] += bias[j];
     }
 }
 
@@ -276,9 +289,10 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
             for (index_t j = c0; j < c1; j += NR) {
                 const float* b_panel = b_block + j * kc;
                 index_t n = std::min(NR, nc - j);
+                const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
                 for (index_t i = 0; i < mc; i += MR) {
                     micro_kernel(kc, packed_a + i * kc, b_panel, g.C + (i0 + i) * g.ldc + j0 + j,
-                                 g.ldc, g.alpha, beta, std::min(MR, mc - i), n);
+                                 g.ldc, g.alpha, beta, std::min(MR, mc - i), n, bias);
                 }
             }
         }
@@ -428,22 +442,24 @@ inline bool cpu_has_avx512() { return false; }
 // C = alpha * op(A) @ op(B) + beta * C, row-major. Returns false, with C
 // untouched, when the CPU lacks AVX2/FMA, K is too deep to pack, or memory for
 // the packed copies could not be had; the caller then uses another BLAS.
+// With a non-null `bias` (N floats), bias is added to every row of C as well.
 inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
                   const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
-                  index_t ldc) {
+                  index_t ldc, const float* bias = nullptr) {
     if (M <= 0 || N <= 0) return true;
     if (K <= 0 || alpha == 0.0f) {
-        // Nothing to add: C = beta * C (never reading C when beta is 0).
+        // No product to add: C = beta * C (never reading C when beta is 0) + bias.
         for (index_t i = 0; i < M; ++i) {
             float* row = C + i * ldc;
             if (beta == 0.0f) std::fill(row, row + N, 0.0f);
             else if (beta != 1.0f) for (index_t j = 0; j < N; ++j) row[j] *= beta;
+            if (bias) for (index_t j = 0; j < N; ++j) row[j] += bias[j];
         }
         return true;
     }
     static const bool cpu_ok = available();
     if (!cpu_ok) return false;
-    Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+    Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
     return sgemm_avx2(g);
 }
 

@@ -1416,16 +1416,6 @@ THINC_CLONES static void update_averages_serial(double* e, const double* w, inde
     update_averages_impl<double>(e, w, n, d);
 }
 
-// Adds a row vector to every row (the bias of affine).
-template <typename T>
-THINC_INLINE void add_row_impl(T* Y, const T* b, index_t n_row, index_t n_col) {
-    for (index_t r = 0; r < n_row; ++r, Y += n_col)
-        for (index_t c = 0; c < n_col; ++c) Y[c] += b[c];
-}
-THINC_CLONES static void add_row(float* Y, const float* b, index_t r, index_t c) { add_row_impl<float>(Y, b, r, c); }
-THINC_CLONES static void add_row(double* Y, const double* b, index_t r, index_t c) { add_row_impl<double>(Y, b, r, c); }
-
-
 // ---------------------------------------------------------------------------
 // Thread-split entry points for the sequence, optimizer and norm kernels.
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -27,6 +28,9 @@ constexpr int MAX_THREADS = 8;
 // A parallel_for makes at most this many chunks per thread (fewer when the
 // grain asks for fewer); callers that want equal chunks size their units by it.
 constexpr int CHUNKS_PER_THREAD = 4;
+// How long an idle worker stays awake (spinning, then yielding) before it
+// sleeps: long enough to bridge the Python between one layer's kernels.
+constexpr double WAKEFUL_SECONDS = 0.002;
 
 // CPUs this process may run on (a container's cpuset or taskset narrows it).
 inline int available_cpus() {
@@ -201,10 +205,22 @@ class Pool {
     void work() {
         uint64_t seen = 0;
         for (;;) {
-            // A short spin catches back-to-back kernels without a futex
-            // round trip; then sleep, so an idle pool costs nothing.
+            // Spin, then yield, then sleep. A sleeping worker's CPU goes idle
+            // and, on a virtual machine, halts: waking it took longer than a
+            // 40 us kernel, so the caller ran job after job alone for
+            // milliseconds after any pause. Yielding keeps the CPU awake
+            // between a layer's kernels while giving it up at once to any
+            // other runnable thread; only a pool idle for WAKEFUL_SECONDS sleeps.
             for (int spin = 0; spin < 2000 && (state_.load(std::memory_order_acquire) >> 32) == seen; ++spin)
                 cpu_relax();
+            if ((state_.load(std::memory_order_acquire) >> 32) == seen) {
+                auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(WAKEFUL_SECONDS);
+                while ((state_.load(std::memory_order_acquire) >> 32) == seen &&
+                       std::chrono::steady_clock::now() < deadline) {
+                    std::this_thread::yield();
+                    for (int spin = 0; spin < 16; ++spin) cpu_relax();
+                }
+            }
             if ((state_.load(std::memory_order_acquire) >> 32) == seen) {
                 std::unique_lock<std::mutex> guard(wake_lock_);
                 wake_.wait(guard, [&] { return (state_.load(std::memory_order_acquire) >> 32) != seen; });

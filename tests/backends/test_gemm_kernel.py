@@ -259,6 +259,38 @@ def test_worker_pool_back_to_back_jobs():
     assert cblas._pool_back_to_back_failures(100_000) == 0
 
 
+def _thread_cpu_seconds():
+    """CPU time of each thread of this process, from /proc (nanosecond counters)."""
+    times = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as file:
+                times[int(tid)] = int(file.read().split()[0]) / 1e9
+        except OSError:
+            pass  # a thread that ended between listing and reading
+    return times
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux's /proc")
+def test_idle_pool_workers_go_to_sleep(own_kernel):
+    # Workers stay awake a short while after a job (spinning, then yielding)
+    # so back-to-back kernels do not wait for a halted CPU to wake; a pool left
+    # idle must then sleep and cost nothing.
+    if os.cpu_count() == 1:
+        pytest.skip("one CPU: the pool has no workers")
+    import time
+
+    rng = numpy.random.default_rng(12)
+    a = rng.standard_normal((600, 400)).astype("f")
+    NumpyOps().gemm(a, a.T)  # a parallel job: the workers are started and awake
+    time.sleep(0.1)
+    before = _thread_cpu_seconds()
+    time.sleep(0.3)
+    after = _thread_cpu_seconds()
+    busiest = max(after[tid] - before.get(tid, 0.0) for tid in after if tid != threading.get_native_id())
+    assert busiest < 0.05, f"a thread of an idle process used {busiest:.3f} s of CPU in 0.3 s"
+
+
 def test_very_deep_products_fall_back_to_the_library(own_kernel):
     # K too deep to pack in 16-column panels: the library computes it.
     rng = numpy.random.default_rng(11)
@@ -266,3 +298,41 @@ def test_very_deep_products_fall_back_to_the_library(own_kernel):
     b = rng.standard_normal((3, 300_000)).astype("f")
     got = NumpyOps().gemm(a, b, trans2=True)
     numpy.testing.assert_allclose(got, a.astype("d") @ b.T.astype("d"), rtol=1e-3, atol=5e-2)
+
+
+# affine adds the bias inside the product: in the kernel's tile epilogue, or
+# (any other BLAS) by filling the output with it and accumulating onto it.
+AFFINE_SHAPES = [(1, 1, 1), (7, 17, 9), (13, 33, 289), (145, 47, 577), (4000, 288, 288), (9, 5, 0)]
+
+
+@pytest.mark.parametrize("use_own", [True, False])
+@pytest.mark.parametrize("M,N,K", AFFINE_SHAPES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_affine_adds_the_bias_once(use_own, M, N, K, dtype):
+    previous = cblas._use_own_sgemm(use_own)
+    try:
+        rng = numpy.random.default_rng(M + N + K)
+        X = rng.standard_normal((M, K)).astype(dtype)
+        W = rng.standard_normal((N, K)).astype(dtype)
+        b = rng.standard_normal((N,)).astype(dtype)
+        Y = NumpyOps().affine(X, W, b)
+        want = X.astype("float64") @ W.T.astype("float64") + b
+        assert Y.dtype == numpy.dtype(dtype) and Y.shape == (M, N)
+        tolerance = 2e-5 * (numpy.sqrt(max(K, 1)) + 1) if dtype == "float32" else 1e-10
+        numpy.testing.assert_allclose(Y, want, rtol=1e-4, atol=tolerance)
+    finally:
+        cblas._use_own_sgemm(previous)
+
+
+def test_affine_with_views_and_a_broadcast_bias(own_kernel):
+    rng = numpy.random.default_rng(5)
+    X = rng.standard_normal((40, 30)).astype("float32")[:, ::2]
+    W = rng.standard_normal((20, 15)).astype("float32")
+    ops = NumpyOps()
+    b = rng.standard_normal((20,)).astype("float32")
+    numpy.testing.assert_allclose(ops.affine(X, W, b[::-1]), X @ W.T + b[::-1], rtol=1e-5, atol=1e-5)
+    # A bias that is not one row (here a column broadcast) still goes through numpy's broadcasting.
+    column = rng.standard_normal((40, 1)).astype("float32")
+    numpy.testing.assert_allclose(ops.affine(X, W, column), X @ W.T + column, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="shape mismatch"):
+        ops.affine(X, W[:, :14], b)

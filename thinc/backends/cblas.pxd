@@ -36,3 +36,10 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
 cdef void gemm_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                    double alpha, const double* A, Py_ssize_t lda, const double* B,
                    Py_ssize_t ldb, double beta, double* C, Py_ssize_t ldc) noexcept nogil
+# C = op(A) @ op(B) + bias (a row of N values added to every row of C).
+cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     const float* A, Py_ssize_t lda, const float* B, Py_ssize_t ldb,
+                     const float* bias, float* C, Py_ssize_t ldc) noexcept nogil
+cdef void affine_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     const double* A, Py_ssize_t lda, const double* B, Py_ssize_t ldb,
+                     const double* bias, double* C, Py_ssize_t ldc) noexcept nogil

@@ -12,7 +12,7 @@ cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from murmurhash.mrmr cimport hash128_x64
 
-from .cblas cimport CBlas, gemm_f32, gemm_f64
+from .cblas cimport CBlas, affine_f32, affine_f64, gemm_f32, gemm_f64
 
 from . import cblas as _cblas_module
 from .ops import Ops
@@ -117,8 +117,6 @@ cdef extern from "thinc_kernels.hh" namespace "thinc_kernels" nogil:
     void scale_inplace(double*, index_t, double)
     void update_averages(float*, const float*, index_t, float)
     void update_averages(double*, const double*, index_t, double)
-    void add_row(float*, const float*, index_t, index_t)
-    void add_row(double*, const double*, index_t, index_t)
 
     double fma_peak_avx2(double seconds)
     bint cpu_has_avx2_fma()
@@ -396,20 +394,7 @@ class NumpyOps(Ops):
 
     def gemm(self, x, y, out=None, trans1: bool = False, trans2: bool = False):
         """Matrix product op(x) @ op(y), written into ``out`` when given."""
-        _check_gemm_operand(x, "x")
-        _check_gemm_operand(y, "y")
-        if x.dtype != y.dtype or x.dtype not in (numpy.float32, numpy.float64):
-            raise ValueError(
-                f"gemm expects two float32 or two float64 arrays, but got "
-                f"x.dtype={x.dtype} and y.dtype={y.dtype}"
-            )
-        M, K = (x.shape[1], x.shape[0]) if trans1 else (x.shape[0], x.shape[1])
-        K2, N = (y.shape[1], y.shape[0]) if trans2 else (y.shape[0], y.shape[1])
-        if K != K2:
-            raise ValueError(
-                f"gemm shape mismatch: op(x) is {(M, K)} but op(y) is {(K2, N)} "
-                f"(x.shape={x.shape}, y.shape={y.shape}, trans1={trans1}, trans2={trans2})"
-            )
+        M, N, K = _gemm_dims(x, y, trans1, trans2)
         if out is not None:
             if not isinstance(out, numpy.ndarray) or out.shape != (M, N) or out.dtype != x.dtype:
                 raise ValueError(
@@ -437,13 +422,15 @@ class NumpyOps(Ops):
         return target
 
     def affine(self, X, W, b):
-        """X @ W.T + b, the Linear layer's forward pass."""
-        Y = self.gemm(X, W, trans2=True)
-        if not (is_real_array(b) and b.dtype == Y.dtype and b.shape == (Y.shape[1],)):
+        """X @ W.T + b, the Linear layer's forward pass. The bias goes in with
+        the product (no second pass over the output)."""
+        M, N, K = _gemm_dims(X, W, False, True)
+        if not (self.use_blis and is_real_array(b) and b.dtype == X.dtype and b.shape == (N,)):
+            Y = self.gemm(X, W, trans2=True)
             Y += b
             return Y
-        cdef_b = contiguous(b)
-        _add_row(Y, cdef_b)
+        Y = numpy.empty((M, N), dtype=X.dtype)
+        _affine(contiguous(X), contiguous(W), contiguous(b), Y, M, N, K)
         return Y
 
     # -- elementwise activations -------------------------------------------------
@@ -966,6 +953,40 @@ def _index_array(indices):
 # ---------------------------------------------------------------------------
 # Typed entry points: each takes checked contiguous arrays and runs one kernel.
 
+def _gemm_dims(x, y, bint trans1, bint trans2):
+    """(M, N, K) of op(x) @ op(y), after checking both operands and their shapes."""
+    _check_gemm_operand(x, "x")
+    _check_gemm_operand(y, "y")
+    if x.dtype != y.dtype or x.dtype not in (numpy.float32, numpy.float64):
+        raise ValueError(
+            f"gemm expects two float32 or two float64 arrays, but got "
+            f"x.dtype={x.dtype} and y.dtype={y.dtype}"
+        )
+    M, K = (x.shape[1], x.shape[0]) if trans1 else (x.shape[0], x.shape[1])
+    K2, N = (y.shape[1], y.shape[0]) if trans2 else (y.shape[0], y.shape[1])
+    if K != K2:
+        raise ValueError(
+            f"gemm shape mismatch: op(x) is {(M, K)} but op(y) is {(K2, N)} "
+            f"(x.shape={x.shape}, y.shape={y.shape}, trans1={trans1}, trans2={trans2})"
+        )
+    return M, N, K
+
+
+def _affine(cnp.ndarray X, cnp.ndarray W, cnp.ndarray b, cnp.ndarray Y,
+            Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
+    cdef Py_ssize_t ldx = X.shape[1], ldw = W.shape[1]
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            affine_f32(False, True, M, N, K, <const float*>cnp.PyArray_DATA(X), ldx,
+                       <const float*>cnp.PyArray_DATA(W), ldw, <const float*>cnp.PyArray_DATA(b),
+                       <float*>cnp.PyArray_DATA(Y), N)
+    else:
+        with nogil:
+            affine_f64(False, True, M, N, K, <const double*>cnp.PyArray_DATA(X), ldx,
+                       <const double*>cnp.PyArray_DATA(W), ldw, <const double*>cnp.PyArray_DATA(b),
+                       <double*>cnp.PyArray_DATA(Y), N)
+
+
 def _gemm(cnp.ndarray x, cnp.ndarray y, cnp.ndarray out, bint trans1, bint trans2,
           Py_ssize_t M, Py_ssize_t N, Py_ssize_t K):
     cdef Py_ssize_t lda = x.shape[1], ldb = y.shape[1]
@@ -977,16 +998,6 @@ def _gemm(cnp.ndarray x, cnp.ndarray y, cnp.ndarray out, bint trans1, bint trans
         with nogil:
             gemm_f64(trans1, trans2, M, N, K, 1.0, <const double*>cnp.PyArray_DATA(x), lda,
                      <const double*>cnp.PyArray_DATA(y), ldb, 0.0, <double*>cnp.PyArray_DATA(out), N)
-
-
-def _add_row(cnp.ndarray Y, cnp.ndarray b):
-    cdef index_t rows = Y.shape[0], cols = Y.shape[1]
-    if Y.descr.type_num == cnp.NPY_FLOAT32:
-        with nogil:
-            add_row(<float*>cnp.PyArray_DATA(Y), <const float*>cnp.PyArray_DATA(b), rows, cols)
-    else:
-        with nogil:
-            add_row(<double*>cnp.PyArray_DATA(Y), <const double*>cnp.PyArray_DATA(b), rows, cols)
 
 
 def _swish_backward(cnp.ndarray dY, cnp.ndarray X, cnp.ndarray Y, cnp.ndarray dX):
