@@ -149,6 +149,18 @@ cdef void gemm_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
         blis_dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 
 
+ctypedef fused real_t:
+    float
+    double
+
+
+cdef inline void fill_rows(real_t* C, const real_t* bias, Py_ssize_t M, Py_ssize_t N,
+                           Py_ssize_t ldc) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(M):
+        memcpy(C + i * ldc, bias, N * sizeof(real_t))
+
+
 # C = op(A) @ op(B) + bias, bias broadcast over the rows. thinc's own kernel
 # adds the bias as it stores each tile; any other BLAS gets C filled with the
 # bias first and accumulates onto it (beta = 1), still one pass fewer than
@@ -158,23 +170,17 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
                      const float* bias, float* C, Py_ssize_t ldc) noexcept nogil:
     if M <= 0 or N <= 0:
         return
-    if _own_sgemm and own_sgemm_bias(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, bias):
-        return
-    cdef Py_ssize_t i
-    for i in range(M):
-        memcpy(C + i * ldc, bias, N * sizeof(float))
-    gemm_f32(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 1.0, C, ldc)
+    if not (_own_sgemm and own_sgemm_bias(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, bias)):
+        fill_rows(C, bias, M, N, ldc)
+        gemm_f32(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 1.0, C, ldc)
 
 
 cdef void affine_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                      const double* A, Py_ssize_t lda, const double* B, Py_ssize_t ldb,
                      const double* bias, double* C, Py_ssize_t ldc) noexcept nogil:
-    if M <= 0 or N <= 0:
-        return
-    cdef Py_ssize_t i
-    for i in range(M):
-        memcpy(C + i * ldc, bias, N * sizeof(double))
-    gemm_f64(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 1.0, C, ldc)
+    if M > 0 and N > 0:
+        fill_rows(C, bias, M, N, ldc)
+        gemm_f64(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 1.0, C, ldc)
 
 
 # The table's default entries: plain C signatures over the chosen gemm.
