@@ -44,6 +44,8 @@ constexpr index_t KC_MAX = THINC_GEMM_KC_MAX;
 constexpr index_t MC = THINC_GEMM_MC;  // a multiple of MR
 // Columns packed per pass: bounds the packed copy of op(B) to ~8 MB (L3).
 constexpr index_t PACKED_B_FLOATS = index_t(2) << 20;
+// Source rows that packing fetches ahead of the row it copies.
+constexpr index_t PACK_AHEAD = 4;
 // Below this many multiply-adds a second thread costs more than it saves.
 constexpr index_t PARALLEL_MACS = index_t(1) << 19;
 
@@ -139,6 +141,9 @@ inline void pack_a(const Operands& g, index_t i0, index_t mc, index_t k0, index_
         // (masked moves are slow on AMD).
         const float* source = g.A + k0 * g.lda + i0;
         for (index_t k = 0; k < kc; ++k, source += g.lda) {
+            // The rows are far apart (lda) and each is read once: fetch ahead.
+            for (index_t x = 0; x < mc; x += 16)
+                _mm_prefetch(reinterpret_cast<const char*>(source + PACK_AHEAD * g.lda + x), _MM_HINT_T0);
             float* target = out + k * MR;
             for (index_t p = 0; p < full; ++p)
                 std::memcpy(target + p * MR * kc, source + p * MR, MR * sizeof(float));
@@ -315,6 +320,8 @@ inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_
             if (full_end > p0) {
                 const float* source = g.B + k0 * g.ldb + j0;
                 for (index_t k = 0; k < kc; ++k, source += g.ldb) {
+                    for (index_t x = p0 * NR; x < full_end * NR; x += 16)
+                        _mm_prefetch(reinterpret_cast<const char*>(source + PACK_AHEAD * g.ldb + x), _MM_HINT_T0);
                     float* target = block + k * NR;
                     for (index_t q = p0; q < full_end; ++q) {
                         _mm256_store_ps(target + q * NR * kc, _mm256_loadu_ps(source + q * NR));
