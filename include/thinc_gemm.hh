@@ -381,6 +381,92 @@ inline index_t row_block(index_t M, index_t threads) {
     return std::min(MC, (rows + MR - 1) / MR * MR);
 }
 
+// Deep products with a small C (a weight gradient: d.T @ X over a batch) have
+// too few row blocks to share well, so K is cut instead: part 0 accumulates
+// into C itself, each other part into its own buffer, and the buffers are
+// added in part order at the end. The parts depend on the shape alone, never
+// on the thread count, so one thread and many give bit-identical results.
+constexpr index_t SPLIT_K_PARTS = 4;
+constexpr index_t SPLIT_K_MAX_C = index_t(1) << 18;  // floats of C
+
+inline bool use_split_k(const Operands& g) {
+    return g.K >= 4 * KC_MAX && g.M <= 2 * MC && g.M * g.N <= SPLIT_K_MAX_C;
+}
+
+// k-blocks [first, last) of part p: earlier parts take the remainder, so the
+// larger parts are claimed first and the last ones even out the threads.
+inline void split_k_part(index_t n_kblocks, index_t p, index_t& first, index_t& last) {
+    index_t base = n_kblocks / SPLIT_K_PARTS, extra = n_kblocks % SPLIT_K_PARTS;
+    first = p * base + std::min(p, extra);
+    last = first + base + (p < extra ? 1 : 0);
+}
+
+// The one-thread product: pack each column block of op(B), then run every row
+// block of op(A) against it.
+inline void serial_product(const Operands& g, index_t nc_max, float* packed_b, float* packed_a) {
+    for (index_t j0 = 0; j0 < g.N; j0 += nc_max) {
+        index_t nc = std::min(nc_max, g.N - j0);
+        pack_b(g, j0, nc, 0, (nc + NR - 1) / NR, packed_b);
+        compute_block(g, packed_b, j0, nc, 0, g.M, 0, nc, row_block(g.M, 1), packed_a);
+    }
+}
+
+inline bool sgemm_split_k(const Operands& g, bool parallel) {
+    index_t kc = k_block(g.K);
+    index_t n_kblocks = (g.K + kc - 1) / kc;
+    index_t part_k = (n_kblocks + SPLIT_K_PARTS - 1) / SPLIT_K_PARTS * kc;
+    index_t nc_max = std::max(NR, PACKED_B_FLOATS / part_k / NR * NR);
+    nc_max = std::min(nc_max, (g.N + NR - 1) / NR * NR);
+    index_t c_floats = g.M * g.N;
+    Buffer partials = allocate((SPLIT_K_PARTS - 1) * c_floats);
+    int n_slots = parallel ? thinc_parallel::num_threads() : 1;
+    index_t packed_b_floats = (part_k * nc_max + 15) / 16 * 16;
+    ScratchSlots scratch(n_slots, packed_b_floats + MC * kc);
+    if (!partials || !scratch.ok()) return false;
+    auto run_part = [&](index_t p) {
+        index_t first, last;
+        split_k_part(n_kblocks, p, first, last);
+        index_t k0 = first * kc, k1 = std::min(g.K, last * kc);
+        Operands part = g;
+        part.K = k1 - k0;
+        part.A = g.trans_a ? g.A + k0 * g.lda : g.A + k0;
+        part.B = g.trans_b ? g.B + k0 : g.B + k0 * g.ldb;
+        if (p > 0) {
+            part.alpha = 1.0f;
+            part.beta = 0.0f;
+            part.C = partials.get() + (p - 1) * c_floats;
+            part.ldc = g.N;
+            part.bias = nullptr;
+        }
+        int slot = scratch.acquire();
+        float* buffers = scratch.get(slot);
+        serial_product(part, nc_max, buffers, buffers + packed_b_floats);
+        scratch.release(slot);
+    };
+    if (parallel) {
+        thinc_parallel::parallel_for(SPLIT_K_PARTS, 1, 1, [&](index_t begin, index_t end) {
+            for (index_t p = begin; p < end; ++p) run_part(p);
+        });
+    } else {
+        for (index_t p = 0; p < SPLIT_K_PARTS; ++p) run_part(p);
+    }
+    // C += alpha * (((part 1) + part 2) + part 3), row by row.
+    const float* sums = partials.get();
+    auto reduce = [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) {
+            float* row = g.C + i * g.ldc;
+            for (index_t j = 0; j < g.N; ++j) {
+                float total = sums[i * g.N + j];
+                for (index_t p = 1; p < SPLIT_K_PARTS - 1; ++p) total += sums[p * c_floats + i * g.N + j];
+                row[j] += g.alpha * total;
+            }
+        }
+    };
+    if (parallel) thinc_parallel::parallel_for(g.M, 16, 1, reduce);
+    else reduce(0, g.M);
+    return true;
+}
+
 // Everything is allocated before C is first written, so a false return (no
 // memory) leaves C untouched for the caller's fallback.
 inline bool sgemm_avx2(const Operands& g) {
@@ -393,18 +479,18 @@ inline bool sgemm_avx2(const Operands& g) {
     double macs = static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
     bool parallel = macs >= static_cast<double>(PARALLEL_MACS) && thinc_parallel::num_threads() > 1 &&
                     !single_threaded().load(std::memory_order_relaxed);
+    if (use_split_k(g)) return sgemm_split_k(g, parallel);
     Buffer packed_b = allocate(g.K * nc_max);
     ScratchSlots scratch(parallel ? thinc_parallel::num_threads() : 1, MC * kc);
     if (!packed_b || !scratch.ok()) return false;
     float* b = packed_b.get();
+    if (!parallel) {
+        serial_product(g, nc_max, b, scratch.get(0));
+        return true;
+    }
     for (index_t j0 = 0; j0 < g.N; j0 += nc_max) {
         index_t nc = std::min(nc_max, g.N - j0);
         index_t n_panels = (nc + NR - 1) / NR;
-        if (!parallel) {
-            pack_b(g, j0, nc, 0, n_panels, b);
-            compute_block(g, b, j0, nc, 0, g.M, 0, nc, row_block(g.M, 1), scratch.get(0));
-            continue;
-        }
         thinc_parallel::parallel_for(n_panels, std::max<index_t>(1, (index_t(1) << 14) / (g.K * NR)), 1,
                                      [&](index_t begin, index_t end) { pack_b(g, j0, nc, begin, end, b); });
         // Rows are split, a whole row block per unit, when op(A) spans more

@@ -92,6 +92,19 @@ def test_row_strides(own_kernel, shape, trans_a, trans_b):
     check(*shape, trans_a, trans_b, alpha=1.0, beta=0.0, pad=3, seed=5)
 
 
+# Deep products with a small C are cut along K into four parts whose sums are
+# added at the end (include/thinc_gemm.hh, use_split_k); (289, 33, 1200) has
+# one row too many for it and takes the row split, for contrast.
+SPLIT_K_SHAPES = [(288, 288, 4000), (7, 17, 1153), (1, 1, 5000), (96, 40, 2000), (289, 33, 1200)]
+
+
+@pytest.mark.parametrize("shape", SPLIT_K_SHAPES)
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("alpha,beta,pad", [(1.0, 0.0, 0), (0.5, -2.0, 3)])
+def test_split_k_products(own_kernel, shape, trans_a, trans_b, alpha, beta, pad):
+    check(*shape, trans_a, trans_b, alpha=alpha, beta=beta, pad=pad, seed=sum(shape))
+
+
 def test_alpha_zero_and_empty_k(own_kernel):
     rng = numpy.random.default_rng(6)
     A = rng.standard_normal((4, 3)).astype("float32")
@@ -115,7 +128,7 @@ def test_threads_split_bit_identical_to_one_thread(own_kernel):
     ops = NumpyOps()
     rng = numpy.random.default_rng(7)
     cases = [((1024, 700), (700, 300), False, False), ((40, 900), (3000, 900), False, True),
-             ((4000, 96), (4000, 288), True, False)]
+             ((4000, 96), (4000, 288), True, False), ((7, 1153), (17, 1153), False, True)]
     for shape_a, shape_b, trans_a, trans_b in cases:
         a = rng.standard_normal(shape_a).astype("float32")
         b = rng.standard_normal(shape_b).astype("float32")
@@ -302,7 +315,8 @@ def test_very_deep_products_fall_back_to_the_library(own_kernel):
 
 # affine adds the bias inside the product: in the kernel's tile epilogue, or
 # (any other BLAS) by filling the output with it and accumulating onto it.
-AFFINE_SHAPES = [(1, 1, 1), (7, 17, 9), (13, 33, 289), (145, 47, 577), (4000, 288, 288), (9, 5, 0)]
+AFFINE_SHAPES = [(1, 1, 1), (7, 17, 9), (13, 33, 289), (145, 47, 577), (4000, 288, 288), (9, 5, 0),
+                 (7, 17, 1153)]
 
 
 @pytest.mark.parametrize("use_own", [True, False])
