@@ -335,6 +335,13 @@ inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_
     }
 }
 
+// Columns of op(B) packed per pass for a product `depth` deep: as many whole
+// panels as PACKED_B_FLOATS holds (at least one), and no more than N needs.
+inline index_t column_block(index_t depth, index_t N) {
+    index_t columns = std::max(NR, PACKED_B_FLOATS / std::max<index_t>(depth, 1) / NR * NR);
+    return std::min(columns, (N + NR - 1) / NR * NR);
+}
+
 // Scratch for packed A, one per thread that can be inside a parallel region
 // at once; a chunk borrows a free one for its duration.
 class ScratchSlots {
@@ -415,8 +422,7 @@ inline bool sgemm_split_k(const Operands& g, bool parallel) {
     index_t kc = k_block(g.K);
     index_t n_kblocks = (g.K + kc - 1) / kc;
     index_t part_k = (n_kblocks + SPLIT_K_PARTS - 1) / SPLIT_K_PARTS * kc;
-    index_t nc_max = std::max(NR, PACKED_B_FLOATS / part_k / NR * NR);
-    nc_max = std::min(nc_max, (g.N + NR - 1) / NR * NR);
+    index_t nc_max = column_block(part_k, g.N);
     index_t c_floats = g.M * g.N;
     Buffer partials = allocate((SPLIT_K_PARTS - 1) * c_floats);
     int n_slots = parallel ? thinc_parallel::num_threads() : 1;
@@ -473,8 +479,7 @@ inline bool sgemm_avx2(const Operands& g) {
     // Even one 16-column panel of so deep a product would be a large copy
     // (a long dot product, say): the library handles those unpacked.
     if (g.K * NR > PACKED_B_FLOATS) return false;
-    index_t nc_max = std::max(NR, PACKED_B_FLOATS / std::max<index_t>(g.K, 1) / NR * NR);
-    nc_max = std::min(nc_max, (g.N + NR - 1) / NR * NR);
+    index_t nc_max = column_block(g.K, g.N);
     index_t kc = k_block(g.K);
     double macs = static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
     bool parallel = macs >= static_cast<double>(PARALLEL_MACS) && thinc_parallel::num_threads() > 1 &&

@@ -211,19 +211,18 @@ class Pool {
             // milliseconds after any pause. Yielding keeps the CPU awake
             // between a layer's kernels while giving it up at once to any
             // other runnable thread; only a pool idle for WAKEFUL_SECONDS sleeps.
-            for (int spin = 0; spin < 2000 && (state_.load(std::memory_order_acquire) >> 32) == seen; ++spin)
-                cpu_relax();
-            if ((state_.load(std::memory_order_acquire) >> 32) == seen) {
+            auto no_new_job = [&] { return (state_.load(std::memory_order_acquire) >> 32) == seen; };
+            for (int spin = 0; spin < 2000 && no_new_job(); ++spin) cpu_relax();
+            if (no_new_job()) {
                 auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(WAKEFUL_SECONDS);
-                while ((state_.load(std::memory_order_acquire) >> 32) == seen &&
-                       std::chrono::steady_clock::now() < deadline) {
+                while (no_new_job() && std::chrono::steady_clock::now() < deadline) {
                     std::this_thread::yield();
                     for (int spin = 0; spin < 16; ++spin) cpu_relax();
                 }
             }
-            if ((state_.load(std::memory_order_acquire) >> 32) == seen) {
+            if (no_new_job()) {
                 std::unique_lock<std::mutex> guard(wake_lock_);
-                wake_.wait(guard, [&] { return (state_.load(std::memory_order_acquire) >> 32) != seen; });
+                wake_.wait(guard, [&] { return !no_new_job(); });
             }
             seen = state_.load(std::memory_order_acquire) >> 32;
             take_chunks(seen);

@@ -41,11 +41,8 @@ cdef extern from "thinc_blas.hh" namespace "thinc_blas" nogil:
 cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
     bint own_sgemm "thinc_gemm::sgemm"(bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K,
                                        float alpha, const float* A, int64_t lda, const float* B,
-                                       int64_t ldb, float beta, float* C, int64_t ldc)
-    bint own_sgemm_bias "thinc_gemm::sgemm"(bint trans_a, bint trans_b, int64_t M, int64_t N,
-                                            int64_t K, float alpha, const float* A, int64_t lda,
-                                            const float* B, int64_t ldb, float beta, float* C,
-                                            int64_t ldc, const float* bias)
+                                       int64_t ldb, float beta, float* C, int64_t ldc,
+                                       const float* bias)
     bint own_sgemm_available "thinc_gemm::available"()
     bint cpu_has_avx512 "thinc_gemm::cpu_has_avx512"()
     void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
@@ -118,7 +115,7 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
                    Py_ssize_t ldb, float beta, float* C, Py_ssize_t ldc) noexcept nogil:
     if M <= 0 or N <= 0:
         return
-    if _own_sgemm and own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+    if _own_sgemm and own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
         return
     if M * N * K < SMALL_GEMM:
         blis_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
@@ -170,7 +167,7 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
                      const float* bias, float* C, Py_ssize_t ldc) noexcept nogil:
     if M <= 0 or N <= 0:
         return
-    if not (_own_sgemm and own_sgemm_bias(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, bias)):
+    if not (_own_sgemm and own_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, bias)):
         fill_rows(C, bias, M, N, ldc)
         gemm_f32(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 1.0, C, ldc)
 
