@@ -3,10 +3,14 @@
 Implementations alternate round by round. The table shows each one's median
 time, and ratios that are the median of per-round ratios: the contenders of a
 round run within a fraction of a second of each other, so a slow stretch on a
-shared host slows all of them alike instead of whichever it happened to hit."""
+shared host slows all of them alike instead of whichever it happened to hit.
+Each ratio against the faster baseline comes with a bootstrap interval for
+that median, and the run ends by sorting kernels into ahead, level (the
+interval spans 1.0) and behind."""
 import argparse
 import os
 import pickle
+import random
 import statistics
 import subprocess
 import sys
@@ -14,7 +18,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 REF_PYTHON = ROOT / ".venv-ref" / "bin" / "python"
@@ -435,12 +439,46 @@ def warm_up(namespace: Dict[str, object], ops, seconds: float = 1.0) -> None:
                 namespace["time_calls"](function, 50)
 
 
+def round_ratios(samples: Dict[str, List[float]], contenders: List[str]) -> List[float]:
+    """(the fastest of `contenders` in each round) / ours, one per round."""
+    present = [key for key in contenders if key in samples]
+    return [min(samples[key][i] for key in present) / ours
+            for i, ours in enumerate(samples["ours"])]
+
+
 def paired_ratio(samples: Dict[str, List[float]], contenders: List[str]) -> float:
     """Median over rounds of (the fastest of `contenders` in that round) / ours."""
-    present = [key for key in contenders if key in samples]
-    per_round = [min(samples[key][i] for key in present) / ours
-                 for i, ours in enumerate(samples["ours"])]
-    return statistics.median(per_round)
+    return statistics.median(round_ratios(samples, contenders))
+
+
+BOOTSTRAP_DRAWS = 2000
+
+
+def median_interval(values: List[float], coverage: float = 0.9) -> Tuple[float, float]:
+    """A bootstrap interval for the median of `values`: the range the median
+    of a resample falls in `coverage` of the time. A ratio whose interval
+    spans 1.0 is a tie this run cannot tell apart from noise."""
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values)))
+                     for _ in range(BOOTSTRAP_DRAWS))
+    tail = (1 - coverage) / 2
+    return medians[int(tail * BOOTSTRAP_DRAWS)], medians[int((1 - tail) * BOOTSTRAP_DRAWS) - 1]
+
+
+def stolen_ticks() -> Tuple[int, int]:
+    """(ticks the hypervisor ran something else on our CPUs, all ticks) from
+    /proc/stat, or (0, 0) where it is not readable."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return 0, 0
+    ticks = [int(field) for field in fields[:8]]
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+
+
+def steal_share(before: Tuple[int, int], after: Tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
 
 
 def cpu_name() -> str:
@@ -485,11 +523,17 @@ def main() -> None:
     print(f"thinc kernel threads: {get_num_threads()} (THINC_NUM_THREADS="
           f"{os.environ.get('THINC_NUM_THREADS', 'unset')})")
     print(f"baselines: thinc 8.3.14 {'(' + str(REF_PYTHON) + ')' if worker else '(missing)'}, {torch_label}")
-    header = f"{'kernel':32s} {'ours ms':>9s} {'8.3.14 ms':>10s} {'torch ms':>9s} {'x 8.3.14':>9s} {'x best':>7s}"
+    print("x best: median over rounds of (the faster baseline's time / ours), with its 90% "
+          "bootstrap interval; steal: share of CPU time the hypervisor gave to other guests "
+          "while the kernel was timed")
+    header = (f"{'kernel':32s} {'ours ms':>9s} {'8.3.14 ms':>10s} {'torch ms':>9s} {'x 8.3.14':>9s} "
+              f"{'x best':>7s} {'90% interval':>13s} {'steal':>6s}")
     print(header)
     print("-" * len(header))
     warm_up(namespace, ops)
     speedups = []
+    verdicts: Dict[str, List[str]] = {"ahead": [], "level": [], "behind": []}
+    run_start = stolen_ticks()
     for name in args.only or KERNELS:
         try:
             ours = namespace["make_case"](name, ops)
@@ -512,6 +556,7 @@ def main() -> None:
         # a 20 ms sample of them is at the mercy of a neighbour's burst on
         # the host, and more samples steady their median.
         n_rounds = args.rounds * (3 if implementations["ours"][1] >= 100 else 1)
+        kernel_start = stolen_ticks()
         for round_index in range(n_rounds):
             # Each round starts with another implementation, so none always
             # runs right after the same neighbour.
@@ -527,6 +572,7 @@ def main() -> None:
                 else:
                     namespace["time_calls"](function, warmup)
                     samples[key].append(namespace["time_calls"](function, n_calls))
+        steal = steal_share(kernel_start, stolen_ticks())
         medians = {key: statistics.median(values) * 1e3 for key, values in samples.items()}
         ref_ms, torch_ms = medians.get("ref"), medians.get("torch")
         ratio = paired_ratio(samples, ["ref"]) if ref_ms else None
@@ -538,6 +584,14 @@ def main() -> None:
         text += f"{torch_ms:9.3f} " if torch_ms else f"{'-':>9s} "
         text += f"{ratio:8.2f}x " if ratio else f"{'-':>9s} "
         text += f"{best:6.2f}x" if best else f"{'-':>7s}"
+        if best:
+            low, high = median_interval(round_ratios(samples, ["ref", "torch"]))
+            text += f" {f'{low:.2f}-{high:.2f}x':>13s}"
+            verdict = "ahead" if low > 1.0 else "behind" if high < 1.0 else "level"
+            verdicts[verdict].append(f"{name} {best:.2f}x")
+        else:
+            text += f" {'':13s}"
+        text += f" {100 * steal:5.1f}%"
         if name in GEMM_FLOPS:
             flops = GEMM_FLOPS[name] / (medians["ours"] / 1e3)
             text += f"  {flops / 1e9:.0f} GFLOP/s"
@@ -545,6 +599,13 @@ def main() -> None:
     if speedups:
         print(f"median speed-up over thinc 8.3.14: {statistics.median(speedups):.2f}x "
               f"over {len(speedups)} kernels")
+    print(f"against the faster baseline: {len(verdicts['ahead'])} ahead (interval above 1.0), "
+          f"{len(verdicts['level'])} level (interval spans 1.0), {len(verdicts['behind'])} behind")
+    for verdict in ("level", "behind"):
+        if verdicts[verdict]:
+            print(f"  {verdict}: " + ", ".join(verdicts[verdict]))
+    print(f"CPU time stolen by the hypervisor during the kernel rounds: "
+          f"{100 * steal_share(run_start, stolen_ticks()):.1f}%")
     if worker is not None:
         worker.close()
     if not args.only or any(name.startswith("gemm") for name in args.only):
