@@ -491,9 +491,50 @@ def cpu_name() -> str:
     return "unknown CPU"
 
 
+def measure_kernel(name: str, namespace: Dict[str, object], ops, worker: Optional["RefWorker"],
+                   rounds: int) -> Dict[str, List[float]]:
+    """Seconds per call of each contender, one sample per round, on inputs
+    built afresh for this call."""
+    ours = namespace["make_case"](name, ops)
+    implementations = {"ours": (ours, calibrate(ours))}
+    if worker is not None:
+        try:
+            worker.call("setup", name)
+            implementations["ref"] = (None, 0)
+        except RuntimeError:
+            pass
+    theirs = torch_case(name, namespace["SHARED"])
+    if theirs is not None:
+        implementations["torch"] = (theirs, calibrate(theirs))
+    samples: Dict[str, List[float]] = {key: [] for key in implementations}
+    keys = list(implementations)
+    # Sub-0.2 ms kernels get three times the rounds (for every contender):
+    # a 20 ms sample of them is at the mercy of a neighbour's burst on
+    # the host, and more samples steady their median.
+    n_rounds = rounds * (3 if implementations["ours"][1] >= 100 else 1)
+    for round_index in range(n_rounds):
+        # Each round starts with another implementation, so none always
+        # runs right after the same neighbour.
+        shift = round_index % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            function, n_calls = implementations[key]
+            time.sleep(PAUSE_SECONDS)
+            warmup = max(1, int(n_calls * WARMUP_SHARE))
+            if key == "ref":
+                n_ref = n_calls or implementations["ours"][1]
+                worker.call("time", name, max(1, int(n_ref * WARMUP_SHARE)))
+                samples[key].append(worker.call("time", name, n_ref))
+            else:
+                namespace["time_calls"](function, warmup)
+                samples[key].append(namespace["time_calls"](function, n_calls))
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per kernel in each pass")
+    parser.add_argument("--passes", type=int, default=2,
+                        help="passes over the kernel list (every other one in reverse order)")
     parser.add_argument("--only", nargs="*", help="kernel names to run")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -523,60 +564,54 @@ def main() -> None:
     print(f"thinc kernel threads: {get_num_threads()} (THINC_NUM_THREADS="
           f"{os.environ.get('THINC_NUM_THREADS', 'unset')})")
     print(f"baselines: thinc 8.3.14 {'(' + str(REF_PYTHON) + ')' if worker else '(missing)'}, {torch_label}")
-    print("x best: median over rounds of (the faster baseline's time / ours), with its 90% "
-          "bootstrap interval; steal: share of CPU time the hypervisor gave to other guests "
-          "while the kernel was timed")
+    names = list(args.only or KERNELS)
+    warm_up(namespace, ops)
+    # A kernel's result could hinge on where its arrays happened to land or on
+    # what a neighbour on the host did during its few seconds. Each pass
+    # builds the inputs afresh, and every other pass runs the list backwards,
+    # so a kernel's rounds come from two stretches of the run far apart.
+    samples: Dict[str, Dict[str, List[float]]] = {name: {} for name in names}
+    steal: Dict[str, List[int]] = {name: [0, 0] for name in names}
+    skipped: Dict[str, str] = {}
+    run_start = stolen_ticks()
+    for pass_index in range(args.passes):
+        order = names if pass_index % 2 == 0 else names[::-1]
+        for position, name in enumerate(order):
+            if name in skipped:
+                continue
+            print(f"\rpass {pass_index + 1}/{args.passes}, kernel {position + 1}/{len(order)}: {name:40s}",
+                  end="", file=sys.stderr, flush=True)
+            before = stolen_ticks()
+            try:
+                measured = measure_kernel(name, namespace, ops, worker, args.rounds)
+            except Exception as error:
+                skipped[name] = f"{type(error).__name__}: {error}"
+                continue
+            after = stolen_ticks()
+            steal[name][0] += after[0] - before[0]
+            steal[name][1] += after[1] - before[1]
+            for key, values in measured.items():
+                samples[name].setdefault(key, []).extend(values)
+    print("\r" + " " * 80 + "\r", end="", file=sys.stderr, flush=True)
+    print(f"x best: median over rounds ({args.passes} passes of {args.rounds}, three times as many "
+          "for sub-0.2 ms kernels) of the faster baseline's time / ours, with its 90% bootstrap "
+          "interval; steal: share of CPU time the hypervisor gave to other guests while the "
+          "kernel was timed")
     header = (f"{'kernel':32s} {'ours ms':>9s} {'8.3.14 ms':>10s} {'torch ms':>9s} {'x 8.3.14':>9s} "
               f"{'x best':>7s} {'90% interval':>13s} {'steal':>6s}")
     print(header)
     print("-" * len(header))
-    warm_up(namespace, ops)
     speedups = []
     verdicts: Dict[str, List[str]] = {"ahead": [], "level": [], "behind": []}
-    run_start = stolen_ticks()
-    for name in args.only or KERNELS:
-        try:
-            ours = namespace["make_case"](name, ops)
-        except Exception as error:
-            print(f"{name:32s} skipped: {type(error).__name__}: {error}")
+    for name in names:
+        if name in skipped:
+            print(f"{name:32s} skipped: {skipped[name]}")
             continue
-        implementations = {"ours": (ours, calibrate(ours))}
-        if worker is not None:
-            try:
-                worker.call("setup", name)
-                implementations["ref"] = (None, 0)
-            except RuntimeError:
-                pass
-        theirs = torch_case(name, namespace["SHARED"])
-        if theirs is not None:
-            implementations["torch"] = (theirs, calibrate(theirs))
-        samples: Dict[str, List[float]] = {key: [] for key in implementations}
-        keys = list(implementations)
-        # Sub-0.2 ms kernels get three times the rounds (for every contender):
-        # a 20 ms sample of them is at the mercy of a neighbour's burst on
-        # the host, and more samples steady their median.
-        n_rounds = args.rounds * (3 if implementations["ours"][1] >= 100 else 1)
-        kernel_start = stolen_ticks()
-        for round_index in range(n_rounds):
-            # Each round starts with another implementation, so none always
-            # runs right after the same neighbour.
-            shift = round_index % len(keys)
-            for key in keys[shift:] + keys[:shift]:
-                function, n_calls = implementations[key]
-                time.sleep(PAUSE_SECONDS)
-                warmup = max(1, int(n_calls * WARMUP_SHARE))
-                if key == "ref":
-                    n_ref = n_calls or implementations["ours"][1]
-                    worker.call("time", name, max(1, int(n_ref * WARMUP_SHARE)))
-                    samples[key].append(worker.call("time", name, n_ref))
-                else:
-                    namespace["time_calls"](function, warmup)
-                    samples[key].append(namespace["time_calls"](function, n_calls))
-        steal = steal_share(kernel_start, stolen_ticks())
-        medians = {key: statistics.median(values) * 1e3 for key, values in samples.items()}
+        kernel_samples = samples[name]
+        medians = {key: statistics.median(values) * 1e3 for key, values in kernel_samples.items()}
         ref_ms, torch_ms = medians.get("ref"), medians.get("torch")
-        ratio = paired_ratio(samples, ["ref"]) if ref_ms else None
-        best = paired_ratio(samples, ["ref", "torch"]) if (ref_ms or torch_ms) else None
+        ratio = paired_ratio(kernel_samples, ["ref"]) if ref_ms else None
+        best = paired_ratio(kernel_samples, ["ref", "torch"]) if (ref_ms or torch_ms) else None
         if ratio:
             speedups.append(ratio)
         text = f"{name:32s} {medians['ours']:9.3f} "
@@ -585,13 +620,14 @@ def main() -> None:
         text += f"{ratio:8.2f}x " if ratio else f"{'-':>9s} "
         text += f"{best:6.2f}x" if best else f"{'-':>7s}"
         if best:
-            low, high = median_interval(round_ratios(samples, ["ref", "torch"]))
+            low, high = median_interval(round_ratios(kernel_samples, ["ref", "torch"]))
             text += f" {f'{low:.2f}-{high:.2f}x':>13s}"
             verdict = "ahead" if low > 1.0 else "behind" if high < 1.0 else "level"
             verdicts[verdict].append(f"{name} {best:.2f}x")
         else:
             text += f" {'':13s}"
-        text += f" {100 * steal:5.1f}%"
+        stolen, total = steal[name]
+        text += f" {100 * stolen / total if total else 0.0:5.1f}%"
         if name in GEMM_FLOPS:
             flops = GEMM_FLOPS[name] / (medians["ours"] / 1e3)
             text += f"  {flops / 1e9:.0f} GFLOP/s"
@@ -609,7 +645,7 @@ def main() -> None:
     if worker is not None:
         worker.close()
     if not args.only or any(name.startswith("gemm") for name in args.only):
-        gemm_share_of_peak(namespace, ops, args.rounds)
+        gemm_share_of_peak(namespace, ops, args.rounds * args.passes)
 
 
 if __name__ == "__main__":
