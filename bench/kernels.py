@@ -491,7 +491,7 @@ def cpu_name() -> str:
     return "unknown CPU"
 
 
-def measure_kernel(name: str, namespace: Dict[str, object], ops, worker: Optional["RefWorker"],
+def measure_kernel(name: str, namespace: Dict[str, object], ops, worker: Optional[RefWorker],
                    rounds: int) -> Dict[str, List[float]]:
     """Seconds per call of each contender, one sample per round, on inputs
     built afresh for this call."""
