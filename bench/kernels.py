@@ -476,9 +476,14 @@ def stolen_ticks() -> Tuple[int, int]:
     return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
 
 
-def steal_share(before: Tuple[int, int], after: Tuple[int, int]) -> float:
-    total = after[1] - before[1]
-    return (after[0] - before[0]) / total if total > 0 else 0.0
+def ticks_between(before: Tuple[int, int], after: Tuple[int, int]) -> Tuple[int, int]:
+    """(stolen, all) ticks that passed between two stolen_ticks() readings."""
+    return after[0] - before[0], after[1] - before[1]
+
+
+def steal_share(ticks: Tuple[int, int]) -> float:
+    stolen, total = ticks
+    return stolen / total if total > 0 else 0.0
 
 
 def cpu_name() -> str:
@@ -571,7 +576,7 @@ def main() -> None:
     # builds the inputs afresh, and every other pass runs the list backwards,
     # so a kernel's rounds come from two stretches of the run far apart.
     samples: Dict[str, Dict[str, List[float]]] = {name: {} for name in names}
-    steal: Dict[str, List[int]] = {name: [0, 0] for name in names}
+    steal: Dict[str, Tuple[int, int]] = {name: (0, 0) for name in names}
     skipped: Dict[str, str] = {}
     run_start = stolen_ticks()
     for pass_index in range(args.passes):
@@ -587,9 +592,8 @@ def main() -> None:
             except Exception as error:
                 skipped[name] = f"{type(error).__name__}: {error}"
                 continue
-            after = stolen_ticks()
-            steal[name][0] += after[0] - before[0]
-            steal[name][1] += after[1] - before[1]
+            stolen, total = ticks_between(before, stolen_ticks())
+            steal[name] = (steal[name][0] + stolen, steal[name][1] + total)
             for key, values in measured.items():
                 samples[name].setdefault(key, []).extend(values)
     print("\r" + " " * 80 + "\r", end="", file=sys.stderr, flush=True)
@@ -611,7 +615,8 @@ def main() -> None:
         medians = {key: statistics.median(values) * 1e3 for key, values in kernel_samples.items()}
         ref_ms, torch_ms = medians.get("ref"), medians.get("torch")
         ratio = paired_ratio(kernel_samples, ["ref"]) if ref_ms else None
-        best = paired_ratio(kernel_samples, ["ref", "torch"]) if (ref_ms or torch_ms) else None
+        best_rounds = round_ratios(kernel_samples, ["ref", "torch"]) if (ref_ms or torch_ms) else None
+        best = statistics.median(best_rounds) if best_rounds else None
         if ratio:
             speedups.append(ratio)
         text = f"{name:32s} {medians['ours']:9.3f} "
@@ -620,14 +625,13 @@ def main() -> None:
         text += f"{ratio:8.2f}x " if ratio else f"{'-':>9s} "
         text += f"{best:6.2f}x" if best else f"{'-':>7s}"
         if best:
-            low, high = median_interval(round_ratios(kernel_samples, ["ref", "torch"]))
+            low, high = median_interval(best_rounds)
             text += f" {f'{low:.2f}-{high:.2f}x':>13s}"
             verdict = "ahead" if low > 1.0 else "behind" if high < 1.0 else "level"
             verdicts[verdict].append(f"{name} {best:.2f}x")
         else:
             text += f" {'':13s}"
-        stolen, total = steal[name]
-        text += f" {100 * stolen / total if total else 0.0:5.1f}%"
+        text += f" {100 * steal_share(steal[name]):5.1f}%"
         if name in GEMM_FLOPS:
             flops = GEMM_FLOPS[name] / (medians["ours"] / 1e3)
             text += f"  {flops / 1e9:.0f} GFLOP/s"
@@ -641,7 +645,7 @@ def main() -> None:
         if verdicts[verdict]:
             print(f"  {verdict}: " + ", ".join(verdicts[verdict]))
     print(f"CPU time stolen by the hypervisor during the kernel rounds: "
-          f"{100 * steal_share(run_start, stolen_ticks()):.1f}%")
+          f"{100 * steal_share(ticks_between(run_start, stolen_ticks())):.1f}%")
     if worker is not None:
         worker.close()
     if not args.only or any(name.startswith("gemm") for name in args.only):
