@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 
+#include "thinc_isa.hh"
 #include "thinc_parallel.hh"
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -482,7 +483,10 @@ inline bool sgemm_avx2(const Operands& g) {
     index_t nc_max = column_block(g.K, g.N);
     index_t kc = k_block(g.K);
     double macs = static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
-    bool parallel = macs >= static_cast<double>(PARALLEL_MACS) && thinc_parallel::num_threads() > 1 &&
+    // THINC_PARALLEL_GRAIN (or a test) lowers the threshold, as for the other kernels.
+    index_t override_macs = thinc_parallel::grain_override().load(std::memory_order_relaxed);
+    double threshold = static_cast<double>(override_macs > 0 ? override_macs : PARALLEL_MACS);
+    bool parallel = macs >= threshold && thinc_parallel::num_threads() > 1 &&
                     !single_threaded().load(std::memory_order_relaxed);
     if (use_split_k(g)) return sgemm_split_k(g, parallel);
     Buffer packed_b = allocate(g.K * nc_max);
@@ -528,9 +532,10 @@ inline bool sgemm_avx2(const Operands& g) {
 
 #pragma GCC pop_options
 
-inline bool available() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+// The kernel runs where the active instruction-set level (THINC_ISA) has AVX2.
+inline bool available() { return thinc_isa::active() >= thinc_isa::AVX2; }
 // Where the CPU has AVX-512, a library using it has twice this kernel's width.
-inline bool cpu_has_avx512() { return __builtin_cpu_supports("avx512f"); }
+inline bool cpu_has_avx512() { return thinc_isa::cpu_level() >= thinc_isa::AVX512; }
 #else
 inline bool sgemm_avx2(const Operands&) { return false; }
 inline bool available() { return false; }
@@ -555,8 +560,7 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
         }
         return true;
     }
-    static const bool cpu_ok = available();
-    if (!cpu_ok) return false;
+    if (!available()) return false;
     Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
     return sgemm_avx2(g);
 }

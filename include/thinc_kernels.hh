@@ -13,7 +13,7 @@
 #include <immintrin.h>
 #endif
 
-#include "thinc_clones.hh"
+#include "thinc_isa.hh"
 #include "thinc_parallel.hh"
 
 namespace thinc_kernels {
@@ -80,8 +80,60 @@ THINC_INLINE double normal_cdf(double x) { return 0.5 * std::erfc(-x * 0.7071067
 
 template <typename T>
 THINC_INLINE T normal_pdf(T x) {
-    return T(0.3989422804014327) * exp_fast(T(-0.5) * x * x);
+    // Past |x| ~ 13.2 float's exp_fast would return its clamp's floor (~1e-38),
+    // which x * pdf scales back up to garbage for huge x: the density is 0 there.
+    return sizeof(T) == 4 && x * x > T(174) ? T(0) : T(0.3989422804014327) * exp_fast(T(-0.5) * x * x);
 }
+
+// gelu and its gradient as rational functions of x^2, fitted (minimax in
+// absolute error, our own fit) on |x| <= GELU_RANGE, past which Phi(x) and
+// the gradient are 0 or 1 in float32. Against exp-based erf formulas this
+// halves the instruction count and the dependency chain that bounds these
+// kernels; the price is absolute rather than relative accuracy in the far
+// negative tail (errors below 1e-6 everywhere, as for the erf approximations
+// thinc and PyTorch use). One IEEE division keeps results vendor-independent.
+constexpr float GELU_RANGE = 5.75f;
+
+// Phi(x), the standard normal CDF: max error 1.3e-8 in float64, ~1e-7 in float32.
+constexpr float CDF_NUMERATOR[] = {0.3989421969327923f, 0.03523897967139825f, 0.004758951813707014f,
+                                   0.0001823603863899359f, 6.3882365127501065e-06f, 2.131378151054575e-08f};
+constexpr float CDF_DENOMINATOR[] = {1.0f, 0.254996353738686f, 0.029430756392069192f,
+                                     0.0019614794020880004f, 7.768188998320502e-05f, 1.1581664393772728e-06f};
+// Phi(x) + x phi(x), gelu's derivative: max error 8.3e-8 in float64.
+constexpr float GELU_GRAD_NUMERATOR[] = {0.7978851546204941f,    -0.03197541588754041f, 0.014201244110668816f,
+                                         6.864080877220291e-06f, 3.469448195733094e-05f, 1.570943079826255e-07f,
+                                         1.379174899285296e-10f};
+constexpr float GELU_GRAD_DENOMINATOR[] = {1.0f, 0.2932643059696801f, 0.04053846282522576f,
+                                           0.0034478145873829595f, 0.00018660216968822234f,
+                                           8.251738488157588e-06f};
+
+
+template <size_t N>
+THINC_INLINE float horner(float v, const float (&coefficients)[N]) {
+    float result = coefficients[N - 1];
+    for (size_t k = N - 1; k-- > 0;) result = result * v + coefficients[k];
+    return result;
+}
+
+// The scalar twin of v8::half_plus_odd_rational, so float32 gelu gives the
+// same answers (to rounding) at every instruction-set level; NaN propagates.
+template <size_t NP, size_t NQ>
+THINC_INLINE float half_plus_odd_rational(float x, const float (&numerator)[NP], const float (&denominator)[NQ]) {
+    float clamped = x < -GELU_RANGE ? -GELU_RANGE : (x > GELU_RANGE ? GELU_RANGE : x);
+    float v = clamped * clamped;
+    float result = clamped * horner(v, numerator) / horner(v, denominator) + 0.5f;
+    return x <= -GELU_RANGE ? 0.0f : result;
+}
+
+// Phi(x) for gelu: the rational fit in float32, the library's erfc in float64.
+THINC_INLINE float gelu_cdf(float x) { return half_plus_odd_rational(x, CDF_NUMERATOR, CDF_DENOMINATOR); }
+THINC_INLINE double gelu_cdf(double x) { return normal_cdf(x); }
+
+// gelu's derivative; x - x makes it NaN at +-inf, as the reference's inf * 0 is.
+THINC_INLINE float gelu_grad(float x) {
+    return half_plus_odd_rational(x, GELU_GRAD_NUMERATOR, GELU_GRAD_DENOMINATOR) + (x - x);
+}
+THINC_INLINE double gelu_grad(double x) { return normal_cdf(x) + x * normal_pdf(x); }
 
 // ---------------------------------------------------------------------------
 // Hand-vectorised float32 math for AVX2+FMA. gcc does vectorise the scalar
@@ -95,12 +147,10 @@ THINC_INLINE T normal_pdf(T x) {
 #define THINC_AVX2 __attribute__((target("avx2,fma")))
 #define THINC_AVX2_INLINE inline __attribute__((always_inline, target("avx2,fma")))
 
-static bool cpu_has_avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static bool cpu_has_avx2_fma() { return thinc_isa::cpu_level() >= thinc_isa::AVX2; }
 
-inline bool use_avx2() {
-    static const bool value = cpu_has_avx2_fma();
-    return value;
-}
+// The hand-written AVX2 bodies run at the AVX2 level and above.
+inline bool use_avx2() { return thinc_isa::active() >= thinc_isa::AVX2; }
 
 namespace v8 {
 
@@ -154,15 +204,6 @@ THINC_AVX2_INLINE __m256 tanh(__m256 x) {
     return _mm256_xor_ps(t, sign_of(x));
 }
 
-// gelu and its gradient as rational functions of x^2, fitted (minimax in
-// absolute error, our own fit) on |x| <= GELU_RANGE, past which Phi(x) and
-// the gradient are 0 or 1 in float32. Against exp-based erf formulas this
-// halves the instruction count and the dependency chain that bounds these
-// kernels; the price is absolute rather than relative accuracy in the far
-// negative tail (errors below 1e-6 everywhere, as for the erf approximations
-// thinc and PyTorch use). One IEEE division keeps results vendor-independent.
-constexpr float GELU_RANGE = 5.75f;
-
 template <size_t N>
 THINC_AVX2_INLINE __m256 horner(__m256 v, const float (&coefficients)[N]) {
     __m256 result = constant(coefficients[N - 1]);
@@ -181,19 +222,6 @@ THINC_AVX2_INLINE __m256 half_plus_odd_rational(__m256 x, const float (&numerato
     __m256 result = _mm256_add_ps(ratio, constant(0.5f));
     return _mm256_andnot_ps(_mm256_cmp_ps(x, constant(-GELU_RANGE), _CMP_LE_OQ), result);
 }
-
-// Phi(x), the standard normal CDF: max error 1.3e-8 in float64, ~1e-7 in float32.
-constexpr float CDF_NUMERATOR[] = {0.3989421969327923f, 0.03523897967139825f, 0.004758951813707014f,
-                                   0.0001823603863899359f, 6.3882365127501065e-06f, 2.131378151054575e-08f};
-constexpr float CDF_DENOMINATOR[] = {1.0f, 0.254996353738686f, 0.029430756392069192f,
-                                     0.0019614794020880004f, 7.768188998320502e-05f, 1.1581664393772728e-06f};
-// Phi(x) + x phi(x), gelu's derivative: max error 8.3e-8 in float64.
-constexpr float GELU_GRAD_NUMERATOR[] = {0.7978851546204941f,    -0.03197541588754041f, 0.014201244110668816f,
-                                         6.864080877220291e-06f, 3.469448195733094e-05f, 1.570943079826255e-07f,
-                                         1.379174899285296e-10f};
-constexpr float GELU_GRAD_DENOMINATOR[] = {1.0f, 0.2932643059696801f, 0.04053846282522576f,
-                                           0.0034478145873829595f, 0.00018660216968822234f,
-                                           8.251738488157588e-06f};
 
 THINC_AVX2_INLINE __m256 gelu_approx_inner(__m256 x) {
     __m256 cube = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
@@ -581,14 +609,14 @@ constexpr index_t SPLIT_ALIGN = 16;
             Y[i] = (EXPR);                                                                     \
         }                                                                                      \
     }                                                                                          \
-    THINC_CLONES static void NAME##_serial(const float* X, float* Y, index_t n, float a,       \
-                                           float b, float c, float d) {                        \
-        NAME##_impl<float>(X, Y, n, a, b, c, d);                                               \
-    }                                                                                          \
-    THINC_CLONES static void NAME##_serial(const double* X, double* Y, index_t n, double a,    \
-                                           double b, double c, double d) {                     \
-        NAME##_impl<double>(X, Y, n, a, b, c, d);                                              \
-    }                                                                                          \
+    THINC_ISA_VARIANTS(static void, NAME##_serial,                                             \
+                       (const float* X, float* Y, index_t n, float a, float b, float c, float d), \
+                       NAME##_impl<float>(X, Y, n, a, b, c, d))                                \
+    THINC_ISA_VARIANTS(static void, NAME##_serial,                                             \
+                       (const double* X, double* Y, index_t n, double a, double b, double c,   \
+                        double d),                                                             \
+                       NAME##_impl<double>(X, Y, n, a, b, c, d))                               \
+    THINC_ISA_DISPATCH(NAME##_serial)                                                          \
     static void NAME(const float* X, float* Y, index_t n, float a, float b, float c, float d) { \
         thinc_parallel::parallel_for(n, GRAIN, SPLIT_ALIGN, [=](index_t begin, index_t end) {  \
             if (!NAME##_vectorised(X + begin, Y + begin, end - begin, a, b, c, d))             \
@@ -614,14 +642,15 @@ constexpr index_t SPLIT_ALIGN = 16;
             dX[i] = (EXPR);                                                                      \
         }                                                                                        \
     }                                                                                            \
-    THINC_CLONES static void NAME##_serial(const float* G, const float* S, float* dX, index_t n, \
-                                           float a, float b, float c, float d) {                 \
-        NAME##_impl<float>(G, S, dX, n, a, b, c, d);                                             \
-    }                                                                                            \
-    THINC_CLONES static void NAME##_serial(const double* G, const double* S, double* dX,         \
-                                           index_t n, double a, double b, double c, double d) {  \
-        NAME##_impl<double>(G, S, dX, n, a, b, c, d);                                            \
-    }                                                                                            \
+    THINC_ISA_VARIANTS(static void, NAME##_serial,                                               \
+                       (const float* G, const float* S, float* dX, index_t n, float a, float b,  \
+                        float c, float d),                                                       \
+                       NAME##_impl<float>(G, S, dX, n, a, b, c, d))                              \
+    THINC_ISA_VARIANTS(static void, NAME##_serial,                                               \
+                       (const double* G, const double* S, double* dX, index_t n, double a,       \
+                        double b, double c, double d),                                           \
+                       NAME##_impl<double>(G, S, dX, n, a, b, c, d))                             \
+    THINC_ISA_DISPATCH(NAME##_serial)                                                            \
     static void NAME(const float* G, const float* S, float* dX, index_t n, float a, float b,     \
                      float c, float d) {                                                         \
         thinc_parallel::parallel_for(n, GRAIN, SPLIT_ALIGN, [=](index_t begin, index_t end) {    \
@@ -656,7 +685,7 @@ THINC_UNARY(hard_swish_forward, x * clip_value(x * T(0.2) + T(0.5), T(0), T(1)),
 THINC_UNARY(hard_swish_mobilenet_forward, x * clip_value(x + T(3), T(0), T(6)) * T(1.0 / 6.0), GRAIN_CHEAP)
 THINC_UNARY(sigmoid_forward, sigmoid_clipped(x), GRAIN_COSTLY)
 THINC_UNARY(swish_forward, x * sigmoid_clipped(x), GRAIN_COSTLY)
-THINC_UNARY(gelu_forward, x * normal_cdf(x), GRAIN_COSTLY)
+THINC_UNARY(gelu_forward, x * gelu_cdf(x), GRAIN_COSTLY)
 THINC_UNARY(gelu_approx_forward, T(0.5) * x * (T(1) + tanh_fast(gelu_approx_inner(x))), GRAIN_COSTLY)
 THINC_UNARY(dish_forward, dish_value(x), GRAIN_COSTLY)
 THINC_UNARY(mish_forward, mish_value(x, a), GRAIN_COSTLY)
@@ -682,7 +711,7 @@ THINC_BINARY(hard_swish_backward,
 THINC_BINARY(hard_swish_mobilenet_backward,
              g * (x > T(3) ? T(1) : (x < T(-3) ? T(0) : (T(2) * x + T(3)) * T(1.0 / 6.0))), GRAIN_CHEAP)
 THINC_BINARY(sigmoid_backward, g * x * (T(1) - x), GRAIN_CHEAP)
-THINC_BINARY(gelu_backward, g * (normal_cdf(x) + x * normal_pdf(x)), GRAIN_COSTLY)
+THINC_BINARY(gelu_backward, g * gelu_grad(x), GRAIN_COSTLY)
 THINC_BINARY(dish_backward, g * dish_grad(x), GRAIN_COSTLY)
 THINC_BINARY(mish_backward, g * mish_grad(x, a), GRAIN_COSTLY)
 
@@ -707,13 +736,16 @@ THINC_INLINE void swish_backward_impl(const T* G, const T* X, const T* Y, T* dX,
         dX[i] = G[i] * (Y[i] + s * (T(1) - Y[i]));
     }
 }
-THINC_CLONES static void swish_backward_serial(const float* G, const float* X, const float* Y, float* dX, index_t n) {
+THINC_INLINE void swish_backward_serial_body(const float* G, const float* X, const float* Y, float* dX, index_t n) {
     swish_backward_impl<float>(G, X, Y, dX, n);
 }
-THINC_CLONES static void swish_backward_serial(const double* G, const double* X, const double* Y, double* dX,
+THINC_ISA_VARIANTS(static void, swish_backward_serial, (const float* G, const float* X, const float* Y, float* dX, index_t n), swish_backward_serial_body(G, X, Y, dX, n))
+THINC_INLINE void swish_backward_serial_body(const double* G, const double* X, const double* Y, double* dX,
                                                index_t n) {
     swish_backward_impl<double>(G, X, Y, dX, n);
 }
+THINC_ISA_VARIANTS(static void, swish_backward_serial, (const double* G, const double* X, const double* Y, double* dX, index_t n), swish_backward_serial_body(G, X, Y, dX, n))
+THINC_ISA_DISPATCH(swish_backward_serial)
 static void swish_backward(const float* G, const float* X, const float* Y, float* dX, index_t n) {
     thinc_parallel::parallel_for(n, GRAIN_COSTLY, SPLIT_ALIGN, [=](index_t begin, index_t end) {
 #if defined(THINC_AVX2_PATH)
@@ -748,12 +780,15 @@ THINC_INLINE void softmax_rows_impl(const T* X, T* Y, index_t n_row, index_t n_c
         for (index_t c = 0; c < n_col; ++c) y[c] *= scale;
     }
 }
-THINC_CLONES static void softmax_rows_serial(const float* X, float* Y, index_t r, index_t c, float t) {
+THINC_INLINE void softmax_rows_serial_body(const float* X, float* Y, index_t r, index_t c, float t) {
     softmax_rows_impl<float>(X, Y, r, c, t);
 }
-THINC_CLONES static void softmax_rows_serial(const double* X, double* Y, index_t r, index_t c, double t) {
+THINC_ISA_VARIANTS(static void, softmax_rows_serial, (const float* X, float* Y, index_t r, index_t c, float t), softmax_rows_serial_body(X, Y, r, c, t))
+THINC_INLINE void softmax_rows_serial_body(const double* X, double* Y, index_t r, index_t c, double t) {
     softmax_rows_impl<double>(X, Y, r, c, t);
 }
+THINC_ISA_VARIANTS(static void, softmax_rows_serial, (const double* X, double* Y, index_t r, index_t c, double t), softmax_rows_serial_body(X, Y, r, c, t))
+THINC_ISA_DISPATCH(softmax_rows_serial)
 
 // Rows per thread: the grain is counted in elements, as for the activations.
 inline index_t row_grain(index_t grain, index_t n_col) { return std::max<index_t>(1, grain / std::max<index_t>(1, n_col)); }
@@ -784,14 +819,17 @@ THINC_INLINE void backprop_softmax_rows_impl(const T* Y, const T* dY, T* dX, ind
         for (index_t c = 0; c < n_col; ++c) d[c] = y[c] * (g[c] - dot) * inverse_temperature;
     }
 }
-THINC_CLONES static void backprop_softmax_rows_serial(const float* Y, const float* dY, float* dX, index_t r,
+THINC_INLINE void backprop_softmax_rows_serial_body(const float* Y, const float* dY, float* dX, index_t r,
                                                       index_t c, float t) {
     backprop_softmax_rows_impl<float>(Y, dY, dX, r, c, t);
 }
-THINC_CLONES static void backprop_softmax_rows_serial(const double* Y, const double* dY, double* dX, index_t r,
+THINC_ISA_VARIANTS(static void, backprop_softmax_rows_serial, (const float* Y, const float* dY, float* dX, index_t r, index_t c, float t), backprop_softmax_rows_serial_body(Y, dY, dX, r, c, t))
+THINC_INLINE void backprop_softmax_rows_serial_body(const double* Y, const double* dY, double* dX, index_t r,
                                                       index_t c, double t) {
     backprop_softmax_rows_impl<double>(Y, dY, dX, r, c, t);
 }
+THINC_ISA_VARIANTS(static void, backprop_softmax_rows_serial, (const double* Y, const double* dY, double* dX, index_t r, index_t c, double t), backprop_softmax_rows_serial_body(Y, dY, dX, r, c, t))
+THINC_ISA_DISPATCH(backprop_softmax_rows_serial)
 
 template <typename T>
 static void backprop_softmax_rows(const T* Y, const T* dY, T* dX, index_t n_row, index_t n_col,
@@ -836,12 +874,15 @@ THINC_INLINE void softmax_sequences_impl(const T* X, T* Y, const index_t* length
         Y += length * n_col;
     }
 }
-THINC_CLONES static void softmax_sequences_serial(const float* X, float* Y, const index_t* L, index_t n, index_t c, float* w) {
+THINC_INLINE void softmax_sequences_serial_body(const float* X, float* Y, const index_t* L, index_t n, index_t c, float* w) {
     softmax_sequences_impl<float>(X, Y, L, n, c, w);
 }
-THINC_CLONES static void softmax_sequences_serial(const double* X, double* Y, const index_t* L, index_t n, index_t c, double* w) {
+THINC_ISA_VARIANTS(static void, softmax_sequences_serial, (const float* X, float* Y, const index_t* L, index_t n, index_t c, float* w), softmax_sequences_serial_body(X, Y, L, n, c, w))
+THINC_INLINE void softmax_sequences_serial_body(const double* X, double* Y, const index_t* L, index_t n, index_t c, double* w) {
     softmax_sequences_impl<double>(X, Y, L, n, c, w);
 }
+THINC_ISA_VARIANTS(static void, softmax_sequences_serial, (const double* X, double* Y, const index_t* L, index_t n, index_t c, double* w), softmax_sequences_serial_body(X, Y, L, n, c, w))
+THINC_ISA_DISPATCH(softmax_sequences_serial)
 
 template <typename T>
 THINC_INLINE void backprop_softmax_sequences_impl(const T* dY, const T* Y, T* dX, const index_t* lengths,
@@ -859,14 +900,17 @@ THINC_INLINE void backprop_softmax_sequences_impl(const T* dY, const T* Y, T* dX
         dX += length * n_col;
     }
 }
-THINC_CLONES static void backprop_softmax_sequences_serial(const float* dY, const float* Y, float* dX, const index_t* L,
+THINC_INLINE void backprop_softmax_sequences_serial_body(const float* dY, const float* Y, float* dX, const index_t* L,
                                                     index_t n, index_t c, float* w) {
     backprop_softmax_sequences_impl<float>(dY, Y, dX, L, n, c, w);
 }
-THINC_CLONES static void backprop_softmax_sequences_serial(const double* dY, const double* Y, double* dX,
+THINC_ISA_VARIANTS(static void, backprop_softmax_sequences_serial, (const float* dY, const float* Y, float* dX, const index_t* L, index_t n, index_t c, float* w), backprop_softmax_sequences_serial_body(dY, Y, dX, L, n, c, w))
+THINC_INLINE void backprop_softmax_sequences_serial_body(const double* dY, const double* Y, double* dX,
                                                     const index_t* L, index_t n, index_t c, double* w) {
     backprop_softmax_sequences_impl<double>(dY, Y, dX, L, n, c, w);
 }
+THINC_ISA_VARIANTS(static void, backprop_softmax_sequences_serial, (const double* dY, const double* Y, double* dX, const index_t* L, index_t n, index_t c, double* w), backprop_softmax_sequences_serial_body(dY, Y, dX, L, n, c, w))
+THINC_ISA_DISPATCH(backprop_softmax_sequences_serial)
 
 // ---------------------------------------------------------------------------
 // Sequence reductions: X holds the rows of consecutive sequences.
@@ -886,12 +930,15 @@ THINC_INLINE void reduce_sum_impl(const T* X, T* out, const index_t* lengths, in
         }
     }
 }
-THINC_CLONES static void reduce_sum_serial(const float* X, float* o, const index_t* L, index_t n, index_t c, bool m) {
+THINC_INLINE void reduce_sum_serial_body(const float* X, float* o, const index_t* L, index_t n, index_t c, bool m) {
     reduce_sum_impl<float>(X, o, L, n, c, m);
 }
-THINC_CLONES static void reduce_sum_serial(const double* X, double* o, const index_t* L, index_t n, index_t c, bool m) {
+THINC_ISA_VARIANTS(static void, reduce_sum_serial, (const float* X, float* o, const index_t* L, index_t n, index_t c, bool m), reduce_sum_serial_body(X, o, L, n, c, m))
+THINC_INLINE void reduce_sum_serial_body(const double* X, double* o, const index_t* L, index_t n, index_t c, bool m) {
     reduce_sum_impl<double>(X, o, L, n, c, m);
 }
+THINC_ISA_VARIANTS(static void, reduce_sum_serial, (const double* X, double* o, const index_t* L, index_t n, index_t c, bool m), reduce_sum_serial_body(X, o, L, n, c, m))
+THINC_ISA_DISPATCH(reduce_sum_serial)
 
 template <typename T>
 THINC_INLINE void backprop_reduce_sum_impl(const T* d_out, T* dX, const index_t* lengths, index_t n_seq,
@@ -904,12 +951,15 @@ THINC_INLINE void backprop_reduce_sum_impl(const T* d_out, T* dX, const index_t*
             for (index_t c = 0; c < n_col; ++c) dX[c] = g[c] * scale;
     }
 }
-THINC_CLONES static void backprop_reduce_sum_serial(const float* g, float* dX, const index_t* L, index_t n, index_t c, bool m) {
+THINC_INLINE void backprop_reduce_sum_serial_body(const float* g, float* dX, const index_t* L, index_t n, index_t c, bool m) {
     backprop_reduce_sum_impl<float>(g, dX, L, n, c, m);
 }
-THINC_CLONES static void backprop_reduce_sum_serial(const double* g, double* dX, const index_t* L, index_t n, index_t c, bool m) {
+THINC_ISA_VARIANTS(static void, backprop_reduce_sum_serial, (const float* g, float* dX, const index_t* L, index_t n, index_t c, bool m), backprop_reduce_sum_serial_body(g, dX, L, n, c, m))
+THINC_INLINE void backprop_reduce_sum_serial_body(const double* g, double* dX, const index_t* L, index_t n, index_t c, bool m) {
     backprop_reduce_sum_impl<double>(g, dX, L, n, c, m);
 }
+THINC_ISA_VARIANTS(static void, backprop_reduce_sum_serial, (const double* g, double* dX, const index_t* L, index_t n, index_t c, bool m), backprop_reduce_sum_serial_body(g, dX, L, n, c, m))
+THINC_ISA_DISPATCH(backprop_reduce_sum_serial)
 
 // Lengths must all be positive here; `which` records the first maximal row.
 template <typename T>
@@ -932,12 +982,15 @@ THINC_INLINE void reduce_max_impl(const T* X, T* out, int32_t* which, const inde
         X += length * n_col;
     }
 }
-THINC_CLONES static void reduce_max_serial(const float* X, float* o, int32_t* w, const index_t* L, index_t n, index_t c) {
+THINC_INLINE void reduce_max_serial_body(const float* X, float* o, int32_t* w, const index_t* L, index_t n, index_t c) {
     reduce_max_impl<float>(X, o, w, L, n, c);
 }
-THINC_CLONES static void reduce_max_serial(const double* X, double* o, int32_t* w, const index_t* L, index_t n, index_t c) {
+THINC_ISA_VARIANTS(static void, reduce_max_serial, (const float* X, float* o, int32_t* w, const index_t* L, index_t n, index_t c), reduce_max_serial_body(X, o, w, L, n, c))
+THINC_INLINE void reduce_max_serial_body(const double* X, double* o, int32_t* w, const index_t* L, index_t n, index_t c) {
     reduce_max_impl<double>(X, o, w, L, n, c);
 }
+THINC_ISA_VARIANTS(static void, reduce_max_serial, (const double* X, double* o, int32_t* w, const index_t* L, index_t n, index_t c), reduce_max_serial_body(X, o, w, L, n, c))
+THINC_ISA_DISPATCH(reduce_max_serial)
 
 // Returns the flat position of the first `which` entry outside its
 // sequence, or -1 when all are valid (dX is then complete).
@@ -957,12 +1010,15 @@ THINC_INLINE index_t backprop_reduce_max_impl(const T* d_out, const int32_t* whi
     }
     return -1;
 }
-THINC_CLONES static index_t backprop_reduce_max_serial(const float* g, const int32_t* w, float* dX, const index_t* L, index_t n, index_t c) {
+THINC_INLINE index_t backprop_reduce_max_serial_body(const float* g, const int32_t* w, float* dX, const index_t* L, index_t n, index_t c) {
     return backprop_reduce_max_impl<float>(g, w, dX, L, n, c);
 }
-THINC_CLONES static index_t backprop_reduce_max_serial(const double* g, const int32_t* w, double* dX, const index_t* L, index_t n, index_t c) {
+THINC_ISA_VARIANTS(static index_t, backprop_reduce_max_serial, (const float* g, const int32_t* w, float* dX, const index_t* L, index_t n, index_t c), backprop_reduce_max_serial_body(g, w, dX, L, n, c))
+THINC_INLINE index_t backprop_reduce_max_serial_body(const double* g, const int32_t* w, double* dX, const index_t* L, index_t n, index_t c) {
     return backprop_reduce_max_impl<double>(g, w, dX, L, n, c);
 }
+THINC_ISA_VARIANTS(static index_t, backprop_reduce_max_serial, (const double* g, const int32_t* w, double* dX, const index_t* L, index_t n, index_t c), backprop_reduce_max_serial_body(g, w, dX, L, n, c))
+THINC_ISA_DISPATCH(backprop_reduce_max_serial)
 
 // ---------------------------------------------------------------------------
 // seq2col: each row gets its nW left and right neighbours within its sequence
@@ -987,12 +1043,15 @@ THINC_INLINE void seq2col_impl(const T* X, T* out, const index_t* lengths, index
         out += length * width;
     }
 }
-THINC_CLONES static void seq2col_serial(const float* X, float* o, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_INLINE void seq2col_serial_body(const float* X, float* o, const index_t* L, index_t n, index_t c, index_t nW) {
     seq2col_impl<float>(X, o, L, n, c, nW);
 }
-THINC_CLONES static void seq2col_serial(const double* X, double* o, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_ISA_VARIANTS(static void, seq2col_serial, (const float* X, float* o, const index_t* L, index_t n, index_t c, index_t nW), seq2col_serial_body(X, o, L, n, c, nW))
+THINC_INLINE void seq2col_serial_body(const double* X, double* o, const index_t* L, index_t n, index_t c, index_t nW) {
     seq2col_impl<double>(X, o, L, n, c, nW);
 }
+THINC_ISA_VARIANTS(static void, seq2col_serial, (const double* X, double* o, const index_t* L, index_t n, index_t c, index_t nW), seq2col_serial_body(X, o, L, n, c, nW))
+THINC_ISA_DISPATCH(seq2col_serial)
 
 template <typename T>
 THINC_INLINE void backprop_seq2col_impl(const T* dY, T* dX, const index_t* lengths, index_t n_seq, index_t n_col,
@@ -1016,12 +1075,15 @@ THINC_INLINE void backprop_seq2col_impl(const T* dY, T* dX, const index_t* lengt
         dX += length * n_col;
     }
 }
-THINC_CLONES static void backprop_seq2col_serial(const float* g, float* d, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_INLINE void backprop_seq2col_serial_body(const float* g, float* d, const index_t* L, index_t n, index_t c, index_t nW) {
     backprop_seq2col_impl<float>(g, d, L, n, c, nW);
 }
-THINC_CLONES static void backprop_seq2col_serial(const double* g, double* d, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_ISA_VARIANTS(static void, backprop_seq2col_serial, (const float* g, float* d, const index_t* L, index_t n, index_t c, index_t nW), backprop_seq2col_serial_body(g, d, L, n, c, nW))
+THINC_INLINE void backprop_seq2col_serial_body(const double* g, double* d, const index_t* L, index_t n, index_t c, index_t nW) {
     backprop_seq2col_impl<double>(g, d, L, n, c, nW);
 }
+THINC_ISA_VARIANTS(static void, backprop_seq2col_serial, (const double* g, double* d, const index_t* L, index_t n, index_t c, index_t nW), backprop_seq2col_serial_body(g, d, L, n, c, nW))
+THINC_ISA_DISPATCH(backprop_seq2col_serial)
 
 // ---------------------------------------------------------------------------
 // Maxout over the last axis of (B, O, P).
@@ -1062,12 +1124,15 @@ THINC_INLINE void maxout_impl(const T* X, T* out, int32_t* which, index_t n, ind
         which[i] = arg;
     }
 }
-THINC_CLONES static void maxout_serial(const float* X, float* o, int32_t* w, index_t n, index_t P) {
+THINC_INLINE void maxout_serial_body(const float* X, float* o, int32_t* w, index_t n, index_t P) {
     maxout_impl<float>(X, o, w, n, P);
 }
-THINC_CLONES static void maxout_serial(const double* X, double* o, int32_t* w, index_t n, index_t P) {
+THINC_ISA_VARIANTS(static void, maxout_serial, (const float* X, float* o, int32_t* w, index_t n, index_t P), maxout_serial_body(X, o, w, n, P))
+THINC_INLINE void maxout_serial_body(const double* X, double* o, int32_t* w, index_t n, index_t P) {
     maxout_impl<double>(X, o, w, n, P);
 }
+THINC_ISA_VARIANTS(static void, maxout_serial, (const double* X, double* o, int32_t* w, index_t n, index_t P), maxout_serial_body(X, o, w, n, P))
+THINC_ISA_DISPATCH(maxout_serial)
 template <typename T>
 static void maxout(const T* X, T* out, int32_t* which, index_t n, index_t P) {
     thinc_parallel::parallel_for(n, std::max<index_t>(1, GRAIN_CHEAP / P), SPLIT_ALIGN, [=](index_t begin, index_t end) {
@@ -1151,13 +1216,16 @@ THINC_INLINE index_t backprop_maxout_any(const T* dY, const int32_t* which, T* d
     else backprop_maxout_fill<T, 0>(dY, which, dX, n, P);
     return -1;
 }
-THINC_CLONES static index_t backprop_maxout_serial(const float* g, const int32_t* w, float* d, index_t n, index_t P) {
+THINC_INLINE index_t backprop_maxout_serial_body(const float* g, const int32_t* w, float* d, index_t n, index_t P) {
     return backprop_maxout_any<float>(g, w, d, n, P);
 }
-THINC_CLONES static index_t backprop_maxout_serial(const double* g, const int32_t* w, double* d, index_t n,
+THINC_ISA_VARIANTS(static index_t, backprop_maxout_serial, (const float* g, const int32_t* w, float* d, index_t n, index_t P), backprop_maxout_serial_body(g, w, d, n, P))
+THINC_INLINE index_t backprop_maxout_serial_body(const double* g, const int32_t* w, double* d, index_t n,
                                                    index_t P) {
     return backprop_maxout_any<double>(g, w, d, n, P);
 }
+THINC_ISA_VARIANTS(static index_t, backprop_maxout_serial, (const double* g, const int32_t* w, double* d, index_t n, index_t P), backprop_maxout_serial_body(g, w, d, n, P))
+THINC_ISA_DISPATCH(backprop_maxout_serial)
 
 // Keeps the smallest bad position any part saw, as a serial pass would report.
 inline void record_bad(std::atomic<index_t>& first_bad, index_t bad) {
@@ -1227,18 +1295,18 @@ THINC_INLINE index_t scatter_add_impl(T* table, const I* indices, const T* value
 }
 
 #define THINC_TABLE_OPS(T, I)                                                                         \
-    THINC_CLONES static index_t gather_add_serial(const T* t, const I* idx, T* o, index_t r, index_t c, \
-                                                  index_t n, index_t k) {                             \
-        return gather_add_impl<T, I>(t, idx, o, r, c, n, k);                                          \
-    }                                                                                                 \
-    THINC_CLONES static index_t scatter_add(T* t, const I* idx, const T* v, index_t r, index_t c,     \
-                                            index_t n) {                                              \
-        return scatter_add_impl<T, I>(t, idx, v, r, c, n);                                            \
-    }
+    THINC_ISA_VARIANTS(static index_t, gather_add_serial,                                            \
+                       (const T* t, const I* idx, T* o, index_t r, index_t c, index_t n, index_t k),  \
+                       gather_add_impl<T, I>(t, idx, o, r, c, n, k))                                  \
+    THINC_ISA_VARIANTS(static index_t, scatter_add,                                                  \
+                       (T* t, const I* idx, const T* v, index_t r, index_t c, index_t n),             \
+                       scatter_add_impl<T, I>(t, idx, v, r, c, n))
 THINC_TABLE_OPS(float, int32_t)
 THINC_TABLE_OPS(float, int64_t)
 THINC_TABLE_OPS(double, int32_t)
 THINC_TABLE_OPS(double, int64_t)
+THINC_ISA_DISPATCH(gather_add_serial)
+THINC_ISA_DISPATCH(scatter_add)
 
 #if defined(THINC_AVX2_PATH)
 // Indices already checked. Random table rows mostly come from L2/L3, so both
@@ -1382,14 +1450,17 @@ THINC_INLINE void adam_impl(T* weights, const T* gradient, T* mom1, T* mom2, ind
         weights[i] -= learn_rate * (m1 / (mod_rate * std::sqrt(m2) + eps));
     }
 }
-THINC_CLONES static void adam_serial(float* w, const float* g, float* m1, float* m2, index_t n, float b1, float b2,
+THINC_INLINE void adam_serial_body(float* w, const float* g, float* m1, float* m2, index_t n, float b1, float b2,
                               float e, float lr, float mr) {
     adam_impl<float>(w, g, m1, m2, n, b1, b2, e, lr, mr);
 }
-THINC_CLONES static void adam_serial(double* w, const double* g, double* m1, double* m2, index_t n, double b1,
+THINC_ISA_VARIANTS(static void, adam_serial, (float* w, const float* g, float* m1, float* m2, index_t n, float b1, float b2, float e, float lr, float mr), adam_serial_body(w, g, m1, m2, n, b1, b2, e, lr, mr))
+THINC_INLINE void adam_serial_body(double* w, const double* g, double* m1, double* m2, index_t n, double b1,
                               double b2, double e, double lr, double mr) {
     adam_impl<double>(w, g, m1, m2, n, b1, b2, e, lr, mr);
 }
+THINC_ISA_VARIANTS(static void, adam_serial, (double* w, const double* g, double* m1, double* m2, index_t n, double b1, double b2, double e, double lr, double mr), adam_serial_body(w, g, m1, m2, n, b1, b2, e, lr, mr))
+THINC_ISA_DISPATCH(adam_serial)
 
 template <typename T>
 THINC_INLINE double sum_of_squares_impl(const T* x, index_t n) {
@@ -1403,7 +1474,7 @@ THINC_INLINE double sum_of_squares_impl(const T* x, index_t n) {
     for (int k = 0; k < 8; ++k) total += partial[k];
     return total;
 }
-THINC_CLONES static double sum_of_squares_serial(const float* x, index_t n) {
+THINC_INLINE double sum_of_squares_serial_body(const float* x, index_t n) {
     // Sixteen float partial sums fill two AVX registers without conversions;
     // each partial adds at most n/16 terms, so float precision suffices.
     float partial[16] = {0};
@@ -1415,26 +1486,35 @@ THINC_CLONES static double sum_of_squares_serial(const float* x, index_t n) {
     for (int k = 0; k < 16; ++k) total += partial[k];
     return total;
 }
-THINC_CLONES static double sum_of_squares_serial(const double* x, index_t n) { return sum_of_squares_impl<double>(x, n); }
+THINC_ISA_VARIANTS(static double, sum_of_squares_serial, (const float* x, index_t n), sum_of_squares_serial_body(x, n))
+THINC_INLINE double sum_of_squares_serial_body(const double* x, index_t n) { return sum_of_squares_impl<double>(x, n); }
+THINC_ISA_VARIANTS(static double, sum_of_squares_serial, (const double* x, index_t n), sum_of_squares_serial_body(x, n))
+THINC_ISA_DISPATCH(sum_of_squares_serial)
 
 template <typename T>
 THINC_INLINE void scale_inplace_impl(T* x, index_t n, T factor) {
     for (index_t i = 0; i < n; ++i) x[i] *= factor;
 }
-THINC_CLONES static void scale_inplace_serial(float* x, index_t n, float f) { scale_inplace_impl<float>(x, n, f); }
-THINC_CLONES static void scale_inplace_serial(double* x, index_t n, double f) { scale_inplace_impl<double>(x, n, f); }
+THINC_INLINE void scale_inplace_serial_body(float* x, index_t n, float f) { scale_inplace_impl<float>(x, n, f); }
+THINC_ISA_VARIANTS(static void, scale_inplace_serial, (float* x, index_t n, float f), scale_inplace_serial_body(x, n, f))
+THINC_INLINE void scale_inplace_serial_body(double* x, index_t n, double f) { scale_inplace_impl<double>(x, n, f); }
+THINC_ISA_VARIANTS(static void, scale_inplace_serial, (double* x, index_t n, double f), scale_inplace_serial_body(x, n, f))
+THINC_ISA_DISPATCH(scale_inplace_serial)
 
 template <typename T>
 THINC_INLINE void update_averages_impl(T* ema, const T* weights, index_t n, T decay) {
     T rate = T(1) - decay;
     for (index_t i = 0; i < n; ++i) ema[i] -= rate * (ema[i] - weights[i]);
 }
-THINC_CLONES static void update_averages_serial(float* e, const float* w, index_t n, float d) {
+THINC_INLINE void update_averages_serial_body(float* e, const float* w, index_t n, float d) {
     update_averages_impl<float>(e, w, n, d);
 }
-THINC_CLONES static void update_averages_serial(double* e, const double* w, index_t n, double d) {
+THINC_ISA_VARIANTS(static void, update_averages_serial, (float* e, const float* w, index_t n, float d), update_averages_serial_body(e, w, n, d))
+THINC_INLINE void update_averages_serial_body(double* e, const double* w, index_t n, double d) {
     update_averages_impl<double>(e, w, n, d);
 }
+THINC_ISA_VARIANTS(static void, update_averages_serial, (double* e, const double* w, index_t n, double d), update_averages_serial_body(e, w, n, d))
+THINC_ISA_DISPATCH(update_averages_serial)
 
 // ---------------------------------------------------------------------------
 // Thread-split entry points for the sequence, optimizer and norm kernels.
@@ -1615,7 +1695,7 @@ namespace thinc_kernels {
 // (4 blocks of nO: forget, input, output, candidate) without bias; gates are
 // saved interleaved per unit as (nO, 4), matching the reference layout.
 
-THINC_CLONES static void lstm_step_forward(const float* act, const float* bias, const float* cell_prev,
+THINC_INLINE void lstm_step_forward_body(const float* act, const float* bias, const float* cell_prev,
                                            float* gates, float* cells, float* Y, index_t size, index_t nO) {
     for (index_t r = 0; r < size; ++r) {
         const float* a = act + r * 4 * nO;
@@ -1637,11 +1717,13 @@ THINC_CLONES static void lstm_step_forward(const float* act, const float* bias, 
         }
     }
 }
+THINC_ISA_VARIANTS(static void, lstm_step_forward, (const float* act, const float* bias, const float* cell_prev, float* gates, float* cells, float* Y, index_t size, index_t nO), lstm_step_forward_body(act, bias, cell_prev, gates, cells, Y, size, nO))
+THINC_ISA_DISPATCH(lstm_step_forward)
 
 // The backward step: d_hidden/d_cell carry the gradient from the next step
 // for its first n_next rows (sequences that ended here get none); d_cell is
 // overwritten with this step's contribution to the previous cell.
-THINC_CLONES static void lstm_step_backward(const float* dY, const float* d_hidden, float* d_cell, index_t n_next,
+THINC_INLINE void lstm_step_backward_body(const float* dY, const float* d_hidden, float* d_cell, index_t n_next,
                                             const float* gates, const float* cells, const float* cell_before,
                                             float* d_act, index_t size, index_t nO) {
     for (index_t r = 0; r < size; ++r) {
@@ -1662,5 +1744,7 @@ THINC_CLONES static void lstm_step_backward(const float* dY, const float* d_hidd
         }
     }
 }
+THINC_ISA_VARIANTS(static void, lstm_step_backward, (const float* dY, const float* d_hidden, float* d_cell, index_t n_next, const float* gates, const float* cells, const float* cell_before, float* d_act, index_t size, index_t nO), lstm_step_backward_body(dY, d_hidden, d_cell, n_next, gates, cells, cell_before, d_act, size, nO))
+THINC_ISA_DISPATCH(lstm_step_backward)
 
 }  // namespace thinc_kernels

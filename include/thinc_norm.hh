@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "thinc_clones.hh"
+#include "thinc_isa.hh"
 
 namespace thinc_norm {
 
@@ -120,29 +120,35 @@ THINC_INLINE void layer_norm_backward_impl(const T* __restrict__ dY, const T* __
     }
 }
 
-THINC_CLONES static void layer_norm_forward(const float* X, const float* G, const float* b,
+THINC_INLINE void layer_norm_forward_body(const float* X, const float* G, const float* b,
                                                  float* Y, float* mean, float* inverse_std,
                                                  index_t rows, index_t cols, float epsilon) {
     layer_norm_forward_impl<float>(X, G, b, Y, mean, inverse_std, rows, cols, epsilon);
 }
-THINC_CLONES static void layer_norm_forward(const double* X, const double* G, const double* b,
+THINC_ISA_VARIANTS(static void, layer_norm_forward, (const float* X, const float* G, const float* b, float* Y, float* mean, float* inverse_std, index_t rows, index_t cols, float epsilon), layer_norm_forward_body(X, G, b, Y, mean, inverse_std, rows, cols, epsilon))
+THINC_INLINE void layer_norm_forward_body(const double* X, const double* G, const double* b,
                                                  double* Y, double* mean, double* inverse_std,
                                                  index_t rows, index_t cols, double epsilon) {
     layer_norm_forward_impl<double>(X, G, b, Y, mean, inverse_std, rows, cols, epsilon);
 }
-THINC_CLONES static void layer_norm_backward(const float* dY, const float* X, const float* G,
+THINC_ISA_VARIANTS(static void, layer_norm_forward, (const double* X, const double* G, const double* b, double* Y, double* mean, double* inverse_std, index_t rows, index_t cols, double epsilon), layer_norm_forward_body(X, G, b, Y, mean, inverse_std, rows, cols, epsilon))
+THINC_ISA_DISPATCH(layer_norm_forward)
+THINC_INLINE void layer_norm_backward_body(const float* dY, const float* X, const float* G,
                                                   const float* mean, const float* inverse_std,
                                                   float* dX, float* dG, float* db, index_t rows,
                                                   index_t cols) {
     layer_norm_backward_impl<float>(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols);
 }
-THINC_CLONES static void layer_norm_backward(const double* dY, const double* X,
+THINC_ISA_VARIANTS(static void, layer_norm_backward, (const float* dY, const float* X, const float* G, const float* mean, const float* inverse_std, float* dX, float* dG, float* db, index_t rows, index_t cols), layer_norm_backward_body(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols))
+THINC_INLINE void layer_norm_backward_body(const double* dY, const double* X,
                                                   const double* G, const double* mean,
                                                   const double* inverse_std, double* dX,
                                                   double* dG, double* db, index_t rows,
                                                   index_t cols) {
     layer_norm_backward_impl<double>(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols);
 }
+THINC_ISA_VARIANTS(static void, layer_norm_backward, (const double* dY, const double* X, const double* G, const double* mean, const double* inverse_std, double* dX, double* dG, double* db, index_t rows, index_t cols), layer_norm_backward_body(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols))
+THINC_ISA_DISPATCH(layer_norm_backward)
 
 // pieces is (rows, nO * nP) straight from the gemm; the bias is added first so
 // the winner and its value are exactly those of affine() followed by maxout().
@@ -194,14 +200,17 @@ THINC_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t
     }
 }
 
-THINC_CLONES static void maxout_bias(const float* pieces, const float* b, float* best,
+THINC_INLINE void maxout_bias_body(const float* pieces, const float* b, float* best,
                                           int32_t* which, index_t rows, index_t nO, index_t nP) {
     maxout_bias_impl<float>(pieces, b, best, which, rows, nO, nP);
 }
-THINC_CLONES static void maxout_bias(const double* pieces, const double* b, double* best,
+THINC_ISA_VARIANTS(static void, maxout_bias, (const float* pieces, const float* b, float* best, int32_t* which, index_t rows, index_t nO, index_t nP), maxout_bias_body(pieces, b, best, which, rows, nO, nP))
+THINC_INLINE void maxout_bias_body(const double* pieces, const double* b, double* best,
                                           int32_t* which, index_t rows, index_t nO, index_t nP) {
     maxout_bias_impl<double>(pieces, b, best, which, rows, nO, nP);
 }
+THINC_ISA_VARIANTS(static void, maxout_bias, (const double* pieces, const double* b, double* best, int32_t* which, index_t rows, index_t nO, index_t nP), maxout_bias_body(pieces, b, best, which, rows, nO, nP))
+THINC_ISA_DISPATCH(maxout_bias)
 
 // Maxout's backward up to the two gemms: the dense gradient of the pieces, every
 // entry written (so it needs no zeroed allocation), and the bias gradient summed
@@ -227,15 +236,18 @@ THINC_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
     return -1;
 }
 
-THINC_CLONES static index_t maxout_backward_pieces(const float* d_best, const int32_t* which,
+THINC_INLINE index_t maxout_backward_pieces_body(const float* d_best, const int32_t* which,
                                                         float* d_pieces, float* db, index_t rows,
                                                         index_t nO, index_t nP) {
     return maxout_backward_pieces_impl<float>(d_best, which, d_pieces, db, rows, nO, nP);
 }
-THINC_CLONES static index_t maxout_backward_pieces(const double* d_best, const int32_t* which,
+THINC_ISA_VARIANTS(static index_t, maxout_backward_pieces, (const float* d_best, const int32_t* which, float* d_pieces, float* db, index_t rows, index_t nO, index_t nP), maxout_backward_pieces_body(d_best, which, d_pieces, db, rows, nO, nP))
+THINC_INLINE index_t maxout_backward_pieces_body(const double* d_best, const int32_t* which,
                                                         double* d_pieces, double* db,
                                                         index_t rows, index_t nO, index_t nP) {
     return maxout_backward_pieces_impl<double>(d_best, which, d_pieces, db, rows, nO, nP);
 }
+THINC_ISA_VARIANTS(static index_t, maxout_backward_pieces, (const double* d_best, const int32_t* which, double* d_pieces, double* db, index_t rows, index_t nO, index_t nP), maxout_backward_pieces_body(d_best, which, d_pieces, db, rows, nO, nP))
+THINC_ISA_DISPATCH(maxout_backward_pieces)
 
 }  // namespace thinc_norm

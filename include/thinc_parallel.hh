@@ -66,10 +66,19 @@ inline int num_threads() {
     return value;
 }
 
-// Tests lower every kernel's serial threshold through this, so small inputs
-// still take the parallel path; 0 keeps each kernel's own threshold.
+// THINC_PARALLEL_GRAIN as a positive count, or 0 when unset or malformed.
+inline index_t requested_grain() {
+    const char* text = std::getenv("THINC_PARALLEL_GRAIN");
+    if (text == nullptr || *text == '\0') return 0;
+    char* end = nullptr;
+    long long value = std::strtoll(text, &end, 10);
+    return (end == text || *end != '\0' || value <= 0) ? 0 : static_cast<index_t>(value);
+}
+
+// Replaces every kernel's serial threshold (elements, rows or multiply-adds)
+// so that small inputs take the parallel path too; 0 keeps each kernel's own.
 inline std::atomic<index_t>& grain_override() {
-    static std::atomic<index_t> value{0};
+    static std::atomic<index_t> value{requested_grain()};
     return value;
 }
 

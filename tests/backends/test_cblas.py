@@ -47,18 +47,29 @@ def test_cblas_object_layout():
     assert isinstance(table, cblas.CBlas)
 
 
-def test_backend_is_chosen_once_and_named():
-    assert cblas.BLAS_BACKEND == NumpyOps.blas_backend
+def test_gemm_paths_are_named_per_dtype():
+    description = NumpyOps.blas_backend
+    assert description == cblas.gemm_description() == NumpyOps().blas_backend
+    assert description.startswith("float32: ") and "; float64: " in description
+    paths = cblas.gemm_paths()
+    for dtype in ("float32", "float64"):
+        assert set(paths[dtype]) == {"small", "large", "refused"}
+        assert paths[dtype]["large"] in description
+        # Nothing that was refused as wrong is used.
+        assert not any(name in (paths[dtype]["small"], paths[dtype]["large"])
+                       for name in paths[dtype]["refused"])
     assert isinstance(cblas.blis_arch(), str) and cblas.blis_arch()
-    if cblas.blis_arch() not in ("generic", "unknown"):
-        assert cblas.BLAS_BACKEND.startswith("blis")
 
 
 FORCED_BLIS = r"""
 import numpy
 from thinc.backends import cblas
 from thinc.backends.numpy_ops import NumpyOps
-assert cblas.BLAS_BACKEND.startswith("blis"), cblas.BLAS_BACKEND
+paths = cblas.gemm_paths()
+assert paths["forced"] == "blis" and paths["small_gemm"] == 0, paths
+assert paths["float32"]["large"].startswith("blis") or paths["float32"]["refused"], paths
+blis_name = "blis (" + cblas.blis_arch() + " kernels)"
+assert paths["float64"]["large"].startswith("blis") or blis_name in paths["float64"]["refused"], paths
 rng = numpy.random.default_rng(0)
 a = rng.standard_normal((300, 200)).astype("f")
 b = rng.standard_normal((150, 200)).astype("f")

@@ -10,7 +10,7 @@ import time
 import numpy
 import pytest
 
-from thinc.backends import numpy_ops
+from thinc.backends import dispatch, numpy_ops
 from thinc.backends.numpy_ops import NumpyOps
 from thinc.backends.ops import Ops
 
@@ -183,7 +183,8 @@ def _subprocess_results(env_threads: str) -> tuple:
         "sys.stdout.buffer.write(pickle.dumps((numpy_ops.get_num_threads(), t._run_all('float32'))))\n"
     )
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {**os.environ, "THINC_NUM_THREADS": env_threads}
+    # The child runs at the level this module is forced to (tests/conftest.py).
+    env = {**os.environ, "THINC_NUM_THREADS": env_threads, "THINC_ISA": dispatch.active_isa()}
     completed = subprocess.run([sys.executable, "-c", code, root], capture_output=True, env=env,
                                timeout=300, cwd=root)
     return completed

@@ -1,11 +1,15 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True
-"""The BLAS table for compiled code, and the one-time choice of which BLAS runs gemm.
+"""The BLAS table for compiled code, and the one place that decides which
+implementation runs gemm, per dtype and size.
 
-float32 products run on thinc's own AVX2 kernel (include/thinc_gemm.hh) where
-the CPU has AVX2 and FMA but not AVX-512 and blis has no kernels tuned for it;
-otherwise, and for float64, blis is used where it has tuned kernels for this
-CPU, else numpy's own optimized BLAS (OpenBLAS in the wheels), called directly
-without the GIL. THINC_BLAS=thinc|blis|numpy forces a choice."""
+Candidates: thinc's own AVX2 kernel (float32), blis, numpy's own BLAS
+(OpenBLAS in the wheels, called directly without the GIL) and plain loops
+(always right, slow: the last resort). A candidate runs a dtype only after
+it has computed a grid of small products exactly right for that dtype on this
+machine (checked at first use), so a library kernel that is wrong on this CPU
+is never used. THINC_BLAS=thinc|blis|numpy forces the choice for every size;
+THINC_SMALL_GEMM sets the size below which blis runs the product when nothing
+is forced. gemm_paths() reports the choice."""
 import os
 import warnings
 
@@ -47,9 +51,31 @@ cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
     bint cpu_has_avx512 "thinc_gemm::cpu_has_avx512"()
     void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
 
+cdef extern from "thinc_gemm_check.hh" namespace "thinc_gemm_check" nogil:
+    ctypedef void (*sgemm_t)(bint, bint, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                             const float*, int64_t, float, float*, int64_t) noexcept nogil
+    ctypedef void (*dgemm_t)(bint, bint, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                             const double*, int64_t, double, double*, int64_t) noexcept nogil
+    void loop_sgemm(bint, bint, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                    const float*, int64_t, float, float*, int64_t)
+    void loop_dgemm(bint, bint, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                    const double*, int64_t, double, double*, int64_t)
+    int64_t count_wrong_sgemm(sgemm_t gemm, const int64_t* Ms, int64_t nM, const int64_t* Ns,
+                              int64_t nN, const int64_t* Ks, int64_t nK, int64_t* first_wrong,
+                              int64_t* n_cases)
+    int64_t count_wrong_dgemm(dgemm_t gemm, const int64_t* Ms, int64_t nM, const int64_t* Ns,
+                              int64_t nN, const int64_t* Ks, int64_t nK, int64_t* first_wrong,
+                              int64_t* n_cases)
+
+cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
+    int isa_cpu_level "thinc_isa::cpu_level"()
+    int isa_active "thinc_isa::active"()
+    void isa_set_limit "thinc_isa::limit().store"(int)
+
 cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
     void parallel_initialize "thinc_parallel::initialize"()
     int64_t parallel_back_to_back_failures "thinc_parallel::back_to_back_failures"(int)
+    void parallel_set_grain_override "thinc_parallel::set_grain_override"(int64_t)
 
 ctypedef int (*get_threads_t)() noexcept nogil
 ctypedef void (*set_threads_t)(int) noexcept nogil
@@ -61,53 +87,103 @@ cdef struct BlasFuncs:
     sgemm_ptr sgemm
 
 
-# Which implementation gemm_f32/gemm_f64 call; set once by _choose_backend().
-cdef enum Backend:
-    USE_BLIS = 0
-    USE_CBLAS_LP64 = 1
-    USE_CBLAS_ILP64 = 2
+# ---------------------------------------------------------------------------
+# The candidates, each with the one signature that the routing below calls.
 
-cdef Backend _backend = USE_BLIS
-# float32 products go to thinc's own AVX2 kernel (include/thinc_gemm.hh) first.
-cdef bint _own_sgemm = False
 cdef sgemm_lp64_t _sgemm_lp64 = NULL
 cdef dgemm_lp64_t _dgemm_lp64 = NULL
 cdef sgemm_ilp64_t _sgemm_ilp64 = NULL
 cdef dgemm_ilp64_t _dgemm_ilp64 = NULL
+# What own_path_sgemm hands a product to when the kernel declines it (a K too
+# deep to pack, no memory for the packed copies, or no AVX2 at this ISA level).
+cdef sgemm_t _own_fallback = loop_sgemm
 
 
-cdef void blis_sgemm(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                     float alpha, const float* A, Py_ssize_t lda, const float* B,
-                     Py_ssize_t ldb, float beta, float* C, Py_ssize_t ldc) noexcept nogil:
+cdef void own_path_sgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                         float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                         float beta, float* C, int64_t ldc) noexcept nogil:
+    if not own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
+        _own_fallback(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+cdef void blis_sgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                     float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                     float beta, float* C, int64_t ldc) noexcept nogil:
     blis.cy.gemm(
         blis.cy.TRANSPOSE if transA else blis.cy.NO_TRANSPOSE,
         blis.cy.TRANSPOSE if transB else blis.cy.NO_TRANSPOSE,
         M, N, K, alpha, <float*>A, lda, 1, <float*>B, ldb, 1, beta, C, ldc, 1)
 
 
-cdef void blis_dgemm(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                     double alpha, const double* A, Py_ssize_t lda, const double* B,
-                     Py_ssize_t ldb, double beta, double* C, Py_ssize_t ldc) noexcept nogil:
+cdef void blis_dgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                     double alpha, const double* A, int64_t lda, const double* B, int64_t ldb,
+                     double beta, double* C, int64_t ldc) noexcept nogil:
     blis.cy.gemm(
         blis.cy.TRANSPOSE if transA else blis.cy.NO_TRANSPOSE,
         blis.cy.TRANSPOSE if transB else blis.cy.NO_TRANSPOSE,
         M, N, K, alpha, <double*>A, lda, 1, <double*>B, ldb, 1, beta, C, ldc, 1)
 
 
-# Below this many multiply-adds a product is too small to share between
-# threads; OpenBLAS would still wake its pool, which costs more than the work
-# (badly so on a busy machine), so blis runs it on the calling thread.
-# Measured on a 2-vCPU Zen 3 VM: blis's generic kernels are 3-5x slower than
-# single-threaded OpenBLAS even here (64x288 @ 288x96: 0.35 vs 0.11 ms), but
-# two-threaded OpenBLAS on a busy machine took 0.75 ms, so the safe choice stays.
-cdef Py_ssize_t SMALL_GEMM = 1 << 21
-
-
-cdef inline bint fits_int(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, Py_ssize_t lda,
-                          Py_ssize_t ldb, Py_ssize_t ldc) noexcept nogil:
-    # A 32-bit-int BLAS cannot describe larger matrices; blis takes those.
-    cdef Py_ssize_t limit = 2147483647
+cdef inline bint fits_int(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb,
+                          int64_t ldc) noexcept nogil:
+    # A 32-bit-int BLAS cannot describe larger matrices; the plain loops take those.
+    cdef int64_t limit = 2147483647
     return M <= limit and N <= limit and K <= limit and lda <= limit and ldb <= limit and ldc <= limit
+
+
+cdef void numpy_lp64_sgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                           float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                           float beta, float* C, int64_t ldc) noexcept nogil:
+    if fits_int(M, N, K, lda, ldb, ldc):
+        _sgemm_lp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
+                    <int>M, <int>N, <int>K, alpha, A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
+    else:
+        loop_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+cdef void numpy_lp64_dgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                           double alpha, const double* A, int64_t lda, const double* B, int64_t ldb,
+                           double beta, double* C, int64_t ldc) noexcept nogil:
+    if fits_int(M, N, K, lda, ldb, ldc):
+        _dgemm_lp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
+                    <int>M, <int>N, <int>K, alpha, A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
+    else:
+        loop_dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+cdef void numpy_ilp64_sgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                            float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                            float beta, float* C, int64_t ldc) noexcept nogil:
+    _sgemm_ilp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
+                 M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+cdef void numpy_ilp64_dgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                            double alpha, const double* A, int64_t lda, const double* B, int64_t ldb,
+                            double beta, double* C, int64_t ldc) noexcept nogil:
+    _dgemm_ilp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
+                 M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+# ---------------------------------------------------------------------------
+# The routing: set by _decide() at first use, and again after a setting changes.
+
+cdef bint _decided = False
+cdef int64_t _small_gemm = 1 << 21
+cdef sgemm_t _sgemm_small = loop_sgemm
+cdef sgemm_t _sgemm_large = loop_sgemm
+cdef dgemm_t _dgemm_small = loop_dgemm
+cdef dgemm_t _dgemm_large = loop_dgemm
+
+
+cdef void decide_with_gil() noexcept nogil:
+    global _decided
+    with gil:
+        try:
+            _decide()
+        except BaseException as error:  # never leave gemm without a path
+            warnings.warn(f"gemm falls back to plain loops: choosing a BLAS failed ({error!r})")
+            _route_everything_to_loops()
 
 
 cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
@@ -115,18 +191,12 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
                    Py_ssize_t ldb, float beta, float* C, Py_ssize_t ldc) noexcept nogil:
     if M <= 0 or N <= 0:
         return
-    if _own_sgemm and own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
-        return
-    if M * N * K < SMALL_GEMM:
-        blis_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-    elif _backend == USE_CBLAS_ILP64:
-        _sgemm_ilp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
-                     M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-    elif _backend == USE_CBLAS_LP64 and fits_int(M, N, K, lda, ldb, ldc):
-        _sgemm_lp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
-                    <int>M, <int>N, <int>K, alpha, A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
+    if not _decided:
+        decide_with_gil()
+    if M * N * K < _small_gemm:
+        _sgemm_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     else:
-        blis_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+        _sgemm_large(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 
 
 cdef void gemm_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
@@ -134,16 +204,12 @@ cdef void gemm_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
                    Py_ssize_t ldb, double beta, double* C, Py_ssize_t ldc) noexcept nogil:
     if M <= 0 or N <= 0:
         return
-    if M * N * K < SMALL_GEMM:
-        blis_dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-    elif _backend == USE_CBLAS_ILP64:
-        _dgemm_ilp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
-                     M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-    elif _backend == USE_CBLAS_LP64 and fits_int(M, N, K, lda, ldb, ldc):
-        _dgemm_lp64(ROW_MAJOR, TRANS if transA else NO_TRANS, TRANS if transB else NO_TRANS,
-                    <int>M, <int>N, <int>K, alpha, A, <int>lda, B, <int>ldb, beta, C, <int>ldc)
+    if not _decided:
+        decide_with_gil()
+    if M * N * K < _small_gemm:
+        _dgemm_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     else:
-        blis_dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+        _dgemm_large(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 
 
 ctypedef fused real_t:
@@ -159,7 +225,7 @@ cdef inline void fill_rows(real_t* C, const real_t* bias, Py_ssize_t M, Py_ssize
 
 
 # C = op(A) @ op(B) + bias, bias broadcast over the rows. thinc's own kernel
-# adds the bias as it stores each tile; any other BLAS gets C filled with the
+# adds the bias as it stores each tile; any other path gets C filled with the
 # bias first and accumulates onto it (beta = 1), still one pass fewer than
 # adding it after the product.
 cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
@@ -167,9 +233,14 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
                      const float* bias, float* C, Py_ssize_t ldc) noexcept nogil:
     if M <= 0 or N <= 0:
         return
-    if not (_own_sgemm and own_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, bias)):
-        fill_rows(C, bias, M, N, ldc)
-        gemm_f32(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 1.0, C, ldc)
+    if not _decided:
+        decide_with_gil()
+    cdef sgemm_t path = _sgemm_small if M * N * K < _small_gemm else _sgemm_large
+    if path == own_path_sgemm and own_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0,
+                                            C, ldc, bias):
+        return
+    fill_rows(C, bias, M, N, ldc)
+    gemm_f32(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 1.0, C, ldc)
 
 
 cdef void affine_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
@@ -232,6 +303,7 @@ cdef void set_sgemm(CBlas cblas, sgemm_ptr sgemm) noexcept nogil:
     cblas.ptr.get().sgemm = sgemm
 
 
+
 def blis_arch() -> str:
     """The kernel set blis picked for this CPU ("generic" when it has none)."""
     cdef bytes path = os.fsencode(_blis_module.__file__)
@@ -292,123 +364,57 @@ def set_numpy_blas_threads(n_threads: int) -> bool:
     return False
 
 
-cdef bint _gemm_is_correct():
-    # A cheap guard against a mis-declared library: a 3x4 @ 4x5 product
-    # (both transposes) must match numpy before the library is trusted.
-    rng = numpy.random.default_rng(0)
-    cdef float[:, ::1] a = rng.uniform(-1, 1, (3, 4)).astype("float32")
-    cdef float[:, ::1] b = rng.uniform(-1, 1, (4, 5)).astype("float32")
-    cdef float[:, ::1] at = numpy.ascontiguousarray(numpy.asarray(a).T)
-    cdef float[:, ::1] c = numpy.zeros((3, 5), dtype="float32")
-    cdef double[:, ::1] a64 = numpy.asarray(a, dtype="float64")
-    cdef double[:, ::1] b64t = numpy.ascontiguousarray(numpy.asarray(b, dtype="float64").T)
-    cdef double[:, ::1] c64 = numpy.zeros((3, 5), dtype="float64")
-    expected = numpy.asarray(a, dtype="float64") @ numpy.asarray(b, dtype="float64")
-    gemm_f32(True, False, 3, 5, 4, 1.0, &at[0, 0], 3, &b[0, 0], 5, 0.0, &c[0, 0], 5)
-    gemm_f64(False, True, 3, 5, 4, 1.0, &a64[0, 0], 4, &b64t[0, 0], 4, 0.0, &c64[0, 0], 5)
-    return (numpy.allclose(numpy.asarray(c), expected, atol=1e-5)
-            and numpy.allclose(numpy.asarray(c64), expected, atol=1e-12))
+# ---------------------------------------------------------------------------
+# Deciding. Everything below runs with the GIL, at first use or after a
+# setting changed.
+
+BLAS_CHOICES = ("thinc", "blis", "numpy")
+_PATH_NAMES = {"thinc": "thinc's AVX2 kernel", "blis": "blis", "numpy": "numpy's BLAS",
+               "loop": "plain loops"}
+# Forced by configure_gemm(); None means "read the environment".
+_blas_override = None
+_small_gemm_override = None
+# (candidate, dtype) -> (wrong shapes, first wrong shape or None); the grid is
+# run once per process for each pair that is ever considered.
+_verdicts = {}
+# What the last decision chose and refused, for gemm_paths().
+_report = {}
+_warned = set()
 
 
-def _sgemm_for_tests(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> None:
-    """Testing hook: C = alpha * op(A) @ op(B) + beta * C, in place, through the
-    float32 path chosen at import; row strides give lda, ldb and ldc."""
-    for name, array in (("A", A), ("B", B), ("C", C)):
-        if not isinstance(array, numpy.ndarray) or array.dtype != numpy.float32 or array.ndim != 2:
-            raise ValueError(f"{name} must be a 2d float32 array")
-        if array.size and (array.strides[1] != 4 or array.strides[0] % 4
-                           or array.strides[0] < 4 * array.shape[1]):
-            raise ValueError(f"{name} must have contiguous rows (strides {array.strides})")
-    if not C.flags.writeable:
-        raise ValueError("C must be writeable")
-    M, K = (A.shape[1], A.shape[0]) if trans_a else A.shape
-    K2, N = (B.shape[1], B.shape[0]) if trans_b else B.shape
-    if K != K2 or C.shape != (M, N):
-        raise ValueError(f"shapes do not agree: op(A) {(M, K)}, op(B) {(K2, N)}, C {C.shape}")
-    cdef Py_ssize_t lda = max(1, A.strides[0] // 4), ldb = max(1, B.strides[0] // 4)
-    cdef Py_ssize_t ldc = max(1, C.strides[0] // 4)
-    cdef Py_ssize_t a_address = A.__array_interface__["data"][0]
-    cdef Py_ssize_t b_address = B.__array_interface__["data"][0]
-    cdef Py_ssize_t c_address = C.__array_interface__["data"][0]
-    cdef Py_ssize_t m = M, n = N, k = K
-    with nogil:
-        gemm_f32(trans_a, trans_b, m, n, k, alpha, <const float*>a_address, lda,
-                 <const float*>b_address, ldb, beta, <float*>c_address, ldc)
-
-
-def _choose_backend() -> str:
-    global SMALL_GEMM, _own_sgemm
-    small_gemm = SMALL_GEMM
-    SMALL_GEMM = 0  # so the correctness check reaches the library itself
-    try:
-        forced = _forced_choice()
-        library = _choose_library(forced)
-        _own_sgemm = _prefer_own_sgemm(library, forced)
-        if _own_sgemm and not _gemm_is_correct():
-            _own_sgemm = False
-    finally:
-        SMALL_GEMM = small_gemm
-    if _own_sgemm:
-        return f"thinc's AVX2 kernel (float32; float64 through {library})"
-    return library
-
-
-def _pool_back_to_back_failures(int iterations) -> int:
-    """Testing hook: runs pairs of back-to-back parallel jobs on this module's
-    worker pool (the one gemm uses); returns how many pairs went wrong."""
-    cdef int64_t failures
-    with nogil:
-        failures = parallel_back_to_back_failures(iterations)
-    return failures
-
-
-def own_sgemm_is_available() -> bool:
-    """Whether this CPU can run thinc's own float32 gemm kernel (AVX2 and FMA)."""
-    return own_sgemm_available()
-
-
-def _use_own_sgemm(enabled: bool, single_threaded: bool = False) -> bool:
-    """Testing and benchmark hook: routes float32 gemm to thinc's own kernel
-    (where the CPU has it) or back to the library; returns the previous setting."""
-    global _own_sgemm
-    previous = _own_sgemm
-    _own_sgemm = bool(enabled) and own_sgemm_available()
-    own_sgemm_set_single_threaded(single_threaded)
-    return previous
-
-
-def _forced_choice() -> str:
-    """THINC_BLAS, lower-cased; '' when unset or not a known choice (warned)."""
+def _environment_blas() -> str:
     forced = os.environ.get("THINC_BLAS", "").strip().lower()
-    if forced not in ("", "thinc", "blis", "numpy"):
-        warnings.warn(f"THINC_BLAS={forced!r} is not one of thinc, blis, numpy; "
-                      f"choosing the gemm implementation as if it were unset")
+    if forced and forced not in BLAS_CHOICES:
+        _warn_once(f"THINC_BLAS={forced!r} is not one of thinc, blis, numpy; "
+                   f"choosing the gemm implementation as if it were unset")
         return ""
     return forced
 
 
-def _prefer_own_sgemm(library: str, forced: str) -> bool:
-    # thinc's kernel is AVX2: where the CPU has AVX-512, a library whose
-    # kernels use it (blis's or OpenBLAS's for that CPU) has twice the width;
-    # where blis has kernels tuned for this CPU they are used as they are.
-    if not own_sgemm_available():
-        return False
-    if forced:
-        return forced == "thinc"
-    if library.startswith("blis") and not library.startswith("blis (generic"):
-        return False
-    return not cpu_has_avx512()
+def _environment_small_gemm() -> int:
+    text = os.environ.get("THINC_SMALL_GEMM", "").strip()
+    if not text:
+        return 1 << 21
+    try:
+        value = int(text)
+        if value < 0:
+            raise ValueError
+        return value
+    except ValueError:
+        _warn_once(f"THINC_SMALL_GEMM={text!r} is not a non-negative integer; using {1 << 21}")
+        return 1 << 21
 
 
-def _choose_library(forced: str) -> str:
-    global _backend, _sgemm_lp64, _dgemm_lp64, _sgemm_ilp64, _dgemm_ilp64
-    _backend = USE_BLIS
-    arch = blis_arch()
-    blis_name = f"blis ({arch} kernels)"
-    if forced == "blis" or (not forced and arch not in ("generic", "unknown")):
-        return blis_name
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, stacklevel=3)
+
+
+def _find_numpy_blas() -> str:
+    """Points the numpy candidate at numpy's cblas symbols; '' where there are none."""
+    global _sgemm_lp64, _dgemm_lp64, _sgemm_ilp64, _dgemm_ilp64
     core = _numpy_core_path()
-    description = _numpy_blas_description()
     corename = <corename_t>find_loaded_symbol(core, b"scipy_openblas_get_corename64_")
     if corename == NULL:
         corename = <corename_t>find_loaded_symbol(core, b"openblas_get_corename64_")
@@ -421,23 +427,323 @@ def _choose_library(forced: str) -> str:
         _sgemm_ilp64 = <sgemm_ilp64_t>find_loaded_symbol(core, sname)
         _dgemm_ilp64 = <dgemm_ilp64_t>find_loaded_symbol(core, dname)
         if _sgemm_ilp64 != NULL and _dgemm_ilp64 != NULL:
-            _backend = USE_CBLAS_ILP64
-            if _gemm_is_correct():
-                return f"numpy's BLAS ({sname.decode()}{kernel})"
+            return f"{sname.decode().replace('sgemm', 'gemm')}{kernel}"
     lp64_names = [(b"scipy_cblas_sgemm", b"scipy_cblas_dgemm")]
-    if "64" not in description:
+    if "64" not in _numpy_blas_description():
         lp64_names.append((b"cblas_sgemm", b"cblas_dgemm"))
     for sname, dname in lp64_names:
         _sgemm_lp64 = <sgemm_lp64_t>find_loaded_symbol(core, sname)
         _dgemm_lp64 = <dgemm_lp64_t>find_loaded_symbol(core, dname)
         if _sgemm_lp64 != NULL and _dgemm_lp64 != NULL:
-            _backend = USE_CBLAS_LP64
-            if _gemm_is_correct():
-                return f"numpy's BLAS ({sname.decode()}{kernel})"
-    _backend = USE_BLIS
-    return blis_name
+            return f"{sname.decode().replace('sgemm', 'gemm')}{kernel}"
+    return ""
+
+
+cdef sgemm_t _sgemm_of(str candidate):
+    if candidate == "thinc":
+        return own_path_sgemm
+    if candidate == "blis":
+        return blis_sgemm
+    if candidate == "numpy":
+        return numpy_ilp64_sgemm if _sgemm_ilp64 != NULL else numpy_lp64_sgemm
+    return loop_sgemm
+
+
+cdef dgemm_t _dgemm_of(str candidate):
+    if candidate == "blis":
+        return blis_dgemm
+    if candidate == "numpy":
+        return numpy_ilp64_dgemm if _dgemm_ilp64 != NULL else numpy_lp64_dgemm
+    return loop_dgemm
+
+
+# The check every candidate passes before it runs a dtype: all shapes up to
+# 17 (one past the widest tile edge of the common kernels) at a few depths.
+CHECK_SIDES = tuple(range(1, 18))
+CHECK_DEPTHS = (1, 2, 3, 8, 17)
+
+
+def _verdict(candidate: str, dtype: str):
+    """(wrong shapes, first wrong (M, N, K, trans_a, trans_b) or None) of the
+    candidate over the check grid, run once per process."""
+    key = (candidate, dtype)
+    if key not in _verdicts:
+        wrong, _, first = _count_wrong(candidate, dtype, CHECK_SIDES, CHECK_SIDES, CHECK_DEPTHS)
+        _verdicts[key] = (wrong, first)
+    return _verdicts[key]
+
+
+cdef void routed_sgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                       float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                       float beta, float* C, int64_t ldc) noexcept nogil:
+    gemm_f32(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+cdef void routed_dgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                       double alpha, const double* A, int64_t lda, const double* B, int64_t ldb,
+                       double beta, double* C, int64_t ldc) noexcept nogil:
+    gemm_f64(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+def _count_wrong(str candidate, str dtype, Ms, Ns, Ks):
+    """(wrong cases, cases, first wrong or None) of one candidate ("routed":
+    whatever gemm_f32/gemm_f64 choose now) over the grid Ms x Ns x Ks, all
+    transposes; see count_wrong_products in include/thinc_gemm_check.hh."""
+    cdef int64_t[::1] m_values = numpy.ascontiguousarray(Ms, dtype="int64")
+    cdef int64_t[::1] n_values = numpy.ascontiguousarray(Ns, dtype="int64")
+    cdef int64_t[::1] k_values = numpy.ascontiguousarray(Ks, dtype="int64")
+    if min(m_values.shape[0], n_values.shape[0], k_values.shape[0]) == 0:
+        raise ValueError("the grid needs at least one M, one N and one K")
+    if min(numpy.min(m_values), numpy.min(n_values)) < 1 or numpy.min(k_values) < 0:
+        raise ValueError("grid sides must be positive (K may be 0)")
+    cdef int64_t[::1] first = numpy.zeros(5, dtype="int64")
+    cdef int64_t wrong = 0, cases = 0
+    cdef sgemm_t sgemm
+    cdef dgemm_t dgemm
+    if dtype == "float32":
+        sgemm = routed_sgemm if candidate == "routed" else _sgemm_of(candidate)
+        with nogil:
+            wrong = count_wrong_sgemm(sgemm, &m_values[0], m_values.shape[0], &n_values[0],
+                                      n_values.shape[0], &k_values[0], k_values.shape[0],
+                                      &first[0], &cases)
+    elif dtype == "float64":
+        dgemm = routed_dgemm if candidate == "routed" else _dgemm_of(candidate)
+        with nogil:
+            wrong = count_wrong_dgemm(dgemm, &m_values[0], m_values.shape[0], &n_values[0],
+                                      n_values.shape[0], &k_values[0], k_values.shape[0],
+                                      &first[0], &cases)
+    else:
+        raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")
+    return wrong, cases, (tuple(int(v) for v in first) if wrong else None)
+
+
+def _describe(candidate: str, numpy_blas: str) -> str:
+    if candidate == "blis":
+        return f"blis ({blis_arch()} kernels)"
+    if candidate == "numpy":
+        return f"numpy's BLAS ({numpy_blas})"
+    return _PATH_NAMES[candidate]
+
+
+def _preferred_order(dtype: str, forced: str, numpy_blas: str):
+    """Candidates for large products, most wanted first; plain loops last."""
+    own = own_sgemm_available() and dtype == "float32"
+    if forced == "thinc":
+        return (["thinc"] if own else []) + ["loop"]
+    if forced:
+        return [forced, "loop"]
+    tuned_blis = blis_arch() not in ("generic", "unknown")
+    libraries = ["blis", "numpy"] if tuned_blis or not numpy_blas else ["numpy", "blis"]
+    if not numpy_blas:
+        libraries.remove("numpy")
+    # thinc's kernel is AVX2: where the CPU has AVX-512, a library whose
+    # kernels use it has twice the width; blis's tuned kernels are used as they are.
+    if own and not tuned_blis and not cpu_has_avx512():
+        return ["thinc"] + libraries + ["loop"]
+    return libraries + (["thinc"] if own else []) + ["loop"]
+
+
+def _first_right(candidates, dtype: str, refused: list) -> str:
+    for candidate in candidates:
+        if candidate == "loop":
+            return candidate
+        wrong, first = _verdict(candidate, dtype)
+        if not wrong:
+            return candidate
+        refused.append((candidate, wrong, first))
+    return "loop"
+
+
+def _decide() -> None:
+    """Chooses the path of each dtype and size class, checking each candidate
+    before it is trusted; sets the routing that gemm_f32/gemm_f64 read."""
+    global _decided, _small_gemm, _own_fallback
+    global _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large
+    forced = _blas_override if _blas_override is not None else _environment_blas()
+    small_gemm = (_small_gemm_override if _small_gemm_override is not None
+                  else _environment_small_gemm())
+    numpy_blas = _find_numpy_blas()
+    if forced == "numpy" and not numpy_blas:
+        _warn_once("THINC_BLAS=numpy: numpy has no BLAS that thinc can call here; "
+                   "gemm runs on plain loops")
+    # Forced, the one choice runs every size.
+    small_gemm = 0 if forced else small_gemm
+    report = {"forced": forced or None, "small_gemm": small_gemm}
+    chosen = {}
+    for dtype in ("float32", "float64"):
+        refused = []
+        candidates = _preferred_order(dtype, forced, numpy_blas)
+        if forced == "numpy" and not numpy_blas:
+            candidates = ["loop"]
+        large = _first_right(candidates, dtype, refused)
+        # Small products stay on the calling thread: blis runs them there
+        # (OpenBLAS would wake its pool), unless something is forced.
+        small = large
+        if not forced and large != "thinc":
+            small = _first_right(["blis", large], dtype, refused)
+        for candidate, wrong, first in refused:
+            if forced == candidate:
+                _warn_once(f"THINC_BLAS={forced}: {_describe(candidate, numpy_blas)} computed "
+                           f"{wrong} small {dtype} products wrong on this machine (first: "
+                           f"M, N, K, trans_a, trans_b = {first}); {dtype} gemm uses "
+                           f"{_describe(large, numpy_blas)} instead")
+        chosen[dtype] = (small, large)
+        report[dtype] = {
+            "small": _describe(small, numpy_blas),
+            "large": _describe(large, numpy_blas),
+            "refused": {_describe(c, numpy_blas): {"wrong_shapes": w, "first": f}
+                        for c, w, f in refused},
+        }
+    # The own kernel hands back what it cannot take to the next right library.
+    fallback = _first_right([c for c in _preferred_order("float32", "", numpy_blas)
+                             if c != "thinc"], "float32", [])
+    _own_fallback = _sgemm_of(fallback)
+    _sgemm_small = _sgemm_of(chosen["float32"][0])
+    _sgemm_large = _sgemm_of(chosen["float32"][1])
+    _dgemm_small = _dgemm_of(chosen["float64"][0])
+    _dgemm_large = _dgemm_of(chosen["float64"][1])
+    _small_gemm = small_gemm
+    _report.clear()
+    _report.update(report)
+    _decided = True
+
+
+def _route_everything_to_loops() -> None:
+    global _decided, _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large
+    _sgemm_small = _sgemm_large = loop_sgemm
+    _dgemm_small = _dgemm_large = loop_dgemm
+    _report.clear()
+    _report.update({"forced": None, "small_gemm": 0,
+                    "float32": {"small": "plain loops", "large": "plain loops", "refused": {}},
+                    "float64": {"small": "plain loops", "large": "plain loops", "refused": {}}})
+    _decided = True
+
+
+def configure_gemm(blas=..., small_gemm=...) -> None:
+    """Forces the gemm choice for this process (tests and benchmarks): blas is
+    one of "thinc", "blis", "numpy", "" (choose as if THINC_BLAS were unset) or
+    None (read THINC_BLAS again); small_gemm is the size (multiply-adds) below
+    which blis runs unforced products, or None (read THINC_SMALL_GEMM)."""
+    global _blas_override, _small_gemm_override, _decided
+    if blas is not ...:
+        if blas is not None and blas not in BLAS_CHOICES + ("",):
+            raise ValueError(f"blas must be one of {BLAS_CHOICES}, '' or None, not {blas!r}")
+        _blas_override = blas
+    if small_gemm is not ...:
+        if small_gemm is not None and (not isinstance(small_gemm, int) or small_gemm < 0):
+            raise ValueError(f"small_gemm must be a non-negative int or None, not {small_gemm!r}")
+        _small_gemm_override = small_gemm
+    _decided = False
+
+
+def gemm_paths() -> dict:
+    """What gemm runs for each dtype: {"float32": {"small": ..., "large": ...,
+    "refused": {...}}, "float64": ..., "forced": ..., "small_gemm": ...}."""
+    if not _decided:
+        _decide()
+    return {key: (dict(value) if isinstance(value, dict) else value) for key, value in _report.items()}
+
+
+def gemm_description() -> str:
+    """One line naming what gemm runs on, per dtype."""
+    paths = gemm_paths()
+    parts = []
+    for dtype in ("float32", "float64"):
+        entry = paths[dtype]
+        text = f"{dtype}: {entry['large']}"
+        if entry["small"] != entry["large"]:
+            text += f" (below {paths['small_gemm']} multiply-adds: {entry['small']})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# Instruction-set level and thread split of this module's kernels (thinc's
+# gemm); numpy_ops has the same pair for its own kernels.
+
+ISA_LEVELS = ("scalar", "avx2", "avx512")
+
+
+def _set_isa_limit(int level) -> None:
+    global _decided
+    isa_set_limit(level)
+    _decided = False  # the own kernel may have come or gone
+
+
+def _isa_levels():
+    """(the CPU's level, the active level) as indices into ISA_LEVELS."""
+    return isa_cpu_level(), isa_active()
+
+
+def _set_grain_override(int64_t grain) -> None:
+    parallel_set_grain_override(grain)
+
+
+def _gemm_for_tests(bint trans_a, bint trans_b, alpha, A, B, beta, C) -> None:
+    """Testing hook: C = alpha * op(A) @ op(B) + beta * C, in place, through the
+    path chosen for C's dtype; row strides give lda, ldb and ldc."""
+    dtype = getattr(C, "dtype", None)
+    if dtype not in (numpy.float32, numpy.float64):
+        raise ValueError("C must be a float32 or float64 array")
+    itemsize = dtype.itemsize
+    for name, array in (("A", A), ("B", B), ("C", C)):
+        if not isinstance(array, numpy.ndarray) or array.dtype != dtype or array.ndim != 2:
+            raise ValueError(f"{name} must be a 2d {dtype} array")
+        if array.size and (array.strides[1] != itemsize or array.strides[0] % itemsize
+                           or array.strides[0] < itemsize * array.shape[1]):
+            raise ValueError(f"{name} must have contiguous rows (strides {array.strides})")
+    if not C.flags.writeable:
+        raise ValueError("C must be writeable")
+    M, K = (A.shape[1], A.shape[0]) if trans_a else A.shape
+    K2, N = (B.shape[1], B.shape[0]) if trans_b else B.shape
+    if K != K2 or C.shape != (M, N):
+        raise ValueError(f"shapes do not agree: op(A) {(M, K)}, op(B) {(K2, N)}, C {C.shape}")
+    cdef Py_ssize_t lda = max(1, A.strides[0] // itemsize), ldb = max(1, B.strides[0] // itemsize)
+    cdef Py_ssize_t ldc = max(1, C.strides[0] // itemsize)
+    cdef Py_ssize_t a_address = A.__array_interface__["data"][0]
+    cdef Py_ssize_t b_address = B.__array_interface__["data"][0]
+    cdef Py_ssize_t c_address = C.__array_interface__["data"][0]
+    cdef Py_ssize_t m = M, n = N, k = K
+    cdef double alpha64 = alpha, beta64 = beta
+    if dtype == numpy.float32:
+        with nogil:
+            gemm_f32(trans_a, trans_b, m, n, k, <float>alpha64, <const float*>a_address, lda,
+                     <const float*>b_address, ldb, <float>beta64, <float*>c_address, ldc)
+    else:
+        with nogil:
+            gemm_f64(trans_a, trans_b, m, n, k, alpha64, <const double*>a_address, lda,
+                     <const double*>b_address, ldb, beta64, <double*>c_address, ldc)
+
+
+def _sgemm_for_tests(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> None:
+    """Testing hook kept for the float32 tests: see _gemm_for_tests."""
+    if not isinstance(C, numpy.ndarray) or C.dtype != numpy.float32:
+        raise ValueError("C must be a 2d float32 array")
+    _gemm_for_tests(trans_a, trans_b, alpha, A, B, beta, C)
+
+
+def _pool_back_to_back_failures(int iterations) -> int:
+    """Testing hook: runs pairs of back-to-back parallel jobs on this module's
+    worker pool (the one gemm uses); returns how many pairs went wrong."""
+    cdef int64_t failures
+    with nogil:
+        failures = parallel_back_to_back_failures(iterations)
+    return failures
+
+
+def own_sgemm_is_available() -> bool:
+    """Whether thinc's own float32 gemm kernel can run (AVX2 and FMA, at the
+    active instruction-set level)."""
+    return own_sgemm_available()
+
+
+def _use_own_sgemm(enabled: bool, single_threaded: bool = False) -> bool:
+    """Testing and benchmark hook: forces float32 gemm onto thinc's own kernel
+    (enabled) or back to the unforced choice; returns whether it was forced."""
+    previous = _blas_override == "thinc"
+    configure_gemm(blas="thinc" if enabled and own_sgemm_available() else None)
+    own_sgemm_set_single_threaded(single_threaded)
+    return previous
 
 
 parallel_initialize()
-# Human-readable name of the gemm implementation chosen for this process.
-BLAS_BACKEND: str = _choose_backend()

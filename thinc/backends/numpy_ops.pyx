@@ -350,12 +350,32 @@ def _check_thread_setting() -> None:
         )
 
 
+cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
+    int isa_cpu_level "thinc_isa::cpu_level"()
+    int isa_active "thinc_isa::active"()
+    void isa_set_limit "thinc_isa::limit().store"(int)
+
+
 cdef extern from "thinc_malloc.hh" namespace "thinc_malloc":
     bint tune_allocator()
 
 
+def _check_isa_setting() -> None:
+    text = os.environ.get("THINC_ISA", "")
+    names = ("scalar", "avx2", "avx512")
+    if not text:
+        return
+    if text not in names:
+        warnings.warn(f"THINC_ISA={text!r} is not one of {', '.join(names)}; the compiled "
+                      f"kernels use the widest level this CPU has ({names[isa_cpu_level()]})")
+    elif names.index(text) > isa_cpu_level():
+        warnings.warn(f"THINC_ISA={text}: this CPU has no {text}; the compiled kernels use "
+                      f"{names[isa_cpu_level()]}")
+
+
 parallel_initialize()
 _check_thread_setting()
+_check_isa_setting()
 # Whether glibc was told to keep freed batch buffers (see include/thinc_malloc.hh).
 ALLOCATOR_TUNED: bool = tune_allocator()
 
@@ -367,9 +387,27 @@ def get_num_threads() -> int:
 
 
 def _set_parallel_grain(grain: int) -> None:
-    """Testing hook: every kernel splits work above `grain` elements (rows for
-    row ops) instead of its own threshold; 0 restores the thresholds."""
+    """Every kernel splits work above `grain` elements (rows for row ops)
+    instead of its own threshold; 0 restores the thresholds. Use
+    thinc.backends.dispatch.configure, which sets gemm's too."""
     parallel_set_grain_override(int(grain))
+
+
+def _set_isa_limit(int level) -> None:
+    isa_set_limit(level)
+
+
+def _isa_levels():
+    """(the CPU's level, the active level) of this module's kernels, as
+    indices into thinc.backends.dispatch.ISA_LEVELS."""
+    return isa_cpu_level(), isa_active()
+
+
+class _GemmDescription:
+    """Reads as the one-line gemm description, on the class and on instances."""
+
+    def __get__(self, instance, owner) -> str:
+        return _cblas_module.gemm_description()
 
 
 class NumpyOps(Ops):
@@ -377,14 +415,22 @@ class NumpyOps(Ops):
 
     name = "numpy"
     xp = numpy
-    # The BLAS chosen at import for gemm ("blis (...)" or "numpy's BLAS (...)").
-    blas_backend: str = _cblas_module.BLAS_BACKEND
+    # What gemm runs on, per dtype (see thinc.backends.dispatch).
+    blas_backend = _GemmDescription()
 
     def __init__(
         self, device_type: str = "cpu", device_id: int = -1, *, use_blis: bool = True
     ) -> None:
         super().__init__(device_type, device_id)
         self.use_blis = use_blis
+
+    @staticmethod
+    def paths() -> dict:
+        """Which implementation each compiled op family runs here: instruction
+        set, gemm per dtype and size, threads (see thinc.backends.dispatch)."""
+        from .dispatch import report
+
+        return report()
 
     def cblas(self) -> CBlas:
         """The table of BLAS functions for compiled callers (spaCy's parser)."""

@@ -1,0 +1,280 @@
+"""Every path the machine can run, forced one at a time: gemm per BLAS choice,
+instruction-set level and thread count over exhaustive small-shape grids, and
+the settings that force each choice (thinc.backends.dispatch)."""
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy
+import pytest
+
+from thinc.backends import cblas, dispatch
+from thinc.backends.numpy_ops import NumpyOps
+
+ROOT = Path(__file__).resolve().parents[2]
+TOP_ISA = dispatch.available_isas()[-1]
+
+# Every M and N up to 65 (past four 16-wide tiles: each remainder of every
+# common tile width), at depths around the kernels' unrolling and blocking.
+SIDES = tuple(range(1, 66))
+DEPTHS = (1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 64, 65)
+# Every depth up to 65, and across thinc's own 288-deep k-blocks, for smaller sides.
+DEEP_SIDES = tuple(range(1, 18))
+DEEP_DEPTHS = tuple(range(0, 66)) + (287, 288, 289, 577)
+
+
+def gemm_configurations():
+    """(blas, isa) pairs: the unforced choice and thinc's own kernel at each
+    level (they change with it); the libraries at the top level (they pick
+    their own kernels whatever thinc's level)."""
+    configurations = [(blas, isa) for isa in dispatch.available_isas() for blas in ("", "thinc")]
+    return configurations + [("blis", TOP_ISA), ("numpy", TOP_ISA)]
+
+
+def expected_path(blas, dtype):
+    """The name the report gives the forced candidate, or None when unforced."""
+    if blas == "thinc":
+        return "thinc's AVX2 kernel" if dtype == "float32" and cblas.own_sgemm_is_available() else "plain loops"
+    if blas == "blis":
+        return f"blis ({cblas.blis_arch()} kernels)"
+    if blas == "numpy":
+        return "numpy's BLAS"
+    return None
+
+
+def check_forced_path_is_used_or_refused(blas, dtype):
+    paths = cblas.gemm_paths()
+    entry = paths[dtype]
+    want = expected_path(blas, dtype)
+    if want is None:
+        return
+    assert paths["forced"] == blas and paths["small_gemm"] == 0
+    refused = [name for name in entry["refused"] if name.startswith(want)]
+    if refused:
+        # Wrong on this machine: refused, with the shape it got wrong, and never run.
+        assert entry["refused"][refused[0]]["wrong_shapes"] > 0
+        assert entry["large"] == entry["small"] == "plain loops"
+    elif blas == "numpy" and entry["large"] == "plain loops":
+        pytest.skip("numpy here has no BLAS that thinc can call")
+    else:
+        assert entry["large"].startswith(want) and entry["small"].startswith(want), entry
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("blas,isa", gemm_configurations())
+def test_gemm_exhaustive_small_shapes(blas, isa, dtype):
+    with dispatch.forced(isa=isa, blas=blas):
+        check_forced_path_is_used_or_refused(blas, dtype)
+        wrong, cases, first = cblas._count_wrong("routed", dtype, SIDES, SIDES, DEPTHS)
+    assert cases == len(SIDES) ** 2 * len(DEPTHS) * 4
+    assert wrong == 0, f"{wrong} of {cases} products wrong; first (M, N, K, trans_a, trans_b) = {first}"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("blas,isa", gemm_configurations())
+def test_gemm_every_depth(blas, isa, dtype):
+    with dispatch.forced(isa=isa, blas=blas):
+        wrong, cases, first = cblas._count_wrong("routed", dtype, DEEP_SIDES, DEEP_SIDES, DEEP_DEPTHS)
+    assert wrong == 0, f"{wrong} of {cases} products wrong; first (M, N, K, trans_a, trans_b) = {first}"
+
+
+def integer_matrix(rng, shape, dtype):
+    return rng.integers(-3, 4, size=shape).astype(dtype)
+
+
+# Large products, whose size sends unforced calls to the large-product path:
+# thinc's row and column splits, split-K, and several k-blocks.
+LARGE_SHAPES = [(300, 200, 130), (145, 47, 577), (64, 2000, 64), (1000, 20, 100), (7, 17, 1153)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("blas,isa", gemm_configurations())
+def test_gemm_views_and_out_through_ops(blas, isa, dtype):
+    # Integer entries: every right answer is exact, whatever the summation order.
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(0)
+    shapes = [(M, N, K) for M, N, K in itertools.product((1, 5, 17, 33), (1, 6, 16, 31), (1, 7, 64))]
+    with dispatch.forced(isa=isa, blas=blas):
+        for (M, N, K), (trans1, trans2) in itertools.product(
+            shapes + LARGE_SHAPES, itertools.product((False, True), repeat=2)
+        ):
+            x_shape = (K, M) if trans1 else (M, K)
+            y_shape = (N, K) if trans2 else (K, N)
+            # Offset, row-strided views of larger buffers; an out= view as well.
+            x = integer_matrix(rng, (x_shape[0] + 1, x_shape[1] + 3), dtype)[1:, 2 : 2 + x_shape[1]]
+            y = integer_matrix(rng, (y_shape[0], y_shape[1] + 1), dtype)[:, 1:]
+            want = (x.T if trans1 else x).astype("f8") @ (y.T if trans2 else y).astype("f8")
+            got = ops.gemm(x, y, trans1=trans1, trans2=trans2)
+            assert got.dtype == numpy.dtype(dtype)
+            numpy.testing.assert_array_equal(got, want, err_msg=f"{(M, N, K, trans1, trans2)}")
+            holder = numpy.full((M + 2, N + 2), 9.0, dtype=dtype)
+            out = holder[1 : M + 1, 1 : N + 1]
+            assert ops.gemm(x, y, out=out, trans1=trans1, trans2=trans2) is out
+            numpy.testing.assert_array_equal(out, want)
+            assert (holder[0] == 9).all() and (holder[-1] == 9).all()
+            b = integer_matrix(rng, (N,), dtype)
+            if not trans1 and trans2:
+                numpy.testing.assert_array_equal(ops.affine(x, y, b), want + b)
+
+
+def test_the_reported_float64_failure_is_right_under_every_choice():
+    # Wrong on AVX-512 Xeons when small float64 products went to blis.
+    rng = numpy.random.default_rng(1)
+    A = rng.standard_normal((8, 1))
+    B = rng.standard_normal((11, 1))
+    for blas in ("", "thinc", "blis", "numpy"):
+        with dispatch.forced(blas=blas):
+            numpy.testing.assert_allclose(NumpyOps().gemm(A, B, trans2=True), A @ B.T, rtol=1e-12)
+
+
+def test_a_candidate_that_is_wrong_here_is_never_used():
+    # Pretend the check found blis wrong for float32 on this machine.
+    saved = dict(cblas._verdicts)
+    try:
+        cblas._verdicts[("blis", "float32")] = (3, (8, 11, 1, 0, 1))
+        with dispatch.forced(blas=""):
+            entry = cblas.gemm_paths()["float32"]
+            assert not entry["small"].startswith("blis") and not entry["large"].startswith("blis")
+        with pytest.warns(UserWarning, match="computed 3 small float32 products wrong"):
+            with dispatch.forced(blas="blis"):
+                entry = cblas.gemm_paths()["float32"]
+        assert entry["large"] == "plain loops"
+        assert entry["refused"][f"blis ({cblas.blis_arch()} kernels)"] == {
+            "wrong_shapes": 3, "first": (8, 11, 1, 0, 1)
+        }
+    finally:
+        cblas._verdicts.clear()
+        cblas._verdicts.update(saved)
+        cblas.configure_gemm(blas=None)
+
+
+def test_the_check_itself_catches_a_wrong_gemm():
+    # The plain loops are the reference; any real candidate that passes the
+    # grid agrees with them exactly, so compare one against numpy too.
+    wrong, cases, _ = cblas._count_wrong("loop", "float64", (1, 5, 17), (2, 16), (1, 3, 17))
+    assert (wrong, cases) == (0, 3 * 2 * 3 * 4)
+    with pytest.raises(ValueError, match="positive"):
+        cblas._count_wrong("loop", "float32", (0,), (1,), (1,))
+    with pytest.raises(ValueError, match="float32 or float64"):
+        cblas._count_wrong("loop", "float16", (1,), (1,), (1,))
+
+
+def test_configure_rejects_unknown_choices():
+    with pytest.raises(ValueError, match="blas must be one of"):
+        dispatch.configure(blas="mkl")
+    with pytest.raises(ValueError, match="isa must be one of"):
+        dispatch.configure(isa="sse4")
+    with pytest.raises(ValueError, match="small_gemm"):
+        dispatch.configure(small_gemm=-1)
+    missing = [level for level in dispatch.ISA_LEVELS if level not in dispatch.available_isas()]
+    if missing:
+        with pytest.raises(ValueError, match="cannot run"):
+            dispatch.configure(isa=missing[-1])
+
+
+def test_report_names_every_family():
+    report = NumpyOps().paths()
+    assert report["isa"] == {"cpu": dispatch.cpu_isa(), "active": dispatch.active_isa()}
+    assert set(report["gemm"]) == {"float32", "float64", "forced", "small_gemm"}
+    assert report["threads"] >= 1
+    with dispatch.forced(isa="scalar"):
+        assert NumpyOps().paths()["isa"]["active"] == "scalar"
+        assert not cblas.own_sgemm_is_available()
+        assert NumpyOps().paths()["gemm"]["float32"]["large"] != "thinc's AVX2 kernel"
+
+
+# ---------------------------------------------------------------------------
+# Settings read from the environment, and thread counts, in fresh processes.
+
+PROBE = r"""
+import json, warnings
+warnings.simplefilter("always")
+from thinc.backends import cblas, dispatch
+from thinc.backends.numpy_ops import NumpyOps, get_num_threads
+sides, depths = tuple(range(1, 34)), (1, 2, 3, 8, 17, 33)
+result = {"threads": get_num_threads(), "isa": dispatch.active_isa(), "paths": cblas.gemm_paths()}
+for dtype in ("float32", "float64"):
+    result[dtype] = cblas._count_wrong("routed", dtype, sides, sides, depths)[:2]
+print(json.dumps(result))
+"""
+
+
+def run_probe(**environment):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **environment}
+    completed = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                               cwd=str(ROOT), env=env, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1]), completed.stderr
+
+
+@pytest.mark.parametrize("threads", [1, 2, 8])
+@pytest.mark.parametrize("blas", ["thinc", ""])
+def test_thread_counts_with_every_product_split(threads, blas):
+    # THINC_PARALLEL_GRAIN=1 sends even the smallest products through the split.
+    result, _ = run_probe(THINC_NUM_THREADS=str(threads), THINC_PARALLEL_GRAIN="1", THINC_BLAS=blas)
+    assert result["threads"] == threads
+    for dtype in ("float32", "float64"):
+        wrong, cases = result[dtype]
+        assert cases > 0 and wrong == 0, (dtype, result)
+
+
+@pytest.mark.parametrize("level", dispatch.ISA_LEVELS)
+def test_thinc_isa_setting(level):
+    result, stderr = run_probe(THINC_ISA=level)
+    if level in dispatch.available_isas():
+        assert result["isa"] == level and "THINC_ISA" not in stderr
+    else:
+        assert result["isa"] == dispatch.cpu_isa() and f"this CPU has no {level}" in stderr
+    for dtype in ("float32", "float64"):
+        assert result[dtype][0] == 0
+
+
+def test_unknown_settings_warn_and_fall_back():
+    result, stderr = run_probe(THINC_ISA="sse9", THINC_BLAS="mkl", THINC_SMALL_GEMM="lots")
+    assert "THINC_ISA='sse9' is not one of" in stderr
+    assert "THINC_BLAS='mkl' is not one of" in stderr
+    assert "THINC_SMALL_GEMM='lots'" in stderr
+    assert result["isa"] == dispatch.cpu_isa() and result["paths"]["forced"] is None
+
+
+@pytest.mark.parametrize("blas", ["blis", "numpy", "thinc"])
+def test_thinc_blas_forces_small_products_too(blas):
+    result, _ = run_probe(THINC_BLAS=blas)
+    paths = result["paths"]
+    assert paths["forced"] == blas and paths["small_gemm"] == 0
+    for dtype in ("float32", "float64"):
+        entry = paths[dtype]
+        assert entry["small"] == entry["large"]
+        assert result[dtype][0] == 0
+
+
+def test_thinc_small_gemm_setting():
+    result, _ = run_probe(THINC_SMALL_GEMM="1000")
+    assert result["paths"]["small_gemm"] == 1000
+    for dtype in ("float32", "float64"):
+        assert result[dtype][0] == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs sched_setaffinity")
+def test_scalar_level_runs_the_whole_backend_suite_smoke():
+    # The portable build's code paths end to end: a small model trains under THINC_ISA=scalar.
+    script = (
+        "import numpy\n"
+        "from thinc.api import Relu, Softmax, chain, Adam, NumpyOps\n"
+        "from thinc.backends import dispatch\n"
+        "assert dispatch.active_isa() == 'scalar'\n"
+        "X = numpy.random.default_rng(0).uniform(-1, 1, (64, 10)).astype('f')\n"
+        "Y = numpy.eye(3, dtype='f')[(X[:, :3].argmax(axis=1))]\n"
+        "model = chain(Relu(16), Softmax(3)); model.initialize(X=X, Y=Y); opt = Adam(0.01)\n"
+        "for _ in range(50):\n"
+        "    Yh, backprop = model.begin_update(X); backprop(Yh - Y); model.finish_update(opt)\n"
+        "print(float((model.predict(X).argmax(1) == Y.argmax(1)).mean()))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "THINC_ISA": "scalar"}
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               cwd=str(ROOT), env=env, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert float(completed.stdout.strip()) > 0.6

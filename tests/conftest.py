@@ -1,0 +1,50 @@
+"""Suite-wide settings: hypothesis keeps no example database in the checkout,
+and the compiled-kernel test modules run once per instruction-set level the CPU has."""
+import os
+
+import pytest
+from hypothesis import settings
+
+# No example database: a failure prints its example (and a reproduce blob)
+# instead of being replayed by every later run of the suite in this checkout.
+settings.register_profile("thinc", database=None, print_blob=True)
+# CI: the same examples every run, so a red CI names a real regression.
+settings.register_profile("thinc-ci", database=None, print_blob=True, derandomize=True)
+settings.load_profile("thinc-ci" if os.environ.get("CI") else "thinc")
+
+# Modules whose tests compare compiled kernels with the reference Ops: each
+# runs under every level of thinc.backends.dispatch.available_isas().
+KERNEL_MODULES = {
+    "tests.backends.test_numpy_ops",
+    "tests.backends.test_kernels_elementwise",
+    "tests.backends.test_ops_oracle",
+    "tests.backends.test_ops_props",
+    "tests.backends.test_ops_grads",
+    "tests.backends.test_parallel",
+    "tests.backends.test_linalg",
+    "tests.layers.test_fused_layer_ops",
+}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__ in KERNEL_MODULES and "kernel_isa" in metafunc.fixturenames:
+        from thinc.backends.dispatch import available_isas
+
+        metafunc.parametrize("kernel_isa", available_isas(), indirect=True, scope="module")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def kernel_isa(request):
+    """The instruction-set level this module's kernels are forced to (None:
+    the module is not a kernel module and runs at the default level)."""
+    level = getattr(request, "param", None)
+    if level is None:
+        yield None
+        return
+    from thinc.backends import dispatch
+
+    dispatch.configure(isa=level)
+    try:
+        yield level
+    finally:
+        dispatch.configure(isa=None)
