@@ -19,8 +19,9 @@ def compile_args() -> list:
     # -O3 lets gcc vectorise the kernels' inner loops; without trapping math it
     # may also turn the activations' clamps and selects into vector blends.
     # THINC_MARCH=native (or any -march value) opts a source build into the
-    # host's widest vector unit; a default build stays portable (the kernels
-    # carry their own AVX2/AVX-512 clones, picked at load time).
+    # host's widest vector unit (even the kernels' scalar versions then need
+    # it); a default build stays portable: the kernels carry their own
+    # scalar, AVX2 and AVX-512 versions, picked at each call (THINC_ISA).
     args = ["-O3", "-std=c++17", "-fno-trapping-math", "-fno-math-errno",
             "-Wno-unused-function", "-Wno-strict-aliasing"]
     if sys.platform != "win32":
