@@ -1,9 +1,13 @@
 """Suite-wide settings: hypothesis keeps no example database in the checkout,
 and the compiled-kernel test modules run once per instruction-set level the CPU has."""
 import os
+import tempfile
 
-import pytest
-from hypothesis import settings
+# Hypothesis's own files (its cache of constants) live outside the checkout.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "thinc-hypothesis"))
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 # No example database: a failure prints its example (and a reproduce blob)
 # instead of being replayed by every later run of the suite in this checkout.
@@ -17,6 +21,7 @@ settings.load_profile("thinc-ci" if os.environ.get("CI") else "thinc")
 KERNEL_MODULES = {
     "tests.backends.test_numpy_ops",
     "tests.backends.test_kernels_elementwise",
+    "tests.backends.test_kernel_grids",
     "tests.backends.test_ops_oracle",
     "tests.backends.test_ops_props",
     "tests.backends.test_ops_grads",

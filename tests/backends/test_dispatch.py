@@ -179,9 +179,12 @@ def test_report_names_every_family():
     report = NumpyOps().paths()
     assert report["isa"] == {"cpu": dispatch.cpu_isa(), "active": dispatch.active_isa()}
     assert set(report["gemm"]) == {"float32", "float64", "forced", "small_gemm"}
+    assert set(report["kernels"]) == set(dispatch.KERNEL_FAMILIES)
+    assert all(text.startswith(dispatch.active_isa()) for text in report["kernels"].values())
     assert report["threads"] >= 1
     with dispatch.forced(isa="scalar"):
         assert NumpyOps().paths()["isa"]["active"] == "scalar"
+        assert "AVX2" not in NumpyOps().paths()["kernels"]["elementwise"]
         assert not cblas.own_sgemm_is_available()
         assert NumpyOps().paths()["gemm"]["float32"]["large"] != "thinc's AVX2 kernel"
 
