@@ -7,10 +7,10 @@ STAMP := $(VENV)/.deps-installed
 
 .PHONY: venv build test test-quick demo bench wheel clean lint
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -26,7 +26,7 @@ test-quick: build
 	$(PY) -m pytest tests -q -m "not slow" -x
 
 demo: build
-	$(PY) examples/train_demo.py
+	PYTHONPATH=$(CURDIR) $(PY) examples/train_demo.py
 
 bench: build
 	$(PY) bench/kernels.py

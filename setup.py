@@ -99,7 +99,6 @@ setup(
         "murmurhash>=1.0.2,<1.1.0",
         "cymem>=2.0.2,<2.1.0",
         "preshed>=3.0.2,<3.1.0",
-        "wasabi>=0.8.1,<1.2.0",
         "srsly>=2.4.0,<3.1.0",
         "catalogue>=2.0.4,<2.1.0",
         "confection>=1.3.2,<2.0.0",
@@ -108,6 +107,8 @@ setup(
         "setuptools",
     ],
     extras_require={
+        # what examples/ uses beyond thinc: progress bars and training-curve plots
+        "examples": ["tqdm>=4.38.0,<5.0.0", "matplotlib"],
         "torch": ["torch>=1.6.0"],
         "tensorflow": ["tensorflow-cpu>=2.0.0"],
         "cuda12x": ["cupy-cuda12x>=11.5.0"],

@@ -6,7 +6,6 @@ shape of the word and its neighbours), computed in numpy and fed as a dense
 0/1 vector through Relu -> Relu -> Softmax. Run with `make demo`."""
 import argparse
 import json
-import sys
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -14,18 +13,15 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import numpy
-from tqdm import tqdm
+from _common import plot_training_curve, progress
+
+from thinc.layers import Relu, Softmax, chain
+from thinc.loss import CategoricalCrossentropy
+from thinc.model import Model
+from thinc.optimizers import Adam
+from thinc.util import fix_random_seed
 
 HERE = Path(__file__).parent
-# Run from a source checkout, the demo shows that checkout's thinc.
-if (HERE.parent / "thinc" / "__init__.py").exists():
-    sys.path.insert(0, str(HERE.parent))
-
-from thinc.layers import Relu, Softmax, chain  # noqa: E402
-from thinc.loss import CategoricalCrossentropy  # noqa: E402
-from thinc.model import Model  # noqa: E402
-from thinc.optimizers import Adam  # noqa: E402
-from thinc.util import fix_random_seed  # noqa: E402
 
 DATA = HERE / "data"
 OUTPUT = HERE / "output"
@@ -205,11 +201,13 @@ def main() -> None:
     loss = CategoricalCrossentropy()
     token_rows = numpy.arange(args.batch_size)
     rng = numpy.random.default_rng(args.seed)
+    # For the plot: the loss of every tenth of an epoch, and dev accuracy per epoch.
+    loss_steps, loss_curve, accuracies = [], [], []
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(train_y))
         starts = range(0, len(order), args.batch_size)
         losses = []
-        for start in tqdm(starts, desc=f"epoch {epoch}", leave=False, unit="batch"):
+        for start in progress(starts, f"epoch {epoch}"):
             batch = order[start : start + args.batch_size]
             guesses, backprop = model.begin_update(to_dense(train_X[batch]))
             backprop(loss.get_grad(guesses, one_hot[train_y[batch]]))
@@ -217,7 +215,12 @@ def main() -> None:
             # Mean negative log-likelihood of the true tags, for the progress report.
             true_probs = guesses[token_rows[: len(batch)], train_y[batch]]
             losses.append(float(-numpy.log(numpy.maximum(true_probs, 1e-8)).mean()))
+        for tenth, part in enumerate(numpy.array_split(numpy.asarray(losses), 10), start=1):
+            if part.size:
+                loss_steps.append(epoch - 1 + tenth / 10)
+                loss_curve.append(float(part.mean()))
         accuracy = float((predict_tags(model, dev_X) == dev_y).mean())
+        accuracies.append(accuracy)
         print(f"epoch {epoch}: train loss {numpy.mean(losses):.3f}, dev accuracy {accuracy:.3f}")
 
     output.mkdir(parents=True, exist_ok=True)
@@ -226,10 +229,20 @@ def main() -> None:
     (output / "tags.json").write_text(json.dumps(tag_names))
     print(f"saved the model to {model_path}")
 
+    plot = plot_training_curve(
+        output / "training.png",
+        f"POS tagger on UD English EWT (sample): {len(train_y)} training tokens",
+        loss_steps, loss_curve, list(range(1, args.epochs + 1)), accuracies, "accuracy",
+        baselines={"each word's commonest tag": word_accuracy, "commonest tag": majority_accuracy},
+    )
+    if plot is not None:
+        print(f"training curve (loss and dev accuracy per epoch): {plot}")
+
     reloaded_tags = json.loads((output / "tags.json").read_text())
     reloaded = build_model(len(reloaded_tags)).from_disk(model_path)
     if not numpy.array_equal(predict_tags(reloaded, dev_X), predict_tags(model, dev_X)):
         raise SystemExit("the reloaded model predicts differently from the trained one")
+    print(f"reloaded {model_path}: it tags all {len(dev_y)} dev tokens exactly as the trained model did")
     examples = [dev[0][0], dev[1][0], "I saw her duck under the table .".split()]
     for words in examples:
         guesses = predict_tags(reloaded, featurize(words))

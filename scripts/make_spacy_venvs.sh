@@ -16,7 +16,7 @@ if [ "$WHICH" != "--ref" ]; then
         python3 -m venv .venv-spacy
         .venv-spacy/bin/pip install --quiet --upgrade pip
     fi
-    .venv-spacy/bin/pip install --quiet -r requirements.txt
+    .venv-spacy/bin/pip install --quiet -r requirements-dev.txt
     # Build in place and install editable, so spaCy imports this checkout's thinc.
     flock /tmp/thinc-build.lock .venv-spacy/bin/pip install --quiet --no-build-isolation --no-deps -e .
     .venv-spacy/bin/pip install --quiet "$SPACY" "$PIPELINE" $TEST_DEPS

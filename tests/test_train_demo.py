@@ -1,4 +1,5 @@
 """The README's main job (examples/train_demo.py) trains, saves, reloads and tags."""
+import os
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ def test_demo_trains_saves_and_reloads(tmp_path):
         [sys.executable, str(ROOT / "examples" / "train_demo.py"), "--epochs", "1",
          "--output", str(tmp_path)],
         capture_output=True, text=True, timeout=900, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     accuracy = float(re.search(r"epoch 1: .*dev accuracy ([0-9.]+)", result.stdout).group(1))
@@ -22,3 +24,6 @@ def test_demo_trains_saves_and_reloads(tmp_path):
     assert accuracy > baseline, result.stdout
     assert (tmp_path / "pos-tagger.bin").stat().st_size > 0
     assert re.search(r"^I/\S+ saw/\S+ her/\S+ duck/\S+", result.stdout, re.M), result.stdout
+    assert "tags all" in result.stdout and "exactly as the trained model did" in result.stdout
+    plot = tmp_path / "training.png"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(plot) in result.stdout
