@@ -32,8 +32,12 @@ bench: build
 	$(PY) bench/kernels.py
 	$(PY) bench/tagger.py
 
+# A manylinux wheel: built, then repaired by auditwheel (dist/thinc-*manylinux*.whl).
 wheel: $(STAMP)
-	$(PY) -m pip wheel . --no-deps -w dist
+	rm -rf dist/raw
+	$(PY) -m pip wheel . --no-deps -w dist/raw
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m auditwheel repair -w dist dist/raw/thinc-*.whl
+	ls -l dist/*.whl
 
 clean:
 	rm -rf build dist *.egg-info

@@ -1,9 +1,11 @@
 """Build script: compiles every Cython module under thinc/ and packages the rest."""
 import os
 import sys
+import time
 from pathlib import Path
 
 from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).parent
 PACKAGE = ROOT / "thinc"
@@ -24,6 +26,10 @@ def compile_args() -> list:
     # scalar, AVX2 and AVX-512 versions, picked at each call (THINC_ISA).
     args = ["-O3", "-std=c++17", "-fno-trapping-math", "-fno-math-errno",
             "-Wno-unused-function", "-Wno-strict-aliasing"]
+    # No debug information unless asked (THINC_DEBUG=1): it triples the
+    # extensions' size and only a debugger reads it.
+    if sys.platform != "win32" and not os.environ.get("THINC_DEBUG"):
+        args.append("-g0")
     if sys.platform != "win32":
         args.append("-pthread")
     march = os.environ.get("THINC_MARCH")
@@ -33,8 +39,30 @@ def compile_args() -> list:
 
 
 def link_args() -> list:
-    # The kernels' worker pool uses std::thread.
-    return [] if sys.platform == "win32" else ["-pthread"]
+    # The kernels' worker pool uses std::thread; symbols are stripped as
+    # debug information is (THINC_DEBUG=1 keeps both).
+    if sys.platform == "win32":
+        return []
+    if sys.platform == "darwin" or os.environ.get("THINC_DEBUG"):
+        return ["-pthread"]
+    return ["-pthread", "-Wl,--strip-all"]
+
+
+class build_ext_with_progress(build_ext):
+    """Says which extension it compiles, so the minutes of a build are not silent."""
+
+    def build_extensions(self):
+        self._total = len(self.extensions)
+        self._done = 0
+        super().build_extensions()
+
+    def build_extension(self, ext):
+        started = time.time()
+        print(f"thinc: compiling {ext.name} ...", file=sys.stderr, flush=True)
+        super().build_extension(ext)
+        self._done += 1
+        print(f"thinc: compiled {ext.name} in {time.time() - started:.0f}s "
+              f"({self._done}/{self._total})", file=sys.stderr, flush=True)
 
 
 def extensions() -> list:
@@ -90,8 +118,12 @@ setup(
     license="MIT",
     python_requires=">=3.10,<3.16",
     packages=find_packages(include=["thinc", "thinc.*"]),
-    package_data={"": ["*.pyx", "*.pxd", "*.cu", "*.cuh", "*.hh", "*.h", "py.typed"]},
-    include_package_data=True,
+    # Wheels carry what runs or is cimported (.pxd, CUDA sources, type stubs);
+    # the .pyx and generated .cpp sources stay in the sdist (MANIFEST.in).
+    package_data={"": ["*.pxd", "*.cu", "*.cuh", "py.typed"]},
+    exclude_package_data={"": ["*.pyx", "*.cpp", "*.c", "*.so.dSYM"]},
+    include_package_data=False,
+    cmdclass={"build_ext": build_ext_with_progress},
     ext_modules=cythonized() if "clean" not in sys.argv else [],
     install_requires=[
         "numpy>=1.23.0,<3.0.0",
