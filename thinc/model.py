@@ -202,6 +202,8 @@ class Model(Generic[InT, OutT]):
         return True if self._dims[name] is not None else None
 
     def get_dim(self, name: str) -> int:
+        """The dim's value. Raises KeyError for an unknown dim and ValueError for one that is
+        declared but unset."""
         if name not in self._dims:
             raise KeyError(f"Cannot get dimension '{name}' for model '{self.name}'")
         value = self._dims[name]
@@ -245,6 +247,8 @@ class Model(Generic[InT, OutT]):
         return True if self._has_params[name] else None
 
     def get_param(self, name: str) -> "FloatsXd":
+        """The param's array. Raises KeyError for an unknown param and ValueError for one that
+        is declared but not allocated."""
         if name not in self._has_params:
             raise KeyError(f"Unknown param: '{name}' for model '{self.name}'.")
         if not self._has_params[name]:
@@ -254,6 +258,7 @@ class Model(Generic[InT, OutT]):
         return self._params.get_param(self.id, name)
 
     def maybe_get_param(self, name: str) -> Optional["FloatsXd"]:
+        """The param's array, or None where it is unknown or not allocated."""
         return self.get_param(name) if self.has_param(name) else None
 
     def set_param(self, name: str, value: Optional["FloatsXd"]) -> None:
@@ -265,15 +270,19 @@ class Model(Generic[InT, OutT]):
             self._has_params[name] = True
 
     def has_grad(self, name: str) -> bool:
+        """Whether the param has an accumulated gradient."""
         return self._params.has_grad(self.id, name)
 
     def get_grad(self, name: str) -> "FloatsXd":
+        """The param's accumulated gradient. Raises KeyError where it has none."""
         return self._params.get_grad(self.id, name)
 
     def set_grad(self, name: str, value: "FloatsXd") -> None:
+        """Replace the param's gradient (inc_grad adds to it instead)."""
         self._params.set_grad(self.id, name, value)
 
     def maybe_get_grad(self, name: str) -> Optional["FloatsXd"]:
+        """The param's gradient, or None where it has none."""
         return self.get_grad(name) if self.has_grad(name) else None
 
     def inc_grad(self, name: str, value: "FloatsXd") -> None:
@@ -300,6 +309,8 @@ class Model(Generic[InT, OutT]):
         return True if self._refs[name] is not None else None
 
     def get_ref(self, name: str) -> "Model":
+        """The node the ref points at. Raises KeyError for an unknown ref and ValueError for one
+        that is declared but unset."""
         if name not in self._refs:
             raise KeyError(f"Cannot get reference '{name}' for model '{self.name}'.")
         value = self._refs[name]
@@ -310,6 +321,7 @@ class Model(Generic[InT, OutT]):
         return value
 
     def maybe_get_ref(self, name: str) -> Optional["Model"]:
+        """The node the ref points at, or None where it is unset or unknown."""
         return self._refs.get(name)
 
     def set_ref(self, name: str, value: Optional["Model"]) -> None:
@@ -546,6 +558,8 @@ class Model(Generic[InT, OutT]):
         return srsly.msgpack_dumps(self.to_dict())
 
     def to_disk(self, path: Union[Path, str]) -> None:
+        """Write params, dims and attrs to a file, in thinc 8.3's msgpack format (from_disk
+        reads it)."""
         with Path(path).open("wb") as file_:
             file_.write(self.to_bytes())
 
@@ -603,6 +617,8 @@ class Model(Generic[InT, OutT]):
         return self.from_dict(_unpack_model_bytes(bytes_data))
 
     def from_disk(self, path: Union[Path, str]) -> "Model":
+        """Load params, dims and attrs from a file written by to_disk (thinc 8.3's format);
+        returns self."""
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"Cannot load model '{self.name}': no file at {path}")
@@ -645,6 +661,8 @@ class Model(Generic[InT, OutT]):
         return self.can_from_bytes(path.read_bytes(), strict=strict)
 
     def can_from_bytes(self, bytes_data: bytes, *, strict: bool = True) -> bool:
+        """Whether from_bytes would accept these bytes (the same tree of layers, names and
+        dims), without changing this model."""
         try:
             msg = _unpack_model_bytes(bytes_data)
         except ValueError:
@@ -652,6 +670,8 @@ class Model(Generic[InT, OutT]):
         return self.can_from_dict(msg, strict=strict)
 
     def can_from_dict(self, msg: Dict, *, strict: bool = True) -> bool:
+        """Whether from_dict would accept this message (the same tree of layers, names and
+        dims), without changing this model."""
         nodes = list(self.walk())
         try:
             _check_msg_structure(msg, nodes)
