@@ -247,8 +247,8 @@ class Model(Generic[InT, OutT]):
         return True if self._has_params[name] else None
 
     def get_param(self, name: str) -> "FloatsXd":
-        """The param's array. Raises KeyError for an unknown param and ValueError for one that
-        is declared but not allocated."""
+        """The param's array. Raises KeyError for an unknown param and for one that is declared
+        but not allocated yet."""
         if name not in self._has_params:
             raise KeyError(f"Unknown param: '{name}' for model '{self.name}'.")
         if not self._has_params[name]:
