@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-installed
 
-.PHONY: venv build test test-quick demo bench wheel clean lint
+.PHONY: venv build test test-quick demo bench wheel docs clean lint
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ wheel: $(STAMP)
 	$(PY) -m pip wheel . --no-deps -w dist/raw
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m auditwheel repair -w dist dist/raw/thinc-*.whl
 	ls -l dist/*.whl
+
+# The guide (README.md) and the API reference from the docstrings, warnings as errors.
+docs: build
+	PYTHONPATH=$(CURDIR) $(PY) -m mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf build dist *.egg-info

@@ -57,12 +57,20 @@ class build_ext_with_progress(build_ext):
         super().build_extensions()
 
     def build_extension(self, ext):
+        try:
+            from setuptools.modified import newer_group
+        except ImportError:  # setuptools < 69
+            from setuptools._distutils.dep_util import newer_group
+        target = self.get_ext_fullpath(ext.name)
+        stale = self.force or newer_group(list(ext.sources) + list(ext.depends), target, "newer")
         started = time.time()
-        print(f"thinc: compiling {ext.name} ...", file=sys.stderr, flush=True)
+        if stale:
+            sys.stderr.write(f"thinc: compiling {ext.name} ...\n")
         super().build_extension(ext)
         self._done += 1
-        print(f"thinc: compiled {ext.name} in {time.time() - started:.0f}s "
-              f"({self._done}/{self._total})", file=sys.stderr, flush=True)
+        if stale:
+            sys.stderr.write(f"thinc: compiled {ext.name} in {time.time() - started:.0f}s "
+                             f"({self._done} of {self._total} extensions ready)\n")
 
 
 def extensions() -> list:

@@ -226,7 +226,7 @@ def test_examples_run_unchanged_on_thinc_8_3_14(tmp_path, script, options):
 
 @pytest.mark.slow
 def test_bench_prints_a_table():
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
     result = subprocess.run(
         [
             sys.executable,

@@ -17,7 +17,7 @@ def run_example(name: str, *args: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
 def test_pytorch_example_trains_reloads_and_scripts():
     out = run_example("pytorch_wrapper.py", "--epochs", "3")
     last_epoch = [line for line in out.splitlines() if line.startswith("epoch")][-1]

@@ -140,7 +140,7 @@ print("REPORT " + json.dumps(report))
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> dict:
     if not SPACY_PYTHON.exists():
-        pytest.skip(f"spaCy virtualenv not found at {SPACY_PYTHON}")
+        pytest.skip(f"spaCy virtualenv not found at {SPACY_PYTHON}: run scripts/make_spacy_venvs.sh")
     # An empty working directory: nothing there may shadow an installed module.
     workdir = tmp_path_factory.mktemp("spacy")
     done = subprocess.run(

@@ -24,7 +24,7 @@ def require_shared(path: Path = UD_EWT) -> Path:
 def require_ref_thinc() -> Path:
     """Skip where thinc 8.3.14's virtualenv (scripts/make_ref_venv.sh) is absent."""
     if not REF_PYTHON.exists():
-        pytest.skip(f"thinc 8.3.14 virtualenv not found at {REF_PYTHON}")
+        pytest.skip(f"thinc 8.3.14 virtualenv not found at {REF_PYTHON}: run scripts/make_ref_venv.sh")
     if int(numpy.__version__.split(".")[0]) < 2:
         # The oracle runs numpy 2 and pickles its results, which numpy 1 cannot load.
         pytest.skip("the thinc 8.3.14 oracle exchanges numpy 2 pickles; this is numpy 1")

@@ -45,9 +45,10 @@ def constant_then(rate: float, steps: int, schedule: Iterable[float]) -> Iterabl
 def decaying(base_rate: float, decay: float, *, t: int = 0) -> Iterable[float]:
     """Yield ``base_rate / (1 + decay * t)`` for t = t, t + 1, t + 2, ...
 
-    >>> rates = decaying(0.5, 0.01)
-    >>> next(rates), next(rates)
-    (0.5, 0.49504950495049505)
+    Examples:
+        >>> rates = decaying(0.5, 0.01)
+        >>> next(rates), next(rates)
+        (0.5, 0.49504950495049505)
     """
     while True:
         yield base_rate * (1.0 / (1.0 + decay * t))
@@ -59,9 +60,10 @@ def compounding(start: float, stop: float, compound: float, *, t: float = 0.0) -
     """Yield ``start``, then each previous value times ``compound``, never going
     past ``stop``. ``t`` is accepted for config compatibility and has no effect.
 
-    >>> sizes = compounding(1.0, 10.0, 2.0)
-    >>> [next(sizes) for _ in range(5)]
-    [1.0, 2.0, 4.0, 8.0, 10.0]
+    Examples:
+        >>> sizes = compounding(1.0, 10.0, 2.0)
+        >>> [next(sizes) for _ in range(5)]
+        [1.0, 2.0, 4.0, 8.0, 10.0]
     """
     current = float(start)
     while True:

@@ -6,7 +6,7 @@ import warnings
 import numpy
 import pytest
 
-mx = pytest.importorskip("mxnet")
+mx = pytest.importorskip("mxnet", reason="needs MXNet: run scripts/make_framework_venvs.sh all, then these tests with .venv-mxnet/bin/python")
 
 from thinc import compat  # noqa: E402
 from thinc.config import registry  # noqa: E402

@@ -7,7 +7,7 @@ import subprocess
 import numpy
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
 
 from thinc.layers.chain import chain  # noqa: E402
 from thinc.layers.linear import Linear  # noqa: E402

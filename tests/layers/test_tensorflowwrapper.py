@@ -11,7 +11,7 @@ import numpy
 import pytest
 import srsly
 
-tf = pytest.importorskip("tensorflow")
+tf = pytest.importorskip("tensorflow", reason="needs TensorFlow: run scripts/make_framework_venvs.sh all, then these tests with .venv-tf/bin/python")
 
 from thinc import compat  # noqa: E402
 from thinc.config import registry  # noqa: E402
@@ -232,7 +232,7 @@ with open(sys.argv[3], "wb") as file_:
 def test_loads_bytes_written_by_thinc_8_3_14(tmp_path):
     """thinc 8.3.14 needs Keras 2 (tf-keras), which is what its users saved with."""
     if not REF_TF_PYTHON.exists():
-        pytest.skip(f"thinc 8.3.14 + TensorFlow virtualenv not found at {REF_TF_PYTHON}")
+        pytest.skip(f"thinc 8.3.14 + TensorFlow virtualenv not found at {REF_TF_PYTHON}: run scripts/make_framework_venvs.sh ref-tf")
     X = inputs()
     numpy.save(tmp_path / "X.npy", X)
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
@@ -365,7 +365,7 @@ def test_keras_subclass_checks_the_example_shape():
 
 
 def mixed_model(nO=2):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
     from thinc.layers.add import add
     from thinc.layers.logistic import Logistic
     from thinc.layers.pytorchwrapper import PyTorchWrapper

@@ -205,7 +205,7 @@ def test_legacy_adam_accepts_ops_first_and_thinc8_call():
 
 
 def test_seed_pytorch_example_runs():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
     from torch import autograd, nn
 
     class PytorchWrapper(thinc.neural.Model):

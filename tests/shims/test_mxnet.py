@@ -7,7 +7,7 @@ import numpy
 import pytest
 import srsly
 
-mx = pytest.importorskip("mxnet")
+mx = pytest.importorskip("mxnet", reason="needs MXNet: run scripts/make_framework_venvs.sh all, then these tests with .venv-mxnet/bin/python")
 
 from thinc import compat  # noqa: E402
 from thinc.shims import MXNetShim  # noqa: E402

@@ -1,7 +1,7 @@
 """PyTorchGradScaler: scaling, unscaling with overflow detection, scale updates."""
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
 
 from thinc.shims.pytorch_grad_scaler import PyTorchGradScaler  # noqa: E402
 

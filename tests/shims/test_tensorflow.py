@@ -7,7 +7,7 @@ import numpy
 import pytest
 import srsly
 
-tf = pytest.importorskip("tensorflow")
+tf = pytest.importorskip("tensorflow", reason="needs TensorFlow: run scripts/make_framework_venvs.sh all, then these tests with .venv-tf/bin/python")
 
 from thinc import compat  # noqa: E402
 from thinc.shims import TensorFlowShim, keras_model_fns, maybe_handshake_model  # noqa: E402
