@@ -87,7 +87,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
     echo "    all present"
 fi
-echo "    $($QEMU --version | head -1); $(proot --version 2>&1 | grep -m1 -o 'v[0-9.]*' || true)"
+echo "    $($QEMU --version | head -1); proot $(proot --version 2>&1 | grep -m1 -oE '[0-9]+\.[0-9]+\.[0-9]+' || true)"
 if [ -d /proc/sys/fs/binfmt_misc ] && [ -e /proc/sys/fs/binfmt_misc/status ]; then
     echo "    binfmt_misc is mounted here; not needed (proot runs qemu explicitly)"
 else
@@ -99,10 +99,10 @@ fi
 HOST_CA=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
 [ -r "$HOST_CA" ] || HOST_CA=/etc/ssl/certs/ca-certificates.crt
 
-# Runs an arm64 program in the root, emulated. GUEST_CWD: its directory.
+# Runs an arm64 program in the root, emulated (niced). GUEST_CWD: its directory.
 guest() {
     mkdir -p "$SRC"
-    env -i PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    nice env -i PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         HOME=/root LANG=C.UTF-8 TERM=dumb TMPDIR=/tmp \
         PIP_CERT=/etc/thinc-host-ca.crt PIP_DEFAULT_TIMEOUT=180 PIP_DISABLE_PIP_VERSION_CHECK=1 \
         ${GUEST_ENV:-} \
@@ -118,20 +118,23 @@ if [ -z "$mirror" ]; then
     # The first URI of apt's sources that serves the $SUITE suite (deb822 or one-line).
     mirror=$(
         for f in /etc/apt/sources.list.d/*.sources; do
-            [ -r "$f" ] && awk -v suite="$SUITE" '
-                /^[ \t]*$/ { if (uri != "" && ok && !done) { print uri; done = 1 } uri = ""; ok = 0; next }
+            [ -r "$f" ] || continue
+            awk -v suite="$SUITE" '
+                function emit() { if (uri != "" && ok && deb) print uri; uri = ""; ok = 0; deb = 0 }
+                /^[ \t]*$/ { emit(); next }
                 /^URIs:/ { uri = $2 }
                 /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) ok = 1 }
-                /^Types:/ { if ($0 !~ /[ \t]deb([ \t]|$)/) bad = 1; else bad = 0 }
-                END { if (uri != "" && ok && !done) print uri }' "$f"
+                /^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+                END { emit() }' "$f"
         done
         for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-            [ -r "$f" ] && awk -v suite="$SUITE" '
+            [ -r "$f" ] || continue
+            awk -v suite="$SUITE" '
                 $1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
                               if ($(i + 1) == suite) print $i }' "$f"
-        done 2>/dev/null | cat
+        done
     )
-    mirror=$(echo "$mirror" | grep -v -- '-security' | head -1)
+    mirror=$(echo "$mirror" | grep -v -- '-security' | head -1 || true)
 fi
 [ -n "$mirror" ] || die "no Debian mirror for $SUITE in apt's sources; set THINC_AARCH64_MIRROR"
 echo "    mirror: $mirror"
@@ -149,7 +152,6 @@ else
         touch "$ROOT/.thinc-stage1-ok"
     fi
     echo "    debootstrap --second-stage (emulated; ~7 min)"
-    GUEST_ENV="DEBOOTSTRAP_DIR=/debootstrap" nice_guest=1
     GUEST_ENV="DEBOOTSTRAP_DIR=/debootstrap" guest /debootstrap/debootstrap --second-stage \
         >"$CACHE/debootstrap-stage2.log" 2>&1 ||
         { tail -20 "$CACHE/debootstrap-stage2.log"; die "debootstrap's second stage failed (log: $CACHE/debootstrap-stage2.log); delete $ROOT to start over"; }
@@ -165,10 +167,10 @@ if [ -e "$deps_stamp" ] && [ "$(cat "$deps_stamp")" = "${GUEST_DEPS[*]}" ]; then
 else
     if [ ! -x "$ROOT$GUEST_PY" ]; then
         echo "    python3 -m venv /opt/venv"
-        nice guest /usr/bin/python3 -m venv /opt/venv
+        guest /usr/bin/python3 -m venv /opt/venv
     fi
     echo "    pip install (emulated; ~2-3 min): ${GUEST_DEPS[*]}"
-    nice guest "$GUEST_PY" -m pip install -q --only-binary=:all: "${GUEST_DEPS[@]}"
+    guest "$GUEST_PY" -m pip install -q --only-binary=:all: "${GUEST_DEPS[@]}"
     echo "${GUEST_DEPS[*]}" >"$deps_stamp"
 fi
 numpy_include=$(guest "$GUEST_PY" -c 'import numpy; print(numpy.get_include())')

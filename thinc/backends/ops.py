@@ -201,7 +201,7 @@ class Ops:
 
     def seq2col(self, seq: Floats2d, nW: int, *, lengths: Optional[Ints1d] = None) -> Floats2d:
         """Concatenate each row with its ``nW`` neighbours on either side, as
-        (N, (2*nW+1)*nI). Neighbours outside a row's sequence are zeros."""
+        ``(N, (2*nW+1)*nI)``. Neighbours outside a row's sequence are zeros."""
         xp = self.xp
         if seq.ndim != 2:
             raise ValueError(f"seq2col needs a 2d array, got shape {seq.shape}")
