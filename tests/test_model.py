@@ -830,3 +830,26 @@ def test_models_pickle_with_sharing_and_refs():
     assert loaded.get_ref("child") is loaded.layers[0]
     numpy.testing.assert_array_equal(loaded.layers[0].get_param("W"), [0.0, 1.0])
     assert loaded.layers[0].get_dim("nO") == 2
+
+
+@pytest.mark.parametrize("factory", ["Linear", "Relu", "Softmax", "Mish"])
+def test_a_dtype_mismatch_names_the_innermost_layer(factory):
+    import thinc.api
+
+    inner = getattr(thinc.api, factory)(4, 3)
+    model = thinc.api.chain(inner, thinc.api.Linear(2, 4))
+    model.initialize()
+    with pytest.raises(ValueError) as caught:
+        model.predict(numpy.ones((2, 3), dtype="float64"))
+    message = str(caught.value)
+    assert f"in layer '{inner.name}'" in message and "float64 input" in message
+    assert "X.astype('float32')" in message
+    assert message.count("in layer") == 1
+
+
+def test_other_value_errors_pass_through_unchanged():
+    def forward(model, X, is_train):
+        raise ValueError("plain failure")
+
+    with pytest.raises(ValueError, match="^plain failure$"):
+        Model("failing", forward).predict(numpy.ones((1, 1), "f"))

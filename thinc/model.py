@@ -337,7 +337,13 @@ class Model(Generic[InT, OutT]):
 
     def __call__(self, X: InT, is_train: bool) -> Tuple[OutT, Callable]:
         """Run the forward pass: returns the output and a backprop callback."""
-        return self._func(self, X, is_train=is_train)
+        try:
+            return self._func(self, X, is_train=is_train)
+        except ValueError as error:
+            named = _dtype_error_naming_the_layer(self, X, error)
+            if named is None:
+                raise
+            raise named from error
 
     def initialize(self, X: Optional[InT] = None, Y: Optional[OutT] = None) -> "Model":
         """Infer missing dims from sample data and allocate params, by calling
@@ -760,6 +766,28 @@ class Model(Generic[InT, OutT]):
 
 
 # --- decoding, with checks ----------------------------------------------------
+
+
+def _dtype_error_naming_the_layer(model: Model, X: Any, error: ValueError) -> Optional[ValueError]:
+    """A dtype error raised deep in the ops, restated with the innermost layer
+    that saw it, its params' dtypes and the input's; None for other errors
+    and for errors an inner layer has already named."""
+    if getattr(error, "thinc_layer", None) is not None or "dtype" not in str(error):
+        return None
+    param_dtypes = sorted(
+        {str(model.get_param(name).dtype) for name in model.param_names if model.has_param(name)}
+    )
+    context = f"in layer '{model.name}'"
+    if param_dtypes:
+        context += f", whose params are {' and '.join(param_dtypes)}"
+    input_dtype = getattr(X, "dtype", None)
+    if input_dtype is not None:
+        context += f", given {input_dtype} input"
+        if len(param_dtypes) == 1 and str(input_dtype) != param_dtypes[0]:
+            context += f": cast it with X.astype('{param_dtypes[0]}')"
+    named = ValueError(f"{error} ({context})")
+    named.thinc_layer = model.name  # type: ignore[attr-defined]
+    return named
 
 
 def _to_numpy(array: Any) -> Any:
