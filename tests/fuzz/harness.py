@@ -24,12 +24,15 @@ DEFAULT_TIMEOUT = 10.0
 WORKER_MEMORY_BYTES = 3 << 30
 
 WORKER_SOURCE = """
-import pickle, resource, struct, sys
+import importlib.util, pickle, resource, struct, sys
 resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))
-sys.path.insert(0, {root!r})
-# thinc itself may come from another checkout (to fuzz an older build).
+# thinc may come from another checkout (to fuzz an older build), so the cases
+# module is loaded from its file rather than through that checkout's tests package.
 sys.path.insert(0, {thinc_root!r})
-from tests.fuzz.cases import run_case
+spec = importlib.util.spec_from_file_location("fuzz_cases", {cases!r})
+cases = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cases)
+run_case = cases.run_case
 stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
 stdout.write(b"R")
 stdout.flush()
@@ -58,7 +61,9 @@ class Worker:
 
     def _start(self) -> None:
         source = WORKER_SOURCE.format(
-            memory=WORKER_MEMORY_BYTES, root=str(REPO_ROOT), thinc_root=str(self.thinc_root)
+            memory=WORKER_MEMORY_BYTES,
+            thinc_root=str(self.thinc_root),
+            cases=str(Path(__file__).with_name("cases.py")),
         )
         # Two threads, so the kernels split their work as they do in use.
         env = dict(os.environ, THINC_NUM_THREADS="2", PYTHONDONTWRITEBYTECODE="1")
