@@ -690,10 +690,18 @@ class Model(Generic[InT, OutT]):
                     return False
                 if has_dim and node.get_dim(dim) != value:
                     return False
+            dims = dict(node._dims)
+            dims.update({dim: size for dim, size in info["dims"].items() if size is not None})
+            declared = declared_param_dims(node)
             for name, value in msg["params"][position].items():
                 has_param = node.has_param(name)
                 if has_param is False:
                     return False
+                if name in declared and value is not None:
+                    try:
+                        _check_param_dims(name, tuple(value.shape), declared[name], dims, "")
+                    except ValueError:
+                        return False
                 if has_param and value is not None:
                     if tuple(node.get_param(name).shape) != tuple(value.shape):
                         return False
