@@ -770,7 +770,7 @@ class Ops:
         return self.xp.maximum(X, 0)
 
     def backprop_relu(self, dY: Floats2d, Y: Floats2d, inplace: bool = False) -> Floats2d:
-        return _write(dY, dY * (Y > 0), inplace)
+        return _write(dY, dY * _slope_or_nan(self.xp, Y > 0, Y), inplace)
 
     def clipped_linear(
         self,
@@ -800,7 +800,7 @@ class Ops:
         high = (max_val - offset) / slope
         if slope < 0:
             low, high = high, low
-        inside = (X > low) & (X < high)
+        inside = _slope_or_nan(self.xp, (X > low) & (X < high), X)
         return _write(dY, (dY * slope * inside).astype(dY.dtype, copy=False), inplace)
 
     def relu_k(self, X: FloatsXdT, n: float = 6.0, inplace: bool = False) -> FloatsXdT:
@@ -1415,6 +1415,11 @@ def _whole_number(value: Any, what: str) -> int:
     if not same:
         raise ValueError(f"{what} must be an integer, got {value!r}")
     return whole
+
+
+def _slope_or_nan(xp: Xp, inside: Any, saved: Any) -> Any:
+    """A 0/1 slope mask, NaN where the saved array is NaN (a compare alone says 0)."""
+    return xp.where(xp.isnan(saved), saved, inside)
 
 
 def _average_decay(t: int, max_decay: float) -> float:
