@@ -25,8 +25,10 @@ typedef int64_t index_t;
 
 THINC_INLINE float exp_fast(float x) {
     // Range reduction x = n*ln2 + r, then a degree-6 polynomial for e^r
-    // (about 1 ulp); the clamp keeps 2^n a normal float.
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    // (about 1 ulp). Below -88 the clamp gives n = -127, whose 2^n bits are
+    // +0: the result is exactly 0 from about -87.7 on, where it would turn
+    // subnormal. NaN fails both compares and stays NaN.
+    x = x < -88.0f ? -88.0f : (x > 88.0f ? 88.0f : x);
     const float magic = 12582912.0f;  // 1.5 * 2^23 rounds to the nearest integer
     float n = (x * 1.44269504088896341f + magic) - magic;
     float r = x - n * 0.693359375f;
@@ -156,9 +158,11 @@ namespace v8 {
 
 THINC_AVX2_INLINE __m256 constant(float value) { return _mm256_set1_ps(value); }
 
-// The same range reduction and polynomial as the scalar exp_fast.
+// The same range reduction, polynomial and clamp as the scalar exp_fast (so
+// exactly 0 far below, and NaN in gives NaN out: min/max return their second
+// operand when either is NaN, so the constant goes first).
 THINC_AVX2_INLINE __m256 exp(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, constant(-87.0f)), constant(88.0f));
+    x = _mm256_min_ps(constant(88.0f), _mm256_max_ps(constant(-88.0f), x));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, constant(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, constant(0.693359375f), x);
@@ -190,7 +194,8 @@ THINC_AVX2_INLINE __m256 abs(__m256 x) { return _mm256_andnot_ps(constant(-0.0f)
 THINC_AVX2_INLINE __m256 sign_of(__m256 x) { return _mm256_and_ps(constant(-0.0f), x); }
 
 THINC_AVX2_INLINE __m256 sigmoid(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, constant(-20.0f)), constant(20.0f));
+    // Constants first, so a NaN input passes the clamp (see exp).
+    x = _mm256_min_ps(constant(20.0f), _mm256_max_ps(constant(-20.0f), x));
     __m256 e = exp(_mm256_sub_ps(_mm256_setzero_ps(), x));
     return reciprocal(_mm256_add_ps(constant(1.0f), e));
 }
@@ -310,13 +315,20 @@ THINC_AVX2_INLINE void map2(const float* G, const float* S, float* dX, index_t n
 // The piecewise-linear ops: the scalar selects compile to compare chains
 // (or branches on the data), min/max and one mask do the same in a few
 // instructions. max_ps(lo, v) returns v when v is NaN, so NaN propagates as
-// in the scalar clip_value; max_ps(x, 0) returns 0 for NaN, as x > 0 ? x : 0.
+// in the scalar clip_value.
 THINC_AVX2_INLINE __m256 clip(__m256 v, __m256 low, __m256 high) {
     return _mm256_min_ps(high, _mm256_max_ps(low, v));
 }
 THINC_AVX2_INLINE __m256 where(__m256 condition, __m256 value) { return _mm256_and_ps(condition, value); }
+THINC_AVX2_INLINE __m256 is_nan(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNORD_Q); }
+// A derivative that is `value` where `condition` holds, 0 elsewhere, and NaN
+// where the saved input was NaN (or'ing the NaN lanes keeps their bits).
+THINC_AVX2_INLINE __m256 slope_or_nan(__m256 condition, __m256 value, __m256 saved) {
+    return _mm256_or_ps(where(condition, value), where(is_nan(saved), saved));
+}
 
-THINC_V8_OP(Relu, return _mm256_max_ps(x, _mm256_setzero_ps());)
+// Zero where x <= 0; NaN compares false, so it passes (as x <= 0 ? 0 : x).
+THINC_V8_OP(Relu, return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ), x);)
 THINC_V8_OP(ClippedLinear, return clip(_mm256_add_ps(_mm256_mul_ps(x, a), b), c, d);)
 THINC_V8_OP(HardSwish, {
     __m256 gate = clip(_mm256_add_ps(_mm256_mul_ps(x, constant(0.2f)), constant(0.5f)), _mm256_setzero_ps(),
@@ -324,18 +336,23 @@ THINC_V8_OP(HardSwish, {
     return _mm256_mul_ps(x, gate);
 })
 THINC_V8_OP(HardSwishMobilenet, {
+    // The gate is scaled before it meets x, so x * 6 cannot overflow first.
     __m256 gate = clip(_mm256_add_ps(x, constant(3.0f)), _mm256_setzero_ps(), constant(6.0f));
-    return _mm256_mul_ps(_mm256_mul_ps(x, gate), constant(1.0f / 6.0f));
+    return _mm256_mul_ps(x, _mm256_mul_ps(gate, constant(1.0f / 6.0f)));
 })
-THINC_V8_OP2(ReluBackward, return where(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), g);)
+// g times the slope, as the reference's dY * (Y > 0): NaN or inf in g is not masked away.
+THINC_V8_OP2(ReluBackward, {
+    __m256 positive = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ);
+    return _mm256_mul_ps(g, slope_or_nan(positive, constant(1.0f), x));
+})
 THINC_V8_OP2(ReluKBackward, {
     __m256 inside = _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_cmp_ps(x, a, _CMP_LT_OQ));
-    return where(inside, g);
+    return _mm256_mul_ps(g, slope_or_nan(inside, constant(1.0f), x));
 })
 THINC_V8_OP2(ClippedLinearBackward, {
     __m256 y = _mm256_add_ps(_mm256_mul_ps(x, a), b);
     __m256 inside = _mm256_and_ps(_mm256_cmp_ps(y, c, _CMP_GT_OQ), _mm256_cmp_ps(y, d, _CMP_LT_OQ));
-    return _mm256_mul_ps(g, where(inside, a));
+    return _mm256_mul_ps(g, slope_or_nan(inside, a, y));
 })
 THINC_V8_OP2(HardSwishBackward, {
     __m256 slope = _mm256_add_ps(_mm256_mul_ps(x, constant(0.4f)), constant(0.5f));
@@ -371,12 +388,15 @@ THINC_V8_OP2(GeluBackward, {
     __m256 grad = half_plus_odd_rational(x, GELU_GRAD_NUMERATOR, GELU_GRAD_DENOMINATOR);
     return _mm256_fmadd_ps(g, grad, _mm256_sub_ps(x, x));
 })
+// Past |x| = 10 the second term is negligible (1 - t^2 < 1e-37), so x is
+// clamped there: 0 * x^2 must not become 0 * inf = NaN for huge finite x.
 THINC_V8_OP2(GeluApproxBackward, {
     __m256 t = tanh(gelu_approx_inner(x));
+    __m256 xc = clip(x, constant(-10.0f), constant(10.0f));
     __m256 inner_grad = _mm256_mul_ps(constant(0.7978845608028654f),
-                                      _mm256_fmadd_ps(constant(3.0f * 0.044715f), _mm256_mul_ps(x, x), constant(1.0f)));
+                                      _mm256_fmadd_ps(constant(3.0f * 0.044715f), _mm256_mul_ps(xc, xc), constant(1.0f)));
     __m256 left = _mm256_mul_ps(constant(0.5f), _mm256_add_ps(constant(1.0f), t));
-    __m256 right = _mm256_mul_ps(_mm256_mul_ps(constant(0.5f), x),
+    __m256 right = _mm256_mul_ps(_mm256_mul_ps(constant(0.5f), xc),
                                  _mm256_mul_ps(_mm256_fnmadd_ps(t, t, constant(1.0f)), inner_grad));
     return _mm256_mul_ps(g, _mm256_add_ps(left, right));
 })
@@ -384,9 +404,10 @@ THINC_V8_OP2(MishBackward, {
     __m256 e = exp(_mm256_min_ps(x, constant(20.0f)));
     __m256 n = _mm256_mul_ps(e, _mm256_add_ps(e, constant(2.0f)));
     __m256 denominator = _mm256_add_ps(n, constant(2.0f));
+    // x multiplies last: 4x overflows for x near the float limit, where e is 0.
     __m256 numerator = _mm256_fmadd_ps(n, denominator,
-                                       _mm256_mul_ps(_mm256_mul_ps(constant(4.0f), x),
-                                                     _mm256_mul_ps(e, _mm256_add_ps(e, constant(1.0f)))));
+                                       _mm256_mul_ps(x, _mm256_mul_ps(constant(4.0f),
+                                                                      _mm256_mul_ps(e, _mm256_add_ps(e, constant(1.0f))))));
     __m256 grad = divide(numerator, _mm256_mul_ps(denominator, denominator));
     return _mm256_mul_ps(g, _mm256_blendv_ps(grad, constant(1.0f), _mm256_cmp_ps(x, a, _CMP_GE_OQ)));
 })
@@ -501,10 +522,16 @@ THINC_INLINE T clip_value(T x, T low, T high) {
     return x < low ? low : (x > high ? high : x);
 }
 
+// A slope, or NaN where the input is NaN (a compare alone would answer 0).
+template <typename T>
+THINC_INLINE T slope_or_nan(bool condition, T slope, T saved) {
+    return condition ? slope : (saved != saved ? saved : T(0));
+}
+
 template <typename T>
 THINC_INLINE T clipped_linear_grad(T x, T slope, T offset, T low, T high) {
     T y = x * slope + offset;
-    return (y > low && y < high) ? slope : T(0);
+    return slope_or_nan(y > low && y < high, slope, y);
 }
 
 template <typename T>
@@ -521,7 +548,7 @@ THINC_INLINE T mish_grad(T x, T threshold) {
     T e = exp_fast(x < T(20) ? x : T(20));
     T n = e * (e + T(2));
     T denominator = n + T(2);
-    T grad = n / denominator + x * T(4) * e * (e + T(1)) / (denominator * denominator);
+    T grad = n / denominator + x * (T(4) * e * (e + T(1))) / (denominator * denominator);
     return x >= threshold ? T(1) : grad;
 }
 
@@ -530,16 +557,23 @@ THINC_INLINE T gelu_approx_inner(T x) {
     return T(0.7978845608028654) * (x + T(0.044715) * x * x * x);
 }
 
+// x / sqrt(1 + x^2), through x clamped to 1e18: past it the ratio is +-1 in
+// either precision, and x^2 would overflow (inf / inf = NaN for finite x).
+template <typename T>
+THINC_INLINE T dish_ratio(T x) {
+    T clamped = x < T(-1e18) ? T(-1e18) : (x > T(1e18) ? T(1e18) : x);
+    return clamped / std::sqrt(T(1) + clamped * clamped);
+}
+
 template <typename T>
 THINC_INLINE T dish_value(T x) {
-    T s = std::sqrt(T(1) + x * x);
-    return x * (T(0.5) + T(0.5) * x / s);
+    return x * (T(0.5) + T(0.5) * dish_ratio(x));
 }
 
 template <typename T>
 THINC_INLINE T dish_grad(T x) {
-    T s = std::sqrt(T(1) + x * x);
-    return T(0.5) + x / s - T(0.5) * x * x * x / (s * s * s);
+    T r = dish_ratio(x);
+    return T(0.5) + r - T(0.5) * r * r * r;
 }
 
 // Elements per part below which splitting an array costs more than it
@@ -679,10 +713,10 @@ THINC_V8_UNARY(mish_forward, Mish)
 THINC_NO_V8_UNARY(dsigmoid_forward)
 THINC_NO_V8_UNARY(dtanh_forward)
 
-THINC_UNARY(relu_forward, x > T(0) ? x : T(0), GRAIN_CHEAP)
+THINC_UNARY(relu_forward, x <= T(0) ? T(0) : x, GRAIN_CHEAP)
 THINC_UNARY(clipped_linear_forward, clip_value(x * a + b, c, d), GRAIN_CHEAP)
 THINC_UNARY(hard_swish_forward, x * clip_value(x * T(0.2) + T(0.5), T(0), T(1)), GRAIN_CHEAP)
-THINC_UNARY(hard_swish_mobilenet_forward, x * clip_value(x + T(3), T(0), T(6)) * T(1.0 / 6.0), GRAIN_CHEAP)
+THINC_UNARY(hard_swish_mobilenet_forward, x * (clip_value(x + T(3), T(0), T(6)) * T(1.0 / 6.0)), GRAIN_CHEAP)
 THINC_UNARY(sigmoid_forward, sigmoid_clipped(x), GRAIN_COSTLY)
 THINC_UNARY(swish_forward, x * sigmoid_clipped(x), GRAIN_COSTLY)
 THINC_UNARY(gelu_forward, x * gelu_cdf(x), GRAIN_COSTLY)
@@ -703,9 +737,9 @@ THINC_V8_BINARY(gelu_approx_backward_op, GeluApproxBackward)
 THINC_NO_V8_BINARY(dish_backward)
 THINC_V8_BINARY(mish_backward, MishBackward)
 
-THINC_BINARY(relu_backward, x > T(0) ? g : T(0), GRAIN_CHEAP)
+THINC_BINARY(relu_backward, g * slope_or_nan(x > T(0), T(1), x), GRAIN_CHEAP)
 THINC_BINARY(clipped_linear_backward, g * clipped_linear_grad(x, a, b, c, d), GRAIN_CHEAP)
-THINC_BINARY(relu_k_backward, (x > T(0) && x < a) ? g : T(0), GRAIN_CHEAP)
+THINC_BINARY(relu_k_backward, g * slope_or_nan(x > T(0) && x < a, T(1), x), GRAIN_CHEAP)
 THINC_BINARY(hard_swish_backward,
              g * (x > T(2.5) ? T(1) : (x < T(-2.5) ? T(0) : x * T(0.4) + T(0.5))), GRAIN_CHEAP)
 THINC_BINARY(hard_swish_mobilenet_backward,
@@ -715,11 +749,13 @@ THINC_BINARY(gelu_backward, g * gelu_grad(x), GRAIN_COSTLY)
 THINC_BINARY(dish_backward, g * dish_grad(x), GRAIN_COSTLY)
 THINC_BINARY(mish_backward, g * mish_grad(x, a), GRAIN_COSTLY)
 
+// x is clamped to +-10 in the second term, negligible there (see the v8 body).
 template <typename T>
 THINC_INLINE T gelu_approx_grad(T x) {
     T t = tanh_fast(gelu_approx_inner(x));
-    T inner_grad = T(0.7978845608028654) * (T(1) + T(3) * T(0.044715) * x * x);
-    return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * inner_grad;
+    T xc = clip_value(x, T(-10), T(10));
+    T inner_grad = T(0.7978845608028654) * (T(1) + T(3) * T(0.044715) * xc * xc);
+    return T(0.5) * (T(1) + t) + T(0.5) * xc * (T(1) - t * t) * inner_grad;
 }
 THINC_BINARY(gelu_approx_backward_op, g * gelu_approx_grad(x), GRAIN_COSTLY)
 

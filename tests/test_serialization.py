@@ -429,3 +429,58 @@ def test_our_bytes_load_into_thinc_8_3_14():
     numpy.testing.assert_array_equal(numpy.asarray(reference["Y"], dtype="f"), source.predict(X))
     assert reference["ref"] == "affine2"
     assert reference["dims"][2] == ["affine1", {"nO": 4, "nI": 3}]
+
+
+def _fresh_relu_softmax():
+    from thinc.api import Relu, Softmax, chain
+
+    return chain(Relu(), Softmax())
+
+
+def _trained_relu_softmax():
+    from thinc.api import Relu, Softmax, chain
+
+    model = chain(Relu(nO=5, nI=3), Softmax(nO=4, nI=5))
+    model.initialize()
+    return model
+
+
+@pytest.mark.parametrize(
+    "change,pattern",
+    [
+        (lambda W: numpy.ascontiguousarray(W.T), r"has shape \(3, 5\) in the data, but the model's dims imply \(nO=5, nI=3\)"),
+        (lambda W: W.reshape(-1), r"has shape \(15,\) in the data, but the model's dims imply \(nO=5, nI=3\)"),
+        (lambda W: W.reshape(1, 5, 3), r"has shape \(1, 5, 3\) in the data"),
+    ],
+    ids=["transposed", "flattened", "extra-axis"],
+)
+def test_reshaped_params_are_refused_by_a_fresh_model(change, pattern):
+    msg = _trained_relu_softmax().to_dict()
+    msg["params"][1]["W"] = change(msg["params"][1]["W"])
+    data = srsly.msgpack_dumps(msg)
+    fresh = _fresh_relu_softmax()
+    assert fresh.can_from_bytes(data) is False
+    with pytest.raises(ValueError, match=r"param 'W' of node 1 \('relu'\) " + pattern):
+        fresh.from_bytes(data)
+    # Nothing was changed by the refused load.
+    assert not fresh.layers[0].has_dim("nO") and not fresh.layers[0].has_param("W")
+
+
+def test_dims_the_fresh_model_leaves_unset_must_agree_with_the_params():
+    msg = _trained_relu_softmax().to_dict()
+    msg["nodes"][2]["dims"]["nO"] = 7
+    data = srsly.msgpack_dumps(msg)
+    fresh = _fresh_relu_softmax()
+    assert fresh.can_from_bytes(data) is False
+    with pytest.raises(ValueError, match=r"param 'W' of node 2 \('softmax'\) has shape \(4, 5\).*nO=7, nI=5"):
+        fresh.from_bytes(data)
+    msg["nodes"][2]["dims"]["nO"] = -4
+    with pytest.raises(ValueError, match="dimension 'nO' of node 2"):
+        _fresh_relu_softmax().from_bytes(srsly.msgpack_dumps(msg))
+
+
+def test_intact_files_still_load_into_fresh_models():
+    trained = _trained_relu_softmax()
+    fresh = _fresh_relu_softmax().from_bytes(trained.to_bytes())
+    X = numpy.ones((2, 3), dtype="float32")
+    numpy.testing.assert_array_equal(fresh.predict(X), trained.predict(X))

@@ -85,6 +85,27 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# Param shapes as dim names, keyed by the layer's init function (each layer
+# registers its own next to its init). from_dict checks loaded params against
+# them, so a transposed or reshaped array of the right size is refused.
+_PARAM_DIMS: Dict[Callable, Dict[str, Tuple[str, ...]]] = {}
+
+
+def register_param_dims(init: Callable, shapes: Dict[str, Tuple[str, ...]]) -> Callable:
+    """Declare that ``init`` allocates each named param with the shape of these
+    dims (e.g. {"W": ("nO", "nI")}); returns ``init``."""
+    _PARAM_DIMS[init] = dict(shapes)
+    return init
+
+
+def declared_param_dims(model: "Model") -> Dict[str, Tuple[str, ...]]:
+    """The param shapes (as dim names) that model's init function declared."""
+    init = model.init
+    while isinstance(init, functools.partial):
+        init = init.func
+    return _PARAM_DIMS.get(init, {})
+
+
 def empty_init(model: "Model", *args, **kwargs) -> "Model":
     """The init of a model that has nothing to infer or allocate."""
     return model
@@ -695,10 +716,18 @@ class Model(Generic[InT, OutT]):
                     return False
                 if has_dim and node.get_dim(dim) != value:
                     return False
+            dims = dict(node._dims)
+            dims.update({dim: size for dim, size in info["dims"].items() if size is not None})
+            declared = declared_param_dims(node)
             for name, value in msg["params"][position].items():
                 has_param = node.has_param(name)
                 if has_param is False:
                     return False
+                if name in declared and value is not None:
+                    try:
+                        _check_param_dims(name, tuple(value.shape), declared[name], dims, "")
+                    except ValueError:
+                        return False
                 if has_param and value is not None:
                     if tuple(node.get_param(name).shape) != tuple(value.shape):
                         return False
@@ -927,7 +956,7 @@ def _check_node_compatible(msg: Dict, position: int, node: Model, nodes: List[Mo
             )
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(
                 f"Cannot deserialize model: dimension '{dim}' of {where} is {value!r}"
             )
@@ -947,6 +976,10 @@ def _check_node_compatible(msg: Dict, position: int, node: Model, nodes: List[Mo
                 f"Cannot deserialize model: ref '{name}' of {where} points at "
                 f"node {ref_index!r}, outside the {len(nodes)} nodes"
             )
+    # The dims the node will have once loaded: the data's, where it sets them.
+    dims = dict(node._dims)
+    dims.update({dim: value for dim, value in info["dims"].items() if value is not None})
+    declared = declared_param_dims(node)
     for name, value in msg["params"][position].items():
         if value is None:
             continue
@@ -954,6 +987,8 @@ def _check_node_compatible(msg: Dict, position: int, node: Model, nodes: List[Mo
             raise ValueError(
                 f"Cannot deserialize model: param '{name}' of {where} is not an array"
             )
+        if name in declared:
+            _check_param_dims(name, tuple(value.shape), declared[name], dims, where)
         if node.has_param(name):
             current_shape = tuple(node.get_param(name).shape)
             if current_shape != tuple(value.shape):
@@ -971,6 +1006,22 @@ def _check_node_compatible(msg: Dict, position: int, node: Model, nodes: List[Mo
             raise ValueError(
                 f"Cannot deserialize model: attr '{name}' of {where} is not serialized bytes"
             )
+
+
+def _check_param_dims(
+    name: str, shape: Tuple[int, ...], dim_names: Tuple[str, ...], dims: Dict, where: str
+) -> None:
+    """Raise ValueError unless ``shape`` is what the dims imply (unset dims match any size)."""
+    implied = tuple(dims.get(dim) for dim in dim_names)
+    if len(shape) == len(implied) and all(
+        size is None or size == actual for size, actual in zip(implied, shape)
+    ):
+        return
+    spelled = ", ".join(f"{dim}={size if size is not None else '?'}" for dim, size in zip(dim_names, implied))
+    raise ValueError(
+        f"Cannot deserialize model: param '{name}' of {where} has shape {shape} in the "
+        f"data, but the model's dims imply ({spelled})"
+    )
 
 
 # --- tree utilities -----------------------------------------------------------

@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy
 import pytest
@@ -301,8 +301,11 @@ def oracle() -> Iterator[Dict[str, Any]]:
         yield _run_oracle(python, Path(name))
 
 
-def _run_oracle(python: Path, folder: Path) -> Dict[str, Any]:
-    cases = build_cases()
+def _run_oracle(
+    python: Path, folder: Path, cases: Optional[Dict[str, Tuple[str, str, tuple, dict]]] = None
+) -> Dict[str, Any]:
+    """Run the cases (default: build_cases()) through thinc 8.3.14's Ops and NumpyOps."""
+    cases = build_cases() if cases is None else cases
     (folder / "cases.pkl").write_bytes(pickle.dumps(cases))
     (folder / "oracle.py").write_text(ORACLE_SCRIPT)
     completed = subprocess.run(

@@ -13,7 +13,9 @@ cdef class Matrix:
         self.mem = Pool()
         self.nr_row = nr_row
         self.nr_col = nr_col
-        self.data = <weight_t*>self.mem.alloc(max(1, nr_row * nr_col), sizeof(weight_t))
+        # The product in size_t: int32 arithmetic would wrap to a short buffer.
+        cdef size_t size = max(1, <size_t>nr_row * <size_t>nr_col)
+        self.data = <weight_t*>self.mem.alloc(size, sizeof(weight_t))
 
 
 cdef class _Buffer:
@@ -25,6 +27,8 @@ cdef class _Buffer:
 
     def __init__(self, values):
         values = list(values)
+        if len(values) > 2 ** 31 - 1:
+            raise ValueError(f"at most 2**31 - 1 values fit a buffer, got {len(values)}")
         self.mem = Pool()
         self.size = len(values)
         self.data = <weight_t*>self.mem.alloc(max(1, self.size), sizeof(weight_t))
@@ -33,6 +37,13 @@ cdef class _Buffer:
 
     def to_list(self):
         return [self.data[index] for index in range(self.size)]
+
+
+def _check_row_lengths(rows, int expected, str message):
+    # The helpers read rows * expected values, so a short row would be read past.
+    for index, row in enumerate(rows):
+        if len(row) != expected:
+            raise ValueError(f"{message} ({expected}), but row {index} has {len(row)}")
 
 
 def vec_arg_max(values) -> int:
@@ -101,7 +112,9 @@ def vecvec_ops(x, y, weight_t scale) -> dict:
 
 def vecvec_batch_add(x, batch, weight_t scale) -> list:
     cdef _Buffer xs = _Buffer(x)
-    cdef _Buffer ys = _Buffer([value for row in batch for value in row])
+    rows = [list(row) for row in batch]
+    _check_row_lengths(rows, xs.size, "vecvec_batch_add: every batch row must have len(x)")
+    cdef _Buffer ys = _Buffer([value for row in rows for value in row])
     VecVec.batch_add_i(xs.data, ys.data, scale, xs.size, len(batch))
     return xs.to_list()
 
@@ -126,8 +139,10 @@ def vecvec_arg_max_if_zero(scores, costs) -> int:
 
 def mat_mean_var_rows(rows, weight_t eps) -> tuple:
     """Column means and variances (+ eps) of a list of equal-length rows."""
+    rows = [list(row) for row in rows]
     nr_row = len(rows)
     nr_col = len(rows[0]) if nr_row else 0
+    _check_row_lengths(rows, nr_col, "mat_mean_var_rows: rows must all have one length")
     cdef _Buffer matrix = _Buffer([value for row in rows for value in row])
     cdef _Buffer means = _Buffer([0.0] * nr_col)
     cdef _Buffer variances = _Buffer([0.0] * nr_col)

@@ -8,6 +8,7 @@ from typing import Optional, Tuple
 
 import numpy
 
+cimport cython
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from murmurhash.mrmr cimport hash128_x64
@@ -15,7 +16,8 @@ from murmurhash.mrmr cimport hash128_x64
 from .cblas cimport CBlas, affine_f32, affine_f64, gemm_f32, gemm_f64
 
 from . import cblas as _cblas_module
-from .ops import Ops
+from .ops import Ops, _average_decay, _whole_number
+from .ops import _check_window as _ops_check_window
 
 cnp.import_array()
 
@@ -248,15 +250,23 @@ cdef cnp.ndarray checked_lengths(lengths, index_t n_rows, str op_name, bint allo
     cdef Py_ssize_t i, count = result.shape[0]
     cdef int64_t total = 0, smallest = values[0] if count else 0, value
     for i in range(count):
-        value = values[i]
-        total += value
-        if value < smallest:
-            smallest = value
+        if values[i] < smallest:
+            smallest = values[i]
     if smallest < 0:
         raise ValueError(f"{op_name}: lengths must be non-negative, got {smallest}")
     if require_positive and count and smallest == 0:
         raise ValueError(f"{op_name}: all sequence lengths must be > 0, got 0")
-    if total > n_rows or (not allow_short and total != n_rows):
+    for i in range(count):
+        value = values[i]
+        # Compared before adding (total <= n_rows holds), so lengths whose sum
+        # would wrap around int64 are refused instead of passing the total check.
+        if value > n_rows - total:
+            raise IndexError(
+                f"{op_name}: lengths must sum up to the number of rows ({n_rows}), "
+                f"got {sum(result.tolist())}"
+            )
+        total += value
+    if not allow_short and total != n_rows:
         raise IndexError(
             f"{op_name}: lengths must sum up to the number of rows ({n_rows}), got {total}"
         )
@@ -323,6 +333,12 @@ cdef object apply_binary(Binary op, dY, S, bint inplace, double a=0, double b=0,
         dY[...] = target
         return dY
     return target
+
+
+cdef bint has_nan(double a, double b, double c, double d):
+    # A NaN bound compares false everywhere, so the kernels would drop it; the
+    # reference (numpy's clip) answers NaN, and NaN options are rare enough to send there.
+    return a != a or b != b or c != c or d != d
 
 
 cdef bint binary_ok(dY, S):
@@ -492,25 +508,25 @@ class NumpyOps(Ops):
         return apply_binary(B_RELU, dY, Y, inplace)
 
     def relu_k(self, X, n: float = 6.0, inplace: bool = False):
-        if not is_real_array(X):
+        if not is_real_array(X) or n != n:
             return super().relu_k(X, n=n, inplace=inplace)
         return apply_unary(U_CLIPPED_LINEAR, X, inplace, 1.0, 0.0, 0.0, n)
 
     def backprop_relu_k(self, dY, X, n: float = 6.0, inplace: bool = False):
-        if not binary_ok(dY, X):
+        if not binary_ok(dY, X) or n != n:
             return super().backprop_relu_k(dY, X, n=n, inplace=inplace)
         return apply_binary(B_RELU_K, dY, X, inplace, n)
 
     def clipped_linear(self, X, slope: float = 1.0, offset: float = 0.0, min_val: float = 0.0,
                        max_val: float = 1.0, inplace: bool = False):
-        if not is_real_array(X):
+        if not is_real_array(X) or has_nan(slope, offset, min_val, max_val):
             return super().clipped_linear(X, slope=slope, offset=offset, min_val=min_val,
                                           max_val=max_val, inplace=inplace)
         return apply_unary(U_CLIPPED_LINEAR, X, inplace, slope, offset, min_val, max_val)
 
     def backprop_clipped_linear(self, dY, X, slope: float = 1.0, offset: float = 0.0,
                                 min_val: float = 0.0, max_val: float = 1.0, inplace: bool = False):
-        if not binary_ok(dY, X):
+        if not binary_ok(dY, X) or has_nan(slope, offset, min_val, max_val):
             return super().backprop_clipped_linear(dY, X, slope=slope, offset=offset,
                                                    min_val=min_val, max_val=max_val,
                                                    inplace=inplace)
@@ -660,7 +676,9 @@ class NumpyOps(Ops):
         lengths64 = checked_lengths(lengths, Xs.shape[0], "softmax_sequences", False, False, NULL)
         source = contiguous(Xs)
         target = source if inplace and source is Xs and Xs.flags.writeable else numpy.empty_like(source)
-        _softmax_sequences(source, target, lengths64)
+        # Zero-width rows need no pass (the kernel would still walk every row).
+        if target.size:
+            _softmax_sequences(source, target, lengths64)
         if inplace and target is not Xs:
             Xs[...] = target
             return Xs
@@ -672,7 +690,8 @@ class NumpyOps(Ops):
         lengths64 = checked_lengths(lengths, Y.shape[0], "backprop_softmax_sequences", False, False,
                                     NULL)
         target = numpy.empty_like(contiguous(Y))
-        _backprop_softmax_sequences(contiguous(dY), contiguous(Y), target, lengths64)
+        if target.size:
+            _backprop_softmax_sequences(contiguous(dY), contiguous(Y), target, lengths64)
         return target
 
     # -- sequence reductions -----------------------------------------------------
@@ -682,7 +701,10 @@ class NumpyOps(Ops):
             return super().reduce_sum(X, lengths)
         lengths64 = checked_lengths(lengths, X.shape[0], "reduce_sum", True, False, NULL)
         out = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=X.dtype)
-        _reduce_sum(contiguous(X), out, lengths64, False)
+        if X.size:
+            _reduce_sum(contiguous(X), out, lengths64, False)
+        else:
+            out.fill(0)
         return out
 
     def reduce_mean(self, X, lengths):
@@ -690,7 +712,10 @@ class NumpyOps(Ops):
             return super().reduce_mean(X, lengths)
         lengths64 = checked_lengths(lengths, X.shape[0], "reduce_mean", True, False, NULL)
         out = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=X.dtype)
-        _reduce_sum(contiguous(X), out, lengths64, True)
+        if X.size:
+            _reduce_sum(contiguous(X), out, lengths64, True)
+        else:
+            out.fill(0)
         return out
 
     def backprop_reduce_sum(self, d_sums, lengths):
@@ -699,7 +724,8 @@ class NumpyOps(Ops):
             return super().backprop_reduce_sum(d_sums, lengths)
         lengths64 = checked_reduction_gradient(d_sums, lengths, "backprop_reduce_sum", &total)
         out = numpy.empty((total, d_sums.shape[1]), dtype=d_sums.dtype)
-        _backprop_reduce_sum(contiguous(d_sums), out, lengths64, False)
+        if out.size:
+            _backprop_reduce_sum(contiguous(d_sums), out, lengths64, False)
         return out
 
     def backprop_reduce_mean(self, d_means, lengths):
@@ -708,7 +734,8 @@ class NumpyOps(Ops):
             return super().backprop_reduce_mean(d_means, lengths)
         lengths64 = checked_reduction_gradient(d_means, lengths, "backprop_reduce_mean", &total)
         out = numpy.empty((total, d_means.shape[1]), dtype=d_means.dtype)
-        _backprop_reduce_sum(contiguous(d_means), out, lengths64, True)
+        if out.size:
+            _backprop_reduce_sum(contiguous(d_means), out, lengths64, True)
         return out
 
     def reduce_max(self, X, lengths):
@@ -717,7 +744,8 @@ class NumpyOps(Ops):
         lengths64 = checked_lengths(lengths, X.shape[0], "reduce_max", True, True, NULL)
         out = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=X.dtype)
         which = numpy.empty((lengths64.shape[0], X.shape[1]), dtype=numpy.int32)
-        _reduce_max(contiguous(X), out, which, lengths64)
+        if out.size:
+            _reduce_max(contiguous(X), out, which, lengths64)
         return out, which
 
     def backprop_reduce_max(self, d_maxes, which, lengths):
@@ -727,7 +755,8 @@ class NumpyOps(Ops):
         lengths64 = checked_reduction_gradient(d_maxes, lengths, "backprop_reduce_max", &total)
         which32 = _int32_like(which, d_maxes.shape, "backprop_reduce_max", "which")
         out = numpy.empty((total, d_maxes.shape[1]), dtype=d_maxes.dtype)
-        bad = _backprop_reduce_max(contiguous(d_maxes), which32, out, lengths64)
+        # Zero-width gradients need no pass (the kernel would walk every length).
+        bad = _backprop_reduce_max(contiguous(d_maxes), which32, out, lengths64) if d_maxes.shape[1] else -1
         if bad >= 0:
             row, col = divmod(bad, d_maxes.shape[1])
             raise IndexError(
@@ -739,8 +768,11 @@ class NumpyOps(Ops):
     def reduce_first(self, X, lengths):
         if not (is_real_array(X) and X.ndim == 2):
             return super().reduce_first(X, lengths)
-        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_first", True, True, NULL)
-        starts_ends = numpy.zeros(lengths64.shape[0] + 1, dtype=numpy.int32)
+        cdef index_t total = 0
+        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_first", True, True, &total)
+        # int32 as in thinc 8.3, unless the boundaries would not fit it.
+        starts_ends = numpy.zeros(lengths64.shape[0] + 1,
+                                  dtype=numpy.int32 if total < 2 ** 31 else numpy.int64)
         numpy.cumsum(lengths64, out=starts_ends[1:])
         return X[starts_ends[:-1]], starts_ends
 
@@ -753,15 +785,19 @@ class NumpyOps(Ops):
 
     # -- window and piece ops ----------------------------------------------------
 
+    @cython.annotation_typing(False)  # the int hint must not truncate nW=1.5 to 1
     def seq2col(self, seq, nW: int, *, lengths=None):
         if not (is_real_array(seq) and seq.ndim == 2):
             return super().seq2col(seq, nW, lengths=lengths)
         nW = _check_window(nW, "seq2col")
         lengths64 = _sequence_lengths(lengths, seq.shape[0], "seq2col")
         out = numpy.empty((seq.shape[0], (2 * nW + 1) * seq.shape[1]), dtype=seq.dtype)
-        _seq2col(contiguous(seq), out, lengths64, nW)
+        # An empty output needs no pass; the kernel would still step through every window.
+        if out.size:
+            _seq2col(contiguous(seq), out, lengths64, nW)
         return out
 
+    @cython.annotation_typing(False)
     def backprop_seq2col(self, dY, nW: int, *, lengths=None):
         if not (is_real_array(dY) and dY.ndim == 2):
             return super().backprop_seq2col(dY, nW, lengths=lengths)
@@ -773,7 +809,8 @@ class NumpyOps(Ops):
             )
         lengths64 = _sequence_lengths(lengths, dY.shape[0], "backprop_seq2col")
         out = numpy.empty((dY.shape[0], dY.shape[1] // (2 * nW + 1)), dtype=dY.dtype)
-        _backprop_seq2col(contiguous(dY), out, lengths64, nW)
+        if out.size:
+            _backprop_seq2col(contiguous(dY), out, lengths64, nW)
         return out
 
     def maxout(self, X):
@@ -786,10 +823,11 @@ class NumpyOps(Ops):
         _maxout(contiguous(X), out, which)
         return out, which
 
+    @cython.annotation_typing(False)
     def backprop_maxout(self, dY, which, P: int):
         if not (is_real_array(dY) and dY.ndim == 2):
             return super().backprop_maxout(dY, which, P)
-        P = int(P)
+        P = _whole_number(P, "backprop_maxout: P")
         if P <= 0:
             raise ValueError(f"backprop_maxout: P must be positive, got {P}")
         which32 = _int32_like(which, dY.shape, "backprop_maxout", "which")
@@ -889,10 +927,11 @@ class NumpyOps(Ops):
         _clip_gradient(gradient, threshold)
         return gradient
 
+    @cython.annotation_typing(False)
     def update_averages(self, ema, weights, t: int, max_decay: float = 0.9999) -> None:
         if not (is_real_array(ema) and same_layout(ema, weights) and is_writeable_contiguous(ema)):
             return super().update_averages(ema, weights, t, max_decay=max_decay)
-        decay = min((1.0 + t) / (10.0 + t), max_decay)
+        decay = _average_decay(t, max_decay)
         _update_averages(ema, contiguous(weights), decay)
 
     # -- fused layer kernels (tagger) ----------------------------------------------
@@ -952,12 +991,9 @@ class NumpyOps(Ops):
 
 def _check_window(nW, op_name: str) -> int:
     try:
-        nW = int(nW)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op_name}: nW must be an integer, got {nW!r}") from None
-    if nW < 0:
-        raise ValueError(f"{op_name}: nW must be >= 0, got {nW}")
-    return nW
+        return _ops_check_window(nW)
+    except ValueError as error:
+        raise ValueError(f"{op_name}: {error}") from None
 
 
 def _sequence_lengths(lengths, n_rows: int, op_name: str):

@@ -209,6 +209,8 @@ class Ops:
         n_rows, nI = seq.shape
         position, seq_length = self._positions_in_sequences(n_rows, lengths)
         output = xp.empty((n_rows, (2 * nW + 1) * nI), dtype=seq.dtype)
+        if output.size == 0:
+            return output
         for block, offset in enumerate(range(-nW, nW + 1)):
             valid = (position + offset >= 0) & (position + offset < seq_length)
             # where(), not a multiply: an inf or nan must not leak into a neighbour.
@@ -234,6 +236,8 @@ class Ops:
         nI = dY.shape[1] // width
         position, seq_length = self._positions_in_sequences(n_rows, lengths)
         dX = xp.zeros((n_rows, nI), dtype=dY.dtype)
+        if dX.size == 0:
+            return dX
         for block, offset in enumerate(range(-nW, nW + 1)):
             valid = (position + offset >= 0) & (position + offset < seq_length)
             # Row i's window block fed row i + offset, so the gradient moves back.
@@ -766,7 +770,7 @@ class Ops:
         return self.xp.maximum(X, 0)
 
     def backprop_relu(self, dY: Floats2d, Y: Floats2d, inplace: bool = False) -> Floats2d:
-        return _write(dY, dY * (Y > 0), inplace)
+        return _write(dY, dY * _slope_or_nan(self.xp, Y > 0, Y), inplace)
 
     def clipped_linear(
         self,
@@ -796,7 +800,7 @@ class Ops:
         high = (max_val - offset) / slope
         if slope < 0:
             low, high = high, low
-        inside = (X > low) & (X < high)
+        inside = _slope_or_nan(self.xp, (X > low) & (X < high), X)
         return _write(dY, (dY * slope * inside).astype(dY.dtype, copy=False), inplace)
 
     def relu_k(self, X: FloatsXdT, n: float = 6.0, inplace: bool = False) -> FloatsXdT:
@@ -929,6 +933,7 @@ class Ops:
 
     def backprop_maxout(self, dY: Floats2d, which: Ints2d, P: int) -> Floats3d:
         """Route each gradient to the piece that won."""
+        P = _whole_number(P, "backprop_maxout: P")
         if dY.shape != which.shape:
             raise ValueError(
                 f"backprop_maxout needs dY and which of one shape, got {dY.shape} and {which.shape}"
@@ -948,7 +953,7 @@ class Ops:
     ) -> None:
         """Move the exponential moving average ``ema`` towards ``weights`` in place,
         with a decay that warms up over the first steps."""
-        decay = min((1.0 + t) / (10.0 + t), max_decay)
+        decay = _average_decay(t, max_decay)
         ema -= (1 - decay) * (ema - weights)
 
     def adam(
@@ -1395,10 +1400,42 @@ def _check_same_shape(u: Any, v: Any, op: str) -> None:
         raise ValueError(f"{op} needs arrays of one shape, got {u.shape} and {v.shape}")
 
 
+# thinc 8.3's kernels take nW as a C int; wider windows are refused rather
+# than looped over (a zero-width input would spin through all 2 * nW + 1 blocks).
+MAX_WINDOW = 2**31 - 1
+
+
+def _whole_number(value: Any, what: str) -> int:
+    """value as an int; a float with a fraction (nW=1.5) is refused, not truncated."""
+    try:
+        whole = int(value)
+        same = bool(whole == value)
+    except (TypeError, ValueError, OverflowError):
+        same = False
+    if not same:
+        raise ValueError(f"{what} must be an integer, got {value!r}")
+    return whole
+
+
+def _slope_or_nan(xp: Xp, inside: Any, saved: Any) -> Any:
+    """A 0/1 slope mask, NaN where the saved array is NaN (a compare alone says 0)."""
+    return xp.where(xp.isnan(saved), saved, inside)
+
+
+def _average_decay(t: int, max_decay: float) -> float:
+    """update_averages' decay at step t. t counts steps, so a negative one is
+    refused: t = -10 divides by zero and other negatives give decays outside [0, 1)."""
+    t = _whole_number(t, "update_averages: t")
+    if t < 0:
+        raise ValueError(f"update_averages: t counts steps and must be >= 0, got {t}")
+    return min((1.0 + t) / (10.0 + t), max_decay)
+
+
 def _check_window(nW: int) -> int:
-    if int(nW) != nW or nW < 0:
-        raise ValueError(f"nW must be a non-negative int, got {nW!r}")
-    return int(nW)
+    nW = _whole_number(nW, "nW")
+    if nW < 0 or nW > MAX_WINDOW:
+        raise ValueError(f"nW must be a non-negative int at most {MAX_WINDOW}, got {nW!r}")
+    return nW
 
 
 def _lengths_to_list(lengths: Any, what: str, *, positive: bool = False) -> List[int]:

@@ -4,7 +4,7 @@ from functools import partial
 from typing import Any, Callable, Dict, Optional, Tuple, cast
 
 from ..initializers import zero_init
-from ..model import Model
+from ..model import Model, register_param_dims
 from ..types import Floats1d, Floats2d
 from .chain import chain
 from .dropout import Dropout
@@ -117,3 +117,6 @@ def check_dense_input(model: Model, X: Floats2d, width: int) -> None:
     if getattr(X, "ndim", None) != 2 or X.shape[1] != width:
         shape = getattr(X, "shape", type(X).__name__)
         raise ValueError(f"{model.name} expects a 2d input of width {width}, got {shape}")
+
+
+register_param_dims(init, {"W": ("nO", "nI"), "b": ("nO",)})

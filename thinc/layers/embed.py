@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union, c
 
 from ..config import registry
 from ..initializers import uniform_init
-from ..model import Model
+from ..model import Model, register_param_dims
 from ..types import Floats1d, Floats2d, Ints1d, Ints2d
 from .array_getitem import ints_getitem
 from .chain import chain
@@ -127,3 +127,6 @@ def dropout_mask(model: Model, nO: int, is_train: bool) -> Optional[Floats1d]:
     if not is_train or not rate:
         return None
     return cast(Floats1d, model.ops.get_dropout_mask((nO,), rate))
+
+
+register_param_dims(init, {"E": ("nV", "nO")})

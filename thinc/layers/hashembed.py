@@ -5,7 +5,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union, cast
 
 from ..config import registry
 from ..initializers import uniform_init
-from ..model import Model
+from ..model import Model, register_param_dims
 from ..types import Floats2d, Ints1d, Ints2d
 from .embed import check_id_array, dropout_mask, select_column, table_backprop
 
@@ -65,3 +65,6 @@ def init(
     Y: Optional[Floats2d] = None,
 ) -> None:
     model.set_param("E", initializer(model.ops, (model.get_dim("nV"), model.get_dim("nO"))))
+
+
+register_param_dims(init, {"E": ("nV", "nO")})

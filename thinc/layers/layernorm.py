@@ -3,7 +3,7 @@ multiplied by a learned gain G and shifted by a learned bias b."""
 from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
-from ..model import Model
+from ..model import Model, register_param_dims
 from ..types import Floats1d, Floats2d
 from ..util import get_width
 from .linear import check_input_width
@@ -56,3 +56,6 @@ def init(model: Model[InT, OutT], X: Optional[InT] = None, Y: Optional[OutT] = N
         model.set_dim("nO", nI)
     model.set_param("G", model.ops.alloc1f(nI) + 1)
     model.set_param("b", model.ops.alloc1f(nI))
+
+
+register_param_dims(init, {"G": ("nI",), "b": ("nI",)})

@@ -6,7 +6,7 @@ from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
 from ..initializers import glorot_uniform_init, zero_init
-from ..model import Model
+from ..model import Model, register_param_dims
 from ..types import Floats1d, Floats2d
 from ..util import get_width
 
@@ -86,3 +86,6 @@ def check_input_width(model: Model, X: Floats2d, nI: int) -> None:
             f"Layer '{model.name}' (id {model.id}) expected a float array, "
             f"got dtype {X.dtype}"
         )
+
+
+register_param_dims(init, {"W": ("nO", "nI"), "b": ("nO",)})

@@ -6,7 +6,7 @@ from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
 from ..initializers import glorot_uniform_init, zero_init
-from ..model import Model
+from ..model import Model, register_param_dims
 from ..types import Floats2d, Floats3d, Ints2d
 from ._dense import check_dense_input, infer_widths, with_options
 
@@ -69,3 +69,6 @@ def init(
     nI = model.get_dim("nI")
     model.set_param("W", init_W(model.ops, (nO, nP, nI)))
     model.set_param("b", init_b(model.ops, (nO, nP)))
+
+
+register_param_dims(init, {"W": ("nO", "nP", "nI"), "b": ("nO", "nP")})

@@ -3,7 +3,7 @@ the output split into groups of widths nOs. Registered as "MultiSoftmax.v1"."""
 from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
-from ..model import Model
+from ..model import Model, register_param_dims
 from ..types import Floats1d, Floats2d
 
 
@@ -49,3 +49,6 @@ def init(model: Model[Floats2d, Floats2d], X: Optional[Floats2d] = None, Y: Opti
     nI = model.get_dim("nI")
     model.set_param("W", model.ops.alloc2f(nO, nI))
     model.set_param("b", model.ops.alloc1f(nO))
+
+
+register_param_dims(init, {"W": ("nO", "nI"), "b": ("nO",)})

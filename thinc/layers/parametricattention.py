@@ -5,7 +5,7 @@ from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
 from ..initializers import uniform_init
-from ..model import Model
+from ..model import Model, register_param_dims
 from ..types import Floats1d, Floats2d, Ints1d, Ragged
 
 
@@ -74,3 +74,6 @@ def apply_attention(X: Floats2d, attention: Floats2d) -> Tuple[Floats2d, Callabl
         return d_output * attention, (d_output * X).sum(axis=1, keepdims=True)
 
     return output, backprop
+
+
+register_param_dims(init, {"Q": ("nO",)})

@@ -4,7 +4,7 @@ from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
 from ..initializers import uniform_init
-from ..model import Model
+from ..model import Model, register_param_dims
 from ..types import Floats1d, Floats2d, Ragged
 from .noop import noop
 from .parametricattention import apply_attention, attention_weights, check_ragged
@@ -64,3 +64,6 @@ def init(model: Model[Ragged, Ragged], X: Optional[Ragged] = None, Y: Optional[R
             key_transform.set_dim(dim, nO)
     key_transform.initialize(X=data, Y=data)
     model.set_param("Q", uniform_init(model.ops, (nO,)))
+
+
+register_param_dims(init, {"Q": ("nO",)})
