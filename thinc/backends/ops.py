@@ -68,11 +68,60 @@ class LengthsMismatchError(IndexError, ValueError):
     IndexError here; ValueError is the natural type, so both catch it."""
 
 
+# Each fused op of a library backend, and the overridable ops that thinc 8.3's
+# layers call in its place. A user's subclass (or an instance attribute) that
+# overrides one of those must see the calls, so the fused path then steps aside.
+FUSED_OP_STEPS = {
+    "affine": ("gemm",),
+    "_maxout_forward": ("gemm", "affine", "maxout"),
+    "_maxout_piece_gradients": ("backprop_maxout",),
+    "_maxout_backward": ("gemm", "backprop_maxout", "_maxout_piece_gradients"),
+    "_layer_norm_forward": (),
+    "_layer_norm_backward": (),
+}
+
+
+def _guard_fused(owner: type, name: str, fused: Any) -> Any:
+    """``fused`` (owner's compiled version of op ``name``), running only while the
+    ops it replaces are still owner's; otherwise Ops' reference version, which
+    calls them."""
+    steps = FUSED_OP_STEPS[name]
+    reference = getattr(Ops, name)
+    own_steps = tuple(getattr(owner, step) for step in steps)
+
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # Looked up on every call (no cache): tests patch classes and instances.
+        kind = type(self)
+        instance_attrs = getattr(self, "__dict__", None) or {}
+        if all(
+            getattr(kind, step) is own and step not in instance_attrs
+            for step, own in zip(steps, own_steps)
+        ):
+            return fused(self, *args, **kwargs)
+        return reference(self, *args, **kwargs)
+
+    run.__name__ = name
+    run.__qualname__ = f"{owner.__name__}.{name}"
+    run.__doc__ = fused.__doc__
+    run.__wrapped__ = fused  # type: ignore[attr-defined]
+    return run
+
+
 class Ops:
     """Reference backend. Subclasses override methods only to run them faster."""
 
     name: str = "base"
     xp: Xp = numpy
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Only thinc's own backends are guarded: a user's override of a fused op
+        # is the user's decision and runs as written.
+        if not cls.__module__.startswith("thinc."):
+            return
+        for name in FUSED_OP_STEPS:
+            if name in cls.__dict__:
+                setattr(cls, name, _guard_fused(cls, name, cls.__dict__[name]))
 
     def __init__(
         self, device_type: DeviceTypes = "cpu", device_id: int = -1, **kwargs: Any
