@@ -2,6 +2,7 @@
 
 Plain Python, importable by this thinc and by thinc 8.3.14 alike: each case is
 ``(function name, edge case, call)``, where ``call(api, numpy)`` returns a value."""
+import copy
 from typing import Any, Callable, List, Tuple
 
 Case = Tuple[str, str, Callable[[Any, Any], Any]]
@@ -34,7 +35,8 @@ def forward_backward(model: Any, X: Any, sample: Any = None) -> Any:
     model.initialize(X=X if sample is None else sample)
     fill_params(model)
     Y, backprop = model.begin_update(X)
-    return Y, backprop(Y)
+    # A copy: some backprops scale their gradient in place.
+    return Y, backprop(copy.deepcopy(Y))
 
 
 # ---------------------------------------------------------------- edge inputs
@@ -183,6 +185,8 @@ for _edge, _value in [
     case("get_width", _edge, lambda t, np, v=_value: t.get_width(v(np)))
 case("get_width", "Ragged", lambda t, np: t.get_width(t.Ragged(floats(np, 3, 2), np.asarray([3], "i"))))
 case("get_width", "Padded", lambda t, np: t.get_width(t.list2padded().predict([floats(np, 2, 3)])))
+case("get_width", "1d-ids", lambda t, np: t.get_width(np.asarray([0, 5, 2], "int32")))
+case("get_width", "1d-empty", lambda t, np: t.get_width(np.zeros((0,), "int32")))
 case("Linear.initialize", "X=strings", lambda t, np: t.Linear(3, 4).initialize(X=["a", "b"]))
 for _edge, _value in [("empty", []), ("plain", [0, 2, 1]), ("2d", [[0, 1]]), ("negative", [-1]), ("too-big", [5])]:
     case("to_categorical", _edge, lambda t, np, v=_value: t.to_categorical(np.asarray(v, "int32"), n_classes=3))
@@ -204,6 +208,8 @@ case("Ragged", "empty", lambda t, np: t.Ragged(floats(np, 0, 2), np.zeros((0,), 
 case("Ragged", "getitem", lambda t, np: t.Ragged(floats(np, 3, 2), np.asarray([1, 2], "i"))[1].data)
 case("Ragged", "getitem-out-of-range", lambda t, np: t.Ragged(floats(np, 3, 2), np.asarray([1, 2], "i"))[5].data)
 case("Padded", "parts-disagree", lambda t, np: t.Padded(floats(np, 3, 2, 4), np.asarray([2, 1, 1], "i"), np.asarray([3, 1], "i"), np.asarray([0, 1], "i")).data.shape)
+case("Padded", "lengths-indices-disagree", lambda t, np: t.Padded(floats(np, 2, 2, 1), np.asarray([2, 2], "i"), np.asarray([2, 2], "i"), np.asarray([0], "i")).indices)
+case("Padded", "columns-disagree", lambda t, np: t.Padded(floats(np, 2, 3, 1), np.asarray([2, 2], "i"), np.asarray([2, 2], "i"), np.asarray([0, 1], "i")).lengths)
 case("Padded", "plain", lambda t, np: t.Padded(floats(np, 3, 2, 4), np.asarray([2, 2, 1], "i"), np.asarray([3, 2], "i"), np.asarray([0, 1], "i")).size_at_t)
 case("Padded", "getitem", lambda t, np: t.Padded(floats(np, 3, 2, 4), np.asarray([2, 2, 1], "i"), np.asarray([3, 2], "i"), np.asarray([0, 1], "i"))[0].data)
 case("ArgsKwargs", "from_items", lambda t, np: t.ArgsKwargs.from_items([(0, "a"), ("k", 1)]).items())

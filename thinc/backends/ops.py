@@ -190,7 +190,8 @@ class Ops:
         length = len(sequence)
         for item in others:
             if len(item) != length:
-                raise ValueError(
+                # Also an IndexError, which thinc 8.3 raised here.
+                raise LengthsMismatchError(
                     f"multibatch needs sequences of equal length, got {len(item)} and {length}"
                 )
         if buffer < 1:
