@@ -129,6 +129,20 @@ class Ops:
         self.device_type = device_type
         self.device_id = device_id
 
+    # What gemm runs on; NumpyOps names its BLAS per dtype.
+    blas_backend: str = "the array module's matmul (xp.dot)"
+
+    @staticmethod
+    def paths() -> dict:
+        """Which implementation each op family runs: here, plain array code
+        through ``xp`` for all of them (NumpyOps reports its compiled kernels)."""
+        return {
+            "isa": {"cpu": None, "active": None},
+            "kernels": {"all": "plain array code (thinc.backends.ops.Ops)"},
+            "gemm": {"all": "the array module's matmul (xp.dot)", "forced": None},
+            "threads": 1,
+        }
+
     def cblas(self) -> Any:
         """C BLAS function pointers, for compiled code that multiplies matrices."""
         raise NotImplementedError(f"{type(self).__name__} does not provide C BLAS functions")
