@@ -1,5 +1,14 @@
 """thinc.api exports every name thinc 8.3's does, and each resolves to a real object."""
+import subprocess
+import tempfile
+
+import pytest
+
 import thinc.api
+import thinc.shims
+from thinc.backends import NumpyOps, Ops
+
+from .util import require_ref_thinc
 
 THINC_8_3_API = """
 Adam ArgsKwargs CategoricalCrossentropy CauchySimilarity ClippedLinear Config
@@ -33,6 +42,39 @@ def test_every_thinc_8_3_name_is_exported():
     assert not missing, f"thinc.api lacks: {missing}"
     not_listed = [name for name in THINC_8_3_API if name not in thinc.api.__all__]
     assert not not_listed, f"thinc.api.__all__ lacks: {not_listed}"
+
+
+# Names this thinc adds to thinc.api.__all__ (documented here; none at present).
+OUR_API_ADDITIONS: set = set()
+THINC_8_3_SHIMS = """
+MXNetShim PyTorchShim PyTorchGradScaler Shim TensorFlowShim TorchScriptShim
+maybe_handshake_model keras_model_fns
+""".split()
+
+
+def test_all_lists_exactly_thinc_8_3s_names():
+    assert set(thinc.api.__all__) == set(THINC_8_3_API) | OUR_API_ADDITIONS
+    assert sorted(thinc.shims.__all__) == sorted(THINC_8_3_SHIMS)
+    assert not hasattr(thinc.api, "floats_getitem"), "not exported by thinc 8.3.14's thinc.api"
+
+
+@pytest.mark.parametrize("module", ["thinc.api", "thinc.shims", "thinc.layers"])
+def test_all_matches_the_installed_thinc_8_3_14(module):
+    python = require_ref_thinc()
+    listed = subprocess.run(
+        [str(python), "-c", f"import {module} as m; print(' '.join(m.__all__))"],
+        capture_output=True, text=True, check=True, cwd=tempfile.gettempdir(), timeout=120,
+    ).stdout.split()
+    ours = __import__(module, fromlist=["__all__"]).__all__
+    assert set(ours) == set(listed) | (OUR_API_ADDITIONS if module == "thinc.api" else set())
+
+
+def test_every_public_numpy_ops_attribute_exists_on_ops():
+    added = [name for name in dir(NumpyOps) if not name.startswith("_") and not hasattr(Ops, name)]
+    assert not added, f"NumpyOps adds public attributes Ops lacks: {added}"
+    report = Ops().paths()
+    assert isinstance(report, dict) and report
+    assert isinstance(Ops.blas_backend, str) and isinstance(Ops().blas_backend, str)
 
 
 def test_exported_names_are_real_objects():

@@ -262,7 +262,11 @@ def get_width(X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int 
     """The size of ``X``'s feature dimension (``dim``, the last by default).
 
     Ragged and Padded look at their data; a sequence at its first item (0 if empty);
-    1d arrays have width 1 and scalars width 0."""
+    a 1d array holds class ids, so its width is its largest id plus one; scalars
+    have width 0. Strings have no width."""
+    if isinstance(X, (str, bytes)):
+        # A one-character string is its own first item: recursing never ends.
+        raise ValueError(f"Cannot get width of {type(X).__name__} {X[:20]!r}: expected arrays")
     if isinstance(X, Ragged):
         return get_width(X.data, dim=dim)
     if isinstance(X, Padded):
@@ -275,7 +279,9 @@ def get_width(X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int 
         if len(shape) == 0:
             return 0
         if len(shape) == 1:
-            return 1
+            if shape[0] == 0:
+                raise ValueError("Cannot get width of an empty 1d array: it holds no class ids")
+            return int(X.max()) + 1
         return int(shape[dim])
     if hasattr(X, "__len__") and hasattr(X, "__getitem__"):
         if len(X) == 0:

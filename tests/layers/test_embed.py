@@ -5,6 +5,7 @@ import pytest
 
 from thinc.config import Config, registry
 from thinc.layers.embed import Embed
+from thinc.layers.uniqued import uniqued
 
 from ._oracle import run_reference
 
@@ -81,7 +82,27 @@ def test_bad_ids():
     with pytest.raises(TypeError):
         model.predict(numpy.array([1.0], dtype="f"))
     with pytest.raises(ValueError, match="1d"):
-        model.predict(numpy.array([[1, 2]], dtype="uint64"))
+        model.predict(numpy.array(1, dtype="uint64"))
+
+
+def test_2d_ids_without_column_index_the_table():
+    # thinc 8.3.14: (n, k) ids give (n, k, nO), and every id's row gets its gradient.
+    model, _ = table_model()
+    ids = numpy.array([[1, 2], [2, 3]], dtype="uint64")
+    E = model.get_param("E")
+    Y, backprop = model.begin_update(ids)
+    numpy.testing.assert_array_equal(Y, E[ids])
+    assert backprop(numpy.ones_like(Y)).shape == ids.shape
+    assert model.get_grad("E")[:, 0].tolist() == [0, 1, 2, 1]
+    assert model.predict(numpy.zeros((0, 1), dtype="uint64")).shape == (0, 1, E.shape[1])
+
+
+def test_uniqued_embed_column_on_empty_2d_ids():
+    model = uniqued(Embed(3, 10, column=1), column=1).initialize()
+    # thinc 8.3.14's column selector passes an empty batch through unchanged.
+    assert model.predict(numpy.zeros((0, 2), dtype="uint64")).shape == (0, 2, 3)
+    with pytest.raises(IndexError):
+        model.predict(numpy.array([1, 2], dtype="uint64"))
 
 
 def test_bytes_and_config():

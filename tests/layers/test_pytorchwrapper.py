@@ -212,13 +212,23 @@ def test_torchscript_rejects_plain_module():
         TorchScriptWrapper_v1(make_mlp())
 
 
-def test_mixed_precision_wrapper_runs_on_cpu():
+def test_mixed_precision_on_cpu_raises_at_backprop():
+    # thinc 8.3.14: the forward pass runs, scaling the CPU gradient is refused.
     model = PyTorchWrapper_v2(make_mlp(), mixed_precision=True)
     X = inputs()
     Y, backprop = model.begin_update(X)
     assert Y.shape == (6, 3)
-    backprop(numpy.ones_like(Y).astype(Y.dtype))
-    model.finish_update(SGD(0.01))
+    with pytest.raises(ValueError, match="CUDA"):
+        backprop(numpy.ones_like(Y).astype(Y.dtype))
+
+
+def test_grad_scaler_on_cpu_raises_at_backprop():
+    from thinc.api import PyTorchGradScaler
+
+    model = PyTorchWrapper_v2(make_mlp(), grad_scaler=PyTorchGradScaler(enabled=True))
+    Y, backprop = model.begin_update(inputs())
+    with pytest.raises(ValueError, match="CUDA"):
+        backprop(numpy.ones_like(Y).astype(Y.dtype))
 
 
 REF_SCRIPT = """

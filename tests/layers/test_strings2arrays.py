@@ -32,10 +32,19 @@ def test_strings2arrays_serialization_and_config():
     assert strings2arrays().from_bytes(model.to_bytes()).name == "strings2arrays"
 
 
+def test_strings_are_sequences_of_characters():
+    # thinc 8.3.14 hashes each character of a bare string.
+    by_characters = strings2arrays().predict([["h", "i"]])
+    for value in (["hi"], "h"):
+        got = strings2arrays().predict(value)
+        assert len(got) == len(value)
+    numpy.testing.assert_array_equal(strings2arrays().predict(["hi"])[0], by_characters[0])
+
+
 def test_strings2arrays_bad_input():
     with pytest.raises(TypeError, match="strings2arrays"):
-        strings2arrays().predict("hello")
+        strings2arrays().predict(3)
     with pytest.raises(TypeError, match="strings2arrays"):
-        strings2arrays().predict(["hello"])
+        strings2arrays().predict([3])
     with pytest.raises(TypeError, match="strings2arrays"):
         strings2arrays().predict([["ok", 3]])

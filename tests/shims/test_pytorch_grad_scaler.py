@@ -13,9 +13,20 @@ def test_disabled_scaler_is_identity():
     assert scaler.unscale([tensor]) is False
 
 
+def test_enabled_scaler_refuses_cpu_tensors():
+    # thinc 8.3.14 raises here too: mixed precision is not silently dropped on the CPU.
+    scaler = PyTorchGradScaler(enabled=True)
+    with pytest.raises(ValueError, match="CUDA"):
+        scaler.scale(torch.ones(2))
+    with pytest.raises(ValueError, match="CUDA"):
+        scaler.scale([torch.ones(2)], inplace=True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="gradient scaling needs CUDA")
 def test_scale_and_unscale_round_trip():
     scaler = PyTorchGradScaler(enabled=True, init_scale=8.0)
-    scaled = scaler.scale([torch.ones(2), torch.full((2,), 0.5)])
+    scaler.to_("cuda")
+    scaled = scaler.scale([torch.ones(2, device="cuda"), torch.full((2,), 0.5, device="cuda")])
     assert [t.tolist() for t in scaled] == [[8.0, 8.0], [4.0, 4.0]]
     assert scaler.unscale(scaled) is False
     assert [t.tolist() for t in scaled] == [[1.0, 1.0], [0.5, 0.5]]

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy
 
-from ..compat import cupy
+from ..compat import cupy, has_cupy_gpu
 from .ops import LengthsMismatchError
 
 KERNELS_SOURCE_PATH = Path(__file__).with_name("_custom_kernels.cu")
@@ -65,6 +65,25 @@ class LazyKernel:
 
 # Tests swap entries here for CPU emulations of the same kernels.
 KERNELS: Dict[str, Any] = {name: LazyKernel(name) for name in KERNEL_NAMES}
+
+# thinc 8.3's names, which other packages import: the kernel source, the list of
+# kernel names it defines, and one lazily compiled kernel object per name
+# (``seq2col_kernel_float``, ..., ``hash_data_kernel``).
+PWD = KERNELS_SOURCE_PATH.parent
+KERNELS_SRC = KERNELS_SOURCE_PATH.read_text(encoding="utf8")
+KERNELS_LIST = list(KERNEL_NAMES)
+for _name, _kernel in KERNELS.items():
+    _base, _, _suffix_name = _name.rpartition("_")
+    globals()["hash_data_kernel" if _name == "hash_data" else f"{_base}_kernel_{_suffix_name}"] = _kernel
+del _name, _kernel, _base, _suffix_name
+
+
+def compile_mmh() -> Any:
+    """The MurmurHash kernel (``hash_data``) compiled for the GPU, or None where
+    no CUDA GPU is usable (thinc 8.3's meaning)."""
+    if not has_cupy_gpu:
+        return None
+    return cupy.RawKernel(KERNELS_SRC, "hash_data", options=("--std=c++11",))
 
 THREADS_PER_BLOCK = 128
 MAX_BLOCKS = 65535

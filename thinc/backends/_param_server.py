@@ -5,6 +5,8 @@ layer is updated once however often it appears in the tree."""
 from typing import Any, Dict, Optional, Tuple
 
 Key = Tuple[int, str]
+# thinc 8.3's name for the key type, which other packages import.
+KeyT = Key
 
 
 class ParamServer:
@@ -33,8 +35,9 @@ class ParamServer:
 
     @property
     def grad_keys(self) -> Tuple[Key, ...]:
-        """The (model id, name) keys that have a gradient."""
-        return tuple(self._grads.keys())
+        """The keys of the params held here that have a gradient, in param order
+        (a gradient set for a key without a param is not reported, as in thinc 8.3)."""
+        return tuple(key for key in self._params if key in self._grads)
 
     def has_param(self, model_id: int, name: str) -> bool:
         return (model_id, name) in self._params
@@ -45,7 +48,8 @@ class ParamServer:
     def get_param(self, model_id: int, name: str) -> Any:
         key = (model_id, name)
         if self.proxy is not None:
-            return self.proxy.get_param(model_id, name)
+            # Kept, as thinc 8.3 does, so has_param and param_keys see it.
+            self._params[key] = self.proxy.get_param(model_id, name)
         return self._params[key]
 
     def get_grad(self, model_id: int, name: str) -> Any:

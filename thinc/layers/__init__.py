@@ -92,7 +92,7 @@ __all__ = [
     "Softmax", "Softmax_v2", "softmax_activation", "SparseLinear", "SparseLinear_v2", "Swish",
     "add", "bidirectional", "chain", "clone", "concatenate", "expand_window", "map_list",
     "noop", "residual", "resizable", "siamese", "tuplify", "uniqued", "array_getitem",
-    "floats_getitem", "ints_getitem", "list2array", "list2padded", "list2ragged",
+    "list2array", "list2padded", "list2ragged",
     "padded2list", "ragged2list", "reduce_first", "reduce_last", "reduce_max", "reduce_mean",
     "reduce_sum", "remap_ids", "remap_ids_v2", "strings2arrays", "with_array",
     "with_array2d", "with_cpu", "with_debug", "with_flatten", "with_flatten_v2",

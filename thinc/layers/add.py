@@ -6,13 +6,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
+# The plugin in thinc/mypy.py recognises combinators by this output type.
+from ..types import XY_XY_OutT
 from ..util import get_width
 from ._fan_out import run_each, set_dim_where_declared
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
-# Named as in thinc so that thinc's mypy plugin recognises add's output type.
-XY_XY_OutT = TypeVar("XY_XY_OutT")
 
 
 @registry.layers("add.v1")

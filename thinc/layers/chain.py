@@ -4,13 +4,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from ..config import registry
 from ..model import Model
+# The plugin in thinc/mypy.py recognises combinators by this output type.
+from ..types import XY_YZ_OutT
 from ..util import get_width
 
 InT = TypeVar("InT")
 MidT = TypeVar("MidT")
 OutT = TypeVar("OutT")
-# The last layer's output type; thinc/mypy.py checks that the layers fit together.
-XY_YZ_OutT = TypeVar("XY_YZ_OutT")
 
 
 @registry.layers("chain.v1")

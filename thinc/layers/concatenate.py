@@ -5,15 +5,14 @@ from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
-from ..types import Padded, Ragged
+# XY_XY_OutT: thinc/mypy.py recognises combinators by this output type.
+from ..types import XY_XY_OutT, Padded, Ragged
 from ..util import get_width
 from ._fan_out import run_each, set_dim_where_declared
 from .noop import noop
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
-# Named as in thinc so that thinc's mypy plugin recognises the output type.
-XY_XY_OutT = TypeVar("XY_XY_OutT")
 
 
 @registry.layers("concatenate.v1")

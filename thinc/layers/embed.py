@@ -43,11 +43,15 @@ def forward(model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool) -> Tupl
     E = cast(Floats2d, model.get_param("E"))
     nV, nO = E.shape
     ids = _check_ids(model, ids, nV)
+    # Ids of any rank index the table as thinc 8.3 does: (n, k) ids give (n, k, nO).
     output = E[ids]
     mask = dropout_mask(model, nO, is_train)
     if mask is not None:
         output = output * mask
-    return output, table_backprop(model, E, [ids], ids, mask)
+    if ids.ndim == 1:
+        return output, table_backprop(model, E, [ids], ids, mask)
+    flat_backprop = table_backprop(model, E, [ids.reshape(-1)], ids, mask)
+    return output, lambda d_output: flat_backprop(d_output.reshape(-1, nO))
 
 
 def init(
@@ -99,21 +103,22 @@ def table_backprop(
     return backprop
 
 
-def check_id_array(model: Model, ids: Any) -> None:
-    """Raise unless ids is a 1d integer array, naming ``model`` in the message."""
+def check_id_array(model: Model, ids: Any, any_rank: bool = False) -> None:
+    """Raise unless ids is an integer array (1d unless ``any_rank``), naming
+    ``model`` in the message."""
     dtype = getattr(ids, "dtype", None)
     if dtype is None or dtype.kind not in "iu":
         raise TypeError(
             f"{model.name} expects an integer id array, got {dtype or type(ids).__name__}"
         )
-    if ids.ndim != 1:
+    if ids.ndim == 0 or (ids.ndim != 1 and not any_rank):
         raise ValueError(
             f"{model.name} expects a 1d id array (or pass column=...), got shape {ids.shape}"
         )
 
 
 def _check_ids(model: Model, ids: Ints1d, nV: int) -> Ints1d:
-    check_id_array(model, ids)
+    check_id_array(model, ids, any_rank=True)
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= nV):
         raise IndexError(
             f"embed ids must lie in [0, {nV}), got values from {int(ids.min())} to {int(ids.max())}"

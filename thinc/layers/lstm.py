@@ -141,8 +141,12 @@ def PyTorchLSTM(
     import torch.nn
 
     from .pytorchwrapper import PyTorchRNNWrapper
+    from .noop import noop
     from .with_padded import with_padded
 
+    if depth == 0:
+        # No layers: the input passes through, as in thinc 8.3.
+        return noop()
     nH = nO // 2 if bi else nO
     if bi and nO % 2:
         raise ValueError(f"PyTorchLSTM: a bidirectional LSTM needs an even nO, got {nO}")

@@ -20,13 +20,14 @@ def strings2arrays() -> Model[Sequence[Sequence[str]], List[Ints2d]]:
 def forward(
     model: Model[Sequence[Sequence[str]], List[Ints2d]], Xs: Sequence[Sequence[str]], is_train: bool
 ) -> Tuple[List[Ints2d], Callable]:
-    if isinstance(Xs, str) or not hasattr(Xs, "__iter__"):
+    # A string is a sequence of strings (its characters), as thinc 8.3 treats it.
+    if not hasattr(Xs, "__iter__"):
         raise TypeError(
             f"strings2arrays expects a sequence of string sequences, got {type(Xs).__name__}"
         )
     arrays = []
     for position, strings in enumerate(Xs):
-        if isinstance(strings, str) or not hasattr(strings, "__iter__"):
+        if not hasattr(strings, "__iter__"):
             raise TypeError(
                 f"strings2arrays expects sequences of strings, got a {type(strings).__name__} at position {position}"
             )

@@ -30,12 +30,11 @@ def uniqued(layer: Model, *, column: int = 0) -> Model[Ints2d, Floats2d]:
 def forward(model: Model[Ints2d, Floats2d], X: Ints2d, is_train: bool) -> Tuple[Floats2d, Callable]:
     column = model.attrs["column"]
     layer = model.layers[0]
-    if not is_xp_array(X) or X.ndim != 2:
-        shape = getattr(X, "shape", None)
-        raise TypeError(
-            f"uniqued expects a 2d array, got {type(X).__name__}"
-            + (f" with shape {tuple(shape)}" if shape is not None else "")
-        )
+    if not is_xp_array(X):
+        raise TypeError(f"uniqued expects a 2d array, got {type(X).__name__}")
+    if X.ndim != 2:
+        # IndexError as in thinc 8.3, where selecting the column fails.
+        raise IndexError(f"uniqued expects a 2d array, got shape {tuple(X.shape)}")
     if X.size < 2:
         return layer(X, is_train=is_train)
     if not -X.shape[1] <= column < X.shape[1]:

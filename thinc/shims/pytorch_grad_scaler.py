@@ -55,6 +55,13 @@ class PyTorchGradScaler:
         return [self._scale_one(tensor, inplace) for tensor in tensors]
 
     def _scale_one(self, tensor: "torch.Tensor", inplace: bool) -> "torch.Tensor":
+        if not tensor.is_cuda:
+            # As in thinc 8.3: fp16 loss scaling is a CUDA feature, and a CPU run
+            # that asked for it should say so rather than train without it.
+            raise ValueError(
+                f"Gradient scaling (mixed precision) needs CUDA tensors, got one on "
+                f"{tensor.device}: disable mixed_precision (or the grad_scaler) on the CPU"
+            )
         scale = self._scale_on(tensor.device)
         return tensor.mul_(scale) if inplace else tensor * scale
 
