@@ -277,6 +277,79 @@ inline void micro_kernel(index_t kc, const float* __restrict a, const float* __r
     }
 }
 
+// The same product over two adjacent B panels at once (a 6x32 tile, 12 zmm
+// accumulators) where AVX-512 is active: twice the work per instruction of
+// the 6x16 kernel, from the same packed panels. Each element's k terms are
+// added in the same order as there, so both give the same bits.
+__attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")))
+inline void micro_kernel_wide(index_t kc, const float* __restrict a, const float* __restrict b_left,
+                              const float* __restrict b_right, float* c, index_t ldc, float alpha,
+                              float beta, index_t m, index_t n, const float* bias) {
+    for (index_t i = 0; i < m; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 2 * NR - 1), _MM_HINT_T0);
+    }
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+#pragma GCC unroll 4
+    for (index_t k = 0; k < kc; ++k) {
+        __m512 b0 = _mm512_load_ps(b_left);
+        __m512 b1 = _mm512_load_ps(b_right);
+        __m512 ai;
+        ai = _mm512_set1_ps(a[0]);
+        c00 = _mm512_fmadd_ps(ai, b0, c00);
+        c01 = _mm512_fmadd_ps(ai, b1, c01);
+        ai = _mm512_set1_ps(a[1]);
+        c10 = _mm512_fmadd_ps(ai, b0, c10);
+        c11 = _mm512_fmadd_ps(ai, b1, c11);
+        ai = _mm512_set1_ps(a[2]);
+        c20 = _mm512_fmadd_ps(ai, b0, c20);
+        c21 = _mm512_fmadd_ps(ai, b1, c21);
+        ai = _mm512_set1_ps(a[3]);
+        c30 = _mm512_fmadd_ps(ai, b0, c30);
+        c31 = _mm512_fmadd_ps(ai, b1, c31);
+        ai = _mm512_set1_ps(a[4]);
+        c40 = _mm512_fmadd_ps(ai, b0, c40);
+        c41 = _mm512_fmadd_ps(ai, b1, c41);
+        ai = _mm512_set1_ps(a[5]);
+        c50 = _mm512_fmadd_ps(ai, b0, c50);
+        c51 = _mm512_fmadd_ps(ai, b1, c51);
+        a += MR;
+        b_left += NR;
+        b_right += NR;
+    }
+    const __m512 scale = _mm512_set1_ps(alpha);
+    const __m512 keep = _mm512_set1_ps(beta);
+    __m512 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    // Masks for the columns of the tile that exist: loads and stores past N
+    // never happen, and beta == 0 never reads C.
+    index_t right = n - NR;
+    const __mmask16 left_mask = n >= NR ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
+    const __mmask16 right_mask =
+        right >= NR ? __mmask16(0xFFFF) : (right > 0 ? __mmask16((1u << right) - 1) : __mmask16(0));
+    const __m512 bias_left = bias ? _mm512_maskz_loadu_ps(left_mask, bias) : _mm512_setzero_ps();
+    const __m512 bias_right = bias ? _mm512_maskz_loadu_ps(right_mask, bias + NR) : _mm512_setzero_ps();
+    for (index_t i = 0; i < m; ++i) {
+        float* row = c + i * ldc;
+        __m512 low = _mm512_mul_ps(scale, rows[i][0]);
+        __m512 high = _mm512_mul_ps(scale, rows[i][1]);
+        if (beta != 0.0f) {
+            low = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(left_mask, row), low);
+            high = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(right_mask, row + NR), high);
+        }
+        if (bias) {
+            low = _mm512_add_ps(low, bias_left);
+            high = _mm512_add_ps(high, bias_right);
+        }
+        _mm512_mask_storeu_ps(row, left_mask, low);
+        _mm512_mask_storeu_ps(row + NR, right_mask, high);
+    }
+}
+
 // One pass over a column block [j0, j0+nc) of C whose op(B) is packed in
 // `packed_b` (per k-block, panels of kc x 16): rows [r0, r1) and, within the
 // block, columns [c0, c1) (multiples of 16 but for the block's end).
@@ -285,6 +358,8 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                           float* packed_a) {
     index_t kc_max = k_block(g.K);
     index_t nc_padded = (nc + NR - 1) / NR * NR;
+    // Two panels at a time on AVX-512 (THINC_ISA can hold it to AVX2).
+    const bool wide = thinc_isa::active() >= thinc_isa::AVX512;
     for (index_t i0 = r0; i0 < r1; i0 += mc_block) {
         index_t mc = std::min(mc_block, r1 - i0);
         for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
@@ -292,14 +367,26 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
             float beta = k0 == 0 ? g.beta : 1.0f;
             pack_a(g, i0, mc, k0, kc, packed_a);
             const float* b_block = packed_b + k0 * nc_padded;
-            for (index_t j = c0; j < c1; j += NR) {
+            for (index_t j = c0; j < c1;) {
                 const float* b_panel = b_block + j * kc;
-                index_t n = std::min(NR, nc - j);
                 const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
+                index_t left = std::min(c1, nc) - j;  // columns of this range still to do
+                if (wide && left > NR) {
+                    index_t n = std::min(2 * NR, left);
+                    for (index_t i = 0; i < mc; i += MR) {
+                        micro_kernel_wide(kc, packed_a + i * kc, b_panel, b_panel + NR * kc,
+                                          g.C + (i0 + i) * g.ldc + j0 + j, g.ldc, g.alpha, beta,
+                                          std::min(MR, mc - i), n, bias);
+                    }
+                    j += 2 * NR;
+                    continue;
+                }
+                index_t n = std::min(NR, nc - j);
                 for (index_t i = 0; i < mc; i += MR) {
                     micro_kernel(kc, packed_a + i * kc, b_panel, g.C + (i0 + i) * g.ldc + j0 + j,
                                  g.ldc, g.alpha, beta, std::min(MR, mc - i), n, bias);
                 }
+                j += NR;
             }
         }
     }

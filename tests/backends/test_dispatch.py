@@ -281,3 +281,25 @@ def test_scalar_level_runs_the_whole_backend_suite_smoke():
                                cwd=str(ROOT), env=env, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert float(completed.stdout.strip()) > 0.6
+
+
+@pytest.mark.skipif("avx512" not in dispatch.available_isas(), reason="this CPU has no AVX-512")
+@pytest.mark.skipif(not cblas.own_sgemm_is_available(), reason="this CPU has no AVX2/FMA")
+@pytest.mark.parametrize("grain", [None, 1])
+def test_own_kernel_gives_the_same_bits_with_and_without_avx512(grain):
+    # The AVX-512 tile adds each element's k terms in the AVX2 tile's order:
+    # widths that mix 32- and 16-column steps, thread splits, bias and beta.
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(3)
+    shapes = [(6, 32, 5), (7, 33, 17), (13, 48, 300), (145, 47, 577), (64, 2000, 64), (300, 200, 130)]
+    for M, N, K in shapes:
+        a = rng.standard_normal((M, K)).astype("f")
+        b = rng.standard_normal((N, K)).astype("f")
+        bias = rng.standard_normal((N,)).astype("f")
+        results = {}
+        for isa in ("avx2", "avx512"):
+            with dispatch.forced(blas="thinc", isa=isa, grain=grain):
+                results[isa] = (ops.gemm(a, b, trans2=True), ops.gemm(a.T.copy(), b.T.copy(), trans1=True),
+                                ops.affine(a, b, bias))
+        for narrow, wide in zip(results["avx2"], results["avx512"]):
+            numpy.testing.assert_array_equal(narrow, wide, err_msg=f"{(M, N, K)}")
