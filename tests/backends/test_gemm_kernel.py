@@ -226,7 +226,7 @@ print(cblas.gemm_paths()["float32"]["large"])
 """
 
 
-@pytest.mark.parametrize("choice,prefix", [("thinc", "thinc's AVX2 kernel"), ("numpy", "numpy's BLAS"),
+@pytest.mark.parametrize("choice,prefix", [("thinc", "thinc's own kernel"), ("numpy", "numpy's BLAS"),
                                            ("blis", "blis")])
 def test_thinc_blas_forces_the_choice(choice, prefix):
     env = {"THINC_BLAS": choice, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}

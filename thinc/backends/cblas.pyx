@@ -76,6 +76,7 @@ cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
     void parallel_initialize "thinc_parallel::initialize"()
     int64_t parallel_back_to_back_failures "thinc_parallel::back_to_back_failures"(int)
     void parallel_set_grain_override "thinc_parallel::set_grain_override"(int64_t)
+    int parallel_num_threads "thinc_parallel::num_threads"()
 
 ctypedef int (*get_threads_t)() noexcept nogil
 ctypedef void (*set_threads_t)(int) noexcept nogil
@@ -369,7 +370,7 @@ def set_numpy_blas_threads(n_threads: int) -> bool:
 # setting changed.
 
 BLAS_CHOICES = ("thinc", "blis", "numpy")
-_PATH_NAMES = {"thinc": "thinc's AVX2 kernel", "blis": "blis", "numpy": "numpy's BLAS",
+_PATH_NAMES = {"thinc": "thinc's own kernel", "blis": "blis", "numpy": "numpy's BLAS",
                "loop": "plain loops"}
 # Forced by configure_gemm(); None means "read the environment".
 _blas_override = None
@@ -581,6 +582,12 @@ def _decide() -> None:
         small = large
         if not forced and large != "thinc":
             small = _first_right(["blis", large], dtype, refused)
+        if not forced and dtype == "float32":
+            right = [c for c in candidates if c != "loop" and not _verdict(c, dtype)[0]]
+            measured = _measured_choice(right, {"large": large, "small": small}, numpy_blas)
+            if measured is not None:
+                large, small = measured["large"], measured["small"]
+                report["measured"] = measured["report"]
         for candidate, wrong, first in refused:
             if forced == candidate:
                 _warn_once(f"THINC_BLAS={forced}: {_describe(candidate, numpy_blas)} computed "
@@ -606,6 +613,123 @@ def _decide() -> None:
     _report.clear()
     _report.update(report)
     _decided = True
+
+
+# float32's path is chosen by timing the candidates on this machine, once:
+# the choice is kept in a cache file (THINC_GEMM_CACHE names it; "0" turns
+# measuring off and leaves the rule above), so every later process, and so
+# every run's bits, uses the same one. The shapes are thinc's and spaCy's
+# typical products: a tok2vec batch and its weight gradient, the parser's
+# hidden layer for a batch of states and for one state.
+MEASURED_SHAPES = {
+    "large": ((2048, 288, 288, False, True), (288, 288, 2048, True, False)),
+    "small": ((64, 288, 96, False, True), (8, 96, 288, False, True)),
+}
+# Another candidate replaces the rule's choice only when at least this much
+# faster, so that timing noise does not decide.
+MEASURE_MARGIN = 1.15
+
+
+def _cache_path():
+    setting = os.environ.get("THINC_GEMM_CACHE", "").strip()
+    if setting == "0":
+        return None
+    if setting:
+        return setting
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "thinc", "gemm-choice.json")
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf8", errors="replace") as lines:
+            for line in lines:
+                if line.startswith(("model name", "Model", "CPU part")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def _time_sgemm(str candidate, shape) -> float:
+    """Seconds per call of one candidate on one shape: the best of up to five
+    rounds of about 2 ms, within about 30 ms (a slow candidate gets fewer)."""
+    import time
+
+    cdef int64_t M = shape[0], N = shape[1], K = shape[2]
+    cdef bint trans_a = shape[3], trans_b = shape[4]
+    rng = numpy.random.default_rng(0)
+    cdef float[:, ::1] a = rng.standard_normal((K, M) if trans_a else (M, K)).astype("float32")
+    cdef float[:, ::1] b = rng.standard_normal((N, K) if trans_b else (K, N)).astype("float32")
+    cdef float[:, ::1] c = numpy.zeros((M, N), dtype="float32")
+    cdef sgemm_t gemm = _sgemm_of(candidate)
+    cdef int64_t lda = a.shape[1], ldb = b.shape[1]
+    cdef int repeat, reps
+    started = time.perf_counter()
+    gemm(trans_a, trans_b, M, N, K, 1.0, &a[0, 0], lda, &b[0, 0], ldb, 0.0, &c[0, 0], N)
+    best = time.perf_counter() - started
+    reps = max(1, min(1000, int(0.002 / max(best, 1e-7))))
+    spent = best
+    for _ in range(5):
+        if spent > 0.03:
+            break
+        started = time.perf_counter()
+        with nogil:
+            for repeat in range(reps):
+                gemm(trans_a, trans_b, M, N, K, 1.0, &a[0, 0], lda, &b[0, 0], ldb, 0.0, &c[0, 0], N)
+        elapsed = time.perf_counter() - started
+        spent += elapsed
+        best = min(best, elapsed / reps)
+    return best
+
+
+def _measured_choice(candidates, by_rule, numpy_blas):
+    """{"large": ..., "small": ..., "report": ...} for float32 from the cache
+    or from timing the candidates now; None where measuring is off, there is
+    nothing to choose between, or no cache can be written."""
+    import json
+
+    path = _cache_path()
+    if path is None or len(candidates) < 2:
+        return None
+    key = json.dumps({
+        "cpu": _cpu_name(), "isa": isa_active(), "candidates": sorted(candidates),
+        "blis": blis_arch(), "numpy_blas": numpy_blas, "numpy_threads": numpy_blas_threads(),
+        "threads": parallel_num_threads(), "small_gemm": _small_gemm,
+    }, sort_keys=True)
+    try:
+        with open(path, encoding="utf8") as file:
+            cache = json.load(file)
+    except (OSError, ValueError):
+        cache = {}
+    if not isinstance(cache, dict):
+        cache = {}
+    entry = cache.get(key)
+    if isinstance(entry, dict) and all(entry.get(size) in candidates for size in ("large", "small")):
+        return {"large": entry["large"], "small": entry["small"],
+                "report": {**entry.get("report", {}), "from": f"cache {path}"}}
+    choice = {}
+    rates = {}
+    for size, shapes in MEASURED_SHAPES.items():
+        seconds = {c: sum(_time_sgemm(c, shape) for shape in shapes) for c in candidates}
+        flops = sum(2.0 * s[0] * s[1] * s[2] for s in shapes)
+        rates[size] = {_describe(c, numpy_blas): round(flops / seconds[c] / 1e9, 1) for c in candidates}
+        fastest = min(seconds, key=seconds.get)
+        rule = by_rule[size] if by_rule[size] in seconds else fastest
+        choice[size] = fastest if seconds[rule] > MEASURE_MARGIN * seconds[fastest] else rule
+    report = {"gflops": rates, "shapes": {k: [list(s) for s in v] for k, v in MEASURED_SHAPES.items()}}
+    cache[key] = {"large": choice["large"], "small": choice["small"], "report": report}
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        partial = f"{path}.{os.getpid()}"
+        with open(partial, "w", encoding="utf8") as file:
+            json.dump(cache, file, indent=1)
+        os.replace(partial, path)
+    except OSError:
+        return None  # no cache: every process would measure, and might choose differently
+    return {"large": choice["large"], "small": choice["small"], "report": {**report, "from": "measured now"}}
 
 
 def _route_everything_to_loops() -> None:

@@ -9,9 +9,11 @@ Settings, read from the environment at first use (each forces one decision):
     THINC_BLAS=thinc|blis|numpy    the gemm implementation, for every size
                                    (default: chosen per dtype, each candidate
                                    checked on this machine before it is trusted)
-    THINC_SMALL_GEMM=N             products below N multiply-adds run on blis on
-                                   the calling thread when THINC_BLAS is unset
-                                   (default 2**21)
+    THINC_SMALL_GEMM=N             the line between small and large products, in
+                                   multiply-adds (default 2**21)
+    THINC_GEMM_CACHE=FILE|0        where float32's timed gemm choice is kept
+                                   (default ~/.cache/thinc/gemm-choice.json);
+                                   0: no timing, the rule decides
     THINC_NUM_THREADS=N            worker threads of the compiled kernels (read
                                    at import; default one per CPU, at most 8)
     THINC_PARALLEL_GRAIN=N         split work above N elements (rows, or
