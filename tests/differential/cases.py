@@ -212,6 +212,10 @@ case("Padded", "lengths-indices-disagree", lambda t, np: t.Padded(floats(np, 2, 
 case("Padded", "columns-disagree", lambda t, np: t.Padded(floats(np, 2, 3, 1), np.asarray([2, 2], "i"), np.asarray([2, 2], "i"), np.asarray([0, 1], "i")).lengths)
 case("Padded", "plain", lambda t, np: t.Padded(floats(np, 3, 2, 4), np.asarray([2, 2, 1], "i"), np.asarray([3, 2], "i"), np.asarray([0, 1], "i")).size_at_t)
 case("Padded", "getitem", lambda t, np: t.Padded(floats(np, 3, 2, 4), np.asarray([2, 2, 1], "i"), np.asarray([3, 2], "i"), np.asarray([0, 1], "i"))[0].data)
+case("Ops.padded2list", "lengths-indices-disagree", lambda t, np: t.NumpyOps().padded2list(t.Padded(floats(np, 2, 2, 1), np.asarray([2, 2], "i"), np.asarray([2, 2], "i"), np.asarray([0], "i"))))
+case("Ops.padded2list", "columns-disagree", lambda t, np: t.NumpyOps().padded2list(t.Padded(floats(np, 2, 3, 1), np.asarray([2, 2], "i"), np.asarray([2, 2], "i"), np.asarray([0, 1], "i"))))
+case("ragged2list", "float-lengths", lambda t, np: t.ragged2list().predict(t.Ragged(floats(np, 3, 2), np.asarray([1.0, 2.0], "f"))))
+case("reduce_mean", "float-lengths", lambda t, np: t.reduce_mean().predict(t.Ragged(floats(np, 3, 2), np.asarray([1.0, 2.0], "f"))))
 case("ArgsKwargs", "from_items", lambda t, np: t.ArgsKwargs.from_items([(0, "a"), ("k", 1)]).items())
 
 # ------------------------------------------------------------------ layers
@@ -265,6 +269,10 @@ for _edge, _make in LISTS.items():
     case("ParametricAttention", _edge, lambda t, np, m=_make: forward_backward(t.ParametricAttention(3), t.list2ragged().predict(m(np)), t.list2ragged().predict([floats(np, 2, 3)])))
 for _edge, _value in [("strings", ["ab", "c"]), ("empty-list", []), ("list-of-lists", [["ab", "c"], []]), ("string", "abc")]:
     case("strings2arrays", _edge, lambda t, np, v=_value: t.strings2arrays().predict(v))
+case("with_array(Embed)", "empty-ids-seq", lambda t, np: forward_backward(t.with_array(t.Embed(3, 10)), [np.zeros((0,), "uint64"), np.ones((2,), "uint64")], [np.ones((2,), "uint64")]))
+case("with_array(Embed)", "only-empty-ids", lambda t, np: forward_backward(t.with_array(t.Embed(3, 10)), [np.zeros((0,), "uint64")], [np.ones((2,), "uint64")]))
+case("with_array(Linear) ragged", "empty-batch", lambda t, np: forward_backward(t.with_array(t.Linear(2, 3)), t.Ragged(floats(np, 0, 3), np.zeros((0,), "i")), [floats(np, 2, 3)]))
+case("with_array(Linear) padded", "3d-empty", lambda t, np: forward_backward(t.with_array(t.Linear(2, 3)), t.Padded(floats(np, 0, 0, 3), np.zeros((0,), "i"), np.zeros((0,), "i"), np.zeros((0,), "i")), [floats(np, 2, 3)]))
 case("ragged2list", "empty", lambda t, np: t.ragged2list().predict(t.Ragged(floats(np, 0, 2), np.zeros((0,), "i"))))
 case("padded2list", "empty", lambda t, np: t.padded2list().predict(t.NumpyOps().list2padded([])))
 for _depth in [0, 1]:
@@ -303,3 +311,33 @@ for _name in ["Adam", "SGD", "RAdam"]:
     case(_name, "empty-param", lambda t, np, n=_name: getattr(t, n)(0.1)((0, "W"), np.zeros((0,), "f"), np.zeros((0,), "f")))
 for _name, _args in [("constant", (0.5,)), ("decaying", (1.0, 0.1)), ("compounding", (1.0, 10.0, 1.5)), ("warmup_linear", (1.0, 2, 10)), ("slanted_triangular", (1.0, 10)), ("cyclic_triangular", (0.1, 1.0, 2)), ("constant_then", (1.0, 2, [0.5]))]:
     case(_name, "steps-0-3", lambda t, np, n=_name, a=_args: [getattr(t, n)(*a)(step=s) for s in range(4)])
+
+# ------------------------------------------------------------ more layers
+
+for _edge, _make in LISTS.items():
+    case("ParametricAttention_v2", _edge, lambda t, np, m=_make: forward_backward(t.ParametricAttention_v2(nO=3), t.list2ragged().predict(m(np)), t.list2ragged().predict([floats(np, 2, 3)])))
+    case("with_flatten_v2(Linear)", _edge, lambda t, np, m=_make: forward_backward(t.with_flatten_v2(t.Linear(2, 3)), [m(np)], [[floats(np, 2, 3)]]))
+    case("with_getitem(0, Linear)", _edge, lambda t, np, m=_make: forward_backward(t.with_getitem(0, t.with_array(t.Linear(2, 3))), (m(np), 1), ([floats(np, 2, 3)], 1)))
+    case("with_debug(Linear)", _edge, lambda t, np, m=_make: forward_backward(t.with_debug(t.with_array(t.Linear(2, 3))), m(np), [floats(np, 2, 3)]))
+    case("with_cpu(Linear)", _edge, lambda t, np, m=_make: forward_backward(t.with_cpu(t.with_array(t.Linear(2, 3)), t.NumpyOps()), m(np), [floats(np, 2, 3)]))
+for _edge, _rows in [("empty-batch", 0), ("size-1", 1), ("plain", 3)]:
+    case("Softmax_v2", _edge, lambda t, np, r=_rows: forward_backward(t.Softmax_v2(2, 4), floats(np, r, 4), floats(np, 2, 4)))
+    case("Softmax_v2(unnormalized)", _edge, lambda t, np, r=_rows: t.Softmax_v2(2, 4, normalize_outputs=False).initialize(X=floats(np, 2, 4)).predict(floats(np, r, 4)).shape)
+    case("siamese", _edge, lambda t, np, r=_rows: forward_backward(t.siamese(t.Linear(3, 4), t.CauchySimilarity(3)), (floats(np, r, 4), floats(np, r, 4, seed=1)), (floats(np, 2, 4), floats(np, 2, 4))))
+for _edge, _ids in IDS.items():
+    case("remap_ids_v2", _edge, lambda t, np, i=_ids: t.remap_ids_v2({1: 0, 3: 1}, default=2).predict(i(np)))
+    case("remap_ids_v2(column=0)", _edge, lambda t, np, i=_ids: t.remap_ids_v2({1: 0, 3: 1}, default=2, column=0).predict(i(np)))
+for _name in ["SparseLinear", "SparseLinear_v2"]:
+    for _edge, _lengths in [("empty-batch", []), ("zero-features", [0, 2]), ("plain", [1, 2])]:
+        case(_name, _edge, lambda t, np, n=_name, ls=_lengths: t.NumpyOps().asarray(getattr(t, n)(2, length=16).initialize().predict((np.arange(sum(ls), dtype="uint64"), np.ones(sum(ls), "f"), np.asarray(ls, "int32")))).shape)
+
+# --------------------------------------------------------- more Ops
+
+for _edge, _n in [("empty", 0), ("size-1", 1), ("plain", 6)]:
+    case("Ops.adam", _edge, lambda t, np, n=_n: t.NumpyOps().adam(floats(np, n), floats(np, n, seed=1), np.zeros(n, "f"), np.zeros(n, "f"), 0.9, 0.999, 1e-8, 0.01))
+    case("Ops.update_averages", _edge, lambda t, np, n=_n: (lambda ema: (t.NumpyOps().update_averages(ema, floats(np, n, seed=1), 3), ema)[1])(floats(np, n)))
+case("Ops.position_encode", "odd-width", lambda t, np: t.NumpyOps().position_encode(3, 5))
+for _name in ["reshape1f", "reshape3f", "reshape4f", "reshape_f"]:
+    case(f"Ops.{_name}", "empty", lambda t, np, n=_name: getattr(t.NumpyOps(), n)(np.zeros((0,), "f"), *((0,) if n == "reshape1f" else (0, 2, 1) if n == "reshape3f" else (0, 2, 1, 1) if n == "reshape4f" else ((0, 2),))))
+for _name in ["alloc3f", "alloc4f", "alloc2i", "alloc3i"]:
+    case(f"Ops.{_name}", "zero", lambda t, np, n=_name: getattr(t.NumpyOps(), n)(*([0] * int(n[5]))).shape)
