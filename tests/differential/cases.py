@@ -341,3 +341,89 @@ for _name in ["reshape1f", "reshape3f", "reshape4f", "reshape_f"]:
     case(f"Ops.{_name}", "empty", lambda t, np, n=_name: getattr(t.NumpyOps(), n)(np.zeros((0,), "f"), *((0,) if n == "reshape1f" else (0, 2, 1) if n == "reshape3f" else (0, 2, 1, 1) if n == "reshape4f" else ((0, 2),))))
 for _name in ["alloc3f", "alloc4f", "alloc2i", "alloc3i"]:
     case(f"Ops.{_name}", "zero", lambda t, np, n=_name: getattr(t.NumpyOps(), n)(*([0] * int(n[5]))).shape)
+
+# ------------------------------------------------------------ Model API
+
+MODEL_CALLS = {
+    "get_dim-unset": lambda t, np: t.Linear().get_dim("nO"),
+    "get_dim-missing": lambda t, np: t.Linear().get_dim("nX"),
+    "set_dim-change": lambda t, np: t.Linear(2, 3).initialize().set_dim("nO", 4),
+    "set_dim-new-name": lambda t, np: t.Linear(2, 3).set_dim("nX", 4),
+    "has_dim-missing": lambda t, np: t.Linear().has_dim("nX"),
+    "has_dim-unset": lambda t, np: t.Linear().has_dim("nO"),
+    "get_param-uninitialized": lambda t, np: t.Linear(2, 3).get_param("W"),
+    "get_param-missing": lambda t, np: t.Linear(2, 3).initialize().get_param("Q"),
+    "set_param-wrong-shape": lambda t, np: t.Linear(2, 3).initialize().set_param("W", np.zeros((5, 5), "f")),
+    "get_grad-missing": lambda t, np: t.Linear(2, 3).initialize().get_grad("W"),
+    "get_ref-missing": lambda t, np: t.Linear(2, 3).get_ref("x"),
+    "has_ref-missing": lambda t, np: t.Linear(2, 3).has_ref("x"),
+    "initialize-no-dims": lambda t, np: t.Linear().initialize(),
+    "initialize-mismatched-X": lambda t, np: t.Linear(2, 3).initialize(X=floats(np, 2, 5)),
+    "predict-uninitialized": lambda t, np: t.Linear(2, 3).predict(floats(np, 2, 3)),
+    "chain-dims-disagree": lambda t, np: t.chain(t.Linear(2, 3), t.Linear(4, 5)).initialize(),
+    "to_bytes-uninitialized": lambda t, np: len(t.Linear(2, 3).to_bytes()) > 0,
+    "from_bytes-other-shape": lambda t, np: t.Linear(2, 3).from_bytes(t.Linear(4, 5).initialize().to_bytes()),
+    "walk-order": lambda t, np: [n.name for n in t.chain(t.Linear(2, 3), t.residual(t.Relu(3, 3))).walk()],
+    "walk-dfs-post": lambda t, np: [n.name for n in t.chain(t.Linear(2, 3), t.residual(t.Relu(3, 3))).walk(order="dfs_post")],
+    "walk-bad-order": lambda t, np: list(t.Linear(2, 3).walk(order="sideways")),
+    "param_names": lambda t, np: t.Maxout(2, 3).param_names,
+    "dim_names": lambda t, np: t.Maxout(2, 3).dim_names,
+    "copy-dims": lambda t, np: t.Linear(2, 3).copy().get_dim("nO"),
+    "attrs-set_dropout_rate": lambda t, np: t.set_dropout_rate(t.chain(t.Linear(2, 3), t.Dropout(0.1)), 0.5).layers[1].attrs["dropout_rate"],
+    "replace_node-missing": lambda t, np: t.chain(t.Linear(2, 3), t.Linear(3, 3)).replace_node(t.Linear(), t.Linear()),
+    "get_dim-None-name": lambda t, np: t.Linear().get_dim(None),
+}
+for _edge, _call in MODEL_CALLS.items():
+    case("Model", _edge, _call)
+
+# ----------------------------------------------- losses and config, bad input
+
+LOSS_CALLS = {
+    "CategoricalCrossentropy-shape-mismatch": lambda t, np: t.CategoricalCrossentropy()(abs(floats(np, 3, 3)), np.zeros((2,), "int32")),
+    "CategoricalCrossentropy-label-too-big": lambda t, np: t.CategoricalCrossentropy()(abs(floats(np, 2, 3)), np.asarray([0, 5], "int32")),
+    "CategoricalCrossentropy-names": lambda t, np: t.CategoricalCrossentropy(names=["a", "b"])(abs(floats(np, 2, 2)) / 4, ["a", "b"]),
+    "CategoricalCrossentropy-missing": lambda t, np: t.CategoricalCrossentropy(names=["a", "b"], missing_value="")(abs(floats(np, 2, 2)) / 4, ["a", ""]),
+    "CategoricalCrossentropy-unknown-name": lambda t, np: t.CategoricalCrossentropy(names=["a", "b"])(abs(floats(np, 2, 2)) / 4, ["a", "zzz"]),
+    "CategoricalCrossentropy-2d-truths": lambda t, np: t.CategoricalCrossentropy()(abs(floats(np, 2, 3)) / 4, np.eye(3, dtype="f")[:2]),
+    "CategoricalCrossentropy-label_smoothing": lambda t, np: t.CategoricalCrossentropy(label_smoothing=0.1)(abs(floats(np, 2, 3)) / 4, np.asarray([0, 2], "int32")),
+    "CategoricalCrossentropy-label_smoothing-too-big": lambda t, np: t.CategoricalCrossentropy(label_smoothing=0.9)(abs(floats(np, 2, 3)) / 4, np.asarray([0, 2], "int32")),
+    "SequenceCategoricalCrossentropy-length-mismatch": lambda t, np: t.SequenceCategoricalCrossentropy()([abs(floats(np, 2, 3))], [np.zeros((2,), "int32"), np.zeros((1,), "int32")]),
+    "CosineDistance-shape-mismatch": lambda t, np: t.CosineDistance()(floats(np, 2, 3), floats(np, 3, 3)),
+    "CosineDistance-zero-vectors": lambda t, np: t.CosineDistance()(np.zeros((2, 3), "f"), np.zeros((2, 3), "f")),
+    "L2Distance-shape-mismatch": lambda t, np: t.L2Distance()(floats(np, 2, 3), floats(np, 3, 3)),
+    "L2Distance-ragged": lambda t, np: t.L2Distance().get_grad(t.Ragged(floats(np, 3, 2), np.asarray([1, 2], "i")), t.Ragged(floats(np, 3, 2, seed=1), np.asarray([1, 2], "i"))),
+}
+for _edge, _call in LOSS_CALLS.items():
+    case("loss", _edge, _call)
+
+CONFIG_CALLS = {
+    "resolve-Linear": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"Linear.v1\"\nnO = 3\n"))["m"].name,
+    "resolve-unknown": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"Nope.v9\"\n")),
+    "resolve-bad-arg": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"Linear.v1\"\nbogus = 3\n")),
+    "resolve-bad-type": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"Linear.v1\"\nnO = \"x\"\n")),
+    "resolve-chain": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"chain.v1\"\n\n[m.*.a]\n@layers = \"Relu.v1\"\n\n[m.*.b]\n@layers = \"Softmax.v1\"\n"))["m"].name,
+    "resolve-Adam": lambda t, np: type(t.registry.resolve(t.Config().from_str("[o]\n@optimizers = \"Adam.v1\"\nlearn_rate = 0.1\n"))["o"]).__name__,
+    "from_str-bad": lambda t, np: t.Config().from_str("[m\n"),
+    "registry-create-twice": lambda t, np: (t.registry.create("diffcases_x") if not hasattr(t.registry, "diffcases_x") else None, t.registry.create("diffcases_x")),
+}
+for _edge, _call in CONFIG_CALLS.items():
+    case("config", _edge, _call)
+
+for _name, _args in [("Adam", (-1.0,)), ("SGD", (0.0,)), ("Adam", (0.1,))]:
+    case(_name, f"learn_rate={_args[0]},step", lambda t, np, n=_name, a=_args: (lambda o: (o((0, "W"), np.ones(3, "f"), np.full(3, 0.5, "f"))[0], o.step_schedules()))(getattr(t, n)(*a)))
+case("Adam", "shape-mismatch", lambda t, np: t.Adam(0.1)((0, "W"), np.ones(3, "f"), np.ones(2, "f")))
+case("Adam", "grad_clip", lambda t, np: t.Adam(0.1, grad_clip=0.1)((0, "W"), np.ones(3, "f"), np.full(3, 5.0, "f"))[0])
+case("Adam", "L2", lambda t, np: t.Adam(0.1, L2=0.1, L2_is_weight_decay=False)((0, "W"), np.ones(3, "f"), np.full(3, 0.5, "f"))[0])
+case("SGD", "float64", lambda t, np: t.SGD(0.1)((0, "W"), np.ones(3), np.full(3, 0.5))[0])
+
+# --------------------------------------------- more sequence backprops
+
+for _edge in ["empty-batch", "zero-length-seq", "size-1", "plain"]:
+    _make = SEQUENCES[_edge]
+    case("Ops.backprop_reduce_first", _edge, lambda t, np, m=_make: t.NumpyOps().backprop_reduce_first(floats(np, len(m(np)[1]), m(np)[0].shape[1]), t.NumpyOps().reduce_first(*m(np))[1]) if len(m(np)[1]) and min(m(np)[1]) > 0 else None)
+    case("Ops.backprop_reduce_last", _edge, lambda t, np, m=_make: t.NumpyOps().backprop_reduce_last(floats(np, len(m(np)[1]), m(np)[0].shape[1]), t.NumpyOps().reduce_last(*m(np))[1]) if len(m(np)[1]) and min(m(np)[1]) > 0 else None)
+    case("Ops.backprop_reduce_max", _edge, lambda t, np, m=_make: t.NumpyOps().backprop_reduce_max(floats(np, len(m(np)[1]), m(np)[0].shape[1]), t.NumpyOps().reduce_max(*m(np))[1], m(np)[1]) if len(m(np)[1]) and min(m(np)[1]) > 0 else None)
+    case("Ops.backprop_softmax_sequences", _edge, lambda t, np, m=_make: t.NumpyOps().backprop_softmax_sequences(m(np)[0], t.NumpyOps().softmax_sequences(*m(np)), m(np)[1]))
+for _dtype in ["float32", "float64", "int32", "uint64"]:
+    case("Ops.as_contig", f"dtype={_dtype}", lambda t, np, d=_dtype: t.NumpyOps().as_contig(floats(np, 3, 4).T, dtype=d))
+    case("Ops.asarray", f"dtype={_dtype}", lambda t, np, d=_dtype: t.NumpyOps().asarray([1, 2], dtype=d))

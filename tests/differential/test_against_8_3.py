@@ -64,6 +64,7 @@ KNOWN_DIFFERENCES: List[Tuple[str, str, str]] = [
     ("PyTorchLSTM", "*", "needs PyTorch, which only this side may have"),
     ("Model", "mixed_precision-cpu", "needs PyTorch, which only this side may have"),
     ("PyTorchGradScaler", "*", "needs PyTorch, which only this side may have"),
+    ("loss", "L2Distance-ragged", "both refuse Ragged; ours says so with a TypeError (8.3.14: AttributeError)"),
     ("chain", "one-layer", "ours accepts a single layer; 8.3.14 requires two"),
     ("with_reshape(Linear)", "empty-batch", "8.3.14 cannot reshape an empty batch (ValueError)"),
     ("ParametricAttention_v2", "only-empty-seqs", "8.3.14 crashes (IndexError) when every sequence is empty"),
