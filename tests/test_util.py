@@ -441,3 +441,23 @@ def test_get_width_rejects_objects_with_a_non_tuple_shape():
 
     with pytest.raises(ValueError, match="TokenLike"):
         util.get_width(TokenLike())
+
+
+@pytest.mark.parametrize("value", [["a", "b"], "abc", "a", [["a"]]])
+def test_get_width_of_strings_is_a_value_error(value):
+    # thinc 8.3.14 raises ValueError; a one-character string used to recurse for ever.
+    with pytest.raises(ValueError):
+        get_width(value)
+
+
+def test_initialize_on_strings_is_a_value_error():
+    from thinc.api import Linear
+
+    with pytest.raises(ValueError):
+        Linear(3, 4).initialize(X=["a", "b"])
+
+
+def test_get_width_of_1d_ids_counts_classes():
+    assert get_width(numpy.asarray([0, 5, 2], "int32")) == 6
+    with pytest.raises(ValueError):
+        get_width(numpy.zeros((0,), "int32"))

@@ -21,6 +21,12 @@ class UnknownLabelError(ValueError, KeyError):
     """A truth names a class that is not among the loss's names. It is also a
     KeyError because thinc 8.3 raised one, and callers may catch that."""
 
+
+class LabelOutOfRangeError(ValueError, IndexError):
+    """A truth is an integer outside [0, n_classes). It is also an IndexError
+    because thinc 8.3 raised one (indexing its one-hot table), and callers may
+    catch that."""
+
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
@@ -215,7 +221,7 @@ class CategoricalCrossentropy(Loss):
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= n_classes:
             bad = low if low < 0 else high
-            raise ValueError(
+            raise LabelOutOfRangeError(
                 f"CategoricalCrossentropy truth {bad} is not a class index in [0, {n_classes})"
             )
 

@@ -424,11 +424,17 @@ def _index_array(index: Any, length: int, what: str) -> numpy.ndarray:
     return numpy.where(positions < 0, positions + length, positions)
 
 
-def _validating() -> bool:
-    # util imports this module, so its switch is looked up when needed.
-    from .util import DATA_VALIDATION
+_data_validation: List[Any] = []
 
-    return DATA_VALIDATION.get()
+
+def _validating() -> bool:
+    # util imports this module, so its switch is fetched on first use (and kept:
+    # Ragged is built on every forward pass).
+    if not _data_validation:
+        from .util import DATA_VALIDATION
+
+        _data_validation.append(DATA_VALIDATION)
+    return _data_validation[0].get()
 
 
 def _check_lengths(lengths: Any, n_rows: int, xp: ModuleType) -> Any:

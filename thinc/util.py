@@ -281,7 +281,7 @@ def get_width(X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int 
         if len(shape) == 1:
             if shape[0] == 0:
                 raise ValueError("Cannot get width of an empty 1d array: it holds no class ids")
-            return int(X.max()) + 1
+            return int(cast(ArrayXd, X).max()) + 1
         return int(shape[dim])
     if hasattr(X, "__len__") and hasattr(X, "__getitem__"):
         if len(X) == 0:

@@ -588,3 +588,18 @@ def test_get_batch(ops: Ops) -> None:
     assert ops._get_batch(list("abcdef"), [0, 2]) == ["a", "c"]
     assert ops._get_batch(tuple("abcdef"), [0, 2]) == ("a", "c")
     numpy.testing.assert_array_equal(ops._get_batch(numpy.arange(6), numpy.asarray([0, 2])), [0, 2])
+
+
+@pytest.mark.parametrize("n", [0, -1])
+def test_ngrams_below_one_are_empty(ops: Ops, n: int) -> None:
+    # As thinc 8.3.14: no n-grams, not an error.
+    result = ops.ngrams(n, numpy.asarray([1, 2, 3], "uint64"))
+    assert result.shape == (0,) and result.dtype == numpy.uint64
+
+
+def test_padded2list_checks_the_parts_it_uses(ops: Ops) -> None:
+    data = numpy.zeros((2, 2, 1), "f")
+    with pytest.raises(IndexError):
+        ops.padded2list(Padded(data, numpy.array([2, 2]), numpy.array([2, 2]), numpy.array([0])))
+    with pytest.raises(IndexError):
+        ops.padded2list(Padded(data, numpy.array([2, 2]), numpy.array([3, 2]), numpy.array([0, 1])))

@@ -212,6 +212,10 @@ case("Padded", "lengths-indices-disagree", lambda t, np: t.Padded(floats(np, 2, 
 case("Padded", "columns-disagree", lambda t, np: t.Padded(floats(np, 2, 3, 1), np.asarray([2, 2], "i"), np.asarray([2, 2], "i"), np.asarray([0, 1], "i")).lengths)
 case("Padded", "plain", lambda t, np: t.Padded(floats(np, 3, 2, 4), np.asarray([2, 2, 1], "i"), np.asarray([3, 2], "i"), np.asarray([0, 1], "i")).size_at_t)
 case("Padded", "getitem", lambda t, np: t.Padded(floats(np, 3, 2, 4), np.asarray([2, 2, 1], "i"), np.asarray([3, 2], "i"), np.asarray([0, 1], "i"))[0].data)
+case("Ops.padded2list", "lengths-indices-disagree", lambda t, np: t.NumpyOps().padded2list(t.Padded(floats(np, 2, 2, 1), np.asarray([2, 2], "i"), np.asarray([2, 2], "i"), np.asarray([0], "i"))))
+case("Ops.padded2list", "columns-disagree", lambda t, np: t.NumpyOps().padded2list(t.Padded(floats(np, 2, 3, 1), np.asarray([2, 2], "i"), np.asarray([2, 2], "i"), np.asarray([0, 1], "i"))))
+case("ragged2list", "float-lengths", lambda t, np: t.ragged2list().predict(t.Ragged(floats(np, 3, 2), np.asarray([1.0, 2.0], "f"))))
+case("reduce_mean", "float-lengths", lambda t, np: t.reduce_mean().predict(t.Ragged(floats(np, 3, 2), np.asarray([1.0, 2.0], "f"))))
 case("ArgsKwargs", "from_items", lambda t, np: t.ArgsKwargs.from_items([(0, "a"), ("k", 1)]).items())
 
 # ------------------------------------------------------------------ layers
@@ -265,6 +269,10 @@ for _edge, _make in LISTS.items():
     case("ParametricAttention", _edge, lambda t, np, m=_make: forward_backward(t.ParametricAttention(3), t.list2ragged().predict(m(np)), t.list2ragged().predict([floats(np, 2, 3)])))
 for _edge, _value in [("strings", ["ab", "c"]), ("empty-list", []), ("list-of-lists", [["ab", "c"], []]), ("string", "abc")]:
     case("strings2arrays", _edge, lambda t, np, v=_value: t.strings2arrays().predict(v))
+case("with_array(Embed)", "empty-ids-seq", lambda t, np: forward_backward(t.with_array(t.Embed(3, 10)), [np.zeros((0,), "uint64"), np.ones((2,), "uint64")], [np.ones((2,), "uint64")]))
+case("with_array(Embed)", "only-empty-ids", lambda t, np: forward_backward(t.with_array(t.Embed(3, 10)), [np.zeros((0,), "uint64")], [np.ones((2,), "uint64")]))
+case("with_array(Linear) ragged", "empty-batch", lambda t, np: forward_backward(t.with_array(t.Linear(2, 3)), t.Ragged(floats(np, 0, 3), np.zeros((0,), "i")), [floats(np, 2, 3)]))
+case("with_array(Linear) padded", "3d-empty", lambda t, np: forward_backward(t.with_array(t.Linear(2, 3)), t.Padded(floats(np, 0, 0, 3), np.zeros((0,), "i"), np.zeros((0,), "i"), np.zeros((0,), "i")), [floats(np, 2, 3)]))
 case("ragged2list", "empty", lambda t, np: t.ragged2list().predict(t.Ragged(floats(np, 0, 2), np.zeros((0,), "i"))))
 case("padded2list", "empty", lambda t, np: t.padded2list().predict(t.NumpyOps().list2padded([])))
 for _depth in [0, 1]:
@@ -303,3 +311,119 @@ for _name in ["Adam", "SGD", "RAdam"]:
     case(_name, "empty-param", lambda t, np, n=_name: getattr(t, n)(0.1)((0, "W"), np.zeros((0,), "f"), np.zeros((0,), "f")))
 for _name, _args in [("constant", (0.5,)), ("decaying", (1.0, 0.1)), ("compounding", (1.0, 10.0, 1.5)), ("warmup_linear", (1.0, 2, 10)), ("slanted_triangular", (1.0, 10)), ("cyclic_triangular", (0.1, 1.0, 2)), ("constant_then", (1.0, 2, [0.5]))]:
     case(_name, "steps-0-3", lambda t, np, n=_name, a=_args: [getattr(t, n)(*a)(step=s) for s in range(4)])
+
+# ------------------------------------------------------------ more layers
+
+for _edge, _make in LISTS.items():
+    case("ParametricAttention_v2", _edge, lambda t, np, m=_make: forward_backward(t.ParametricAttention_v2(nO=3), t.list2ragged().predict(m(np)), t.list2ragged().predict([floats(np, 2, 3)])))
+    case("with_flatten_v2(Linear)", _edge, lambda t, np, m=_make: forward_backward(t.with_flatten_v2(t.Linear(2, 3)), [m(np)], [[floats(np, 2, 3)]]))
+    case("with_getitem(0, Linear)", _edge, lambda t, np, m=_make: forward_backward(t.with_getitem(0, t.with_array(t.Linear(2, 3))), (m(np), 1), ([floats(np, 2, 3)], 1)))
+    case("with_debug(Linear)", _edge, lambda t, np, m=_make: forward_backward(t.with_debug(t.with_array(t.Linear(2, 3))), m(np), [floats(np, 2, 3)]))
+    case("with_cpu(Linear)", _edge, lambda t, np, m=_make: forward_backward(t.with_cpu(t.with_array(t.Linear(2, 3)), t.NumpyOps()), m(np), [floats(np, 2, 3)]))
+for _edge, _rows in [("empty-batch", 0), ("size-1", 1), ("plain", 3)]:
+    case("Softmax_v2", _edge, lambda t, np, r=_rows: forward_backward(t.Softmax_v2(2, 4), floats(np, r, 4), floats(np, 2, 4)))
+    case("Softmax_v2(unnormalized)", _edge, lambda t, np, r=_rows: t.Softmax_v2(2, 4, normalize_outputs=False).initialize(X=floats(np, 2, 4)).predict(floats(np, r, 4)).shape)
+    case("siamese", _edge, lambda t, np, r=_rows: forward_backward(t.siamese(t.Linear(3, 4), t.CauchySimilarity(3)), (floats(np, r, 4), floats(np, r, 4, seed=1)), (floats(np, 2, 4), floats(np, 2, 4))))
+for _edge, _ids in IDS.items():
+    case("remap_ids_v2", _edge, lambda t, np, i=_ids: t.remap_ids_v2({1: 0, 3: 1}, default=2).predict(i(np)))
+    case("remap_ids_v2(column=0)", _edge, lambda t, np, i=_ids: t.remap_ids_v2({1: 0, 3: 1}, default=2, column=0).predict(i(np)))
+for _name in ["SparseLinear", "SparseLinear_v2"]:
+    for _edge, _lengths in [("empty-batch", []), ("zero-features", [0, 2]), ("plain", [1, 2])]:
+        case(_name, _edge, lambda t, np, n=_name, ls=_lengths: t.NumpyOps().asarray(getattr(t, n)(2, length=16).initialize().predict((np.arange(sum(ls), dtype="uint64"), np.ones(sum(ls), "f"), np.asarray(ls, "int32")))).shape)
+
+# --------------------------------------------------------- more Ops
+
+for _edge, _n in [("empty", 0), ("size-1", 1), ("plain", 6)]:
+    case("Ops.adam", _edge, lambda t, np, n=_n: t.NumpyOps().adam(floats(np, n), floats(np, n, seed=1), np.zeros(n, "f"), np.zeros(n, "f"), 0.9, 0.999, 1e-8, 0.01))
+    case("Ops.update_averages", _edge, lambda t, np, n=_n: (lambda ema: (t.NumpyOps().update_averages(ema, floats(np, n, seed=1), 3), ema)[1])(floats(np, n)))
+case("Ops.position_encode", "odd-width", lambda t, np: t.NumpyOps().position_encode(3, 5))
+for _name in ["reshape1f", "reshape3f", "reshape4f", "reshape_f"]:
+    case(f"Ops.{_name}", "empty", lambda t, np, n=_name: getattr(t.NumpyOps(), n)(np.zeros((0,), "f"), *((0,) if n == "reshape1f" else (0, 2, 1) if n == "reshape3f" else (0, 2, 1, 1) if n == "reshape4f" else ((0, 2),))))
+for _name in ["alloc3f", "alloc4f", "alloc2i", "alloc3i"]:
+    case(f"Ops.{_name}", "zero", lambda t, np, n=_name: getattr(t.NumpyOps(), n)(*([0] * int(n[5]))).shape)
+
+# ------------------------------------------------------------ Model API
+
+MODEL_CALLS = {
+    "get_dim-unset": lambda t, np: t.Linear().get_dim("nO"),
+    "get_dim-missing": lambda t, np: t.Linear().get_dim("nX"),
+    "set_dim-change": lambda t, np: t.Linear(2, 3).initialize().set_dim("nO", 4),
+    "set_dim-new-name": lambda t, np: t.Linear(2, 3).set_dim("nX", 4),
+    "has_dim-missing": lambda t, np: t.Linear().has_dim("nX"),
+    "has_dim-unset": lambda t, np: t.Linear().has_dim("nO"),
+    "get_param-uninitialized": lambda t, np: t.Linear(2, 3).get_param("W"),
+    "get_param-missing": lambda t, np: t.Linear(2, 3).initialize().get_param("Q"),
+    "set_param-wrong-shape": lambda t, np: t.Linear(2, 3).initialize().set_param("W", np.zeros((5, 5), "f")),
+    "get_grad-missing": lambda t, np: t.Linear(2, 3).initialize().get_grad("W"),
+    "get_ref-missing": lambda t, np: t.Linear(2, 3).get_ref("x"),
+    "has_ref-missing": lambda t, np: t.Linear(2, 3).has_ref("x"),
+    "initialize-no-dims": lambda t, np: t.Linear().initialize(),
+    "initialize-mismatched-X": lambda t, np: t.Linear(2, 3).initialize(X=floats(np, 2, 5)),
+    "predict-uninitialized": lambda t, np: t.Linear(2, 3).predict(floats(np, 2, 3)),
+    "chain-dims-disagree": lambda t, np: t.chain(t.Linear(2, 3), t.Linear(4, 5)).initialize(),
+    "to_bytes-uninitialized": lambda t, np: len(t.Linear(2, 3).to_bytes()) > 0,
+    "from_bytes-other-shape": lambda t, np: t.Linear(2, 3).from_bytes(t.Linear(4, 5).initialize().to_bytes()),
+    "walk-order": lambda t, np: [n.name for n in t.chain(t.Linear(2, 3), t.residual(t.Relu(3, 3))).walk()],
+    "walk-dfs-post": lambda t, np: [n.name for n in t.chain(t.Linear(2, 3), t.residual(t.Relu(3, 3))).walk(order="dfs_post")],
+    "walk-bad-order": lambda t, np: list(t.Linear(2, 3).walk(order="sideways")),
+    "param_names": lambda t, np: t.Maxout(2, 3).param_names,
+    "dim_names": lambda t, np: t.Maxout(2, 3).dim_names,
+    "copy-dims": lambda t, np: t.Linear(2, 3).copy().get_dim("nO"),
+    "attrs-set_dropout_rate": lambda t, np: t.set_dropout_rate(t.chain(t.Linear(2, 3), t.Dropout(0.1)), 0.5).layers[1].attrs["dropout_rate"],
+    "replace_node-missing": lambda t, np: t.chain(t.Linear(2, 3), t.Linear(3, 3)).replace_node(t.Linear(), t.Linear()),
+    "get_dim-None-name": lambda t, np: t.Linear().get_dim(None),
+}
+for _edge, _call in MODEL_CALLS.items():
+    case("Model", _edge, _call)
+
+# ----------------------------------------------- losses and config, bad input
+
+LOSS_CALLS = {
+    "CategoricalCrossentropy-shape-mismatch": lambda t, np: t.CategoricalCrossentropy()(abs(floats(np, 3, 3)), np.zeros((2,), "int32")),
+    "CategoricalCrossentropy-label-too-big": lambda t, np: t.CategoricalCrossentropy()(abs(floats(np, 2, 3)), np.asarray([0, 5], "int32")),
+    "CategoricalCrossentropy-names": lambda t, np: t.CategoricalCrossentropy(names=["a", "b"])(abs(floats(np, 2, 2)) / 4, ["a", "b"]),
+    "CategoricalCrossentropy-missing": lambda t, np: t.CategoricalCrossentropy(names=["a", "b"], missing_value="")(abs(floats(np, 2, 2)) / 4, ["a", ""]),
+    "CategoricalCrossentropy-unknown-name": lambda t, np: t.CategoricalCrossentropy(names=["a", "b"])(abs(floats(np, 2, 2)) / 4, ["a", "zzz"]),
+    "CategoricalCrossentropy-2d-truths": lambda t, np: t.CategoricalCrossentropy()(abs(floats(np, 2, 3)) / 4, np.eye(3, dtype="f")[:2]),
+    "CategoricalCrossentropy-label_smoothing": lambda t, np: t.CategoricalCrossentropy(label_smoothing=0.1)(abs(floats(np, 2, 3)) / 4, np.asarray([0, 2], "int32")),
+    "CategoricalCrossentropy-label_smoothing-too-big": lambda t, np: t.CategoricalCrossentropy(label_smoothing=0.9)(abs(floats(np, 2, 3)) / 4, np.asarray([0, 2], "int32")),
+    "SequenceCategoricalCrossentropy-length-mismatch": lambda t, np: t.SequenceCategoricalCrossentropy()([abs(floats(np, 2, 3))], [np.zeros((2,), "int32"), np.zeros((1,), "int32")]),
+    "CosineDistance-shape-mismatch": lambda t, np: t.CosineDistance()(floats(np, 2, 3), floats(np, 3, 3)),
+    "CosineDistance-zero-vectors": lambda t, np: t.CosineDistance()(np.zeros((2, 3), "f"), np.zeros((2, 3), "f")),
+    "L2Distance-shape-mismatch": lambda t, np: t.L2Distance()(floats(np, 2, 3), floats(np, 3, 3)),
+    "L2Distance-ragged": lambda t, np: t.L2Distance().get_grad(t.Ragged(floats(np, 3, 2), np.asarray([1, 2], "i")), t.Ragged(floats(np, 3, 2, seed=1), np.asarray([1, 2], "i"))),
+}
+for _edge, _call in LOSS_CALLS.items():
+    case("loss", _edge, _call)
+
+CONFIG_CALLS = {
+    "resolve-Linear": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"Linear.v1\"\nnO = 3\n"))["m"].name,
+    "resolve-unknown": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"Nope.v9\"\n")),
+    "resolve-bad-arg": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"Linear.v1\"\nbogus = 3\n")),
+    "resolve-bad-type": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"Linear.v1\"\nnO = \"x\"\n")),
+    "resolve-chain": lambda t, np: t.registry.resolve(t.Config().from_str("[m]\n@layers = \"chain.v1\"\n\n[m.*.a]\n@layers = \"Relu.v1\"\n\n[m.*.b]\n@layers = \"Softmax.v1\"\n"))["m"].name,
+    "resolve-Adam": lambda t, np: type(t.registry.resolve(t.Config().from_str("[o]\n@optimizers = \"Adam.v1\"\nlearn_rate = 0.1\n"))["o"]).__name__,
+    "from_str-bad": lambda t, np: t.Config().from_str("[m\n"),
+    "registry-create-twice": lambda t, np: (t.registry.create("diffcases_x") if not hasattr(t.registry, "diffcases_x") else None, t.registry.create("diffcases_x")),
+}
+for _edge, _call in CONFIG_CALLS.items():
+    case("config", _edge, _call)
+
+for _name, _args in [("Adam", (-1.0,)), ("SGD", (0.0,)), ("Adam", (0.1,))]:
+    case(_name, f"learn_rate={_args[0]},step", lambda t, np, n=_name, a=_args: (lambda o: (o((0, "W"), np.ones(3, "f"), np.full(3, 0.5, "f"))[0], o.step_schedules()))(getattr(t, n)(*a)))
+case("Adam", "shape-mismatch", lambda t, np: t.Adam(0.1)((0, "W"), np.ones(3, "f"), np.ones(2, "f")))
+case("Adam", "grad_clip", lambda t, np: t.Adam(0.1, grad_clip=0.1)((0, "W"), np.ones(3, "f"), np.full(3, 5.0, "f"))[0])
+case("Adam", "L2", lambda t, np: t.Adam(0.1, L2=0.1, L2_is_weight_decay=False)((0, "W"), np.ones(3, "f"), np.full(3, 0.5, "f"))[0])
+case("SGD", "float64", lambda t, np: t.SGD(0.1)((0, "W"), np.ones(3), np.full(3, 0.5))[0])
+
+# --------------------------------------------- more sequence backprops
+
+for _edge in ["empty-batch", "zero-length-seq", "size-1", "plain"]:
+    _make = SEQUENCES[_edge]
+    case("Ops.backprop_reduce_first", _edge, lambda t, np, m=_make: t.NumpyOps().backprop_reduce_first(floats(np, len(m(np)[1]), m(np)[0].shape[1]), t.NumpyOps().reduce_first(*m(np))[1]) if len(m(np)[1]) and min(m(np)[1]) > 0 else None)
+    case("Ops.backprop_reduce_last", _edge, lambda t, np, m=_make: t.NumpyOps().backprop_reduce_last(floats(np, len(m(np)[1]), m(np)[0].shape[1]), t.NumpyOps().reduce_last(*m(np))[1]) if len(m(np)[1]) and min(m(np)[1]) > 0 else None)
+    case("Ops.backprop_reduce_max", _edge, lambda t, np, m=_make: t.NumpyOps().backprop_reduce_max(floats(np, len(m(np)[1]), m(np)[0].shape[1]), t.NumpyOps().reduce_max(*m(np))[1], m(np)[1]) if len(m(np)[1]) and min(m(np)[1]) > 0 else None)
+    case("Ops.backprop_softmax_sequences", _edge, lambda t, np, m=_make: t.NumpyOps().backprop_softmax_sequences(m(np)[0], t.NumpyOps().softmax_sequences(*m(np)), m(np)[1]))
+for _dtype in ["float32", "float64", "int32", "uint64"]:
+    case("Ops.as_contig", f"dtype={_dtype}", lambda t, np, d=_dtype: t.NumpyOps().as_contig(floats(np, 3, 4).T, dtype=d))
+    case("Ops.asarray", f"dtype={_dtype}", lambda t, np, d=_dtype: t.NumpyOps().asarray([1, 2], dtype=d))

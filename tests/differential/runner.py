@@ -77,6 +77,7 @@ def main() -> None:
     sys.setrecursionlimit(400)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import cases
+
     import thinc
     import thinc.api as api
 

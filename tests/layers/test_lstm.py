@@ -151,3 +151,10 @@ result = dict(bytes=model.to_bytes(), data=data, Y=Y.data, predicted=model.predi
     numpy.testing.assert_allclose(model.predict(Xp).data, reference["predicted"], rtol=1e-5, atol=1e-6)
     # Only outputs are compared: thinc 8.3.14's LSTM gradients (dX and dW) disagree
     # with finite differences, so test_gradients_match_finite_differences checks ours.
+
+
+def test_pytorch_lstm_of_depth_zero_is_noop():
+    pytest.importorskip("torch")
+    from thinc.api import PyTorchLSTM
+
+    assert PyTorchLSTM(3, 3, depth=0).name == "noop"

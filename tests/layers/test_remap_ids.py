@@ -74,10 +74,12 @@ def test_remap_ids_from_config():
 def test_remap_ids_bad_input():
     with pytest.raises(ValueError, match="mapping table"):
         remap_ids_v2().predict([1, 2])
-    with pytest.raises(ValueError, match="column"):
+    # The exception types are thinc 8.3.14's.
+    with pytest.raises(IndexError, match="column"):
         remap_ids_v2({1: 2}, column=1).predict(numpy.asarray([1, 2]))
-    with pytest.raises(ValueError, match="column"):
+    with pytest.raises(TypeError, match="column"):
         remap_ids_v2({1: 2}).predict(numpy.asarray([[1, 2]]))
+    assert remap_ids_v2({1: 2}).predict(numpy.zeros((0, 2), "uint64")).shape == (0, 1)
     with pytest.raises(IndexError, match="column"):
         remap_ids_v2({1: 2}, column=5).predict(numpy.asarray([[1, 2]]))
     with pytest.raises(TypeError, match="remap_ids"):

@@ -107,6 +107,11 @@ def _guard_fused(owner: type, name: str, fused: Any) -> Any:
     return run
 
 
+class LengthsTypeError(TypeError, ValueError):
+    """Sequence lengths that are not integers. thinc 8.3 raised TypeError where it
+    sliced with them; ValueError is what the other length checks raise."""
+
+
 class Ops:
     """Reference backend. Subclasses override methods only to run them faster."""
 
@@ -496,6 +501,17 @@ class Ops:
         """Unpack a Padded back into its sequences, in their original order."""
         lengths = _lengths_to_list(padded.lengths, "lengths")
         indices = _lengths_to_list(padded.indices, "indices")
+        # Padded accepts parts that disagree (as thinc 8.3 does); here they are used.
+        columns = padded.data.shape[1] if padded.data.ndim >= 2 else 0
+        if not len(lengths) == len(indices) == columns or sorted(indices) != list(range(columns)):
+            raise LengthsMismatchError(
+                f"padded2list: a Padded with {columns} columns needs as many lengths and a "
+                f"permutation of its columns as indices, got lengths {lengths} and indices {indices}"
+            )
+        if lengths and max(lengths) > padded.data.shape[0]:
+            raise LengthsMismatchError(
+                f"padded2list: length {max(lengths)} exceeds the {padded.data.shape[0]} steps"
+            )
         unpacked: List[Any] = [None] * len(indices)
         for column, (length, index) in enumerate(zip(lengths, indices)):
             unpacked[index] = self.xp.ascontiguousarray(padded.data[:length, column])
@@ -1509,7 +1525,7 @@ def _lengths_to_list(lengths: Any, what: str, *, positive: bool = False) -> List
         if lengths.ndim != 1:
             raise ValueError(f"{what} must be 1d, got shape {lengths.shape}")
         if lengths.dtype.kind not in "iu":
-            raise ValueError(f"{what} must be integers, got dtype {lengths.dtype}")
+            raise LengthsTypeError(f"{what} must be integers, got dtype {lengths.dtype}")
     values = [int(value) for value in (lengths.tolist() if hasattr(lengths, "tolist") else lengths)]
     if values:
         smallest = min(values)

@@ -54,7 +54,7 @@ from .tuplify import tuplify
 from .uniqued import uniqued
 
 # Data-type transforms
-from .array_getitem import array_getitem, floats_getitem, ints_getitem
+from .array_getitem import array_getitem
 from .list2array import list2array
 from .list2padded import list2padded
 from .list2ragged import list2ragged

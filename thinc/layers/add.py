@@ -6,8 +6,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
-# The plugin in thinc/mypy.py recognises combinators by this output type.
-from ..types import XY_XY_OutT
+from ..types import XY_XY_OutT  # thinc/mypy.py recognises combinators by it
 from ..util import get_width
 from ._fan_out import run_each, set_dim_where_declared
 

@@ -4,8 +4,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from ..config import registry
 from ..model import Model
-# The plugin in thinc/mypy.py recognises combinators by this output type.
-from ..types import XY_YZ_OutT
+from ..types import XY_YZ_OutT  # thinc/mypy.py recognises combinators by it
 from ..util import get_width
 
 InT = TypeVar("InT")

@@ -5,8 +5,7 @@ from typing import Any, Callable, List, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
 from ..model import Model
-# XY_XY_OutT: thinc/mypy.py recognises combinators by this output type.
-from ..types import XY_XY_OutT, Padded, Ragged
+from ..types import Padded, Ragged, XY_XY_OutT  # thinc/mypy.py recognises XY_XY_OutT
 from ..util import get_width
 from ._fan_out import run_each, set_dim_where_declared
 from .noop import noop

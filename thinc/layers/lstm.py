@@ -140,8 +140,8 @@ def PyTorchLSTM(
     (spaCy's BiLSTM encoder imports it by this name)."""
     import torch.nn
 
-    from .pytorchwrapper import PyTorchRNNWrapper
     from .noop import noop
+    from .pytorchwrapper import PyTorchRNNWrapper
     from .with_padded import with_padded
 
     if depth == 0:

@@ -71,7 +71,8 @@ def forward_v2(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, C
         array = to_numpy(X)
         if column is not None:
             if array.ndim != 2:
-                raise ValueError(
+                # IndexError, as thinc 8.3's column selection raises.
+                raise IndexError(
                     f"remap_ids: column={column} needs a 2d array input, got shape {tuple(array.shape)}"
                 )
             if not -array.shape[1] <= column < array.shape[1]:
@@ -79,8 +80,10 @@ def forward_v2(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, C
                     f"remap_ids: column {column} out of range for input with {array.shape[1]} columns"
                 )
             array = array[:, column]
-        elif array.ndim != 1:
-            raise ValueError(
+        elif array.ndim != 1 and array.size:
+            # TypeError, as thinc 8.3 raises looking up unhashable rows; an
+            # empty batch has no rows to look up and maps to nothing.
+            raise TypeError(
                 f"remap_ids: a {array.ndim}d array input needs the 'column' setting "
                 f"to pick its keys, got shape {tuple(array.shape)}"
             )
