@@ -814,7 +814,10 @@ def _dtype_error_naming_the_layer(model: Model, X: Any, error: ValueError) -> Op
         context += f", given {input_dtype} input"
         if len(param_dtypes) == 1 and str(input_dtype) != param_dtypes[0]:
             context += f": cast it with X.astype('{param_dtypes[0]}')"
-    named = ValueError(f"{error} ({context})")
+    try:  # the same exception class, so that callers' except clauses still match
+        named = type(error)(f"{error} ({context})")
+    except Exception:  # noqa: BLE001 - a class whose constructor wants more
+        return None
     named.thinc_layer = model.name  # type: ignore[attr-defined]
     return named
 

@@ -558,7 +558,8 @@ def test_adam_clip_update_averages(dtype):
     numpy.testing.assert_allclose(w, expected_w, rtol=1e-5)
     numpy.testing.assert_allclose(m1, expected_m1, rtol=1e-5)
     numpy.testing.assert_allclose(m2, expected_m2, rtol=1e-5)
-    numpy.testing.assert_array_equal(g, g_before)
+    # As in thinc 8.3.14, NumpyOps hands the gradient back zeroed.
+    assert result[1] is g and not g.any() and g_before.any()
     big = numpy.array([3.0, 4.0], dtype)
     assert OPS.clip_gradient(big, 1.0) is big
     numpy.testing.assert_allclose(big, [0.6, 0.8], rtol=1e-6)

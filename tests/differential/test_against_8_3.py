@@ -40,8 +40,6 @@ KNOWN_DIFFERENCES: List[Tuple[str, str, str]] = [
     ("Ops.scatter_add", "*", "8.3.14 returns None; ours also returns the updated table"),
     ("Ops.backprop_maxout", "empty-batch", "8.3.14 crashes (IndexError) on an empty batch"),
     ("Ops.insert_into", "empty-list", "8.3.14 crashes (IndexError) on no items"),
-    ("Ops.adam", "*", "8.3.14's NumpyOps zeroes the applied gradient; ours keeps it, as 8.3.14's "
-     "reference Ops does (a decision of tests/backends/test_numpy_ops.py)"),
     ("Ops.minibatch", "size=0", "8.3.14 loops for ever"),
     ("to_categorical", "negative", "8.3.14 wraps -1 to the last class; ours refuses the label"),
     ("get_array_module", "list", "ours answers numpy for non-arrays; its internal callers rely on it"),

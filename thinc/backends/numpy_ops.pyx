@@ -916,10 +916,16 @@ class NumpyOps(Ops):
                 and all(same_layout(weights, a) for a in arrays[1:])
                 and is_writeable_contiguous(weights) and is_writeable_contiguous(mom1)
                 and is_writeable_contiguous(mom2)):
-            return super().adam(weights, gradient, mom1, mom2, beta1, beta2, eps, learn_rate,
-                                mod_rate)
-        _adam(weights, contiguous(gradient), mom1, mom2, beta1, beta2, eps, learn_rate, mod_rate)
-        return weights, gradient, mom1, mom2
+            result = super().adam(weights, gradient, mom1, mom2, beta1, beta2, eps, learn_rate,
+                                  mod_rate)
+        else:
+            _adam(weights, contiguous(gradient), mom1, mom2, beta1, beta2, eps, learn_rate,
+                  mod_rate)
+            result = (weights, gradient, mom1, mom2)
+        # thinc 8.3's NumpyOps hands the gradient back consumed (zeroed), unlike Ops.
+        if is_real_array(gradient) and gradient.flags.writeable:
+            gradient.fill(0)
+        return result
 
     def clip_gradient(self, gradient, threshold: float):
         if not (is_real_array(gradient) and is_writeable_contiguous(gradient)):
