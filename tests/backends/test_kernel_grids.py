@@ -157,3 +157,8 @@ def test_gather_and_scatter(split, dtype, index_dtype):
         values = misaligned(rng, (n_out, width), dtype, 2)
         same_outcome(lambda: OPS.scatter_add(table.copy(), flat, values),
                      lambda: REFERENCE.scatter_add(table.copy(), flat, values), f"scatter_add {label}", rtol)
+        # 2d indices (HashEmbed's keys), a row of values for each.
+        values = misaligned(rng, indices.shape + (width,), dtype, 1)
+        same_outcome(lambda: OPS.scatter_add(table.copy(), indices, values),
+                     lambda: REFERENCE.scatter_add(table.copy(), indices, values),
+                     f"scatter_add 2d {label}", rtol)

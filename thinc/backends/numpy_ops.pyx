@@ -858,13 +858,16 @@ class NumpyOps(Ops):
 
     def scatter_add(self, table, indices, values):
         if not (is_real_array(table) and table.ndim in (1, 2) and is_writeable_contiguous(table)
-                and isinstance(indices, numpy.ndarray) and indices.ndim == 1
+                and isinstance(indices, numpy.ndarray) and indices.ndim >= 1
                 and indices.dtype.kind in "iu" and isinstance(values, numpy.ndarray)
                 and values.dtype == table.dtype
                 and values.shape == indices.shape + table.shape[1:]):
             return super().scatter_add(table, indices, values)
-        index_array = _index_array(indices)
-        bad = _scatter_add(table, index_array, contiguous(values))
+        # Indices of any shape (HashEmbed's (N, 4) keys) are one flat list of
+        # rows, each with its own row of values: the same kernel, no add.at.
+        index_array = _index_array(indices.reshape(-1))
+        flat_values = contiguous(values).reshape((index_array.shape[0],) + table.shape[1:])
+        bad = _scatter_add(table, index_array, flat_values)
         if bad >= 0:
             raise IndexError(
                 f"scatter_add: index {index_array[bad]} is out of bounds for a table "
