@@ -355,8 +355,9 @@ def available_cpus() -> int:
 
 
 def threads_peak(n_threads: int) -> float:
-    """fp32 flop/s of n threads each running 12 independent AVX2 FMA chains
-    (enough to cover the FMA latency on both pipes)."""
+    """fp32 flop/s of n threads each running 12 independent FMA chains of the
+    widest vectors in use (AVX-512 or AVX2; enough to cover the FMA latency on
+    both pipes)."""
     from thinc.backends.numpy_ops import measure_peak_flops
 
     results: List[float] = []
@@ -386,7 +387,7 @@ def gemm_share_of_peak(namespace: Dict[str, object], ops, rounds: int) -> None:
     from thinc.backends import cblas
     from thinc.backends.numpy_ops import get_num_threads
 
-    own_kernel = ops.blas_backend.startswith("thinc's")
+    own_kernel = cblas.gemm_paths()["float32"]["large"] == "thinc's own kernel"
     original = cblas.numpy_blas_threads()
     if own_kernel:
         # thinc's kernel splits over the compiled kernels' pool; one thread
@@ -561,9 +562,13 @@ def main() -> None:
     peaks = peak_flops()
     single = peaks["1 thread"]
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores visible")
-    print("fp32 peak (AVX2 FMA, 2 x 256-bit FMA a cycle = 32 flop/cycle/core): "
+    from thinc.backends import dispatch
+
+    lanes = 16 if dispatch.active_isa() == "avx512" else 8
+    print(f"fp32 peak ({dispatch.active_isa()} FMA, 2 x {32 * lanes}-bit FMA a cycle = "
+          f"{4 * lanes} flop/cycle/core): "
           + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())
-          + (f" (implies ~{single / 32e9:.2f} GHz for one thread)" if single else ""))
+          + (f" (implies ~{single / (4 * lanes * 1e9):.2f} GHz for one thread)" if single else ""))
     print(f"gemm backend: {NumpyOps.blas_backend}; OpenBLAS threads: "
           f"{cblas.numpy_blas_threads() or 'n/a'}")
     print(f"thinc kernel threads: {get_num_threads()} (THINC_NUM_THREADS="

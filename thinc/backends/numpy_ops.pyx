@@ -121,6 +121,7 @@ cdef extern from "thinc_kernels.hh" namespace "thinc_kernels" nogil:
     void update_averages(double*, const double*, index_t, double)
 
     double fma_peak_avx2(double seconds)
+    double fma_peak_avx512(double seconds)
     bint cpu_has_avx2_fma()
 
     void lstm_step_forward(const float*, const float*, const float*, float*, float*, float*,
@@ -345,15 +346,23 @@ cdef bint binary_ok(dY, S):
     return is_real_array(dY) and same_layout(dY, S)
 
 
+cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
+    int isa_cpu_level "thinc_isa::cpu_level"()
+    int isa_active "thinc_isa::active"()
+    void isa_set_limit "thinc_isa::limit().store"(int)
+
+
 def measure_peak_flops(seconds: float = 0.3) -> float:
-    """Single-precision flop/s of one core running independent AVX2 FMAs
-    (0.0 where the CPU or compiler lacks AVX2+FMA)."""
+    """Single-precision flop/s of one core running independent FMAs of the
+    widest vectors the active instruction-set level has (AVX-512 or AVX2);
+    0.0 where the CPU or compiler has neither."""
     if not cpu_has_avx2_fma():
         return 0.0
     cdef double limit = seconds
     cdef double result
+    cdef bint wide = isa_active() >= 2
     with nogil:
-        result = fma_peak_avx2(limit)
+        result = fma_peak_avx512(limit) if wide else fma_peak_avx2(limit)
     return result
 
 
@@ -365,11 +374,6 @@ def _check_thread_setting() -> None:
             f"{parallel_num_threads()} thread(s), one per available CPU (at most 8)"
         )
 
-
-cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
-    int isa_cpu_level "thinc_isa::cpu_level"()
-    int isa_active "thinc_isa::active"()
-    void isa_set_limit "thinc_isa::limit().store"(int)
 
 
 cdef extern from "thinc_malloc.hh" namespace "thinc_malloc":
