@@ -982,6 +982,7 @@ class Ops:
 
     def clip_gradient(self, gradient: FloatsT, threshold: float) -> FloatsT:
         """Scale ``gradient`` in place so its L2 norm is at most ``threshold``."""
+        _check_clip_threshold(threshold)
         norm = float(self.xp.sqrt((gradient.astype("float64") ** 2).sum()))
         if norm > threshold:
             gradient *= threshold / norm
@@ -1420,6 +1421,13 @@ def _whole_number(value: Any, what: str) -> int:
 def _slope_or_nan(xp: Xp, inside: Any, saved: Any) -> Any:
     """A 0/1 slope mask, NaN where the saved array is NaN (a compare alone says 0)."""
     return xp.where(xp.isnan(saved), saved, inside)
+
+
+def _check_clip_threshold(threshold: float) -> None:
+    # A norm is never negative: such a threshold (or NaN) has no meaning, and
+    # with a zero gradient it divided by zero.
+    if not float(threshold) >= 0:
+        raise ValueError(f"clip_gradient: threshold must be >= 0, got {threshold!r}")
 
 
 def _average_decay(t: int, max_decay: float) -> float:
