@@ -2,6 +2,8 @@
 inputs, checked in-process (the crashes these checks prevent are replayed in a
 subprocess by tests/fuzz)."""
 
+import math
+
 import numpy
 import pytest
 
@@ -101,3 +103,28 @@ def test_linalg_wrappers_refuse_ragged_input():
         linalg.vecvec_batch_add([1.0] * 100000, [[1.0]] * 50, 1.0)
     with pytest.raises(ValueError, match="row 1"):
         linalg.mat_mean_var_rows([[1.0, 2.0], [3.0]], 0.0)
+
+
+@pytest.mark.parametrize("ops", BACKENDS, ids=IDS)
+def test_reduce_first_and_last_need_lengths_that_cover_every_row(ops):
+    X = numpy.ones((3, 4), dtype="float32")
+    for method in ("reduce_first", "reduce_last"):
+        with pytest.raises(IndexError, match="sum"):
+            getattr(ops, method)(X, numpy.array([1, 1], dtype="int32"))
+    # The reductions that return one row per sequence take a prefix, as in thinc 8.3.
+    assert ops.reduce_sum(X, numpy.array([1, 1], dtype="int32")).shape == (2, 4)
+
+
+@pytest.mark.parametrize("ops", BACKENDS, ids=IDS)
+def test_clip_gradient_refuses_negative_thresholds(ops):
+    for threshold in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="threshold"):
+            ops.clip_gradient(numpy.zeros(4, dtype="float32"), threshold)
+    gradient = numpy.full(4, 2.0, dtype="float32")
+    assert numpy.allclose(ops.clip_gradient(gradient, 2.0), 1.0)
+
+
+def test_linalg_powers_of_negative_bases_are_nan():
+    assert math.isnan(linalg.vec_ops([-2.0, 4.0], 0.5)["pow"][0])
+    added = linalg.vecvec_ops([1.0, 1.0], [-2.0, 4.0], 0.5)["add_pow"]
+    assert math.isnan(added[0]) and added[1] == 3.0

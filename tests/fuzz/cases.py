@@ -488,9 +488,18 @@ def _reshaped(ch: Chooser, array: numpy.ndarray) -> numpy.ndarray:
 def _mutate_message(ch: Chooser, msg: Dict) -> str:
     """Change one thing in a decoded model message; returns the mutation's kind."""
     n_nodes = len(msg["nodes"])
-    position = ch.integer(0, n_nodes - 1)
-    node, params = msg["nodes"][position], msg["params"][position]
     kind = ch.choice(["reshape", "reshape", "reshape", "dim", "dim", "param", "structure", "ref"])
+    # A node the mutation applies to (a chain node has no params to reshape).
+    with_params = [i for i, params in enumerate(msg["params"]) if any(v is not None for v in params.values())]
+    with_dims = [i for i, node in enumerate(msg["nodes"]) if node["dims"]]
+    if kind in ("reshape", "param") and with_params:
+        position = ch.choice(with_params)
+    elif kind == "dim" and with_dims:
+        position = ch.choice(with_dims)
+    else:
+        position = ch.integer(0, n_nodes - 1)
+        kind = kind if kind == "structure" else "ref"
+    node, params = msg["nodes"][position], msg["params"][position]
     named = [name for name, value in params.items() if value is not None]
     if kind == "reshape" and named:
         name = ch.choice(named)
