@@ -6,9 +6,9 @@ import math
 
 import numpy
 import pytest
+from thinc.backends.numpy_ops import NumpyOps
 
 from thinc.backends import linalg
-from thinc.backends.numpy_ops import NumpyOps
 from thinc.backends.ops import Ops
 
 from ._activations import OPTIONED_ACTIVATIONS, PLAIN_ACTIVATIONS, PLAIN_BACKPROPS_FROM_INPUT
@@ -21,8 +21,14 @@ IDS = ["numpy", "reference"]
 def test_lengths_are_checked_before_they_are_summed(ops):
     X = numpy.ones((3, 4), dtype="float32")
     wrapping = numpy.array([2**62] * 4 + [3], dtype="int64")
-    for method in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_first", "reduce_last",
-                   "softmax_sequences"):
+    for method in (
+        "reduce_sum",
+        "reduce_mean",
+        "reduce_max",
+        "reduce_first",
+        "reduce_last",
+        "softmax_sequences",
+    ):
         with pytest.raises((IndexError, ValueError)):
             getattr(ops, method)(X, wrapping)
     with pytest.raises((IndexError, ValueError)):
