@@ -134,3 +134,14 @@ def test_linalg_powers_of_negative_bases_are_nan():
     assert math.isnan(linalg.vec_ops([-2.0, 4.0], 0.5)["pow"][0])
     added = linalg.vecvec_ops([1.0, 1.0], [-2.0, 4.0], 0.5)["add_pow"]
     assert math.isnan(added[0]) and added[1] == 3.0
+
+
+def test_gpu_kernel_lengths_are_bounded_before_their_int32_cast():
+    # The CUDA kernels' length check runs on the host array module too.
+    from thinc.backends._custom_kernels import _int32_lengths
+
+    for lengths in ([2**62] * 4 + [3], [2**32 + 3], numpy.array([2**64 - 1, 4], dtype="uint64")):
+        with pytest.raises(IndexError, match="exceeds"):
+            _int32_lengths(numpy.asarray(lengths), 3, "seq2col", numpy, exact=True)
+    checked = _int32_lengths(numpy.array([1, 2]), 3, "seq2col", numpy, exact=True)
+    assert checked.dtype == numpy.int32 and checked.tolist() == [1, 2]
