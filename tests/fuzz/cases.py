@@ -562,9 +562,27 @@ def _linalg(ch: Chooser) -> Tuple[str, tuple, dict]:
     return method, shape, {}
 
 
+def _compiled_layer(ch: Chooser) -> Tuple[str, tuple, dict]:
+    """The layers with compiled forward passes: sparse_linear and premap_ids."""
+    n = ch.choice(SIZES)
+    if ch.chance(0.6):
+        keys = integers(ch, (n,), 0, 2**62)
+        values = floats(
+            ch, (n,) if ch.chance(0.9) else (n + 1,), "float32" if ch.chance(0.9) else None
+        )
+        options = {"nO": ch.integer(1, 4), "length": ch.choice([1, 16, 2**10])}
+        return "sparse_linear", (keys, values, lengths_for(ch, n)), options
+    ids = integers(ch, (n,) if ch.chance(0.7) else (n, ch.integer(0, 3)), 0, 40)
+    column = ch.choice([None, None, 0, 1, 2, -1, 2**40])
+    return "premap_ids", (ids,), {"default": count_value(ch, [0, 3]), "column": column}
+
+
 def kernel_case(ch: Chooser) -> Tuple[Any, ...]:
-    if ch.chance(0.08):
+    draw = ch.integer(0, 99)
+    if draw < 8:
         return ("linalg",) + _linalg(ch)
+    if draw < 12:
+        return ("layer",) + _compiled_layer(ch)
     return ("ops",) + ch.choice(KERNEL_FAMILIES)(ch)
 
 
@@ -773,6 +791,8 @@ def run_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
         return ("ok", method)
     if kind == "model":
         return _run_model_case(case)
+    if kind == "layer":
+        return _run_layer_case(case)
     # Cases that show the harness notices a dead or stuck worker.
     if kind == "self-test-crash":
         import ctypes
@@ -783,6 +803,23 @@ def run_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
 
         time.sleep(3600)
     raise ValueError(f"unknown case kind {kind!r}")
+
+
+def _run_layer_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
+    from thinc.api import SparseLinear, premap_ids
+
+    _, name, args, options = case
+    args = _built(args)
+    if name == "sparse_linear":
+        model = SparseLinear(nO=options["nO"], length=options["length"])
+        model.initialize()
+        scores, backprop = model.begin_update(args)
+        backprop(numpy.ones_like(scores))
+    else:
+        mapping = {key: key * 2 for key in range(0, 40, 3)}
+        model = premap_ids(mapping, default=options["default"], column=options["column"])
+        model.predict(args[0])
+    return ("ok", name)
 
 
 def _run_model_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
@@ -954,7 +991,29 @@ def _window_cases() -> List[Tuple[str, Tuple[Any, ...], str]]:
 
 
 def _linalg_cases() -> List[Tuple[str, Tuple[Any, ...], str]]:
+    keys = numpy.arange(3, dtype="uint64")
+    values = numpy.ones(3, dtype="float32")
     return [
+        (
+            "sparse-linear-wrapping-lengths",
+            (
+                "layer",
+                "sparse_linear",
+                (keys, values, numpy.array([2**63 - 1, 2**63 - 1, 5], dtype="int64")),
+                {"nO": 2, "length": 16},
+            ),
+            "error",
+        ),
+        (
+            "sparse-linear-uint64-lengths",
+            (
+                "layer",
+                "sparse_linear",
+                (keys, values, numpy.array([2**64 - 1, 4], dtype="uint64")),
+                {"nO": 2, "length": 16},
+            ),
+            "error",
+        ),
         (
             "linalg-ragged-batch",
             ("linalg", "vecvec_batch_add", ([1.0] * 100000, [[1.0]] * 50, 1.0), {}),
