@@ -563,8 +563,14 @@ def _linalg(ch: Chooser) -> Tuple[str, tuple, dict]:
 
 
 def _compiled_layer(ch: Chooser) -> Tuple[str, tuple, dict]:
-    """The layers with compiled forward passes: sparse_linear and premap_ids."""
+    """The compiled layers: sparse_linear, premap_ids, and the toy beam search."""
     n = ch.choice(SIZES)
+    if ch.chance(0.2):
+        nr_class, width = count_value(ch, [1, 2, 3]), count_value(ch, [1, 2, 4])
+        rows, columns = ch.integer(0, 4), ch.integer(0, 4)
+        tables = [floats(ch, (rows, columns) if ch.chance(0.8) else (columns,)) for _ in range(3)]
+        options = {"nr_class": nr_class, "width": width, "limit": count_value(ch, [1, 3])}
+        return "toy_beam", tuple(tables), options
     if ch.chance(0.6):
         keys = integers(ch, (n,), 0, 2**62)
         values = floats(
@@ -810,6 +816,14 @@ def _run_layer_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
 
     _, name, args, options = case
     args = _built(args)
+    if name == "toy_beam":
+        from thinc.extra.toy_search import ToyBeam
+
+        beam = ToyBeam(options["nr_class"], options["width"], options["limit"])
+        for _ in range(3):
+            beam.advance(*args)
+        beam.contents()
+        return ("ok", name)
     if name == "sparse_linear":
         model = SparseLinear(nO=options["nO"], length=options["length"])
         model.initialize()
@@ -1001,6 +1015,16 @@ def _linalg_cases() -> List[Tuple[str, Tuple[Any, ...], str]]:
                 "sparse_linear",
                 (keys, values, numpy.array([2**63 - 1, 2**63 - 1, 5], dtype="int64")),
                 {"nO": 2, "length": 16},
+            ),
+            "error",
+        ),
+        (
+            "toy-beam-short-costs",
+            (
+                "layer",
+                "toy_beam",
+                (numpy.zeros((1, 3), "float32"), numpy.zeros((0, 0), "float32"), None),
+                {"nr_class": 3, "width": 2, "limit": 5},
             ),
             "error",
         ),
