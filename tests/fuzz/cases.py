@@ -929,6 +929,19 @@ def _wrapping_cases() -> List[Tuple[str, Tuple[Any, ...], str]]:
             "error",
         )
     )
+    # Integer gradients take the reference Ops, whose numpy.repeat summed the
+    # lengths unchecked (found by the long run: a crash, and a hang when zero-width).
+    wrapping = numpy.array([2**62] * 4 + [3], dtype="uint64")
+    for width in (8, 0):
+        for method in ("backprop_reduce_sum", "backprop_reduce_mean"):
+            d_out = numpy.ones((5, width), dtype="int64")
+            cases.append(
+                (
+                    f"wrap-reference-{method}-{width}",
+                    ("ops", method, (d_out, wrapping), {}),
+                    "error",
+                )
+            )
     return cases
 
 

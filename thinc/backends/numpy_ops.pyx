@@ -16,8 +16,8 @@ from murmurhash.mrmr cimport hash128_x64
 from .cblas cimport CBlas, affine_f32, affine_f64, gemm_f32, gemm_f64
 
 from . import cblas as _cblas_module
-from .ops import (LengthsMismatchError, Ops, _average_decay, _check_clip_threshold,
-                  _whole_number)
+from .ops import (MAX_GRADIENT_ROWS, LengthsMismatchError, Ops, _average_decay,
+                  _check_clip_threshold, _whole_number)
 from .ops import _check_window as _ops_check_window
 
 cnp.import_array()
@@ -960,7 +960,8 @@ def _sequence_lengths(lengths, n_rows: int, op_name: str):
 
 
 cdef cnp.ndarray checked_reduction_gradient(d_out, lengths, str op_name, index_t* total):
-    cdef cnp.ndarray lengths64 = checked_lengths(lengths, 2 ** 62, op_name, True, False, total)
+    cdef cnp.ndarray lengths64 = checked_lengths(lengths, MAX_GRADIENT_ROWS, op_name, True, False,
+                                                 total)
     if lengths64.shape[0] != d_out.shape[0]:
         raise ValueError(
             f"{op_name}: got {lengths64.shape[0]} lengths for {d_out.shape[0]} gradient rows"

@@ -1051,15 +1051,14 @@ class Ops:
 
     def backprop_reduce_sum(self, d_sums: Floats2d, lengths: Ints1d) -> Floats2d:
         lengths_list = self._backprop_reduce_lengths(d_sums, lengths, "backprop_reduce_sum")
-        # Repeats as a host list: cupy.repeat does not take an array of them.
-        return self.xp.repeat(d_sums, lengths_list, axis=0)
+        return _repeat_rows(self.xp, d_sums, lengths_list)
 
     def backprop_reduce_mean(self, d_means: Floats2d, lengths: Ints1d) -> Floats2d:
         lengths_list = self._backprop_reduce_lengths(d_means, lengths, "backprop_reduce_mean")
         # Zero-length sequences own no rows, so dividing by max(length, 1) is safe.
         divisors = self.xp.asarray([max(length, 1) for length in lengths_list], dtype=d_means.dtype)
         scaled = d_means / divisors.reshape((-1,) + (1,) * (d_means.ndim - 1))
-        return self.xp.repeat(scaled, lengths_list, axis=0)
+        return _repeat_rows(self.xp, scaled, lengths_list)
 
     def backprop_reduce_max(self, d_maxes: Floats2d, which: Ints2d, lengths: Ints1d) -> Floats2d:
         lengths_list = self._backprop_reduce_lengths(
@@ -1125,6 +1124,12 @@ class Ops:
             raise ValueError(
                 f"{op} needs a 2d gradient with one row per sequence: got shape "
                 f"{d_reduced.shape} for {len(lengths_list)} lengths"
+            )
+        # Bounded as NumpyOps bounds it: numpy.repeat sums the lengths in int64
+        # unchecked, and a wrapped total writes past the array it allocated.
+        if sum(lengths_list) > MAX_GRADIENT_ROWS:
+            raise LengthsMismatchError(
+                f"{op}: lengths sum to {sum(lengths_list)}, more than {MAX_GRADIENT_ROWS} rows"
             )
         return lengths_list
 
@@ -1401,6 +1406,10 @@ def _check_same_shape(u: Any, v: Any, op: str) -> None:
         raise ValueError(f"{op} needs arrays of one shape, got {u.shape} and {v.shape}")
 
 
+# The most rows a reduction's gradient may have (a sum of lengths beyond it
+# is taken for a wrapped or corrupt one).
+MAX_GRADIENT_ROWS = 2**62
+
 # thinc 8.3's kernels take nW as a C int; wider windows are refused rather
 # than looped over (a zero-width input would spin through all 2 * nW + 1 blocks).
 MAX_WINDOW = 2**31 - 1
@@ -1416,6 +1425,15 @@ def _whole_number(value: Any, what: str) -> int:
     if not same:
         raise ValueError(f"{what} must be an integer, got {value!r}")
     return whole
+
+
+def _repeat_rows(xp: Xp, rows: Any, lengths: List[int]) -> Any:
+    """Row i of ``rows`` repeated lengths[i] times (repeats as a host list:
+    cupy.repeat does not take an array of them)."""
+    if rows.size == 0:
+        # numpy.repeat would still step through every repeat of an empty row.
+        return xp.zeros((sum(lengths),) + rows.shape[1:], dtype=rows.dtype)
+    return xp.repeat(rows, lengths, axis=0)
 
 
 def _slope_or_nan(xp: Xp, inside: Any, saved: Any) -> Any:
