@@ -1,52 +1,24 @@
-"""Fuzz cases for NumpyOps' compiled kernels, the linalg wrappers and
-Model.from_bytes: random adversarial calls and mutated model files (drawn
-through a Chooser, from a seeded numpy Generator or from hypothesis), and
-run_case, which the worker process (harness.py) calls on each case."""
+"""Fuzz cases for NumpyOps' compiled kernels, the linalg wrappers, the compiled
+layers and Model.from_bytes: random adversarial calls and mutated model files
+(drawn through a Chooser, from a seeded numpy Generator or from hypothesis), the
+corpus of known reproducers, and run_case, which the worker (harness.py) calls."""
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 
 NAN, INF = float("nan"), float("inf")
+# fmt: off
 SPECIAL_FLOATS = [
-    NAN,
-    INF,
-    -INF,
-    0.0,
-    -0.0,
-    1e-45,
-    1e-38,
-    -1e-40,
-    1.0,
-    -1.0,
-    20.5,
-    -20.5,
-    88.0,
-    -88.0,
-    1e30,
-    -1e30,
-    3e38,
-    -3e38,
+    NAN, INF, -INF, 0.0, -0.0, 1e-45, 1e-38, -1e-40, 1.0, -1.0, 20.5, -20.5, 88.0, -88.0, 1e30,
+    -1e30, 3e38, -3e38
 ]
 SIZES = [0, 1, 2, 3, 7, 8, 9, 16, 17, 33]
 BAD_COUNTS = [
-    2**31 - 1,
-    2**31,
-    2**32,
-    2**40,
-    2**62,
-    2**63 - 1,
-    -1,
-    -(2**31),
-    1.5,
-    3.5,
-    2.0,
-    NAN,
-    INF,
-    "2",
-    None,
-    True,
+    2**31 - 1, 2**31, 2**32, 2**40, 2**62, 2**63 - 1, -1, -(2**31), 1.5, 3.5, 2.0, NAN, INF,
+    "2", None, True
 ]
+# fmt: on
 BAD_SCALARS = [NAN, INF, -INF, 0.0, -1.0, 1e30, -1e30, 1e-30, 2**63, "x", None]
 INDEX_DTYPES = ["int32", "int64", "uint64", "int8", "uint8", "int16"]
 
