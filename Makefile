@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-installed
 
-.PHONY: venv build test test-quick demo bench wheel docs clean lint
+.PHONY: venv build test test-quick fuzz demo bench wheel docs clean lint
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: build
 
 test-quick: build
 	$(PY) -m pytest tests -q -m "not slow" -x
+
+# The long run of the crash-and-hang fuzzer in tests/fuzz; prints a table of outcomes.
+fuzz: build
+	$(PY) scripts/fuzz_long.py --kernel-calls 100000 --model-files 20000
 
 demo: build
 	PYTHONPATH=$(CURDIR) $(PY) examples/train_demo.py

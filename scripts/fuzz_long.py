@@ -5,6 +5,7 @@ of outcomes. Failing cases are pickled for replay.
     python scripts/fuzz_long.py --kernel-calls 100000 --model-files 20000
     python scripts/fuzz_long.py --thinc-root /path/to/other/checkout   # another build
 """
+
 import argparse
 import json
 import pickle
@@ -27,10 +28,18 @@ def main() -> int:
     parser.add_argument("--model-files", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per case")
-    parser.add_argument("--thinc-root", type=Path, default=None,
-                        help="checkout whose thinc the worker imports (default: this one)")
-    parser.add_argument("--failures", type=Path, default=Path("fuzz_failures.pickle"),
-                        help="where failing cases are written (only if there are any)")
+    parser.add_argument(
+        "--thinc-root",
+        type=Path,
+        default=None,
+        help="checkout whose thinc the worker imports (default: this one)",
+    )
+    parser.add_argument(
+        "--failures",
+        type=Path,
+        default=Path("fuzz_failures.pickle"),
+        help="where failing cases are written (only if there are any)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
 
@@ -68,14 +77,18 @@ def main() -> int:
                 print(f"  {index + 1} model files, {time.monotonic() - started:.0f}s", flush=True)
     elapsed = time.monotonic() - started
 
-    print(f"\nseed {args.seed}, {elapsed:.0f}s, python -O worker, {args.timeout:g}s timeout per case")
+    print(
+        f"\nseed {args.seed}, {elapsed:.0f}s, python -O worker, {args.timeout:g}s timeout per case"
+    )
     print(f"{'group':<14}{'cases':>9}{'ok':>9}{'refused':>9}{'crash':>7}{'hang':>6}{'bad':>5}")
     figures = {}
     for group in ("corpus", "kernel calls", "model files"):
         counts = {kind: outcomes[(group, kind)] for kind in ("ok", "error", "crash", "hang", "bad")}
         figures[group] = counts
-        print(f"{group:<14}{sum(counts.values()):>9}{counts['ok']:>9}{counts['error']:>9}"
-              f"{counts['crash']:>7}{counts['hang']:>6}{counts['bad']:>5}")
+        print(
+            f"{group:<14}{sum(counts.values()):>9}{counts['ok']:>9}{counts['error']:>9}"
+            f"{counts['crash']:>7}{counts['hang']:>6}{counts['bad']:>5}"
+        )
     print("\nrefusals by exception:")
     for (group, name), count in sorted(errors.items(), key=lambda item: -item[1]):
         print(f"  {group:<14}{name:<28}{count:>8}")

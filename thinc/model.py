@@ -100,7 +100,7 @@ def register_param_dims(init: Callable, shapes: Dict[str, Tuple[str, ...]]) -> C
 
 def declared_param_dims(model: "Model") -> Dict[str, Tuple[str, ...]]:
     """The param shapes (as dim names) that model's init function declared."""
-    init = model.init
+    init: Any = model.init
     while isinstance(init, functools.partial):
         init = init.func
     return _PARAM_DIMS.get(init, {})
@@ -1020,7 +1020,9 @@ def _check_param_dims(
         size is None or size == actual for size, actual in zip(implied, shape)
     ):
         return
-    spelled = ", ".join(f"{dim}={size if size is not None else '?'}" for dim, size in zip(dim_names, implied))
+    spelled = ", ".join(
+        f"{dim}={size if size is not None else '?'}" for dim, size in zip(dim_names, implied)
+    )
     raise ValueError(
         f"Cannot deserialize model: param '{name}' of {where} has shape {shape} in the "
         f"data, but the model's dims imply ({spelled})"

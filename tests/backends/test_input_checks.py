@@ -2,11 +2,13 @@
 inputs, checked in-process (the crashes these checks prevent are replayed in a
 subprocess by tests/fuzz)."""
 
+import math
+
 import numpy
 import pytest
+from thinc.backends.numpy_ops import NumpyOps
 
 from thinc.backends import linalg
-from thinc.backends.numpy_ops import NumpyOps
 from thinc.backends.ops import Ops
 
 from ._activations import OPTIONED_ACTIVATIONS, PLAIN_ACTIVATIONS, PLAIN_BACKPROPS_FROM_INPUT
@@ -19,8 +21,14 @@ IDS = ["numpy", "reference"]
 def test_lengths_are_checked_before_they_are_summed(ops):
     X = numpy.ones((3, 4), dtype="float32")
     wrapping = numpy.array([2**62] * 4 + [3], dtype="int64")
-    for method in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_first", "reduce_last",
-                   "softmax_sequences"):
+    for method in (
+        "reduce_sum",
+        "reduce_mean",
+        "reduce_max",
+        "reduce_first",
+        "reduce_last",
+        "softmax_sequences",
+    ):
         with pytest.raises((IndexError, ValueError)):
             getattr(ops, method)(X, wrapping)
     with pytest.raises((IndexError, ValueError)):
@@ -101,3 +109,39 @@ def test_linalg_wrappers_refuse_ragged_input():
         linalg.vecvec_batch_add([1.0] * 100000, [[1.0]] * 50, 1.0)
     with pytest.raises(ValueError, match="row 1"):
         linalg.mat_mean_var_rows([[1.0, 2.0], [3.0]], 0.0)
+
+
+@pytest.mark.parametrize("ops", BACKENDS, ids=IDS)
+def test_reduce_first_and_last_need_lengths_that_cover_every_row(ops):
+    X = numpy.ones((3, 4), dtype="float32")
+    for method in ("reduce_first", "reduce_last"):
+        with pytest.raises(IndexError, match="sum"):
+            getattr(ops, method)(X, numpy.array([1, 1], dtype="int32"))
+    # The reductions that return one row per sequence take a prefix, as in thinc 8.3.
+    assert ops.reduce_sum(X, numpy.array([1, 1], dtype="int32")).shape == (2, 4)
+
+
+@pytest.mark.parametrize("ops", BACKENDS, ids=IDS)
+def test_clip_gradient_refuses_negative_thresholds(ops):
+    for threshold in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="threshold"):
+            ops.clip_gradient(numpy.zeros(4, dtype="float32"), threshold)
+    gradient = numpy.full(4, 2.0, dtype="float32")
+    assert numpy.allclose(ops.clip_gradient(gradient, 2.0), 1.0)
+
+
+def test_linalg_powers_of_negative_bases_are_nan():
+    assert math.isnan(linalg.vec_ops([-2.0, 4.0], 0.5)["pow"][0])
+    added = linalg.vecvec_ops([1.0, 1.0], [-2.0, 4.0], 0.5)["add_pow"]
+    assert math.isnan(added[0]) and added[1] == 3.0
+
+
+def test_gpu_kernel_lengths_are_bounded_before_their_int32_cast():
+    # The CUDA kernels' length check runs on the host array module too.
+    from thinc.backends._custom_kernels import _int32_lengths
+
+    for lengths in ([2**62] * 4 + [3], [2**32 + 3], numpy.array([2**64 - 1, 4], dtype="uint64")):
+        with pytest.raises(IndexError, match="exceeds"):
+            _int32_lengths(numpy.asarray(lengths), 3, "seq2col", numpy, exact=True)
+    checked = _int32_lengths(numpy.array([1, 2]), 3, "seq2col", numpy, exact=True)
+    assert checked.dtype == numpy.int32 and checked.tolist() == [1, 2]

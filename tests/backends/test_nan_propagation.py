@@ -11,8 +11,8 @@ from typing import Any, Dict, Tuple
 
 import numpy
 import pytest
-
 from thinc.backends.numpy_ops import NumpyOps
+
 from thinc.backends.ops import Ops
 
 from ..util import require_ref_thinc
@@ -36,9 +36,38 @@ DTYPES = ("float32", "float64")
 SIZES = (5, 70)
 
 # Large and small finite values, kinks and clip points; no NaN, no inf.
-EXTREMES = [3.4e38, -3.4e38, 3e38, -3e38, 1e30, -1e30, 1e19, -1e19, 1e10, -1e10, 100.0,
-            -100.0, 88.0, -88.0, 87.5, -87.5, 20.5, -20.5, 1e-40, -1e-40, 0.0, -0.0, 1.0,
-            -1.0, 2.5, -2.5, 3.0, -3.0, 6.0, 7.0]
+EXTREMES = [
+    3.4e38,
+    -3.4e38,
+    3e38,
+    -3e38,
+    1e30,
+    -1e30,
+    1e19,
+    -1e19,
+    1e10,
+    -1e10,
+    100.0,
+    -100.0,
+    88.0,
+    -88.0,
+    87.5,
+    -87.5,
+    20.5,
+    -20.5,
+    1e-40,
+    -1e-40,
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    2.5,
+    -2.5,
+    3.0,
+    -3.0,
+    6.0,
+    7.0,
+]
 SPECIALS = [NAN, INF, -INF] + EXTREMES
 
 
@@ -108,15 +137,27 @@ def test_issue_examples():
     assert numpy.isnan(OPS.softmax(rows)).all()
     mish = OPS.mish(numpy.array([-3e38, -1e30, -100.0], dtype="float32"))
     assert numpy.array_equal(mish, numpy.zeros(3, "float32"))
-    d_mish = OPS.backprop_mish(numpy.ones(3, "float32"), numpy.array([-3e38, -1e30, -100.0], "float32"))
+    d_mish = OPS.backprop_mish(
+        numpy.ones(3, "float32"), numpy.array([-3e38, -1e30, -100.0], "float32")
+    )
     assert numpy.array_equal(d_mish, numpy.zeros(3, "float32"))
 
 
 @pytest.mark.parametrize("width", [3, 45])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_special_rows_match_numpy(dtype, width):
-    rows = numpy.array([[INF, 0, 1], [NAN, 0, 1], [-INF, 0, 1], [-INF] * 3, [1e30, -1e30, 0],
-                        [200, 0, 100], [-200, 0, -1]], dtype=dtype)
+    rows = numpy.array(
+        [
+            [INF, 0, 1],
+            [NAN, 0, 1],
+            [-INF, 0, 1],
+            [-INF] * 3,
+            [1e30, -1e30, 0],
+            [200, 0, 100],
+            [-200, 0, -1],
+        ],
+        dtype=dtype,
+    )
     X = numpy.tile(rows, (1, width // 3))
     dY = _gradient_like(X)
     with numpy.errstate(all="ignore"):
@@ -130,8 +171,17 @@ def test_softmax_special_rows_match_numpy(dtype, width):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_sequences_special_columns_match_numpy(dtype):
-    X = numpy.array([[INF, 0, 1], [NAN, 0, 1], [-INF, 0, 1], [-INF, -INF, -INF], [1e30, -1e30, 0],
-                     [200, 0, 100]], dtype=dtype)
+    X = numpy.array(
+        [
+            [INF, 0, 1],
+            [NAN, 0, 1],
+            [-INF, 0, 1],
+            [-INF, -INF, -INF],
+            [1e30, -1e30, 0],
+            [200, 0, 100],
+        ],
+        dtype=dtype,
+    )
     lengths = numpy.array([2, 1, 3], dtype="int32")
     dY = _gradient_like(X)
     with numpy.errstate(all="ignore"):
@@ -150,7 +200,9 @@ def _gradient_like(X: numpy.ndarray) -> numpy.ndarray:
     return dY
 
 
-def _assert_same_specials(ours: numpy.ndarray, expected: numpy.ndarray, gradient: bool = False) -> None:
+def _assert_same_specials(
+    ours: numpy.ndarray, expected: numpy.ndarray, gradient: bool = False
+) -> None:
     """Same NaN positions and close values; the forward results are exactly 0
     where the reference's are (a gradient's zeros come from cancellation instead)."""
     assert numpy.array_equal(numpy.isnan(ours), numpy.isnan(expected)), (ours, expected)
@@ -216,5 +268,10 @@ def test_specials_against_thinc_8_3_14(thinc_8_3_14, case):
     if (name, dtype) in VALUE_DEVIATIONS:
         return
     both = ~numpy.isnan(ours) & ~numpy.isnan(theirs)
-    numpy.testing.assert_allclose(ours[both], theirs[both], rtol=2e-5 if dtype == "float32" else 1e-7,
-                                  atol=1e-6, err_msg=str(X[both]))
+    numpy.testing.assert_allclose(
+        ours[both],
+        theirs[both],
+        rtol=2e-5 if dtype == "float32" else 1e-7,
+        atol=1e-6,
+        err_msg=str(X[both]),
+    )

@@ -648,6 +648,11 @@ def test_matches_thinc_8_3_14(oracle):
             continue
         got_list = got if isinstance(got, tuple) else (got,)
         want_list = want if isinstance(want, tuple) else (want,)
+        if key == "adam":
+            # The math is 8.3.14's reference Ops'; the consumed gradient comes
+            # back zeroed, as from 8.3.14's NumpyOps.
+            assert not got_list[1].any()
+            got_list, want_list = got_list[::2] + got_list[3:], want_list[::2] + want_list[3:]
         for g, w in zip(got_list, want_list):
             loose = key.replace("backprop_", "") in ("gelu", "gelu_approx", "mish", "swish")
             numpy.testing.assert_allclose(

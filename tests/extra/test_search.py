@@ -171,3 +171,12 @@ def test_max_violation_ignores_correct_predictions():
     assert violation.p_hist == [] and violation.g_hist == []
     fresh = MaxViolation()
     assert fresh.p_probs == [] and fresh.Z == 0.0
+
+
+def test_toy_beam_refuses_cost_and_validity_tables_of_another_shape():
+    beam = ToyBeam(3, 2, 5)
+    scores = numpy.zeros((1, 3), dtype="float32")
+    with pytest.raises(ValueError, match="must match scores"):
+        beam.advance(scores, costs=numpy.zeros((0, 0), dtype="float32"))
+    with pytest.raises(ValueError, match="must match scores"):
+        beam.advance(scores, valid=numpy.ones((1, 1), dtype="int32"))

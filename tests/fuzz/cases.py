@@ -1,19 +1,24 @@
-"""Fuzz cases for NumpyOps' compiled kernels, the linalg wrappers and
-Model.from_bytes: random adversarial calls and mutated model files (drawn
-through a Chooser, from a seeded numpy Generator or from hypothesis), and
-run_case, which the worker process (harness.py) calls on each case."""
+"""Fuzz cases for NumpyOps' compiled kernels, the linalg wrappers, the compiled
+layers and Model.from_bytes: random adversarial calls and mutated model files
+(drawn through a Chooser, from a seeded numpy Generator or from hypothesis), the
+corpus of known reproducers, and run_case, which the worker (harness.py) calls."""
 
-import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 
 NAN, INF = float("nan"), float("inf")
-SPECIAL_FLOATS = [NAN, INF, -INF, 0.0, -0.0, 1e-45, 1e-38, -1e-40, 1.0, -1.0, 20.5, -20.5,
-                  88.0, -88.0, 1e30, -1e30, 3e38, -3e38]
+# fmt: off
+SPECIAL_FLOATS = [
+    NAN, INF, -INF, 0.0, -0.0, 1e-45, 1e-38, -1e-40, 1.0, -1.0, 20.5, -20.5, 88.0, -88.0, 1e30,
+    -1e30, 3e38, -3e38
+]
 SIZES = [0, 1, 2, 3, 7, 8, 9, 16, 17, 33]
-BAD_COUNTS = [2**31 - 1, 2**31, 2**32, 2**40, 2**62, 2**63 - 1, -1, -(2**31), 1.5, 3.5, 2.0,
-              NAN, INF, "2", None, True]
+BAD_COUNTS = [
+    2**31 - 1, 2**31, 2**32, 2**40, 2**62, 2**63 - 1, -1, -(2**31), 1.5, 3.5, 2.0, NAN, INF,
+    "2", None, True
+]
+# fmt: on
 BAD_SCALARS = [NAN, INF, -INF, 0.0, -1.0, 1e30, -1e30, 1e-30, 2**63, "x", None]
 INDEX_DTYPES = ["int32", "int64", "uint64", "int8", "uint8", "int16"]
 
@@ -140,14 +145,32 @@ def lengths_for(ch: Chooser, n_rows: int, count: Optional[int] = None) -> Any:
         lengths = numpy.array([2**62] * 4 + [3], dtype="int64")
         lengths = numpy.concatenate([lengths, [n_rows]]) if ch.chance(0.5) else lengths
     elif kind == 8:
-        lengths = numpy.array(ch.choice([[2**63 - 1, 2**63 - 1, 2], [2**62, 2**62, 2**62, 2**62 + n_rows],
-                                         [n_rows + 1, -1], [-(2**63), n_rows]]), dtype="int64")
+        lengths = numpy.array(
+            ch.choice(
+                [
+                    [2**63 - 1, 2**63 - 1, 2],
+                    [2**62, 2**62, 2**62, 2**62 + n_rows],
+                    [n_rows + 1, -1],
+                    [-(2**63), n_rows],
+                ]
+            ),
+            dtype="int64",
+        )
     elif kind == 9:
         lengths = numpy.array([max(n_rows, 1)] * max(n_seq, 1), dtype="int64")
         lengths[0] += ch.choice([-1, 1, 2**40])
     elif kind == 10:
-        return ch.choice([numpy.array([1.0, 2.0]), numpy.ones((2, 2), "int32"), [n_rows], [],
-                          numpy.array([2**64 - 1], dtype="uint64"), "abc", None])
+        return ch.choice(
+            [
+                numpy.array([1.0, 2.0]),
+                numpy.ones((2, 2), "int32"),
+                [n_rows],
+                [],
+                numpy.array([2**64 - 1], dtype="uint64"),
+                "abc",
+                None,
+            ]
+        )
     else:
         lengths = values.integers(-3, 2**31, size=max(n_seq, 1))
     if count is not None and kind <= 6:
@@ -180,11 +203,31 @@ def _dtype_of(array: Any) -> Any:
 
 # --- kernel cases -------------------------------------------------------------------
 
-UNARY = ["relu", "sigmoid", "swish", "gelu", "gelu_approx", "dish", "hard_swish",
-         "hard_swish_mobilenet", "hard_sigmoid", "hard_tanh", "dsigmoid", "dtanh"]
-BACKPROP_FROM_INPUT = ["backprop_relu", "backprop_hard_sigmoid", "backprop_hard_tanh",
-                       "backprop_hard_swish", "backprop_hard_swish_mobilenet", "backprop_sigmoid",
-                       "backprop_gelu", "backprop_gelu_approx", "backprop_dish"]
+UNARY = [
+    "relu",
+    "sigmoid",
+    "swish",
+    "gelu",
+    "gelu_approx",
+    "dish",
+    "hard_swish",
+    "hard_swish_mobilenet",
+    "hard_sigmoid",
+    "hard_tanh",
+    "dsigmoid",
+    "dtanh",
+]
+BACKPROP_FROM_INPUT = [
+    "backprop_relu",
+    "backprop_hard_sigmoid",
+    "backprop_hard_tanh",
+    "backprop_hard_swish",
+    "backprop_hard_swish_mobilenet",
+    "backprop_sigmoid",
+    "backprop_gelu",
+    "backprop_gelu_approx",
+    "backprop_dish",
+]
 
 
 def _unary(ch: Chooser) -> Tuple[str, tuple, dict]:
@@ -196,15 +239,21 @@ def _unary(ch: Chooser) -> Tuple[str, tuple, dict]:
     elif method == "mish":
         kwargs["threshold"] = scalar(ch, [20.0, 5.0, 0.0])
     elif method == "clipped_linear":
-        for name, usual in (("slope", [1.0, 0.2]), ("offset", [0.0, 0.5]),
-                            ("min_val", [0.0, -1.0]), ("max_val", [1.0, 6.0])):
+        for name, usual in (
+            ("slope", [1.0, 0.2]),
+            ("offset", [0.0, 0.5]),
+            ("min_val", [0.0, -1.0]),
+            ("max_val", [1.0, 6.0]),
+        ):
             kwargs[name] = scalar(ch, usual)
     return method, (X,), kwargs
 
 
 def _backprop(ch: Chooser) -> Tuple[str, tuple, dict]:
-    method = ch.choice(BACKPROP_FROM_INPUT + ["backprop_relu_k", "backprop_clipped_linear",
-                                             "backprop_mish", "backprop_swish"])
+    method = ch.choice(
+        BACKPROP_FROM_INPUT
+        + ["backprop_relu_k", "backprop_clipped_linear", "backprop_mish", "backprop_swish"]
+    )
     shape = elementwise_shape(ch)
     X = floats(ch, shape)
     dY = like(ch, shape, _dtype_of(X))
@@ -227,13 +276,30 @@ def _softmax(ch: Chooser) -> Tuple[str, tuple, dict]:
     axis = ch.choice([-1, -1, -1, 0, 1, 2, 5])
     temperature = scalar(ch, [1.0, 1.0, 0.5, 2.0])
     if ch.chance(0.5):
-        return "softmax", (X,), {"axis": axis, "temperature": temperature, "inplace": ch.chance(0.3)}
-    return "backprop_softmax", (X, like(ch, shape, _dtype_of(X))), {"axis": axis, "temperature": temperature}
+        return (
+            "softmax",
+            (X,),
+            {"axis": axis, "temperature": temperature, "inplace": ch.chance(0.3)},
+        )
+    return (
+        "backprop_softmax",
+        (X, like(ch, shape, _dtype_of(X))),
+        {"axis": axis, "temperature": temperature},
+    )
 
 
 def _sequences(ch: Chooser) -> Tuple[str, tuple, dict]:
-    method = ch.choice(["softmax_sequences", "backprop_softmax_sequences", "reduce_sum",
-                        "reduce_mean", "reduce_max", "reduce_first", "reduce_last"])
+    method = ch.choice(
+        [
+            "softmax_sequences",
+            "backprop_softmax_sequences",
+            "reduce_sum",
+            "reduce_mean",
+            "reduce_max",
+            "reduce_first",
+            "reduce_last",
+        ]
+    )
     rows, cols = matrix_shape(ch)
     X = floats(ch, (rows, cols) if ch.chance(0.9) else elementwise_shape(ch))
     lengths = lengths_for(ch, rows)
@@ -248,7 +314,9 @@ def _reduction_gradients(ch: Chooser) -> Tuple[str, tuple, dict]:
     d_out = floats(ch, (n_seq, cols))
     values = ch.values()
     if ch.chance(0.8):
-        lengths = laid_out(ch, values.integers(0, 6, size=n_seq).astype(ch.choice(["int32", "int64"])))
+        lengths = laid_out(
+            ch, values.integers(0, 6, size=n_seq).astype(ch.choice(["int32", "int64"]))
+        )
     else:
         lengths = lengths_for(ch, ch.choice(SIZES))
     if method == "backprop_reduce_max":
@@ -274,7 +342,9 @@ def _maxout(ch: Chooser) -> Tuple[str, tuple, dict]:
     P = ch.integer(0, 5)
     if ch.chance(0.5):
         return "maxout", (floats(ch, (rows, nO, P) if ch.chance(0.9) else (rows, nO)),), {}
-    which = integers(ch, (rows, nO), -1 if ch.chance(0.1) else 0, max(P - 1, 0) + ch.choice([0, 0, 1]))
+    which = integers(
+        ch, (rows, nO), -1 if ch.chance(0.1) else 0, max(P - 1, 0) + ch.choice([0, 0, 1])
+    )
     return "backprop_maxout", (floats(ch, (rows, nO)), which, count_value(ch, [P, 1, 2, 3])), {}
 
 
@@ -314,15 +384,30 @@ def _optimizer(ch: Chooser) -> Tuple[str, tuple, dict]:
 
 def _fused(ch: Chooser) -> Tuple[str, tuple, dict]:
     rows, cols = matrix_shape(ch)
-    method = ch.choice(["_layer_norm_forward", "_layer_norm_backward", "_maxout_forward",
-                        "_maxout_piece_gradients"])
+    method = ch.choice(
+        [
+            "_layer_norm_forward",
+            "_layer_norm_backward",
+            "_maxout_forward",
+            "_maxout_piece_gradients",
+        ]
+    )
     X = floats(ch, (rows, cols))
     dtype = _dtype_of(X)
     if method == "_layer_norm_forward":
         return method, (X, like(ch, (cols,), dtype), like(ch, (cols,), dtype)), {}
     if method == "_layer_norm_backward":
-        return method, (like(ch, (rows, cols), dtype), X, like(ch, (cols,), dtype),
-                        like(ch, (rows,), dtype), like(ch, (rows,), dtype)), {}
+        return (
+            method,
+            (
+                like(ch, (rows, cols), dtype),
+                X,
+                like(ch, (cols,), dtype),
+                like(ch, (rows,), dtype),
+                like(ch, (rows,), dtype),
+            ),
+            {},
+        )
     nO, nP = ch.integer(0, 4), ch.integer(0, 4)
     if method == "_maxout_forward":
         return method, (X, like(ch, (nO, nP, cols), dtype), like(ch, (nO, nP), dtype)), {}
@@ -373,13 +458,32 @@ def _lstm(ch: Chooser) -> Tuple[str, tuple, dict]:
     if method == "backprop_lstm":
         # The worker runs the forward pass first (see run_case).
         dY = floats(ch, (rows, dirs * nO) if ch.chance(0.9) else (rows, nO + 1), "float32")
-        return "lstm_backprop", (params, H0, C0, X, numpy.array(sizes, dtype="int32"), dY, size_at_t), {}
+        return (
+            "lstm_backprop",
+            (params, H0, C0, X, numpy.array(sizes, dtype="int32"), dY, size_at_t),
+            {},
+        )
     return method, (params, H0, C0, X, size_at_t), {}
 
 
 KERNEL_FAMILIES: List[Callable[[Chooser], Tuple[str, tuple, dict]]] = [
-    _unary, _unary, _backprop, _backprop, _softmax, _sequences, _sequences, _reduction_gradients,
-    _windows, _windows, _maxout, _tables, _hash, _optimizer, _fused, _products, _lstm,
+    _unary,
+    _unary,
+    _backprop,
+    _backprop,
+    _softmax,
+    _sequences,
+    _sequences,
+    _reduction_gradients,
+    _windows,
+    _windows,
+    _maxout,
+    _tables,
+    _hash,
+    _optimizer,
+    _fused,
+    _products,
+    _lstm,
 ]
 
 
@@ -390,9 +494,22 @@ def _linalg(ch: Chooser) -> Tuple[str, tuple, dict]:
         return [float(v) for v in values.normal(size=size)]
 
     n = ch.choice(SIZES)
-    method = ch.choice(["vec_arg_max", "vec_max", "vec_sum", "vec_norm", "vec_mean_variance",
-                        "vec_ops", "vecvec_ops", "vecvec_batch_add", "vecvec_arg_max_if_true",
-                        "vecvec_arg_max_if_zero", "mat_mean_var_rows", "Matrix"])
+    method = ch.choice(
+        [
+            "vec_arg_max",
+            "vec_max",
+            "vec_sum",
+            "vec_norm",
+            "vec_mean_variance",
+            "vec_ops",
+            "vecvec_ops",
+            "vecvec_batch_add",
+            "vecvec_arg_max_if_true",
+            "vecvec_arg_max_if_zero",
+            "mat_mean_var_rows",
+            "Matrix",
+        ]
+    )
     if method in ("vec_arg_max", "vec_max", "vec_sum", "vec_norm", "vec_mean_variance"):
         return method, (vector(n),), {}
     if method == "vec_ops":
@@ -417,9 +534,33 @@ def _linalg(ch: Chooser) -> Tuple[str, tuple, dict]:
     return method, shape, {}
 
 
+def _compiled_layer(ch: Chooser) -> Tuple[str, tuple, dict]:
+    """The compiled layers: sparse_linear, premap_ids, and the toy beam search."""
+    n = ch.choice(SIZES)
+    if ch.chance(0.2):
+        nr_class, width = count_value(ch, [1, 2, 3]), count_value(ch, [1, 2, 4])
+        rows, columns = ch.integer(0, 4), ch.integer(0, 4)
+        tables = [floats(ch, (rows, columns) if ch.chance(0.8) else (columns,)) for _ in range(3)]
+        options = {"nr_class": nr_class, "width": width, "limit": count_value(ch, [1, 3])}
+        return "toy_beam", tuple(tables), options
+    if ch.chance(0.6):
+        keys = integers(ch, (n,), 0, 2**62)
+        values = floats(
+            ch, (n,) if ch.chance(0.9) else (n + 1,), "float32" if ch.chance(0.9) else None
+        )
+        options = {"nO": ch.integer(1, 4), "length": ch.choice([1, 16, 2**10])}
+        return "sparse_linear", (keys, values, lengths_for(ch, n)), options
+    ids = integers(ch, (n,) if ch.chance(0.7) else (n, ch.integer(0, 3)), 0, 40)
+    column = ch.choice([None, None, 0, 1, 2, -1, 2**40])
+    return "premap_ids", (ids,), {"default": count_value(ch, [0, 3]), "column": column}
+
+
 def kernel_case(ch: Chooser) -> Tuple[Any, ...]:
-    if ch.chance(0.08):
+    draw = ch.integer(0, 99)
+    if draw < 8:
         return ("linalg",) + _linalg(ch)
+    if draw < 12:
+        return ("layer",) + _compiled_layer(ch)
     return ("ops",) + ch.choice(KERNEL_FAMILIES)(ch)
 
 
@@ -434,16 +575,26 @@ def _architectures() -> Dict[str, Tuple[Callable, Callable, Callable]]:
         return lambda: numpy.random.default_rng(7).normal(size=(rows, cols)).astype("float32")
 
     return {
-        "relu_softmax": (lambda: chain(Relu(nO=6, nI=4), Softmax(nO=3)),
-                         lambda: chain(Relu(), Softmax()), floats_in(5, 4)),
-        "maxout_layernorm": (lambda: chain(Maxout(nO=4, nP=3, nI=4), LayerNorm(), Linear(nO=2)),
-                             lambda: chain(Maxout(), LayerNorm(), Linear()), floats_in(5, 4)),
-        "embed_maxout": (lambda: chain(Embed(nO=4, nV=10), Maxout(nO=3, nP=2), LayerNorm()),
-                         lambda: chain(Embed(nO=4, nV=10), Maxout(nP=2), LayerNorm()),
-                         lambda: numpy.array([1, 2, 3, 9], dtype="int32")),
-        "hashembed_linear": (lambda: chain(HashEmbed(nO=4, nV=16, seed=1), Linear(nO=2)),
-                             lambda: chain(HashEmbed(nO=4, nV=16, seed=1), Linear()),
-                             lambda: numpy.arange(5, dtype="uint64")),
+        "relu_softmax": (
+            lambda: chain(Relu(nO=6, nI=4), Softmax(nO=3)),
+            lambda: chain(Relu(), Softmax()),
+            floats_in(5, 4),
+        ),
+        "maxout_layernorm": (
+            lambda: chain(Maxout(nO=4, nP=3, nI=4), LayerNorm(), Linear(nO=2)),
+            lambda: chain(Maxout(), LayerNorm(), Linear()),
+            floats_in(5, 4),
+        ),
+        "embed_maxout": (
+            lambda: chain(Embed(nO=4, nV=10), Maxout(nO=3, nP=2), LayerNorm()),
+            lambda: chain(Embed(nO=4, nV=10), Maxout(nP=2), LayerNorm()),
+            lambda: numpy.array([1, 2, 3, 9], dtype="int32"),
+        ),
+        "hashembed_linear": (
+            lambda: chain(HashEmbed(nO=4, nV=16, seed=1), Linear(nO=2)),
+            lambda: chain(HashEmbed(nO=4, nV=16, seed=1), Linear()),
+            lambda: numpy.arange(5, dtype="uint64"),
+        ),
     }
 
 
@@ -488,9 +639,20 @@ def _reshaped(ch: Chooser, array: numpy.ndarray) -> numpy.ndarray:
 def _mutate_message(ch: Chooser, msg: Dict) -> str:
     """Change one thing in a decoded model message; returns the mutation's kind."""
     n_nodes = len(msg["nodes"])
-    position = ch.integer(0, n_nodes - 1)
-    node, params = msg["nodes"][position], msg["params"][position]
     kind = ch.choice(["reshape", "reshape", "reshape", "dim", "dim", "param", "structure", "ref"])
+    # A node the mutation applies to (a chain node has no params to reshape).
+    with_params = [
+        i for i, params in enumerate(msg["params"]) if any(v is not None for v in params.values())
+    ]
+    with_dims = [i for i, node in enumerate(msg["nodes"]) if node["dims"]]
+    if kind in ("reshape", "param") and with_params:
+        position = ch.choice(with_params)
+    elif kind == "dim" and with_dims:
+        position = ch.choice(with_dims)
+    else:
+        position = ch.integer(0, n_nodes - 1)
+        kind = kind if kind == "structure" else "ref"
+    node, params = msg["nodes"][position], msg["params"][position]
     named = [name for name, value in params.items() if value is not None]
     if kind == "reshape" and named:
         name = ch.choice(named)
@@ -500,9 +662,19 @@ def _mutate_message(ch: Chooser, msg: Dict) -> str:
         node["dims"][dim] = ch.choice([None, 0, 1, 2, 3, 5, 7, 2**31, 2**62, -1, 1.5, "x"])
     elif kind == "param" and named:
         name = ch.choice(named)
-        params[name] = ch.choice([None, numpy.zeros(0, "float32"), numpy.float32(1.0), [1.0, 2.0],
-                                  "W", params[name].astype("float64"), params[name].astype("float16"),
-                                  params[name].astype("int32"), numpy.zeros((2**20,), "float32")])
+        params[name] = ch.choice(
+            [
+                None,
+                numpy.zeros(0, "float32"),
+                numpy.float32(1.0),
+                [1.0, 2.0],
+                "W",
+                params[name].astype("float64"),
+                params[name].astype("float16"),
+                params[name].astype("int32"),
+                numpy.zeros((2**20,), "float32"),
+            ]
+        )
     elif kind == "structure":
         key = ch.choice(["nodes", "attrs", "params", "shims"])
         change = ch.integer(0, 3)
@@ -527,13 +699,15 @@ def _mutate_bytes(ch: Chooser, data: bytes) -> bytes:
         for _ in range(ch.integer(1, 8)):
             buffer[int(values.integers(0, len(buffer)))] = int(values.integers(0, 256))
     elif kind == 1:
-        del buffer[int(values.integers(0, len(buffer))):]
+        del buffer[int(values.integers(0, len(buffer))) :]
     elif kind == 2:
         at = int(values.integers(0, len(buffer)))
         buffer[at:at] = bytes(values.integers(0, 256, size=ch.integer(1, 16)).astype("uint8"))
     else:
         at = int(values.integers(0, len(buffer)))
-        buffer[at:at + 1] = ch.choice([b"\xdd\xff\xff\xff\xff", b"\xc6\x7f\xff\xff\xff", b"\xcf" + b"\xff" * 8])
+        buffer[at : at + 1] = ch.choice(
+            [b"\xdd\xff\xff\xff\xff", b"\xc6\x7f\xff\xff\xff", b"\xcf" + b"\xff" * 8]
+        )
     return bytes(buffer)
 
 
@@ -595,6 +769,8 @@ def run_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
         return ("ok", method)
     if kind == "model":
         return _run_model_case(case)
+    if kind == "layer":
+        return _run_layer_case(case)
     # Cases that show the harness notices a dead or stuck worker.
     if kind == "self-test-crash":
         import ctypes
@@ -605,6 +781,31 @@ def run_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
 
         time.sleep(3600)
     raise ValueError(f"unknown case kind {kind!r}")
+
+
+def _run_layer_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
+    from thinc.api import SparseLinear, premap_ids
+
+    _, name, args, options = case
+    args = _built(args)
+    if name == "toy_beam":
+        from thinc.extra.toy_search import ToyBeam
+
+        beam = ToyBeam(options["nr_class"], options["width"], options["limit"])
+        for _ in range(3):
+            beam.advance(*args)
+        beam.contents()
+        return ("ok", name)
+    if name == "sparse_linear":
+        model = SparseLinear(nO=options["nO"], length=options["length"])
+        model.initialize()
+        scores, backprop = model.begin_update(args)
+        backprop(numpy.ones_like(scores))
+    else:
+        mapping = {key: key * 2 for key in range(0, 40, 3)}
+        model = premap_ids(mapping, default=options["default"], column=options["column"])
+        model.predict(args[0])
+    return ("ok", name)
 
 
 def _run_model_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
@@ -627,7 +828,9 @@ def _run_model_case(case: Tuple[Any, ...]) -> Tuple[str, Any]:
                 continue
             shape = tuple(node.get_param(param).shape)
             implied = tuple(node.maybe_get_dim(dim) for dim in dim_names)
-            if len(shape) != len(implied) or any(s is not None and s != a for s, a in zip(implied, shape)):
+            if len(shape) != len(implied) or any(
+                s is not None and s != a for s, a in zip(implied, shape)
+            ):
                 return ("bad", f"{node.name}.{param} loaded as {shape} against dims {implied}")
     try:
         with numpy.errstate(all="ignore"):
@@ -651,25 +854,66 @@ def _wrapping_cases() -> List[Tuple[str, Tuple[Any, ...], str]]:
         X = _F.astype(dtype)
         d_out = numpy.ones((5, 4), dtype=dtype)
         calls = [
-            ("reduce_sum", (X, WRAPPING)), ("reduce_mean", (X, WRAPPING)), ("reduce_max", (X, WRAPPING)),
-            ("reduce_first", (X, WRAPPING)), ("reduce_last", (X, WRAPPING)),
-            ("backprop_reduce_sum", (d_out, WRAPPING)), ("backprop_reduce_mean", (d_out, WRAPPING)),
+            ("reduce_sum", (X, WRAPPING)),
+            ("reduce_mean", (X, WRAPPING)),
+            ("reduce_max", (X, WRAPPING)),
+            ("reduce_first", (X, WRAPPING)),
+            ("reduce_last", (X, WRAPPING)),
+            ("backprop_reduce_sum", (d_out, WRAPPING)),
+            ("backprop_reduce_mean", (d_out, WRAPPING)),
             ("backprop_reduce_max", (d_out, numpy.zeros((5, 4), "int32"), WRAPPING)),
-            ("softmax_sequences", (X, WRAPPING)), ("backprop_softmax_sequences", (X, X, WRAPPING)),
+            ("softmax_sequences", (X, WRAPPING)),
+            ("backprop_softmax_sequences", (X, X, WRAPPING)),
         ]
         for method, args in calls:
             cases.append((f"wrap-{method}-{dtype}", ("ops", method, args, {}), "error"))
-        cases.append((f"wrap-seq2col-{dtype}", ("ops", "seq2col", (X, 1), {"lengths": WRAPPING}), "error"))
-        cases.append((f"wrap-backprop_seq2col-{dtype}",
-                      ("ops", "backprop_seq2col", (numpy.ones((3, 12), dtype), 1), {"lengths": WRAPPING}), "error"))
+        cases.append(
+            (f"wrap-seq2col-{dtype}", ("ops", "seq2col", (X, 1), {"lengths": WRAPPING}), "error")
+        )
+        cases.append(
+            (
+                f"wrap-backprop_seq2col-{dtype}",
+                ("ops", "backprop_seq2col", (numpy.ones((3, 12), dtype), 1), {"lengths": WRAPPING}),
+                "error",
+            )
+        )
     params = numpy.zeros(4 * 2 * 3 + 8 * 2 + 4 * 2 * 2, dtype="float32")
     states = numpy.zeros((1, 1, 2), dtype="float32")
     X = numpy.ones((3, 3), dtype="float32")
-    cases.append(("wrap-lstm-size_at_t", ("ops", "lstm_forward_training", (params, states, states, X, WRAPPING), {}),
-                  "error"))
-    cases.append(("wrap-lstm-inference", ("ops", "lstm_forward_inference", (params, states, states, X, WRAPPING), {}),
-                  "error"))
-    cases.append(("wrap-uint64", ("ops", "reduce_sum", (_F, numpy.array([2**64 - 1, 4], dtype="uint64")), {}), "error"))
+    cases.append(
+        (
+            "wrap-lstm-size_at_t",
+            ("ops", "lstm_forward_training", (params, states, states, X, WRAPPING), {}),
+            "error",
+        )
+    )
+    cases.append(
+        (
+            "wrap-lstm-inference",
+            ("ops", "lstm_forward_inference", (params, states, states, X, WRAPPING), {}),
+            "error",
+        )
+    )
+    cases.append(
+        (
+            "wrap-uint64",
+            ("ops", "reduce_sum", (_F, numpy.array([2**64 - 1, 4], dtype="uint64")), {}),
+            "error",
+        )
+    )
+    # Integer gradients take the reference Ops, whose numpy.repeat summed the
+    # lengths unchecked (found by the long run: a crash, and a hang when zero-width).
+    wrapping = numpy.array([2**62] * 4 + [3], dtype="uint64")
+    for width in (8, 0):
+        for method in ("backprop_reduce_sum", "backprop_reduce_mean"):
+            d_out = numpy.ones((5, width), dtype="int64")
+            cases.append(
+                (
+                    f"wrap-reference-{method}-{width}",
+                    ("ops", method, (d_out, wrapping), {}),
+                    "error",
+                )
+            )
     return cases
 
 
@@ -679,29 +923,122 @@ def _window_cases() -> List[Tuple[str, Tuple[Any, ...], str]]:
     for nW in (2**31 - 1, 2**31, 2**40, 2**62):
         expected = "ok" if nW < 2**31 else "error"
         cases.append((f"zero-width-seq2col-{nW}", ("ops", "seq2col", (empty, nW), {}), expected))
-        cases.append((f"zero-width-backprop_seq2col-{nW}", ("ops", "backprop_seq2col", (empty, nW), {}), expected))
-    cases.append(("zero-width-backprop_reduce_sum", ("ops", "backprop_reduce_sum",
-                                                    (numpy.ones((1, 0), "float32"), numpy.array([2**40])), {}), "any"))
-    cases.append(("zero-width-reduce_sum-many-rows", ("ops", "reduce_sum",
-                                                     (numpy.ones((2**40, 0), "float32"), numpy.array([2**40])), {}),
-                  "ok"))
-    cases.append(("zero-width-softmax_sequences", ("ops", "softmax_sequences",
-                                                  (numpy.ones((2**40, 0), "float32"), numpy.array([2**40])), {}),
-                  "ok"))
+        cases.append(
+            (
+                f"zero-width-backprop_seq2col-{nW}",
+                ("ops", "backprop_seq2col", (empty, nW), {}),
+                expected,
+            )
+        )
+    cases.append(
+        (
+            "zero-width-backprop_reduce_sum",
+            (
+                "ops",
+                "backprop_reduce_sum",
+                (numpy.ones((1, 0), "float32"), numpy.array([2**40])),
+                {},
+            ),
+            "any",
+        )
+    )
+    cases.append(
+        (
+            "zero-width-reduce_sum-many-rows",
+            ("ops", "reduce_sum", (numpy.ones((2**40, 0), "float32"), numpy.array([2**40])), {}),
+            "ok",
+        )
+    )
+    cases.append(
+        (
+            "zero-width-softmax_sequences",
+            (
+                "ops",
+                "softmax_sequences",
+                (numpy.ones((2**40, 0), "float32"), numpy.array([2**40])),
+                {},
+            ),
+            "ok",
+        )
+    )
     cases.append(("float-window", ("ops", "seq2col", (_F, 1.5), {}), "error"))
-    cases.append(("float-pieces", ("ops", "backprop_maxout",
-                                   (numpy.ones((2, 2), "float32"), numpy.zeros((2, 2), "int32"), 3.5), {}), "error"))
-    cases.append(("negative-step", ("ops", "update_averages", (numpy.ones(4, "float32"), numpy.zeros(4, "float32"),
-                                                               -10), {}), "error"))
+    cases.append(
+        (
+            "float-pieces",
+            (
+                "ops",
+                "backprop_maxout",
+                (numpy.ones((2, 2), "float32"), numpy.zeros((2, 2), "int32"), 3.5),
+                {},
+            ),
+            "error",
+        )
+    )
+    cases.append(
+        (
+            "negative-step",
+            (
+                "ops",
+                "update_averages",
+                (numpy.ones(4, "float32"), numpy.zeros(4, "float32"), -10),
+                {},
+            ),
+            "error",
+        )
+    )
     return cases
 
 
 def _linalg_cases() -> List[Tuple[str, Tuple[Any, ...], str]]:
+    keys = numpy.arange(3, dtype="uint64")
+    values = numpy.ones(3, dtype="float32")
     return [
-        ("linalg-ragged-batch", ("linalg", "vecvec_batch_add", ([1.0] * 100000, [[1.0]] * 50, 1.0), {}), "error"),
-        ("linalg-ragged-matrix", ("linalg", "mat_mean_var_rows", ([[1.0, 2.0], [3.0]], 0.0), {}), "error"),
+        (
+            "sparse-linear-wrapping-lengths",
+            (
+                "layer",
+                "sparse_linear",
+                (keys, values, numpy.array([2**63 - 1, 2**63 - 1, 5], dtype="int64")),
+                {"nO": 2, "length": 16},
+            ),
+            "error",
+        ),
+        (
+            "toy-beam-short-costs",
+            (
+                "layer",
+                "toy_beam",
+                (numpy.zeros((1, 3), "float32"), numpy.zeros((0, 0), "float32"), None),
+                {"nr_class": 3, "width": 2, "limit": 5},
+            ),
+            "error",
+        ),
+        (
+            "sparse-linear-uint64-lengths",
+            (
+                "layer",
+                "sparse_linear",
+                (keys, values, numpy.array([2**64 - 1, 4], dtype="uint64")),
+                {"nO": 2, "length": 16},
+            ),
+            "error",
+        ),
+        (
+            "linalg-ragged-batch",
+            ("linalg", "vecvec_batch_add", ([1.0] * 100000, [[1.0]] * 50, 1.0), {}),
+            "error",
+        ),
+        (
+            "linalg-ragged-matrix",
+            ("linalg", "mat_mean_var_rows", ([[1.0, 2.0], [3.0]], 0.0), {}),
+            "error",
+        ),
         ("linalg-huge-matrix", ("linalg", "Matrix", (70000, 70000), {}), "any"),
-        ("linalg-flags-65", ("linalg", "vecvec_arg_max_if_true", ([1.0] * 65, [True] * 65), {}), "error"),
+        (
+            "linalg-flags-65",
+            ("linalg", "vecvec_arg_max_if_true", ([1.0] * 65, [True] * 65), {}),
+            "error",
+        ),
     ]
 
 
@@ -710,10 +1047,16 @@ def _activation_cases() -> List[Tuple[str, Tuple[Any, ...], str]]:
     cases = []
     for method in UNARY + ["mish", "relu_k", "clipped_linear", "softmax"]:
         for dtype in ("float32", "float64"):
-            cases.append((f"special-{method}-{dtype}", ("ops", method, (special.astype(dtype),), {}), "ok"))
-            cases.append((f"zero-d-{method}-{dtype}", ("ops", method, (numpy.array(-2.0, dtype),), {}), "ok"))
+            cases.append(
+                (f"special-{method}-{dtype}", ("ops", method, (special.astype(dtype),), {}), "ok")
+            )
+            cases.append(
+                (f"zero-d-{method}-{dtype}", ("ops", method, (numpy.array(-2.0, dtype),), {}), "ok")
+            )
     cases.append(("relu_k-nan-cap", ("ops", "relu_k", (special,), {"n": NAN}), "ok"))
-    cases.append(("mish-far-negative", ("ops", "mish", (numpy.array([-3e38], "float32"),), {}), "ok"))
+    cases.append(
+        ("mish-far-negative", ("ops", "mish", (numpy.array([-3e38], "float32"),), {}), "ok")
+    )
     return cases
 
 
@@ -733,13 +1076,22 @@ def _model_cases() -> List[Tuple[str, Tuple[Any, ...], str]]:
                 altered["params"][position][param] = numpy.ascontiguousarray(value.T)
                 mutated = srsly.msgpack_dumps(altered)
                 for setup in (0, 1, 2):
-                    cases.append((f"transposed-{name}-{position}-{param}-{setup}",
-                                  ("model", name, mutated, setup, "reshape", expected), "error"))
+                    cases.append(
+                        (
+                            f"transposed-{name}-{position}-{param}-{setup}",
+                            ("model", name, mutated, setup, "reshape", expected),
+                            "error",
+                        )
+                    )
         for setup in (0, 1, 2):
-            cases.append((f"intact-{name}-{setup}", ("model", name, data, setup, "none", expected), "ok"))
+            cases.append(
+                (f"intact-{name}-{setup}", ("model", name, data, setup, "none", expected), "ok")
+            )
     return cases
 
 
 def corpus() -> List[Tuple[str, Tuple[Any, ...], str]]:
     """(name, case, expected outcome: "ok", "error" or "any" that is neither crash nor hang)."""
-    return _wrapping_cases() + _window_cases() + _linalg_cases() + _activation_cases() + _model_cases()
+    return (
+        _wrapping_cases() + _window_cases() + _linalg_cases() + _activation_cases() + _model_cases()
+    )

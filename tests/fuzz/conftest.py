@@ -1,4 +1,5 @@
 """Hypothesis keeps its files (example database, constants cache) outside the checkout."""
+
 import os
 import tempfile
 

@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TIMEOUT = 10.0
 # Refused allocations become MemoryError instead of taking the machine's memory.
-WORKER_MEMORY_BYTES = 3 << 30
+WORKER_MEMORY_BYTES = 1 << 30
 
 WORKER_SOURCE = """
 import importlib.util, pickle, resource, struct, sys

@@ -184,3 +184,16 @@ for name, factory in (("v1", SparseLinear), ("v2", SparseLinear_v2)):
         numpy.testing.assert_allclose(Y, expected["Y"], rtol=1e-6, atol=1e-6)
         backprop(expected["dY"])
         numpy.testing.assert_allclose(model.get_grad("W"), expected["dW"], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [numpy.array([2**63 - 1, 2**63 - 1, 5], dtype="int64"), numpy.array([2**64 - 1, 4], dtype="uint64")],
+    ids=["int64-sum-wraps", "uint64-cast-wraps"],
+)
+def test_lengths_are_bounded_before_they_are_summed(lengths):
+    model = SparseLinear(nO=2, length=16)
+    model.initialize()
+    keys, values = numpy.arange(3, dtype="uint64"), numpy.ones(3, dtype="float32")
+    with pytest.raises(ValueError, match="exceeds the 3 keys"):
+        model.predict((keys, values, lengths))

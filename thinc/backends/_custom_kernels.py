@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy
 
 from ..compat import cupy, has_cupy_gpu
-from .ops import LengthsMismatchError
+from .ops import LengthsMismatchError, _check_window
 
 KERNELS_SOURCE_PATH = Path(__file__).with_name("_custom_kernels.cu")
 FLOAT_KERNELS = (
@@ -129,13 +129,18 @@ def _int32_lengths(lengths: Any, n_rows: int, what: str, xp: Any, *, exact: bool
             f"{what}: lengths must be a 1d integer array, got shape {lengths.shape} "
             f"and dtype {lengths.dtype}"
         )
-    lengths = xp.ascontiguousarray(lengths, dtype="int32")
+    total = 0
     if lengths.shape[0]:
         if bool((lengths < 0).any()):
             raise ValueError(f"{what}: all sequence lengths must be >= 0")
-        total = int(lengths.sum())
-    else:
-        total = 0
+        # Each length is bounded before the int32 cast and the sum: the cast
+        # would wrap 2**32 + 3 to 3, and a sum of huge lengths can wrap too.
+        if bool((lengths > n_rows).any()):
+            raise LengthsMismatchError(
+                f"{what}: a length exceeds the {n_rows} rows of the array"
+            )
+        total = int(lengths.astype("int64").sum())
+    lengths = xp.ascontiguousarray(lengths, dtype="int32")
     if total > n_rows or (exact and total != n_rows):
         raise LengthsMismatchError(
             f"{what}: lengths sum to {total} but the array has {n_rows} rows"
@@ -172,8 +177,7 @@ def seq2col(seq: Any, nW: int, *, lengths: Optional[Any] = None) -> Any:
     at the edges of each sequence."""
     _require_ndim(seq, 2, "seq2col input")
     suffix = _suffix(seq, "seq2col input")
-    if nW < 0:
-        raise ValueError(f"seq2col: nW must be >= 0, got {nW}")
+    nW = _check_window(nW)
     xp = _xp(seq)
     B, I = seq.shape
     if lengths is None:
@@ -192,8 +196,7 @@ def backprop_seq2col(dY: Any, nW: int, *, lengths: Optional[Any] = None) -> Any:
     """Gradient of seq2col: (B, (2*nW+1)*I) to (B, I)."""
     _require_ndim(dY, 2, "backprop_seq2col gradient")
     suffix = _suffix(dY, "backprop_seq2col gradient")
-    if nW < 0:
-        raise ValueError(f"backprop_seq2col: nW must be >= 0, got {nW}")
+    nW = _check_window(nW)
     xp = _xp(dY)
     nF = 2 * nW + 1
     B, width = dY.shape

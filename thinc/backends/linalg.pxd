@@ -13,6 +13,10 @@ ctypedef float weight_t
 cdef extern from "math.h" nogil:
     weight_t exp(weight_t x)
     weight_t sqrt(weight_t x)
+    # C's pow, not Cython's **: for a negative base and a fractional power
+    # ** raises (complex result), which a noexcept helper can only swallow,
+    # leaving the rest of the vector unwritten; C answers NaN.
+    float powf(float base, float power)
 
 
 cdef class Matrix:
@@ -97,7 +101,7 @@ cdef class Vec:
     cdef inline void pow_i(weight_t* vec, const weight_t scal, int32_t nr) noexcept nogil:
         cdef int32_t index
         for index in range(nr):
-            vec[index] = vec[index] ** scal
+            vec[index] = powf(vec[index], scal)
 
     @staticmethod
     cdef inline void div(weight_t* output, const weight_t* vec, weight_t scal,
@@ -180,7 +184,7 @@ cdef class VecVec:
                                int32_t nr) noexcept nogil:
         cdef int32_t index
         for index in range(nr):
-            x[index] += y[index] ** power
+            x[index] += powf(y[index], power)
 
     @staticmethod
     cdef inline void mul(weight_t* output, const weight_t* x, const weight_t* y,

@@ -16,7 +16,8 @@ from murmurhash.mrmr cimport hash128_x64
 from .cblas cimport CBlas, affine_f32, affine_f64, gemm_f32, gemm_f64
 
 from . import cblas as _cblas_module
-from .ops import Ops, _average_decay, _whole_number
+from .ops import (MAX_GRADIENT_ROWS, LengthsMismatchError, Ops, _average_decay,
+                  _check_clip_threshold, _whole_number)
 from .ops import _check_window as _ops_check_window
 
 cnp.import_array()
@@ -262,13 +263,13 @@ cdef cnp.ndarray checked_lengths(lengths, index_t n_rows, str op_name, bint allo
         # Compared before adding (total <= n_rows holds), so lengths whose sum
         # would wrap around int64 are refused instead of passing the total check.
         if value > n_rows - total:
-            raise IndexError(
+            raise LengthsMismatchError(
                 f"{op_name}: lengths must sum up to the number of rows ({n_rows}), "
                 f"got {sum(result.tolist())}"
             )
         total += value
     if not allow_short and total != n_rows:
-        raise IndexError(
+        raise LengthsMismatchError(
             f"{op_name}: lengths must sum up to the number of rows ({n_rows}), got {total}"
         )
     if total_out != NULL:
@@ -773,7 +774,8 @@ class NumpyOps(Ops):
         if not (is_real_array(X) and X.ndim == 2):
             return super().reduce_first(X, lengths)
         cdef index_t total = 0
-        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_first", True, True, &total)
+        # Exact, as in the reference Ops: the boundaries it returns end at the last row.
+        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_first", False, True, &total)
         # int32 as in thinc 8.3, unless the boundaries would not fit it.
         starts_ends = numpy.zeros(lengths64.shape[0] + 1,
                                   dtype=numpy.int32 if total < 2 ** 31 else numpy.int64)
@@ -783,7 +785,7 @@ class NumpyOps(Ops):
     def reduce_last(self, X, lengths):
         if not (is_real_array(X) and X.ndim == 2):
             return super().reduce_last(X, lengths)
-        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_last", True, True, NULL)
+        lengths64 = checked_lengths(lengths, X.shape[0], "reduce_last", False, True, NULL)
         lasts = numpy.cumsum(lengths64) - 1
         return X[lasts], lasts
 
@@ -935,6 +937,7 @@ class NumpyOps(Ops):
         return result
 
     def clip_gradient(self, gradient, threshold: float):
+        _check_clip_threshold(threshold)
         if not (is_real_array(gradient) and is_writeable_contiguous(gradient)):
             return super().clip_gradient(gradient, threshold)
         _clip_gradient(gradient, threshold)
@@ -1016,7 +1019,8 @@ def _sequence_lengths(lengths, n_rows: int, op_name: str):
 
 
 cdef cnp.ndarray checked_reduction_gradient(d_out, lengths, str op_name, index_t* total):
-    cdef cnp.ndarray lengths64 = checked_lengths(lengths, 2 ** 62, op_name, True, False, total)
+    cdef cnp.ndarray lengths64 = checked_lengths(lengths, MAX_GRADIENT_ROWS, op_name, True, False,
+                                                 total)
     if lengths64.shape[0] != d_out.shape[0]:
         raise ValueError(
             f"{op_name}: got {lengths64.shape[0]} lengths for {d_out.shape[0]} gradient rows"

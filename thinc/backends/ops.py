@@ -1062,6 +1062,7 @@ class Ops:
 
     def clip_gradient(self, gradient: FloatsT, threshold: float) -> FloatsT:
         """Scale ``gradient`` in place so its L2 norm is at most ``threshold``."""
+        _check_clip_threshold(threshold)
         norm = float(self.xp.sqrt((gradient.astype("float64") ** 2).sum()))
         if norm > threshold:
             gradient *= threshold / norm
@@ -1130,15 +1131,14 @@ class Ops:
 
     def backprop_reduce_sum(self, d_sums: Floats2d, lengths: Ints1d) -> Floats2d:
         lengths_list = self._backprop_reduce_lengths(d_sums, lengths, "backprop_reduce_sum")
-        # Repeats as a host list: cupy.repeat does not take an array of them.
-        return self.xp.repeat(d_sums, lengths_list, axis=0)
+        return _repeat_rows(self.xp, d_sums, lengths_list)
 
     def backprop_reduce_mean(self, d_means: Floats2d, lengths: Ints1d) -> Floats2d:
         lengths_list = self._backprop_reduce_lengths(d_means, lengths, "backprop_reduce_mean")
         # Zero-length sequences own no rows, so dividing by max(length, 1) is safe.
         divisors = self.xp.asarray([max(length, 1) for length in lengths_list], dtype=d_means.dtype)
         scaled = d_means / divisors.reshape((-1,) + (1,) * (d_means.ndim - 1))
-        return self.xp.repeat(scaled, lengths_list, axis=0)
+        return _repeat_rows(self.xp, scaled, lengths_list)
 
     def backprop_reduce_max(self, d_maxes: Floats2d, which: Ints2d, lengths: Ints1d) -> Floats2d:
         lengths_list = self._backprop_reduce_lengths(
@@ -1204,6 +1204,12 @@ class Ops:
             raise ValueError(
                 f"{op} needs a 2d gradient with one row per sequence: got shape "
                 f"{d_reduced.shape} for {len(lengths_list)} lengths"
+            )
+        # Bounded as NumpyOps bounds it: numpy.repeat sums the lengths in int64
+        # unchecked, and a wrapped total writes past the array it allocated.
+        if sum(lengths_list) > MAX_GRADIENT_ROWS:
+            raise LengthsMismatchError(
+                f"{op}: lengths sum to {sum(lengths_list)}, more than {MAX_GRADIENT_ROWS} rows"
             )
         return lengths_list
 
@@ -1481,6 +1487,10 @@ def _check_same_shape(u: Any, v: Any, op: str) -> None:
         raise ValueError(f"{op} needs arrays of one shape, got {u.shape} and {v.shape}")
 
 
+# The most rows a reduction's gradient may have (a sum of lengths beyond it
+# is taken for a wrapped or corrupt one).
+MAX_GRADIENT_ROWS = 2**62
+
 # thinc 8.3's kernels take nW as a C int; wider windows are refused rather
 # than looped over (a zero-width input would spin through all 2 * nW + 1 blocks).
 MAX_WINDOW = 2**31 - 1
@@ -1498,9 +1508,25 @@ def _whole_number(value: Any, what: str) -> int:
     return whole
 
 
+def _repeat_rows(xp: Xp, rows: Any, lengths: List[int]) -> Any:
+    """Row i of ``rows`` repeated lengths[i] times (repeats as a host list:
+    cupy.repeat does not take an array of them)."""
+    if rows.size == 0:
+        # numpy.repeat would still step through every repeat of an empty row.
+        return xp.zeros((sum(lengths),) + rows.shape[1:], dtype=rows.dtype)
+    return xp.repeat(rows, lengths, axis=0)
+
+
 def _slope_or_nan(xp: Xp, inside: Any, saved: Any) -> Any:
     """A 0/1 slope mask, NaN where the saved array is NaN (a compare alone says 0)."""
     return xp.where(xp.isnan(saved), saved, inside)
+
+
+def _check_clip_threshold(threshold: float) -> None:
+    # A norm is never negative: such a threshold (or NaN) has no meaning, and
+    # with a zero gradient it divided by zero.
+    if not float(threshold) >= 0:
+        raise ValueError(f"clip_gradient: threshold must be >= 0, got {threshold!r}")
 
 
 def _average_decay(t: int, max_decay: float) -> float:

@@ -77,6 +77,9 @@ cdef class ToyBeam:
             raise ValueError(f"scores shape {scores.shape} != (beam size {size}, {self.nr_class})")
         costs = numpy.zeros_like(scores) if costs is None else numpy.ascontiguousarray(costs, dtype="float32")
         valid = numpy.ones(scores.shape, dtype="int32") if valid is None else numpy.ascontiguousarray(valid, dtype="int32")
+        # The loop below reads all three tables unchecked (boundscheck is off).
+        if costs.shape != scores.shape or valid.shape != scores.shape:
+            raise ValueError(f"costs {costs.shape} and valid {valid.shape} must match scores {scores.shape}")
         cdef float[:, ::1] score_view = scores
         cdef float[:, ::1] cost_view = costs
         cdef int[:, ::1] valid_view = valid

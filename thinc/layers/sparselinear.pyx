@@ -118,9 +118,14 @@ def _check_input(keys_values_lengths) -> InT:
         raise ValueError(f"sparse_linear: {keys.shape[0]} keys but {values.shape[0]} values")
     if lengths.size and int(lengths.min()) < 0:
         raise ValueError("sparse_linear: lengths must not be negative")
+    # Each length is bounded before the sum, which could wrap around int64 (and the
+    # int32 cast below would then hand the kernel negative lengths).
+    if lengths.size and int(lengths.max()) > keys.shape[0]:
+        raise ValueError(f"sparse_linear: a length of {int(lengths.max())} exceeds the {keys.shape[0]} keys")
     # As in thinc, keys past sum(lengths) are ignored; fewer keys than that is an error.
-    if int(lengths.sum()) > keys.shape[0]:
-        raise ValueError(f"sparse_linear: lengths sum to {int(lengths.sum())} but there are only {keys.shape[0]} keys")
+    total = sum(lengths.tolist())
+    if total > keys.shape[0]:
+        raise ValueError(f"sparse_linear: lengths sum to {total} but there are only {keys.shape[0]} keys")
     # Signed keys are read as their unsigned 64-bit pattern, as the hashing expects.
     return (
         numpy.ascontiguousarray(keys.astype("uint64", copy=False)),
