@@ -142,8 +142,8 @@ def test_params_reach_factory_and_optimizer(blobs):
     assert classifier.optimizer_.b1 == 0.8 and classifier.optimizer_.learn_rate == 0.01
     copy = clone(classifier)
     assert copy.get_params()["model__width"] == 6 and not hasattr(copy, "model_")
-    with pytest.raises(TypeError, match="model__"):
-        ThincClassifier(width=5)
+    with pytest.raises(ValueError, match="unknown parameters.*model__"):
+        ThincClassifier(width=5).fit(X, y)
     with pytest.raises(ValueError, match="Invalid parameter"):
         classifier.set_params(nonsense=1)
 

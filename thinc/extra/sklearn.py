@@ -158,12 +158,6 @@ class _ThincEstimator(BaseEstimator):
         random_state: Any = None,
         **factory_params: Any,
     ):
-        unknown = [name for name in factory_params if not name.startswith(FACTORY_PREFIXES)]
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__}() got unexpected keyword arguments {unknown}; arguments "
-                "for the model factory start with 'model__', for the optimizer with 'optimizer__'"
-            )
         self.model = model
         self.optimizer = optimizer
         self.learn_rate = learn_rate
@@ -178,7 +172,8 @@ class _ThincEstimator(BaseEstimator):
         self.verbose = verbose
         self.random_state = random_state
         # Private, so that sklearn's checks do not count it as an attribute set in __init__;
-        # get_params() reports its entries one by one.
+        # get_params() reports its entries one by one. Names are checked in fit, as sklearn
+        # asks: __init__ and set_params take anything.
         self._factory_params = dict(factory_params)
 
     # -- parameters -------------------------------------------------------------------
@@ -189,7 +184,11 @@ class _ThincEstimator(BaseEstimator):
         return params
 
     def set_params(self, **params: Any) -> "_ThincEstimator":
-        prefixed = {name: params.pop(name) for name in list(params) if name.startswith(FACTORY_PREFIXES)}
+        prefixed = {
+            name: params.pop(name)
+            for name in list(params)
+            if name.startswith(FACTORY_PREFIXES) or name in self._factory_params
+        }
         # A new dict, not an update: a clone may share the old one with this estimator.
         self._factory_params = {**self._factory_params, **prefixed}
         super().set_params(**params)
@@ -205,6 +204,12 @@ class _ThincEstimator(BaseEstimator):
             if not condition:
                 raise ValueError(f"{type(self).__name__}: {message}")
 
+        unknown = sorted(name for name in self._factory_params if not name.startswith(FACTORY_PREFIXES))
+        require(
+            not unknown,
+            f"unknown parameters {unknown}; arguments for the model factory start with 'model__', "
+            "for the optimizer with 'optimizer__'",
+        )
         require(self.input_type in INPUT_TYPES, f"input_type must be one of {INPUT_TYPES}, not {self.input_type!r}")
         for name in ("max_iter", "batch_size", "n_iter_no_change"):
             value = getattr(self, name)
@@ -269,6 +274,11 @@ class _ThincEstimator(BaseEstimator):
         factory = type(self)._default_model if self.model is None else self.model
         if isinstance(factory, str):
             return registry.layers.get(factory)
+        if isinstance(factory, Model):
+            raise ValueError(
+                f"{type(self).__name__}: model must be a function that builds a new Model, not a "
+                "Model: each fit (and each clone in a grid search) trains a fresh one"
+            )
         if not callable(factory):
             raise ValueError(
                 f"{type(self).__name__}: model must be a function returning a thinc Model, or the "
@@ -324,10 +334,10 @@ class _ThincEstimator(BaseEstimator):
         for start in range(0, n_samples, self.batch_size):
             batch = order[start : start + self.batch_size]
             guesses, backprop = self.model_.begin_update(_take(X, batch))
-            gradient, loss = self._loss.__call__(guesses, targets[batch])
-            backprop(gradient)
+            truths = targets[batch]
+            backprop(self._loss.get_grad(guesses, truths))
             self.model_.finish_update(self.optimizer_)
-            total += float(loss) * len(batch)
+            total += self._loss_sum(self.model_.ops.to_numpy(guesses), truths)
         self.n_iter_ += 1
         return total / n_samples
 
@@ -570,9 +580,13 @@ class ThincClassifier(ClassifierMixin, _ThincEstimator):
             )
         return numpy.eye(len(self.classes_), dtype=numpy.float32)[codes]
 
-    @property
-    def _loss(self) -> CategoricalCrossentropy:
-        return CategoricalCrossentropy(normalize=True)
+    # Stateless, so one instance serves every estimator.
+    _loss = CategoricalCrossentropy(normalize=True)
+
+    def _loss_sum(self, probabilities: numpy.ndarray, one_hot: numpy.ndarray) -> float:
+        """Summed negative log-likelihood of the true classes: the reported training loss."""
+        true = (probabilities * one_hot).sum(axis=1)
+        return float(-numpy.log(numpy.maximum(true, 1e-12)).sum())
 
     def _score_predictions(self, y: numpy.ndarray, raw: numpy.ndarray) -> float:
         return float(accuracy_score(y, self.classes_[raw.argmax(axis=1)]))
@@ -652,9 +666,12 @@ class ThincRegressor(RegressorMixin, _ThincEstimator):
             raise ValueError(f"y has {columns.shape[1]} targets, but the regressor was fitted on {len(self.y_mean_)}")
         return ((columns - self.y_mean_) / self.y_scale_).astype(numpy.float32)
 
-    @property
-    def _loss(self) -> L2Distance:
-        return L2Distance(normalize=True)
+    # Stateless, so one instance serves every estimator.
+    _loss = L2Distance(normalize=True)
+
+    def _loss_sum(self, guesses: numpy.ndarray, truths: numpy.ndarray) -> float:
+        """Summed mean squared error over the targets (in standardised units)."""
+        return float(((guesses - truths) ** 2).mean(axis=1).sum())
 
     def _unscale(self, raw: numpy.ndarray) -> numpy.ndarray:
         values = raw * self.y_scale_ + self.y_mean_
