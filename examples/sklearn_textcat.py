@@ -3,8 +3,9 @@ pipelines, beside a plain sklearn baseline (TF-IDF + logistic regression).
 
 Usage: .venv/bin/python examples/sklearn_textcat.py [--spacy PIPELINE] [--summary out.json];
 needs scikit-learn (pip install ".[sklearn]"). Rows printed: dev accuracy, fit and predict time."""
-# The same texts go into every pipeline: words joined by spaces. The thinc row is
-# examples/textcat.py's attention classifier, here trained by ThincClassifier with early
+# The same texts go into every pipeline: words joined by spaces. The thinc rows are a
+# fastText-style mean of hashed word and word-pair embeddings (TF-IDF's n-grams), and
+# examples/textcat.py's attention classifier, both trained by ThincClassifier with early
 # stopping instead of a hand-written loop; --spacy adds spaCy features + logistic regression.
 
 import os
@@ -22,18 +23,25 @@ from typing import List, Optional, Sequence
 import numpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUTPUT, StringHasher, add_ewt_arguments, load_ewt, use_checkout_thinc, write_summary  # noqa: E402
+from _common import (
+    OUTPUT,
+    StringHasher,
+    add_ewt_arguments,
+    load_ewt,
+    use_checkout_thinc,
+    write_summary,
+)  # noqa: E402
 
 use_checkout_thinc()
 
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import FunctionTransformer  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer, StandardScaler  # noqa: E402
+from textcat import build_classifier, featurize  # noqa: E402
 
 import thinc  # noqa: E402
-from textcat import build_classifier, featurize  # noqa: E402
-from thinc.api import Model  # noqa: E402
+from thinc.api import HashEmbed, Model, Softmax, chain, list2ragged, reduce_mean, with_array  # noqa: E402
 from thinc.extra.sklearn import SpacyVectorizer, ThincClassifier  # noqa: E402
 
 
@@ -48,6 +56,45 @@ def genre_model(nO: int, width: int = 64) -> Model:
     return build_classifier(nO, width=width)
 
 
+def ngram_ids(texts: Sequence[str]) -> List[numpy.ndarray]:
+    """Hashed ids of each text's lowercased words and word pairs: the n-grams TF-IDF sees."""
+    hasher = StringHasher()
+    rows = []
+    for text in texts:
+        words = text.lower().split()
+        grams = words + [f"{first} {second}" for first, second in zip(words, words[1:])]
+        # An empty text still needs one id to average over.
+        rows.append(numpy.asarray([hasher(gram) for gram in grams or [""]], dtype="uint64"))
+    return rows
+
+
+def ngram_model(nO: int, width: int = 64, rows: int = 50000) -> Model:
+    """fastText-style: the mean of the n-grams' embeddings, then softmax."""
+    return chain(
+        list2ragged(),
+        with_array(HashEmbed(nO=width, nV=rows)),
+        reduce_mean(),
+        Softmax(nO=nO, nI=width),
+    )
+
+
+def thinc_pipeline(features, factory, args: argparse.Namespace, learn_rate: float) -> Pipeline:
+    classifier = ThincClassifier(
+        factory,
+        input_type="any",
+        learn_rate=learn_rate,
+        batch_size=args.batch_size,
+        max_iter=args.max_iter,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=3,
+        verbose=0 if args.quiet else 1,
+        random_state=args.seed,
+        model__width=args.width,
+    )
+    return Pipeline([("features", FunctionTransformer(features)), ("thinc", classifier)])
+
+
 def pipelines(args: argparse.Namespace) -> dict:
     found = {
         "tf-idf + logistic regression (sklearn)": Pipeline(
@@ -56,32 +103,19 @@ def pipelines(args: argparse.Namespace) -> dict:
                 ("clf", LogisticRegression(max_iter=1000, C=10.0)),
             ]
         ),
-        "thinc attention classifier (ThincClassifier)": Pipeline(
-            [
-                ("features", FunctionTransformer(word_features)),
-                (
-                    "thinc",
-                    ThincClassifier(
-                        genre_model,
-                        input_type="any",
-                        learn_rate=args.learn_rate,
-                        batch_size=args.batch_size,
-                        max_iter=args.max_iter,
-                        early_stopping=True,
-                        validation_fraction=0.1,
-                        n_iter_no_change=3,
-                        verbose=0 if args.quiet else 1,
-                        random_state=args.seed,
-                        model__width=args.width,
-                    ),
-                ),
-            ]
+        "thinc hashed n-grams, fastText-style (ThincClassifier)": thinc_pipeline(
+            ngram_ids, ngram_model, args, learn_rate=0.01
+        ),
+        "thinc attention, textcat.py's model (ThincClassifier)": thinc_pipeline(
+            word_features, genre_model, args, learn_rate=args.learn_rate
         ),
     }
     if args.spacy:
-        found[f"spaCy {args.spacy} tok2vec + logistic regression"] = Pipeline(
+        found[f"spaCy {args.spacy} tok2vec + LR (SpacyVectorizer)"] = Pipeline(
             [
                 ("spacy", SpacyVectorizer(args.spacy, features="tensor", pooling="mean_max")),
+                # tok2vec outputs are not on one scale; lbfgs converges once they are.
+                ("scale", StandardScaler()),
                 ("clf", LogisticRegression(max_iter=1000)),
             ]
         )
@@ -109,16 +143,25 @@ def run(args: argparse.Namespace) -> dict:
         accuracy = float((pipeline.predict(dev_texts) == dev_y).mean())
         predicted = time.perf_counter()
         rows.append(
-            {"pipeline": name, "dev_accuracy": accuracy, "fit_seconds": fitted - started,
-             "predict_seconds": predicted - fitted}
+            {
+                "pipeline": name,
+                "dev_accuracy": accuracy,
+                "fit_seconds": fitted - started,
+                "predict_seconds": predicted - fitted,
+            }
         )
-    print(f"\n{'pipeline':<48} {'dev acc':>8} {'fit s':>8} {'predict s':>10}")
+    print(f"\n{'pipeline':<56} {'dev acc':>8} {'fit s':>8} {'predict s':>10}")
     for row in rows:
         print(
-            f"{row['pipeline']:<48} {row['dev_accuracy']:>8.4f} {row['fit_seconds']:>8.2f} "
+            f"{row['pipeline']:<56} {row['dev_accuracy']:>8.4f} {row['fit_seconds']:>8.2f} "
             f"{row['predict_seconds']:>10.2f}"
         )
-    summary = {"thinc_version": thinc.__version__, "data": description, "majority_baseline": majority, "rows": rows}
+    summary = {
+        "thinc_version": thinc.__version__,
+        "data": description,
+        "majority_baseline": majority,
+        "rows": rows,
+    }
     write_summary(args.summary, summary)
     return summary
 
@@ -126,10 +169,14 @@ def run(args: argparse.Namespace) -> dict:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_ewt_arguments(parser, OUTPUT / "sklearn_textcat.png")
-    parser.add_argument("--spacy", help="also a spaCy pipeline's pooled tok2vec features (a name for spacy.load)")
-    parser.add_argument("--max-iter", type=int, default=20, help="epochs at most (early stopping ends sooner)")
+    parser.add_argument(
+        "--spacy", help="also a spaCy pipeline's pooled tok2vec features (a name for spacy.load)"
+    )
+    parser.add_argument(
+        "--max-iter", type=int, default=20, help="epochs at most (early stopping ends sooner)"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learn-rate", type=float, default=0.002)
+    parser.add_argument("--learn-rate", type=float, default=0.002, help="the attention model's")
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)

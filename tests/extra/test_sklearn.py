@@ -1,11 +1,14 @@
 """thinc.extra.sklearn: the estimators against sklearn's own checks, its tooling (Pipeline,
 GridSearchCV, clone, pickle) and its error conventions, plus the spaCy vectorizer."""
+
 import pickle
 
 import numpy
 import pytest
 
-pytest.importorskip("sklearn", reason='scikit-learn is an optional extra: pip install "thinc[sklearn]"')
+pytest.importorskip(
+    "sklearn", reason='scikit-learn is an optional extra: pip install "thinc[sklearn]"'
+)
 
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import make_blobs, make_regression  # noqa: E402
@@ -48,7 +51,6 @@ def regression():
     return X.astype("f"), y
 
 
-@pytest.mark.slow
 @parametrize_with_checks(
     [ThincClassifier(random_state=0), ThincRegressor(random_state=0)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
@@ -112,7 +114,11 @@ def test_partial_fit_needs_classes_then_trains_on(blobs):
 def test_early_stopping_keeps_the_best_epoch(blobs):
     X, y = blobs
     classifier = ThincClassifier(
-        random_state=0, max_iter=200, early_stopping=True, validation_fraction=0.25, n_iter_no_change=3
+        random_state=0,
+        max_iter=200,
+        early_stopping=True,
+        validation_fraction=0.25,
+        n_iter_no_change=3,
     ).fit(X, y)
     assert classifier.n_iter_ < 200
     assert len(classifier.validation_scores_) == classifier.n_iter_
@@ -150,8 +156,12 @@ def test_params_reach_factory_and_optimizer(blobs):
 
 def test_pipeline_grid_search_and_cross_validation(blobs):
     X, y = blobs
-    pipeline = Pipeline([("scale", StandardScaler()), ("thinc", ThincClassifier(random_state=0, max_iter=10))])
-    search = GridSearchCV(pipeline, {"thinc__model__width": [4, 16], "thinc__learn_rate": [0.01]}, cv=2)
+    pipeline = Pipeline(
+        [("scale", StandardScaler()), ("thinc", ThincClassifier(random_state=0, max_iter=10))]
+    )
+    search = GridSearchCV(
+        pipeline, {"thinc__model__width": [4, 16], "thinc__learn_rate": [0.01]}, cv=2
+    )
     search.fit(X, y)
     assert search.best_params_["thinc__model__width"] in (4, 16)
     assert search.score(X, y) > 0.8
@@ -161,7 +171,9 @@ def test_pipeline_grid_search_and_cross_validation(blobs):
 
 def test_save_load_and_pickle_round_trip_exactly(blobs, tmp_path):
     X, y = blobs
-    classifier = ThincClassifier(random_state=0, max_iter=10, model__width=12).fit(X, numpy.array(list("abc"))[y])
+    classifier = ThincClassifier(random_state=0, max_iter=10, model__width=12).fit(
+        X, numpy.array(list("abc"))[y]
+    )
     path = tmp_path / "classifier.thinc"
     classifier.to_disk(path)
     loaded = ThincClassifier().from_disk(path)
@@ -228,7 +240,12 @@ def test_any_input_type_trains_a_text_model():
     pipeline = Pipeline(
         [
             ("tokens", FunctionTransformer(lambda texts: [text.split() for text in texts])),
-            ("thinc", ThincClassifier(bag_of_words, input_type="any", learn_rate=0.01, max_iter=30, random_state=0)),
+            (
+                "thinc",
+                ThincClassifier(
+                    bag_of_words, input_type="any", learn_rate=0.01, max_iter=30, random_state=0
+                ),
+            ),
         ]
     )
     pipeline.fit(texts, labels)
@@ -278,11 +295,60 @@ def test_spacy_vectorizer_pools_tok2vec(blank_nlp_factory):
 
 
 def test_spacy_vectorizer_in_a_pipeline(blank_nlp_factory):
-    texts = ["good great fine film", "bad awful poor film", "a great good day", "a poor bad day"] * 5
+    texts = [
+        "good great fine film",
+        "bad awful poor film",
+        "a great good day",
+        "a poor bad day",
+    ] * 5
     labels = [1, 0, 1, 0] * 5
     # A factory, not a Language object: clone() copies it cheaply, and each clone loads its own.
-    pipeline = Pipeline([("spacy", SpacyVectorizer(blank_nlp_factory)), ("clf", LogisticRegression())])
+    pipeline = Pipeline(
+        [("spacy", SpacyVectorizer(blank_nlp_factory)), ("clf", LogisticRegression())]
+    )
     assert cross_val_score(pipeline, texts, labels, cv=2).shape == (2,)
     pipeline.fit(texts, labels)
     restored = pickle.loads(pickle.dumps(pipeline))
     assert (restored.predict(texts) == pipeline.predict(texts)).all()
+
+
+def test_example_runs_on_a_slice_of_the_sample(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    checkout = Path(__file__).resolve().parents[2]
+    summary = tmp_path / "summary.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(checkout / "examples" / "sklearn_textcat.py"),
+            "--sample",
+            "--limit",
+            "150",
+            "--max-iter",
+            "2",
+            "--quiet",
+            "--summary",
+            str(summary),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    rows = json.loads(summary.read_text())["rows"]
+    assert [row["pipeline"].split()[0] for row in rows] == ["tf-idf", "thinc", "thinc"]
+    assert all(0 <= row["dev_accuracy"] <= 1 for row in rows)
+
+
+def test_model_by_registry_name_and_refusing_a_model_instance(blobs):
+    from thinc.api import registry
+
+    registry.layers("test_sklearn.mlp.v1", func=mlp_classifier)
+    X, y = blobs
+    classifier = ThincClassifier("test_sklearn.mlp.v1", max_iter=3, model__width=7).fit(X, y)
+    assert classifier.model_.get_dim("nO") == 3
+    assert ThincClassifier().from_bytes(classifier.to_bytes()).model == "test_sklearn.mlp.v1"
+    with pytest.raises(ValueError, match="builds a new Model"):
+        ThincClassifier(mlp_classifier(), max_iter=1).fit(X, y)

@@ -76,19 +76,31 @@ PREDICT_BATCH_SIZE = 1024
 
 
 def _mlp(output: Model, width: int, depth: int, dropout: float, nI: Optional[int]) -> Model:
-    hidden = [Relu(nO=width, nI=nI if index == 0 else width, dropout=dropout) for index in range(depth)]
+    hidden = [
+        Relu(nO=width, nI=nI if index == 0 else width, dropout=dropout) for index in range(depth)
+    ]
     return chain(*hidden, output) if hidden else output
 
 
 def mlp_classifier(
-    *, width: int = 64, depth: int = 1, dropout: float = 0.0, nO: Optional[int] = None, nI: Optional[int] = None
+    *,
+    width: int = 64,
+    depth: int = 1,
+    dropout: float = 0.0,
+    nO: Optional[int] = None,
+    nI: Optional[int] = None,
 ) -> Model:
     """`ThincClassifier`'s default model: `depth` Relu layers of `width`, then Softmax."""
     return _mlp(Softmax(nO=nO, nI=width if depth else nI), width, depth, dropout, nI)
 
 
 def mlp_regressor(
-    *, width: int = 64, depth: int = 1, dropout: float = 0.0, nO: Optional[int] = None, nI: Optional[int] = None
+    *,
+    width: int = 64,
+    depth: int = 1,
+    dropout: float = 0.0,
+    nO: Optional[int] = None,
+    nI: Optional[int] = None,
 ) -> Model:
     """`ThincRegressor`'s default model: `depth` Relu layers of `width`, then Linear."""
     return _mlp(Linear(nO=nO, nI=width if depth else nI), width, depth, dropout, nI)
@@ -196,7 +208,9 @@ class _ThincEstimator(BaseEstimator):
 
     def _prefixed(self, prefix: str) -> Dict[str, Any]:
         return {
-            name[len(prefix) :]: value for name, value in self._factory_params.items() if name.startswith(prefix)
+            name[len(prefix) :]: value
+            for name, value in self._factory_params.items()
+            if name.startswith(prefix)
         }
 
     def _check_params(self) -> None:
@@ -204,21 +218,32 @@ class _ThincEstimator(BaseEstimator):
             if not condition:
                 raise ValueError(f"{type(self).__name__}: {message}")
 
-        unknown = sorted(name for name in self._factory_params if not name.startswith(FACTORY_PREFIXES))
+        unknown = sorted(
+            name for name in self._factory_params if not name.startswith(FACTORY_PREFIXES)
+        )
         require(
             not unknown,
             f"unknown parameters {unknown}; arguments for the model factory start with 'model__', "
             "for the optimizer with 'optimizer__'",
         )
-        require(self.input_type in INPUT_TYPES, f"input_type must be one of {INPUT_TYPES}, not {self.input_type!r}")
+        require(
+            self.input_type in INPUT_TYPES,
+            f"input_type must be one of {INPUT_TYPES}, not {self.input_type!r}",
+        )
         for name in ("max_iter", "batch_size", "n_iter_no_change"):
             value = getattr(self, name)
             require(
-                isinstance(value, (int, numpy.integer)) and not isinstance(value, bool) and value >= 1,
+                bool(
+                    isinstance(value, (int, numpy.integer))
+                    and not isinstance(value, bool)
+                    and value >= 1
+                ),
                 f"{name} must be a positive integer, not {value!r}",
             )
         require(
-            isinstance(self.learn_rate, (int, float)) and math.isfinite(self.learn_rate) and self.learn_rate > 0,
+            isinstance(self.learn_rate, (int, float))
+            and math.isfinite(self.learn_rate)
+            and self.learn_rate > 0,
             f"learn_rate must be a positive number, not {self.learn_rate!r}",
         )
         require(
@@ -250,7 +275,9 @@ class _ThincEstimator(BaseEstimator):
 
     def _validate_training_data(self, X: Any, y: Any, *, reset: bool) -> Tuple[Any, numpy.ndarray]:
         if y is None:
-            raise ValueError(f"requires y to be passed, but the target y is None ({type(self).__name__})")
+            raise ValueError(
+                f"requires y to be passed, but the target y is None ({type(self).__name__})"
+            )
         if self.input_type == "any":
             X = self._validate_X(X, reset=reset)
             y = numpy.asarray(y)
@@ -273,7 +300,7 @@ class _ThincEstimator(BaseEstimator):
     def _factory(self) -> Callable[..., Model]:
         factory = type(self)._default_model if self.model is None else self.model
         if isinstance(factory, str):
-            return registry.layers.get(factory)
+            return registry.get("layers", factory)
         if isinstance(factory, Model):
             raise ValueError(
                 f"{type(self).__name__}: model must be a function that builds a new Model, not a "
@@ -304,7 +331,7 @@ class _ThincEstimator(BaseEstimator):
     def _build_optimizer(self) -> Any:
         factory = self.optimizer
         if isinstance(factory, str):
-            factory = registry.optimizers.get(factory)
+            factory = registry.get("optimizers", factory)
         arguments = {"learn_rate": self.learn_rate, **self._prefixed("optimizer__")}
         return factory(**arguments)
 
@@ -440,7 +467,9 @@ class _ThincEstimator(BaseEstimator):
         n_samples = _num_samples(X)
         rows = numpy.arange(n_samples)
         outputs = [
-            self.model_.ops.to_numpy(self.model_.predict(_take(X, rows[start : start + PREDICT_BATCH_SIZE])))
+            self.model_.ops.to_numpy(
+                self.model_.predict(_take(X, rows[start : start + PREDICT_BATCH_SIZE]))
+            )
             for start in range(0, n_samples, PREDICT_BATCH_SIZE)
         ]
         return numpy.concatenate(outputs).astype(numpy.float64)
@@ -452,7 +481,11 @@ class _ThincEstimator(BaseEstimator):
     # -- saving -----------------------------------------------------------------------
 
     def _fitted_state(self) -> Dict[str, Any]:
-        state: Dict[str, Any] = {"n_iter": self.n_iter_, "loss_curve": list(self.loss_curve_), "dims": list(self._dims_)}
+        state: Dict[str, Any] = {
+            "n_iter": self.n_iter_,
+            "loss_curve": list(self.loss_curve_),
+            "dims": list(self._dims_),
+        }
         if hasattr(self, "n_features_in_"):
             state["n_features_in"] = int(self.n_features_in_)
         if hasattr(self, "feature_names_in_"):
@@ -490,7 +523,9 @@ class _ThincEstimator(BaseEstimator):
         if not isinstance(message, dict) or message.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} message")
         if message["estimator"] != type(self).__name__:
-            raise ValueError(f"the message holds a {message['estimator']}, not a {type(self).__name__}")
+            raise ValueError(
+                f"the message holds a {message['estimator']}, not a {type(self).__name__}"
+            )
         self.set_params(**message["params"])
         self._forget()
         self._restore_fitted_state(message["state"])
@@ -565,7 +600,9 @@ class ThincClassifier(ClassifierMixin, _ThincEstimator):
         return self._targets(y), len(self.classes_)
 
     def _targets(self, y: numpy.ndarray, classes: Optional[Sequence] = None) -> numpy.ndarray:
-        if classes is not None and not numpy.array_equal(numpy.unique(numpy.asarray(classes)), self.classes_):
+        if classes is not None and not numpy.array_equal(
+            numpy.unique(numpy.asarray(classes)), self.classes_
+        ):
             raise ValueError(
                 f"classes={list(classes)!r} differs from the classes of the first partial_fit call, "
                 f"{list(self.classes_)!r}"
@@ -609,12 +646,16 @@ class ThincClassifier(ClassifierMixin, _ThincEstimator):
     def _fitted_state(self) -> Dict[str, Any]:
         state = super()._fitted_state()
         state["classes"] = self.classes_.tolist()
-        state["classes_dtype"] = self.classes_.dtype.str if self.classes_.dtype != object else "object"
+        state["classes_dtype"] = (
+            self.classes_.dtype.str if self.classes_.dtype != object else "object"
+        )
         return state
 
     def _restore_fitted_state(self, state: Dict[str, Any]) -> None:
         super()._restore_fitted_state(state)
-        dtype = object if state["classes_dtype"] == "object" else numpy.dtype(state["classes_dtype"])
+        dtype = (
+            object if state["classes_dtype"] == "object" else numpy.dtype(state["classes_dtype"])
+        )
         self.classes_ = numpy.asarray(state["classes"], dtype=dtype)
 
 
@@ -663,7 +704,9 @@ class ThincRegressor(RegressorMixin, _ThincEstimator):
     def _targets(self, y: numpy.ndarray) -> numpy.ndarray:
         columns = y.reshape(len(y), -1).astype(numpy.float64)
         if columns.shape[1] != len(self.y_mean_):
-            raise ValueError(f"y has {columns.shape[1]} targets, but the regressor was fitted on {len(self.y_mean_)}")
+            raise ValueError(
+                f"y has {columns.shape[1]} targets, but the regressor was fitted on {len(self.y_mean_)}"
+            )
         return ((columns - self.y_mean_) / self.y_scale_).astype(numpy.float32)
 
     # Stateless, so one instance serves every estimator.
@@ -687,7 +730,9 @@ class ThincRegressor(RegressorMixin, _ThincEstimator):
     def _fitted_state(self) -> Dict[str, Any]:
         state = super()._fitted_state()
         state.update(
-            y_mean=self.y_mean_.tolist(), y_scale=self.y_scale_.tolist(), single_output=bool(self._single_output_)
+            y_mean=self.y_mean_.tolist(),
+            y_scale=self.y_scale_.tolist(),
+            single_output=bool(self._single_output_),
         )
         return state
 
@@ -734,7 +779,9 @@ class SpacyVectorizer(TransformerMixin, BaseEstimator):
             try:
                 import spacy
             except ImportError as error:
-                raise ImportError("SpacyVectorizer needs spaCy: pip install 'spacy>=3.8,<3.9'") from error
+                raise ImportError(
+                    "SpacyVectorizer needs spaCy: pip install 'spacy>=3.8,<3.9'"
+                ) from error
             nlp = self.nlp
             if isinstance(nlp, (str, Path)):
                 nlp = spacy.load(nlp)
@@ -764,7 +811,9 @@ class SpacyVectorizer(TransformerMixin, BaseEstimator):
             if X.ndim == 2 and X.shape[1] == 1:
                 X = X[:, 0]
             else:
-                raise ValueError(f"SpacyVectorizer takes a 1D sequence of texts, not an array of shape {X.shape}")
+                raise ValueError(
+                    f"SpacyVectorizer takes a 1D sequence of texts, not an array of shape {X.shape}"
+                )
         texts = list(X)
         bad = [type(text).__name__ for text in texts if not isinstance(text, str)]
         if bad:
@@ -790,7 +839,11 @@ class SpacyVectorizer(TransformerMixin, BaseEstimator):
                 )
             return numpy.asarray(doc.vector, dtype=numpy.float32)
         tensor = doc.tensor
-        if not hasattr(tensor, "shape") or tensor.ndim != 2 or (len(doc) and tensor.shape[0] != len(doc)):
+        if (
+            not hasattr(tensor, "shape")
+            or tensor.ndim != 2
+            or (len(doc) and tensor.shape[0] != len(doc))
+        ):
             raise ValueError(
                 "features='tensor' needs a pipeline whose tok2vec sets Doc.tensor; this one sets none "
                 f"(components: {doc.vocab.lang!r} pipeline without a 'tok2vec')"
@@ -798,7 +851,9 @@ class SpacyVectorizer(TransformerMixin, BaseEstimator):
         tensor = numpy.asarray(tensor, dtype=numpy.float32)
         width = tensor.shape[1]
         if tensor.shape[0] == 0:
-            return numpy.zeros(width * (2 if self.pooling == "mean_max" else 1), dtype=numpy.float32)
+            return numpy.zeros(
+                width * (2 if self.pooling == "mean_max" else 1), dtype=numpy.float32
+            )
         parts = []
         if self.pooling in ("mean", "mean_max"):
             parts.append(tensor.mean(axis=0))
