@@ -185,8 +185,9 @@ def test_save_load_and_pickle_round_trip_exactly(blobs, tmp_path):
     unpickled.partial_fit(X, numpy.array(list("abc"))[y])  # training goes on after loading
     with pytest.raises(ValueError, match="ThincClassifier, not a ThincRegressor"):
         ThincRegressor().from_bytes(classifier.to_bytes())
-    with pytest.raises(ValueError, match="not a thinc.extra.sklearn"):
-        ThincClassifier().from_bytes(b"\x80")
+    for garbage in (b"\x80", b"\xc1", b""):
+        with pytest.raises(ValueError, match="not a thinc.extra.sklearn"):
+            ThincClassifier().from_bytes(garbage)
 
 
 def test_regressor_save_load(regression):
@@ -342,6 +343,10 @@ def test_example_runs_on_a_slice_of_the_sample(tmp_path):
     assert all(0 <= row["dev_accuracy"] <= 1 for row in rows)
 
 
+def factory_for_saving(nO=None, nI=None):
+    return mlp_classifier(width=5, nO=nO, nI=nI)
+
+
 def test_model_by_registry_name_and_refusing_a_model_instance(blobs):
     from thinc.api import registry
 
@@ -350,5 +355,10 @@ def test_model_by_registry_name_and_refusing_a_model_instance(blobs):
     classifier = ThincClassifier("test_sklearn.mlp.v1", max_iter=3, model__width=7).fit(X, y)
     assert classifier.model_.get_dim("nO") == 3
     assert ThincClassifier().from_bytes(classifier.to_bytes()).model == "test_sklearn.mlp.v1"
+    custom = ThincClassifier(factory_for_saving, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="test_sklearn.factory_for_saving; pass it"):
+        ThincClassifier().from_bytes(custom.to_bytes())
+    reloaded = ThincClassifier(factory_for_saving).from_bytes(custom.to_bytes())
+    assert (reloaded.predict_proba(X) == custom.predict_proba(X)).all()
     with pytest.raises(ValueError, match="builds a new Model"):
         ThincClassifier(mlp_classifier(), max_iter=1).fit(X, y)

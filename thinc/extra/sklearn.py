@@ -131,7 +131,7 @@ def _accepted_arguments(factory: Callable) -> Tuple[set, bool]:
     try:
         parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):  # builtins and some C callables have no signature
-        return set(), True
+        return set(), False
     names = {parameter.name for parameter in parameters}
     takes_any = any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters)
     return names, takes_any
@@ -511,6 +511,10 @@ class _ThincEstimator(BaseEstimator):
             "estimator": type(self).__name__,
             "params": {name: value for name, value in params.items() if _portable(value)},
             "state": self._fitted_state(),
+            # Named only to say what to pass when loading: code is not saved.
+            "factory": getattr(self.model, "__module__", "?")
+            + "."
+            + getattr(self.model, "__qualname__", repr(self.model)),
             "model": self.model_.to_bytes(),
         }
         return srsly.msgpack_dumps(message)
@@ -519,12 +523,20 @@ class _ThincEstimator(BaseEstimator):
         """Load what `to_bytes` wrote. Parameters that were plain values come from the message;
         the model factory (if it was a function) and any other object come from this estimator,
         which must build the same architecture."""
-        message = srsly.msgpack_loads(data)
+        try:
+            message = srsly.msgpack_loads(data)
+        except Exception:  # msgpack raises several types for bytes that are not msgpack
+            message = None
         if not isinstance(message, dict) or message.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} message")
         if message["estimator"] != type(self).__name__:
             raise ValueError(
                 f"the message holds a {message['estimator']}, not a {type(self).__name__}"
+            )
+        if "model" not in message["params"] and not callable(self.model):
+            raise ValueError(
+                f"the estimator was saved with the model factory {message['factory']}; pass it: "
+                f"{type(self).__name__}({message['factory'].rsplit('.', 1)[-1]}).from_bytes(...)"
             )
         self.set_params(**message["params"])
         self._forget()
@@ -541,7 +553,8 @@ class _ThincEstimator(BaseEstimator):
         return self.from_bytes(Path(path).read_bytes())
 
     def __getstate__(self) -> Dict[str, Any]:
-        state = self.__dict__.copy()
+        # BaseEstimator's state (with its version stamp) can be this object's own __dict__.
+        state = dict(super().__getstate__())
         model = state.pop("model_", None)
         state.pop("optimizer_", None)
         if model is not None:
@@ -551,7 +564,7 @@ class _ThincEstimator(BaseEstimator):
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         model_bytes = state.pop("_model_bytes", None)
-        self.__dict__.update(state)
+        super().__setstate__(state)
         if model_bytes is not None:
             self.model_ = self._build_model(*self._dims_).from_bytes(model_bytes)
             self.optimizer_ = None
