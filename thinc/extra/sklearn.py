@@ -772,7 +772,8 @@ class SpacyVectorizer(TransformerMixin, BaseEstimator):
     returns one. `features="vector"` takes `Doc.vector` (the mean of the static word vectors,
     for pipelines that have them); `features="tensor"` pools `Doc.tensor`, the output of the
     pipeline's tok2vec, over the tokens by `pooling` ("mean", "max", or both side by side).
-    The pipeline is loaded on the first `fit` or `transform`; nothing is learned."""
+    The pipeline is loaded on the first `fit` or `transform`; nothing is learned. A pickled
+    vectorizer loads it again from the name or function, which must give the same weights."""
 
     def __init__(
         self,
@@ -805,14 +806,25 @@ class SpacyVectorizer(TransformerMixin, BaseEstimator):
             self.nlp_ = nlp
         return self.nlp_
 
-    def fit(self, X: Any, y: Any = None) -> "SpacyVectorizer":
-        """Load the pipeline and check the settings; nothing is learned from X."""
+    def _check_settings(self) -> None:
         if self.features not in FEATURES:
             raise ValueError(f"features must be one of {FEATURES}, not {self.features!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, not {self.pooling!r}")
+
+    def fit(self, X: Any, y: Any = None) -> "SpacyVectorizer":
+        """Load the pipeline and check the settings; nothing is learned from X."""
+        self._check_settings()
         self._pipeline()
         return self
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(super().__getstate__())
+        # A pipeline loaded by name or built by a function is loaded again on first use,
+        # rather than pickled; a Language passed in is pickled as spaCy pickles it.
+        if state.get("nlp_") is not None and state["nlp_"] is not self.nlp:
+            del state["nlp_"]
+        return state
 
     def __sklearn_is_fitted__(self) -> bool:
         return True
@@ -858,10 +870,11 @@ class SpacyVectorizer(TransformerMixin, BaseEstimator):
             or (len(doc) and tensor.shape[0] != len(doc))
         ):
             raise ValueError(
-                "features='tensor' needs a pipeline whose tok2vec sets Doc.tensor; this one sets none "
-                f"(components: {doc.vocab.lang!r} pipeline without a 'tok2vec')"
+                "features='tensor' needs a pipeline whose tok2vec sets Doc.tensor; "
+                "this one sets none"
             )
-        tensor = numpy.asarray(tensor, dtype=numpy.float32)
+        # A pipeline on the GPU leaves a cupy array here.
+        tensor = numpy.asarray(tensor.get() if hasattr(tensor, "get") else tensor, dtype="f")
         width = tensor.shape[1]
         if tensor.shape[0] == 0:
             return numpy.zeros(
@@ -876,7 +889,7 @@ class SpacyVectorizer(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> numpy.ndarray:
         """One row per text."""
-        self.fit(None)
+        self._check_settings()
         texts = self._texts(X)
         nlp = self._pipeline()
         rows = [self._row(doc) for doc in self._docs(nlp, texts)]
