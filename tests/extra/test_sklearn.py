@@ -336,6 +336,7 @@ def test_spacy_vectorizer_in_a_pipeline(blank_nlp_factory):
     assert (restored.predict(texts) == pipeline.predict(texts)).all()
 
 
+@pytest.mark.slow
 def test_example_runs_on_a_slice_of_the_sample(tmp_path):
     import json
     import subprocess
@@ -356,11 +357,14 @@ def test_example_runs_on_a_slice_of_the_sample(tmp_path):
             "--quiet",
             "--summary",
             str(summary),
+            "--plot",
+            str(tmp_path / "curve.png"),
         ],
         check=True,
         capture_output=True,
         cwd=tmp_path,
     )
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
     rows = json.loads(summary.read_text())["rows"]
     assert [row["pipeline"].split()[0] for row in rows] == ["tf-idf", "thinc", "thinc"]
     assert all(0 <= row["dev_accuracy"] <= 1 for row in rows)
