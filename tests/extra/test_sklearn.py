@@ -401,3 +401,18 @@ def test_spacy_vectorizer_with_a_pretrained_pipeline():
     assert features.shape == (2, 2 * vectorizer.nlp_("chat").tensor.shape[1])
     restored = pickle.loads(pickle.dumps(vectorizer))
     assert (restored.transform(texts) == features).all()
+
+
+@pytest.mark.slow
+def test_grid_search_in_worker_processes(blobs):
+    # n_jobs=2 sends the estimators to joblib's worker processes and back by pickling.
+    X, y = blobs
+    grid = {"model__width": [4, 8], "learn_rate": [0.01]}
+    search = GridSearchCV(ThincClassifier(random_state=0, max_iter=5), grid, cv=2, n_jobs=2)
+    serial = GridSearchCV(ThincClassifier(random_state=0, max_iter=5), grid, cv=2, n_jobs=1)
+    search.fit(X, y)
+    serial.fit(X, y)
+    numpy.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
+    assert (search.predict_proba(X) == serial.predict_proba(X)).all()
