@@ -583,7 +583,15 @@ class ThincClassifier(ClassifierMixin, _ThincEstimator):
     row of class probabilities per sample (Softmax); it gets `nO` (the number of classes) and
     `nI` (the number of features) when its signature names them, and `model__*` parameters.
     By default X must be a 2D numeric array (`input_type="floats2d"`); `input_type="any"`
-    passes X unchanged to a model that takes other input, such as a list of texts."""
+    passes X unchanged to a model that takes other input, such as a list of texts.
+
+    The other parameters: `optimizer` (a function or `registry.optimizers` name, given
+    `learn_rate` and the `optimizer__*` parameters), `max_iter` epochs at most, `batch_size`,
+    `shuffle`; training stops once the training loss (or with `early_stopping`, the accuracy on
+    a held-out `validation_fraction`) has not improved by `tol` for `n_iter_no_change` epochs;
+    `verbose` prints each epoch; `random_state` makes a fit repeatable. After fitting:
+    `classes_`, `n_iter_`, `loss_curve_` (mean NLL per epoch), `validation_scores_` and
+    `best_validation_score_` (with early stopping), `n_features_in_`, `model_`."""
 
     _default_model = staticmethod(mlp_classifier)
 
@@ -678,7 +686,8 @@ class ThincRegressor(RegressorMixin, _ThincEstimator):
     Like `ThincClassifier`, but the model outputs one column per target (Linear), `nO` is the
     number of targets, and y may have several columns. Targets are standardised for training
     (mean 0, standard deviation 1) and predictions mapped back, so the default learning rate
-    suits targets of any scale."""
+    suits targets of any scale. Early stopping scores R² on the held-out part; `loss_curve_` is
+    the mean squared error in standardised units."""
 
     _default_model = staticmethod(mlp_regressor)
 
