@@ -354,15 +354,20 @@ class _ThincEstimator(BaseEstimator):
             return None
         return int(self._rng_.randint(numpy.iinfo(numpy.int32).max))
 
+    def _inputs(self, X: Any, rows: numpy.ndarray) -> Any:
+        """The rows of X; checked float arrays become the model's Ops' arrays (cupy on a GPU)."""
+        taken = _take(X, rows)
+        return self.model_.ops.asarray(taken) if self.input_type == "floats2d" else taken
+
     def _epoch(self, X: Any, targets: numpy.ndarray) -> float:
         n_samples = _num_samples(X)
         order = self._rng_.permutation(n_samples) if self.shuffle else numpy.arange(n_samples)
         total = 0.0
         for start in range(0, n_samples, self.batch_size):
             batch = order[start : start + self.batch_size]
-            guesses, backprop = self.model_.begin_update(_take(X, batch))
+            guesses, backprop = self.model_.begin_update(self._inputs(X, batch))
             truths = targets[batch]
-            backprop(self._loss.get_grad(guesses, truths))
+            backprop(self._loss.get_grad(guesses, self.model_.ops.asarray(truths)))
             self.model_.finish_update(self.optimizer_)
             total += self._loss_sum(self.model_.ops.to_numpy(guesses), truths)
         self.n_iter_ += 1
@@ -468,7 +473,7 @@ class _ThincEstimator(BaseEstimator):
         rows = numpy.arange(n_samples)
         outputs = [
             self.model_.ops.to_numpy(
-                self.model_.predict(_take(X, rows[start : start + PREDICT_BATCH_SIZE]))
+                self.model_.predict(self._inputs(X, rows[start : start + PREDICT_BATCH_SIZE]))
             )
             for start in range(0, n_samples, PREDICT_BATCH_SIZE)
         ]
