@@ -390,7 +390,8 @@ class _ThincEstimator(BaseEstimator):
         n_samples = _num_samples(X)
         validation = None
         if self.early_stopping:
-            n_held = int(math.ceil(self.validation_fraction * n_samples))
+            # A score on one sample says nothing (R² is not even defined there).
+            n_held = max(2, int(math.ceil(self.validation_fraction * n_samples)))
             if n_samples - n_held < 1:
                 raise ValueError(
                     f"{type(self).__name__}: {n_samples} samples are too few to hold out "
