@@ -597,7 +597,11 @@ class ThincClassifier(ClassifierMixin, _ThincEstimator):
     a held-out `validation_fraction`) has not improved by `tol` for `n_iter_no_change` epochs;
     `verbose` prints each epoch; `random_state` makes a fit repeatable. After fitting:
     `classes_`, `n_iter_`, `loss_curve_` (mean NLL per epoch), `validation_scores_` and
-    `best_validation_score_` (with early stopping), `n_features_in_`, `model_`."""
+    `best_validation_score_` (with early stopping), `n_features_in_`, `model_`.
+
+    Bad input raises as sklearn's own estimators do: `NotFittedError` before `fit`; ValueError
+    for NaN or infinite X, a wrong number of features or samples, continuous y, and labels
+    outside `classes_` in `partial_fit` (`score` counts such labels wrong, as accuracy does)."""
 
     _default_model = staticmethod(mlp_classifier)
 
