@@ -116,6 +116,8 @@ def test_partial_fit_needs_classes_then_trains_on(blobs):
     assert classifier.score(X, y) > 0.8
     with pytest.raises(ValueError, match="labels the classifier was not given"):
         classifier.partial_fit(X, numpy.full(len(y), 5))
+    # score() follows accuracy_score: a label never seen is simply a wrong answer.
+    assert classifier.score(X, numpy.full(len(y), 5)) == 0.0
 
 
 def test_early_stopping_keeps_the_best_epoch(blobs):
