@@ -32,7 +32,6 @@ KNOWN_DIFFERENCES: List[Tuple[str, str, str]] = [
     ("Ops.reduce_first", "empty-batch", "ours returns starts_ends [0] (n + 1 entries), 8.3.14 an empty array"),
     ("Ops.reduce_first", "float-lengths", "ours checks lengths where they are used (8.3.14 truncates floats)"),
     ("Ops.reduce_last", "float-lengths", "both refuse; ours says why with a ValueError (8.3.14: IndexError)"),
-    ("Ops.reduce_*", "lengths-too-short", "8.3.14 raises IndexError; ours reads the sequences given"),
     ("Ops.flatten", "only-empty-seqs,pad=1", "empty arrays get no padding of their own (unflatten relies on it)"),
     ("Ops.unflatten", "lengths-too-long", "8.3.14 returns truncated garbage; ours refuses"),
     ("Ops.ngrams", "n=*,empty-keys", "8.3.14 crashes (IndexError) on no keys; ours returns no n-grams"),
