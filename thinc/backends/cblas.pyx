@@ -619,11 +619,12 @@ def _decide() -> None:
 # the choice is kept in a cache file (THINC_GEMM_CACHE names it; "0" turns
 # measuring off and leaves the rule above), so every later process, and so
 # every run's bits, uses the same one. The shapes are thinc's and spaCy's
-# typical products: a tok2vec batch and its weight gradient, the parser's
-# hidden layer for a batch of states and for one state.
+# typical large products: a tok2vec batch and its weight gradient. Small
+# products keep the rule (blis, on the calling thread): timed back to back they
+# favour a kernel that splits over threads, but between a layer's Python steps
+# (an LSTM's time steps, say) waking the pool costs more than it saves.
 MEASURED_SHAPES = {
     "large": ((2048, 288, 288, False, True), (288, 288, 2048, True, False)),
-    "small": ((64, 288, 96, False, True), (8, 96, 288, False, True)),
 }
 # Another candidate replaces the rule's choice only when at least this much
 # faster, so that timing noise does not decide.
@@ -710,7 +711,7 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     if isinstance(entry, dict) and all(entry.get(size) in candidates for size in ("large", "small")):
         return {"large": entry["large"], "small": entry["small"],
                 "report": {**entry.get("report", {}), "from": f"cache {path}"}}
-    choice = {}
+    choice = {"small": by_rule["small"]}
     rates = {}
     for size, shapes in MEASURED_SHAPES.items():
         seconds = {c: sum(_time_sgemm(c, shape) for shape in shapes) for c in candidates}
