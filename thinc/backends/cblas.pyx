@@ -716,7 +716,7 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     for size, shapes in MEASURED_SHAPES.items():
         seconds = {c: sum(_time_sgemm(c, shape) for shape in shapes) for c in candidates}
         flops = sum(2.0 * s[0] * s[1] * s[2] for s in shapes)
-        rates[size] = {_describe(c, numpy_blas): round(flops / seconds[c] / 1e9, 1) for c in candidates}
+        rates[size] = {_describe(c, numpy_blas): float(f"{flops / seconds[c] / 1e9:.4g}") for c in candidates}
         fastest = min(seconds, key=seconds.get)
         rule = by_rule[size] if by_rule[size] in seconds else fastest
         choice[size] = fastest if seconds[rule] > MEASURE_MARGIN * seconds[fastest] else rule
