@@ -3,7 +3,7 @@ concentric rings, labelled by ring, and the accuracy of a model on them."""
 from typing import Callable, Tuple
 
 import numpy
-from tqdm import tqdm
+from _common import progress
 
 from thinc.loss import CategoricalCrossentropy
 from thinc.optimizers import Adam
@@ -38,8 +38,7 @@ def train(model, train_data, dev_data, epochs: int,
     for epoch in range(epochs):
         order = numpy.random.default_rng(epoch).permutation(len(X_train))
         total = 0.0
-        for start in tqdm(range(0, len(order), batch_size), desc=f"epoch {epoch + 1}",
-                          leave=False, unit="batch"):
+        for start in progress(range(0, len(order), batch_size), f"epoch {epoch + 1}"):
             index = order[start:start + batch_size]
             Y, backprop = model.begin_update(X_train[index])
             gradient, loss = gradient_and_loss(Y, Y_train[index])

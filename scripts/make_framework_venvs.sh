@@ -39,7 +39,7 @@ make_tf_venv() {
         return 0
     fi
     make_venv "${venv}"
-    "${venv}/bin/python" -m pip install --quiet -r "${ROOT}/requirements-dev.txt" \
+    "${venv}/bin/python" -m pip install --quiet -r "${ROOT}/requirements.txt" pytest hypothesis mock \
         tensorflow-cpu "torch==${TORCH_VERSION}"
     echo "created ${venv}: $(cd / && "${venv}/bin/python" -c 'import tensorflow as t, torch; print("tensorflow", t.__version__, "torch", torch.__version__)')"
 }
@@ -51,7 +51,7 @@ make_mxnet_venv() {
         return 0
     fi
     make_venv "${venv}"
-    "${venv}/bin/python" -m pip install --quiet -r "${ROOT}/requirements-dev.txt" \
+    "${venv}/bin/python" -m pip install --quiet -r "${ROOT}/requirements.txt" pytest hypothesis mock \
         "numpy>=1.23,<1.24" "mxnet==1.9.1"
     echo "created ${venv}: $(cd / && "${venv}/bin/python" -c 'import mxnet, numpy; print("mxnet", mxnet.__version__, "numpy", numpy.__version__)')"
 }
