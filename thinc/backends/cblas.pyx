@@ -698,7 +698,7 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     key = json.dumps({
         "cpu": _cpu_name(), "isa": isa_active(), "candidates": sorted(candidates),
         "blis": blis_arch(), "numpy_blas": numpy_blas, "numpy_threads": numpy_blas_threads(),
-        "threads": parallel_num_threads(), "small_gemm": _small_gemm,
+        "threads": parallel_num_threads(),
     }, sort_keys=True)
     try:
         with open(path, encoding="utf8") as file:
