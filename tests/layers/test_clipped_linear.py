@@ -6,6 +6,7 @@ import numpy
 import pytest
 
 from thinc.config import Config, registry
+from thinc.util import fix_random_seed
 from thinc.layers.clipped_linear import ClippedLinear, HardSigmoid, HardTanh, ReluK
 
 from ..util import check_gradients
@@ -60,6 +61,9 @@ def test_preset_attrs_match_thinc():
 
 @pytest.mark.parametrize("factory", [HardSigmoid, HardTanh, ReluK])
 def test_gradients_match_finite_differences(factory):
+    # A fixed draw: with weights left to the suite's random state, a unit now
+    # and then sits within eps of a clip point, where finite differences straddle the kink.
+    fix_random_seed(0)
     model = factory(nO=3, nI=4)
     model.initialize()
     check_gradients(model, make_input())

@@ -4,6 +4,7 @@ import pytest
 
 from thinc.config import Config, registry
 from thinc.layers.relu import Relu
+from thinc.util import fix_random_seed
 
 from ..util import check_gradients
 
@@ -88,6 +89,8 @@ def test_gradients_match_finite_differences():
 
 
 def test_normalized_relu_gradients_match_finite_differences():
+    # A draw with no unit within eps of relu's kink (seed 0 has one there).
+    fix_random_seed(1)
     model = Relu(5, 3, normalize=True)
     model.initialize()
     model.layers[0].set_param("b", numpy.linspace(-0.5, 0.5, 5).astype("f"))
