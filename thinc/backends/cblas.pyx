@@ -68,7 +68,6 @@ cdef extern from "thinc_gemm_check.hh" namespace "thinc_gemm_check" nogil:
                               int64_t* n_cases)
 
 cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
-    int isa_cpu_level "thinc_isa::cpu_level"()
     int isa_active "thinc_isa::active"()
     void isa_set_limit "thinc_isa::limit().store"(int)
 
@@ -784,20 +783,13 @@ def gemm_description() -> str:
 
 # ---------------------------------------------------------------------------
 # Instruction-set level and thread split of this module's kernels (thinc's
-# gemm); numpy_ops has the same pair for its own kernels.
-
-ISA_LEVELS = ("scalar", "avx2", "avx512")
-
+# gemm); numpy_ops has the same pair for its own kernels, and
+# thinc.backends.dispatch sets both.
 
 def _set_isa_limit(int level) -> None:
     global _decided
     isa_set_limit(level)
     _decided = False  # the own kernel may have come or gone
-
-
-def _isa_levels():
-    """(the CPU's level, the active level) as indices into ISA_LEVELS."""
-    return isa_cpu_level(), isa_active()
 
 
 def _set_grain_override(int64_t grain) -> None:
