@@ -862,6 +862,10 @@ class Ops:
         inplace: bool = False,
     ) -> FloatsXdT:
         """clip(X * slope + offset, min_val, max_val)."""
+        if min_val != min_val or max_val != max_val:
+            # A NaN bound gives NaN everywhere. numpy before 2.0 read it as "no
+            # bound", so the rule is spelled out rather than left to xp.clip.
+            return _write(X, self.xp.full_like(X, float("nan")), inplace)
         result = self.xp.clip(X * slope + offset, min_val, max_val)
         return _write(X, result.astype(X.dtype, copy=False), inplace)
 
