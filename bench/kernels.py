@@ -358,7 +358,7 @@ def threads_peak(n_threads: int) -> float:
     """fp32 flop/s of n threads each running 12 independent FMA chains of the
     widest vectors in use (AVX-512 or AVX2; enough to cover the FMA latency on
     both pipes)."""
-    from thinc.backends.numpy_ops import measure_peak_flops
+    from thinc.backends._testing import measure_peak_flops
 
     results: List[float] = []
     threads = [threading.Thread(target=lambda: results.append(measure_peak_flops(0.05)))

@@ -1,5 +1,6 @@
 """The compiled backend's glibc allocator settings (include/thinc_malloc.hh):
-applied by default on glibc, left alone when the user opts out or sets their own."""
+not touched by importing the backend; applied when the first NumpyOps is made
+(on glibc), left alone when the user opts out or sets their own."""
 import os
 import platform
 import subprocess
@@ -16,7 +17,10 @@ def tuned_in_fresh_process(**environment: str) -> bool:
     env = {key: value for key, value in os.environ.items() if not key.startswith("MALLOC_")}
     env.pop("THINC_TUNE_MALLOC", None)
     env.update(environment)
-    code = "import thinc.backends.numpy_ops as m; print(m.ALLOCATOR_TUNED)"
+    code = (
+        "import thinc.backends.numpy_ops as m; before = m.allocator_tuned(); m.NumpyOps(); "
+        "assert before is None, before; print(m.allocator_tuned())"
+    )
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                             text=True, check=True, timeout=120)
     return result.stdout.strip() == "True"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thinc.backends import cblas
+from thinc.backends import _testing, cblas
 from thinc.backends.numpy_ops import NumpyOps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def check(M, N, K, trans_a, trans_b, alpha=1.0, beta=0.0, pad=0, seed=0):
         C[...] = numpy.nan  # beta == 0 must overwrite C, never scale it
     want = expected(alpha, A, B, beta, numpy.nan_to_num(C), trans_a, trans_b)
     padding = C_full[:, N:].copy()
-    cblas._sgemm_for_tests(trans_a, trans_b, alpha, A, B, beta, C)
+    _testing.sgemm(trans_a, trans_b, alpha, A, B, beta, C)
     tolerance = 2e-5 * (numpy.sqrt(max(K, 1)) + 1) * max(1.0, abs(alpha)) + 1e-5
     numpy.testing.assert_allclose(C, want, rtol=1e-4, atol=tolerance)
     # Columns of C's rows beyond N (ldc > N) are outside the product.
@@ -111,11 +111,11 @@ def test_alpha_zero_and_empty_k(own_kernel):
     B = numpy.full((3, 5), numpy.inf, dtype="float32")
     C = rng.standard_normal((4, 5)).astype("float32")
     want = 0.5 * C
-    cblas._sgemm_for_tests(False, False, 0.0, A, B, 0.5, C)
+    _testing.sgemm(False, False, 0.0, A, B, 0.5, C)
     numpy.testing.assert_array_equal(C, want)
     C[...] = numpy.nan
     empty_a, empty_b = numpy.zeros((4, 0), "float32"), numpy.zeros((0, 5), "float32")
-    cblas._sgemm_for_tests(False, False, 1.0, empty_a, empty_b, 0.0, C)
+    _testing.sgemm(False, False, 1.0, empty_a, empty_b, 0.0, C)
     numpy.testing.assert_array_equal(C, numpy.zeros((4, 5), "float32"))
     ops = NumpyOps()
     assert ops.gemm(numpy.zeros((0, 3), "f"), numpy.ones((3, 4), "f")).shape == (0, 4)
@@ -195,7 +195,7 @@ def test_random_shapes(M, N, K, trans_a, trans_b, alpha, beta, pad, seed):
             A = operand(rng, M, K, trans_a)
             B = operand(rng, K, N, trans_b)
             C = numpy.zeros((M, N), "float32")
-            cblas._sgemm_for_tests(trans_a, trans_b, alpha, A, B, beta, C)
+            _testing.sgemm(trans_a, trans_b, alpha, A, B, beta, C)
             assert C.shape == (M, N)
         else:
             check(M, N, K, trans_a, trans_b, alpha=alpha, beta=beta, pad=pad, seed=seed)
@@ -206,17 +206,17 @@ def test_random_shapes(M, N, K, trans_a, trans_b, alpha, beta, pad, seed):
 def test_bad_operands_are_refused_before_the_kernel():
     good = numpy.ones((3, 4), "float32")
     with pytest.raises(ValueError, match="shapes do not agree"):
-        cblas._sgemm_for_tests(False, False, 1.0, good, good, 0.0, numpy.ones((3, 4), "f"))
+        _testing.sgemm(False, False, 1.0, good, good, 0.0, numpy.ones((3, 4), "f"))
     with pytest.raises(ValueError, match="float32"):
-        cblas._sgemm_for_tests(False, False, 1.0, good.astype("d"), good.T, 0.0, numpy.ones((3, 3), "f"))
+        _testing.sgemm(False, False, 1.0, good.astype("d"), good.T, 0.0, numpy.ones((3, 3), "f"))
     with pytest.raises(ValueError, match="contiguous rows"):
-        cblas._sgemm_for_tests(False, False, 1.0, numpy.ones((3, 8), "f")[:, ::2], good, 0.0,
+        _testing.sgemm(False, False, 1.0, numpy.ones((3, 8), "f")[:, ::2], good, 0.0,
                                numpy.ones((3, 4), "f"))
 
 
 CHOICE = r"""
 import numpy
-from thinc.backends import cblas
+from thinc.backends import _testing, cblas
 from thinc.backends.numpy_ops import NumpyOps
 rng = numpy.random.default_rng(0)
 a = rng.standard_normal((300, 200)).astype("f")
@@ -269,7 +269,7 @@ def test_worker_pool_back_to_back_jobs():
     # pool closed finished jobs).
     if os.cpu_count() == 1:
         pytest.skip("one CPU: the pool has no workers")
-    assert cblas._pool_back_to_back_failures(100_000) == 0
+    assert _testing.pool_back_to_back_failures(100_000) == 0
 
 
 def _thread_cpu_seconds():

@@ -21,6 +21,8 @@ from libcpp.memory cimport make_shared
 import blis.cy as _blis_module
 import numpy
 
+from . import _gemm_cache
+
 
 cdef extern from "thinc_blas.hh" namespace "thinc_blas" nogil:
     enum:
@@ -73,7 +75,6 @@ cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
 
 cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
     void parallel_initialize "thinc_parallel::initialize"()
-    int64_t parallel_back_to_back_failures "thinc_parallel::back_to_back_failures"(int)
     void parallel_set_grain_override "thinc_parallel::set_grain_override"(int64_t)
     int parallel_num_threads "thinc_parallel::num_threads"()
 
@@ -630,29 +631,6 @@ MEASURED_SHAPES = {
 MEASURE_MARGIN = 1.15
 
 
-def _cache_path():
-    setting = os.environ.get("THINC_GEMM_CACHE", "").strip()
-    if setting == "0":
-        return None
-    if setting:
-        return setting
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "thinc", "gemm-choice.json")
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf8", errors="replace") as lines:
-            for line in lines:
-                if line.startswith(("model name", "Model", "CPU part")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
-
-
 def _time_sgemm(str candidate, shape) -> float:
     """Seconds per call of one candidate on one shape: the best of up to five
     rounds of about 2 ms, within about 30 ms (a slow candidate gets fewer)."""
@@ -691,21 +669,15 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     nothing to choose between, or no cache can be written."""
     import json
 
-    path = _cache_path()
+    path = _gemm_cache.cache_path()
     if path is None or len(candidates) < 2:
         return None
     key = json.dumps({
-        "cpu": _cpu_name(), "isa": isa_active(), "candidates": sorted(candidates),
+        "cpu": _gemm_cache.cpu_name(), "isa": isa_active(), "candidates": sorted(candidates),
         "blis": blis_arch(), "numpy_blas": numpy_blas, "numpy_threads": numpy_blas_threads(),
         "threads": parallel_num_threads(),
     }, sort_keys=True)
-    try:
-        with open(path, encoding="utf8") as file:
-            cache = json.load(file)
-    except (OSError, ValueError):
-        cache = {}
-    if not isinstance(cache, dict):
-        cache = {}
+    cache = _gemm_cache.load(path)
     entry = cache.get(key)
     if isinstance(entry, dict) and all(entry.get(size) in candidates for size in ("large", "small")):
         return {"large": entry["large"], "small": entry["small"],
@@ -721,13 +693,7 @@ def _measured_choice(candidates, by_rule, numpy_blas):
         choice[size] = fastest if seconds[rule] > MEASURE_MARGIN * seconds[fastest] else rule
     report = {"gflops": rates, "shapes": {k: [list(s) for s in v] for k, v in MEASURED_SHAPES.items()}}
     cache[key] = {"large": choice["large"], "small": choice["small"], "report": report}
-    try:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        partial = f"{path}.{os.getpid()}"
-        with open(partial, "w", encoding="utf8") as file:
-            json.dump(cache, file, indent=1)
-        os.replace(partial, path)
-    except OSError:
+    if not _gemm_cache.store(path, cache):
         return None  # no cache: every process would measure, and might choose differently
     return {"large": choice["large"], "small": choice["small"], "report": {**report, "from": "measured now"}}
 
@@ -794,58 +760,6 @@ def _set_isa_limit(int level) -> None:
 
 def _set_grain_override(int64_t grain) -> None:
     parallel_set_grain_override(grain)
-
-
-def _gemm_for_tests(bint trans_a, bint trans_b, alpha, A, B, beta, C) -> None:
-    """Testing hook: C = alpha * op(A) @ op(B) + beta * C, in place, through the
-    path chosen for C's dtype; row strides give lda, ldb and ldc."""
-    dtype = getattr(C, "dtype", None)
-    if dtype not in (numpy.float32, numpy.float64):
-        raise ValueError("C must be a float32 or float64 array")
-    itemsize = dtype.itemsize
-    for name, array in (("A", A), ("B", B), ("C", C)):
-        if not isinstance(array, numpy.ndarray) or array.dtype != dtype or array.ndim != 2:
-            raise ValueError(f"{name} must be a 2d {dtype} array")
-        if array.size and (array.strides[1] != itemsize or array.strides[0] % itemsize
-                           or array.strides[0] < itemsize * array.shape[1]):
-            raise ValueError(f"{name} must have contiguous rows (strides {array.strides})")
-    if not C.flags.writeable:
-        raise ValueError("C must be writeable")
-    M, K = (A.shape[1], A.shape[0]) if trans_a else A.shape
-    K2, N = (B.shape[1], B.shape[0]) if trans_b else B.shape
-    if K != K2 or C.shape != (M, N):
-        raise ValueError(f"shapes do not agree: op(A) {(M, K)}, op(B) {(K2, N)}, C {C.shape}")
-    cdef Py_ssize_t lda = max(1, A.strides[0] // itemsize), ldb = max(1, B.strides[0] // itemsize)
-    cdef Py_ssize_t ldc = max(1, C.strides[0] // itemsize)
-    cdef Py_ssize_t a_address = A.__array_interface__["data"][0]
-    cdef Py_ssize_t b_address = B.__array_interface__["data"][0]
-    cdef Py_ssize_t c_address = C.__array_interface__["data"][0]
-    cdef Py_ssize_t m = M, n = N, k = K
-    cdef double alpha64 = alpha, beta64 = beta
-    if dtype == numpy.float32:
-        with nogil:
-            gemm_f32(trans_a, trans_b, m, n, k, <float>alpha64, <const float*>a_address, lda,
-                     <const float*>b_address, ldb, <float>beta64, <float*>c_address, ldc)
-    else:
-        with nogil:
-            gemm_f64(trans_a, trans_b, m, n, k, alpha64, <const double*>a_address, lda,
-                     <const double*>b_address, ldb, beta64, <double*>c_address, ldc)
-
-
-def _sgemm_for_tests(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> None:
-    """Testing hook kept for the float32 tests: see _gemm_for_tests."""
-    if not isinstance(C, numpy.ndarray) or C.dtype != numpy.float32:
-        raise ValueError("C must be a 2d float32 array")
-    _gemm_for_tests(trans_a, trans_b, alpha, A, B, beta, C)
-
-
-def _pool_back_to_back_failures(int iterations) -> int:
-    """Testing hook: runs pairs of back-to-back parallel jobs on this module's
-    worker pool (the one gemm uses); returns how many pairs went wrong."""
-    cdef int64_t failures
-    with nogil:
-        failures = parallel_back_to_back_failures(iterations)
-    return failures
 
 
 def own_sgemm_is_available() -> bool:

@@ -1,0 +1,92 @@
+# Process-wide settings of the compiled kernels: threads, instruction set, allocator.
+
+cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
+    void parallel_initialize "thinc_parallel::initialize"()
+    int parallel_num_threads "thinc_parallel::num_threads"()
+    int parallel_requested_threads "thinc_parallel::requested_threads"()
+    void parallel_set_grain_override "thinc_parallel::set_grain_override"(index_t)
+
+
+cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
+    int isa_cpu_level "thinc_isa::cpu_level"()
+    int isa_active "thinc_isa::active"()
+    void isa_set_limit "thinc_isa::limit().store"(int)
+
+
+def _check_thread_setting() -> None:
+    text = os.environ.get("THINC_NUM_THREADS", "")
+    if text and parallel_requested_threads() == 0:
+        warnings.warn(
+            f"THINC_NUM_THREADS={text!r} is not a positive integer; the compiled kernels use "
+            f"{parallel_num_threads()} thread(s), one per available CPU (at most 8)"
+        )
+
+
+cdef extern from "thinc_malloc.hh" namespace "thinc_malloc":
+    bint tune_allocator()
+
+
+def _check_isa_setting() -> None:
+    text = os.environ.get("THINC_ISA", "")
+    names = ("scalar", "avx2", "avx512")
+    if not text:
+        return
+    if text not in names:
+        warnings.warn(f"THINC_ISA={text!r} is not one of {', '.join(names)}; the compiled "
+                      f"kernels use the widest level this CPU has ({names[isa_cpu_level()]})")
+    elif names.index(text) > isa_cpu_level():
+        warnings.warn(f"THINC_ISA={text}: this CPU has no {text}; the compiled kernels use "
+                      f"{names[isa_cpu_level()]}")
+
+
+# Creates the pool object; its threads start at the first parallel kernel.
+parallel_initialize()
+_check_thread_setting()
+_check_isa_setting()
+
+# Whether glibc was told to keep freed batch buffers (include/thinc_malloc.hh):
+# None until the first NumpyOps is made, since it changes the whole process.
+_allocator_tuned = None
+
+
+def _tune_allocator_once() -> None:
+    global _allocator_tuned
+    if _allocator_tuned is None:
+        _allocator_tuned = bool(tune_allocator())
+
+
+def allocator_tuned():
+    """Whether glibc's allocator was told to keep freed batch-sized buffers
+    (done when the first NumpyOps is created; THINC_TUNE_MALLOC=0 or the
+    user's own MALLOC_* settings leave it alone); None before that."""
+    return _allocator_tuned
+
+
+def get_num_threads() -> int:
+    """Threads the compiled kernels split large work over (THINC_NUM_THREADS,
+    read once at import; by default the CPUs this process may use, at most 8)."""
+    return parallel_num_threads()
+
+
+def _set_parallel_grain(grain: int) -> None:
+    """Every kernel splits work above `grain` elements (rows for row ops)
+    instead of its own threshold; 0 restores the thresholds. Use
+    thinc.backends.dispatch.configure, which sets gemm's too."""
+    parallel_set_grain_override(int(grain))
+
+
+def _set_isa_limit(int level) -> None:
+    isa_set_limit(level)
+
+
+def _isa_levels():
+    """(the CPU's level, the active level) of this module's kernels, as
+    indices into thinc.backends.dispatch.ISA_LEVELS."""
+    return isa_cpu_level(), isa_active()
+
+
+class _GemmDescription:
+    """Reads as the one-line gemm description, on the class and on instances."""
+
+    def __get__(self, instance, owner) -> str:
+        return _cblas_module.gemm_description()
