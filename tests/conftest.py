@@ -26,6 +26,7 @@ KERNEL_MODULES = {
     "tests.backends.test_numpy_ops",
     "tests.backends.test_kernels_elementwise",
     "tests.backends.test_kernel_grids",
+    "tests.backends.test_elementwise_table",
     "tests.backends.test_ops_oracle",
     "tests.backends.test_ops_props",
     "tests.backends.test_ops_grads",

@@ -11,12 +11,12 @@ from libc.stdint cimport int64_t
 from .cblas cimport gemm_f32, gemm_f64
 
 
-cdef extern from "thinc_peak.hh" namespace "thinc_kernels" nogil:
+cdef extern from "thinc_testing.hh" namespace "thinc_kernels" nogil:
     double fma_peak_avx2(double seconds)
     double fma_peak_avx512(double seconds)
 
 
-cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
+cdef extern from "thinc_testing.hh" namespace "thinc_parallel" nogil:
     void parallel_initialize "thinc_parallel::initialize"()
     int64_t parallel_back_to_back_failures "thinc_parallel::back_to_back_failures"(int)
 

@@ -21,8 +21,6 @@ Settings, read from the environment at first use (each forces one decision):
                                    kernel's own threshold (default: unset)
 """
 import contextlib
-import os
-import warnings
 from typing import Any, Dict, Iterator, Optional
 
 from . import cblas as _cblas
@@ -47,20 +45,10 @@ def available_isas() -> tuple:
     return ISA_LEVELS[: _numpy_ops._isa_levels()[0] + 1]
 
 
-def _environment_isa() -> Optional[str]:
-    text = os.environ.get("THINC_ISA", "").strip().lower()
-    if text and text not in ISA_LEVELS:
-        warnings.warn(
-            f"THINC_ISA={text!r} is not one of {', '.join(ISA_LEVELS)}; "
-            f"the kernels use the widest level this CPU has ({cpu_isa()})"
-        )
-        return None
-    return text or None
-
-
 def _set_isa(level: Optional[str]) -> None:
     if level is None:
-        level = _environment_isa() or ISA_LEVELS[-1]
+        requested = _numpy_ops._environment_settings()[0]
+        level = ISA_LEVELS[requested] if requested >= 0 else ISA_LEVELS[-1]
     elif level not in ISA_LEVELS:
         raise ValueError(f"isa must be one of {ISA_LEVELS} or None, not {level!r}")
     elif level not in available_isas():
@@ -72,8 +60,7 @@ def _set_isa(level: Optional[str]) -> None:
 
 def _set_grain(grain: Optional[int]) -> None:
     if grain is None:
-        text = os.environ.get("THINC_PARALLEL_GRAIN", "").strip()
-        grain = int(text) if text.isdigit() else 0
+        grain = _numpy_ops._environment_settings()[1]
     elif not isinstance(grain, int) or grain < 0:
         raise ValueError(f"grain must be a non-negative int or None, not {grain!r}")
     _numpy_ops._set_parallel_grain(grain)

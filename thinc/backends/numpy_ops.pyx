@@ -79,32 +79,14 @@ class NumpyOps(Ops):
                     f"gemm 'out' must be a {x.dtype} array of shape {(M, N)}, but got "
                     f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}"
                 )
-        if not self.use_blis:
-            result = numpy.dot(x.T if trans1 else x, y.T if trans2 else y)
-            if out is None:
-                return result
-            out[...] = result
-            return out
-        x = contiguous(x)
-        y = contiguous(y)
-        target = out if out is not None and is_writeable_contiguous(out) else None
-        if target is None:
-            target = numpy.empty((M, N), dtype=x.dtype)
-        if K == 0:
-            target.fill(0)
-        else:
-            _gemm(x, y, target, trans1, trans2, M, N, K)
-        if out is not None and target is not out:
-            out[...] = target
-            return out
-        return target
+        return _checked_gemm(self.use_blis, x, y, out, trans1, trans2, M, N, K)
 
     def affine(self, X, W, b):
         """X @ W.T + b, the Linear layer's forward pass. The bias goes in with
         the product (no second pass over the output)."""
         M, N, K = _gemm_dims(X, W, False, True)
         if not (self.use_blis and is_real_array(b) and b.dtype == X.dtype and b.shape == (N,)):
-            Y = self.gemm(X, W, trans2=True)
+            Y = _checked_gemm(self.use_blis, X, W, None, False, True, M, N, K)
             Y += b
             return Y
         Y = numpy.empty((M, N), dtype=X.dtype)
@@ -422,9 +404,9 @@ class NumpyOps(Ops):
         decay = _average_decay(t, max_decay)
         _update_averages(ema, contiguous(weights), decay)
 
-    # -- fused layer kernels (tagger) ----------------------------------------------
-    # Private whole-layer steps for LayerNorm and Maxout (reference semantics in
-    # ops.py); these run each step in one compiled sweep without full-size temporaries.
+    # -- fused layer steps: LayerNorm and Maxout call these so that a backend
+    # can run each in one compiled sweep without full-size temporaries
+    # (kernels/norm.pxi); Ops has their reference semantics.
 
     def _layer_norm_forward(self, X, G, b, epsilon: float = 1e-08):
         _check_layer_norm_inputs(X, G, b)

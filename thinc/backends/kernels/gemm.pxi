@@ -45,3 +45,26 @@ def _gemm(cnp.ndarray x, cnp.ndarray y, cnp.ndarray out, bint trans1, bint trans
         with nogil:
             gemm_f64(trans1, trans2, M, N, K, 1.0, <const double*>cnp.PyArray_DATA(x), lda,
                      <const double*>cnp.PyArray_DATA(y), ldb, 0.0, <double*>cnp.PyArray_DATA(out), N)
+
+
+def _checked_gemm(bint use_blis, x, y, out, bint trans1, bint trans2, M, N, K):
+    # gemm after its checks; affine comes here too, so nothing is checked twice.
+    if not use_blis:
+        result = numpy.dot(x.T if trans1 else x, y.T if trans2 else y)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+    x = contiguous(x)
+    y = contiguous(y)
+    target = out if out is not None and is_writeable_contiguous(out) else None
+    if target is None:
+        target = numpy.empty((M, N), dtype=x.dtype)
+    if K == 0:
+        target.fill(0)
+    else:
+        _gemm(x, y, target, trans1, trans2, M, N, K)
+    if out is not None and target is not out:
+        out[...] = target
+        return out
+    return target

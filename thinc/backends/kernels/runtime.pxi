@@ -5,11 +5,13 @@ cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
     int parallel_num_threads "thinc_parallel::num_threads"()
     int parallel_requested_threads "thinc_parallel::requested_threads"()
     void parallel_set_grain_override "thinc_parallel::set_grain_override"(index_t)
+    index_t parallel_requested_grain "thinc_parallel::requested_grain"()
 
 
 cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
     int isa_cpu_level "thinc_isa::cpu_level"()
     int isa_active "thinc_isa::active"()
+    int isa_requested_level "thinc_isa::requested_level"()
     void isa_set_limit "thinc_isa::limit().store"(int)
 
 
@@ -73,6 +75,12 @@ def _set_parallel_grain(grain: int) -> None:
     instead of its own threshold; 0 restores the thresholds. Use
     thinc.backends.dispatch.configure, which sets gemm's too."""
     parallel_set_grain_override(int(grain))
+
+
+def _environment_settings():
+    """(THINC_ISA as a level index or -1, THINC_PARALLEL_GRAIN or 0), as the
+    kernels read them: the C++ side is the one parser of both."""
+    return isa_requested_level(), parallel_requested_grain()
 
 
 def _set_isa_limit(int level) -> None:

@@ -1,6 +1,9 @@
-// A benchmark probe, not a kernel: the machine's float32 FMA peak.
+// Probes for thinc's tests and benchmarks, not kernels (thinc/backends/_testing.pyx
+// is their only user): the machine's float32 FMA peak, and a check of the worker
+// pool's hand-over between jobs.
 #pragma once
 #include "thinc_math.hh"
+#include "thinc_parallel.hh"
 
 namespace thinc_kernels {
 
@@ -46,3 +49,30 @@ static double fma_peak_avx512(double) { return 0.0; }
 #endif
 
 }  // namespace thinc_kernels
+
+namespace thinc_parallel {
+
+// Self-test for the tests: pairs of back-to-back jobs of different sizes (a
+// worker still leaving the first must not claim chunks of the second before it
+// is published). Returns the number of pairs in which some index was not run
+// exactly once.
+inline index_t back_to_back_failures(int iterations) {
+    index_t failures = 0;
+    std::vector<int> first(8), second(64);
+    for (int iteration = 0; iteration < iterations; ++iteration) {
+        std::fill(first.begin(), first.end(), 0);
+        std::fill(second.begin(), second.end(), 0);
+        parallel_for(8, 4, 1, [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) first[i] += 1;
+        });
+        parallel_for(64, 4, 1, [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) second[i] += 1;
+        });
+        bool ok = std::all_of(first.begin(), first.end(), [](int count) { return count == 1; }) &&
+                  std::all_of(second.begin(), second.end(), [](int count) { return count == 1; });
+        failures += ok ? 0 : 1;
+    }
+    return failures;
+}
+
+}  // namespace thinc_parallel
