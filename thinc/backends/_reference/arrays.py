@@ -5,6 +5,7 @@ from typing import Any, Optional, Sequence, TypeVar, Union, cast
 
 import numpy
 
+from ..._frameworks import is_cupy_array, is_torch_array
 from ...types import (
     Array1d,
     Array2d,
@@ -28,7 +29,6 @@ from ...types import (
     Xp,
     _Floats,
 )
-from ...util import is_cupy_array, is_torch_array
 
 ArrayT = TypeVar("ArrayT")
 FloatsT = TypeVar("FloatsT", bound=_Floats)

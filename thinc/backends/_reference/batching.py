@@ -6,6 +6,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy
 
+from ..._frameworks import get_array_module, is_xp_array
 from ...types import (
     Array3d,
     ArrayXd,
@@ -22,7 +23,6 @@ from ...types import (
     Shape,
     SizedGenerator,
 )
-from ...util import get_array_module, is_xp_array
 from .._checks import (
     LengthsMismatchError,
     _lengths_to_list,
