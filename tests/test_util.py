@@ -87,9 +87,7 @@ def test_gpu_selection_without_gpu():
 
 
 def test_prefer_gpu_picks_mps_where_only_mps_exists(monkeypatch):
-    from thinc.backends import MPSOps, NumpyOps, get_current_ops
-
-    from thinc.backends import _devices
+    from thinc.backends import MPSOps, NumpyOps, _devices, get_current_ops
 
     # Device selection lives in thinc.backends._devices; util re-exports it.
     monkeypatch.setattr(_devices, "has_gpu", True)
