@@ -5,15 +5,8 @@ import math
 from typing import Any, Optional, Tuple, cast
 
 from ..._frameworks import get_array_module
-from ...types import (
-    Floats2d,
-    Floats3d,
-    Ints2d,
-    Xp,
-)
-from .._checks import (
-    _whole_number,
-)
+from ...types import Floats2d, Floats3d, Ints2d, Xp
+from .._checks import _whole_number
 from .arrays import ArrayOps, ArrayT, FloatsT, FloatsXdT
 
 SQRT2PI = math.sqrt(2.0 / math.pi)

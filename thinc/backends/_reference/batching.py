@@ -23,10 +23,7 @@ from ...types import (
     Shape,
     SizedGenerator,
 )
-from .._checks import (
-    LengthsMismatchError,
-    _lengths_to_list,
-)
+from .._checks import LengthsMismatchError, _lengths_to_list
 from .arrays import ArrayOps
 
 

@@ -4,11 +4,7 @@ through their ops, so that a backend can run each as one fused, compiled sweep."
 from typing import Optional, Tuple
 
 from ...types import Floats1d, Floats2d, Floats3d, Ints2d
-from .._checks import (
-    _check_layer_norm_gradient,
-    _check_layer_norm_inputs,
-    _check_maxout_inputs,
-)
+from .._checks import _check_layer_norm_gradient, _check_layer_norm_inputs, _check_maxout_inputs
 from .activations import ActivationOps
 
 # Each fused op of a library backend, and the overridable ops that thinc 8.3's
@@ -25,15 +21,15 @@ FUSED_OP_STEPS = {
 
 
 class FusedLayerOps(ActivationOps):
-    """The private whole-layer steps, written here in terms of public ops.
+    """The private whole-layer steps, written in terms of the public ops.
 
-    Layers call these rather than the public ops one by one, so that a backend
-    (NumpyOps) can replace each with one compiled pass. The public Ops API stays
-    thinc 8.3's, so the steps are private. thinc 8.3's layers called the public
-    ops (gemm, affine, maxout, ...) directly; a user's subclass that overrides one
-    of those expects to see the calls, so a backend's fused step steps aside for
-    such a subclass and this reference version, which makes the calls, runs
-    instead. FUSED_OP_STEPS lists, for each fused step, the ops it stands in for;
+    LayerNorm and Maxout call these instead of the public ops one by one, so that a
+    backend (NumpyOps) can run each step as one compiled pass; being private, they
+    leave the public Ops API as thinc 8.3's. In thinc 8.3 the layers called gemm,
+    affine, maxout and the rest directly, so a user's subclass that overrides one
+    of those expects to see the calls: for such a subclass a backend's fused step
+    steps aside and the version here, which makes those calls, runs instead.
+    FUSED_OP_STEPS names the ops each fused step stands in for, and
     Ops.__init_subclass__ installs the guard on thinc's own backends."""
 
     def _layer_norm_forward(

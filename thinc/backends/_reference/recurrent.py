@@ -5,23 +5,13 @@ from typing import Any, List, Tuple
 
 import numpy
 
-from ...types import (
-    Floats1d,
-    Floats2d,
-    Floats3d,
-    Ints1d,
-)
-from .._checks import (
-    LengthsMismatchError,
-    _lengths_to_list,
-)
+from ...types import Floats1d, Floats2d, Floats3d, Ints1d
+from .._checks import LengthsMismatchError, _lengths_to_list
 from .activations import ActivationOps
 
 
 class RecurrentOps(ActivationOps):
     """The LSTM ops that thinc's LSTM layers call."""
-
-    # --------------------------------------------------------------------- LSTM
 
     def lstm_forward_training(
         self,
@@ -57,8 +47,6 @@ class RecurrentOps(ActivationOps):
         return _lstm_backward(self, dY, lengths, params, fwd_state)
 
 
-# ---------------------------------------------------------------------- LSTM
-#
 # Layout of the flat params, per layer and then per direction (forward first):
 # Wx (4*nO, nI), bx (4*nO), Wh (4*nO, nO), bh (4*nO); the 4 row blocks are the
 # forget, input, output and candidate gates. Layers after the first read the

@@ -5,12 +5,7 @@ from typing import Any, List, Optional, Tuple, cast
 
 import numpy
 
-from ...types import (
-    Floats2d,
-    Ints1d,
-    Ints2d,
-    Xp,
-)
+from ...types import Floats2d, Ints1d, Ints2d, Xp
 from .._checks import (
     MAX_GRADIENT_ROWS,
     LengthsMismatchError,
@@ -85,6 +80,8 @@ class SequenceOps(ArrayOps):
         seq_length = numpy.repeat(host_lengths, host_lengths)
         position = numpy.arange(n_rows) - numpy.repeat(starts, host_lengths)
         return xp.asarray(position), xp.asarray(seq_length)
+
+    # ------------------------------------------------------ softmax per sequence
 
     def softmax_sequences(
         self, Xs: Floats2d, lengths: Ints1d, *, inplace: bool = False, axis: int = -1

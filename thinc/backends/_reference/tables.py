@@ -5,17 +5,8 @@ from typing import Any, Optional, Tuple, cast
 
 import numpy
 
-from ...types import (
-    Floats2d,
-    FloatsXd,
-    Ints1d,
-    Ints2d,
-    IntsXd,
-    Xp,
-)
-from .._checks import (
-    _check_index_range,
-)
+from ...types import Floats2d, FloatsXd, Ints1d, Ints2d, IntsXd, Xp
+from .._checks import _check_index_range
 from .arrays import ArrayOps
 
 

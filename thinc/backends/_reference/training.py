@@ -2,21 +2,13 @@
 
 from typing import Tuple
 
-from ...types import (
-    Floats1d,
-)
-from .._checks import (
-    _check_clip_threshold,
-    _check_compatible_shape,
-    _whole_number,
-)
+from ...types import Floats1d
+from .._checks import _check_clip_threshold, _check_compatible_shape, _whole_number
 from .arrays import ArrayOps, FloatsT
 
 
 class TrainingOps(ArrayOps):
     """In-place updates of weights and their statistics."""
-
-    # ------------------------------------------------------------------ training
 
     def update_averages(
         self, ema: FloatsT, weights: FloatsT, t: int, max_decay: float = 0.9999
