@@ -6,10 +6,17 @@ round run within a fraction of a second of each other, so a slow stretch on a
 shared host slows all of them alike instead of whichever it happened to hit.
 Each ratio against the faster baseline comes with a bootstrap interval for
 that median, and the run ends by sorting kernels into ahead, level (the
-interval spans 1.0) and behind."""
+interval spans 1.0) and behind.
+
+A full run also writes its table to bench/results/kernels-<vendor>-<isa>.txt,
+replacing the one from the last run on that kind of CPU, so bench/results holds
+the current table of each CPU family (--no-save, or --only, leaves them be)."""
 import argparse
+import datetime
+import io
 import os
 import pickle
+import platform
 import random
 import statistics
 import subprocess
@@ -22,6 +29,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 REF_PYTHON = ROOT / ".venv-ref" / "bin" / "python"
+RESULTS = ROOT / "bench" / "results"
 
 # Shared by this process and the thinc 8.3.14 worker: builds each case's inputs
 # (identical, from fixed seeds) and returns a zero-argument callable.
@@ -497,6 +505,36 @@ def cpu_name() -> str:
     return "unknown CPU"
 
 
+def cpu_family() -> str:
+    """vendor-isa (intel-avx512, amd-avx2, ...): which results table this CPU's run replaces."""
+    vendors = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}
+    vendor = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("vendor_id"):
+                vendor = vendors.get(line.split(":", 1)[1].strip(), vendor)
+                break
+    except OSError:
+        pass
+    from thinc.backends import dispatch
+
+    return f"{vendor}-{dispatch.cpu_isa()}".lower()
+
+
+class Tee(io.TextIOBase):
+    """Writes go to the terminal and into a buffer, which becomes the saved table."""
+
+    def __init__(self, terminal, buffer: io.StringIO) -> None:
+        self.terminal, self.buffer = terminal, buffer
+
+    def write(self, text: str) -> int:
+        self.buffer.write(text)
+        return self.terminal.write(text)
+
+    def flush(self) -> None:
+        self.terminal.flush()
+
+
 def measure_kernel(name: str, namespace: Dict[str, object], ops, worker: Optional[RefWorker],
                    rounds: int) -> Dict[str, List[float]]:
     """Seconds per call of each contender, one sample per round, on inputs
@@ -542,8 +580,32 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=2,
                         help="passes over the kernel list (every other one in reverse order)")
     parser.add_argument("--only", nargs="*", help="kernel names to run")
+    parser.add_argument("--no-save", action="store_true",
+                        help="print the table only, leaving bench/results as it is")
+    parser.add_argument("--note", action="append", default=[],
+                        help="a line of context for the saved table's header (repeatable)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    # A partial run (--only) would replace a full table with a few rows.
+    save = not args.no_save and not args.only
+    captured = io.StringIO()
+    terminal = sys.stdout
+    if save:
+        sys.stdout = Tee(terminal, captured)
+    try:
+        run(args)
+    finally:
+        sys.stdout = terminal
+    if save:
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%MZ")
+        header = [f"# bench/kernels.py --passes {args.passes} --rounds {args.rounds}, {stamp}"]
+        header += [f"# {note}" for note in args.note]
+        path = RESULTS / f"kernels-{cpu_family()}.txt"
+        path.write_text("\n".join(header) + "\n" + captured.getvalue())
+        print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> None:
     namespace: Dict[str, object] = {}
     exec(CASES_SOURCE, namespace)
     from thinc.backends.numpy_ops import NumpyOps
@@ -573,7 +635,8 @@ def main() -> None:
           f"{cblas.numpy_blas_threads() or 'n/a'}")
     print(f"thinc kernel threads: {get_num_threads()} (THINC_NUM_THREADS="
           f"{os.environ.get('THINC_NUM_THREADS', 'unset')})")
-    print(f"baselines: thinc 8.3.14 {'(' + str(REF_PYTHON) + ')' if worker else '(missing)'}, {torch_label}")
+    ref_label = f"({REF_PYTHON.relative_to(ROOT)})" if worker else "(missing)"
+    print(f"baselines: thinc 8.3.14 {ref_label}, {torch_label}")
     names = list(args.only or KERNELS)
     warm_up(namespace, ops)
     # A kernel's result could hinge on where its arrays happened to land or on

@@ -53,6 +53,7 @@ def annotations(doc) -> dict:
 def worker(args: argparse.Namespace) -> None:
     """Load the pipeline, then answer commands read from stdin, one per line."""
     import spacy
+
     import thinc
 
     sys.path.insert(0, str(BENCH))

@@ -1,8 +1,8 @@
 """Write thinc 8.3.14 reference fixtures into tests/fixtures/ for the compat tests.
 
 Run with the oracle's interpreter, from outside the checkout so that our own
-thinc/ does not shadow the released one:
-    cd /tmp && /work/main/.venv-ref/bin/python /work/main/scripts/make_ref_fixtures.py
+thinc/ does not shadow the released one; from the checkout's root:
+    root=$PWD; (cd "$(mktemp -d)" && "$root/.venv-ref/bin/python" "$root/scripts/make_ref_fixtures.py")
 For each architecture it writes <name>.bytes (the trained model), <name>_X.npy
 (sample input), <name>_Y.npy (predictions), and one architectures.json listing
 each architecture's config and node tree."""

@@ -87,11 +87,12 @@ def test_gpu_selection_without_gpu():
 
 
 def test_prefer_gpu_picks_mps_where_only_mps_exists(monkeypatch):
-    from thinc.backends import MPSOps, NumpyOps, get_current_ops
+    from thinc.backends import MPSOps, NumpyOps, _devices, get_current_ops
 
-    monkeypatch.setattr(util, "has_gpu", True)
-    monkeypatch.setattr(util, "has_cupy_gpu", False)
-    monkeypatch.setattr(util, "has_torch_mps_gpu", True)
+    # Device selection lives in thinc.backends._devices; util re-exports it.
+    monkeypatch.setattr(_devices, "has_gpu", True)
+    monkeypatch.setattr(_devices, "has_cupy_gpu", False)
+    monkeypatch.setattr(_devices, "has_torch_mps_gpu", True)
     try:
         assert util.prefer_gpu() is True
         assert isinstance(get_current_ops(), MPSOps)
@@ -422,7 +423,9 @@ def test_torch2xp_through_ops():
 
 def test_validation_without_confection_validate_type(monkeypatch):
     # Older confection releases lack validate_type; pydantic is used directly then.
-    monkeypatch.setattr(util, "validate_type", None)
+    from thinc import _validation
+
+    monkeypatch.setattr(_validation, "validate_type", None)
     X = numpy.zeros((2, 2), "f")
     validate_fwd_input_output("f", _forward, X, X)
     validate_fwd_input_output("f", _forward_bound, [X], None)

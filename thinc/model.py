@@ -1,10 +1,10 @@
 """The Model class: a node in a tree of layers holding dims, params, refs and attrs.
 
 Layers are Models built from a forward function and an init function; this
-module also holds tree utilities (walk, copy, replace) and the file format."""
+module also holds tree utilities (walk, copy, replace) and serialization; the
+msgpack decoding is in thinc._msgpack and the checks on loading in thinc._model_checks."""
 import contextlib
 import copy as copy_module
-import functools
 import numbers
 import threading
 from contextvars import ContextVar
@@ -29,8 +29,21 @@ from typing import (
 import numpy
 import srsly
 
-from .backends import CupyOps, NumpyOps, Ops, ParamServer, get_current_ops
+from ._frameworks import is_xp_array  # noqa: F401  (thinc 8.3 exposes it here)
+from ._model_checks import (  # noqa: F401  (layers import these from here)
+    _MSG_KEYS,
+    _check_msg_structure,
+    _check_node_compatible,
+    _message_fits,
+    declared_param_dims,
+    register_param_dims,
+)
+from ._msgpack import _unpack_model_bytes, deserialize_attr, serialize_attr
+from ._param_server import ParamServer
+from ._validation import DATA_VALIDATION, validate_fwd_input_output
+from .backends import CupyOps, NumpyOps, Ops, get_current_ops
 from .shims import Shim
+from .util import convert_recursive  # noqa: F401  (thinc 8.3 exposes it here)
 
 if TYPE_CHECKING:
     from .optimizers import Optimizer
@@ -65,45 +78,6 @@ context_operators: ContextVar[Dict[str, Callable]] = ContextVar(
 )
 
 _WALK_ORDERS = ("bfs", "dfs_pre", "dfs_post")
-_MSG_KEYS = ("nodes", "attrs", "params", "shims")
-
-# Names thinc.model re-exports from thinc.util; resolved on first use so that
-# importing this module does not depend on util's optional helpers.
-_UTIL_REEXPORTS = (
-    "DATA_VALIDATION",
-    "validate_fwd_input_output",
-    "convert_recursive",
-    "is_xp_array",
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _UTIL_REEXPORTS:
-        from . import util
-
-        return getattr(util, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# Param shapes as dim names, keyed by the layer's init function (each layer
-# registers its own next to its init). from_dict checks loaded params against
-# them, so a transposed or reshaped array of the right size is refused.
-_PARAM_DIMS: Dict[Callable, Dict[str, Tuple[str, ...]]] = {}
-
-
-def register_param_dims(init: Callable, shapes: Dict[str, Tuple[str, ...]]) -> Callable:
-    """Declare that ``init`` allocates each named param with the shape of these
-    dims (e.g. {"W": ("nO", "nI")}); returns ``init``."""
-    _PARAM_DIMS[init] = dict(shapes)
-    return init
-
-
-def declared_param_dims(model: "Model") -> Dict[str, Tuple[str, ...]]:
-    """The param shapes (as dim names) that model's init function declared."""
-    init: Any = model.init
-    while isinstance(init, functools.partial):
-        init = init.func
-    return _PARAM_DIMS.get(init, {})
 
 
 def empty_init(model: "Model", *args, **kwargs) -> "Model":
@@ -370,13 +344,8 @@ class Model(Generic[InT, OutT]):
         """Infer missing dims from sample data and allocate params, by calling
         the model's init. With data validation on, X and Y are checked against
         the forward function's annotations first."""
-        if X is not None or Y is not None:
-            from .util import DATA_VALIDATION
-
-            if DATA_VALIDATION.get():
-                from .util import validate_fwd_input_output
-
-                validate_fwd_input_output(self.name, self._func, X, Y)
+        if (X is not None or Y is not None) and DATA_VALIDATION.get():
+            validate_fwd_input_output(self.name, self._func, X, Y)
         if self.init is not None:
             self.init(self, X=X, Y=Y)
         return self
@@ -699,49 +668,7 @@ class Model(Generic[InT, OutT]):
     def can_from_dict(self, msg: Dict, *, strict: bool = True) -> bool:
         """Whether from_dict would accept this message (the same tree of layers, names and
         dims), without changing this model."""
-        nodes = list(self.walk())
-        try:
-            _check_msg_structure(msg, nodes)
-        except ValueError:
-            return False
-        for position, node in enumerate(nodes):
-            info = msg["nodes"][position]
-            if strict and info["name"] != node.name:
-                return False
-            if len(msg["shims"][position]) != len(node.shims):
-                return False
-            for dim, value in info["dims"].items():
-                has_dim = node.has_dim(dim)
-                if has_dim is False:
-                    return False
-                if has_dim and node.get_dim(dim) != value:
-                    return False
-            dims = dict(node._dims)
-            dims.update({dim: size for dim, size in info["dims"].items() if size is not None})
-            declared = declared_param_dims(node)
-            for name, value in msg["params"][position].items():
-                has_param = node.has_param(name)
-                if has_param is False:
-                    return False
-                if name in declared and value is not None:
-                    try:
-                        _check_param_dims(name, tuple(value.shape), declared[name], dims, "")
-                    except ValueError:
-                        return False
-                if has_param and value is not None:
-                    if tuple(node.get_param(name).shape) != tuple(value.shape):
-                        return False
-            if strict:
-                for name, value in msg["attrs"][position].items():
-                    if name not in node.attrs:
-                        continue
-                    try:
-                        current = serialize_attr(node.attrs[name], node.attrs[name], name, node)
-                    except TypeError:
-                        continue
-                    if current != value:
-                        return False
-        return True
+        return _message_fits(msg, list(self.walk()), strict=strict)
 
     # --- operators ----------------------------------------------------------
 
@@ -831,204 +758,6 @@ def _to_numpy(array: Any) -> Any:
     return numpy.asarray(array)
 
 
-def _decode_numpy_map(pairs: List[Tuple[Any, Any]]) -> Any:
-    """object_pairs_hook for msgpack: builds dicts, and turns msgpack-numpy
-    array maps back into arrays. Object dtypes are refused, so decoding never
-    unpickles anything."""
-    obj = dict(pairs)
-    if b"nd" in obj:
-        return _decode_array(obj)
-    if b"complex" in obj and b"data" in obj:
-        data = obj[b"data"]
-        if not isinstance(data, (bytes, str)):
-            raise ValueError("Cannot decode complex number: data is not a string")
-        return complex(data.decode("utf8") if isinstance(data, bytes) else data)
-    return obj
-
-
-def _decode_array(obj: Dict[Any, Any]) -> Any:
-    try:
-        descr, data, kind = obj[b"type"], obj[b"data"], obj.get(b"kind", b"")
-    except KeyError as error:
-        raise ValueError(f"Cannot decode array: missing field {error}") from None
-    if kind == b"O":
-        raise ValueError("Refusing to decode an object array: it would need unpickling")
-    if kind == b"V" and isinstance(descr, list):
-        descr = [
-            tuple(part.decode("utf8") if isinstance(part, bytes) else part for part in field)
-            for field in descr
-        ]
-    try:
-        dtype = numpy.dtype(descr)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"Cannot decode array: invalid dtype {descr!r}") from error
-    if dtype.hasobject:
-        raise ValueError("Refusing to decode an object array: it would need unpickling")
-    if not isinstance(data, bytes):
-        raise ValueError("Cannot decode array: data is not bytes")
-    if obj[b"nd"] is not True:
-        # A numpy scalar.
-        if len(data) != dtype.itemsize:
-            raise ValueError("Cannot decode numpy scalar: data has the wrong size")
-        return numpy.frombuffer(data, dtype=dtype)[0]
-    shape = obj.get(b"shape")
-    if not isinstance(shape, (list, tuple)) or not all(
-        isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in shape
-    ):
-        raise ValueError(f"Cannot decode array: invalid shape {shape!r}")
-    expected = dtype.itemsize * int(numpy.prod(shape, dtype=numpy.int64))
-    if len(data) != expected:
-        raise ValueError(
-            f"Cannot decode array of shape {tuple(shape)} and dtype {dtype}: "
-            f"expected {expected} bytes, got {len(data)}"
-        )
-    return numpy.frombuffer(data, dtype=dtype).reshape(shape)
-
-
-def _safe_msgpack_loads(data: bytes) -> Any:
-    """srsly.msgpack_loads without its decoder hooks: numpy arrays are decoded
-    here, never through pickle."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"Expected bytes to deserialize, got {type(data).__name__}")
-    try:
-        return srsly.msgpack.unpackb(
-            bytes(data), raw=False, use_list=True, object_pairs_hook=_decode_numpy_map
-        )
-    except ValueError:
-        raise
-    except Exception as error:  # the unpacker's own errors are not all ValueErrors
-        raise ValueError(f"Cannot decode msgpack data: {error}") from error
-
-
-def _unpack_model_bytes(bytes_data: bytes) -> Dict:
-    try:
-        msg = _safe_msgpack_loads(bytes_data)
-    except ValueError as error:
-        raise ValueError(
-            f"Cannot deserialize model: corrupt or truncated data ({error})"
-        ) from error
-    if not isinstance(msg, dict):
-        raise ValueError(
-            f"Cannot deserialize model: expected a msgpack map, got {type(msg).__name__}"
-        )
-    return msg
-
-
-def _check_msg_structure(msg: Any, nodes: List[Model]) -> None:
-    """Raise ValueError unless ``msg`` has to_dict's layout for ``len(nodes)`` nodes."""
-    prefix = "Cannot deserialize model: mismatched structure"
-    if not isinstance(msg, dict):
-        raise ValueError(f"{prefix}: expected a dict, got {type(msg).__name__}")
-    missing = [key for key in _MSG_KEYS if key not in msg]
-    if missing:
-        raise ValueError(f"{prefix}: missing {', '.join(missing)}")
-    for key in _MSG_KEYS:
-        if not isinstance(msg[key], list):
-            raise ValueError(f"{prefix}: '{key}' is not a list")
-        if len(msg[key]) != len(nodes):
-            raise ValueError(
-                f"{prefix}: the data has {len(msg[key])} entries in '{key}' but the "
-                f"model '{nodes[0].name}' has {len(nodes)} nodes"
-            )
-    for position in range(len(nodes)):
-        info = msg["nodes"][position]
-        if not isinstance(info, dict) or not all(k in info for k in ("name", "dims", "refs")):
-            raise ValueError(f"{prefix}: node {position} lacks name, dims or refs")
-        if not isinstance(info["dims"], dict) or not isinstance(info["refs"], dict):
-            raise ValueError(f"{prefix}: node {position} has malformed dims or refs")
-        for key in ("attrs", "params"):
-            if not isinstance(msg[key][position], dict):
-                raise ValueError(f"{prefix}: {key} of node {position} is not a map")
-        if not isinstance(msg["shims"][position], list):
-            raise ValueError(f"{prefix}: shims of node {position} is not a list")
-
-
-def _check_node_compatible(msg: Dict, position: int, node: Model, nodes: List[Model]) -> None:
-    """Raise ValueError if node ``position`` of ``msg`` cannot load into ``node``."""
-    info = msg["nodes"][position]
-    where = f"node {position} ('{node.name}')"
-    if info["name"] != node.name:
-        raise ValueError(
-            f"Cannot deserialize model: {where} is named '{info['name']}' in the data"
-        )
-    for dim, value in info["dims"].items():
-        if dim not in node._dims:
-            raise ValueError(
-                f"Cannot deserialize model: unknown dimension '{dim}' for model "
-                f"'{node.name}' ({where})"
-            )
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(
-                f"Cannot deserialize model: dimension '{dim}' of {where} is {value!r}"
-            )
-        current = node._dims[dim]
-        if current is not None and current != value:
-            raise ValueError(
-                f"Cannot deserialize model: dimension '{dim}' for model '{node.name}' "
-                f"is {current} but the data has {value}"
-            )
-    for name, ref_index in info["refs"].items():
-        if ref_index is None:
-            continue
-        if isinstance(ref_index, bool) or not isinstance(ref_index, int) or not (
-            0 <= ref_index < len(nodes)
-        ):
-            raise ValueError(
-                f"Cannot deserialize model: ref '{name}' of {where} points at "
-                f"node {ref_index!r}, outside the {len(nodes)} nodes"
-            )
-    # The dims the node will have once loaded: the data's, where it sets them.
-    dims = dict(node._dims)
-    dims.update({dim: value for dim, value in info["dims"].items() if value is not None})
-    declared = declared_param_dims(node)
-    for name, value in msg["params"][position].items():
-        if value is None:
-            continue
-        if not hasattr(value, "shape") or not hasattr(value, "dtype"):
-            raise ValueError(
-                f"Cannot deserialize model: param '{name}' of {where} is not an array"
-            )
-        if name in declared:
-            _check_param_dims(name, tuple(value.shape), declared[name], dims, where)
-        if node.has_param(name):
-            current_shape = tuple(node.get_param(name).shape)
-            if current_shape != tuple(value.shape):
-                raise ValueError(
-                    f"Cannot deserialize model: param '{name}' of {where} has shape "
-                    f"{current_shape} but the data has {tuple(value.shape)}"
-                )
-    if len(msg["shims"][position]) != len(node.shims):
-        raise ValueError(
-            f"Cannot deserialize model: {where} has {len(node.shims)} shims but the "
-            f"data has {len(msg['shims'][position])}"
-        )
-    for name, value in msg["attrs"][position].items():
-        if not isinstance(value, bytes):
-            raise ValueError(
-                f"Cannot deserialize model: attr '{name}' of {where} is not serialized bytes"
-            )
-
-
-def _check_param_dims(
-    name: str, shape: Tuple[int, ...], dim_names: Tuple[str, ...], dims: Dict, where: str
-) -> None:
-    """Raise ValueError unless ``shape`` is what the dims imply (unset dims match any size)."""
-    implied = tuple(dims.get(dim) for dim in dim_names)
-    if len(shape) == len(implied) and all(
-        size is None or size == actual for size, actual in zip(implied, shape)
-    ):
-        return
-    spelled = ", ".join(
-        f"{dim}={size if size is not None else '?'}" for dim, size in zip(dim_names, implied)
-    )
-    raise ValueError(
-        f"Cannot deserialize model: param '{name}' of {where} has shape {shape} in the "
-        f"data, but the model's dims imply ({spelled})"
-    )
-
-
 # --- tree utilities -----------------------------------------------------------
 
 
@@ -1060,15 +789,3 @@ def set_dropout_rate(model: _ModelT, drop: float, attrs=["dropout_rate"]) -> _Mo
     return model
 
 
-@functools.singledispatch
-def serialize_attr(_: Any, value: Any, name: str, model: Model) -> bytes:
-    """Serialize an attr value to bytes. Dispatches on the type of the first
-    argument, so a library can register an encoder for its own attr types."""
-    return srsly.msgpack_dumps(value)
-
-
-@functools.singledispatch
-def deserialize_attr(_: Any, value: Any, name: str, model: Model) -> Any:
-    """Decode an attr serialized by serialize_attr. Dispatches on the type of
-    the attr's current value (the first argument)."""
-    return _safe_msgpack_loads(value)

@@ -24,6 +24,7 @@ from typing import (
 
 import numpy
 
+from ._validation import DATA_VALIDATION
 from .compat import cupy, has_cupy
 
 __all__ = [
@@ -424,17 +425,8 @@ def _index_array(index: Any, length: int, what: str) -> numpy.ndarray:
     return numpy.where(positions < 0, positions + length, positions)
 
 
-_data_validation: List[Any] = []
-
-
 def _validating() -> bool:
-    # util imports this module, so its switch is fetched on first use (and kept:
-    # Ragged is built on every forward pass).
-    if not _data_validation:
-        from .util import DATA_VALIDATION
-
-        _data_validation.append(DATA_VALIDATION)
-    return _data_validation[0].get()
+    return DATA_VALIDATION.get()
 
 
 def _check_lengths(lengths: Any, n_rows: int, xp: ModuleType) -> Any:

@@ -1,31 +1,17 @@
-"""Helpers shared across thinc: array-module and device detection, GPU selection,
-conversions to and from PyTorch/TensorFlow/MXNet, seeding and data validation."""
+"""Helpers shared across thinc: seeding, widths and one-hot labels, recursion over
+nested data, conversions to and from PyTorch/TensorFlow/MXNet that follow an Ops.
+
+It sits above thinc.backends (it imports them; nothing in thinc.backends imports
+it), and gathers thinc 8.3's public names: array detection (thinc._frameworks),
+device selection (thinc.backends._devices) and data validation (thinc._validation)."""
 
 import contextlib
 import functools
-import inspect
 import os
-import platform
 import random
 import tempfile
-import typing
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    Iterator,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Tuple,
-    TypeVar,
-    Union,
-    cast,
-)
+from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar, Union, cast
 
 import numpy
 from packaging.version import Version  # noqa: F401  (re-exported like thinc 8.3)
@@ -34,14 +20,52 @@ from . import (
     compat,
     types,  # noqa: F401  (thinc 8.3 exposes the module here)
 )
-from .compat import (
+from ._frameworks import (  # noqa: F401  (thinc 8.3's names)
+    _cupy_to_torch,
+    _torch_to_cupy,
+    assert_mxnet_installed,
+    assert_pytorch_installed,
+    assert_tensorflow_installed,
+    get_array_module,
+    is_cupy_array,
+    is_mxnet_array,
+    is_mxnet_gpu_array,
+    is_numpy_array,
+    is_tensorflow_array,
+    is_tensorflow_gpu_array,
+    is_torch_array,
+    is_torch_cuda_array,
+    is_torch_gpu_array,
+    is_torch_mps_array,
+    is_xp_array,
+    mxnet_to_xp,
+    tensorflow_to_xp,
+    to_numpy,
+    torch_to_xp,
+)
+from ._validation import (  # noqa: F401  (thinc 8.3's names)
+    DATA_VALIDATION,
+    DataValidationError,
+    data_validation,
+    validate_fwd_input_output,
+)
+from .backends._devices import (  # noqa: F401  (thinc 8.3's names)
+    get_torch_default_device,
+    prefer_gpu,
+    require_cpu,
+    require_gpu,
+    set_active_gpu,
+)
+from .backends.cupy_ops import CupyOps
+from .backends.ops import Ops
+from .compat import (  # noqa: F401  (re-exported as in thinc 8.3; read compat.* at call time)
     cupy,
     cupy_from_dlpack,
     has_cupy,
     has_cupy_gpu,
     has_gpu,
-    has_mxnet,  # noqa: F401  (re-exported as in thinc 8.3; read compat.* at call time)
-    has_tensorflow,  # noqa: F401
+    has_mxnet,
+    has_tensorflow,
     has_torch,
     has_torch_cuda_gpu,
     has_torch_mps,
@@ -49,14 +73,6 @@ from .compat import (
     torch,
 )
 from .types import ArgsKwargs, ArrayXd, DTypes, FloatsXd, IntsXd, Padded, Ragged, Shape
-
-try:
-    from confection.validation import validate_type
-except ImportError:  # older confection: fall back to pydantic directly
-    validate_type = None  # type: ignore[assignment]
-
-if TYPE_CHECKING:
-    from .backends.ops import Ops
 
 __all__ = [
     "ArrayInfo",
@@ -111,18 +127,7 @@ __all__ = [
 tf = compat.tensorflow
 mx = compat.mxnet
 
-# Whether Model forward passes validate their inputs/outputs against annotations.
-# A ContextVar, so each thread and asyncio task can switch it independently.
-DATA_VALIDATION: ContextVar[bool] = ContextVar("DATA_VALIDATION", default=False)
-
 PartialT = TypeVar("PartialT")
-
-
-def get_array_module(arr: Any) -> Any:
-    """The array module (numpy or cupy) that owns ``arr``; numpy for anything else."""
-    if is_cupy_array(arr):
-        return cupy.get_array_module(arr)
-    return numpy
 
 
 def gpu_is_available() -> bool:
@@ -143,113 +148,6 @@ def fix_random_seed(seed: int = 0) -> None:
         # cuDNN picks kernels by timing unless told to stay deterministic.
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-
-
-def is_xp_array(obj: Any) -> bool:
-    """Whether ``obj`` is a numpy or cupy array."""
-    return is_numpy_array(obj) or is_cupy_array(obj)
-
-
-def is_cupy_array(obj: Any) -> bool:
-    return has_cupy and isinstance(obj, cupy.ndarray)
-
-
-def is_numpy_array(obj: Any) -> bool:
-    return isinstance(obj, numpy.ndarray)
-
-
-def is_torch_array(obj: Any) -> bool:
-    return torch is not None and isinstance(obj, torch.Tensor)
-
-
-def is_torch_cuda_array(obj: Any) -> bool:
-    return is_torch_array(obj) and obj.is_cuda
-
-
-def is_torch_mps_array(obj: Any) -> bool:
-    return is_torch_array(obj) and getattr(obj, "is_mps", False)
-
-
-def is_torch_gpu_array(obj: Any) -> bool:
-    return is_torch_cuda_array(obj) or is_torch_mps_array(obj)
-
-
-def is_tensorflow_array(obj: Any) -> bool:
-    return compat.has_tensorflow and isinstance(obj, compat.tensorflow.Tensor)
-
-
-def is_tensorflow_gpu_array(obj: Any) -> bool:
-    return is_tensorflow_array(obj) and "GPU:" in obj.device
-
-
-def is_mxnet_array(obj: Any) -> bool:
-    return compat.has_mxnet and isinstance(obj, compat.mxnet.nd.NDArray)
-
-
-def is_mxnet_gpu_array(obj: Any) -> bool:
-    return is_mxnet_array(obj) and obj.context.device_type != "cpu"
-
-
-def to_numpy(data: Any) -> numpy.ndarray:
-    """A numpy copy or view of an array from any supported framework."""
-    if isinstance(data, numpy.ndarray):
-        return data
-    if is_cupy_array(data):
-        return data.get()
-    if is_torch_array(data):
-        return data.detach().cpu().numpy()
-    if is_tensorflow_array(data) or is_mxnet_array(data):
-        return data.numpy() if hasattr(data, "numpy") else data.asnumpy()
-    return numpy.array(data)
-
-
-def set_active_gpu(gpu_id: int) -> "cupy.cuda.Device":  # type: ignore[name-defined]
-    """Make CUDA device ``gpu_id`` current for cupy (and PyTorch, where present)."""
-    if not has_cupy_gpu:
-        raise ValueError("No CUDA GPU devices detected")
-    device = cupy.cuda.device.Device(gpu_id)
-    device.use()
-    if has_torch_cuda_gpu:
-        torch.cuda.set_device(gpu_id)
-    return device
-
-
-def require_cpu() -> bool:
-    """Make the CPU backend current. Always returns True."""
-    from .backends import get_ops, set_current_ops
-
-    set_current_ops(get_ops("cpu"))
-    return True
-
-
-def prefer_gpu(gpu_id: int = 0) -> bool:
-    """Use the GPU if there is one; returns whether it does."""
-    if has_gpu:
-        require_gpu(gpu_id)
-    return has_gpu
-
-
-def require_gpu(gpu_id: int = 0) -> bool:
-    """Make a GPU backend current (CupyOps, or MPSOps on Apple silicon); raise
-    ValueError when no usable GPU exists."""
-    from .backends import CupyOps, MPSOps, set_current_ops
-
-    if has_cupy_gpu:
-        set_current_ops(CupyOps())
-        set_active_gpu(gpu_id)
-    elif has_torch_mps_gpu:
-        set_current_ops(MPSOps())
-    elif platform.system() == "Darwin":
-        if not has_torch:
-            raise ValueError("Cannot use GPU, PyTorch is not installed")
-        if not has_torch_mps:
-            raise ValueError("Cannot use GPU, installed PyTorch does not support MPS")
-        raise ValueError("No GPU devices detected")
-    elif not has_cupy:
-        raise ValueError("Cannot use GPU, CuPy is not installed")
-    else:
-        raise ValueError("No CUDA GPU devices detected")
-    return True
 
 
 def copy_array(dst: ArrayXd, src: ArrayXd) -> None:
@@ -433,39 +331,20 @@ def xp2torch(
     return torch_tensor
 
 
-def _cupy_to_torch(array: Any) -> Any:
-    if hasattr(array, "__dlpack__"):
-        return torch.utils.dlpack.from_dlpack(array)
-    return torch.utils.dlpack.from_dlpack(array.toDlpack())
-
-
-def _torch_to_cupy(torch_tensor: Any) -> Any:
-    tensor = torch_tensor.detach()
-    if hasattr(cupy, "from_dlpack"):
-        return cupy.from_dlpack(tensor)
-    return cupy_from_dlpack(torch.utils.dlpack.to_dlpack(tensor))
-
-
-def _wants_numpy(ops: Optional["Ops"]) -> bool:
-    from .backends.cupy_ops import CupyOps
-
+def _wants_numpy(ops: Optional[Ops]) -> bool:
+    # Only CupyOps keeps its arrays on the GPU; any other backend gets host arrays.
     return not isinstance(ops, CupyOps)
 
 
 def torch2xp(
-    torch_tensor: "torch.Tensor", *, ops: Optional["Ops"] = None  # type: ignore[name-defined]
+    torch_tensor: "torch.Tensor", *, ops: Optional[Ops] = None  # type: ignore[name-defined]
 ) -> ArrayXd:
     """A numpy or cupy array for a torch tensor: cupy for CUDA tensors unless
     ``ops`` is a CPU backend, numpy otherwise (or ``ops.asarray`` of it)."""
-    assert_pytorch_installed()
-    if not is_torch_array(torch_tensor):
-        raise TypeError(f"torch2xp expects a torch.Tensor, got {type(torch_tensor).__name__}")
-    if is_torch_cuda_array(torch_tensor):
-        if ops is not None and _wants_numpy(ops):
-            return ops.asarray(torch_tensor.detach().cpu().numpy())
-        return _torch_to_cupy(torch_tensor)
-    array = torch_tensor.detach().cpu().numpy()
-    if ops is None:
+    if ops is not None and is_torch_cuda_array(torch_tensor) and _wants_numpy(ops):
+        return ops.asarray(torch_tensor.detach().cpu().numpy())
+    array = torch_to_xp(torch_tensor)
+    if ops is None or is_torch_cuda_array(torch_tensor):
         return array
     return ops.asarray(array)
 
@@ -489,15 +368,13 @@ def xp2tensorflow(
 
 
 def tensorflow2xp(
-    tf_tensor: "tf.Tensor", *, ops: Optional["Ops"] = None  # type: ignore[name-defined]
+    tf_tensor: "tf.Tensor", *, ops: Optional[Ops] = None  # type: ignore[name-defined]
 ) -> ArrayXd:
     """A numpy or cupy array for a TensorFlow tensor."""
+    if ops is None or (is_tensorflow_gpu_array(tf_tensor) and not _wants_numpy(ops)):
+        return tensorflow_to_xp(tf_tensor)
     assert_tensorflow_installed()
-    if is_tensorflow_gpu_array(tf_tensor) and not (ops is not None and _wants_numpy(ops)):
-        dlpack = compat.tensorflow.experimental.dlpack.to_dlpack(tf_tensor)
-        return cupy_from_dlpack(dlpack)
-    array = tf_tensor.numpy()
-    return array if ops is None else ops.asarray(array)
+    return ops.asarray(tf_tensor.numpy())
 
 
 def xp2mxnet(
@@ -517,55 +394,13 @@ def xp2mxnet(
 
 
 def mxnet2xp(
-    mx_tensor: "mx.nd.NDArray", *, ops: Optional["Ops"] = None  # type: ignore[name-defined]
+    mx_tensor: "mx.nd.NDArray", *, ops: Optional[Ops] = None  # type: ignore[name-defined]
 ) -> ArrayXd:
     """A numpy or cupy array for an MXNet NDArray."""
+    if ops is None or (is_mxnet_gpu_array(mx_tensor) and not _wants_numpy(ops)):
+        return mxnet_to_xp(mx_tensor)
     assert_mxnet_installed()
-    if is_mxnet_gpu_array(mx_tensor) and not (ops is not None and _wants_numpy(ops)):
-        return cupy_from_dlpack(mx_tensor.to_dlpack_for_write())
-    array = mx_tensor.detach().asnumpy()
-    return array if ops is None else ops.asarray(array)
-
-
-def get_torch_default_device() -> "torch.device":  # type: ignore[name-defined]
-    """The torch device matching the current ops: cuda for CupyOps, mps for MPSOps,
-    else cpu."""
-    if torch is None:
-        raise ValueError("Cannot get default Torch device when Torch is not available.")
-    from .backends import get_current_ops
-    from .backends.cupy_ops import CupyOps
-    from .backends.mps_ops import MPSOps
-
-    ops = get_current_ops()
-    if isinstance(ops, CupyOps):
-        return torch.device("cuda", torch.cuda.current_device())
-    if isinstance(ops, MPSOps):
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def assert_pytorch_installed() -> None:
-    """Raise ImportError unless PyTorch is importable."""
-    if not has_torch:
-        raise ImportError("PyTorch support requires torch: pip install thinc[torch]")
-
-
-def assert_tensorflow_installed() -> None:
-    """Raise ImportError unless TensorFlow support was enabled."""
-    if not compat.has_tensorflow:
-        raise ImportError(
-            "TensorFlow support requires tensorflow: pip install thinc[tensorflow]\n\n"
-            "Enable TensorFlow support with thinc.api.enable_tensorflow()"
-        )
-
-
-def assert_mxnet_installed() -> None:
-    """Raise ImportError unless MXNet support was enabled."""
-    if not compat.has_mxnet:
-        raise ImportError(
-            "MXNet support requires mxnet: pip install thinc[mxnet]\n\n"
-            "Enable MXNet support with thinc.api.enable_mxnet()"
-        )
+    return ops.asarray(mx_tensor.detach().asnumpy())
 
 
 @contextlib.contextmanager
@@ -616,109 +451,3 @@ class ArrayInfo:
             raise ValueError(f"Type mismatch in backprop. Y: {self.dtype}, dY: {arr.dtype}")
 
 
-class DataValidationError(ValueError):
-    """A forward pass got or returned data that does not match its annotations."""
-
-    def __init__(
-        self,
-        name: str,
-        X: Any,
-        Y: Any,
-        errors: Union[Sequence[Mapping[str, Any]], List[Dict[str, Any]]] = [],
-    ) -> None:
-        rows = []
-        for error in errors:
-            location = " -> ".join(str(part) for part in error.get("loc", []))
-            rows.append((location, str(error.get("msg", ""))))
-        width = max((len(location) for location, _ in rows), default=0)
-        table = "".join(f"{location:<{width}}   {msg}\n" for location, msg in rows)
-        message = f"Data validation error in '{name}'\nX: {type(X)} Y: {type(Y)}\n\n"
-        super().__init__(f"\n\n{message}{table}")
-
-
-@contextlib.contextmanager
-def data_validation(validation: bool) -> Iterator[None]:
-    """Turn forward-pass data validation on or off within the block (this thread
-    or task only)."""
-    token = DATA_VALIDATION.set(validation)
-    try:
-        yield
-    finally:
-        DATA_VALIDATION.reset(token)
-
-
-def _check_value(value: Any, annotation: Any) -> Optional[str]:
-    """An error message if ``value`` does not match ``annotation``, else None.
-    A TypeVar is checked against its bound (or constraints), if it has one."""
-    target = annotation
-    if isinstance(annotation, TypeVar):
-        if annotation.__bound__ is not None:
-            target = annotation.__bound__
-        elif annotation.__constraints__:
-            target = Union[annotation.__constraints__]  # type: ignore[assignment]
-        else:
-            return None
-    if validate_type is not None:
-        return validate_type(value, target)
-    from pydantic import ConfigDict, TypeAdapter, ValidationError
-
-    try:
-        adapter = TypeAdapter(target, config=ConfigDict(arbitrary_types_allowed=True))
-        adapter.validate_python(value)
-    except ValidationError:
-        return f"at root: {value!r} is not {annotation}"
-    except Exception:
-        # An annotation pydantic cannot check says nothing about the data.
-        return None
-    return None
-
-
-def _is_checkable(annotation: Any) -> bool:
-    return annotation is not inspect.Parameter.empty and annotation is not Any
-
-
-def _resolved_hints(func: Callable) -> Dict[str, Any]:
-    try:
-        return typing.get_type_hints(func)
-    except Exception:
-        # Unresolvable forward references: keep whatever is already a real type.
-        return {
-            name: value
-            for name, value in getattr(func, "__annotations__", {}).items()
-            if not isinstance(value, str)
-        }
-
-
-def validate_fwd_input_output(
-    name: str, func: Callable[[Any, Any, bool], Any], X: Any, Y: Any
-) -> None:
-    """Check X against the annotation of ``func``'s X argument and Y against the
-    first element of its return annotation; raise DataValidationError on mismatch.
-    None values and unannotated or Any slots are not checked; a TypeVar is
-    checked against its bound."""
-    try:
-        parameters = list(inspect.signature(func).parameters.values())
-    except (TypeError, ValueError):
-        return
-    hints = _resolved_hints(func)
-    x_annotation: Any = inspect.Parameter.empty
-    if "X" in hints:
-        x_annotation = hints["X"]
-    elif len(parameters) > 1:
-        x_annotation = hints.get(parameters[1].name, inspect.Parameter.empty)
-    y_annotation: Any = inspect.Parameter.empty
-    returned = hints.get("return", inspect.Parameter.empty)
-    return_args = typing.get_args(returned)
-    if typing.get_origin(returned) in (tuple, Tuple) and return_args:
-        y_annotation = return_args[0]
-    errors = []
-    if X is not None and _is_checkable(x_annotation):
-        message = _check_value(X, x_annotation)
-        if message:
-            errors.append({"loc": ["X"], "msg": message})
-    if Y is not None and _is_checkable(y_annotation):
-        message = _check_value(Y, y_annotation)
-        if message:
-            errors.append({"loc": ["Y"], "msg": message})
-    if errors:
-        raise DataValidationError(name, X, Y, errors)

@@ -11,8 +11,8 @@ from typing import Any, Dict, Tuple
 
 import numpy
 import pytest
-from thinc.backends.numpy_ops import NumpyOps
 
+from thinc.backends.numpy_ops import NumpyOps
 from thinc.backends.ops import Ops
 
 from ..util import require_ref_thinc

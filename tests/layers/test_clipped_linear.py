@@ -6,8 +6,8 @@ import numpy
 import pytest
 
 from thinc.config import Config, registry
-from thinc.util import fix_random_seed
 from thinc.layers.clipped_linear import ClippedLinear, HardSigmoid, HardTanh, ReluK
+from thinc.util import fix_random_seed
 
 from ..util import check_gradients
 from ._oracle import run_reference

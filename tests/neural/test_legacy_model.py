@@ -155,7 +155,7 @@ def test_standalone_bytes_and_disk_round_trip(tmp_path):
 
 def test_resize_output_grows_with_zeros_and_shrinks_from_the_end():
     model = LegacyAffine(3, 4)
-    W, b = model.W.copy(), model.b.copy()
+    W = model.W.copy()
     model.resize_output(5)
     assert model.W.shape == (5, 4) and model.b.shape == (5,)
     numpy.testing.assert_array_equal(model.W[:3], W)

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy
 
 from ..compat import cupy, has_cupy_gpu
-from .ops import LengthsMismatchError, _check_window
+from ._checks import LengthsMismatchError, _check_window
 
 KERNELS_SOURCE_PATH = Path(__file__).with_name("_custom_kernels.cu")
 FLOAT_KERNELS = (

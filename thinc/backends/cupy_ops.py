@@ -6,18 +6,18 @@ from typing import Any, Optional, Tuple
 
 import numpy
 
-from ..compat import cupy, cupyx
-from ..types import DeviceTypes
-from ..util import (
+from .._frameworks import (
     is_cupy_array,
     is_mxnet_gpu_array,
     is_tensorflow_gpu_array,
     is_torch_array,
     is_torch_cuda_array,
-    mxnet2xp,
-    tensorflow2xp,
-    torch2xp,
+    mxnet_to_xp,
+    tensorflow_to_xp,
+    torch_to_xp,
 )
+from ..compat import cupy, cupyx
+from ..types import DeviceTypes
 from . import _custom_kernels
 from .ops import Ops
 
@@ -57,13 +57,13 @@ class CupyOps(Ops):
         if is_cupy_array(data):
             array = data
         elif is_torch_cuda_array(data):
-            array = torch2xp(data)
+            array = torch_to_xp(data)
         elif is_torch_array(data):
             array = self.xp.asarray(data.detach().cpu().numpy())
         elif is_tensorflow_gpu_array(data):
-            array = tensorflow2xp(data)
+            array = tensorflow_to_xp(data)
         elif is_mxnet_gpu_array(data):
-            array = mxnet2xp(data)
+            array = mxnet_to_xp(data)
         elif isinstance(data, (list, tuple)) and data and all(is_cupy_array(item) for item in data):
             array = self.xp.stack(data)
         else:

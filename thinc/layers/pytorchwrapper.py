@@ -1,6 +1,6 @@
 """Wrap a torch.nn.Module as a thinc Model: arrays in and out are converted to
 and from torch tensors, and gradients flow through torch autograd."""
-from typing import Any, Callable, Dict, Optional, Tuple, cast
+from typing import Any, Callable, Optional, Tuple, cast
 
 from ..compat import torch
 from ..config import registry
