@@ -6,8 +6,6 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Set
 
-import pytest
-
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent / "thinc"
 
 # A Python-level import line in a .pyx file (cimports are compile time only).
@@ -100,6 +98,18 @@ def _ancestors(name: str) -> List[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+_PYX_INCLUDE = re.compile(r'^include\s+"([^"]+)"', re.MULTILINE)
+
+
+def _with_includes(source: str, folder: Path) -> str:
+    """A .pyx file's source with its ``include "x.pxi"`` files written in, as
+    Cython compiles them into the module."""
+    return _PYX_INCLUDE.sub(
+        lambda match: _with_includes((folder / match.group(1)).read_text(encoding="utf-8"), folder),
+        source,
+    )
+
+
 def import_graph() -> Dict[str, Set[str]]:
     """Module -> the thinc modules that importing it runs. ``from pkg import name``
     runs pkg's ``__init__`` unless name is a submodule, and importing ``a.b.c``
@@ -109,6 +119,8 @@ def import_graph() -> Dict[str, Set[str]]:
     graph: Dict[str, Set[str]] = {}
     for name, path in modules.items():
         source = path.read_text(encoding="utf-8")
+        if path.suffix == ".pyx":
+            source = _with_includes(source, path.parent)
         is_package = path.stem == "__init__"
         imports = _imports_of_pyx(source) if path.suffix == ".pyx" else _imports_of_python(source)
         explicit: Set[str] = set()
@@ -161,15 +173,6 @@ def find_cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
     return components
 
 
-# Cycles that belong to work in progress elsewhere, each with its owner. A strict
-# xfail below fails as soon as one is gone, so the entry cannot outlive it.
-KNOWN_CYCLES = [
-    # NumpyOps.paths() imports dispatch.report; dispatch imports numpy_ops
-    # (the compiled side of issue 16).
-    ["thinc.backends.dispatch", "thinc.backends.numpy_ops"],
-]
-
-
 def test_the_parser_sees_imports_at_any_depth_but_not_type_checking_ones():
     source = (
         "from typing import TYPE_CHECKING\n"
@@ -193,21 +196,16 @@ def test_a_package_init_counts_as_imported():
     assert "thinc.backends" in graph["thinc.util"]
     # Model imports names defined in thinc.backends' own __init__.
     assert "thinc.backends" in graph["thinc.model"]
-    # .pyx files count too.
+    # .pyx files count too, with the .pxi files they include.
     assert "thinc.backends.ops" in graph["thinc.backends.numpy_ops"]
+    assert "thinc.backends._checks" in graph["thinc.backends.numpy_ops"]
 
 
 def test_no_import_cycles():
-    cycles = [cycle for cycle in find_cycles(import_graph()) if cycle not in KNOWN_CYCLES]
+    cycles = find_cycles(import_graph())
     assert not cycles, "import cycles among thinc's modules:\n" + "\n".join(
         " <-> ".join(cycle) for cycle in cycles
     )
-
-
-@pytest.mark.parametrize("cycle", KNOWN_CYCLES, ids=" <-> ".join)
-@pytest.mark.xfail(strict=True, reason="a known cycle, owned elsewhere")
-def test_known_cycle_is_gone(cycle):
-    assert cycle not in find_cycles(import_graph())
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from typing import Any, Dict, Iterator, Optional
 from . import cblas as _cblas
 from . import numpy_ops as _numpy_ops
 
-ISA_LEVELS = ("scalar", "avx2", "avx512")
+ISA_LEVELS = _numpy_ops.ISA_NAMES
+KERNEL_FAMILIES = _numpy_ops.KERNEL_FAMILIES
 _UNSET: Any = object()
 
 
@@ -99,33 +100,8 @@ def forced(
         configure(**{name: None for name in given})
 
 
-# The compiled op families besides gemm, and whether each has hand-written
-# AVX2 float32 bodies on top of the per-level versions of its kernels.
-KERNEL_FAMILIES = {
-    "elementwise": ("activations and their gradients", True),
-    "rows": ("softmax, maxout and their gradients", True),
-    "sequences": ("reductions, seq2col, softmax over sequences", False),
-    "tables": ("gather_add, scatter_add, hashing", True),
-    "optimizers": ("adam, gradient clipping, parameter averages", False),
-    "norm": ("layer norm, maxout with bias", False),
-    "recurrent": ("the LSTM step", False),
-}
-
-
 def report() -> Dict[str, Any]:
     """What runs where: the instruction-set level of each kernel family, gemm's
     path per dtype and size (with any candidate refused as wrong on this
-    machine), and the thread split."""
-    level = active_isa()
-    kernels = {}
-    for family, (what, hand_written) in KERNEL_FAMILIES.items():
-        text = f"{level} kernels ({what})"
-        if hand_written and level != "scalar":
-            text += ", hand-written AVX2 bodies for float32"
-        kernels[family] = text
-    return {
-        "isa": {"cpu": cpu_isa(), "active": level},
-        "kernels": kernels,
-        "gemm": _cblas.gemm_paths(),
-        "threads": _numpy_ops.get_num_threads(),
-    }
+    machine), and the thread split. The same as NumpyOps.paths()."""
+    return _numpy_ops.paths_report()

@@ -20,9 +20,12 @@ from murmurhash.mrmr cimport hash128_x64
 from .cblas cimport CBlas, affine_f32, affine_f64, gemm_f32, gemm_f64
 
 from . import cblas as _cblas_module
-from .ops import (MAX_GRADIENT_ROWS, LengthsMismatchError, Ops, _average_decay,
-                  _check_clip_threshold, _whole_number)
-from .ops import _check_window as _ops_check_window
+from ._checks import (MAX_GRADIENT_ROWS, LengthsMismatchError, _check_clip_threshold,
+                      _check_layer_norm_gradient, _check_layer_norm_inputs, _check_maxout_inputs,
+                      _whole_number)
+from ._checks import _check_window as _ops_check_window
+from ._reference.training import _average_decay
+from .ops import Ops
 
 cnp.import_array()
 
@@ -60,9 +63,7 @@ class NumpyOps(Ops):
     def paths() -> dict:
         """Which implementation each compiled op family runs here: instruction
         set, gemm per dtype and size, threads (see thinc.backends.dispatch)."""
-        from .dispatch import report
-
-        return report()
+        return paths_report()
 
     def cblas(self) -> CBlas:
         """The table of BLAS functions for compiled callers (spaCy's parser)."""

@@ -16,7 +16,6 @@ cdef extern from "thinc_norm.hh" namespace "thinc_norm" nogil:
     index_t maxout_backward_pieces(const double*, const int32_t*, double*, double*, index_t,
                                    index_t, index_t)
 
-from .ops import _check_layer_norm_gradient, _check_layer_norm_inputs, _check_maxout_inputs
 
 # Bytes of gemm output per block of rows: the BLAS repacks W for every block, so
 # blocks stay big (smaller ones measured slower), yet far below a batch's pieces.

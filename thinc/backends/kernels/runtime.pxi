@@ -98,3 +98,36 @@ class _GemmDescription:
 
     def __get__(self, instance, owner) -> str:
         return _cblas_module.gemm_description()
+
+
+# The compiled op families besides gemm, and whether each has hand-written
+# AVX2 float32 bodies on top of the per-level versions of its kernels.
+KERNEL_FAMILIES = {
+    "elementwise": ("activations and their gradients", True),
+    "rows": ("softmax, maxout and their gradients", True),
+    "sequences": ("reductions, seq2col, softmax over sequences", False),
+    "tables": ("gather_add, scatter_add, hashing", True),
+    "optimizers": ("adam, gradient clipping, parameter averages", False),
+    "norm": ("layer norm, maxout with bias", False),
+    "recurrent": ("the LSTM step", False),
+}
+ISA_NAMES = ("scalar", "avx2", "avx512")
+
+
+def paths_report() -> dict:
+    """What runs where (NumpyOps.paths, thinc.backends.dispatch.report): the
+    instruction-set level of each kernel family, gemm's path per dtype and size
+    (with any candidate refused as wrong on this machine), and the threads."""
+    level = ISA_NAMES[isa_active()]
+    kernels = {}
+    for family, (what, hand_written) in KERNEL_FAMILIES.items():
+        text = f"{level} kernels ({what})"
+        if hand_written and level != "scalar":
+            text += ", hand-written AVX2 bodies for float32"
+        kernels[family] = text
+    return {
+        "isa": {"cpu": ISA_NAMES[isa_cpu_level()], "active": level},
+        "kernels": kernels,
+        "gemm": _cblas_module.gemm_paths(),
+        "threads": parallel_num_threads(),
+    }
