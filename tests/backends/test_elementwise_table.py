@@ -6,9 +6,9 @@ import inspect
 
 import numpy
 import pytest
-from thinc.backends.numpy_ops import NumpyOps
 
 from thinc.backends import numpy_ops
+from thinc.backends.numpy_ops import NumpyOps
 from thinc.backends.ops import Ops
 
 from ._activations import OPTIONED_ACTIVATIONS, PLAIN_ACTIVATIONS, PLAIN_BACKPROPS_FROM_INPUT
