@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-installed
 
-.PHONY: venv build test test-quick fuzz demo bench wheel docs clean lint
+.PHONY: venv build test test-quick fuzz demo bench wheel docs clean lint format
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,18 @@ wheel: $(STAMP)
 # The guide (README.md) and the API reference from the docstrings, warnings as errors.
 docs: build
 	PYTHONPATH=$(CURDIR) $(PY) -m mkdocs build --strict --site-dir site
+
+# One formatter for Python (ruff format) and one for C++ (clang-format, .clang-format).
+FORMATTED_PY := thinc tests bench scripts examples setup.py
+FORMATTED_CXX := include/*.hh thinc/backends/*.cu
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(FORMATTED_PY)
+	$(VENV)/bin/ruff format --check $(FORMATTED_PY)
+	$(VENV)/bin/clang-format --dry-run --Werror $(FORMATTED_CXX)
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format $(FORMATTED_PY)
+	$(VENV)/bin/clang-format -i $(FORMATTED_CXX)
 
 clean:
 	rm -rf build dist *.egg-info

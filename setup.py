@@ -1,4 +1,5 @@
 """Build script: compiles every Cython module under thinc/ and packages the rest."""
+
 import os
 import sys
 import time
@@ -24,8 +25,14 @@ def compile_args() -> list:
     # host's widest vector unit (even the kernels' scalar versions then need
     # it); a default build stays portable: the kernels carry their own
     # scalar, AVX2 and AVX-512 versions, picked at each call (THINC_ISA).
-    args = ["-O3", "-std=c++17", "-fno-trapping-math", "-fno-math-errno",
-            "-Wno-unused-function", "-Wno-strict-aliasing"]
+    args = [
+        "-O3",
+        "-std=c++17",
+        "-fno-trapping-math",
+        "-fno-math-errno",
+        "-Wno-unused-function",
+        "-Wno-strict-aliasing",
+    ]
     # No debug information unless asked (THINC_DEBUG=1): it triples the
     # extensions' size and only a debugger reads it.
     if sys.platform != "win32" and not os.environ.get("THINC_DEBUG"):
@@ -69,8 +76,10 @@ class build_ext_with_progress(build_ext):
         super().build_extension(ext)
         self._done += 1
         if stale:
-            sys.stderr.write(f"thinc: compiled {ext.name} in {time.time() - started:.0f}s "
-                             f"({self._done} of {self._total} extensions ready)\n")
+            sys.stderr.write(
+                f"thinc: compiled {ext.name} in {time.time() - started:.0f}s "
+                f"({self._done} of {self._total} extensions ready)\n"
+            )
 
 
 def extensions() -> list:

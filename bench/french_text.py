@@ -2,35 +2,64 @@
 templates and hand-written vocabulary, with names, places and dates for the NER.
 
 No corpus is shipped; ``sentences(n, seed)`` always gives the same n sentences."""
+
 import random
 from typing import List
 
 # (singular, plural, gender) so determiners and adjectives can agree.
 NOUNS = [
-    ("ministre", "ministres", "m"), ("enfant", "enfants", "m"), ("voiture", "voitures", "f"),
-    ("maison", "maisons", "f"), ("livre", "livres", "m"), ("chanteuse", "chanteuses", "f"),
-    ("médecin", "médecins", "m"), ("entreprise", "entreprises", "f"), ("projet", "projets", "m"),
-    ("rivière", "rivières", "f"), ("professeur", "professeurs", "m"), ("ville", "villes", "f"),
-    ("journal", "journaux", "m"), ("lettre", "lettres", "f"), ("ordinateur", "ordinateurs", "m"),
-    ("réunion", "réunions", "f"), ("chien", "chiens", "m"), ("fenêtre", "fenêtres", "f"),
-    ("gouvernement", "gouvernements", "m"), ("école", "écoles", "f"),
+    ("ministre", "ministres", "m"),
+    ("enfant", "enfants", "m"),
+    ("voiture", "voitures", "f"),
+    ("maison", "maisons", "f"),
+    ("livre", "livres", "m"),
+    ("chanteuse", "chanteuses", "f"),
+    ("médecin", "médecins", "m"),
+    ("entreprise", "entreprises", "f"),
+    ("projet", "projets", "m"),
+    ("rivière", "rivières", "f"),
+    ("professeur", "professeurs", "m"),
+    ("ville", "villes", "f"),
+    ("journal", "journaux", "m"),
+    ("lettre", "lettres", "f"),
+    ("ordinateur", "ordinateurs", "m"),
+    ("réunion", "réunions", "f"),
+    ("chien", "chiens", "m"),
+    ("fenêtre", "fenêtres", "f"),
+    ("gouvernement", "gouvernements", "m"),
+    ("école", "écoles", "f"),
     ("marché", "marchés", "m"),
-    ("question", "questions", "f"), ("avocat", "avocats", "m"), ("équipe", "équipes", "f"),
-    ("tableau", "tableaux", "m"), ("chanson", "chansons", "f"), ("village", "villages", "m"),
-    ("étudiante", "étudiantes", "f"), ("boulanger", "boulangers", "m"), ("loi", "lois", "f"),
-    ("train", "trains", "m"), ("montagne", "montagnes", "f"), ("musée", "musées", "m"),
-    ("voisine", "voisines", "f"), ("rapport", "rapports", "m"), ("décision", "décisions", "f"),
+    ("question", "questions", "f"),
+    ("avocat", "avocats", "m"),
+    ("équipe", "équipes", "f"),
+    ("tableau", "tableaux", "m"),
+    ("chanson", "chansons", "f"),
+    ("village", "villages", "m"),
+    ("étudiante", "étudiantes", "f"),
+    ("boulanger", "boulangers", "m"),
+    ("loi", "lois", "f"),
+    ("train", "trains", "m"),
+    ("montagne", "montagnes", "f"),
+    ("musée", "musées", "m"),
+    ("voisine", "voisines", "f"),
+    ("rapport", "rapports", "m"),
+    ("décision", "décisions", "f"),
 ]
 # (masculine singular, feminine singular, masculine plural, feminine plural)
 ADJECTIVES = [
-    ("grand", "grande", "grands", "grandes"), ("petit", "petite", "petits", "petites"),
-    ("nouveau", "nouvelle", "nouveaux", "nouvelles"), ("vieux", "vieille", "vieux", "vieilles"),
+    ("grand", "grande", "grands", "grandes"),
+    ("petit", "petite", "petits", "petites"),
+    ("nouveau", "nouvelle", "nouveaux", "nouvelles"),
+    ("vieux", "vieille", "vieux", "vieilles"),
     ("important", "importante", "importants", "importantes"),
     ("célèbre", "célèbre", "célèbres", "célèbres"),
     ("rapide", "rapide", "rapides", "rapides"),
-    ("ancien", "ancienne", "anciens", "anciennes"), ("beau", "belle", "beaux", "belles"),
-    ("premier", "première", "premiers", "premières"), ("long", "longue", "longs", "longues"),
-    ("public", "publique", "publics", "publiques"), ("heureux", "heureuse", "heureux", "heureuses"),
+    ("ancien", "ancienne", "anciens", "anciennes"),
+    ("beau", "belle", "beaux", "belles"),
+    ("premier", "première", "premiers", "premières"),
+    ("long", "longue", "longs", "longues"),
+    ("public", "publique", "publics", "publiques"),
+    ("heureux", "heureuse", "heureux", "heureuses"),
 ]
 # (3rd singular present, 3rd plural present, past participle, 3rd singular future, 3rd imperfect)
 VERBS = [
@@ -56,34 +85,112 @@ INTRANSITIVE = [
     ("revient", "reviennent", "revenu", "reviendra", "revenait", "être"),
 ]
 FIRST_NAMES = [
-    "Marie", "Jean", "Sophie", "Pierre", "Camille", "Lucas", "Claire", "Antoine", "Julie",
-    "Nicolas", "Amélie", "Thomas", "Léa", "Mathieu", "Chloé", "Hugo", "Inès", "Karim",
+    "Marie",
+    "Jean",
+    "Sophie",
+    "Pierre",
+    "Camille",
+    "Lucas",
+    "Claire",
+    "Antoine",
+    "Julie",
+    "Nicolas",
+    "Amélie",
+    "Thomas",
+    "Léa",
+    "Mathieu",
+    "Chloé",
+    "Hugo",
+    "Inès",
+    "Karim",
 ]
 LAST_NAMES = [
-    "Dupont", "Martin", "Bernard", "Lefèvre", "Moreau", "Girard", "Fontaine", "Rousseau",
-    "Mercier", "Blanc", "Garnier", "Chevalier", "Benali", "Lambert",
+    "Dupont",
+    "Martin",
+    "Bernard",
+    "Lefèvre",
+    "Moreau",
+    "Girard",
+    "Fontaine",
+    "Rousseau",
+    "Mercier",
+    "Blanc",
+    "Garnier",
+    "Chevalier",
+    "Benali",
+    "Lambert",
 ]
 CITIES = [
-    "Paris", "Lyon", "Marseille", "Toulouse", "Bordeaux", "Lille", "Nantes", "Strasbourg",
-    "Montpellier", "Rennes", "Grenoble", "Genève", "Bruxelles", "Québec", "Dakar", "Nice",
+    "Paris",
+    "Lyon",
+    "Marseille",
+    "Toulouse",
+    "Bordeaux",
+    "Lille",
+    "Nantes",
+    "Strasbourg",
+    "Montpellier",
+    "Rennes",
+    "Grenoble",
+    "Genève",
+    "Bruxelles",
+    "Québec",
+    "Dakar",
+    "Nice",
 ]
 COUNTRIES = [
-    ("la France", "en France"), ("la Belgique", "en Belgique"), ("le Canada", "au Canada"),
-    ("la Suisse", "en Suisse"), ("le Sénégal", "au Sénégal"), ("l'Italie", "en Italie"),
-    ("le Japon", "au Japon"), ("l'Allemagne", "en Allemagne"), ("le Maroc", "au Maroc"),
+    ("la France", "en France"),
+    ("la Belgique", "en Belgique"),
+    ("le Canada", "au Canada"),
+    ("la Suisse", "en Suisse"),
+    ("le Sénégal", "au Sénégal"),
+    ("l'Italie", "en Italie"),
+    ("le Japon", "au Japon"),
+    ("l'Allemagne", "en Allemagne"),
+    ("le Maroc", "au Maroc"),
 ]
 ORGANIZATIONS = [
-    "la SNCF", "Air France", "l'Assemblée nationale", "le Sénat", "l'Union européenne",
-    "Renault", "la Banque de France", "l'UNESCO", "le Conseil constitutionnel", "Michelin",
-    "l'Organisation mondiale de la santé", "Radio France", "le Parlement européen",
+    "la SNCF",
+    "Air France",
+    "l'Assemblée nationale",
+    "le Sénat",
+    "l'Union européenne",
+    "Renault",
+    "la Banque de France",
+    "l'UNESCO",
+    "le Conseil constitutionnel",
+    "Michelin",
+    "l'Organisation mondiale de la santé",
+    "Radio France",
+    "le Parlement européen",
 ]
 MONTHS = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-    "octobre", "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 ]
 TIMES = [
-    "hier", "aujourd'hui", "demain", "ce matin", "la semaine dernière", "l'année prochaine",
-    "depuis longtemps", "souvent", "parfois", "ce soir", "lundi", "vendredi après-midi",
+    "hier",
+    "aujourd'hui",
+    "demain",
+    "ce matin",
+    "la semaine dernière",
+    "l'année prochaine",
+    "depuis longtemps",
+    "souvent",
+    "parfois",
+    "ce soir",
+    "lundi",
+    "vendredi après-midi",
 ]
 ADVERBS = ["vraiment", "rapidement", "lentement", "encore", "déjà", "toujours", "bien", "mal"]
 CONNECTIVES = ["mais", "et", "car", "donc", "pourtant", "puis"]
@@ -108,8 +215,14 @@ class FrenchGrammar:
     def date(self) -> str:
         day = self.random.randint(1, 28)
         year = self.random.randint(1950, 2030)
-        return self.pick([f"le {day} {self.pick(MONTHS)} {year}", f"en {self.pick(MONTHS)}",
-                          f"en {year}", self.pick(TIMES)])
+        return self.pick(
+            [
+                f"le {day} {self.pick(MONTHS)} {year}",
+                f"en {self.pick(MONTHS)}",
+                f"en {year}",
+                self.pick(TIMES),
+            ]
+        )
 
     def noun_phrase(self, plural: bool = None) -> tuple:
         """(text, plural, gender) for a determiner + noun (+ adjective) phrase."""
@@ -141,8 +254,9 @@ class FrenchGrammar:
         if roll < 0.3:
             return self.person(), False, "m"
         if roll < 0.45:
-            pronoun = self.pick([("il", False), ("elle", False), ("ils", True), ("elles", True),
-                                 ("on", False)])
+            pronoun = self.pick(
+                [("il", False), ("elle", False), ("ils", True), ("elles", True), ("on", False)]
+            )
             return pronoun[0], pronoun[1], "m"
         if roll < 0.52:
             return self.pick(ORGANIZATIONS), False, "f"
@@ -159,8 +273,15 @@ class FrenchGrammar:
     def transitive_clause(self) -> str:
         subject, plural, _ = self.subject()
         present, present_plural, participle, future, imperfect = self.pick(VERBS)
-        obj = self.pick([self.noun_phrase()[0], self.noun_phrase()[0], self.person(),
-                         self.pick(ORGANIZATIONS), self.pick(COUNTRIES)[0]])
+        obj = self.pick(
+            [
+                self.noun_phrase()[0],
+                self.noun_phrase()[0],
+                self.person(),
+                self.pick(ORGANIZATIONS),
+                self.pick(COUNTRIES)[0],
+            ]
+        )
         tense = self.random.random()
         if tense < 0.4:
             verb = present_plural if plural else present
@@ -220,8 +341,10 @@ class FrenchGrammar:
         elif roll < 0.87:
             count = self.pick(NUMBER_WORDS + [str(self.random.randint(2, 9999))])
             singular, plural, _ = self.pick(NOUNS)
-            text = (f"{self.pick(ORGANIZATIONS)} a annoncé {count} {plural} "
-                    f"{self.place()} {self.date()}")
+            text = (
+                f"{self.pick(ORGANIZATIONS)} a annoncé {count} {plural} "
+                f"{self.place()} {self.date()}"
+            )
         elif roll < 0.94:
             text = self.pick(["Est-ce que ", "Pourquoi est-ce que ", "Quand est-ce que "])
             text += self.clause()

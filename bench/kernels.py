@@ -11,6 +11,7 @@ interval spans 1.0) and behind.
 A full run also writes its table to bench/results/kernels-<vendor>-<isa>.txt,
 replacing the one from the last run on that kind of CPU, so bench/results holds
 the current table of each CPU family (--no-save, or --only, leaves them be)."""
+
 import argparse
 import datetime
 import io
@@ -34,7 +35,7 @@ RESULTS = ROOT / "bench" / "results"
 # Shared by this process and the thinc 8.3.14 worker: builds each case's inputs
 # (identical, from fixed seeds) and returns a zero-argument callable.
 CASES_SOURCE = textwrap.dedent(
-    r'''
+    r"""
     import numpy
 
     N_TOKENS, WIDTH, PIECES, N_PARAMS = 4000, 96, 3, 1_000_000
@@ -175,22 +176,65 @@ CASES_SOURCE = textwrap.dedent(
         for _ in range(n_calls):
             function()
         return (time.perf_counter() - start) / n_calls
-    '''
+    """
 )
 
 KERNELS = [
-    "gemm 1024^2", "gemm tok2vec", "gemm tok2vec dW", "gemm parser 64x64@64x2000",
-    "gemm parser 256x96@96x288", "affine",
-    "relu", "backprop_relu", "relu_k", "backprop_relu_k", "clipped_linear",
-    "backprop_clipped_linear", "hard_sigmoid", "backprop_hard_sigmoid", "hard_tanh",
-    "backprop_hard_tanh", "hard_swish", "backprop_hard_swish", "hard_swish_mobilenet",
-    "backprop_hard_swish_mobilenet", "sigmoid", "backprop_sigmoid", "swish", "backprop_swish",
-    "gelu", "backprop_gelu", "gelu_approx", "backprop_gelu_approx", "mish", "backprop_mish",
-    "dish", "backprop_dish", "softmax", "backprop_softmax", "softmax_sequences",
-    "backprop_softmax_sequences", "seq2col", "backprop_seq2col", "maxout", "backprop_maxout",
-    "reduce_sum", "backprop_reduce_sum", "reduce_mean", "backprop_reduce_mean", "reduce_max",
-    "backprop_reduce_max", "gather_add", "scatter_add", "hash", "adam", "clip_gradient",
-    "update_averages", "lstm_forward_training", "lstm_forward_inference", "backprop_lstm",
+    "gemm 1024^2",
+    "gemm tok2vec",
+    "gemm tok2vec dW",
+    "gemm parser 64x64@64x2000",
+    "gemm parser 256x96@96x288",
+    "affine",
+    "relu",
+    "backprop_relu",
+    "relu_k",
+    "backprop_relu_k",
+    "clipped_linear",
+    "backprop_clipped_linear",
+    "hard_sigmoid",
+    "backprop_hard_sigmoid",
+    "hard_tanh",
+    "backprop_hard_tanh",
+    "hard_swish",
+    "backprop_hard_swish",
+    "hard_swish_mobilenet",
+    "backprop_hard_swish_mobilenet",
+    "sigmoid",
+    "backprop_sigmoid",
+    "swish",
+    "backprop_swish",
+    "gelu",
+    "backprop_gelu",
+    "gelu_approx",
+    "backprop_gelu_approx",
+    "mish",
+    "backprop_mish",
+    "dish",
+    "backprop_dish",
+    "softmax",
+    "backprop_softmax",
+    "softmax_sequences",
+    "backprop_softmax_sequences",
+    "seq2col",
+    "backprop_seq2col",
+    "maxout",
+    "backprop_maxout",
+    "reduce_sum",
+    "backprop_reduce_sum",
+    "reduce_mean",
+    "backprop_reduce_mean",
+    "reduce_max",
+    "backprop_reduce_max",
+    "gather_add",
+    "scatter_add",
+    "hash",
+    "adam",
+    "clip_gradient",
+    "update_averages",
+    "lstm_forward_training",
+    "lstm_forward_inference",
+    "backprop_lstm",
 ]
 
 WORKER_SOURCE = r"""
@@ -226,8 +270,11 @@ class RefWorker:
 
     def __init__(self, python: Path) -> None:
         self.process = subprocess.Popen(
-            [str(python), "-c", WORKER_SOURCE, CASES_SOURCE], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, cwd="/", env={**os.environ, "PYTHONPATH": ""},
+            [str(python), "-c", WORKER_SOURCE, CASES_SOURCE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd="/",
+            env={**os.environ, "PYTHONPATH": ""},
         )
 
     def call(self, kind: str, name: str, n_calls: int = 0):
@@ -317,10 +364,13 @@ def torch_case(name: str, shared: Dict[str, object]) -> Optional[Callable[[], ob
     lstm = torch.nn.LSTM(64, 64)
     packed_lengths = numpy.sort(rng.integers(5, 41, 32))[::-1].copy()
     sequence = torch.nn.utils.rnn.pack_padded_sequence(
-        t(int(packed_lengths[0]), 32, 64), torch.from_numpy(packed_lengths))
+        t(int(packed_lengths[0]), 32, 64), torch.from_numpy(packed_lengths)
+    )
+
     def lstm_inference():
         with torch.no_grad():
             return lstm(sequence)
+
     cases["lstm_forward_inference"] = lstm_inference
     cases["lstm_forward_training"] = lambda: lstm(sequence)
     return cases.get(name)
@@ -369,8 +419,10 @@ def threads_peak(n_threads: int) -> float:
     from thinc.backends._testing import measure_peak_flops
 
     results: List[float] = []
-    threads = [threading.Thread(target=lambda: results.append(measure_peak_flops(0.05)))
-               for _ in range(n_threads)]
+    threads = [
+        threading.Thread(target=lambda: results.append(measure_peak_flops(0.05)))
+        for _ in range(n_threads)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -402,6 +454,7 @@ def gemm_share_of_peak(namespace: Dict[str, object], ops, rounds: int) -> None:
         # means switching the split off.
         def set_threads(n_threads: int) -> None:
             cblas._use_own_sgemm(True, single_threaded=n_threads == 1)
+
         thread_counts = sorted({1, get_num_threads()})
     elif original:
         set_threads = cblas.set_numpy_blas_threads
@@ -424,8 +477,11 @@ def gemm_share_of_peak(namespace: Dict[str, object], ops, rounds: int) -> None:
                     rate = GEMM_FLOPS[name] / namespace["time_calls"](function, n_calls)
                     rates.append(rate)
                     shares.append(rate / peak)
-                print(f"  {name:16s} {n_threads} thread(s): {statistics.median(rates) / 1e9:5.0f} GFLOP/s"
-                      f" = {100 * statistics.median(shares):.0f}% of peak", flush=True)
+                print(
+                    f"  {name:16s} {n_threads} thread(s): {statistics.median(rates) / 1e9:5.0f} GFLOP/s"
+                    f" = {100 * statistics.median(shares):.0f}% of peak",
+                    flush=True,
+                )
     finally:
         if own_kernel:
             cblas._use_own_sgemm(True, single_threaded=False)
@@ -451,8 +507,9 @@ def warm_up(namespace: Dict[str, object], ops, seconds: float = 1.0) -> None:
 def round_ratios(samples: Dict[str, List[float]], contenders: List[str]) -> List[float]:
     """(the fastest of `contenders` in each round) / ours, one per round."""
     present = [key for key in contenders if key in samples]
-    return [min(samples[key][i] for key in present) / ours
-            for i, ours in enumerate(samples["ours"])]
+    return [
+        min(samples[key][i] for key in present) / ours for i, ours in enumerate(samples["ours"])
+    ]
 
 
 def paired_ratio(samples: Dict[str, List[float]], contenders: List[str]) -> float:
@@ -468,8 +525,9 @@ def median_interval(values: List[float], coverage: float = 0.9) -> Tuple[float, 
     of a resample falls in `coverage` of the time. A ratio whose interval
     spans 1.0 is a tie this run cannot tell apart from noise."""
     rng = random.Random(0)
-    medians = sorted(statistics.median(rng.choices(values, k=len(values)))
-                     for _ in range(BOOTSTRAP_DRAWS))
+    medians = sorted(
+        statistics.median(rng.choices(values, k=len(values))) for _ in range(BOOTSTRAP_DRAWS)
+    )
     tail = (1 - coverage) / 2
     return medians[int(tail * BOOTSTRAP_DRAWS)], medians[int((1 - tail) * BOOTSTRAP_DRAWS) - 1]
 
@@ -535,8 +593,9 @@ class Tee(io.TextIOBase):
         self.terminal.flush()
 
 
-def measure_kernel(name: str, namespace: Dict[str, object], ops, worker: Optional[RefWorker],
-                   rounds: int) -> Dict[str, List[float]]:
+def measure_kernel(
+    name: str, namespace: Dict[str, object], ops, worker: Optional[RefWorker], rounds: int
+) -> Dict[str, List[float]]:
     """Seconds per call of each contender, one sample per round, on inputs
     built afresh for this call."""
     ours = namespace["make_case"](name, ops)
@@ -577,13 +636,24 @@ def measure_kernel(name: str, namespace: Dict[str, object], ops, worker: Optiona
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="rounds per kernel in each pass")
-    parser.add_argument("--passes", type=int, default=2,
-                        help="passes over the kernel list (every other one in reverse order)")
+    parser.add_argument(
+        "--passes",
+        type=int,
+        default=2,
+        help="passes over the kernel list (every other one in reverse order)",
+    )
     parser.add_argument("--only", nargs="*", help="kernel names to run")
-    parser.add_argument("--no-save", action="store_true",
-                        help="print the table only, leaving bench/results as it is")
-    parser.add_argument("--note", action="append", default=[],
-                        help="a line of context for the saved table's header (repeatable)")
+    parser.add_argument(
+        "--no-save",
+        action="store_true",
+        help="print the table only, leaving bench/results as it is",
+    )
+    parser.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        help="a line of context for the saved table's header (repeatable)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     # A partial run (--only) would replace a full table with a few rows.
@@ -627,14 +697,20 @@ def run(args: argparse.Namespace) -> None:
     from thinc.backends import dispatch
 
     lanes = 16 if dispatch.active_isa() == "avx512" else 8
-    print(f"fp32 peak ({dispatch.active_isa()} FMA, 2 x {32 * lanes}-bit FMA a cycle = "
-          f"{4 * lanes} flop/cycle/core): "
-          + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())
-          + (f" (implies ~{single / (4 * lanes * 1e9):.2f} GHz for one thread)" if single else ""))
-    print(f"gemm backend: {NumpyOps.blas_backend}; OpenBLAS threads: "
-          f"{cblas.numpy_blas_threads() or 'n/a'}")
-    print(f"thinc kernel threads: {get_num_threads()} (THINC_NUM_THREADS="
-          f"{os.environ.get('THINC_NUM_THREADS', 'unset')})")
+    print(
+        f"fp32 peak ({dispatch.active_isa()} FMA, 2 x {32 * lanes}-bit FMA a cycle = "
+        f"{4 * lanes} flop/cycle/core): "
+        + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())
+        + (f" (implies ~{single / (4 * lanes * 1e9):.2f} GHz for one thread)" if single else "")
+    )
+    print(
+        f"gemm backend: {NumpyOps.blas_backend}; OpenBLAS threads: "
+        f"{cblas.numpy_blas_threads() or 'n/a'}"
+    )
+    print(
+        f"thinc kernel threads: {get_num_threads()} (THINC_NUM_THREADS="
+        f"{os.environ.get('THINC_NUM_THREADS', 'unset')})"
+    )
     ref_label = f"({REF_PYTHON.relative_to(ROOT)})" if worker else "(missing)"
     print(f"baselines: thinc 8.3.14 {ref_label}, {torch_label}")
     names = list(args.only or KERNELS)
@@ -652,8 +728,12 @@ def run(args: argparse.Namespace) -> None:
         for position, name in enumerate(order):
             if name in skipped:
                 continue
-            print(f"\rpass {pass_index + 1}/{args.passes}, kernel {position + 1}/{len(order)}: {name:40s}",
-                  end="", file=sys.stderr, flush=True)
+            print(
+                f"\rpass {pass_index + 1}/{args.passes}, kernel {position + 1}/{len(order)}: {name:40s}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
             before = stolen_ticks()
             try:
                 measured = measure_kernel(name, namespace, ops, worker, args.rounds)
@@ -665,12 +745,16 @@ def run(args: argparse.Namespace) -> None:
             for key, values in measured.items():
                 samples[name].setdefault(key, []).extend(values)
     print("\r" + " " * 80 + "\r", end="", file=sys.stderr, flush=True)
-    print(f"x best: median over rounds ({args.passes} passes of {args.rounds}, three times as many "
-          "for sub-0.2 ms kernels) of the faster baseline's time / ours, with its 90% bootstrap "
-          "interval; steal: share of CPU time the hypervisor gave to other guests while the "
-          "kernel was timed")
-    header = (f"{'kernel':32s} {'ours ms':>9s} {'8.3.14 ms':>10s} {'torch ms':>9s} {'x 8.3.14':>9s} "
-              f"{'x best':>7s} {'90% interval':>13s} {'steal':>6s}")
+    print(
+        f"x best: median over rounds ({args.passes} passes of {args.rounds}, three times as many "
+        "for sub-0.2 ms kernels) of the faster baseline's time / ours, with its 90% bootstrap "
+        "interval; steal: share of CPU time the hypervisor gave to other guests while the "
+        "kernel was timed"
+    )
+    header = (
+        f"{'kernel':32s} {'ours ms':>9s} {'8.3.14 ms':>10s} {'torch ms':>9s} {'x 8.3.14':>9s} "
+        f"{'x best':>7s} {'90% interval':>13s} {'steal':>6s}"
+    )
     print(header)
     print("-" * len(header))
     speedups = []
@@ -683,7 +767,9 @@ def run(args: argparse.Namespace) -> None:
         medians = {key: statistics.median(values) * 1e3 for key, values in kernel_samples.items()}
         ref_ms, torch_ms = medians.get("ref"), medians.get("torch")
         ratio = paired_ratio(kernel_samples, ["ref"]) if ref_ms else None
-        best_rounds = round_ratios(kernel_samples, ["ref", "torch"]) if (ref_ms or torch_ms) else None
+        best_rounds = (
+            round_ratios(kernel_samples, ["ref", "torch"]) if (ref_ms or torch_ms) else None
+        )
         best = statistics.median(best_rounds) if best_rounds else None
         if ratio:
             speedups.append(ratio)
@@ -705,15 +791,21 @@ def run(args: argparse.Namespace) -> None:
             text += f"  {flops / 1e9:.0f} GFLOP/s"
         print(text, flush=True)
     if speedups:
-        print(f"median speed-up over thinc 8.3.14: {statistics.median(speedups):.2f}x "
-              f"over {len(speedups)} kernels")
-    print(f"against the faster baseline: {len(verdicts['ahead'])} ahead (interval above 1.0), "
-          f"{len(verdicts['level'])} level (interval spans 1.0), {len(verdicts['behind'])} behind")
+        print(
+            f"median speed-up over thinc 8.3.14: {statistics.median(speedups):.2f}x "
+            f"over {len(speedups)} kernels"
+        )
+    print(
+        f"against the faster baseline: {len(verdicts['ahead'])} ahead (interval above 1.0), "
+        f"{len(verdicts['level'])} level (interval spans 1.0), {len(verdicts['behind'])} behind"
+    )
     for verdict in ("level", "behind"):
         if verdicts[verdict]:
             print(f"  {verdict}: " + ", ".join(verdicts[verdict]))
-    print(f"CPU time stolen by the hypervisor during the kernel rounds: "
-          f"{100 * steal_share(ticks_between(run_start, stolen_ticks())):.1f}%")
+    print(
+        f"CPU time stolen by the hypervisor during the kernel rounds: "
+        f"{100 * steal_share(ticks_between(run_start, stolen_ticks())):.1f}%"
+    )
     if worker is not None:
         worker.close()
     if not args.only or any(name.startswith("gemm") for name in args.only):

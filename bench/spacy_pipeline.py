@@ -11,6 +11,7 @@ their tags, morphology, lemmas, heads, dependency labels, sentence starts and en
 are compared token by token. Timed rounds of nlp.pipe are interleaved (ours, 8.3.14,
 ours, ...) so that a busy machine slows both alike; words/s are counted against CPU
 time as well as wall time, the steadier of the two on a shared machine."""
+
 import argparse
 import json
 import os
@@ -26,8 +27,13 @@ CHECKOUT = BENCH.parent
 REPLY = "REPLY "
 ONE_THREAD = {
     name: "1"
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                 "THINC_NUM_THREADS")
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "BLIS_NUM_THREADS",
+        "THINC_NUM_THREADS",
+    )
 }
 SIDES = {"ours": CHECKOUT / ".venv-spacy", "8.3.14": CHECKOUT / ".venv-spacy-ref"}
 
@@ -89,21 +95,36 @@ class Worker:
         python = venv / "bin" / "python"
         if not python.exists():
             raise SystemExit(f"{python} not found: run scripts/make_spacy_venvs.sh first")
-        command = [str(python), str(Path(__file__).resolve()), "--worker",
-                   "--sentences", str(args.sentences), "--seed", str(args.seed),
-                   "--batch-size", str(args.batch_size), "--model", args.model]
+        command = [
+            str(python),
+            str(Path(__file__).resolve()),
+            "--worker",
+            "--sentences",
+            str(args.sentences),
+            "--seed",
+            str(args.seed),
+            "--batch-size",
+            str(args.batch_size),
+            "--model",
+            args.model,
+        ]
         # cwd=/tmp keeps the checkout's thinc/ off the reference worker's sys.path.
         self.name = name
         self.process = subprocess.Popen(
-            command, cwd="/tmp", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env={**os.environ, **ONE_THREAD}, text=True, encoding="utf8",
+            command,
+            cwd="/tmp",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, **ONE_THREAD},
+            text=True,
+            encoding="utf8",
         )
         self.info = self.read()
 
     def read(self):
         for line in self.process.stdout:
             if line.startswith(REPLY):
-                return json.loads(line[len(REPLY):])
+                return json.loads(line[len(REPLY) :])
         raise RuntimeError(f"worker {self.name} exited with {self.process.wait()}")
 
     def ask(self, command: str):
@@ -155,10 +176,17 @@ def main() -> None:
     differing = compare(docs["ours"], docs["8.3.14"])
     n_tokens = sum(len(doc["words"]) for doc in docs["8.3.14"])
     agree = not any(differing.values())
-    print(f"agreement over {len(docs['ours'])} docs, {n_tokens} tokens: "
-          + ("exact" if agree else json.dumps(differing)))
-    results = {"sentences": args.sentences, "tokens": n_tokens, "agree": agree,
-               "differing_docs": differing, "rounds": {name: [] for name in workers}}
+    print(
+        f"agreement over {len(docs['ours'])} docs, {n_tokens} tokens: "
+        + ("exact" if agree else json.dumps(differing))
+    )
+    results = {
+        "sentences": args.sentences,
+        "tokens": n_tokens,
+        "agree": agree,
+        "differing_docs": differing,
+        "rounds": {name: [] for name in workers},
+    }
     if not args.agreement_only:
         for _ in range(args.rounds):
             for name, each in workers.items():

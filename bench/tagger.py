@@ -29,8 +29,13 @@ EXAMPLES = CHECKOUT / "examples"
 REPLY = "REPLY "
 ONE_THREAD = {
     name: "1"
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                 "THINC_NUM_THREADS")
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "BLIS_NUM_THREADS",
+        "THINC_NUM_THREADS",
+    )
 }
 
 
@@ -333,6 +338,7 @@ def table(workers: List[Worker], results: Dict[str, Dict[str, List[dict]]]) -> s
             for clock in ("cpu", "wall")
         )
         lines.append(f"{worker.name + ' (' + worker.label + ')':<26}"[:26] + cells)
+
     def paired_ratio(label: str, task: str, clock: str) -> float:
         # Each round's runs sit next to each other in time, so the ratio within a
         # round cancels most of the drift in machine load that medians alone keep.

@@ -1,5 +1,6 @@
 """The toy problem shared by the framework-wrapper examples: points on two noisy
 concentric rings, labelled by ring, and the accuracy of a model on them."""
+
 from typing import Callable, Tuple
 
 import numpy
@@ -29,8 +30,14 @@ def cross_entropy_step(Y, truth) -> Tuple[numpy.ndarray, float]:
     return gradient, float(-(truth * numpy.log(Y)).sum())
 
 
-def train(model, train_data, dev_data, epochs: int,
-          gradient_and_loss: Callable = cross_entropy_step, batch_size: int = 64) -> None:
+def train(
+    model,
+    train_data,
+    dev_data,
+    epochs: int,
+    gradient_and_loss: Callable = cross_entropy_step,
+    batch_size: int = 64,
+) -> None:
     """Adam over shuffled minibatches; after each epoch, print the mean loss and
     the dev accuracy. gradient_and_loss(Y, truth) gives the output gradient and the loss."""
     X_train, Y_train = train_data
@@ -39,11 +46,13 @@ def train(model, train_data, dev_data, epochs: int,
         order = numpy.random.default_rng(epoch).permutation(len(X_train))
         total = 0.0
         for start in progress(range(0, len(order), batch_size), f"epoch {epoch + 1}"):
-            index = order[start:start + batch_size]
+            index = order[start : start + batch_size]
             Y, backprop = model.begin_update(X_train[index])
             gradient, loss = gradient_and_loss(Y, Y_train[index])
             backprop(gradient)
             model.finish_update(optimizer)  # also steps the wrapped framework's weights
             total += float(loss)
-        print(f"epoch {epoch + 1:2d}  loss {total / len(X_train):.4f}  "
-              f"dev accuracy {accuracy(model, *dev_data):.3f}")
+        print(
+            f"epoch {epoch + 1:2d}  loss {total / len(X_train):.4f}  "
+            f"dev accuracy {accuracy(model, *dev_data):.3f}"
+        )

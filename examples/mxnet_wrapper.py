@@ -3,6 +3,7 @@ problem, then save and reload it.
 
 MXNet 1.9.1 needs numpy < 1.24: scripts/make_framework_venvs.sh mxnet creates
 .venv-mxnet for it. Run: .venv-mxnet/bin/python examples/mxnet_wrapper.py"""
+
 import argparse
 import sys
 import warnings
@@ -15,12 +16,12 @@ HERE = Path(__file__).parent
 if (HERE.parent / "thinc" / "__init__.py").exists():
     sys.path.insert(0, str(HERE.parent))
 
+from _toy_rings import accuracy, train, two_rings  # noqa: E402
+
 from thinc.compat import enable_mxnet  # noqa: E402
 from thinc.layers import Softmax, chain  # noqa: E402
 from thinc.model import Model  # noqa: E402
 from thinc.util import fix_random_seed  # noqa: E402
-
-from _toy_rings import accuracy, train, two_rings  # noqa: E402
 
 
 def build_model(width: int) -> Model:
@@ -58,8 +59,10 @@ def main() -> None:
     reloaded.initialize(X=X_train[:10], Y=Y_train[:10])
     reloaded.from_bytes(model.to_bytes())
     same = numpy.allclose(reloaded.predict(X_dev), model.predict(X_dev), atol=1e-6)
-    print(f"reloaded from bytes: dev accuracy {accuracy(reloaded, X_dev, Y_dev):.3f}, "
-          f"identical predictions: {same}")
+    print(
+        f"reloaded from bytes: dev accuracy {accuracy(reloaded, X_dev, Y_dev):.3f}, "
+        f"identical predictions: {same}"
+    )
 
 
 if __name__ == "__main__":

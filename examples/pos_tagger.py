@@ -28,9 +28,9 @@ import numpy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     OUTPUT,
-    add_ewt_arguments,
     Sentence,
     StringHasher,
+    add_ewt_arguments,
     batches_by_words,
     load_ewt,
     plot_training_curve,

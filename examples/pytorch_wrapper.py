@@ -2,6 +2,7 @@
 then save, reload and convert it to TorchScript.
 
 Needs torch (pip install torch==2.13.0). Run: .venv/bin/python examples/pytorch_wrapper.py"""
+
 import argparse
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ HERE = Path(__file__).parent
 if (HERE.parent / "thinc" / "__init__.py").exists():
     sys.path.insert(0, str(HERE.parent))
 
+from _toy_rings import accuracy, train, two_rings  # noqa: E402
+
 from thinc.layers import PyTorchWrapper, Softmax, chain  # noqa: E402
 from thinc.layers.torchscriptwrapper import (  # noqa: E402
     TorchScriptWrapper_v1,
@@ -21,8 +24,6 @@ from thinc.layers.torchscriptwrapper import (  # noqa: E402
 from thinc.loss import CategoricalCrossentropy  # noqa: E402
 from thinc.model import Model  # noqa: E402
 from thinc.util import fix_random_seed  # noqa: E402
-
-from _toy_rings import accuracy, train, two_rings  # noqa: E402
 
 
 def build_model(width: int) -> Model:
@@ -49,8 +50,10 @@ def main() -> None:
 
     reloaded = build_model(args.width).from_bytes(model.to_bytes())
     same = numpy.allclose(reloaded.predict(X_dev), model.predict(X_dev), atol=1e-6)
-    print(f"reloaded from bytes: dev accuracy {accuracy(reloaded, X_dev, Y_dev):.3f}, "
-          f"identical predictions: {same}")
+    print(
+        f"reloaded from bytes: dev accuracy {accuracy(reloaded, X_dev, Y_dev):.3f}, "
+        f"identical predictions: {same}"
+    )
 
     # TorchScript keeps the network's program with its weights: loading it
     # needs no Python class, only an empty TorchScriptWrapper.

@@ -3,6 +3,7 @@ save and reload it; with --mixed, a PyTorch and a Keras network run side by side
 
 Needs tensorflow-cpu (and torch for --mixed): scripts/make_framework_venvs.sh tf
 creates .venv-tf with both. Run: .venv-tf/bin/python examples/tensorflow_wrapper.py"""
+
 import argparse
 import sys
 import warnings
@@ -15,22 +16,24 @@ HERE = Path(__file__).parent
 if (HERE.parent / "thinc" / "__init__.py").exists():
     sys.path.insert(0, str(HERE.parent))
 
+from _toy_rings import accuracy, cross_entropy_step, train, two_rings  # noqa: E402
+
 from thinc.compat import enable_tensorflow  # noqa: E402
 from thinc.layers import Linear, Logistic, Softmax, add, chain  # noqa: E402
 from thinc.model import Model  # noqa: E402
 from thinc.util import fix_random_seed  # noqa: E402
 
-from _toy_rings import accuracy, cross_entropy_step, train, two_rings  # noqa: E402
-
 
 def keras_mlp(width: int):
     import tensorflow as tf
 
-    return tf.keras.Sequential([
-        tf.keras.layers.Input((2,)),
-        tf.keras.layers.Dense(width, activation="relu"),
-        tf.keras.layers.Dense(width, activation="relu"),
-    ])
+    return tf.keras.Sequential(
+        [
+            tf.keras.layers.Input((2,)),
+            tf.keras.layers.Dense(width, activation="relu"),
+            tf.keras.layers.Dense(width, activation="relu"),
+        ]
+    )
 
 
 def build_model(width: int, mixed: bool) -> Model:
@@ -46,8 +49,9 @@ def build_model(width: int, mixed: bool) -> Model:
         torch.nn.Linear(2, width), torch.nn.ReLU(), torch.nn.Linear(width, width), torch.nn.ReLU()
     )
     # Both networks see the same input; their features are summed.
-    return chain(add(PyTorchWrapper(torch_mlp), TensorFlowWrapper(keras_mlp(width))),
-                 Linear(2), Logistic())
+    return chain(
+        add(PyTorchWrapper(torch_mlp), TensorFlowWrapper(keras_mlp(width))), Linear(2), Logistic()
+    )
 
 
 def logistic_step(Y, truth):
@@ -79,8 +83,10 @@ def main() -> None:
     reloaded.initialize(X=X_train[:10], Y=Y_train[:10])
     reloaded.from_bytes(model.to_bytes())
     same = numpy.allclose(reloaded.predict(X_dev), model.predict(X_dev), atol=1e-6)
-    print(f"reloaded from bytes: dev accuracy {accuracy(reloaded, X_dev, Y_dev):.3f}, "
-          f"identical predictions: {same}")
+    print(
+        f"reloaded from bytes: dev accuracy {accuracy(reloaded, X_dev, Y_dev):.3f}, "
+        f"identical predictions: {same}"
+    )
 
 
 if __name__ == "__main__":

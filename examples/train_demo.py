@@ -4,6 +4,7 @@ reload it and tag a few sentences, using only thinc's core dense layers.
 Each token becomes a bag of hashed features (lowercase form, prefix, suffix and
 shape of the word and its neighbours), computed in numpy and fed as a dense
 0/1 vector through Relu -> Relu -> Softmax. Run with `make demo`."""
+
 import argparse
 import json
 import time
@@ -232,7 +233,11 @@ def main() -> None:
     plot = plot_training_curve(
         output / "training.png",
         f"POS tagger on UD English EWT (sample): {len(train_y)} training tokens",
-        loss_steps, loss_curve, list(range(1, args.epochs + 1)), accuracies, "accuracy",
+        loss_steps,
+        loss_curve,
+        list(range(1, args.epochs + 1)),
+        accuracies,
+        "accuracy",
         baselines={"each word's commonest tag": word_accuracy, "commonest tag": majority_accuracy},
     )
     if plot is not None:
@@ -242,7 +247,9 @@ def main() -> None:
     reloaded = build_model(len(reloaded_tags)).from_disk(model_path)
     if not numpy.array_equal(predict_tags(reloaded, dev_X), predict_tags(model, dev_X)):
         raise SystemExit("the reloaded model predicts differently from the trained one")
-    print(f"reloaded {model_path}: it tags all {len(dev_y)} dev tokens exactly as the trained model did")
+    print(
+        f"reloaded {model_path}: it tags all {len(dev_y)} dev tokens exactly as the trained model did"
+    )
     examples = [dev[0][0], dev[1][0], "I saw her duck under the table .".split()]
     for words in examples:
         guesses = predict_tags(reloaded, featurize(words))

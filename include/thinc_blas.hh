@@ -14,14 +14,14 @@ namespace thinc_blas {
 // CBLAS enum values shared by OpenBLAS, MKL and the reference CBLAS.
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
 
-typedef void (*sgemm_lp64_t)(int, int, int, int, int, int, float, const float*, int,
-                             const float*, int, float, float*, int);
-typedef void (*dgemm_lp64_t)(int, int, int, int, int, int, double, const double*, int,
-                             const double*, int, double, double*, int);
-typedef void (*sgemm_ilp64_t)(int, int, int, int64_t, int64_t, int64_t, float, const float*,
-                              int64_t, const float*, int64_t, float, float*, int64_t);
-typedef void (*dgemm_ilp64_t)(int, int, int, int64_t, int64_t, int64_t, double, const double*,
-                              int64_t, const double*, int64_t, double, double*, int64_t);
+typedef void (*sgemm_lp64_t)(int, int, int, int, int, int, float, const float*, int, const float*, int, float,
+                             float*, int);
+typedef void (*dgemm_lp64_t)(int, int, int, int, int, int, double, const double*, int, const double*, int,
+                             double, double*, int);
+typedef void (*sgemm_ilp64_t)(int, int, int, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                              const float*, int64_t, float, float*, int64_t);
+typedef void (*dgemm_ilp64_t)(int, int, int, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                              const double*, int64_t, double, double*, int64_t);
 typedef int (*arch_query_id_t)(void);
 typedef const char* (*arch_string_t)(int);
 typedef char* (*corename_t)(void);

@@ -9,13 +9,14 @@ namespace avx2 {
 
 // One functor per activation (lambdas would not inherit the target attribute).
 // Each takes the op's scalar parameters a, b, c, d like the scalar kernels.
-#define THINC_AVX2_FUNCTOR(NAME, ARGUMENTS, ...)                                      \
-    struct NAME {                                                                   \
-        __m256 a, b, c, d;                                                          \
-        THINC_AVX2_INLINE NAME(float a_, float b_, float c_, float d_)              \
-            : a(_mm256_set1_ps(a_)), b(_mm256_set1_ps(b_)), c(_mm256_set1_ps(c_)),  \
-              d(_mm256_set1_ps(d_)) {}                                              \
-        THINC_AVX2_INLINE __m256 operator() ARGUMENTS const { __VA_ARGS__ }         \
+#define THINC_AVX2_FUNCTOR(NAME, ARGUMENTS, ...)                                                            \
+    struct NAME {                                                                                           \
+        __m256 a, b, c, d;                                                                                  \
+        THINC_AVX2_INLINE NAME(float a_, float b_, float c_, float d_)                                      \
+            : a(_mm256_set1_ps(a_)), b(_mm256_set1_ps(b_)), c(_mm256_set1_ps(c_)), d(_mm256_set1_ps(d_)) {} \
+        THINC_AVX2_INLINE __m256 operator() ARGUMENTS const {                                               \
+            __VA_ARGS__                                                                                     \
+        }                                                                                                   \
     };
 // Forward ops map x; backward ops map the incoming gradient g and the saved x.
 #define THINC_AVX2_OP(NAME, ...) THINC_AVX2_FUNCTOR(NAME, (__m256 x), __VA_ARGS__)
@@ -28,8 +29,12 @@ namespace avx2 {
 THINC_AVX2_INLINE __m256 clip(__m256 v, __m256 low, __m256 high) {
     return _mm256_min_ps(high, _mm256_max_ps(low, v));
 }
-THINC_AVX2_INLINE __m256 where(__m256 condition, __m256 value) { return _mm256_and_ps(condition, value); }
-THINC_AVX2_INLINE __m256 is_nan(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNORD_Q); }
+THINC_AVX2_INLINE __m256 where(__m256 condition, __m256 value) {
+    return _mm256_and_ps(condition, value);
+}
+THINC_AVX2_INLINE __m256 is_nan(__m256 x) {
+    return _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+}
 // A derivative that is `value` where `condition` holds, 0 elsewhere, and NaN
 // where the saved input was NaN (or'ing the NaN lanes keeps their bits).
 THINC_AVX2_INLINE __m256 slope_or_nan(__m256 condition, __m256 value, __m256 saved) {
@@ -55,7 +60,8 @@ THINC_AVX2_OP2(ReluBackward, {
     return _mm256_mul_ps(g, slope_or_nan(positive, constant(1.0f), x));
 })
 THINC_AVX2_OP2(ReluKBackward, {
-    __m256 inside = _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_cmp_ps(x, a, _CMP_LT_OQ));
+    __m256 inside =
+        _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_cmp_ps(x, a, _CMP_LT_OQ));
     return _mm256_mul_ps(g, slope_or_nan(inside, constant(1.0f), x));
 })
 THINC_AVX2_OP2(ClippedLinearBackward, {
@@ -102,8 +108,9 @@ THINC_AVX2_OP2(GeluBackward, {
 THINC_AVX2_OP2(GeluApproxBackward, {
     __m256 t = tanh(gelu_approx_inner(x));
     __m256 xc = clip(x, constant(-10.0f), constant(10.0f));
-    __m256 inner_grad = _mm256_mul_ps(constant(0.7978845608028654f),
-                                      _mm256_fmadd_ps(constant(3.0f * 0.044715f), _mm256_mul_ps(xc, xc), constant(1.0f)));
+    __m256 inner_grad =
+        _mm256_mul_ps(constant(0.7978845608028654f),
+                      _mm256_fmadd_ps(constant(3.0f * 0.044715f), _mm256_mul_ps(xc, xc), constant(1.0f)));
     __m256 left = _mm256_mul_ps(constant(0.5f), _mm256_add_ps(constant(1.0f), t));
     __m256 right = _mm256_mul_ps(_mm256_mul_ps(constant(0.5f), xc),
                                  _mm256_mul_ps(_mm256_fnmadd_ps(t, t, constant(1.0f)), inner_grad));
@@ -114,9 +121,9 @@ THINC_AVX2_OP2(MishBackward, {
     __m256 n = _mm256_mul_ps(e, _mm256_add_ps(e, constant(2.0f)));
     __m256 denominator = _mm256_add_ps(n, constant(2.0f));
     // x multiplies last: 4x overflows for x near the float limit, where e is 0.
-    __m256 numerator = _mm256_fmadd_ps(n, denominator,
-                                       _mm256_mul_ps(x, _mm256_mul_ps(constant(4.0f),
-                                                                      _mm256_mul_ps(e, _mm256_add_ps(e, constant(1.0f))))));
+    __m256 numerator = _mm256_fmadd_ps(
+        n, denominator,
+        _mm256_mul_ps(x, _mm256_mul_ps(constant(4.0f), _mm256_mul_ps(e, _mm256_add_ps(e, constant(1.0f))))));
     __m256 grad = divide(numerator, _mm256_mul_ps(denominator, denominator));
     return _mm256_mul_ps(g, _mm256_blendv_ps(grad, constant(1.0f), _mm256_cmp_ps(x, a, _CMP_GE_OQ)));
 })
@@ -130,11 +137,13 @@ THINC_AVX2_INLINE __m256 swish_grad(__m256 g, __m256 x, __m256 y) {
 THINC_AVX2 static void swish_backward(const float* G, const float* X, const float* Y, float* dX, index_t n) {
     index_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dX + i, swish_grad(_mm256_loadu_ps(G + i), _mm256_loadu_ps(X + i), _mm256_loadu_ps(Y + i)));
+        _mm256_storeu_ps(dX + i,
+                         swish_grad(_mm256_loadu_ps(G + i), _mm256_loadu_ps(X + i), _mm256_loadu_ps(Y + i)));
     if (i < n) {
         __m256i mask = tail_mask(n - i);
-        _mm256_maskstore_ps(dX + i, mask, swish_grad(_mm256_maskload_ps(G + i, mask), _mm256_maskload_ps(X + i, mask),
-                                                     _mm256_maskload_ps(Y + i, mask)));
+        _mm256_maskstore_ps(dX + i, mask,
+                            swish_grad(_mm256_maskload_ps(G + i, mask), _mm256_maskload_ps(X + i, mask),
+                                       _mm256_maskload_ps(Y + i, mask)));
     }
 }
 
@@ -203,7 +212,6 @@ THINC_INLINE T dish_grad(T x) {
     return T(0.5) + r - T(0.5) * r * r * r;
 }
 
-
 // x is clamped to +-10 in the second term, negligible there (see the AVX2 body).
 template <typename T>
 THINC_INLINE T gelu_approx_grad(T x) {
@@ -221,6 +229,7 @@ THINC_INLINE T gelu_approx_grad(T x) {
 // and the elements per thread below which splitting costs more than it saves.
 // NumpyOps gets one method per row (thinc/backends/kernels/elementwise.pxi);
 // ARCHITECTURE.md shows how to add a row.
+// clang-format off
 #define THINC_FORWARD_OPS(X)                                                                    \
     X(relu, x <= T(0) ? T(0) : x, Relu(a, b, c, d), GRAIN_CHEAP)                                \
     X(relu_k, clip_value(x * T(1) + T(0), T(0), a), ClippedLinear(1.f, 0.f, 0.f, a), GRAIN_CHEAP) \
@@ -263,6 +272,7 @@ THINC_INLINE T gelu_approx_grad(T x) {
     X(backprop_gelu_approx, g * gelu_approx_grad(x), GeluApproxBackward(a, b, c, d), GRAIN_COSTLY) \
     X(backprop_dish, g * dish_grad(x), None(), GRAIN_COSTLY)                                    \
     X(backprop_mish, g * mish_grad(x, a), MishBackward(a, b, c, d), GRAIN_COSTLY)
+// clang-format on
 
 // --- What the table generates -------------------------------------------------
 // Per row, a struct with the scalar expression, the grain and (where the CPU
@@ -276,38 +286,49 @@ struct None {
     THINC_AVX2_INLINE None() {}
 };
 }  // namespace avx2
-#define THINC_ROW_AVX2(FUNCTOR)                                                   \
-    THINC_AVX2_INLINE static auto avx2_op(float a, float b, float c, float d) {   \
-        (void)a; (void)b; (void)c; (void)d;                                       \
-        return avx2::FUNCTOR;                                                     \
-    }                                                                             \
-    static constexpr bool has_avx2() {                                            \
+#define THINC_ROW_AVX2(FUNCTOR)                                                         \
+    THINC_AVX2_INLINE static auto avx2_op(float a, float b, float c, float d) {         \
+        (void)a;                                                                        \
+        (void)b;                                                                        \
+        (void)c;                                                                        \
+        (void)d;                                                                        \
+        return avx2::FUNCTOR;                                                           \
+    }                                                                                   \
+    static constexpr bool has_avx2() {                                                  \
         return !std::is_same<decltype(avx2_op(0.f, 0.f, 0.f, 0.f)), avx2::None>::value; \
     }
 #else
-#define THINC_ROW_AVX2(FUNCTOR) \
-    static constexpr bool has_avx2() { return false; }
+#define THINC_ROW_AVX2(FUNCTOR)        \
+    static constexpr bool has_avx2() { \
+        return false;                  \
+    }
 #endif
 
-#define THINC_FORWARD_ROW(NAME, EXPR, FUNCTOR, GRAIN)                            \
-    struct NAME##_row {                                                          \
-        template <typename T>                                                    \
-        THINC_INLINE static T apply(T x, T a, T b, T c, T d) {                   \
-            (void)a; (void)b; (void)c; (void)d;                                  \
-            return (EXPR);                                                       \
-        }                                                                        \
-        static constexpr index_t grain = GRAIN;                                  \
-        THINC_ROW_AVX2(FUNCTOR)                                                  \
+#define THINC_FORWARD_ROW(NAME, EXPR, FUNCTOR, GRAIN)          \
+    struct NAME##_row {                                        \
+        template <typename T>                                  \
+        THINC_INLINE static T apply(T x, T a, T b, T c, T d) { \
+            (void)a;                                           \
+            (void)b;                                           \
+            (void)c;                                           \
+            (void)d;                                           \
+            return (EXPR);                                     \
+        }                                                      \
+        static constexpr index_t grain = GRAIN;                \
+        THINC_ROW_AVX2(FUNCTOR)                                \
     };
-#define THINC_BACKWARD_ROW(NAME, EXPR, FUNCTOR, GRAIN)                           \
-    struct NAME##_row {                                                          \
-        template <typename T>                                                    \
-        THINC_INLINE static T apply(T g, T x, T a, T b, T c, T d) {              \
-            (void)a; (void)b; (void)c; (void)d;                                  \
-            return (EXPR);                                                       \
-        }                                                                        \
-        static constexpr index_t grain = GRAIN;                                  \
-        THINC_ROW_AVX2(FUNCTOR)                                                  \
+#define THINC_BACKWARD_ROW(NAME, EXPR, FUNCTOR, GRAIN)              \
+    struct NAME##_row {                                             \
+        template <typename T>                                       \
+        THINC_INLINE static T apply(T g, T x, T a, T b, T c, T d) { \
+            (void)a;                                                \
+            (void)b;                                                \
+            (void)c;                                                \
+            (void)d;                                                \
+            return (EXPR);                                          \
+        }                                                           \
+        static constexpr index_t grain = GRAIN;                     \
+        THINC_ROW_AVX2(FUNCTOR)                                     \
     };
 THINC_FORWARD_OPS(THINC_FORWARD_ROW)
 THINC_BACKWARD_OPS(THINC_BACKWARD_ROW)
@@ -317,8 +338,12 @@ THINC_BACKWARD_OPS(THINC_BACKWARD_ROW)
 #define THINC_ROW_NAME(NAME, EXPR, FUNCTOR, GRAIN) #NAME,
 enum class Forward : int { THINC_FORWARD_OPS(THINC_ROW_CODE) count };
 enum class Backward : int { THINC_BACKWARD_OPS(THINC_ROW_CODE) count };
-inline int forward_count() { return int(Forward::count); }
-inline int backward_count() { return int(Backward::count); }
+inline int forward_count() {
+    return int(Forward::count);
+}
+inline int backward_count() {
+    return int(Backward::count);
+}
 inline const char* forward_name(int code) {
     static const char* const names[] = {THINC_FORWARD_OPS(THINC_ROW_NAME)};
     return code >= 0 && code < forward_count() ? names[code] : "";
@@ -368,8 +393,10 @@ template <class Row, typename T>
 THINC_INLINE void forward_levels(const T* X, T* Y, index_t n, T a, T b, T c, T d) {
 #if defined(THINC_ISA_X86)
     switch (thinc_isa::active()) {
-        case thinc_isa::AVX512: return forward_avx512<Row, T>(X, Y, n, a, b, c, d);
-        case thinc_isa::AVX2: return forward_avx2<Row, T>(X, Y, n, a, b, c, d);
+        case thinc_isa::AVX512:
+            return forward_avx512<Row, T>(X, Y, n, a, b, c, d);
+        case thinc_isa::AVX2:
+            return forward_avx2<Row, T>(X, Y, n, a, b, c, d);
     }
 #endif
     forward_scalar<Row, T>(X, Y, n, a, b, c, d);
@@ -378,8 +405,10 @@ template <class Row, typename T>
 THINC_INLINE void backward_levels(const T* G, const T* S, T* dX, index_t n, T a, T b, T c, T d) {
 #if defined(THINC_ISA_X86)
     switch (thinc_isa::active()) {
-        case thinc_isa::AVX512: return backward_avx512<Row, T>(G, S, dX, n, a, b, c, d);
-        case thinc_isa::AVX2: return backward_avx2<Row, T>(G, S, dX, n, a, b, c, d);
+        case thinc_isa::AVX512:
+            return backward_avx512<Row, T>(G, S, dX, n, a, b, c, d);
+        case thinc_isa::AVX2:
+            return backward_avx2<Row, T>(G, S, dX, n, a, b, c, d);
     }
 #endif
     backward_scalar<Row, T>(G, S, dX, n, a, b, c, d);
@@ -427,21 +456,25 @@ void backward(const T* G, const T* S, T* dX, index_t n, T a, T b, T c, T d) {
 
 // The entry points NumpyOps calls: row `code` of the forward or backward table.
 #define THINC_FORWARD_CASE(NAME, EXPR, FUNCTOR, GRAIN) \
-    case Forward::NAME: return forward<NAME##_row, T>(X, Y, n, a, b, c, d);
+    case Forward::NAME:                                \
+        return forward<NAME##_row, T>(X, Y, n, a, b, c, d);
 #define THINC_BACKWARD_CASE(NAME, EXPR, FUNCTOR, GRAIN) \
-    case Backward::NAME: return backward<NAME##_row, T>(G, S, dX, n, a, b, c, d);
+    case Backward::NAME:                                \
+        return backward<NAME##_row, T>(G, S, dX, n, a, b, c, d);
 template <typename T>
 void run_forward_row(int code, const T* X, T* Y, index_t n, T a, T b, T c, T d) {
     switch (Forward(code)) {
         THINC_FORWARD_OPS(THINC_FORWARD_CASE)
-        case Forward::count: break;
+        case Forward::count:
+            break;
     }
 }
 template <typename T>
 void run_backward_row(int code, const T* G, const T* S, T* dX, index_t n, T a, T b, T c, T d) {
     switch (Backward(code)) {
         THINC_BACKWARD_OPS(THINC_BACKWARD_CASE)
-        case Backward::count: break;
+        case Backward::count:
+            break;
     }
 }
 
@@ -470,15 +503,20 @@ THINC_INLINE void swish_backward_impl(const T* G, const T* X, const T* Y, T* dX,
         dX[i] = G[i] * (Y[i] + s * (T(1) - Y[i]));
     }
 }
-THINC_INLINE void swish_backward_serial_body(const float* G, const float* X, const float* Y, float* dX, index_t n) {
+THINC_INLINE void swish_backward_serial_body(const float* G, const float* X, const float* Y, float* dX,
+                                             index_t n) {
     swish_backward_impl<float>(G, X, Y, dX, n);
 }
-THINC_ISA_VARIANTS(static void, swish_backward_serial, (const float* G, const float* X, const float* Y, float* dX, index_t n), swish_backward_serial_body(G, X, Y, dX, n))
+THINC_ISA_VARIANTS(static void, swish_backward_serial,
+                   (const float* G, const float* X, const float* Y, float* dX, index_t n),
+                   swish_backward_serial_body(G, X, Y, dX, n))
 THINC_INLINE void swish_backward_serial_body(const double* G, const double* X, const double* Y, double* dX,
-                                               index_t n) {
+                                             index_t n) {
     swish_backward_impl<double>(G, X, Y, dX, n);
 }
-THINC_ISA_VARIANTS(static void, swish_backward_serial, (const double* G, const double* X, const double* Y, double* dX, index_t n), swish_backward_serial_body(G, X, Y, dX, n))
+THINC_ISA_VARIANTS(static void, swish_backward_serial,
+                   (const double* G, const double* X, const double* Y, double* dX, index_t n),
+                   swish_backward_serial_body(G, X, Y, dX, n))
 THINC_ISA_DISPATCH(swish_backward_serial)
 static void swish_backward(const float* G, const float* X, const float* Y, float* dX, index_t n) {
     thinc_parallel::parallel_for(n, GRAIN_COSTLY, SPLIT_ALIGN, [=](index_t begin, index_t end) {

@@ -197,9 +197,8 @@ inline void pack_b_panel(const Operands& g, index_t k0, index_t kc, index_t j0, 
 // C[0:m, 0:n] = alpha * (A panel @ B panel) + beta * C (+ bias[0:n] when
 // bias is not null), for m <= 6, n <= 16. beta == 0 never reads C (it may
 // hold garbage, NaN included).
-inline void micro_kernel(index_t kc, const float* __restrict a, const float* __restrict b,
-                         float* c, index_t ldc, float alpha, float beta, index_t m, index_t n,
-                         const float* bias) {
+inline void micro_kernel(index_t kc, const float* __restrict a, const float* __restrict b, float* c,
+                         index_t ldc, float alpha, float beta, index_t m, index_t n, const float* bias) {
     // The C tile is needed only after the k loop: start fetching it now.
     for (index_t i = 0; i < m; ++i) {
         _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
@@ -281,10 +280,9 @@ inline void micro_kernel(index_t kc, const float* __restrict a, const float* __r
 // accumulators) where AVX-512 is active: twice the work per instruction of
 // the 6x16 kernel, from the same packed panels. Each element's k terms are
 // added in the same order as there, so both give the same bits.
-__attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")))
-inline void micro_kernel_wide(index_t kc, const float* __restrict a, const float* __restrict b_left,
-                              const float* __restrict b_right, float* c, index_t ldc, float alpha,
-                              float beta, index_t m, index_t n, const float* bias) {
+__attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"))) inline void micro_kernel_wide(
+    index_t kc, const float* __restrict a, const float* __restrict b_left, const float* __restrict b_right,
+    float* c, index_t ldc, float alpha, float beta, index_t m, index_t n, const float* bias) {
     for (index_t i = 0; i < m; ++i) {
         _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 2 * NR - 1), _MM_HINT_T0);
@@ -353,9 +351,8 @@ inline void micro_kernel_wide(index_t kc, const float* __restrict a, const float
 // One pass over a column block [j0, j0+nc) of C whose op(B) is packed in
 // `packed_b` (per k-block, panels of kc x 16): rows [r0, r1) and, within the
 // block, columns [c0, c1) (multiples of 16 but for the block's end).
-inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc,
-                          index_t r0, index_t r1, index_t c0, index_t c1, index_t mc_block,
-                          float* packed_a) {
+inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc, index_t r0,
+                          index_t r1, index_t c0, index_t c1, index_t mc_block, float* packed_a) {
     index_t kc_max = k_block(g.K);
     index_t nc_padded = (nc + NR - 1) / NR * NR;
     // Two panels at a time on AVX-512 (THINC_ISA can hold it to AVX2).
@@ -383,8 +380,8 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                 }
                 index_t n = std::min(NR, nc - j);
                 for (index_t i = 0; i < mc; i += MR) {
-                    micro_kernel(kc, packed_a + i * kc, b_panel, g.C + (i0 + i) * g.ldc + j0 + j,
-                                 g.ldc, g.alpha, beta, std::min(MR, mc - i), n, bias);
+                    micro_kernel(kc, packed_a + i * kc, b_panel, g.C + (i0 + i) * g.ldc + j0 + j, g.ldc,
+                                 g.alpha, beta, std::min(MR, mc - i), n, bias);
                 }
                 j += NR;
             }
@@ -409,7 +406,8 @@ inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_
                 const float* source = g.B + k0 * g.ldb + j0;
                 for (index_t k = 0; k < kc; ++k, source += g.ldb) {
                     for (index_t x = p0 * NR; x < full_end * NR; x += 16)
-                        _mm_prefetch(reinterpret_cast<const char*>(source + PACK_AHEAD * g.ldb + x), _MM_HINT_T0);
+                        _mm_prefetch(reinterpret_cast<const char*>(source + PACK_AHEAD * g.ldb + x),
+                                     _MM_HINT_T0);
                     float* target = block + k * NR;
                     for (index_t q = p0; q < full_end; ++q) {
                         _mm256_store_ps(target + q * NR * kc, _mm256_loadu_ps(source + q * NR));
@@ -447,7 +445,8 @@ class ScratchSlots {
                 thinc_parallel::cpu_relax();  // cannot happen: more chunks live than threads
                 continue;
             }
-            if (used_.compare_exchange_weak(used, used | (1u << slot), std::memory_order_acquire)) return slot;
+            if (used_.compare_exchange_weak(used, used | (1u << slot), std::memory_order_acquire))
+                return slot;
         }
     }
     void release(int slot) { used_.fetch_and(~(1u << slot), std::memory_order_release); }
@@ -556,8 +555,10 @@ inline bool sgemm_split_k(const Operands& g, bool parallel) {
             }
         }
     };
-    if (parallel) thinc_parallel::parallel_for(g.M, 16, 1, reduce);
-    else reduce(0, g.M);
+    if (parallel)
+        thinc_parallel::parallel_for(g.M, 16, 1, reduce);
+    else
+        reduce(0, g.M);
     return true;
 }
 
@@ -600,8 +601,8 @@ inline bool sgemm_avx2(const Operands& g) {
             index_t n_blocks = (g.M + mc_block - 1) / mc_block;
             thinc_parallel::parallel_for(n_blocks, 1, 1, [&](index_t begin, index_t end) {
                 int slot = scratch.acquire();
-                compute_block(g, b, j0, nc, begin * mc_block, std::min(g.M, end * mc_block), 0, nc,
-                              mc_block, scratch.get(slot));
+                compute_block(g, b, j0, nc, begin * mc_block, std::min(g.M, end * mc_block), 0, nc, mc_block,
+                              scratch.get(slot));
                 scratch.release(slot);
             });
         } else {
@@ -620,30 +621,43 @@ inline bool sgemm_avx2(const Operands& g) {
 #pragma GCC pop_options
 
 // The kernel runs where the active instruction-set level (THINC_ISA) has AVX2.
-inline bool available() { return thinc_isa::active() >= thinc_isa::AVX2; }
+inline bool available() {
+    return thinc_isa::active() >= thinc_isa::AVX2;
+}
 // Where the CPU has AVX-512, a library using it has twice this kernel's width.
-inline bool cpu_has_avx512() { return thinc_isa::cpu_level() >= thinc_isa::AVX512; }
+inline bool cpu_has_avx512() {
+    return thinc_isa::cpu_level() >= thinc_isa::AVX512;
+}
 #else
-inline bool sgemm_avx2(const Operands&) { return false; }
-inline bool available() { return false; }
-inline bool cpu_has_avx512() { return false; }
+inline bool sgemm_avx2(const Operands&) {
+    return false;
+}
+inline bool available() {
+    return false;
+}
+inline bool cpu_has_avx512() {
+    return false;
+}
 #endif
 
 // C = alpha * op(A) @ op(B) + beta * C, row-major. Returns false, with C
 // untouched, when the CPU lacks AVX2/FMA, K is too deep to pack, or memory for
 // the packed copies could not be had; the caller then uses another BLAS.
 // With a non-null `bias` (N floats), bias is added to every row of C as well.
-inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
-                  const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
-                  index_t ldc, const float* bias = nullptr) {
+inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
+                  index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+                  const float* bias = nullptr) {
     if (M <= 0 || N <= 0) return true;
     if (K <= 0 || alpha == 0.0f) {
         // No product to add: C = beta * C (never reading C when beta is 0) + bias.
         for (index_t i = 0; i < M; ++i) {
             float* row = C + i * ldc;
-            if (beta == 0.0f) std::fill(row, row + N, 0.0f);
-            else if (beta != 1.0f) for (index_t j = 0; j < N; ++j) row[j] *= beta;
-            if (bias) for (index_t j = 0; j < N; ++j) row[j] += bias[j];
+            if (beta == 0.0f)
+                std::fill(row, row + N, 0.0f);
+            else if (beta != 1.0f)
+                for (index_t j = 0; j < N; ++j) row[j] *= beta;
+            if (bias)
+                for (index_t j = 0; j < N; ++j) row[j] += bias[j];
         }
         return true;
     }

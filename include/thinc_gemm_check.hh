@@ -12,8 +12,8 @@ typedef int64_t index_t;
 // C = alpha * op(A) @ op(B) + beta * C, row-major, never reading C when beta
 // is 0 (the BLAS convention). Loop order keeps the innermost loop contiguous.
 template <typename T>
-void loop_gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
-               index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+void loop_gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+               const T* B, index_t ldb, T beta, T* C, index_t ldc) {
     for (index_t i = 0; i < M; ++i) {
         T* row = C + i * ldc;
         for (index_t j = 0; j < N; ++j) row[j] = beta == T(0) ? T(0) : beta * row[j];
@@ -37,8 +37,8 @@ void loop_gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T al
 // A gemm under test, as the BLAS interface describes it (row-major).
 // Transposes are ints, as Cython declares them.
 template <typename T>
-using gemm_t = void (*)(int, int, index_t, index_t, index_t, T, const T*, index_t, const T*, index_t,
-                        T, T*, index_t);
+using gemm_t = void (*)(int, int, index_t, index_t, index_t, T, const T*, index_t, const T*, index_t, T, T*,
+                        index_t);
 
 // Runs gemm over every shape of the grid Ms x Ns x Ks, all four transposes,
 // and checks each product against loop_gemm. Entries are small integers, and
@@ -116,8 +116,9 @@ inline void loop_sgemm(int trans_a, int trans_b, index_t M, index_t N, index_t K
     loop_gemm<float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-inline void loop_dgemm(int trans_a, int trans_b, index_t M, index_t N, index_t K, double alpha, const double* A,
-                       index_t lda, const double* B, index_t ldb, double beta, double* C, index_t ldc) {
+inline void loop_dgemm(int trans_a, int trans_b, index_t M, index_t N, index_t K, double alpha,
+                       const double* A, index_t lda, const double* B, index_t ldb, double beta, double* C,
+                       index_t ldc) {
     loop_gemm<double>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 

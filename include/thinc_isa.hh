@@ -22,8 +22,7 @@ enum Level : int { SCALAR = 0, AVX2 = 1, AVX512 = 2 };
 // The AVX2 level is exactly what the hand-written AVX2 code needs (no BMI or
 // MOVBE, which some virtual CPUs hide); AVX-512 is the x86-64-v4 set.
 #define THINC_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define THINC_TARGET_AVX512 \
-    __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")))
+#define THINC_TARGET_AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")))
 
 inline int cpu_level() {
     static const int level = [] {
@@ -37,7 +36,9 @@ inline int cpu_level() {
     return level;
 }
 #else
-inline int cpu_level() { return SCALAR; }
+inline int cpu_level() {
+    return SCALAR;
+}
 #endif
 
 // THINC_ISA as a level; -1 when unset or not a known name (the Python side
@@ -71,24 +72,36 @@ inline int active() {
 // its level); THINC_ISA_DISPATCH(NAME), once per name after its overloads,
 // defines NAME itself, which runs the variant of the active level.
 #if defined(THINC_ISA_X86)
-#define THINC_ISA_VARIANTS(RET, NAME, PARAMS, ...)                 \
-    THINC_TARGET_AVX512 RET NAME##_avx512 PARAMS { return __VA_ARGS__; } \
-    THINC_TARGET_AVX2 RET NAME##_avx2 PARAMS { return __VA_ARGS__; }     \
-    RET NAME##_scalar PARAMS { return __VA_ARGS__; }
-#define THINC_ISA_DISPATCH(NAME)                                                    \
-    template <typename... Args>                                                     \
-    THINC_INLINE auto NAME(Args... args)->decltype(NAME##_scalar(args...)) {        \
-        switch (thinc_isa::active()) {                                              \
-            case thinc_isa::AVX512: return NAME##_avx512(args...);                  \
-            case thinc_isa::AVX2: return NAME##_avx2(args...);                      \
-            default: return NAME##_scalar(args...);                                 \
-        }                                                                           \
+#define THINC_ISA_VARIANTS(RET, NAME, PARAMS, ...) \
+    THINC_TARGET_AVX512 RET NAME##_avx512 PARAMS { \
+        return __VA_ARGS__;                        \
+    }                                              \
+    THINC_TARGET_AVX2 RET NAME##_avx2 PARAMS {     \
+        return __VA_ARGS__;                        \
+    }                                              \
+    RET NAME##_scalar PARAMS {                     \
+        return __VA_ARGS__;                        \
+    }
+#define THINC_ISA_DISPATCH(NAME)                                               \
+    template <typename... Args>                                                \
+    THINC_INLINE auto NAME(Args... args) -> decltype(NAME##_scalar(args...)) { \
+        switch (thinc_isa::active()) {                                         \
+            case thinc_isa::AVX512:                                            \
+                return NAME##_avx512(args...);                                 \
+            case thinc_isa::AVX2:                                              \
+                return NAME##_avx2(args...);                                   \
+            default:                                                           \
+                return NAME##_scalar(args...);                                 \
+        }                                                                      \
     }
 #else
-#define THINC_ISA_VARIANTS(RET, NAME, PARAMS, ...) RET NAME##_scalar PARAMS { return __VA_ARGS__; }
-#define THINC_ISA_DISPATCH(NAME)                                             \
-    template <typename... Args>                                              \
-    THINC_INLINE auto NAME(Args... args)->decltype(NAME##_scalar(args...)) { \
-        return NAME##_scalar(args...);                                       \
+#define THINC_ISA_VARIANTS(RET, NAME, PARAMS, ...) \
+    RET NAME##_scalar PARAMS {                     \
+        return __VA_ARGS__;                        \
+    }
+#define THINC_ISA_DISPATCH(NAME)                                               \
+    template <typename... Args>                                                \
+    THINC_INLINE auto NAME(Args... args) -> decltype(NAME##_scalar(args...)) { \
+        return NAME##_scalar(args...);                                         \
     }
 #endif

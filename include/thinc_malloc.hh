@@ -18,8 +18,7 @@ inline bool tune_allocator() {
     const char* opt_out = std::getenv("THINC_TUNE_MALLOC");
     if (opt_out != nullptr && opt_out[0] == '0') return false;
     if (std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr ||
-        std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr ||
-        std::getenv("MALLOC_TOP_PAD_") != nullptr) {
+        std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("MALLOC_TOP_PAD_") != nullptr) {
         return false;
     }
     // Blocks below 32 MB come from the heap, which keeps up to 256 MB free.

@@ -47,7 +47,9 @@ THINC_INLINE float exp_fast(float x) {
     return result * scale;
 }
 
-THINC_INLINE double exp_fast(double x) { return std::exp(x); }
+THINC_INLINE double exp_fast(double x) {
+    return std::exp(x);
+}
 
 template <typename T>
 THINC_INLINE T tanh_fast(T x) {
@@ -58,7 +60,9 @@ THINC_INLINE T tanh_fast(T x) {
     return x < T(0) ? -t : t;
 }
 
-THINC_INLINE double tanh_fast(double x) { return std::tanh(x); }
+THINC_INLINE double tanh_fast(double x) {
+    return std::tanh(x);
+}
 
 template <typename T>
 THINC_INLINE T sigmoid_clipped(T x) {
@@ -79,7 +83,9 @@ THINC_INLINE T normal_cdf(T x) {
     return x < T(0) ? tail : T(1) - tail;
 }
 
-THINC_INLINE double normal_cdf(double x) { return 0.5 * std::erfc(-x * 0.70710678118654752); }
+THINC_INLINE double normal_cdf(double x) {
+    return 0.5 * std::erfc(-x * 0.70710678118654752);
+}
 
 template <typename T>
 THINC_INLINE T normal_pdf(T x) {
@@ -98,18 +104,24 @@ THINC_INLINE T normal_pdf(T x) {
 constexpr float GELU_RANGE = 5.75f;
 
 // Phi(x), the standard normal CDF: max error 1.3e-8 in float64, ~1e-7 in float32.
-constexpr float CDF_NUMERATOR[] = {0.3989421969327923f, 0.03523897967139825f, 0.004758951813707014f,
+constexpr float CDF_NUMERATOR[] = {0.3989421969327923f,    0.03523897967139825f,    0.004758951813707014f,
                                    0.0001823603863899359f, 6.3882365127501065e-06f, 2.131378151054575e-08f};
-constexpr float CDF_DENOMINATOR[] = {1.0f, 0.254996353738686f, 0.029430756392069192f,
-                                     0.0019614794020880004f, 7.768188998320502e-05f, 1.1581664393772728e-06f};
+constexpr float CDF_DENOMINATOR[] = {1.0f,
+                                     0.254996353738686f,
+                                     0.029430756392069192f,
+                                     0.0019614794020880004f,
+                                     7.768188998320502e-05f,
+                                     1.1581664393772728e-06f};
 // Phi(x) + x phi(x), gelu's derivative: max error 8.3e-8 in float64.
-constexpr float GELU_GRAD_NUMERATOR[] = {0.7978851546204941f,    -0.03197541588754041f, 0.014201244110668816f,
-                                         6.864080877220291e-06f, 3.469448195733094e-05f, 1.570943079826255e-07f,
-                                         1.379174899285296e-10f};
-constexpr float GELU_GRAD_DENOMINATOR[] = {1.0f, 0.2932643059696801f, 0.04053846282522576f,
-                                           0.0034478145873829595f, 0.00018660216968822234f,
+constexpr float GELU_GRAD_NUMERATOR[] = {
+    0.7978851546204941f,    -0.03197541588754041f,  0.014201244110668816f, 6.864080877220291e-06f,
+    3.469448195733094e-05f, 1.570943079826255e-07f, 1.379174899285296e-10f};
+constexpr float GELU_GRAD_DENOMINATOR[] = {1.0f,
+                                           0.2932643059696801f,
+                                           0.04053846282522576f,
+                                           0.0034478145873829595f,
+                                           0.00018660216968822234f,
                                            8.251738488157588e-06f};
-
 
 template <size_t N>
 THINC_INLINE float horner(float v, const float (&coefficients)[N]) {
@@ -121,7 +133,8 @@ THINC_INLINE float horner(float v, const float (&coefficients)[N]) {
 // The scalar twin of avx2::half_plus_odd_rational, so float32 gelu gives the
 // same answers (to rounding) at every instruction-set level; NaN propagates.
 template <size_t NP, size_t NQ>
-THINC_INLINE float half_plus_odd_rational(float x, const float (&numerator)[NP], const float (&denominator)[NQ]) {
+THINC_INLINE float half_plus_odd_rational(float x, const float (&numerator)[NP],
+                                          const float (&denominator)[NQ]) {
     float clamped = x < -GELU_RANGE ? -GELU_RANGE : (x > GELU_RANGE ? GELU_RANGE : x);
     float v = clamped * clamped;
     float result = clamped * horner(v, numerator) / horner(v, denominator) + 0.5f;
@@ -129,14 +142,20 @@ THINC_INLINE float half_plus_odd_rational(float x, const float (&numerator)[NP],
 }
 
 // Phi(x) for gelu: the rational fit in float32, the library's erfc in float64.
-THINC_INLINE float gelu_cdf(float x) { return half_plus_odd_rational(x, CDF_NUMERATOR, CDF_DENOMINATOR); }
-THINC_INLINE double gelu_cdf(double x) { return normal_cdf(x); }
+THINC_INLINE float gelu_cdf(float x) {
+    return half_plus_odd_rational(x, CDF_NUMERATOR, CDF_DENOMINATOR);
+}
+THINC_INLINE double gelu_cdf(double x) {
+    return normal_cdf(x);
+}
 
 // gelu's derivative; x - x makes it NaN at +-inf, as the reference's inf * 0 is.
 THINC_INLINE float gelu_grad(float x) {
     return half_plus_odd_rational(x, GELU_GRAD_NUMERATOR, GELU_GRAD_DENOMINATOR) + (x - x);
 }
-THINC_INLINE double gelu_grad(double x) { return normal_cdf(x) + x * normal_pdf(x); }
+THINC_INLINE double gelu_grad(double x) {
+    return normal_cdf(x) + x * normal_pdf(x);
+}
 
 // ---------------------------------------------------------------------------
 // How every family splits work over threads.
@@ -173,14 +192,20 @@ inline void record_bad(std::atomic<index_t>& first_bad, index_t bad) {
 #define THINC_AVX2 __attribute__((target("avx2,fma")))
 #define THINC_AVX2_INLINE inline __attribute__((always_inline, target("avx2,fma")))
 
-inline bool cpu_has_avx2_fma() { return thinc_isa::cpu_level() >= thinc_isa::AVX2; }
+inline bool cpu_has_avx2_fma() {
+    return thinc_isa::cpu_level() >= thinc_isa::AVX2;
+}
 
 // The hand-written AVX2 bodies run at the AVX2 level and above.
-inline bool use_avx2() { return thinc_isa::active() >= thinc_isa::AVX2; }
+inline bool use_avx2() {
+    return thinc_isa::active() >= thinc_isa::AVX2;
+}
 
 namespace avx2 {
 
-THINC_AVX2_INLINE __m256 constant(float value) { return _mm256_set1_ps(value); }
+THINC_AVX2_INLINE __m256 constant(float value) {
+    return _mm256_set1_ps(value);
+}
 
 // The same range reduction, polynomial and clamp as the scalar exp_fast (so
 // exactly 0 far below, and NaN in gives NaN out: min/max return their second
@@ -213,9 +238,13 @@ THINC_AVX2_INLINE __m256 divide(__m256 numerator, __m256 denominator) {
     return _mm256_mul_ps(numerator, reciprocal(denominator));
 }
 
-THINC_AVX2_INLINE __m256 abs(__m256 x) { return _mm256_andnot_ps(constant(-0.0f), x); }
+THINC_AVX2_INLINE __m256 abs(__m256 x) {
+    return _mm256_andnot_ps(constant(-0.0f), x);
+}
 
-THINC_AVX2_INLINE __m256 sign_of(__m256 x) { return _mm256_and_ps(constant(-0.0f), x); }
+THINC_AVX2_INLINE __m256 sign_of(__m256 x) {
+    return _mm256_and_ps(constant(-0.0f), x);
+}
 
 THINC_AVX2_INLINE __m256 sigmoid(__m256 x) {
     // Constants first, so a NaN input passes the clamp (see exp).
@@ -229,7 +258,8 @@ THINC_AVX2_INLINE __m256 tanh(__m256 x) {
     __m256 e = exp(_mm256_mul_ps(constant(-2.0f), abs(x)));
     // 1 - 2e/(1 + e) rather than (1 - e)/(1 + e): the reciprocal's last-bit
     // error then scales with e and vanishes where tanh saturates to +-1.
-    __m256 t = _mm256_fnmadd_ps(_mm256_add_ps(e, e), reciprocal(_mm256_add_ps(constant(1.0f), e)), constant(1.0f));
+    __m256 t =
+        _mm256_fnmadd_ps(_mm256_add_ps(e, e), reciprocal(_mm256_add_ps(constant(1.0f), e)), constant(1.0f));
     return _mm256_xor_ps(t, sign_of(x));
 }
 
@@ -318,14 +348,19 @@ THINC_AVX2_INLINE void map2(const float* G, const float* S, float* dX, index_t n
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dX + i, op(_mm256_loadu_ps(G + i), _mm256_loadu_ps(S + i)));
     if (i < n) {
         __m256i mask = tail_mask(n - i);
-        _mm256_maskstore_ps(dX + i, mask, op(_mm256_maskload_ps(G + i, mask), _mm256_maskload_ps(S + i, mask)));
+        _mm256_maskstore_ps(dX + i, mask,
+                            op(_mm256_maskload_ps(G + i, mask), _mm256_maskload_ps(S + i, mask)));
     }
 }
 
 }  // namespace avx2
 #else
-inline bool cpu_has_avx2_fma() { return false; }
-inline bool use_avx2() { return false; }
+inline bool cpu_has_avx2_fma() {
+    return false;
+}
+inline bool use_avx2() {
+    return false;
+}
 #endif
 
 }  // namespace thinc_kernels

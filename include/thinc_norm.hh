@@ -52,9 +52,9 @@ THINC_INLINE T row_squared_deviation(const T* x, T center, index_t n) {
 // accuracy when the mean dwarfs the spread) and the output pass re-read it from L1.
 template <typename T>
 THINC_INLINE void layer_norm_forward_impl(const T* __restrict__ X, const T* __restrict__ G,
-                                               const T* __restrict__ b, T* __restrict__ Y,
-                                               T* __restrict__ mean, T* __restrict__ inverse_std,
-                                               index_t rows, index_t cols, T epsilon) {
+                                          const T* __restrict__ b, T* __restrict__ Y, T* __restrict__ mean,
+                                          T* __restrict__ inverse_std, index_t rows, index_t cols,
+                                          T epsilon) {
     for (index_t r = 0; r < rows; ++r) {
         const T* x = X + r * cols;
         T* y = Y + r * cols;
@@ -71,11 +71,10 @@ THINC_INLINE void layer_norm_forward_impl(const T* __restrict__ X, const T* __re
 // Both row statistics depend on every entry, hence the two row-wide sums.
 template <typename T>
 THINC_INLINE void layer_norm_backward_impl(const T* __restrict__ dY, const T* __restrict__ X,
-                                                const T* __restrict__ G,
-                                                const T* __restrict__ mean,
-                                                const T* __restrict__ inverse_std,
-                                                T* __restrict__ dX, T* __restrict__ dG,
-                                                T* __restrict__ db, index_t rows, index_t cols) {
+                                           const T* __restrict__ G, const T* __restrict__ mean,
+                                           const T* __restrict__ inverse_std, T* __restrict__ dX,
+                                           T* __restrict__ dG, T* __restrict__ db, index_t rows,
+                                           index_t cols) {
     // The outputs never overlap the inputs (the caller allocates them), and saying
     // so is what lets the compiler vectorize the dG and db updates.
     const T inverse_cols = cols ? T(1) / static_cast<T>(cols) : T(0);
@@ -120,42 +119,52 @@ THINC_INLINE void layer_norm_backward_impl(const T* __restrict__ dY, const T* __
     }
 }
 
-THINC_INLINE void layer_norm_forward_body(const float* X, const float* G, const float* b,
-                                                 float* Y, float* mean, float* inverse_std,
-                                                 index_t rows, index_t cols, float epsilon) {
+THINC_INLINE void layer_norm_forward_body(const float* X, const float* G, const float* b, float* Y,
+                                          float* mean, float* inverse_std, index_t rows, index_t cols,
+                                          float epsilon) {
     layer_norm_forward_impl<float>(X, G, b, Y, mean, inverse_std, rows, cols, epsilon);
 }
-THINC_ISA_VARIANTS(static void, layer_norm_forward, (const float* X, const float* G, const float* b, float* Y, float* mean, float* inverse_std, index_t rows, index_t cols, float epsilon), layer_norm_forward_body(X, G, b, Y, mean, inverse_std, rows, cols, epsilon))
-THINC_INLINE void layer_norm_forward_body(const double* X, const double* G, const double* b,
-                                                 double* Y, double* mean, double* inverse_std,
-                                                 index_t rows, index_t cols, double epsilon) {
+THINC_ISA_VARIANTS(static void, layer_norm_forward,
+                   (const float* X, const float* G, const float* b, float* Y, float* mean, float* inverse_std,
+                    index_t rows, index_t cols, float epsilon),
+                   layer_norm_forward_body(X, G, b, Y, mean, inverse_std, rows, cols, epsilon))
+THINC_INLINE void layer_norm_forward_body(const double* X, const double* G, const double* b, double* Y,
+                                          double* mean, double* inverse_std, index_t rows, index_t cols,
+                                          double epsilon) {
     layer_norm_forward_impl<double>(X, G, b, Y, mean, inverse_std, rows, cols, epsilon);
 }
-THINC_ISA_VARIANTS(static void, layer_norm_forward, (const double* X, const double* G, const double* b, double* Y, double* mean, double* inverse_std, index_t rows, index_t cols, double epsilon), layer_norm_forward_body(X, G, b, Y, mean, inverse_std, rows, cols, epsilon))
+THINC_ISA_VARIANTS(static void, layer_norm_forward,
+                   (const double* X, const double* G, const double* b, double* Y, double* mean,
+                    double* inverse_std, index_t rows, index_t cols, double epsilon),
+                   layer_norm_forward_body(X, G, b, Y, mean, inverse_std, rows, cols, epsilon))
 THINC_ISA_DISPATCH(layer_norm_forward)
-THINC_INLINE void layer_norm_backward_body(const float* dY, const float* X, const float* G,
-                                                  const float* mean, const float* inverse_std,
-                                                  float* dX, float* dG, float* db, index_t rows,
-                                                  index_t cols) {
+THINC_INLINE void layer_norm_backward_body(const float* dY, const float* X, const float* G, const float* mean,
+                                           const float* inverse_std, float* dX, float* dG, float* db,
+                                           index_t rows, index_t cols) {
     layer_norm_backward_impl<float>(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols);
 }
-THINC_ISA_VARIANTS(static void, layer_norm_backward, (const float* dY, const float* X, const float* G, const float* mean, const float* inverse_std, float* dX, float* dG, float* db, index_t rows, index_t cols), layer_norm_backward_body(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols))
-THINC_INLINE void layer_norm_backward_body(const double* dY, const double* X,
-                                                  const double* G, const double* mean,
-                                                  const double* inverse_std, double* dX,
-                                                  double* dG, double* db, index_t rows,
-                                                  index_t cols) {
+THINC_ISA_VARIANTS(static void, layer_norm_backward,
+                   (const float* dY, const float* X, const float* G, const float* mean,
+                    const float* inverse_std, float* dX, float* dG, float* db, index_t rows, index_t cols),
+                   layer_norm_backward_body(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols))
+THINC_INLINE void layer_norm_backward_body(const double* dY, const double* X, const double* G,
+                                           const double* mean, const double* inverse_std, double* dX,
+                                           double* dG, double* db, index_t rows, index_t cols) {
     layer_norm_backward_impl<double>(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols);
 }
-THINC_ISA_VARIANTS(static void, layer_norm_backward, (const double* dY, const double* X, const double* G, const double* mean, const double* inverse_std, double* dX, double* dG, double* db, index_t rows, index_t cols), layer_norm_backward_body(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols))
+THINC_ISA_VARIANTS(static void, layer_norm_backward,
+                   (const double* dY, const double* X, const double* G, const double* mean,
+                    const double* inverse_std, double* dX, double* dG, double* db, index_t rows,
+                    index_t cols),
+                   layer_norm_backward_body(dY, X, G, mean, inverse_std, dX, dG, db, rows, cols))
 THINC_ISA_DISPATCH(layer_norm_backward)
 
 // pieces is (rows, nO * nP) straight from the gemm; the bias is added first so
 // the winner and its value are exactly those of affine() followed by maxout().
 // which may be null when only the values are wanted (inference).
 template <typename T, int P>
-THINC_INLINE void maxout_bias_fixed(const T* pieces, const T* b, T* best, int32_t* which,
-                                         index_t rows, index_t nO) {
+THINC_INLINE void maxout_bias_fixed(const T* pieces, const T* b, T* best, int32_t* which, index_t rows,
+                                    index_t nO) {
     for (index_t r = 0; r < rows; ++r) {
         const T* z = pieces + r * nO * P;
         T* out = best + r * nO;
@@ -176,8 +185,8 @@ THINC_INLINE void maxout_bias_fixed(const T* pieces, const T* b, T* best, int32_
 }
 
 template <typename T>
-THINC_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t* which,
-                                        index_t rows, index_t nO, index_t nP) {
+THINC_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t* which, index_t rows,
+                                   index_t nO, index_t nP) {
     // The common piece counts get a fixed trip count the compiler can unroll.
     if (nP == 2) return maxout_bias_fixed<T, 2>(pieces, b, best, which, rows, nO);
     if (nP == 3) return maxout_bias_fixed<T, 3>(pieces, b, best, which, rows, nO);
@@ -200,16 +209,22 @@ THINC_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t
     }
 }
 
-THINC_INLINE void maxout_bias_body(const float* pieces, const float* b, float* best,
-                                          int32_t* which, index_t rows, index_t nO, index_t nP) {
+THINC_INLINE void maxout_bias_body(const float* pieces, const float* b, float* best, int32_t* which,
+                                   index_t rows, index_t nO, index_t nP) {
     maxout_bias_impl<float>(pieces, b, best, which, rows, nO, nP);
 }
-THINC_ISA_VARIANTS(static void, maxout_bias, (const float* pieces, const float* b, float* best, int32_t* which, index_t rows, index_t nO, index_t nP), maxout_bias_body(pieces, b, best, which, rows, nO, nP))
-THINC_INLINE void maxout_bias_body(const double* pieces, const double* b, double* best,
-                                          int32_t* which, index_t rows, index_t nO, index_t nP) {
+THINC_ISA_VARIANTS(static void, maxout_bias,
+                   (const float* pieces, const float* b, float* best, int32_t* which, index_t rows,
+                    index_t nO, index_t nP),
+                   maxout_bias_body(pieces, b, best, which, rows, nO, nP))
+THINC_INLINE void maxout_bias_body(const double* pieces, const double* b, double* best, int32_t* which,
+                                   index_t rows, index_t nO, index_t nP) {
     maxout_bias_impl<double>(pieces, b, best, which, rows, nO, nP);
 }
-THINC_ISA_VARIANTS(static void, maxout_bias, (const double* pieces, const double* b, double* best, int32_t* which, index_t rows, index_t nO, index_t nP), maxout_bias_body(pieces, b, best, which, rows, nO, nP))
+THINC_ISA_VARIANTS(static void, maxout_bias,
+                   (const double* pieces, const double* b, double* best, int32_t* which, index_t rows,
+                    index_t nO, index_t nP),
+                   maxout_bias_body(pieces, b, best, which, rows, nO, nP))
 THINC_ISA_DISPATCH(maxout_bias)
 
 // Maxout's backward up to the two gemms: the dense gradient of the pieces, every
@@ -218,10 +233,8 @@ THINC_ISA_DISPATCH(maxout_bias)
 // out-of-range winner, or -1.
 template <typename T>
 THINC_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
-                                                      const int32_t* __restrict__ which,
-                                                      T* __restrict__ d_pieces,
-                                                      T* __restrict__ db, index_t rows,
-                                                      index_t nO, index_t nP) {
+                                                 const int32_t* __restrict__ which, T* __restrict__ d_pieces,
+                                                 T* __restrict__ db, index_t rows, index_t nO, index_t nP) {
     for (index_t r = 0; r < rows; ++r) {
         for (index_t o = 0; o < nO; ++o) {
             const index_t unit = r * nO + o;
@@ -236,18 +249,22 @@ THINC_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
     return -1;
 }
 
-THINC_INLINE index_t maxout_backward_pieces_body(const float* d_best, const int32_t* which,
-                                                        float* d_pieces, float* db, index_t rows,
-                                                        index_t nO, index_t nP) {
+THINC_INLINE index_t maxout_backward_pieces_body(const float* d_best, const int32_t* which, float* d_pieces,
+                                                 float* db, index_t rows, index_t nO, index_t nP) {
     return maxout_backward_pieces_impl<float>(d_best, which, d_pieces, db, rows, nO, nP);
 }
-THINC_ISA_VARIANTS(static index_t, maxout_backward_pieces, (const float* d_best, const int32_t* which, float* d_pieces, float* db, index_t rows, index_t nO, index_t nP), maxout_backward_pieces_body(d_best, which, d_pieces, db, rows, nO, nP))
-THINC_INLINE index_t maxout_backward_pieces_body(const double* d_best, const int32_t* which,
-                                                        double* d_pieces, double* db,
-                                                        index_t rows, index_t nO, index_t nP) {
+THINC_ISA_VARIANTS(static index_t, maxout_backward_pieces,
+                   (const float* d_best, const int32_t* which, float* d_pieces, float* db, index_t rows,
+                    index_t nO, index_t nP),
+                   maxout_backward_pieces_body(d_best, which, d_pieces, db, rows, nO, nP))
+THINC_INLINE index_t maxout_backward_pieces_body(const double* d_best, const int32_t* which, double* d_pieces,
+                                                 double* db, index_t rows, index_t nO, index_t nP) {
     return maxout_backward_pieces_impl<double>(d_best, which, d_pieces, db, rows, nO, nP);
 }
-THINC_ISA_VARIANTS(static index_t, maxout_backward_pieces, (const double* d_best, const int32_t* which, double* d_pieces, double* db, index_t rows, index_t nO, index_t nP), maxout_backward_pieces_body(d_best, which, d_pieces, db, rows, nO, nP))
+THINC_ISA_VARIANTS(static index_t, maxout_backward_pieces,
+                   (const double* d_best, const int32_t* which, double* d_pieces, double* db, index_t rows,
+                    index_t nO, index_t nP),
+                   maxout_backward_pieces_body(d_best, which, d_pieces, db, rows, nO, nP))
 THINC_ISA_DISPATCH(maxout_backward_pieces)
 
 }  // namespace thinc_norm

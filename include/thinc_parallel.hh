@@ -82,7 +82,9 @@ inline std::atomic<index_t>& grain_override() {
     return value;
 }
 
-inline void set_grain_override(index_t grain) { grain_override().store(grain < 0 ? 0 : grain); }
+inline void set_grain_override(index_t grain) {
+    grain_override().store(grain < 0 ? 0 : grain);
+}
 
 inline void cpu_relax() {
 #if defined(__x86_64__)
@@ -151,7 +153,8 @@ class Pool {
         wake_.notify_all();
         take_chunks(generation);
         // Chunks still out are running on a worker right now.
-        for (int spin = 0; spin < 20000 && done_.load(std::memory_order_acquire) < n_chunks; ++spin) cpu_relax();
+        for (int spin = 0; spin < 20000 && done_.load(std::memory_order_acquire) < n_chunks; ++spin)
+            cpu_relax();
         if (done_.load(std::memory_order_acquire) < n_chunks) {
             std::unique_lock<std::mutex> guard(done_lock_);
             finished_.wait(guard, [&] { return done_.load(std::memory_order_acquire) >= n_chunks; });
@@ -223,7 +226,8 @@ class Pool {
             auto no_new_job = [&] { return (state_.load(std::memory_order_acquire) >> 32) == seen; };
             for (int spin = 0; spin < 2000 && no_new_job(); ++spin) cpu_relax();
             if (no_new_job()) {
-                auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(WAKEFUL_SECONDS);
+                auto deadline =
+                    std::chrono::steady_clock::now() + std::chrono::duration<double>(WAKEFUL_SECONDS);
                 while (no_new_job() && std::chrono::steady_clock::now() < deadline) {
                     std::this_thread::yield();
                     for (int spin = 0; spin < 16; ++spin) cpu_relax();
@@ -258,7 +262,9 @@ inline Pool*& pool_pointer() {
     return pool;
 }
 
-inline void replace_pool_after_fork() { pool_pointer() = new Pool(num_threads()); }
+inline void replace_pool_after_fork() {
+    pool_pointer() = new Pool(num_threads());
+}
 
 // Called once at module import (under the GIL), before any kernel runs.
 inline void initialize() {

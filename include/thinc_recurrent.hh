@@ -10,7 +10,7 @@ namespace thinc_kernels {
 // saved interleaved per unit as (nO, 4), matching the reference layout.
 
 THINC_INLINE void lstm_step_forward_body(const float* act, const float* bias, const float* cell_prev,
-                                           float* gates, float* cells, float* Y, index_t size, index_t nO) {
+                                         float* gates, float* cells, float* Y, index_t size, index_t nO) {
     for (index_t r = 0; r < size; ++r) {
         const float* a = act + r * 4 * nO;
         float* g = gates + r * 4 * nO;
@@ -31,15 +31,18 @@ THINC_INLINE void lstm_step_forward_body(const float* act, const float* bias, co
         }
     }
 }
-THINC_ISA_VARIANTS(static void, lstm_step_forward, (const float* act, const float* bias, const float* cell_prev, float* gates, float* cells, float* Y, index_t size, index_t nO), lstm_step_forward_body(act, bias, cell_prev, gates, cells, Y, size, nO))
+THINC_ISA_VARIANTS(static void, lstm_step_forward,
+                   (const float* act, const float* bias, const float* cell_prev, float* gates, float* cells,
+                    float* Y, index_t size, index_t nO),
+                   lstm_step_forward_body(act, bias, cell_prev, gates, cells, Y, size, nO))
 THINC_ISA_DISPATCH(lstm_step_forward)
 
 // The backward step: d_hidden/d_cell carry the gradient from the next step
 // for its first n_next rows (sequences that ended here get none); d_cell is
 // overwritten with this step's contribution to the previous cell.
-THINC_INLINE void lstm_step_backward_body(const float* dY, const float* d_hidden, float* d_cell, index_t n_next,
-                                            const float* gates, const float* cells, const float* cell_before,
-                                            float* d_act, index_t size, index_t nO) {
+THINC_INLINE void lstm_step_backward_body(const float* dY, const float* d_hidden, float* d_cell,
+                                          index_t n_next, const float* gates, const float* cells,
+                                          const float* cell_before, float* d_act, index_t size, index_t nO) {
     for (index_t r = 0; r < size; ++r) {
         const float* g = gates + r * 4 * nO;
         float* d = d_act + r * 4 * nO;
@@ -58,7 +61,11 @@ THINC_INLINE void lstm_step_backward_body(const float* dY, const float* d_hidden
         }
     }
 }
-THINC_ISA_VARIANTS(static void, lstm_step_backward, (const float* dY, const float* d_hidden, float* d_cell, index_t n_next, const float* gates, const float* cells, const float* cell_before, float* d_act, index_t size, index_t nO), lstm_step_backward_body(dY, d_hidden, d_cell, n_next, gates, cells, cell_before, d_act, size, nO))
+THINC_ISA_VARIANTS(static void, lstm_step_backward,
+                   (const float* dY, const float* d_hidden, float* d_cell, index_t n_next, const float* gates,
+                    const float* cells, const float* cell_before, float* d_act, index_t size, index_t nO),
+                   lstm_step_backward_body(dY, d_hidden, d_cell, n_next, gates, cells, cell_before, d_act,
+                                           size, nO))
 THINC_ISA_DISPATCH(lstm_step_backward)
 
 }  // namespace thinc_kernels

@@ -24,7 +24,8 @@ THINC_AVX2_INLINE float horizontal_max(__m256 v) {
 
 // One row at a time: the row (a few hundred bytes) stays in L1 across the
 // max, exp-and-sum and scale passes.
-THINC_AVX2 static void softmax_rows(const float* X, float* Y, index_t n_row, index_t n_col, float inverse_temperature) {
+THINC_AVX2 static void softmax_rows(const float* X, float* Y, index_t n_row, index_t n_col,
+                                    float inverse_temperature) {
     const index_t full = n_col & ~index_t(7);
     const __m256i mask = tail_mask(n_col - full);
     const __m256 temperature = constant(inverse_temperature);
@@ -52,12 +53,13 @@ THINC_AVX2 static void softmax_rows(const float* X, float* Y, index_t n_row, ind
         }
         const __m256 scale = constant(1.0f / horizontal_sum(total));
         for (c = 0; c < full; c += 8) _mm256_storeu_ps(y + c, _mm256_mul_ps(_mm256_loadu_ps(y + c), scale));
-        if (c < n_col) _mm256_maskstore_ps(y + c, mask, _mm256_mul_ps(_mm256_maskload_ps(y + c, mask), scale));
+        if (c < n_col)
+            _mm256_maskstore_ps(y + c, mask, _mm256_mul_ps(_mm256_maskload_ps(y + c, mask), scale));
     }
 }
 
-THINC_AVX2 static void backprop_softmax_rows(const float* Y, const float* dY, float* dX, index_t n_row, index_t n_col,
-                                             float inverse_temperature) {
+THINC_AVX2 static void backprop_softmax_rows(const float* Y, const float* dY, float* dX, index_t n_row,
+                                             index_t n_col, float inverse_temperature) {
     const index_t full = n_col & ~index_t(7);
     const __m256i mask = tail_mask(n_col - full);
     const __m256 temperature = constant(inverse_temperature);
@@ -81,7 +83,8 @@ THINC_AVX2 static void backprop_softmax_rows(const float* Y, const float* dY, fl
             _mm256_storeu_ps(d + c, _mm256_mul_ps(value, temperature));
         }
         if (c < n_col) {
-            __m256 value = _mm256_mul_ps(_mm256_maskload_ps(y + c, mask), _mm256_sub_ps(_mm256_maskload_ps(g + c, mask), dot));
+            __m256 value = _mm256_mul_ps(_mm256_maskload_ps(y + c, mask),
+                                         _mm256_sub_ps(_mm256_maskload_ps(g + c, mask), dot));
             _mm256_maskstore_ps(d + c, mask, _mm256_mul_ps(value, temperature));
         }
     }
@@ -113,15 +116,21 @@ THINC_INLINE void softmax_rows_impl(const T* X, T* Y, index_t n_row, index_t n_c
 THINC_INLINE void softmax_rows_serial_body(const float* X, float* Y, index_t r, index_t c, float t) {
     softmax_rows_impl<float>(X, Y, r, c, t);
 }
-THINC_ISA_VARIANTS(static void, softmax_rows_serial, (const float* X, float* Y, index_t r, index_t c, float t), softmax_rows_serial_body(X, Y, r, c, t))
+THINC_ISA_VARIANTS(static void, softmax_rows_serial,
+                   (const float* X, float* Y, index_t r, index_t c, float t),
+                   softmax_rows_serial_body(X, Y, r, c, t))
 THINC_INLINE void softmax_rows_serial_body(const double* X, double* Y, index_t r, index_t c, double t) {
     softmax_rows_impl<double>(X, Y, r, c, t);
 }
-THINC_ISA_VARIANTS(static void, softmax_rows_serial, (const double* X, double* Y, index_t r, index_t c, double t), softmax_rows_serial_body(X, Y, r, c, t))
+THINC_ISA_VARIANTS(static void, softmax_rows_serial,
+                   (const double* X, double* Y, index_t r, index_t c, double t),
+                   softmax_rows_serial_body(X, Y, r, c, t))
 THINC_ISA_DISPATCH(softmax_rows_serial)
 
 // Rows per thread: the grain is counted in elements, as for the activations.
-inline index_t row_grain(index_t grain, index_t n_col) { return std::max<index_t>(1, grain / std::max<index_t>(1, n_col)); }
+inline index_t row_grain(index_t grain, index_t n_col) {
+    return std::max<index_t>(1, grain / std::max<index_t>(1, n_col));
+}
 
 template <typename T>
 static void softmax_rows(const T* X, T* Y, index_t n_row, index_t n_col, T inverse_temperature) {
@@ -130,8 +139,8 @@ static void softmax_rows(const T* X, T* Y, index_t n_row, index_t n_col, T inver
         T* y = Y + begin * n_col;
 #if defined(THINC_AVX2_PATH)
         if (sizeof(T) == 4 && use_avx2())
-            return avx2::softmax_rows(reinterpret_cast<const float*>(x), reinterpret_cast<float*>(y), end - begin,
-                                    n_col, float(inverse_temperature));
+            return avx2::softmax_rows(reinterpret_cast<const float*>(x), reinterpret_cast<float*>(y),
+                                      end - begin, n_col, float(inverse_temperature));
 #endif
         softmax_rows_serial(x, y, end - begin, n_col, inverse_temperature);
     });
@@ -139,7 +148,7 @@ static void softmax_rows(const T* X, T* Y, index_t n_row, index_t n_col, T inver
 
 template <typename T>
 THINC_INLINE void backprop_softmax_rows_impl(const T* Y, const T* dY, T* dX, index_t n_row, index_t n_col,
-                                       T inverse_temperature) {
+                                             T inverse_temperature) {
     for (index_t r = 0; r < n_row; ++r) {
         const T* y = Y + r * n_col;
         const T* g = dY + r * n_col;
@@ -150,15 +159,19 @@ THINC_INLINE void backprop_softmax_rows_impl(const T* Y, const T* dY, T* dX, ind
     }
 }
 THINC_INLINE void backprop_softmax_rows_serial_body(const float* Y, const float* dY, float* dX, index_t r,
-                                                      index_t c, float t) {
+                                                    index_t c, float t) {
     backprop_softmax_rows_impl<float>(Y, dY, dX, r, c, t);
 }
-THINC_ISA_VARIANTS(static void, backprop_softmax_rows_serial, (const float* Y, const float* dY, float* dX, index_t r, index_t c, float t), backprop_softmax_rows_serial_body(Y, dY, dX, r, c, t))
+THINC_ISA_VARIANTS(static void, backprop_softmax_rows_serial,
+                   (const float* Y, const float* dY, float* dX, index_t r, index_t c, float t),
+                   backprop_softmax_rows_serial_body(Y, dY, dX, r, c, t))
 THINC_INLINE void backprop_softmax_rows_serial_body(const double* Y, const double* dY, double* dX, index_t r,
-                                                      index_t c, double t) {
+                                                    index_t c, double t) {
     backprop_softmax_rows_impl<double>(Y, dY, dX, r, c, t);
 }
-THINC_ISA_VARIANTS(static void, backprop_softmax_rows_serial, (const double* Y, const double* dY, double* dX, index_t r, index_t c, double t), backprop_softmax_rows_serial_body(Y, dY, dX, r, c, t))
+THINC_ISA_VARIANTS(static void, backprop_softmax_rows_serial,
+                   (const double* Y, const double* dY, double* dX, index_t r, index_t c, double t),
+                   backprop_softmax_rows_serial_body(Y, dY, dX, r, c, t))
 THINC_ISA_DISPATCH(backprop_softmax_rows_serial)
 
 template <typename T>
@@ -168,15 +181,14 @@ static void backprop_softmax_rows(const T* Y, const T* dY, T* dX, index_t n_row,
         index_t offset = begin * n_col;
 #if defined(THINC_AVX2_PATH)
         if (sizeof(T) == 4 && use_avx2())
-            return avx2::backprop_softmax_rows(reinterpret_cast<const float*>(Y + offset),
-                                             reinterpret_cast<const float*>(dY + offset),
-                                             reinterpret_cast<float*>(dX + offset), end - begin, n_col,
-                                             float(inverse_temperature));
+            return avx2::backprop_softmax_rows(
+                reinterpret_cast<const float*>(Y + offset), reinterpret_cast<const float*>(dY + offset),
+                reinterpret_cast<float*>(dX + offset), end - begin, n_col, float(inverse_temperature));
 #endif
-        backprop_softmax_rows_serial(Y + offset, dY + offset, dX + offset, end - begin, n_col, inverse_temperature);
+        backprop_softmax_rows_serial(Y + offset, dY + offset, dX + offset, end - begin, n_col,
+                                     inverse_temperature);
     });
 }
-
 
 // ---------------------------------------------------------------------------
 // Maxout over the last axis of (B, O, P).
@@ -220,17 +232,20 @@ THINC_INLINE void maxout_impl(const T* X, T* out, int32_t* which, index_t n, ind
 THINC_INLINE void maxout_serial_body(const float* X, float* o, int32_t* w, index_t n, index_t P) {
     maxout_impl<float>(X, o, w, n, P);
 }
-THINC_ISA_VARIANTS(static void, maxout_serial, (const float* X, float* o, int32_t* w, index_t n, index_t P), maxout_serial_body(X, o, w, n, P))
+THINC_ISA_VARIANTS(static void, maxout_serial, (const float* X, float* o, int32_t* w, index_t n, index_t P),
+                   maxout_serial_body(X, o, w, n, P))
 THINC_INLINE void maxout_serial_body(const double* X, double* o, int32_t* w, index_t n, index_t P) {
     maxout_impl<double>(X, o, w, n, P);
 }
-THINC_ISA_VARIANTS(static void, maxout_serial, (const double* X, double* o, int32_t* w, index_t n, index_t P), maxout_serial_body(X, o, w, n, P))
+THINC_ISA_VARIANTS(static void, maxout_serial, (const double* X, double* o, int32_t* w, index_t n, index_t P),
+                   maxout_serial_body(X, o, w, n, P))
 THINC_ISA_DISPATCH(maxout_serial)
 template <typename T>
 static void maxout(const T* X, T* out, int32_t* which, index_t n, index_t P) {
-    thinc_parallel::parallel_for(n, std::max<index_t>(1, GRAIN_CHEAP / P), SPLIT_ALIGN, [=](index_t begin, index_t end) {
-        maxout_serial(X + begin * P, out + begin, which + begin, end - begin, P);
-    });
+    thinc_parallel::parallel_for(n, std::max<index_t>(1, GRAIN_CHEAP / P), SPLIT_ALIGN,
+                                 [=](index_t begin, index_t end) {
+                                     maxout_serial(X + begin * P, out + begin, which + begin, end - begin, P);
+                                 });
 }
 
 // The position of the first piece index outside [0, P), or -1. A
@@ -265,7 +280,8 @@ THINC_INLINE void backprop_maxout_fill(const T* dY, const int32_t* which, T* dX,
 // Eight rows give P whole output vectors; output lane j of vector k holds
 // row (8k + j) / P, piece (8k + j) % P, so one permute of the gradients and
 // one of the winners, a compare and an and produce it.
-THINC_AVX2 static void backprop_maxout_avx2(const float* dY, const int32_t* which, float* dX, index_t n, index_t P) {
+THINC_AVX2 static void backprop_maxout_avx2(const float* dY, const int32_t* which, float* dX, index_t n,
+                                            index_t P) {
     __m256i rows[8], pieces[8];
     for (index_t k = 0; k < P; ++k) {
         alignas(32) int32_t row[8], piece[8];
@@ -303,30 +319,40 @@ THINC_INLINE index_t backprop_maxout_any(const T* dY, const int32_t* which, T* d
         return -1;
     }
 #endif
-    if (P == 2) backprop_maxout_fill<T, 2>(dY, which, dX, n, P);
-    else if (P == 3) backprop_maxout_fill<T, 3>(dY, which, dX, n, P);
-    else if (P == 4) backprop_maxout_fill<T, 4>(dY, which, dX, n, P);
-    else backprop_maxout_fill<T, 0>(dY, which, dX, n, P);
+    if (P == 2)
+        backprop_maxout_fill<T, 2>(dY, which, dX, n, P);
+    else if (P == 3)
+        backprop_maxout_fill<T, 3>(dY, which, dX, n, P);
+    else if (P == 4)
+        backprop_maxout_fill<T, 4>(dY, which, dX, n, P);
+    else
+        backprop_maxout_fill<T, 0>(dY, which, dX, n, P);
     return -1;
 }
-THINC_INLINE index_t backprop_maxout_serial_body(const float* g, const int32_t* w, float* d, index_t n, index_t P) {
+THINC_INLINE index_t backprop_maxout_serial_body(const float* g, const int32_t* w, float* d, index_t n,
+                                                 index_t P) {
     return backprop_maxout_any<float>(g, w, d, n, P);
 }
-THINC_ISA_VARIANTS(static index_t, backprop_maxout_serial, (const float* g, const int32_t* w, float* d, index_t n, index_t P), backprop_maxout_serial_body(g, w, d, n, P))
+THINC_ISA_VARIANTS(static index_t, backprop_maxout_serial,
+                   (const float* g, const int32_t* w, float* d, index_t n, index_t P),
+                   backprop_maxout_serial_body(g, w, d, n, P))
 THINC_INLINE index_t backprop_maxout_serial_body(const double* g, const int32_t* w, double* d, index_t n,
-                                                   index_t P) {
+                                                 index_t P) {
     return backprop_maxout_any<double>(g, w, d, n, P);
 }
-THINC_ISA_VARIANTS(static index_t, backprop_maxout_serial, (const double* g, const int32_t* w, double* d, index_t n, index_t P), backprop_maxout_serial_body(g, w, d, n, P))
+THINC_ISA_VARIANTS(static index_t, backprop_maxout_serial,
+                   (const double* g, const int32_t* w, double* d, index_t n, index_t P),
+                   backprop_maxout_serial_body(g, w, d, n, P))
 THINC_ISA_DISPATCH(backprop_maxout_serial)
 
 template <typename T>
 static index_t backprop_maxout(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
     std::atomic<index_t> first_bad{-1};
-    thinc_parallel::parallel_for(n, std::max<index_t>(1, GRAIN_CHEAP / P), SPLIT_ALIGN, [&](index_t begin, index_t end) {
-        index_t bad = backprop_maxout_serial(dY + begin, which + begin, dX + begin * P, end - begin, P);
-        if (bad >= 0) record_bad(first_bad, begin + bad);
-    });
+    thinc_parallel::parallel_for(
+        n, std::max<index_t>(1, GRAIN_CHEAP / P), SPLIT_ALIGN, [&](index_t begin, index_t end) {
+            index_t bad = backprop_maxout_serial(dY + begin, which + begin, dX + begin * P, end - begin, P);
+            if (bad >= 0) record_bad(first_bad, begin + bad);
+        });
     return first_bad.load();
 }
 

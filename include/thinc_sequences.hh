@@ -9,7 +9,7 @@ namespace thinc_kernels {
 // running max and sum live in `work` (2 * n_col), so rows stream in order.
 template <typename T>
 THINC_INLINE void softmax_sequences_impl(const T* X, T* Y, const index_t* lengths, index_t n_seq,
-                                   index_t n_col, T* work) {
+                                         index_t n_col, T* work) {
     T* best = work;
     T* total = work + n_col;
     for (index_t s = 0; s < n_seq; ++s) {
@@ -17,7 +17,8 @@ THINC_INLINE void softmax_sequences_impl(const T* X, T* Y, const index_t* length
         if (length == 0) continue;
         std::memcpy(best, X, sizeof(T) * n_col);
         for (index_t r = 1; r < length; ++r)
-            for (index_t c = 0; c < n_col; ++c) best[c] = X[r * n_col + c] > best[c] ? X[r * n_col + c] : best[c];
+            for (index_t c = 0; c < n_col; ++c)
+                best[c] = X[r * n_col + c] > best[c] ? X[r * n_col + c] : best[c];
         std::fill(total, total + n_col, T(0));
         for (index_t r = 0; r < length; ++r)
             for (index_t c = 0; c < n_col; ++c) {
@@ -32,19 +33,25 @@ THINC_INLINE void softmax_sequences_impl(const T* X, T* Y, const index_t* length
         Y += length * n_col;
     }
 }
-THINC_INLINE void softmax_sequences_serial_body(const float* X, float* Y, const index_t* L, index_t n, index_t c, float* w) {
+THINC_INLINE void softmax_sequences_serial_body(const float* X, float* Y, const index_t* L, index_t n,
+                                                index_t c, float* w) {
     softmax_sequences_impl<float>(X, Y, L, n, c, w);
 }
-THINC_ISA_VARIANTS(static void, softmax_sequences_serial, (const float* X, float* Y, const index_t* L, index_t n, index_t c, float* w), softmax_sequences_serial_body(X, Y, L, n, c, w))
-THINC_INLINE void softmax_sequences_serial_body(const double* X, double* Y, const index_t* L, index_t n, index_t c, double* w) {
+THINC_ISA_VARIANTS(static void, softmax_sequences_serial,
+                   (const float* X, float* Y, const index_t* L, index_t n, index_t c, float* w),
+                   softmax_sequences_serial_body(X, Y, L, n, c, w))
+THINC_INLINE void softmax_sequences_serial_body(const double* X, double* Y, const index_t* L, index_t n,
+                                                index_t c, double* w) {
     softmax_sequences_impl<double>(X, Y, L, n, c, w);
 }
-THINC_ISA_VARIANTS(static void, softmax_sequences_serial, (const double* X, double* Y, const index_t* L, index_t n, index_t c, double* w), softmax_sequences_serial_body(X, Y, L, n, c, w))
+THINC_ISA_VARIANTS(static void, softmax_sequences_serial,
+                   (const double* X, double* Y, const index_t* L, index_t n, index_t c, double* w),
+                   softmax_sequences_serial_body(X, Y, L, n, c, w))
 THINC_ISA_DISPATCH(softmax_sequences_serial)
 
 template <typename T>
 THINC_INLINE void backprop_softmax_sequences_impl(const T* dY, const T* Y, T* dX, const index_t* lengths,
-                                            index_t n_seq, index_t n_col, T* work) {
+                                                  index_t n_seq, index_t n_col, T* work) {
     for (index_t s = 0; s < n_seq; ++s) {
         index_t length = lengths[s];
         std::fill(work, work + n_col, T(0));
@@ -58,16 +65,22 @@ THINC_INLINE void backprop_softmax_sequences_impl(const T* dY, const T* Y, T* dX
         dX += length * n_col;
     }
 }
-THINC_INLINE void backprop_softmax_sequences_serial_body(const float* dY, const float* Y, float* dX, const index_t* L,
-                                                    index_t n, index_t c, float* w) {
+THINC_INLINE void backprop_softmax_sequences_serial_body(const float* dY, const float* Y, float* dX,
+                                                         const index_t* L, index_t n, index_t c, float* w) {
     backprop_softmax_sequences_impl<float>(dY, Y, dX, L, n, c, w);
 }
-THINC_ISA_VARIANTS(static void, backprop_softmax_sequences_serial, (const float* dY, const float* Y, float* dX, const index_t* L, index_t n, index_t c, float* w), backprop_softmax_sequences_serial_body(dY, Y, dX, L, n, c, w))
+THINC_ISA_VARIANTS(static void, backprop_softmax_sequences_serial,
+                   (const float* dY, const float* Y, float* dX, const index_t* L, index_t n, index_t c,
+                    float* w),
+                   backprop_softmax_sequences_serial_body(dY, Y, dX, L, n, c, w))
 THINC_INLINE void backprop_softmax_sequences_serial_body(const double* dY, const double* Y, double* dX,
-                                                    const index_t* L, index_t n, index_t c, double* w) {
+                                                         const index_t* L, index_t n, index_t c, double* w) {
     backprop_softmax_sequences_impl<double>(dY, Y, dX, L, n, c, w);
 }
-THINC_ISA_VARIANTS(static void, backprop_softmax_sequences_serial, (const double* dY, const double* Y, double* dX, const index_t* L, index_t n, index_t c, double* w), backprop_softmax_sequences_serial_body(dY, Y, dX, L, n, c, w))
+THINC_ISA_VARIANTS(static void, backprop_softmax_sequences_serial,
+                   (const double* dY, const double* Y, double* dX, const index_t* L, index_t n, index_t c,
+                    double* w),
+                   backprop_softmax_sequences_serial_body(dY, Y, dX, L, n, c, w))
 THINC_ISA_DISPATCH(backprop_softmax_sequences_serial)
 
 // ---------------------------------------------------------------------------
@@ -75,7 +88,7 @@ THINC_ISA_DISPATCH(backprop_softmax_sequences_serial)
 
 template <typename T>
 THINC_INLINE void reduce_sum_impl(const T* X, T* out, const index_t* lengths, index_t n_seq, index_t n_col,
-                            bool mean) {
+                                  bool mean) {
     for (index_t s = 0; s < n_seq; ++s) {
         T* o = out + s * n_col;
         std::fill(o, o + n_col, T(0));
@@ -88,19 +101,25 @@ THINC_INLINE void reduce_sum_impl(const T* X, T* out, const index_t* lengths, in
         }
     }
 }
-THINC_INLINE void reduce_sum_serial_body(const float* X, float* o, const index_t* L, index_t n, index_t c, bool m) {
+THINC_INLINE void reduce_sum_serial_body(const float* X, float* o, const index_t* L, index_t n, index_t c,
+                                         bool m) {
     reduce_sum_impl<float>(X, o, L, n, c, m);
 }
-THINC_ISA_VARIANTS(static void, reduce_sum_serial, (const float* X, float* o, const index_t* L, index_t n, index_t c, bool m), reduce_sum_serial_body(X, o, L, n, c, m))
-THINC_INLINE void reduce_sum_serial_body(const double* X, double* o, const index_t* L, index_t n, index_t c, bool m) {
+THINC_ISA_VARIANTS(static void, reduce_sum_serial,
+                   (const float* X, float* o, const index_t* L, index_t n, index_t c, bool m),
+                   reduce_sum_serial_body(X, o, L, n, c, m))
+THINC_INLINE void reduce_sum_serial_body(const double* X, double* o, const index_t* L, index_t n, index_t c,
+                                         bool m) {
     reduce_sum_impl<double>(X, o, L, n, c, m);
 }
-THINC_ISA_VARIANTS(static void, reduce_sum_serial, (const double* X, double* o, const index_t* L, index_t n, index_t c, bool m), reduce_sum_serial_body(X, o, L, n, c, m))
+THINC_ISA_VARIANTS(static void, reduce_sum_serial,
+                   (const double* X, double* o, const index_t* L, index_t n, index_t c, bool m),
+                   reduce_sum_serial_body(X, o, L, n, c, m))
 THINC_ISA_DISPATCH(reduce_sum_serial)
 
 template <typename T>
 THINC_INLINE void backprop_reduce_sum_impl(const T* d_out, T* dX, const index_t* lengths, index_t n_seq,
-                                     index_t n_col, bool mean) {
+                                           index_t n_col, bool mean) {
     for (index_t s = 0; s < n_seq; ++s) {
         const T* g = d_out + s * n_col;
         index_t length = lengths[s];
@@ -109,20 +128,26 @@ THINC_INLINE void backprop_reduce_sum_impl(const T* d_out, T* dX, const index_t*
             for (index_t c = 0; c < n_col; ++c) dX[c] = g[c] * scale;
     }
 }
-THINC_INLINE void backprop_reduce_sum_serial_body(const float* g, float* dX, const index_t* L, index_t n, index_t c, bool m) {
+THINC_INLINE void backprop_reduce_sum_serial_body(const float* g, float* dX, const index_t* L, index_t n,
+                                                  index_t c, bool m) {
     backprop_reduce_sum_impl<float>(g, dX, L, n, c, m);
 }
-THINC_ISA_VARIANTS(static void, backprop_reduce_sum_serial, (const float* g, float* dX, const index_t* L, index_t n, index_t c, bool m), backprop_reduce_sum_serial_body(g, dX, L, n, c, m))
-THINC_INLINE void backprop_reduce_sum_serial_body(const double* g, double* dX, const index_t* L, index_t n, index_t c, bool m) {
+THINC_ISA_VARIANTS(static void, backprop_reduce_sum_serial,
+                   (const float* g, float* dX, const index_t* L, index_t n, index_t c, bool m),
+                   backprop_reduce_sum_serial_body(g, dX, L, n, c, m))
+THINC_INLINE void backprop_reduce_sum_serial_body(const double* g, double* dX, const index_t* L, index_t n,
+                                                  index_t c, bool m) {
     backprop_reduce_sum_impl<double>(g, dX, L, n, c, m);
 }
-THINC_ISA_VARIANTS(static void, backprop_reduce_sum_serial, (const double* g, double* dX, const index_t* L, index_t n, index_t c, bool m), backprop_reduce_sum_serial_body(g, dX, L, n, c, m))
+THINC_ISA_VARIANTS(static void, backprop_reduce_sum_serial,
+                   (const double* g, double* dX, const index_t* L, index_t n, index_t c, bool m),
+                   backprop_reduce_sum_serial_body(g, dX, L, n, c, m))
 THINC_ISA_DISPATCH(backprop_reduce_sum_serial)
 
 // Lengths must all be positive here; `which` records the first maximal row.
 template <typename T>
 THINC_INLINE void reduce_max_impl(const T* X, T* out, int32_t* which, const index_t* lengths, index_t n_seq,
-                            index_t n_col) {
+                                  index_t n_col) {
     for (index_t s = 0; s < n_seq; ++s) {
         T* o = out + s * n_col;
         int32_t* w = which + s * n_col;
@@ -140,21 +165,27 @@ THINC_INLINE void reduce_max_impl(const T* X, T* out, int32_t* which, const inde
         X += length * n_col;
     }
 }
-THINC_INLINE void reduce_max_serial_body(const float* X, float* o, int32_t* w, const index_t* L, index_t n, index_t c) {
+THINC_INLINE void reduce_max_serial_body(const float* X, float* o, int32_t* w, const index_t* L, index_t n,
+                                         index_t c) {
     reduce_max_impl<float>(X, o, w, L, n, c);
 }
-THINC_ISA_VARIANTS(static void, reduce_max_serial, (const float* X, float* o, int32_t* w, const index_t* L, index_t n, index_t c), reduce_max_serial_body(X, o, w, L, n, c))
-THINC_INLINE void reduce_max_serial_body(const double* X, double* o, int32_t* w, const index_t* L, index_t n, index_t c) {
+THINC_ISA_VARIANTS(static void, reduce_max_serial,
+                   (const float* X, float* o, int32_t* w, const index_t* L, index_t n, index_t c),
+                   reduce_max_serial_body(X, o, w, L, n, c))
+THINC_INLINE void reduce_max_serial_body(const double* X, double* o, int32_t* w, const index_t* L, index_t n,
+                                         index_t c) {
     reduce_max_impl<double>(X, o, w, L, n, c);
 }
-THINC_ISA_VARIANTS(static void, reduce_max_serial, (const double* X, double* o, int32_t* w, const index_t* L, index_t n, index_t c), reduce_max_serial_body(X, o, w, L, n, c))
+THINC_ISA_VARIANTS(static void, reduce_max_serial,
+                   (const double* X, double* o, int32_t* w, const index_t* L, index_t n, index_t c),
+                   reduce_max_serial_body(X, o, w, L, n, c))
 THINC_ISA_DISPATCH(reduce_max_serial)
 
 // Returns the flat position of the first `which` entry outside its
 // sequence, or -1 when all are valid (dX is then complete).
 template <typename T>
-THINC_INLINE index_t backprop_reduce_max_impl(const T* d_out, const int32_t* which, T* dX, const index_t* lengths,
-                                        index_t n_seq, index_t n_col) {
+THINC_INLINE index_t backprop_reduce_max_impl(const T* d_out, const int32_t* which, T* dX,
+                                              const index_t* lengths, index_t n_seq, index_t n_col) {
     for (index_t s = 0; s < n_seq; ++s) {
         index_t length = lengths[s];
         const T* g = d_out + s * n_col;
@@ -168,14 +199,20 @@ THINC_INLINE index_t backprop_reduce_max_impl(const T* d_out, const int32_t* whi
     }
     return -1;
 }
-THINC_INLINE index_t backprop_reduce_max_serial_body(const float* g, const int32_t* w, float* dX, const index_t* L, index_t n, index_t c) {
+THINC_INLINE index_t backprop_reduce_max_serial_body(const float* g, const int32_t* w, float* dX,
+                                                     const index_t* L, index_t n, index_t c) {
     return backprop_reduce_max_impl<float>(g, w, dX, L, n, c);
 }
-THINC_ISA_VARIANTS(static index_t, backprop_reduce_max_serial, (const float* g, const int32_t* w, float* dX, const index_t* L, index_t n, index_t c), backprop_reduce_max_serial_body(g, w, dX, L, n, c))
-THINC_INLINE index_t backprop_reduce_max_serial_body(const double* g, const int32_t* w, double* dX, const index_t* L, index_t n, index_t c) {
+THINC_ISA_VARIANTS(static index_t, backprop_reduce_max_serial,
+                   (const float* g, const int32_t* w, float* dX, const index_t* L, index_t n, index_t c),
+                   backprop_reduce_max_serial_body(g, w, dX, L, n, c))
+THINC_INLINE index_t backprop_reduce_max_serial_body(const double* g, const int32_t* w, double* dX,
+                                                     const index_t* L, index_t n, index_t c) {
     return backprop_reduce_max_impl<double>(g, w, dX, L, n, c);
 }
-THINC_ISA_VARIANTS(static index_t, backprop_reduce_max_serial, (const double* g, const int32_t* w, double* dX, const index_t* L, index_t n, index_t c), backprop_reduce_max_serial_body(g, w, dX, L, n, c))
+THINC_ISA_VARIANTS(static index_t, backprop_reduce_max_serial,
+                   (const double* g, const int32_t* w, double* dX, const index_t* L, index_t n, index_t c),
+                   backprop_reduce_max_serial_body(g, w, dX, L, n, c))
 THINC_ISA_DISPATCH(backprop_reduce_max_serial)
 
 // ---------------------------------------------------------------------------
@@ -183,7 +220,8 @@ THINC_ISA_DISPATCH(backprop_reduce_max_serial)
 // (zeros past the edges); whole rows are copied, so it is memcpy-bound.
 
 template <typename T>
-THINC_INLINE void seq2col_impl(const T* X, T* out, const index_t* lengths, index_t n_seq, index_t n_col, index_t nW) {
+THINC_INLINE void seq2col_impl(const T* X, T* out, const index_t* lengths, index_t n_seq, index_t n_col,
+                               index_t nW) {
     index_t width = (2 * nW + 1) * n_col;
     for (index_t s = 0; s < n_seq; ++s) {
         index_t length = lengths[s];
@@ -201,19 +239,25 @@ THINC_INLINE void seq2col_impl(const T* X, T* out, const index_t* lengths, index
         out += length * width;
     }
 }
-THINC_INLINE void seq2col_serial_body(const float* X, float* o, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_INLINE void seq2col_serial_body(const float* X, float* o, const index_t* L, index_t n, index_t c,
+                                      index_t nW) {
     seq2col_impl<float>(X, o, L, n, c, nW);
 }
-THINC_ISA_VARIANTS(static void, seq2col_serial, (const float* X, float* o, const index_t* L, index_t n, index_t c, index_t nW), seq2col_serial_body(X, o, L, n, c, nW))
-THINC_INLINE void seq2col_serial_body(const double* X, double* o, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_ISA_VARIANTS(static void, seq2col_serial,
+                   (const float* X, float* o, const index_t* L, index_t n, index_t c, index_t nW),
+                   seq2col_serial_body(X, o, L, n, c, nW))
+THINC_INLINE void seq2col_serial_body(const double* X, double* o, const index_t* L, index_t n, index_t c,
+                                      index_t nW) {
     seq2col_impl<double>(X, o, L, n, c, nW);
 }
-THINC_ISA_VARIANTS(static void, seq2col_serial, (const double* X, double* o, const index_t* L, index_t n, index_t c, index_t nW), seq2col_serial_body(X, o, L, n, c, nW))
+THINC_ISA_VARIANTS(static void, seq2col_serial,
+                   (const double* X, double* o, const index_t* L, index_t n, index_t c, index_t nW),
+                   seq2col_serial_body(X, o, L, n, c, nW))
 THINC_ISA_DISPATCH(seq2col_serial)
 
 template <typename T>
-THINC_INLINE void backprop_seq2col_impl(const T* dY, T* dX, const index_t* lengths, index_t n_seq, index_t n_col,
-                                  index_t nW) {
+THINC_INLINE void backprop_seq2col_impl(const T* dY, T* dX, const index_t* lengths, index_t n_seq,
+                                        index_t n_col, index_t nW) {
     index_t width = (2 * nW + 1) * n_col;
     for (index_t s = 0; s < n_seq; ++s) {
         index_t length = lengths[s];
@@ -233,23 +277,29 @@ THINC_INLINE void backprop_seq2col_impl(const T* dY, T* dX, const index_t* lengt
         dX += length * n_col;
     }
 }
-THINC_INLINE void backprop_seq2col_serial_body(const float* g, float* d, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_INLINE void backprop_seq2col_serial_body(const float* g, float* d, const index_t* L, index_t n,
+                                               index_t c, index_t nW) {
     backprop_seq2col_impl<float>(g, d, L, n, c, nW);
 }
-THINC_ISA_VARIANTS(static void, backprop_seq2col_serial, (const float* g, float* d, const index_t* L, index_t n, index_t c, index_t nW), backprop_seq2col_serial_body(g, d, L, n, c, nW))
-THINC_INLINE void backprop_seq2col_serial_body(const double* g, double* d, const index_t* L, index_t n, index_t c, index_t nW) {
+THINC_ISA_VARIANTS(static void, backprop_seq2col_serial,
+                   (const float* g, float* d, const index_t* L, index_t n, index_t c, index_t nW),
+                   backprop_seq2col_serial_body(g, d, L, n, c, nW))
+THINC_INLINE void backprop_seq2col_serial_body(const double* g, double* d, const index_t* L, index_t n,
+                                               index_t c, index_t nW) {
     backprop_seq2col_impl<double>(g, d, L, n, c, nW);
 }
-THINC_ISA_VARIANTS(static void, backprop_seq2col_serial, (const double* g, double* d, const index_t* L, index_t n, index_t c, index_t nW), backprop_seq2col_serial_body(g, d, L, n, c, nW))
+THINC_ISA_VARIANTS(static void, backprop_seq2col_serial,
+                   (const double* g, double* d, const index_t* L, index_t n, index_t c, index_t nW),
+                   backprop_seq2col_serial_body(g, d, L, n, c, nW))
 THINC_ISA_DISPATCH(backprop_seq2col_serial)
-
 
 // ---------------------------------------------------------------------------
 // Thread-split entry points for the sequence, optimizer and norm kernels.
 
 // Sequences are split whole over threads; starts[s] is sequence s's first row.
 template <class Body>
-inline void parallel_sequences(const index_t* lengths, index_t n_seq, index_t n_col, index_t grain, Body&& body) {
+inline void parallel_sequences(const index_t* lengths, index_t n_seq, index_t n_col, index_t grain,
+                               Body&& body) {
     std::vector<index_t> starts(n_seq + 1);
     starts[0] = 0;
     for (index_t s = 0; s < n_seq; ++s) starts[s + 1] = starts[s] + lengths[s];
@@ -289,26 +339,29 @@ static void reduce_sum(const T* X, T* out, const index_t* L, index_t n_seq, inde
 }
 
 template <typename T>
-static void backprop_reduce_sum(const T* d_out, T* dX, const index_t* L, index_t n_seq, index_t n_col, bool mean) {
+static void backprop_reduce_sum(const T* d_out, T* dX, const index_t* L, index_t n_seq, index_t n_col,
+                                bool mean) {
     parallel_sequences(L, n_seq, n_col, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
-        backprop_reduce_sum_serial(d_out + begin * n_col, dX + row * n_col, L + begin, end - begin, n_col, mean);
+        backprop_reduce_sum_serial(d_out + begin * n_col, dX + row * n_col, L + begin, end - begin, n_col,
+                                   mean);
     });
 }
 
 template <typename T>
 static void reduce_max(const T* X, T* out, int32_t* which, const index_t* L, index_t n_seq, index_t n_col) {
     parallel_sequences(L, n_seq, n_col, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
-        reduce_max_serial(X + row * n_col, out + begin * n_col, which + begin * n_col, L + begin, end - begin, n_col);
+        reduce_max_serial(X + row * n_col, out + begin * n_col, which + begin * n_col, L + begin, end - begin,
+                          n_col);
     });
 }
 
 template <typename T>
-static index_t backprop_reduce_max(const T* d_out, const int32_t* which, T* dX, const index_t* L, index_t n_seq,
-                                   index_t n_col) {
+static index_t backprop_reduce_max(const T* d_out, const int32_t* which, T* dX, const index_t* L,
+                                   index_t n_seq, index_t n_col) {
     std::atomic<index_t> first_bad{-1};
     parallel_sequences(L, n_seq, n_col, GRAIN_CHEAP, [&](index_t begin, index_t end, index_t row) {
-        index_t bad = backprop_reduce_max_serial(d_out + begin * n_col, which + begin * n_col, dX + row * n_col,
-                                                 L + begin, end - begin, n_col);
+        index_t bad = backprop_reduce_max_serial(d_out + begin * n_col, which + begin * n_col,
+                                                 dX + row * n_col, L + begin, end - begin, n_col);
         if (bad >= 0) record_bad(first_bad, begin * n_col + bad);
     });
     return first_bad.load();

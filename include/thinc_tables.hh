@@ -9,8 +9,9 @@ namespace thinc_kernels {
 // outside [0, n_row), or -1; indices are checked as they are used.
 
 template <typename T, typename I>
-THINC_INLINE index_t gather_add_impl(const T* __restrict table, const I* __restrict indices, T* __restrict out,
-                                     index_t n_row, index_t n_col, index_t n_out, index_t n_per) {
+THINC_INLINE index_t gather_add_impl(const T* __restrict table, const I* __restrict indices,
+                                     T* __restrict out, index_t n_row, index_t n_col, index_t n_out,
+                                     index_t n_per) {
     for (index_t i = 0; i < n_out; ++i) {
         const I* row_indices = indices + i * n_per;
         for (index_t k = 0; k < n_per; ++k) {
@@ -31,7 +32,8 @@ THINC_INLINE index_t gather_add_impl(const T* __restrict table, const I* __restr
         }
         for (; c < n_col; ++c) {
             T sum = 0;
-            for (index_t k = 0; k < n_per; ++k) sum += table[static_cast<index_t>(row_indices[k]) * n_col + c];
+            for (index_t k = 0; k < n_per; ++k)
+                sum += table[static_cast<index_t>(row_indices[k]) * n_col + c];
             o[c] = sum;
         }
     }
@@ -39,8 +41,8 @@ THINC_INLINE index_t gather_add_impl(const T* __restrict table, const I* __restr
 }
 
 template <typename T, typename I>
-THINC_INLINE index_t scatter_add_impl(T* table, const I* indices, const T* values, index_t n_row, index_t n_col,
-                                index_t n_index) {
+THINC_INLINE index_t scatter_add_impl(T* table, const I* indices, const T* values, index_t n_row,
+                                      index_t n_col, index_t n_index) {
     for (index_t i = 0; i < n_index; ++i) {
         index_t row = static_cast<index_t>(indices[i]);
         // Negative rows count from the end as in numpy: spaCy's parser sends -1 for its padding row.
@@ -53,12 +55,12 @@ THINC_INLINE index_t scatter_add_impl(T* table, const I* indices, const T* value
     return -1;
 }
 
-#define THINC_TABLE_OPS(T, I)                                                                         \
+#define THINC_TABLE_OPS(T, I)                                                                        \
     THINC_ISA_VARIANTS(static index_t, gather_add_serial,                                            \
-                       (const T* t, const I* idx, T* o, index_t r, index_t c, index_t n, index_t k),  \
-                       gather_add_impl<T, I>(t, idx, o, r, c, n, k))                                  \
+                       (const T* t, const I* idx, T* o, index_t r, index_t c, index_t n, index_t k), \
+                       gather_add_impl<T, I>(t, idx, o, r, c, n, k))                                 \
     THINC_ISA_VARIANTS(static index_t, scatter_add,                                                  \
-                       (T* t, const I* idx, const T* v, index_t r, index_t c, index_t n),             \
+                       (T * t, const I* idx, const T* v, index_t r, index_t c, index_t n),           \
                        scatter_add_impl<T, I>(t, idx, v, r, c, n))
 THINC_TABLE_OPS(float, int32_t)
 THINC_TABLE_OPS(float, int64_t)
@@ -84,7 +86,7 @@ THINC_AVX2_INLINE void prefetch_gathered_rows(const float* table, const I* row_i
 // through once, front to back, as the prefetcher likes it.
 template <int NV, typename I>
 THINC_AVX2 static void gather_add_rows_avx2(const float* table, const I* indices, float* out, index_t n_out,
-                                          index_t n_per) {
+                                            index_t n_per) {
     constexpr index_t n_col = NV * 8;
     for (index_t i = 0; i < n_out; ++i) {
         const I* row_indices = indices + i * n_per;
@@ -103,8 +105,8 @@ THINC_AVX2 static void gather_add_rows_avx2(const float* table, const I* indices
 // Any width: four accumulators (32 columns) stay in registers while every
 // gathered row is added, then 8-column and masked tail steps.
 template <typename I>
-THINC_AVX2 static void gather_add_avx2(const float* table, const I* indices, float* out, index_t n_col, index_t n_out,
-                                     index_t n_per) {
+THINC_AVX2 static void gather_add_avx2(const float* table, const I* indices, float* out, index_t n_col,
+                                       index_t n_out, index_t n_per) {
     const index_t full = n_col & ~index_t(7);
     const __m256i mask = avx2::tail_mask(n_col - full);
     for (index_t i = 0; i < n_out; ++i) {
@@ -129,13 +131,15 @@ THINC_AVX2 static void gather_add_avx2(const float* table, const I* indices, flo
         for (; c < full; c += 8) {
             __m256 a = _mm256_setzero_ps();
             for (index_t k = 0; k < n_per; ++k)
-                a = _mm256_add_ps(a, _mm256_loadu_ps(table + static_cast<index_t>(row_indices[k]) * n_col + c));
+                a = _mm256_add_ps(a,
+                                  _mm256_loadu_ps(table + static_cast<index_t>(row_indices[k]) * n_col + c));
             _mm256_storeu_ps(o + c, a);
         }
         if (c < n_col) {
             __m256 a = _mm256_setzero_ps();
             for (index_t k = 0; k < n_per; ++k)
-                a = _mm256_add_ps(a, _mm256_maskload_ps(table + static_cast<index_t>(row_indices[k]) * n_col + c, mask));
+                a = _mm256_add_ps(
+                    a, _mm256_maskload_ps(table + static_cast<index_t>(row_indices[k]) * n_col + c, mask));
             _mm256_maskstore_ps(o + c, mask, a);
         }
     }
@@ -153,8 +157,8 @@ inline index_t first_bad_row(const I* indices, index_t n, index_t n_row) {
 
 // Output rows are independent, so they split over threads without races.
 template <typename T, typename I>
-static index_t gather_add(const T* table, const I* indices, T* out, index_t n_row, index_t n_col, index_t n_out,
-                          index_t n_per) {
+static index_t gather_add(const T* table, const I* indices, T* out, index_t n_row, index_t n_col,
+                          index_t n_out, index_t n_per) {
     std::atomic<index_t> first_bad{-1};
     index_t grain = std::max<index_t>(1, GRAIN_CHEAP / std::max<index_t>(1, n_col * n_per));
     thinc_parallel::parallel_for(n_out, grain, 1, [&](index_t begin, index_t end) {
@@ -168,16 +172,23 @@ static index_t gather_add(const T* table, const I* indices, T* out, index_t n_ro
                 float* o = reinterpret_cast<float*>(out + begin * n_col);
                 index_t n = end - begin;
                 switch (n_col) {
-                    case 96: gather_add_rows_avx2<12>(t, idx, o, n, n_per); break;
-                    case 64: gather_add_rows_avx2<8>(t, idx, o, n, n_per); break;
-                    case 32: gather_add_rows_avx2<4>(t, idx, o, n, n_per); break;
-                    default: gather_add_avx2(t, idx, o, n_col, n, n_per);
+                    case 96:
+                        gather_add_rows_avx2<12>(t, idx, o, n, n_per);
+                        break;
+                    case 64:
+                        gather_add_rows_avx2<8>(t, idx, o, n, n_per);
+                        break;
+                    case 32:
+                        gather_add_rows_avx2<4>(t, idx, o, n, n_per);
+                        break;
+                    default:
+                        gather_add_avx2(t, idx, o, n_col, n, n_per);
                 }
             }
         } else
 #endif
-            bad = gather_add_serial(table, indices + begin * n_per, out + begin * n_col, n_row, n_col, end - begin,
-                                    n_per);
+            bad = gather_add_serial(table, indices + begin * n_per, out + begin * n_col, n_row, n_col,
+                                    end - begin, n_per);
         if (bad >= 0) record_bad(first_bad, begin * n_per + bad);
     });
     return first_bad.load();
@@ -190,7 +201,8 @@ typedef void (*hash128_function)(const void* key, int length, uint32_t seed, voi
 
 static void hash_ids(hash128_function hash, const uint64_t* ids, index_t n, uint32_t seed, uint32_t* out) {
     thinc_parallel::parallel_for(n, 2048, 4, [&](index_t begin, index_t end) {
-        for (index_t i = begin; i < end; ++i) hash(ids + i, static_cast<int>(sizeof(uint64_t)), seed, out + 4 * i);
+        for (index_t i = begin; i < end; ++i)
+            hash(ids + i, static_cast<int>(sizeof(uint64_t)), seed, out + 4 * i);
     });
 }
 

@@ -15,37 +15,50 @@ namespace thinc_kernels {
 // Twelve named accumulators stay in registers; FMA latency (4-5 cycles) times
 // two pipes needs at least ten independent chains. One body for each width.
 #define THINC_FMA_PEAK(NAME, TARGET, V, SET1, FMA, ADD, FIRST, LANES)                                  \
-    __attribute__((target(TARGET))) static double NAME(double seconds) {                              \
-        V a0 = SET1(1.0f), a1 = SET1(1.1f), a2 = SET1(1.2f), a3 = SET1(1.3f), a4 = SET1(1.4f);          \
-        V a5 = SET1(1.5f), a6 = SET1(1.6f), a7 = SET1(1.7f), a8 = SET1(1.8f), a9 = SET1(1.9f);          \
-        V a10 = SET1(2.0f), a11 = SET1(2.1f);                                                         \
-        const V m = SET1(0.999999f), c = SET1(1e-7f);                                                 \
-        const int64_t block = 1 << 20;                                                                \
-        int64_t iterations = 0;                                                                       \
-        auto start = std::chrono::steady_clock::now();                                                \
-        double elapsed = 0;                                                                           \
-        while (elapsed < seconds) {                                                                   \
-            for (int64_t i = 0; i < block; ++i) {                                                     \
-                a0 = FMA(a0, m, c); a1 = FMA(a1, m, c); a2 = FMA(a2, m, c); a3 = FMA(a3, m, c);       \
-                a4 = FMA(a4, m, c); a5 = FMA(a5, m, c); a6 = FMA(a6, m, c); a7 = FMA(a7, m, c);       \
-                a8 = FMA(a8, m, c); a9 = FMA(a9, m, c); a10 = FMA(a10, m, c); a11 = FMA(a11, m, c);   \
-            }                                                                                         \
-            iterations += block;                                                                      \
+    __attribute__((target(TARGET))) static double NAME(double seconds) {                               \
+        V a0 = SET1(1.0f), a1 = SET1(1.1f), a2 = SET1(1.2f), a3 = SET1(1.3f), a4 = SET1(1.4f);         \
+        V a5 = SET1(1.5f), a6 = SET1(1.6f), a7 = SET1(1.7f), a8 = SET1(1.8f), a9 = SET1(1.9f);         \
+        V a10 = SET1(2.0f), a11 = SET1(2.1f);                                                          \
+        const V m = SET1(0.999999f), c = SET1(1e-7f);                                                  \
+        const int64_t block = 1 << 20;                                                                 \
+        int64_t iterations = 0;                                                                        \
+        auto start = std::chrono::steady_clock::now();                                                 \
+        double elapsed = 0;                                                                            \
+        while (elapsed < seconds) {                                                                    \
+            for (int64_t i = 0; i < block; ++i) {                                                      \
+                a0 = FMA(a0, m, c);                                                                    \
+                a1 = FMA(a1, m, c);                                                                    \
+                a2 = FMA(a2, m, c);                                                                    \
+                a3 = FMA(a3, m, c);                                                                    \
+                a4 = FMA(a4, m, c);                                                                    \
+                a5 = FMA(a5, m, c);                                                                    \
+                a6 = FMA(a6, m, c);                                                                    \
+                a7 = FMA(a7, m, c);                                                                    \
+                a8 = FMA(a8, m, c);                                                                    \
+                a9 = FMA(a9, m, c);                                                                    \
+                a10 = FMA(a10, m, c);                                                                  \
+                a11 = FMA(a11, m, c);                                                                  \
+            }                                                                                          \
+            iterations += block;                                                                       \
             elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); \
-        }                                                                                             \
-        V total = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                  \
-        total = ADD(total, ADD(ADD(a8, a9), ADD(a10, a11)));                                          \
-        volatile float sink = FIRST(total);                                                           \
-        (void)sink;                                                                                   \
-        return iterations * 12.0 * LANES * 2.0 / elapsed;                                             \
+        }                                                                                              \
+        V total = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                   \
+        total = ADD(total, ADD(ADD(a8, a9), ADD(a10, a11)));                                           \
+        volatile float sink = FIRST(total);                                                            \
+        (void)sink;                                                                                    \
+        return iterations * 12.0 * LANES * 2.0 / elapsed;                                              \
     }
 THINC_FMA_PEAK(fma_peak_avx2, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps,
                _mm256_cvtss_f32, 8)
-THINC_FMA_PEAK(fma_peak_avx512, "avx2,fma,avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps,
-               _mm512_add_ps, _mm512_cvtss_f32, 16)
+THINC_FMA_PEAK(fma_peak_avx512, "avx2,fma,avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
+               _mm512_cvtss_f32, 16)
 #else
-static double fma_peak_avx2(double) { return 0.0; }
-static double fma_peak_avx512(double) { return 0.0; }
+static double fma_peak_avx2(double) {
+    return 0.0;
+}
+static double fma_peak_avx512(double) {
+    return 0.0;
+}
 #endif
 
 }  // namespace thinc_kernels

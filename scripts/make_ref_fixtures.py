@@ -6,6 +6,7 @@ thinc/ does not shadow the released one; from the checkout's root:
 For each architecture it writes <name>.bytes (the trained model), <name>_X.npy
 (sample input), <name>_Y.npy (predictions), and one architectures.json listing
 each architecture's config and node tree."""
+
 import json
 import sys
 from pathlib import Path

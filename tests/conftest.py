@@ -1,10 +1,13 @@
 """Suite-wide settings: hypothesis keeps no example database in the checkout,
 and the compiled-kernel test modules run once per instruction-set level the CPU has."""
+
 import os
 import tempfile
 
 # Hypothesis's own files (its cache of constants) live outside the checkout.
-os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "thinc-hypothesis"))
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "thinc-hypothesis")
+)
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402

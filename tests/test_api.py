@@ -1,4 +1,5 @@
 """thinc.api exports every name thinc 8.3's does, and each resolves to a real object."""
+
 import subprocess
 import tempfile
 
@@ -63,7 +64,11 @@ def test_all_matches_the_installed_thinc_8_3_14(module):
     python = require_ref_thinc()
     listed = subprocess.run(
         [str(python), "-c", f"import {module} as m; print(' '.join(m.__all__))"],
-        capture_output=True, text=True, check=True, cwd=tempfile.gettempdir(), timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tempfile.gettempdir(),
+        timeout=120,
     ).stdout.split()
     ours = __import__(module, fromlist=["__all__"]).__all__
     assert set(ours) == set(listed) | (OUR_API_ADDITIONS if module == "thinc.api" else set())

@@ -1,4 +1,5 @@
 """The framework-wrapper examples run end to end where their framework is installed."""
+
 import importlib.util
 import subprocess
 import sys
@@ -10,14 +11,22 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def run_example(name: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True,
-                            text=True, timeout=900, cwd=EXAMPLES.parent)
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=EXAMPLES.parent,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None,
+    reason="needs PyTorch: .venv/bin/pip install torch==2.13.0",
+)
 def test_pytorch_example_trains_reloads_and_scripts():
     out = run_example("pytorch_wrapper.py", "--epochs", "3")
     last_epoch = [line for line in out.splitlines() if line.startswith("epoch")][-1]
@@ -27,16 +36,20 @@ def test_pytorch_example_trains_reloads_and_scripts():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
-                    reason="tensorflow is not installed (see scripts/make_framework_venvs.sh)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("tensorflow") is None,
+    reason="tensorflow is not installed (see scripts/make_framework_venvs.sh)",
+)
 def test_tensorflow_example_trains_and_reloads():
     out = run_example("tensorflow_wrapper.py", "--epochs", "3")
     assert "identical predictions: True" in out
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("mxnet") is None,
-                    reason="mxnet is not installed (see scripts/make_framework_venvs.sh)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("mxnet") is None,
+    reason="mxnet is not installed (see scripts/make_framework_venvs.sh)",
+)
 def test_mxnet_example_trains_and_reloads():
     out = run_example("mxnet_wrapper.py", "--epochs", "3")
     assert "identical predictions: True" in out

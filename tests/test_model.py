@@ -1,5 +1,6 @@
 """Tests for thinc.model.Model: dims, params, grads, refs, running, tree edits,
 copying, operator overloading and the module's tree utilities."""
+
 import asyncio
 import contextlib
 import copy
@@ -305,9 +306,7 @@ def test_initialize_validates_only_when_data_validation_is_on(monkeypatch):
     import thinc.util
 
     calls = []
-    monkeypatch.setattr(
-        thinc.model, "validate_fwd_input_output", lambda *args: calls.append(args)
-    )
+    monkeypatch.setattr(thinc.model, "validate_fwd_input_output", lambda *args: calls.append(args))
     model = node("m")
     model.initialize(X=[1])
     assert calls == []

@@ -1,4 +1,5 @@
 """The mypy plugin: chain() of mismatched layers is a type error, matched ones are not."""
+
 import subprocess
 import sys
 import textwrap
@@ -34,9 +35,21 @@ def run_mypy(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
     )
     root = Path(__file__).resolve().parents[1]
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(config), "--no-incremental",
-         "--cache-dir", str(tmp_path / "cache"), str(source)],
-        capture_output=True, text=True, cwd=root, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(config),
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
     )
 
 
@@ -90,8 +103,9 @@ def _notes_and_errors(output: str, source: Path) -> list:
     return lines
 
 
-def run_mypy_source(tmp_path: Path, source_text: str, plugin: str = "thinc.mypy",
-                    python: Optional[Path] = None) -> subprocess.CompletedProcess:
+def run_mypy_source(
+    tmp_path: Path, source_text: str, plugin: str = "thinc.mypy", python: Optional[Path] = None
+) -> subprocess.CompletedProcess:
     source = tmp_path / "factories.py"
     source.write_text(source_text)
     config = tmp_path / "factories.ini"
@@ -99,8 +113,17 @@ def run_mypy_source(tmp_path: Path, source_text: str, plugin: str = "thinc.mypy"
         f"[mypy]\nplugins = {plugin}\nfollow_imports = silent\nignore_missing_imports = True\n\n"
         "[mypy-torch.*,tensorflow.*,mxnet.*,cupy.*,cupyx.*,hypothesis.*]\nfollow_imports = skip\n"
     )
-    command = [sys.executable, "-m", "mypy", "--config-file", str(config), "--no-incremental",
-               "--cache-dir", str(tmp_path / ("cache-" + source.stem)), str(source)]
+    command = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--config-file",
+        str(config),
+        "--no-incremental",
+        "--cache-dir",
+        str(tmp_path / ("cache-" + source.stem)),
+        str(source),
+    ]
     cwd = Path(__file__).resolve().parents[1]
     if python is not None:
         # Type-check against another interpreter's thinc; run from outside the
@@ -117,14 +140,19 @@ def test_real_factories_keep_their_types(tmp_path):
     text = "\n".join(lines)
     floats = "thinc.model.Model[thinc.types.Floats2d, thinc.types.Floats2d]"
     assert f':7: note: Revealed type is "{floats}"' in text, result.stdout
-    assert ":9: error: Layer outputs type (thinc.types.Floats2d) but the next layer expects " \
-        "(thinc.types.Ragged) as an input  [layer-mismatch-output]" in text, result.stdout
+    assert (
+        ":9: error: Layer outputs type (thinc.types.Floats2d) but the next layer expects "
+        "(thinc.types.Ragged) as an input  [layer-mismatch-output]" in text
+    ), result.stdout
     assert ":9: error: Layer input type (thinc.types.Ragged) is not compatible" in text
     assert "[layer-mismatch-input]" in text
     assert ":10:" not in text, "a valid chain needs no annotation"
     assert f':11: note: Revealed type is "{floats}"' in text
     assert f':13: note: Revealed type is "{floats}"' in text
-    assert ":14: error: Layer input (thinc.types.Floats2d) not compatible with next layer input" in text
+    assert (
+        ":14: error: Layer input (thinc.types.Floats2d) not compatible with next layer input"
+        in text
+    )
     assert ":17:" not in text, "the error codes can be ignored by name"
 
 
@@ -139,8 +167,15 @@ def test_real_factories_typed_as_thinc_8_3_14_types_them(tmp_path):
     # thinc 8.3.14's plugin file is loaded by path under another name: a
     # plugin module called "mypy" would shadow mypy itself.
     found = subprocess.run(
-        [str(ref_python), "-c", "import importlib.util as u; print(u.find_spec('thinc').submodule_search_locations[0])"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        [
+            str(ref_python),
+            "-c",
+            "import importlib.util as u; print(u.find_spec('thinc').submodule_search_locations[0])",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     plugin_copy = tmp_path / "thinc_8_3_plugin.py"
     plugin_copy.write_text((Path(found.stdout.strip()) / "mypy.py").read_text())

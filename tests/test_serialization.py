@@ -1,5 +1,6 @@
 """Tests for Model serialization: round trips through dicts, bytes and disk,
 byte-for-byte compatibility with thinc 8.3.14, and refusal of bad input."""
+
 import base64
 import json
 import pickle
@@ -366,6 +367,7 @@ def test_object_arrays_are_refused_not_unpickled(monkeypatch, kind, type_):
 def test_arrays_with_inconsistent_sizes_are_refused():
     source = one_node(params={"W": numpy.ones((2, 2), dtype="f")})
     msg = source.to_dict()
+
     def array_map(type_, shape, data):
         return {b"nd": True, b"type": type_, b"kind": b"", b"shape": shape, b"data": data}
 
@@ -448,8 +450,14 @@ def _trained_relu_softmax():
 @pytest.mark.parametrize(
     "change,pattern",
     [
-        (lambda W: numpy.ascontiguousarray(W.T), r"has shape \(3, 5\) in the data, but the model's dims imply \(nO=5, nI=3\)"),
-        (lambda W: W.reshape(-1), r"has shape \(15,\) in the data, but the model's dims imply \(nO=5, nI=3\)"),
+        (
+            lambda W: numpy.ascontiguousarray(W.T),
+            r"has shape \(3, 5\) in the data, but the model's dims imply \(nO=5, nI=3\)",
+        ),
+        (
+            lambda W: W.reshape(-1),
+            r"has shape \(15,\) in the data, but the model's dims imply \(nO=5, nI=3\)",
+        ),
         (lambda W: W.reshape(1, 5, 3), r"has shape \(1, 5, 3\) in the data"),
     ],
     ids=["transposed", "flattened", "extra-axis"],
@@ -472,7 +480,9 @@ def test_dims_the_fresh_model_leaves_unset_must_agree_with_the_params():
     data = srsly.msgpack_dumps(msg)
     fresh = _fresh_relu_softmax()
     assert fresh.can_from_bytes(data) is False
-    with pytest.raises(ValueError, match=r"param 'W' of node 2 \('softmax'\) has shape \(4, 5\).*nO=7, nI=5"):
+    with pytest.raises(
+        ValueError, match=r"param 'W' of node 2 \('softmax'\) has shape \(4, 5\).*nO=7, nI=5"
+    ):
         fresh.from_bytes(data)
     msg["nodes"][2]["dims"]["nO"] = -4
     with pytest.raises(ValueError, match="dimension 'nO' of node 2"):

@@ -4,6 +4,7 @@ textcat, serialization round trips, and fr_core_news_sm's output against thinc 8
 spaCy runs in a subprocess with .venv-spacy's python (scripts/make_spacy_venvs.sh);
 the tests skip where that virtualenv is absent. One subprocess does all the work, so
 spaCy is imported once; each test checks one part of its JSON report."""
+
 import json
 import os
 import subprocess
@@ -22,35 +23,203 @@ FRENCH_TEXT = (
     "Selon Marie Dupont, la SNCF annoncera trois nouveaux trains à Lyon en mars 2026 !"
 )
 FRENCH_EXPECTED = {
-    "words": ["Emmanuel", "Macron", "a", "visité", "Paris", "hier", "avec", "les", "ministres",
-        "de", "la", "Santé", ".", "Selon", "Marie", "Dupont", ",", "la", "SNCF",
-        "annoncera", "trois", "nouveaux", "trains", "à", "Lyon", "en", "mars", "2026", "!"],
-    "tag": ["PROPN", "PROPN", "AUX", "NOUN", "PROPN", "ADV", "ADP", "DET", "NOUN", "ADP",
-        "DET", "NOUN", "PUNCT", "ADP", "PROPN", "PROPN", "PUNCT", "DET", "NOUN", "VERB",
-        "NUM", "ADJ", "NOUN", "ADP", "PROPN", "ADP", "NOUN", "NUM", "PUNCT"],
-    "morph": ["Gender=Masc|Number=Sing", "Gender=Masc|Number=Sing",
-        "Mood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin", "Gender=Fem|Number=Sing",
-        "Gender=Masc|Number=Sing", "", "", "Definite=Def|Number=Plur|PronType=Art",
-        "Gender=Masc|Number=Plur", "", "Definite=Def|Gender=Fem|Number=Sing|PronType=Art",
-        "Gender=Fem|Number=Sing", "", "", "Gender=Fem|Number=Sing",
-        "Gender=Masc|Number=Sing", "", "Definite=Def|Gender=Fem|Number=Sing|PronType=Art",
-        "Gender=Fem|Number=Sing", "Mood=Ind|Number=Sing|Person=3|Tense=Fut|VerbForm=Fin",
-        "NumType=Card", "Gender=Masc|Number=Plur", "Gender=Masc|Number=Plur", "",
-        "Gender=Masc|Number=Sing", "", "Gender=Masc|Number=Sing", "NumType=Card", ""],
-    "lemma": ["Emmanuel", "Macron", "avoir", "visité", "Paris", "hier", "avec", "le", "ministre",
-        "de", "le", "santé", ".", "selon", "Marie", "Dupont", ",", "le", "sncf", "annoncer",
-        "trois", "nouveau", "train", "à", "Lyon", "en", "mars", "2026", "!"],
-    "head": [3, 0, 3, 3, 3, 3, 8, 8, 3, 11, 11, 8, 3, 14, 19, 14, 14, 18, 19, 19, 22, 22, 19,
-        24, 22, 26, 19, 26, 19],
-    "dep": ["nsubj", "flat:name", "aux:tense", "ROOT", "nmod", "advmod", "case", "det", "nmod",
-        "case", "det", "nmod", "punct", "case", "obl:mod", "flat:name", "punct", "det",
-        "nsubj", "ROOT", "nummod", "amod", "obj", "case", "nmod", "case", "obl:mod", "nmod",
-        "punct"],
-    "ents": [[0, 2, "PER"], [4, 5, "LOC"], [11, 12, "LOC"], [14, 16, "PER"], [18, 19, "ORG"],
-        [24, 25, "LOC"]],
+    "words": [
+        "Emmanuel",
+        "Macron",
+        "a",
+        "visité",
+        "Paris",
+        "hier",
+        "avec",
+        "les",
+        "ministres",
+        "de",
+        "la",
+        "Santé",
+        ".",
+        "Selon",
+        "Marie",
+        "Dupont",
+        ",",
+        "la",
+        "SNCF",
+        "annoncera",
+        "trois",
+        "nouveaux",
+        "trains",
+        "à",
+        "Lyon",
+        "en",
+        "mars",
+        "2026",
+        "!",
+    ],
+    "tag": [
+        "PROPN",
+        "PROPN",
+        "AUX",
+        "NOUN",
+        "PROPN",
+        "ADV",
+        "ADP",
+        "DET",
+        "NOUN",
+        "ADP",
+        "DET",
+        "NOUN",
+        "PUNCT",
+        "ADP",
+        "PROPN",
+        "PROPN",
+        "PUNCT",
+        "DET",
+        "NOUN",
+        "VERB",
+        "NUM",
+        "ADJ",
+        "NOUN",
+        "ADP",
+        "PROPN",
+        "ADP",
+        "NOUN",
+        "NUM",
+        "PUNCT",
+    ],
+    "morph": [
+        "Gender=Masc|Number=Sing",
+        "Gender=Masc|Number=Sing",
+        "Mood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin",
+        "Gender=Fem|Number=Sing",
+        "Gender=Masc|Number=Sing",
+        "",
+        "",
+        "Definite=Def|Number=Plur|PronType=Art",
+        "Gender=Masc|Number=Plur",
+        "",
+        "Definite=Def|Gender=Fem|Number=Sing|PronType=Art",
+        "Gender=Fem|Number=Sing",
+        "",
+        "",
+        "Gender=Fem|Number=Sing",
+        "Gender=Masc|Number=Sing",
+        "",
+        "Definite=Def|Gender=Fem|Number=Sing|PronType=Art",
+        "Gender=Fem|Number=Sing",
+        "Mood=Ind|Number=Sing|Person=3|Tense=Fut|VerbForm=Fin",
+        "NumType=Card",
+        "Gender=Masc|Number=Plur",
+        "Gender=Masc|Number=Plur",
+        "",
+        "Gender=Masc|Number=Sing",
+        "",
+        "Gender=Masc|Number=Sing",
+        "NumType=Card",
+        "",
+    ],
+    "lemma": [
+        "Emmanuel",
+        "Macron",
+        "avoir",
+        "visité",
+        "Paris",
+        "hier",
+        "avec",
+        "le",
+        "ministre",
+        "de",
+        "le",
+        "santé",
+        ".",
+        "selon",
+        "Marie",
+        "Dupont",
+        ",",
+        "le",
+        "sncf",
+        "annoncer",
+        "trois",
+        "nouveau",
+        "train",
+        "à",
+        "Lyon",
+        "en",
+        "mars",
+        "2026",
+        "!",
+    ],
+    "head": [
+        3,
+        0,
+        3,
+        3,
+        3,
+        3,
+        8,
+        8,
+        3,
+        11,
+        11,
+        8,
+        3,
+        14,
+        19,
+        14,
+        14,
+        18,
+        19,
+        19,
+        22,
+        22,
+        19,
+        24,
+        22,
+        26,
+        19,
+        26,
+        19,
+    ],
+    "dep": [
+        "nsubj",
+        "flat:name",
+        "aux:tense",
+        "ROOT",
+        "nmod",
+        "advmod",
+        "case",
+        "det",
+        "nmod",
+        "case",
+        "det",
+        "nmod",
+        "punct",
+        "case",
+        "obl:mod",
+        "flat:name",
+        "punct",
+        "det",
+        "nsubj",
+        "ROOT",
+        "nummod",
+        "amod",
+        "obj",
+        "case",
+        "nmod",
+        "case",
+        "obl:mod",
+        "nmod",
+        "punct",
+    ],
+    "ents": [
+        [0, 2, "PER"],
+        [4, 5, "LOC"],
+        [11, 12, "LOC"],
+        [14, 16, "PER"],
+        [18, 19, "ORG"],
+        [24, 25, "LOC"],
+    ],
 }
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json, sys, tempfile
 import spacy, thinc
 from spacy.training import Example
@@ -134,22 +303,28 @@ report["french"] = {
     "ents": [[e.start, e.end, e.label_] for e in doc.ents],
 }
 print("REPORT " + json.dumps(report))
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> dict:
     if not SPACY_PYTHON.exists():
-        pytest.skip(f"spaCy virtualenv not found at {SPACY_PYTHON}: run scripts/make_spacy_venvs.sh")
+        pytest.skip(
+            f"spaCy virtualenv not found at {SPACY_PYTHON}: run scripts/make_spacy_venvs.sh"
+        )
     # An empty working directory: nothing there may shadow an installed module.
     workdir = tmp_path_factory.mktemp("spacy")
     done = subprocess.run(
-        [str(SPACY_PYTHON), "-c", SCRIPT, FRENCH_TEXT], cwd=workdir, capture_output=True,
-        text=True, timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        [str(SPACY_PYTHON), "-c", SCRIPT, FRENCH_TEXT],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("REPORT ")]
     assert done.returncode == 0 and lines, done.stderr[-4000:]
-    return json.loads(lines[-1][len("REPORT "):])
+    return json.loads(lines[-1][len("REPORT ") :])
 
 
 def test_spacy_imports_this_checkouts_thinc(report):
@@ -164,8 +339,12 @@ def test_training_reduces_each_loss(report, component):
 
 
 def test_trained_pipeline_fits_its_training_data(report):
-    tags = [["PRON", "VERB", "ADJ", "NOUN"], ["PROPN", "VERB", "ADP", "PROPN"],
-            ["VERB", "ADJ", "NOUN"], ["PROPN", "VERB", "ADP", "PROPN"]]
+    tags = [
+        ["PRON", "VERB", "ADJ", "NOUN"],
+        ["PROPN", "VERB", "ADP", "PROPN"],
+        ["VERB", "ADJ", "NOUN"],
+        ["PROPN", "VERB", "ADP", "PROPN"],
+    ]
     heads = [[1, 1, 3, 1], [1, 1, 1, 2], [0, 2, 0], [1, 1, 1, 2]]
     ents = [[], [[0, 4, "PERSON"], [14, 20, "GPE"]], [], [[0, 3, "PERSON"], [14, 19, "GPE"]]]
     food = [True, False, True, False]
@@ -186,7 +365,11 @@ def test_beam_parser_and_ner_learn(report):
         first = report["beam_losses_first"][component]
         assert report["beam_losses_last"][component] < first * 0.5, component
     assert [doc["head"] for doc in report["beam_trained"]] == [
-        [1, 1, 3, 1], [1, 1, 1, 2], [0, 2, 0], [1, 1, 1, 2]]
+        [1, 1, 3, 1],
+        [1, 1, 1, 2],
+        [0, 2, 0],
+        [1, 1, 1, 2],
+    ]
     assert report["beam_trained"][1]["ents"] == [[0, 4, "PERSON"], [14, 20, "GPE"]]
 
 

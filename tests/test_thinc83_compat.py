@@ -1,6 +1,7 @@
 """Models saved by thinc 8.3.14 load here unchanged, and ours load there.
 
 The fixtures come from scripts/make_ref_fixtures.py, run under thinc 8.3.14."""
+
 import json
 import subprocess
 import textwrap
@@ -151,7 +152,10 @@ def test_our_bytes_load_into_thinc_8_3_14(tmp_path):
     for name in ARCHITECTURES:
         X = fixture(name)[1]
         numpy.save(tmp_path / f"{name}_X.npy", X)
-        for kind, make in (("perturbed", perturbed_reference_model), ("trained", model_trained_here)):
+        for kind, make in (
+            ("perturbed", perturbed_reference_model),
+            ("trained", model_trained_here),
+        ):
             model = make(name)
             stem = f"{name}_{kind}"
             (tmp_path / f"{stem}.bytes").write_bytes(model.to_bytes())

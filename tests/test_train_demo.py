@@ -1,4 +1,5 @@
 """The README's main job (examples/train_demo.py) trains, saves, reloads and tags."""
+
 import os
 import re
 import subprocess
@@ -13,9 +14,18 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_demo_trains_saves_and_reloads(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "train_demo.py"), "--epochs", "1",
-         "--output", str(tmp_path)],
-        capture_output=True, text=True, timeout=900, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "examples" / "train_demo.py"),
+            "--epochs",
+            "1",
+            "--output",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stdout + result.stderr

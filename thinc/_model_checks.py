@@ -67,9 +67,7 @@ def _check_node_compatible(msg: Dict, position: int, node: "Model", nodes: List[
     info = msg["nodes"][position]
     where = f"node {position} ('{node.name}')"
     if info["name"] != node.name:
-        raise ValueError(
-            f"Cannot deserialize model: {where} is named '{info['name']}' in the data"
-        )
+        raise ValueError(f"Cannot deserialize model: {where} is named '{info['name']}' in the data")
     for dim, value in info["dims"].items():
         if dim not in node._dims:
             raise ValueError(
@@ -79,9 +77,7 @@ def _check_node_compatible(msg: Dict, position: int, node: "Model", nodes: List[
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(
-                f"Cannot deserialize model: dimension '{dim}' of {where} is {value!r}"
-            )
+            raise ValueError(f"Cannot deserialize model: dimension '{dim}' of {where} is {value!r}")
         current = node._dims[dim]
         if current is not None and current != value:
             raise ValueError(
@@ -91,8 +87,10 @@ def _check_node_compatible(msg: Dict, position: int, node: "Model", nodes: List[
     for name, ref_index in info["refs"].items():
         if ref_index is None:
             continue
-        if isinstance(ref_index, bool) or not isinstance(ref_index, int) or not (
-            0 <= ref_index < len(nodes)
+        if (
+            isinstance(ref_index, bool)
+            or not isinstance(ref_index, int)
+            or not (0 <= ref_index < len(nodes))
         ):
             raise ValueError(
                 f"Cannot deserialize model: ref '{name}' of {where} points at "
@@ -106,9 +104,7 @@ def _check_node_compatible(msg: Dict, position: int, node: "Model", nodes: List[
         if value is None:
             continue
         if not hasattr(value, "shape") or not hasattr(value, "dtype"):
-            raise ValueError(
-                f"Cannot deserialize model: param '{name}' of {where} is not an array"
-            )
+            raise ValueError(f"Cannot deserialize model: param '{name}' of {where} is not an array")
         if name in declared:
             _check_param_dims(name, tuple(value.shape), declared[name], dims, where)
         if node.has_param(name):

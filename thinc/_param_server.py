@@ -2,6 +2,7 @@
 
 Every node keeps its arrays here; optimizers see the same keys, so a shared
 layer is updated once however often it appears in the tree."""
+
 from typing import Any, Dict, Optional, Tuple
 
 Key = Tuple[int, str]

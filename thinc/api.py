@@ -1,6 +1,7 @@
 """The public API in one namespace: ``from thinc.api import chain, Linear, Adam``.
 
 Every name here is importable from its defining module too."""
+
 from .backends import (
     CupyOps,
     MPSOps,

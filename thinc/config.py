@@ -2,6 +2,7 @@
 
 Every registered function lives in one of the catalogue namespaces below, so a
 config block such as ``@layers = "Linear.v1"`` resolves to the factory."""
+
 import catalogue
 import confection
 from confection import VARIABLE_RE, Config, ConfigValidationError, Promise

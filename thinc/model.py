@@ -3,6 +3,7 @@
 Layers are Models built from a forward function and an init function; this
 module also holds tree utilities (walk, copy, replace) and serialization; the
 msgpack decoding is in thinc._msgpack and the checks on loading in thinc._model_checks."""
+
 import contextlib
 import copy as copy_module
 import numbers
@@ -73,9 +74,7 @@ _OPERATOR_METHODS = {
 
 # Each thread and asyncio task sees its own operator table; the default is an
 # empty mapping that is never mutated.
-context_operators: ContextVar[Dict[str, Callable]] = ContextVar(
-    "context_operators", default={}
-)
+context_operators: ContextVar[Dict[str, Callable]] = ContextVar("context_operators", default={})
 
 _WALK_ORDERS = ("bfs", "dfs_pre", "dfs_post")
 
@@ -203,9 +202,7 @@ class Model(Generic[InT, OutT]):
             raise KeyError(f"Cannot get dimension '{name}' for model '{self.name}'")
         value = self._dims[name]
         if value is None:
-            raise ValueError(
-                f"Cannot get dimension '{name}' for model '{self.name}': value unset"
-            )
+            raise ValueError(f"Cannot get dimension '{name}' for model '{self.name}': value unset")
         return value
 
     def set_dim(self, name: str, value: int, *, force: bool = False) -> None:
@@ -310,9 +307,7 @@ class Model(Generic[InT, OutT]):
             raise KeyError(f"Cannot get reference '{name}' for model '{self.name}'.")
         value = self._refs[name]
         if value is None:
-            raise ValueError(
-                f"Cannot get reference '{name}' for model '{self.name}': value unset."
-            )
+            raise ValueError(f"Cannot get reference '{name}' for model '{self.name}': value unset.")
         return value
 
     def maybe_get_ref(self, name: str) -> Optional["Model"]:
@@ -787,5 +782,3 @@ def set_dropout_rate(model: _ModelT, drop: float, attrs=["dropout_rate"]) -> _Mo
             if attr in node.attrs:
                 node.attrs[attr] = drop
     return model
-
-

@@ -1,6 +1,7 @@
 """A mypy plugin that checks that layers composed by combinators fit together.
 
 Enable it with ``plugins = thinc.mypy`` in the [mypy] section of a config."""
+
 from typing import Callable, List, Optional, Tuple
 
 from mypy.errorcodes import ErrorCode

@@ -337,7 +337,9 @@ def _wants_numpy(ops: Optional[Ops]) -> bool:
 
 
 def torch2xp(
-    torch_tensor: "torch.Tensor", *, ops: Optional[Ops] = None  # type: ignore[name-defined]
+    torch_tensor: "torch.Tensor",
+    *,
+    ops: Optional[Ops] = None,  # type: ignore[name-defined]
 ) -> ArrayXd:
     """A numpy or cupy array for a torch tensor: cupy for CUDA tensors unless
     ``ops`` is a CPU backend, numpy otherwise (or ``ops.asarray`` of it)."""
@@ -368,7 +370,9 @@ def xp2tensorflow(
 
 
 def tensorflow2xp(
-    tf_tensor: "tf.Tensor", *, ops: Optional[Ops] = None  # type: ignore[name-defined]
+    tf_tensor: "tf.Tensor",
+    *,
+    ops: Optional[Ops] = None,  # type: ignore[name-defined]
 ) -> ArrayXd:
     """A numpy or cupy array for a TensorFlow tensor."""
     if ops is None or (is_tensorflow_gpu_array(tf_tensor) and not _wants_numpy(ops)):
@@ -377,9 +381,7 @@ def tensorflow2xp(
     return ops.asarray(tf_tensor.numpy())
 
 
-def xp2mxnet(
-    xp_tensor: ArrayXd, requires_grad: bool = False
-) -> "mx.nd.NDArray":  # type: ignore[name-defined]
+def xp2mxnet(xp_tensor: ArrayXd, requires_grad: bool = False) -> "mx.nd.NDArray":  # type: ignore[name-defined]
     """An MXNet NDArray for a numpy or cupy array."""
     assert_mxnet_installed()
     mxnet = compat.mxnet
@@ -394,7 +396,9 @@ def xp2mxnet(
 
 
 def mxnet2xp(
-    mx_tensor: "mx.nd.NDArray", *, ops: Optional[Ops] = None  # type: ignore[name-defined]
+    mx_tensor: "mx.nd.NDArray",
+    *,
+    ops: Optional[Ops] = None,  # type: ignore[name-defined]
 ) -> ArrayXd:
     """A numpy or cupy array for an MXNet NDArray."""
     if ops is None or (is_mxnet_gpu_array(mx_tensor) and not _wants_numpy(ops)):
@@ -449,5 +453,3 @@ class ArrayInfo:
             raise ValueError(f"Shape mismatch in backprop. Y: {self.shape}, dY: {arr.shape}")
         if arr.dtype != self.dtype:
             raise ValueError(f"Type mismatch in backprop. Y: {self.dtype}, dY: {arr.dtype}")
-
-

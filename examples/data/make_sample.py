@@ -2,6 +2,7 @@
 
 Keeps every n-th sentence with its sent_id and text comments, and only the ID,
 FORM and UPOS columns (the rest become "_") so that the sample stays small."""
+
 import argparse
 from pathlib import Path
 from typing import Iterator, List

@@ -1,6 +1,7 @@
 """The compiled backend's glibc allocator settings (include/thinc_malloc.hh):
 not touched by importing the backend; applied when the first NumpyOps is made
 (on glibc), left alone when the user opts out or sets their own."""
+
 import os
 import platform
 import subprocess
@@ -21,8 +22,14 @@ def tuned_in_fresh_process(**environment: str) -> bool:
         "import thinc.backends.numpy_ops as m; before = m.allocator_tuned(); m.NumpyOps(); "
         "assert before is None, before; print(m.allocator_tuned())"
     )
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, check=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return result.stdout.strip() == "True"
 
 

@@ -1,5 +1,6 @@
 """The BLAS table's binary interface (as spaCy cimports it) and the one-time
 choice of gemm implementation."""
+
 import ctypes
 import subprocess
 import sys
@@ -56,8 +57,10 @@ def test_gemm_paths_are_named_per_dtype():
         assert set(paths[dtype]) == {"small", "large", "refused"}
         assert paths[dtype]["large"] in description
         # Nothing that was refused as wrong is used.
-        assert not any(name in (paths[dtype]["small"], paths[dtype]["large"])
-                       for name in paths[dtype]["refused"])
+        assert not any(
+            name in (paths[dtype]["small"], paths[dtype]["large"])
+            for name in paths[dtype]["refused"]
+        )
     assert isinstance(cblas.blis_arch(), str) and cblas.blis_arch()
 
 
@@ -80,8 +83,12 @@ print("ok")
 
 def test_thinc_blas_environment_variable_forces_blis():
     completed = subprocess.run(
-        [sys.executable, "-c", FORCED_BLIS], capture_output=True, text=True, cwd=str(ROOT),
-        env={"THINC_BLAS": "blis", "PATH": "/usr/bin:/bin"}, timeout=120,
+        [sys.executable, "-c", FORCED_BLIS],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        env={"THINC_BLAS": "blis", "PATH": "/usr/bin:/bin"},
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.strip() == "ok"
@@ -95,8 +102,9 @@ def test_gemm_small_and_large_paths(shape):
     a = rng.standard_normal((M, K)).astype("f")
     b = rng.standard_normal((K, N)).astype("f")
     numpy.testing.assert_allclose(NumpyOps().gemm(a, b), a @ b, rtol=1e-4, atol=1e-3)
-    numpy.testing.assert_allclose(NumpyOps().gemm(a.astype("d"), b.astype("d")), a.astype("d") @ b,
-                                  rtol=1e-10, atol=1e-10)
+    numpy.testing.assert_allclose(
+        NumpyOps().gemm(a.astype("d"), b.astype("d")), a.astype("d") @ b, rtol=1e-10, atol=1e-10
+    )
 
 
 ORACLE = r"""
@@ -111,8 +119,9 @@ for key, value in sorted(c.__pyx_capi__.items()):
 
 def test_signatures_against_installed_thinc_8_3_14():
     ref_python = require_ref_thinc()
-    completed = subprocess.run([str(ref_python), "-c", ORACLE], capture_output=True, text=True,
-                               cwd="/", check=True)
+    completed = subprocess.run(
+        [str(ref_python), "-c", ORACLE], capture_output=True, text=True, cwd="/", check=True
+    )
     expected = dict(line.split(" ", 1) for line in completed.stdout.strip().splitlines())
     ours = {key: value.decode() for key, value in _capsule_names(cblas).items()}
     assert {key: ours[key] for key in expected} == expected

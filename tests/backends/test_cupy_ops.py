@@ -421,7 +421,9 @@ def test_to_numpy_and_asarray(ops):
     assert ops.to_numpy(data).dtype == numpy.float32
     assert ops.to_numpy(data, byte_order=">").dtype == numpy.dtype(">f4")
     assert ops.asarray([1, 2], dtype="f").dtype == numpy.float32
-    torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
+    torch = pytest.importorskip(
+        "torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0"
+    )
     tensor = torch.tensor([1.0, 2.0], requires_grad=True)
     numpy.testing.assert_array_equal(ops.asarray(tensor), [1.0, 2.0])
     numpy.testing.assert_array_equal(ops.to_numpy(tensor), [1.0, 2.0])
@@ -577,7 +579,9 @@ def test_gpu_kernels_match_cpu_backend():
 
 @gpu_only
 def test_gpu_asarray_shares_torch_cuda_memory():
-    torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
+    torch = pytest.importorskip(
+        "torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0"
+    )
     if not torch.cuda.is_available():
         pytest.skip("torch has no CUDA")
     from thinc.backends import CupyOps

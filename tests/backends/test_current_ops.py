@@ -1,4 +1,5 @@
 """Which Ops is current: per thread, per asyncio task, by name, by context manager."""
+
 import asyncio
 import threading
 

@@ -1,6 +1,7 @@
 """Every path the machine can run, forced one at a time: gemm per BLAS choice,
 instruction-set level and thread count over exhaustive small-shape grids, and
 the settings that force each choice (thinc.backends.dispatch)."""
+
 import itertools
 import json
 import os
@@ -37,7 +38,11 @@ def gemm_configurations():
 def expected_path(blas, dtype):
     """The name the report gives the forced candidate, or None when unforced."""
     if blas == "thinc":
-        return "thinc's own kernel" if dtype == "float32" and cblas.own_sgemm_is_available() else "plain loops"
+        return (
+            "thinc's own kernel"
+            if dtype == "float32" and cblas.own_sgemm_is_available()
+            else "plain loops"
+        )
     if blas == "blis":
         return f"blis ({cblas.blis_arch()} kernels)"
     if blas == "numpy":
@@ -70,15 +75,21 @@ def test_gemm_exhaustive_small_shapes(blas, isa, dtype):
         check_forced_path_is_used_or_refused(blas, dtype)
         wrong, cases, first = cblas._count_wrong("routed", dtype, SIDES, SIDES, DEPTHS)
     assert cases == len(SIDES) ** 2 * len(DEPTHS) * 4
-    assert wrong == 0, f"{wrong} of {cases} products wrong; first (M, N, K, trans_a, trans_b) = {first}"
+    assert wrong == 0, (
+        f"{wrong} of {cases} products wrong; first (M, N, K, trans_a, trans_b) = {first}"
+    )
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("blas,isa", gemm_configurations())
 def test_gemm_every_depth(blas, isa, dtype):
     with dispatch.forced(isa=isa, blas=blas):
-        wrong, cases, first = cblas._count_wrong("routed", dtype, DEEP_SIDES, DEEP_SIDES, DEEP_DEPTHS)
-    assert wrong == 0, f"{wrong} of {cases} products wrong; first (M, N, K, trans_a, trans_b) = {first}"
+        wrong, cases, first = cblas._count_wrong(
+            "routed", dtype, DEEP_SIDES, DEEP_SIDES, DEEP_DEPTHS
+        )
+    assert wrong == 0, (
+        f"{wrong} of {cases} products wrong; first (M, N, K, trans_a, trans_b) = {first}"
+    )
 
 
 def integer_matrix(rng, shape, dtype):
@@ -96,7 +107,9 @@ def test_gemm_views_and_out_through_ops(blas, isa, dtype):
     # Integer entries: every right answer is exact, whatever the summation order.
     ops = NumpyOps()
     rng = numpy.random.default_rng(0)
-    shapes = [(M, N, K) for M, N, K in itertools.product((1, 5, 17, 33), (1, 6, 16, 31), (1, 7, 64))]
+    shapes = [
+        (M, N, K) for M, N, K in itertools.product((1, 5, 17, 33), (1, 6, 16, 31), (1, 7, 64))
+    ]
     with dispatch.forced(isa=isa, blas=blas):
         for (M, N, K), (trans1, trans2) in itertools.product(
             shapes + LARGE_SHAPES, itertools.product((False, True), repeat=2)
@@ -143,7 +156,8 @@ def test_a_candidate_that_is_wrong_here_is_never_used():
                 entry = cblas.gemm_paths()["float32"]
         assert entry["large"] == "plain loops"
         assert entry["refused"][f"blis ({cblas.blis_arch()} kernels)"] == {
-            "wrong_shapes": 3, "first": (8, 11, 1, 0, 1)
+            "wrong_shapes": 3,
+            "first": (8, 11, 1, 0, 1),
         }
     finally:
         cblas._verdicts.clear()
@@ -207,8 +221,14 @@ print(json.dumps(result))
 
 def run_probe(**environment):
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **environment}
-    completed = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                               cwd=str(ROOT), env=env, timeout=300)
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        env=env,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1]), completed.stderr
 
@@ -277,8 +297,14 @@ def test_scalar_level_runs_the_whole_backend_suite_smoke():
         "print(float((model.predict(X).argmax(1) == Y.argmax(1)).mean()))\n"
     )
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "THINC_ISA": "scalar"}
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               cwd=str(ROOT), env=env, timeout=300)
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        env=env,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert float(completed.stdout.strip()) > 0.6
 
@@ -291,7 +317,14 @@ def test_own_kernel_gives_the_same_bits_with_and_without_avx512(grain):
     # widths that mix 32- and 16-column steps, thread splits, bias and beta.
     ops = NumpyOps()
     rng = numpy.random.default_rng(3)
-    shapes = [(6, 32, 5), (7, 33, 17), (13, 48, 300), (145, 47, 577), (64, 2000, 64), (300, 200, 130)]
+    shapes = [
+        (6, 32, 5),
+        (7, 33, 17),
+        (13, 48, 300),
+        (145, 47, 577),
+        (64, 2000, 64),
+        (300, 200, 130),
+    ]
     for M, N, K in shapes:
         a = rng.standard_normal((M, K)).astype("f")
         b = rng.standard_normal((N, K)).astype("f")
@@ -299,8 +332,11 @@ def test_own_kernel_gives_the_same_bits_with_and_without_avx512(grain):
         results = {}
         for isa in ("avx2", "avx512"):
             with dispatch.forced(blas="thinc", isa=isa, grain=grain):
-                results[isa] = (ops.gemm(a, b, trans2=True), ops.gemm(a.T.copy(), b.T.copy(), trans1=True),
-                                ops.affine(a, b, bias))
+                results[isa] = (
+                    ops.gemm(a, b, trans2=True),
+                    ops.gemm(a.T.copy(), b.T.copy(), trans1=True),
+                    ops.affine(a, b, bias),
+                )
         for narrow, wide in zip(results["avx2"], results["avx512"]):
             numpy.testing.assert_array_equal(narrow, wide, err_msg=f"{(M, N, K)}")
 
@@ -317,8 +353,14 @@ print(json.dumps({"measured": paths.get("measured"), "large": paths["float32"]["
 def test_float32_choice_is_timed_once_and_kept(tmp_path):
     def run(cache):
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "THINC_GEMM_CACHE": cache}
-        completed = subprocess.run([sys.executable, "-c", CHOICE_REPORT], capture_output=True,
-                                   text=True, cwd=str(ROOT), env=env, timeout=300)
+        completed = subprocess.run(
+            [sys.executable, "-c", CHOICE_REPORT],
+            capture_output=True,
+            text=True,
+            cwd=str(ROOT),
+            env=env,
+            timeout=300,
+        )
         assert completed.returncode == 0, completed.stderr[-3000:]
         return json.loads(completed.stdout.strip().splitlines()[-1])
 

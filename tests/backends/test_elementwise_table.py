@@ -2,6 +2,7 @@
 Ops: every row becomes a NumpyOps method with the reference's signature and
 its results, at every instruction-set level; and the tests' own lists of
 activations cover every row, so a new row cannot go untested."""
+
 import inspect
 
 import numpy
@@ -18,17 +19,38 @@ OPS = NumpyOps()
 REFERENCE = Ops()
 # Ops whose saved array is the output (dsigmoid, dtanh: Y) rather than the input.
 FROM_OUTPUT = ("dsigmoid", "dtanh", "backprop_relu", "backprop_sigmoid")
-TESTED = PLAIN_ACTIVATIONS + OPTIONED_ACTIVATIONS + PLAIN_BACKPROPS_FROM_INPUT + FROM_OUTPUT + (
-    "backprop_relu_k",
-    "backprop_clipped_linear",
+TESTED = (
+    PLAIN_ACTIVATIONS
+    + OPTIONED_ACTIVATIONS
+    + PLAIN_BACKPROPS_FROM_INPUT
+    + FROM_OUTPUT
+    + (
+        "backprop_relu_k",
+        "backprop_clipped_linear",
+    )
 )
 # Rows whose kernels approximate a transcendental function (documented bounds).
-APPROXIMATE = {"sigmoid", "swish", "gelu", "gelu_approx", "mish", "dish", "backprop_gelu",
-               "backprop_gelu_approx", "backprop_mish", "backprop_dish"}
+APPROXIMATE = {
+    "sigmoid",
+    "swish",
+    "gelu",
+    "gelu_approx",
+    "mish",
+    "dish",
+    "backprop_gelu",
+    "backprop_gelu_approx",
+    "backprop_mish",
+    "backprop_dish",
+}
 # Non-default options, so the kernels' parameters are exercised.
-OPTIONS = {"relu_k": (2.5,), "backprop_relu_k": (2.5,), "clipped_linear": (0.7, -0.2, -1.5, 2.0),
-           "backprop_clipped_linear": (0.7, -0.2, -1.5, 2.0), "mish": (3.0,),
-           "backprop_mish": (3.0,)}
+OPTIONS = {
+    "relu_k": (2.5,),
+    "backprop_relu_k": (2.5,),
+    "clipped_linear": (0.7, -0.2, -1.5, 2.0),
+    "backprop_clipped_linear": (0.7, -0.2, -1.5, 2.0),
+    "mish": (3.0,),
+    "backprop_mish": (3.0,),
+}
 
 
 def test_every_row_is_covered_by_the_tests_lists():
@@ -52,7 +74,9 @@ def test_rows_match_the_reference_at_every_level(kernel_isa, name, dtype):
     X = grid(dtype)
     direction, _ = ROWS[name]
     saved = 1 / (1 + numpy.exp(-X)) if name in FROM_OUTPUT else X
-    arrays = (saved,) if direction == "forward" else (numpy.cos(X).astype(dtype), saved.astype(dtype))
+    arrays = (
+        (saved,) if direction == "forward" else (numpy.cos(X).astype(dtype), saved.astype(dtype))
+    )
     options = OPTIONS.get(name, ())
     got = getattr(OPS, name)(*[a.copy() for a in arrays], *options)
     expected = getattr(REFERENCE, name)(*[a.copy() for a in arrays], *options)
@@ -64,10 +88,12 @@ def test_rows_match_the_reference_at_every_level(kernel_isa, name, dtype):
     else:
         # Exact up to rounding (a fused multiply-add rounds once where the
         # reference rounds twice: 1 - x*x near |x| = 1 differs in the last bits).
-        tolerance = dict(rtol=1e-6, atol=1e-7) if dtype == "float32" else dict(rtol=1e-12, atol=1e-15)
+        tolerance = (
+            dict(rtol=1e-6, atol=1e-7) if dtype == "float32" else dict(rtol=1e-12, atol=1e-15)
+        )
     numpy.testing.assert_allclose(got, expected, **tolerance)
     # Keywords by the reference's parameter names, and inplace, reach the kernel.
-    names = [p for p in inspect.signature(getattr(Ops, name)).parameters][1 + len(arrays):]
+    names = [p for p in inspect.signature(getattr(Ops, name)).parameters][1 + len(arrays) :]
     keywords = dict(zip(names, options))
     target = arrays[0].copy()
     result = getattr(OPS, name)(target, *[a.copy() for a in arrays[1:]], inplace=True, **keywords)

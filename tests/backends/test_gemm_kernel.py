@@ -1,5 +1,6 @@
 """thinc's own float32 gemm kernel (include/thinc_gemm.hh) against float64
 numpy, across edge tiles, transposes, strides, alpha/beta and its thread split."""
+
 import itertools
 import os
 import subprocess
@@ -66,8 +67,17 @@ def check(M, N, K, trans_a, trans_b, alpha=1.0, beta=0.0, pad=0, seed=0):
 # Sizes around the 6x16 tile, the 144-row block, the 288-deep k block, and
 # products large enough to be split between threads.
 EDGE_SHAPES = [
-    (1, 1, 1), (6, 16, 1), (5, 15, 3), (7, 17, 9), (12, 32, 288), (13, 33, 289),
-    (145, 47, 577), (300, 200, 130), (64, 2000, 64), (20, 500, 300), (1000, 20, 100),
+    (1, 1, 1),
+    (6, 16, 1),
+    (5, 15, 3),
+    (7, 17, 9),
+    (12, 32, 288),
+    (13, 33, 289),
+    (145, 47, 577),
+    (300, 200, 130),
+    (64, 2000, 64),
+    (20, 500, 300),
+    (1000, 20, 100),
 ]
 
 
@@ -127,8 +137,12 @@ def test_threads_split_bit_identical_to_one_thread(own_kernel):
     # columns are shared out, so the split changes nothing.
     ops = NumpyOps()
     rng = numpy.random.default_rng(7)
-    cases = [((1024, 700), (700, 300), False, False), ((40, 900), (3000, 900), False, True),
-             ((4000, 96), (4000, 288), True, False), ((7, 1153), (17, 1153), False, True)]
+    cases = [
+        ((1024, 700), (700, 300), False, False),
+        ((40, 900), (3000, 900), False, True),
+        ((4000, 96), (4000, 288), True, False),
+        ((7, 1153), (17, 1153), False, True),
+    ]
     for shape_a, shape_b, trans_a, trans_b in cases:
         a = rng.standard_normal(shape_a).astype("float32")
         b = rng.standard_normal(shape_b).astype("float32")
@@ -160,8 +174,10 @@ def test_concurrent_callers(own_kernel):
     # while the first holds it; both must get their own correct product.
     ops = NumpyOps()
     rng = numpy.random.default_rng(9)
-    pairs = [(rng.standard_normal((500, 300)).astype("f"), rng.standard_normal((300, 400)).astype("f"))
-             for _ in range(2)]
+    pairs = [
+        (rng.standard_normal((500, 300)).astype("f"), rng.standard_normal((300, 400)).astype("f"))
+        for _ in range(2)
+    ]
     wanted = [a.astype("d") @ b.astype("d") for a, b in pairs]
     errors = []
 
@@ -182,10 +198,15 @@ def test_concurrent_callers(own_kernel):
 
 @settings(max_examples=150, deadline=None)
 @given(
-    M=st.integers(0, 70), N=st.integers(0, 70), K=st.integers(0, 70),
-    trans_a=st.booleans(), trans_b=st.booleans(),
-    alpha=st.sampled_from([1.0, -0.5, 3.0]), beta=st.sampled_from([0.0, 1.0, -2.0]),
-    pad=st.integers(0, 3), seed=st.integers(0, 1000),
+    M=st.integers(0, 70),
+    N=st.integers(0, 70),
+    K=st.integers(0, 70),
+    trans_a=st.booleans(),
+    trans_b=st.booleans(),
+    alpha=st.sampled_from([1.0, -0.5, 3.0]),
+    beta=st.sampled_from([0.0, 1.0, -2.0]),
+    pad=st.integers(0, 3),
+    seed=st.integers(0, 1000),
 )
 def test_random_shapes(M, N, K, trans_a, trans_b, alpha, beta, pad, seed):
     previous = cblas._use_own_sgemm(True)
@@ -210,8 +231,9 @@ def test_bad_operands_are_refused_before_the_kernel():
     with pytest.raises(ValueError, match="float32"):
         _testing.sgemm(False, False, 1.0, good.astype("d"), good.T, 0.0, numpy.ones((3, 3), "f"))
     with pytest.raises(ValueError, match="contiguous rows"):
-        _testing.sgemm(False, False, 1.0, numpy.ones((3, 8), "f")[:, ::2], good, 0.0,
-                               numpy.ones((3, 4), "f"))
+        _testing.sgemm(
+            False, False, 1.0, numpy.ones((3, 8), "f")[:, ::2], good, 0.0, numpy.ones((3, 4), "f")
+        )
 
 
 CHOICE = r"""
@@ -226,12 +248,19 @@ print(cblas.gemm_paths()["float32"]["large"])
 """
 
 
-@pytest.mark.parametrize("choice,prefix", [("thinc", "thinc's own kernel"), ("numpy", "numpy's BLAS"),
-                                           ("blis", "blis")])
+@pytest.mark.parametrize(
+    "choice,prefix", [("thinc", "thinc's own kernel"), ("numpy", "numpy's BLAS"), ("blis", "blis")]
+)
 def test_thinc_blas_forces_the_choice(choice, prefix):
     env = {"THINC_BLAS": choice, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    completed = subprocess.run([sys.executable, "-c", CHOICE], capture_output=True, text=True,
-                               cwd=str(ROOT), env=env, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-c", CHOICE],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        env=env,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     name = completed.stdout.strip()
     if choice == "numpy" and name == "plain loops":
@@ -241,8 +270,14 @@ def test_thinc_blas_forces_the_choice(choice, prefix):
 
 def test_unknown_thinc_blas_value_warns():
     env = {"THINC_BLAS": "fastest", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    completed = subprocess.run([sys.executable, "-c", CHOICE], capture_output=True, text=True,
-                               cwd=str(ROOT), env=env, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-c", CHOICE],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        env=env,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "THINC_BLAS='fastest' is not one of" in completed.stderr
 
@@ -300,7 +335,9 @@ def test_idle_pool_workers_go_to_sleep(own_kernel):
     before = _thread_cpu_seconds()
     time.sleep(0.3)
     after = _thread_cpu_seconds()
-    busiest = max(after[tid] - before.get(tid, 0.0) for tid in after if tid != threading.get_native_id())
+    busiest = max(
+        after[tid] - before.get(tid, 0.0) for tid in after if tid != threading.get_native_id()
+    )
     assert busiest < 0.05, f"a thread of an idle process used {busiest:.3f} s of CPU in 0.3 s"
 
 
@@ -315,8 +352,15 @@ def test_very_deep_products_fall_back_to_the_library(own_kernel):
 
 # affine adds the bias inside the product: in the kernel's tile epilogue, or
 # (any other BLAS) by filling the output with it and accumulating onto it.
-AFFINE_SHAPES = [(1, 1, 1), (7, 17, 9), (13, 33, 289), (145, 47, 577), (4000, 288, 288), (9, 5, 0),
-                 (7, 17, 1153)]
+AFFINE_SHAPES = [
+    (1, 1, 1),
+    (7, 17, 9),
+    (13, 33, 289),
+    (145, 47, 577),
+    (4000, 288, 288),
+    (9, 5, 0),
+    (7, 17, 1153),
+]
 
 
 @pytest.mark.parametrize("blas", ["thinc", "blis", "numpy"])
@@ -344,7 +388,9 @@ def test_affine_with_views_and_a_broadcast_bias(own_kernel):
     W = rng.standard_normal((20, 15)).astype("float32")
     ops = NumpyOps()
     b = rng.standard_normal((20,)).astype("float32")
-    numpy.testing.assert_allclose(ops.affine(X, W, b[::-1]), X @ W.T + b[::-1], rtol=1e-5, atol=1e-5)
+    numpy.testing.assert_allclose(
+        ops.affine(X, W, b[::-1]), X @ W.T + b[::-1], rtol=1e-5, atol=1e-5
+    )
     # A bias that is not one row (here a column broadcast) still goes through numpy's broadcasting.
     column = rng.standard_normal((40, 1)).astype("float32")
     numpy.testing.assert_allclose(ops.affine(X, W, column), X @ W.T + column, rtol=1e-5, atol=1e-5)

@@ -1,5 +1,6 @@
 """The element-wise kernels' own code paths: gelu's rational approximations,
 the aligned head of the vector loops, and the sequence ops' length checks."""
+
 import math
 
 import numpy
@@ -56,8 +57,10 @@ def test_gelu_non_finite_inputs_match_the_reference(dtype):
     X = numpy.array(specials * 3, dtype=dtype)
     dY = numpy.full_like(X, 0.5)
     with numpy.errstate(over="ignore", invalid="ignore"):
-        pairs = [(OPS.gelu(X), REFERENCE.gelu(X.copy())),
-                 (OPS.backprop_gelu(dY.copy(), X), REFERENCE.backprop_gelu(dY.copy(), X.copy()))]
+        pairs = [
+            (OPS.gelu(X), REFERENCE.gelu(X.copy())),
+            (OPS.backprop_gelu(dY.copy(), X), REFERENCE.backprop_gelu(dY.copy(), X.copy())),
+        ]
     for got, want in pairs:
         assert got.dtype == X.dtype
         assert numpy.array_equal(numpy.isnan(got), numpy.isnan(want))
@@ -68,8 +71,13 @@ def test_gelu_non_finite_inputs_match_the_reference(dtype):
 
 
 UNARY = ["relu", "gelu", "hard_tanh", "relu_k", "hard_sigmoid", "sigmoid", "swish", "mish"]
-BINARY = ["backprop_relu_k", "backprop_hard_tanh", "backprop_gelu", "backprop_hard_sigmoid",
-          "backprop_mish"]
+BINARY = [
+    "backprop_relu_k",
+    "backprop_hard_tanh",
+    "backprop_gelu",
+    "backprop_hard_sigmoid",
+    "backprop_mish",
+]
 
 
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
@@ -85,17 +93,17 @@ def test_every_start_offset_and_length_matches_the_aligned_result(name, dtype):
     whole = method(gradient, base) if name.startswith("backprop_") else method(base)
     for offset in range(9):
         for length in (0, 1, 3, 7, 8, 9, 15, 16, 17, 40, 71 - offset):
-            X = numpy.empty(80, dtype=dtype)[offset:offset + length]
-            X[...] = base[offset:offset + length]
+            X = numpy.empty(80, dtype=dtype)[offset : offset + length]
+            X[...] = base[offset : offset + length]
             if name.startswith("backprop_"):
-                dY = numpy.empty(80, dtype=dtype)[offset:offset + length]
-                dY[...] = gradient[offset:offset + length]
+                dY = numpy.empty(80, dtype=dtype)[offset : offset + length]
+                dY[...] = gradient[offset : offset + length]
                 out = method(dY, X)
                 in_place = method(dY.copy(), X, inplace=True)
             else:
                 out = method(X)
                 in_place = method(X.copy(), inplace=True)
-            want = whole[offset:offset + length]
+            want = whole[offset : offset + length]
             # Each element goes through the same instructions wherever it falls.
             assert numpy.array_equal(out, want), (offset, length)
             assert numpy.array_equal(in_place, want), (offset, length)

@@ -1,5 +1,6 @@
 """The inline helpers of thinc.backends.linalg (cimported by spaCy), exercised
 through the module's small Python wrappers."""
+
 import math
 
 import pytest

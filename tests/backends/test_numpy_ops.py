@@ -1,5 +1,6 @@
 """NumpyOps' compiled kernels against hand-written formulas, the reference Ops,
 and thinc 8.3.14's outputs; plus input validation and a crash fuzz test."""
+
 import pickle
 import subprocess
 import sys
@@ -96,9 +97,14 @@ FORMULAS = {
     ),
     "gelu_approx": (
         lambda x: 0.5 * x * (1 + _gelu_approx_parts(x)[1]),
-        lambda x: 0.5 * (1 + _gelu_approx_parts(x)[1])
-        + 0.5 * x * (1 - _gelu_approx_parts(x)[1] ** 2)
-        * numpy.sqrt(2 / numpy.pi) * (1 + 3 * 0.044715 * x * x),
+        lambda x: (
+            0.5 * (1 + _gelu_approx_parts(x)[1])
+            + 0.5
+            * x
+            * (1 - _gelu_approx_parts(x)[1] ** 2)
+            * numpy.sqrt(2 / numpy.pi)
+            * (1 + 3 * 0.044715 * x * x)
+        ),
     ),
     "dish": (
         lambda x: x * (0.5 + 0.5 * x / numpy.sqrt(1 + x * x)),
@@ -113,9 +119,14 @@ FORMULAS = {
 }
 
 # The approximations of exp/erf used for float32 are checked more loosely.
-LOOSE = {"gelu": dict(rtol=2e-4, atol=2e-6), "gelu_approx": dict(rtol=1e-4, atol=2e-6),
-         "mish": dict(rtol=1e-4, atol=2e-6), "swish": dict(rtol=1e-4, atol=2e-6),
-         "sigmoid": dict(rtol=1e-5, atol=1e-6), "dish": dict(rtol=1e-5, atol=2e-5)}
+LOOSE = {
+    "gelu": dict(rtol=2e-4, atol=2e-6),
+    "gelu_approx": dict(rtol=1e-4, atol=2e-6),
+    "mish": dict(rtol=1e-4, atol=2e-6),
+    "swish": dict(rtol=1e-4, atol=2e-6),
+    "sigmoid": dict(rtol=1e-5, atol=1e-6),
+    "dish": dict(rtol=1e-5, atol=2e-5),
+}
 
 
 def _backprop(ops, name, dY, X, Y, **kwargs):
@@ -209,8 +220,9 @@ def test_clipped_linear_parameters():
     X = numpy.linspace(-5, 5, 41, dtype="f")
     Y = OPS.clipped_linear(X, slope=0.5, offset=1.0, min_val=-0.5, max_val=2.0)
     numpy.testing.assert_allclose(Y, numpy.clip(0.5 * X + 1, -0.5, 2.0), rtol=1e-6)
-    dX = OPS.backprop_clipped_linear(numpy.ones_like(X), X, slope=0.5, offset=1.0,
-                                     min_val=-0.5, max_val=2.0)
+    dX = OPS.backprop_clipped_linear(
+        numpy.ones_like(X), X, slope=0.5, offset=1.0, min_val=-0.5, max_val=2.0
+    )
     inner = 0.5 * X + 1
     numpy.testing.assert_allclose(dX, numpy.where((inner > -0.5) & (inner < 2.0), 0.5, 0.0))
     numpy.testing.assert_allclose(OPS.relu_k(X, n=2.0), numpy.clip(X, 0, 2.0))
@@ -229,9 +241,14 @@ def test_non_float_input_uses_reference():
 
 @SETTINGS
 @given(
-    M=st.integers(0, 17), N=st.integers(0, 17), K=st.integers(0, 17),
-    trans1=st.booleans(), trans2=st.booleans(),
-    dtype=st.sampled_from(["f", "d"]), strided=st.booleans(), seed=st.integers(0, 1000),
+    M=st.integers(0, 17),
+    N=st.integers(0, 17),
+    K=st.integers(0, 17),
+    trans1=st.booleans(),
+    trans2=st.booleans(),
+    dtype=st.sampled_from(["f", "d"]),
+    strided=st.booleans(),
+    seed=st.integers(0, 1000),
 )
 def test_gemm(M, N, K, trans1, trans2, dtype, strided, seed):
     rng = numpy.random.default_rng(seed)
@@ -330,8 +347,9 @@ def test_reduce_sum_mean(data):
     expected = numpy.repeat(d, lengths, axis=0)
     numpy.testing.assert_allclose(OPS.backprop_reduce_sum(d, lengths), expected)
     scale = numpy.repeat(1.0 / numpy.maximum(lengths, 1), lengths)[:, None]
-    numpy.testing.assert_allclose(OPS.backprop_reduce_mean(d, lengths), expected * scale,
-                                  **tolerance(X.dtype))
+    numpy.testing.assert_allclose(
+        OPS.backprop_reduce_mean(d, lengths), expected * scale, **tolerance(X.dtype)
+    )
 
 
 @SETTINGS
@@ -370,8 +388,9 @@ def test_reduction_errors():
     with pytest.raises(ValueError, match="integers"):
         OPS.reduce_mean(X, numpy.array([2.0, 4.0]))
     with pytest.raises(IndexError, match="outside"):
-        OPS.backprop_reduce_max(numpy.ones((1, 2), "f"), numpy.array([[0, 3]], "i"),
-                                numpy.array([3], "i"))
+        OPS.backprop_reduce_max(
+            numpy.ones((1, 2), "f"), numpy.array([[0, 3]], "i"), numpy.array([3], "i")
+        )
     with pytest.raises(ValueError, match="lengths"):
         OPS.backprop_reduce_sum(numpy.ones((2, 2), "f"), numpy.array([3], "i"))
     # A shorter total is allowed, as in thinc: trailing rows are ignored.
@@ -389,7 +408,7 @@ def test_seq2col(data, nW):
     for length in lengths:
         for row in range(length):
             for offset in range(-nW, nW + 1):
-                block = got[start + row, (offset + nW) * width:(offset + nW + 1) * width]
+                block = got[start + row, (offset + nW) * width : (offset + nW + 1) * width]
                 source = row + offset
                 expected = X[start + source] if 0 <= source < length else numpy.zeros(width)
                 numpy.testing.assert_array_equal(block, expected)
@@ -465,11 +484,12 @@ def test_softmax(X, temperature):
     e = numpy.exp(z - z.max(axis=-1, keepdims=True))
     numpy.testing.assert_allclose(Y, e / e.sum(axis=-1, keepdims=True), **tolerance(X.dtype))
     dY = numpy.ones_like(X)
-    dY.flat[:: 3] = 2
+    dY.flat[::3] = 2
     y = Y.astype("f8")
     expected = y * (dY - (dY * y).sum(axis=-1, keepdims=True)) / temperature
-    numpy.testing.assert_allclose(OPS.backprop_softmax(Y, dY, temperature=temperature), expected,
-                                  **tolerance(X.dtype))
+    numpy.testing.assert_allclose(
+        OPS.backprop_softmax(Y, dY, temperature=temperature), expected, **tolerance(X.dtype)
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -477,9 +497,14 @@ def test_softmax(X, temperature):
 
 
 @SETTINGS
-@given(n_row=st.integers(1, 9), n_col=st.integers(0, 5), n_out=st.integers(0, 6),
-       n_per=st.integers(0, 4), index_dtype=st.sampled_from(["i", "int64", "uint32"]),
-       seed=st.integers(0, 1000))
+@given(
+    n_row=st.integers(1, 9),
+    n_col=st.integers(0, 5),
+    n_out=st.integers(0, 6),
+    n_per=st.integers(0, 4),
+    index_dtype=st.sampled_from(["i", "int64", "uint32"]),
+    seed=st.integers(0, 1000),
+)
 def test_gather_scatter(n_row, n_col, n_out, n_per, index_dtype, seed):
     rng = numpy.random.default_rng(seed)
     table = rng.standard_normal((n_row, n_col)).astype("f")
@@ -502,8 +527,9 @@ def test_gather_add_common_widths(n_col, index_dtype):
     rng = numpy.random.default_rng(n_col)
     table = rng.standard_normal((300, n_col)).astype("f")
     indices = rng.integers(0, 300, (2000, 4)).astype(index_dtype)
-    numpy.testing.assert_allclose(OPS.gather_add(table, indices), table[indices].sum(axis=1),
-                                  rtol=1e-5, atol=1e-5)
+    numpy.testing.assert_allclose(
+        OPS.gather_add(table, indices), table[indices].sum(axis=1), rtol=1e-5, atol=1e-5
+    )
     bad = indices.copy()
     bad[1500, 2] = 300
     with pytest.raises(IndexError, match="300 is out of bounds"):
@@ -533,11 +559,14 @@ def test_hash_known_values():
     # Values from thinc 8.3.14's NumpyOps.hash.
     got = OPS.hash(numpy.array([0, 1, 2**40], "uint64"), 7)
     assert got.dtype == numpy.uint32
-    numpy.testing.assert_array_equal(got, [
-        [363161713, 1826689969, 588221874, 425284546],
-        [3089165797, 1536154270, 2023308811, 4074317197],
-        [4143356536, 3261083952, 76788054, 3065047052],
-    ])
+    numpy.testing.assert_array_equal(
+        got,
+        [
+            [363161713, 1826689969, 588221874, 425284546],
+            [3089165797, 1536154270, 2023308811, 4074317197],
+            [4143356536, 3261083952, 76788054, 3065047052],
+        ],
+    )
     assert OPS.hash(numpy.zeros((0,), "uint64"), 1).shape == (0, 4)
     with pytest.raises(ValueError):
         OPS.hash(numpy.array([1.5]), 0)
@@ -609,20 +638,32 @@ def _oracle_cases():
     cases["reduce_mean"] = ("numpy", "reduce_mean", (X, lengths), {})
     cases["reduce_max"] = ("numpy", "reduce_max", (X, lengths), {})
     cases["seq2col"] = ("numpy", "seq2col", (X, 2), {"lengths": lengths})
-    cases["backprop_seq2col"] = ("numpy", "backprop_seq2col",
-                                 (numpy.tile(X, (1, 3)), 1), {"lengths": lengths})
+    cases["backprop_seq2col"] = (
+        "numpy",
+        "backprop_seq2col",
+        (numpy.tile(X, (1, 3)), 1),
+        {"lengths": lengths},
+    )
     cases["maxout"] = ("numpy", "maxout", (X.reshape(40, 2, 3),), {})
     cases["softmax"] = ("numpy", "softmax", (X,), {"temperature": 0.7})
     cases["softmax_sequences"] = ("numpy", "softmax_sequences", (X, lengths), {})
     cases["gather_add"] = ("numpy", "gather_add", (X, rng.integers(0, 40, (7, 3)).astype("i")), {})
     cases["hash"] = ("numpy", "hash", (rng.integers(0, 2**63, 50, dtype="uint64"), 1234), {})
     weights, gradient, mom1, mom2 = (rng.uniform(0.1, 1, 30).astype("f") for _ in range(4))
-    cases["adam"] = ("reference", "adam", (weights, gradient, mom1, mom2, 0.9, 0.999, 1e-8,
-                                           0.001, 0.8), {})
+    cases["adam"] = (
+        "reference",
+        "adam",
+        (weights, gradient, mom1, mom2, 0.9, 0.999, 1e-8, 0.001, 0.8),
+        {},
+    )
     for depth, dirs in ((1, 1), (2, 2)):
         lstm_args = _lstm_inputs(depth, dirs, 5, 3, [5, 3, 3, 1], seed=depth)
-        cases[f"lstm_forward_inference {depth}x{dirs}"] = ("numpy", "lstm_forward_inference",
-                                                          lstm_args, {})
+        cases[f"lstm_forward_inference {depth}x{dirs}"] = (
+            "numpy",
+            "lstm_forward_inference",
+            lstm_args,
+            {},
+        )
     return cases
 
 
@@ -631,8 +672,11 @@ def oracle():
     ref_python = require_ref_thinc()
     cases = _oracle_cases()
     completed = subprocess.run(
-        [str(ref_python), "-c", ORACLE_SCRIPT], input=pickle.dumps(cases),
-        capture_output=True, cwd="/", check=True,
+        [str(ref_python), "-c", ORACLE_SCRIPT],
+        input=pickle.dumps(cases),
+        capture_output=True,
+        cwd="/",
+        check=True,
     )
     return cases, pickle.loads(completed.stdout)
 
@@ -656,8 +700,11 @@ def test_matches_thinc_8_3_14(oracle):
         for g, w in zip(got_list, want_list):
             loose = key.replace("backprop_", "") in ("gelu", "gelu_approx", "mish", "swish")
             numpy.testing.assert_allclose(
-                numpy.asarray(g, "f8"), numpy.asarray(w, "f8"),
-                rtol=1e-3 if loose else 1e-5, atol=2e-6, err_msg=key,
+                numpy.asarray(g, "f8"),
+                numpy.asarray(w, "f8"),
+                rtol=1e-3 if loose else 1e-5,
+                atol=2e-6,
+                err_msg=key,
             )
 
 
@@ -710,8 +757,11 @@ print("survived")
 
 def test_fuzz_never_crashes():
     completed = subprocess.run(
-        [sys.executable, "-c", FUZZ_SCRIPT, "11"], capture_output=True, text=True,
-        timeout=240, cwd=str(numpy_ops.__file__).rsplit("/thinc/", 1)[0],
+        [sys.executable, "-c", FUZZ_SCRIPT, "11"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=str(numpy_ops.__file__).rsplit("/thinc/", 1)[0],
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "survived" in completed.stdout
@@ -748,8 +798,9 @@ def test_lstm_matches_reference(depth, dirs, lengths):
     numpy.testing.assert_allclose(Y, Y_ref, rtol=1e-4, atol=1e-5)
     for got, want in zip(state[:3], state_ref[:3]):
         numpy.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-    numpy.testing.assert_allclose(OPS.lstm_forward_inference(params, H0, C0, X, size_at_t), Y,
-                                  rtol=1e-6, atol=1e-7)
+    numpy.testing.assert_allclose(
+        OPS.lstm_forward_inference(params, H0, C0, X, size_at_t), Y, rtol=1e-6, atol=1e-7
+    )
     dY = numpy.random.default_rng(1).standard_normal(Y.shape).astype("f")
     dX, d_params = OPS.backprop_lstm(dY, size_at_t, params, state)
     dX_ref, d_params_ref = Ops.backprop_lstm(OPS, dY, size_at_t, params, state_ref)
@@ -775,7 +826,9 @@ def test_lstm_gradient_by_finite_differences():
             array.flat[index] = original - 1e-2
             minus = loss()
             array.flat[index] = original
-            assert abs((plus - minus) / 2e-2 - grad.flat[index]) < 2e-2 + 2e-2 * abs(grad.flat[index])
+            assert abs((plus - minus) / 2e-2 - grad.flat[index]) < 2e-2 + 2e-2 * abs(
+                grad.flat[index]
+            )
 
 
 def test_lstm_errors():

@@ -229,7 +229,9 @@ def test_asarray(ops: Ops) -> None:
 
 
 def test_asarray_from_torch(ops: Ops) -> None:
-    torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
+    torch = pytest.importorskip(
+        "torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0"
+    )
     tensor = torch.tensor([1.0, 2.0], requires_grad=True)
     result = ops.asarray(tensor, dtype="float64")
     assert isinstance(result, numpy.ndarray) and result.dtype == numpy.float64

@@ -1,5 +1,6 @@
 """A user's Ops subclass sees the calls thinc 8.3's layers make: the fused
 fast paths step aside when an op they replace is overridden."""
+
 from unittest import mock
 
 import numpy
@@ -116,4 +117,6 @@ def test_every_fused_numpy_op_is_guarded(name):
     method = NumpyOps.__dict__.get(name)
     if method is None:
         pytest.skip(f"NumpyOps runs Ops' reference {name}")
-    assert hasattr(method, "__wrapped__"), f"NumpyOps.{name} runs even when its steps are overridden"
+    assert hasattr(method, "__wrapped__"), (
+        f"NumpyOps.{name} runs even when its steps are overridden"
+    )

@@ -1,5 +1,6 @@
 """The compiled kernels' worker pool: split work must equal serial work and the
 reference Ops, under THINC_NUM_THREADS=1, from two Python threads, after fork."""
+
 import os
 import pickle
 import subprocess
@@ -51,11 +52,29 @@ def _cases(dtype):
     table = rng.standard_normal((500, 37)).astype(dtype)
     indices32 = rng.integers(0, 500, (1003, 4)).astype("int32")
     cases = []
-    for name in ("relu", "sigmoid", "swish", "gelu", "gelu_approx", "mish", "dish",
-                 "hard_swish", "hard_swish_mobilenet", "hard_tanh", "clipped_linear"):
+    for name in (
+        "relu",
+        "sigmoid",
+        "swish",
+        "gelu",
+        "gelu_approx",
+        "mish",
+        "dish",
+        "hard_swish",
+        "hard_swish_mobilenet",
+        "hard_tanh",
+        "clipped_linear",
+    ):
         cases.append((name, (lambda n: lambda ops: getattr(ops, n)(X))(name)))
-    for name in ("backprop_relu", "backprop_gelu", "backprop_gelu_approx", "backprop_mish",
-                 "backprop_hard_swish", "backprop_dish", "backprop_hard_tanh"):
+    for name in (
+        "backprop_relu",
+        "backprop_gelu",
+        "backprop_gelu_approx",
+        "backprop_mish",
+        "backprop_hard_swish",
+        "backprop_dish",
+        "backprop_hard_tanh",
+    ):
         cases.append((name, (lambda n: lambda ops: getattr(ops, n)(dY, X))(name)))
     cases += [
         ("backprop_sigmoid", lambda ops: ops.backprop_sigmoid(dY, Y_sigmoid)),
@@ -107,11 +126,17 @@ def _cases(dtype):
         ("reduce_max", lambda ops: ops.reduce_max(X, positive)),
         ("backprop_reduce_sum", lambda ops: ops.backprop_reduce_sum(d_seq, lengths)),
         ("backprop_reduce_mean", lambda ops: ops.backprop_reduce_mean(d_seq, lengths)),
-        ("backprop_reduce_max", lambda ops: ops.backprop_reduce_max(d_positive, which_max, positive)),
+        (
+            "backprop_reduce_max",
+            lambda ops: ops.backprop_reduce_max(d_positive, which_max, positive),
+        ),
         ("seq2col", lambda ops: ops.seq2col(X, 1, lengths=lengths)),
         ("backprop_seq2col", lambda ops: ops.backprop_seq2col(d_window, 1, lengths=lengths)),
         ("softmax_sequences", lambda ops: ops.softmax_sequences(X, lengths)),
-        ("backprop_softmax_sequences", lambda ops: ops.backprop_softmax_sequences(dY, Y_sequences, lengths)),
+        (
+            "backprop_softmax_sequences",
+            lambda ops: ops.backprop_softmax_sequences(dY, Y_sequences, lengths),
+        ),
         ("adam", adam),
         ("update_averages", update_averages),
         ("clip_gradient", clip_gradient),
@@ -187,8 +212,9 @@ def _subprocess_results(env_threads: str) -> tuple:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     # The child runs at the level this module is forced to (tests/conftest.py).
     env = {**os.environ, "THINC_NUM_THREADS": env_threads, "THINC_ISA": dispatch.active_isa()}
-    completed = subprocess.run([sys.executable, "-c", code, root], capture_output=True, env=env,
-                               timeout=300, cwd=root)
+    completed = subprocess.run(
+        [sys.executable, "-c", code, root], capture_output=True, env=env, timeout=300, cwd=root
+    )
     return completed
 
 
@@ -241,8 +267,11 @@ def test_forked_child_computes_correctly(split_small_work):
         status = 1
         try:
             results = _run_all(numpy.float32)
-            same = all(numpy.array_equal(got, want) for name, arrays in results.items()
-                       for got, want in zip(arrays, expected[name]))
+            same = all(
+                numpy.array_equal(got, want)
+                for name, arrays in results.items()
+                for got, want in zip(arrays, expected[name])
+            )
             os.write(write_end, b"ok" if same else b"mismatch")
             status = 0
         finally:

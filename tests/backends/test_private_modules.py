@@ -1,4 +1,5 @@
 """Private modules that other packages import from thinc 8.3 keep its names and meaning."""
+
 import numpy
 import pytest
 

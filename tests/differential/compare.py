@@ -1,5 +1,6 @@
 """Compares the runner's outcomes from two thincs: equal values, or the same
 failure (ours may raise a subclass of thinc 8.3.14's exception type)."""
+
 from typing import Any, Optional
 
 import numpy
@@ -44,8 +45,10 @@ def difference(ours: Any, theirs: Any, path: str = "") -> Optional[str]:
                 return found
         return None
     if isinstance(theirs, float) and isinstance(ours, (int, float)):
-        return None if numpy.isclose(ours, theirs, rtol=RTOL, atol=ATOL, equal_nan=True) else (
-            f"{path}: {ours} != {theirs}"
+        return (
+            None
+            if numpy.isclose(ours, theirs, rtol=RTOL, atol=ATOL, equal_nan=True)
+            else (f"{path}: {ours} != {theirs}")
         )
     if ours != theirs:
         return f"{path}: {_short(ours)} != {_short(theirs)}"

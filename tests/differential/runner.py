@@ -1,5 +1,6 @@
 """Runs every case of cases.py with whichever thinc this interpreter imports, and
 pickles plain outcomes (numpy arrays, builtins, exception type names) to argv[1]."""
+
 import pickle
 import resource
 import signal

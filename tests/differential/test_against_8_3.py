@@ -3,6 +3,7 @@
 
 A difference is accepted only where KNOWN_DIFFERENCES says why: 8.3.14 crashes on
 the input (an internal IndexError, NameError, a hang) or returns garbage."""
+
 import fnmatch
 import os
 import pickle
@@ -25,24 +26,60 @@ RUNNER = HERE / "runner.py"
 
 # (function pattern, edge pattern, why ours may differ from 8.3.14)
 KNOWN_DIFFERENCES: List[Tuple[str, str, str]] = [
-    ("Ops.*", "int-array", "8.3.14 gives float results (or a UFuncTypeError) for int input; ours keeps the dtype"),
+    (
+        "Ops.*",
+        "int-array",
+        "8.3.14 gives float results (or a UFuncTypeError) for int input; ours keeps the dtype",
+    ),
     ("Ops.relu", "None", "8.3.14's AttributeError comes from touching None; ours is a TypeError"),
     ("Ops.mish", "None", "8.3.14's AttributeError comes from touching None; ours is a TypeError"),
-    ("Ops.softmax", "None", "8.3.14's TypeError comes from touching None; ours is an AttributeError"),
-    ("Ops.reduce_first", "empty-batch", "ours returns starts_ends [0] (n + 1 entries), 8.3.14 an empty array"),
-    ("Ops.reduce_first", "float-lengths", "ours checks lengths where they are used (8.3.14 truncates floats)"),
-    ("Ops.reduce_last", "float-lengths", "both refuse; ours says why with a ValueError (8.3.14: IndexError)"),
-    ("Ops.flatten", "only-empty-seqs,pad=1", "empty arrays get no padding of their own (unflatten relies on it)"),
+    (
+        "Ops.softmax",
+        "None",
+        "8.3.14's TypeError comes from touching None; ours is an AttributeError",
+    ),
+    (
+        "Ops.reduce_first",
+        "empty-batch",
+        "ours returns starts_ends [0] (n + 1 entries), 8.3.14 an empty array",
+    ),
+    (
+        "Ops.reduce_first",
+        "float-lengths",
+        "ours checks lengths where they are used (8.3.14 truncates floats)",
+    ),
+    (
+        "Ops.reduce_last",
+        "float-lengths",
+        "both refuse; ours says why with a ValueError (8.3.14: IndexError)",
+    ),
+    (
+        "Ops.flatten",
+        "only-empty-seqs,pad=1",
+        "empty arrays get no padding of their own (unflatten relies on it)",
+    ),
     ("Ops.unflatten", "lengths-too-long", "8.3.14 returns truncated garbage; ours refuses"),
-    ("Ops.ngrams", "n=*,empty-keys", "8.3.14 crashes (IndexError) on no keys; ours returns no n-grams"),
+    (
+        "Ops.ngrams",
+        "n=*,empty-keys",
+        "8.3.14 crashes (IndexError) on no keys; ours returns no n-grams",
+    ),
     ("Ops.gather_add", "empty-batch", "8.3.14 crashes (IndexError) on an empty batch"),
     ("Ops.scatter_add", "*", "8.3.14 returns None; ours also returns the updated table"),
     ("Ops.backprop_maxout", "empty-batch", "8.3.14 crashes (IndexError) on an empty batch"),
     ("Ops.insert_into", "empty-list", "8.3.14 crashes (IndexError) on no items"),
     ("Ops.minibatch", "size=0", "8.3.14 loops for ever"),
     ("to_categorical", "negative", "8.3.14 wraps -1 to the last class; ours refuses the label"),
-    ("get_array_module", "list", "ours answers numpy for non-arrays; its internal callers rely on it"),
-    ("get_array_module", "None", "ours answers numpy for non-arrays; its internal callers rely on it"),
+    (
+        "get_array_module",
+        "list",
+        "ours answers numpy for non-arrays; its internal callers rely on it",
+    ),
+    (
+        "get_array_module",
+        "None",
+        "ours answers numpy for non-arrays; its internal callers rely on it",
+    ),
     ("Ragged", "list-lengths", "ours converts a list of lengths to an int32 array"),
     ("Ragged", "empty", "8.3.14 reshapes empty data to (0, 0), losing the width; ours keeps it"),
     ("Maxout", "empty-batch", "8.3.14 crashes (IndexError) on an empty batch"),
@@ -50,36 +87,66 @@ KNOWN_DIFFERENCES: List[Tuple[str, str, str]] = [
     ("Embed(column=1)", "empty-batch", "8.3.14 crashes (IndexError) on an empty 1d batch"),
     ("HashEmbed", "*empty", "8.3.14 crashes (NameError) on an empty batch"),
     ("HashEmbed", "empty-batch", "8.3.14 crashes (NameError) on an empty batch"),
-    ("premap_ids", "*", "8.3.14 refuses 1d ids (ValueError); ours maps them (column applies to 2d)"),
+    (
+        "premap_ids",
+        "*",
+        "8.3.14 refuses 1d ids (ValueError); ours maps them (column applies to 2d)",
+    ),
     ("Embed", "2d-*", "ids have no gradient; ours returns zeros of the ids' shape, 8.3.14 of (n,)"),
-    ("LSTM", "empty-list", "both refuse a list; ours says so with a TypeError (8.3.14: AttributeError)"),
+    (
+        "LSTM",
+        "empty-list",
+        "both refuse a list; ours says so with a TypeError (8.3.14: AttributeError)",
+    ),
     ("LSTM", "only-empty-seqs", "8.3.14 crashes (IndexError) when every sequence is empty"),
     ("LSTM", "*", "8.3.14's LSTM input gradient is wrong (finite differences agree with ours)"),
     ("list2ragged", "only-empty-seqs", "8.3.14 reshapes empty data to (0, 0), losing the width"),
     ("reduce_*", "only-empty-seqs", "8.3.14 reshapes empty data to (0, 0), losing the width"),
-    ("ParametricAttention", "only-empty-seqs", "8.3.14 crashes (IndexError) when every sequence is empty"),
+    (
+        "ParametricAttention",
+        "only-empty-seqs",
+        "8.3.14 crashes (IndexError) when every sequence is empty",
+    ),
     ("PyTorchLSTM", "*", "needs PyTorch, which only this side may have"),
     ("Model", "mixed_precision-cpu", "needs PyTorch, which only this side may have"),
     ("PyTorchGradScaler", "*", "needs PyTorch, which only this side may have"),
-    ("loss", "L2Distance-ragged", "both refuse Ragged; ours says so with a TypeError (8.3.14: AttributeError)"),
+    (
+        "loss",
+        "L2Distance-ragged",
+        "both refuse Ragged; ours says so with a TypeError (8.3.14: AttributeError)",
+    ),
     ("chain", "one-layer", "ours accepts a single layer; 8.3.14 requires two"),
     ("with_reshape(Linear)", "empty-batch", "8.3.14 cannot reshape an empty batch (ValueError)"),
-    ("ParametricAttention_v2", "only-empty-seqs", "8.3.14 crashes (IndexError) when every sequence is empty"),
-    ("with_array(Embed)", "only-empty-ids", "8.3.14 crashes (IndexError): it joins no ids into a float array"),
+    (
+        "ParametricAttention_v2",
+        "only-empty-seqs",
+        "8.3.14 crashes (IndexError) when every sequence is empty",
+    ),
+    (
+        "with_array(Embed)",
+        "only-empty-ids",
+        "8.3.14 crashes (IndexError): it joins no ids into a float array",
+    ),
     ("bidirectional", "empty-padded", "8.3.14 crashes (IndexError) on an empty batch"),
 ]
 
 
 def known_difference(function: str, edge: str) -> Optional[str]:
     for function_pattern, edge_pattern, reason in KNOWN_DIFFERENCES:
-        if fnmatch.fnmatchcase(function, function_pattern) and fnmatch.fnmatchcase(edge, edge_pattern):
+        if fnmatch.fnmatchcase(function, function_pattern) and fnmatch.fnmatchcase(
+            edge, edge_pattern
+        ):
             return reason
     return None
 
 
 def run_side(python: Path, cwd: Path, env: Dict[str, str], out: Path) -> Dict[str, Any]:
     subprocess.run(
-        [str(python), str(RUNNER), str(out)], cwd=cwd, env=env, check=True, timeout=600,
+        [str(python), str(RUNNER), str(out)],
+        cwd=cwd,
+        env=env,
+        check=True,
+        timeout=600,
         capture_output=True,
     )
     with open(out, "rb") as file:
@@ -132,5 +199,7 @@ def test_known_differences_are_still_needed(outcomes):
                     used.add(entry)
                     break
     # PyTorch may be installed on both sides (then those cases agree).
-    stale = [entry for entry in KNOWN_DIFFERENCES if entry not in used and "PyTorch" not in entry[2]]
+    stale = [
+        entry for entry in KNOWN_DIFFERENCES if entry not in used and "PyTorch" not in entry[2]
+    ]
     assert not stale, f"entries that excuse nothing (remove them): {stale}"

@@ -1,4 +1,5 @@
 """Beam search and MaxViolation, driven through the toy transition system."""
+
 import itertools
 import math
 
@@ -89,11 +90,17 @@ def test_finished_states_carry_over_with_mean_step_bonus():
 
 def test_costs_accumulate_into_loss():
     toy = ToyBeam(3, width=3, limit=2)
-    toy.advance(numpy.asarray([[0.0, 2.0, 1.0]]), costs=numpy.asarray([[0.0, 1.0, 0.0]]),
-                valid=numpy.asarray([[0, 1, 1]]))
+    toy.advance(
+        numpy.asarray([[0.0, 2.0, 1.0]]),
+        costs=numpy.asarray([[0.0, 1.0, 0.0]]),
+        valid=numpy.asarray([[0, 1, 1]]),
+    )
     assert toy.beam.loss == pytest.approx(1.0)
-    toy.advance(numpy.zeros((2, 3)) + [0.0, 1.0, 0.0], costs=numpy.ones((2, 3)),
-                valid=numpy.asarray([[0, 1, 1], [0, 1, 1]]))
+    toy.advance(
+        numpy.zeros((2, 3)) + [0.0, 1.0, 0.0],
+        costs=numpy.ones((2, 3)),
+        valid=numpy.asarray([[0, 1, 1], [0, 1, 1]]),
+    )
     assert toy.beam.loss == pytest.approx(2.0)
     assert toy.beam.is_done
 
@@ -134,8 +141,11 @@ def test_advance_without_valid_classes_raises():
 def _pred_and_gold():
     # Predicted beam prefers class 2 (cost 1); gold beam is restricted to class 1.
     pred = ToyBeam(3, width=2, limit=1)
-    pred.advance(numpy.asarray([[0.0, 1.0, 2.0]]), costs=numpy.asarray([[0.0, 0.0, 1.0]]),
-                 valid=numpy.asarray([[0, 1, 1]]))
+    pred.advance(
+        numpy.asarray([[0.0, 1.0, 2.0]]),
+        costs=numpy.asarray([[0.0, 0.0, 1.0]]),
+        valid=numpy.asarray([[0, 1, 1]]),
+    )
     gold = ToyBeam(3, width=2, limit=1)
     gold.advance(numpy.asarray([[0.0, 1.0, 2.0]]), valid=numpy.asarray([[0, 1, 0]]))
     return pred, gold

@@ -1,5 +1,6 @@
 """Runs snippets under thinc 8.3.14 (the reference virtualenv) for the weight-layer
 tests, so they can load its bytes and compare outputs on the same weights."""
+
 import os
 import pickle
 import subprocess

@@ -1,5 +1,6 @@
 """Weight setup shared by the layer tests: replace a fresh dense model's W and b
 with seeded uniform values, so outputs and gradients are not trivially zero."""
+
 import numpy
 
 from thinc.model import Model

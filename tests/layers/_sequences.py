@@ -1,5 +1,6 @@
 """Checks and adapters that the sequence tests (with_list, with_padded, with_ragged,
 with_flatten, with_array, list2padded...) share: gradients on lists and Ragged, configs."""
+
 from typing import Callable, Sequence
 
 import numpy

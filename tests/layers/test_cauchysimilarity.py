@@ -1,4 +1,5 @@
 """Tests for CauchySimilarity ("CauchySimilarity.v1"): 1 / (1 + sum W (a - b)**2)."""
+
 import numpy
 import pytest
 
@@ -49,7 +50,9 @@ def test_bytes_config_and_bad_input():
     model = weighted_model()
     copy = CauchySimilarity(nI=3).from_bytes(model.to_bytes())
     numpy.testing.assert_array_equal(copy.predict((X1, X2)), model.predict((X1, X2)))
-    resolved = registry.resolve(Config().from_str('[model]\n@layers = "CauchySimilarity.v1"\nnI = 5\n'))["model"]
+    resolved = registry.resolve(
+        Config().from_str('[model]\n@layers = "CauchySimilarity.v1"\nnI = 5\n')
+    )["model"]
     assert resolved.get_dim("nI") == 5
     with pytest.raises(ValueError, match="same shape"):
         model.predict((X1, X2[:1]))

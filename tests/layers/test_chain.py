@@ -1,5 +1,6 @@
 """chain: names, dims, shape inference at initialize, composition of forward
 and backward passes, config resolution and bytes."""
+
 import numpy
 import pytest
 

@@ -1,5 +1,6 @@
 """Tests for ClippedLinear and its presets HardSigmoid, HardTanh and ReluK: the
 clipping arithmetic, gradients, dims, bytes, config and thinc 8.3.14 parity."""
+
 import math
 
 import numpy
@@ -42,7 +43,9 @@ def test_presets_on_hand_checked_values(factory, expected):
 
 
 def test_custom_slope_offset_and_range():
-    model = identity_layer(ClippedLinear(nO=3, nI=3, slope=2.0, offset=1.0, min_val=-2.0, max_val=3.0))
+    model = identity_layer(
+        ClippedLinear(nO=3, nI=3, slope=2.0, offset=1.0, min_val=-2.0, max_val=3.0)
+    )
     # clip(2x + 1, -2, 3) on [-8, -1, -0.25] and [0, 0.5, 7]
     numpy.testing.assert_allclose(model.predict(X_HAND), [[-2, -1, 0.5], [1, 2, 3]], atol=1e-6)
     assert ReluK(k=2.5).attrs == {"slope": 1.0, "offset": 0.0, "min_val": 0.0, "max_val": 2.5}
@@ -76,7 +79,9 @@ def test_gradient_is_zero_where_clipped():
     numpy.testing.assert_allclose(dX, [[0, 0, 1], [1, 1, 0]])
     model = identity_layer(HardSigmoid(nO=3, nI=3))
     Y, backprop = model.begin_update(X_HAND)
-    numpy.testing.assert_allclose(backprop(numpy.ones_like(Y)), [[0, 0.2, 0.2], [0.2, 0.2, 0]], atol=1e-7)
+    numpy.testing.assert_allclose(
+        backprop(numpy.ones_like(Y)), [[0, 0.2, 0.2], [0.2, 0.2, 0]], atol=1e-7
+    )
 
 
 def test_dims_inferred_and_glorot_scale():
@@ -97,7 +102,9 @@ def test_bytes_round_trip():
 
 @pytest.mark.parametrize("name", ["ClippedLinear.v1", "HardSigmoid.v1", "HardTanh.v1", "ReluK.v1"])
 def test_resolves_from_config(name):
-    config = Config().from_str(f'[model]\n@layers = "{name}"\nnO = 3\nnormalize = true\ndropout = 0.2\n')
+    config = Config().from_str(
+        f'[model]\n@layers = "{name}"\nnO = 3\nnormalize = true\ndropout = 0.2\n'
+    )
     model = registry.resolve(config)["model"]
     assert model.name == "clipped_linear>>layernorm>>dropout"
 

@@ -1,6 +1,7 @@
 """Tests for the dense layers with an elementwise activation (Dish, Gelu, HardSwish,
 HardSwishMobilenet, Mish, Swish): values, gradients, dims, bytes, config, composition
 with LayerNorm/Dropout, and thinc 8.3.14 parity, one parametrized row per layer."""
+
 import math
 from typing import Callable, NamedTuple
 
@@ -68,24 +69,60 @@ class Row(NamedTuple):
 
 
 ROWS = [
-    Row(Dish, "Dish.v1", "dish", dish,
+    Row(
+        Dish,
+        "Dish.v1",
+        "dish",
+        dish,
         [[-0.1055728, 0.0000000, 0.8535534], [2.9230249, -0.1381966, 0.3618034]],
-        "he_normal", False),
-    Row(Gelu, "Gelu.v1", "gelu", gelu,
+        "he_normal",
+        False,
+    ),
+    Row(
+        Gelu,
+        "Gelu.v1",
+        "gelu",
+        gelu,
         [[-0.0455003, 0.0000000, 0.8413447], [2.9959503, -0.1542688, 0.3457312]],
-        "he_normal", True),
-    Row(HardSwish, "HardSwish.v1", "hardswish", hard_swish,
+        "he_normal",
+        True,
+    ),
+    Row(
+        HardSwish,
+        "HardSwish.v1",
+        "hardswish",
+        hard_swish,
         [[-0.2000000, 0.0000000, 0.7000000], [3.0000000, -0.2000000, 0.3000000]],
-        "he_normal", True),
-    Row(HardSwishMobilenet, "HardSwishMobilenet.v1", "hardswishmobilenet", hard_swish_mobilenet,
+        "he_normal",
+        True,
+    ),
+    Row(
+        HardSwishMobilenet,
+        "HardSwishMobilenet.v1",
+        "hardswishmobilenet",
+        hard_swish_mobilenet,
         [[-0.3333333, 0.0000000, 0.6666667], [3.0000000, -0.2083333, 0.2916667]],
-        "he_normal", True),
-    Row(Mish, "Mish.v1", "mish", mish,
+        "he_normal",
+        True,
+    ),
+    Row(
+        Mish,
+        "Mish.v1",
+        "mish",
+        mish,
         [[-0.2525015, 0.0000000, 0.8650984], [2.9865350, -0.2207438, 0.3752452]],
-        "glorot_uniform", True),
-    Row(Swish, "Swish.v1", "swish", swish,
+        "glorot_uniform",
+        True,
+    ),
+    Row(
+        Swish,
+        "Swish.v1",
+        "swish",
+        swish,
         [[-0.2384058, 0.0000000, 0.7310586], [2.8577224, -0.1887703, 0.3112297]],
-        "he_normal", True),
+        "he_normal",
+        True,
+    ),
 ]
 
 HAND_CHECKED_INPUT = [[-2.0, 0.0, 1.0], [3.0, -0.5, 0.5]]

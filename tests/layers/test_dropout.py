@@ -1,5 +1,6 @@
 """Dropout: identity at prediction, scaled random masks in training, for arrays,
 lists, Ragged and Padded, and its dropout_rate attr."""
+
 import numpy
 import pytest
 

@@ -1,5 +1,6 @@
 """Tests for Embed ("Embed.v1"): row lookup, column selection, dropout over output
 columns, gradients, bytes, config, bad ids and thinc 8.3.14 parity."""
+
 import numpy
 import pytest
 

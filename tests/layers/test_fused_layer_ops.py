@@ -1,5 +1,6 @@
 """The private whole-layer ops behind LayerNorm and Maxout: NumpyOps' compiled
 versions against the reference Ops, finite-difference gradients, and bad shapes."""
+
 import numpy
 import pytest
 from hypothesis import given, settings
@@ -85,7 +86,9 @@ def test_layer_norm_takes_strided_input_and_other_ops_fall_back():
     X, G, b = random_arrays(4, "float32", (6, 8), (4,), (4,))
     strided = X[:, ::2]
     Y, _ = compiled._layer_norm_forward(strided, G, b)
-    assert_close(Y, reference._layer_norm_forward(numpy.ascontiguousarray(strided), G, b)[0], "float32")
+    assert_close(
+        Y, reference._layer_norm_forward(numpy.ascontiguousarray(strided), G, b)[0], "float32"
+    )
     # Mixed dtypes take the reference path, with numpy's promotion.
     Y_mixed, _ = compiled._layer_norm_forward(X[:, :4], G.astype("float64"), b)
     assert Y_mixed.dtype == numpy.float64

@@ -1,5 +1,6 @@
 """Tests for HashEmbed ("HashEmbed.v1"): four seeded hashes per id into a table,
 summed; seeds, column, dropout, gradients, bytes, config and thinc 8.3.14 parity."""
+
 import numpy
 import pytest
 
@@ -36,7 +37,11 @@ def test_names_dims_attrs_and_init():
     model.initialize()
     E = model.get_param("E")
     assert E.shape == (10, 4) and abs(E).max() <= 0.1 and E.std() > 0.01
-    assert HashEmbed(nO=2, nV=3, seed=1, dropout=0.5).attrs == {"column": None, "seed": 1, "dropout_rate": 0.5}
+    assert HashEmbed(nO=2, nV=3, seed=1, dropout=0.5).attrs == {
+        "column": None,
+        "seed": 1,
+        "dropout_rate": 0.5,
+    }
 
 
 def test_default_seed_is_the_model_id():
@@ -132,7 +137,9 @@ def test_bytes_and_config():
     copy = HashEmbed(nO=3, nV=5).from_bytes(model.to_bytes())
     assert copy.attrs["seed"] == 7
     numpy.testing.assert_array_equal(copy.predict(IDS), model.predict(IDS))
-    config = Config().from_str('[model]\n@layers = "HashEmbed.v1"\nnO = 3\nnV = 7\nseed = 4\ncolumn = 0\n')
+    config = Config().from_str(
+        '[model]\n@layers = "HashEmbed.v1"\nnO = 3\nnV = 7\nseed = 4\ncolumn = 0\n'
+    )
     resolved = registry.resolve(config)["model"]
     assert resolved.name == "ints-getitem>>hashembed" and resolved.layers[1].attrs["seed"] == 4
 
@@ -158,4 +165,6 @@ result = dict(bytes=model.to_bytes(), ids=ids, Y=Y, dY=dY, dE=model.layers[1].ge
     Y, backprop = model.begin_update(reference["ids"])
     numpy.testing.assert_allclose(Y, reference["Y"], rtol=1e-6, atol=1e-7)
     backprop(reference["dY"])
-    numpy.testing.assert_allclose(model.layers[1].get_grad("E"), reference["dE"], rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(
+        model.layers[1].get_grad("E"), reference["dE"], rtol=1e-5, atol=1e-6
+    )

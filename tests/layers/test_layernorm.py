@@ -1,4 +1,5 @@
 """LayerNorm: per-row normalization with gain and bias, and its gradients."""
+
 import numpy
 import pytest
 

@@ -1,4 +1,5 @@
 """Linear: dims, init, forward against numpy, gradients, errors, config, bytes."""
+
 import numpy
 import pytest
 

@@ -1,4 +1,5 @@
 """Tests for Logistic ("Logistic.v1"): elementwise sigmoid with no weights."""
+
 import numpy
 import pytest
 

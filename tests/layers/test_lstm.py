@@ -1,5 +1,6 @@
 """Tests for LSTM ("LSTM.v1"): the flat parameter layout, initial states, a
 hand-computed one-step cell, gradients, bytes, config and thinc 8.3.14 parity."""
+
 import numpy
 import pytest
 
@@ -15,7 +16,9 @@ def make_padded(nI: int = 3, seed: int = 0) -> Padded:
     # Two sequences, of lengths 3 and 2, sorted longest first as Padded requires.
     data = numpy.random.default_rng(seed).uniform(-1, 1, (3, 2, nI)).astype("f")
     data[2, 1] = 0
-    return Padded(data, numpy.array([2, 2, 1], "i"), numpy.array([3, 2], "i"), numpy.array([0, 1], "i"))
+    return Padded(
+        data, numpy.array([2, 2, 1], "i"), numpy.array([3, 2], "i"), numpy.array([0, 1], "i")
+    )
 
 
 def sigmoid(x):
@@ -25,7 +28,12 @@ def sigmoid(x):
 def test_names_dims_attrs():
     model = LSTM(nO=4, nI=3, bi=True, depth=2, dropout=0.1)
     assert model.name == "lstm"
-    assert {name: model.get_dim(name) for name in model.dim_names} == {"nO": 4, "nI": 3, "depth": 2, "dirs": 2}
+    assert {name: model.get_dim(name) for name in model.dim_names} == {
+        "nO": 4,
+        "nI": 3,
+        "depth": 2,
+        "dirs": 2,
+    }
     assert model.attrs == {"registry_name": "LSTM.v1", "dropout_rate": 0.1}
     assert list(model.param_names) == ["LSTM", "HC0"]
 
@@ -58,7 +66,9 @@ def test_layout_weights_then_bias_per_block():
 def test_dims_inferred_from_data():
     model = LSTM()
     Xp = make_padded(nI=5)
-    model.initialize(X=Xp, Y=Padded(numpy.zeros((3, 2, 6), "f"), Xp.size_at_t, Xp.lengths, Xp.indices))
+    model.initialize(
+        X=Xp, Y=Padded(numpy.zeros((3, 2, 6), "f"), Xp.size_at_t, Xp.lengths, Xp.indices)
+    )
     assert model.get_dim("nI") == 5 and model.get_dim("nO") == 6
 
 
@@ -71,7 +81,12 @@ def test_one_step_against_hand_computed_cell():
     params[0:4] = [5.0, 1.0, 1.0, 2.0]
     params[4:8] = [0.0, 0.0, -0.5, 0.0]
     model.set_param("LSTM", params)
-    X = Padded(numpy.array([[[0.5]]], "f"), numpy.array([1], "i"), numpy.array([1], "i"), numpy.array([0], "i"))
+    X = Padded(
+        numpy.array([[[0.5]]], "f"),
+        numpy.array([1], "i"),
+        numpy.array([1], "i"),
+        numpy.array([0], "i"),
+    )
     Y = model.predict(X).data[0, 0, 0]
     # c0 = 0, so the forget gate has no effect on the first step.
     i, o, g = sigmoid(0.5), sigmoid(0.5 - 0.5), numpy.tanh(1.0)
@@ -105,7 +120,9 @@ def test_gradients_match_finite_differences(kwargs):
     idx, expected = numeric_grad(loss, Xp.data, 1e-3, 30, rng)
     numpy.testing.assert_allclose(dXp.data.reshape(-1)[idx], expected, atol=1e-2, rtol=5e-2)
     params = model.get_param("LSTM")
-    idx, expected = numeric_grad(lambda: (model.set_param("LSTM", params), loss())[1], params, 1e-3, 30, rng)
+    idx, expected = numeric_grad(
+        lambda: (model.set_param("LSTM", params), loss())[1], params, 1e-3, 30, rng
+    )
     numpy.testing.assert_allclose(model.get_grad("LSTM")[idx], expected, atol=1e-2, rtol=5e-2)
 
 
@@ -113,8 +130,12 @@ def test_bytes_config_and_bad_input():
     model = LSTM(nO=4, nI=3, bi=True)
     model.initialize()
     copy = LSTM(nO=4, nI=3, bi=True).from_bytes(model.to_bytes())
-    numpy.testing.assert_array_equal(copy.predict(make_padded()).data, model.predict(make_padded()).data)
-    config = Config().from_str('[model]\n@layers = "LSTM.v1"\nnO = 6\nnI = 2\nbi = true\ndepth = 2\n')
+    numpy.testing.assert_array_equal(
+        copy.predict(make_padded()).data, model.predict(make_padded()).data
+    )
+    config = Config().from_str(
+        '[model]\n@layers = "LSTM.v1"\nnO = 6\nnI = 2\nbi = true\ndepth = 2\n'
+    )
     resolved = registry.resolve(config)["model"]
     assert resolved.get_dim("dirs") == 2 and resolved.get_dim("depth") == 2
     with pytest.raises(ValueError, match="shape"):
@@ -144,11 +165,17 @@ result = dict(bytes=model.to_bytes(), data=data, Y=Y.data, predicted=model.predi
     model = LSTM(nO=4, nI=3, bi=True, depth=2).from_bytes(reference["bytes"])
     # Our bytes for the same weights are thinc's, byte for byte.
     assert model.to_bytes() == reference["bytes"]
-    size_at_t, lengths, indices = numpy.array([3, 2, 2, 1], "i"), numpy.array([4, 3, 1], "i"), numpy.array([2, 0, 1], "i")
+    size_at_t, lengths, indices = (
+        numpy.array([3, 2, 2, 1], "i"),
+        numpy.array([4, 3, 1], "i"),
+        numpy.array([2, 0, 1], "i"),
+    )
     Xp = Padded(reference["data"], size_at_t, lengths, indices)
     Yp, _ = model.begin_update(Xp)
     numpy.testing.assert_allclose(Yp.data, reference["Y"], rtol=1e-5, atol=1e-6)
-    numpy.testing.assert_allclose(model.predict(Xp).data, reference["predicted"], rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(
+        model.predict(Xp).data, reference["predicted"], rtol=1e-5, atol=1e-6
+    )
     # Only outputs are compared: thinc 8.3.14's LSTM gradients (dX and dW) disagree
     # with finite differences, so test_gradients_match_finite_differences checks ours.
 

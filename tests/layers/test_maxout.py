@@ -1,5 +1,6 @@
 """Tests for Maxout ("Maxout.v1"): the max over nP pieces, W of shape (nO, nP, nI),
 gradients, dims, bytes, config, chain composition and thinc 8.3.14 parity."""
+
 import math
 
 import numpy
@@ -61,7 +62,9 @@ def test_bytes_config_chain_and_bad_input():
     model = with_random_params(Maxout(nO=3, nI=4, nP=2))
     copy = Maxout(nO=3, nI=4, nP=2).from_bytes(model.to_bytes())
     numpy.testing.assert_array_equal(copy.predict(make_input()), model.predict(make_input()))
-    config = Config().from_str('[model]\n@layers = "Maxout.v1"\nnO = 3\nnP = 2\nnormalize = true\ndropout = 0.1\n')
+    config = Config().from_str(
+        '[model]\n@layers = "Maxout.v1"\nnO = 3\nnP = 2\nnormalize = true\ndropout = 0.1\n'
+    )
     resolved = registry.resolve(config)["model"]
     assert resolved.name == "maxout>>layernorm>>dropout"
     assert resolved.layers[0].layers[0].get_dim("nP") == 2

@@ -1,5 +1,6 @@
 """Tests for MultiSoftmax ("MultiSoftmax.v1"): one dense layer for several groups of
 classes. Like thinc 8.3.14 it returns the unnormalised scores (checked below)."""
+
 import numpy
 import pytest
 

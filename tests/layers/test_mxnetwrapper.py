@@ -1,12 +1,16 @@
 """MXNetWrapper: outputs and gradients match mxnet.autograd on the same weights,
 training steps go through thinc optimizers, serialization round-trips safely.
 Runs where MXNet is installed (.venv-mxnet from scripts/make_framework_venvs.sh)."""
+
 import warnings
 
 import numpy
 import pytest
 
-mx = pytest.importorskip("mxnet", reason="needs MXNet: run scripts/make_framework_venvs.sh all, then these tests with .venv-mxnet/bin/python")
+mx = pytest.importorskip(
+    "mxnet",
+    reason="needs MXNet: run scripts/make_framework_venvs.sh all, then these tests with .venv-mxnet/bin/python",
+)
 
 from thinc import compat  # noqa: E402
 from thinc.config import registry  # noqa: E402
@@ -68,8 +72,9 @@ def test_forward_and_gradients_match_mxnet_autograd():
     numpy.testing.assert_allclose(dX, X_ref.grad.asnumpy(), rtol=1e-5, atol=1e-6)
     ours = net._collect_params_with_prefix()
     for name, theirs in reference._collect_params_with_prefix().items():
-        numpy.testing.assert_allclose(ours[name].grad().asnumpy(), theirs.grad().asnumpy(),
-                                      rtol=1e-5, atol=1e-6, err_msg=name)
+        numpy.testing.assert_allclose(
+            ours[name].grad().asnumpy(), theirs.grad().asnumpy(), rtol=1e-5, atol=1e-6, err_msg=name
+        )
 
 
 def test_input_gradient_matches_finite_differences():
@@ -111,8 +116,13 @@ def test_finish_update_applies_thinc_sgd_step():
     grads = {n: p.grad().asnumpy() for n, p in params.items()}
     model.finish_update(SGD(0.1, grad_clip=0.0))
     for name, param in params.items():
-        numpy.testing.assert_allclose(param.data().asnumpy(), before[name] - 0.1 * grads[name],
-                                      rtol=1e-5, atol=1e-6, err_msg=name)
+        numpy.testing.assert_allclose(
+            param.data().asnumpy(),
+            before[name] - 0.1 * grads[name],
+            rtol=1e-5,
+            atol=1e-6,
+            err_msg=name,
+        )
         assert not param.grad().asnumpy().any(), "gradients are reset after the step"
 
 
@@ -198,8 +208,10 @@ def test_use_params_swaps_in_averages():
     model = MXNetWrapper(net)
     X = inputs()
     shim = model.shims[0]
-    zeros = {(shim.id, name): numpy.zeros(p.shape, dtype="f")
-             for name, p in net._collect_params_with_prefix().items()}
+    zeros = {
+        (shim.id, name): numpy.zeros(p.shape, dtype="f")
+        for name, p in net._collect_params_with_prefix().items()
+    }
     original = model.predict(X)
     with model.use_params(zeros):
         assert not model.predict(X).any()
@@ -226,8 +238,9 @@ def test_use_params_leaves_the_averages_writeable():
     net = make_mlp()
     model = MXNetWrapper(net)
     shim = model.shims[0]
-    averages = {(shim.id, name): p.data().asnumpy()
-                for name, p in net._collect_params_with_prefix().items()}
+    averages = {
+        (shim.id, name): p.data().asnumpy() for name, p in net._collect_params_with_prefix().items()
+    }
     with model.use_params(averages):
         model.predict(inputs())
     assert all(array.flags.writeable for array in averages.values())

@@ -1,4 +1,5 @@
 """noop: passes data and gradients through and keeps any layers it is given."""
+
 import numpy
 
 from thinc.config import Config, registry

@@ -1,5 +1,6 @@
 """Tests for ParametricAttention ("ParametricAttention.v1"): rows scaled by a
 per-sequence softmax of x . Q; gradients, bytes, config and thinc 8.3.14 parity."""
+
 import numpy
 import pytest
 
@@ -39,10 +40,15 @@ def test_hand_checked_values():
     model = ParametricAttention(nO=2)
     model.initialize()
     model.set_param("Q", numpy.array([1.0, 0.0], dtype="f"))
-    X = Ragged(numpy.array([[0.0, 1.0], [numpy.log(3), 2.0], [5.0, 5.0]], dtype="f"), numpy.array([2, 1], "i"))
+    X = Ragged(
+        numpy.array([[0.0, 1.0], [numpy.log(3), 2.0], [5.0, 5.0]], dtype="f"),
+        numpy.array([2, 1], "i"),
+    )
     Y = model.predict(X)
     # Sequence 1 scores 0 and log 3 -> weights 1/4 and 3/4; a lone row weighs 1.
-    numpy.testing.assert_allclose(Y.data, [[0.0, 0.25], [0.75 * numpy.log(3), 1.5], [5.0, 5.0]], rtol=1e-6)
+    numpy.testing.assert_allclose(
+        Y.data, [[0.0, 0.25], [0.75 * numpy.log(3), 1.5], [5.0, 5.0]], rtol=1e-6
+    )
     numpy.testing.assert_array_equal(Y.lengths, [2, 1])
 
 
@@ -52,7 +58,10 @@ def test_forward_matches_numpy_and_gradients():
     model.set_param("Q", numpy.array([0.5, -1.0, 2.0], dtype="f"))
     Xr = make_ragged()
     numpy.testing.assert_allclose(
-        model.predict(Xr).data, numpy_attention(Xr.data, model.get_param("Q"), LENGTHS), rtol=1e-5, atol=1e-6
+        model.predict(Xr).data,
+        numpy_attention(Xr.data, model.get_param("Q"), LENGTHS),
+        rtol=1e-5,
+        atol=1e-6,
     )
     check_gradients(model, Xr, to_array=lambda r: r.data, input_arrays=lambda r: [r.data])
 
@@ -61,8 +70,12 @@ def test_bytes_config_and_bad_input():
     model = ParametricAttention(nO=3)
     model.initialize()
     copy = ParametricAttention(nO=3).from_bytes(model.to_bytes())
-    numpy.testing.assert_array_equal(copy.predict(make_ragged()).data, model.predict(make_ragged()).data)
-    resolved = registry.resolve(Config().from_str('[model]\n@layers = "ParametricAttention.v1"\nnO = 4\n'))["model"]
+    numpy.testing.assert_array_equal(
+        copy.predict(make_ragged()).data, model.predict(make_ragged()).data
+    )
+    resolved = registry.resolve(
+        Config().from_str('[model]\n@layers = "ParametricAttention.v1"\nnO = 4\n')
+    )["model"]
     assert resolved.get_dim("nO") == 4
     with pytest.raises(TypeError, match="Ragged"):
         model.predict(make_ragged().data)

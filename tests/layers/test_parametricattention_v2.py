@@ -1,5 +1,6 @@
 """Tests for ParametricAttention_v2 ("ParametricAttention.v2"): attention scored on
 keys from a key_transform layer, which is trained through the same backprop."""
+
 import numpy
 import pytest
 
@@ -45,7 +46,9 @@ def test_key_transform_dims_inferred_and_trained():
     assert linear.get_dim("nI") == 3 and linear.get_dim("nO") == 3
     linear.set_param("W", numpy.random.default_rng(1).normal(size=(3, 3)).astype("f"))
     model.set_param("Q", numpy.array([0.5, -1.0, 2.0], dtype="f"))
-    check_gradients(model, make_ragged(), to_array=lambda r: r.data, input_arrays=lambda r: [r.data])
+    check_gradients(
+        model, make_ragged(), to_array=lambda r: r.data, input_arrays=lambda r: [r.data]
+    )
     assert linear.has_grad("W")
 
 
@@ -53,7 +56,9 @@ def test_bytes_config_and_bad_input():
     model = ParametricAttention_v2(key_transform=Linear(3, 3))
     model.initialize(X=make_ragged())
     copy = ParametricAttention_v2(key_transform=Linear(3, 3)).from_bytes(model.to_bytes())
-    numpy.testing.assert_array_equal(copy.predict(make_ragged()).data, model.predict(make_ragged()).data)
+    numpy.testing.assert_array_equal(
+        copy.predict(make_ragged()).data, model.predict(make_ragged()).data
+    )
     config = Config().from_str(
         '[model]\n@layers = "ParametricAttention.v2"\nnO = 3\n\n[model.key_transform]\n@layers = "Linear.v1"\n'
     )

@@ -1,5 +1,6 @@
 """Tests for premap_ids ("premap_ids.v1"): table lookups with a default, column
 selection, int32 (N, 1) output, validation, config and thinc 8.3.14 parity."""
+
 import numpy
 import pytest
 from preshed.maps import PreshMap
@@ -53,10 +54,14 @@ def test_bad_tables_and_inputs():
 
 
 def test_config_and_bytes():
-    config = Config().from_str('[model]\n@layers = "premap_ids.v1"\ndefault = 5\ncolumn = 0\n\n[model.mapping_table]\n')
+    config = Config().from_str(
+        '[model]\n@layers = "premap_ids.v1"\ndefault = 5\ncolumn = 0\n\n[model.mapping_table]\n'
+    )
     config["model"]["mapping_table"] = {1: 10, 2: 20}
     model = registry.resolve(config)["model"]
-    numpy.testing.assert_array_equal(model.predict(numpy.array([[2], [3]], dtype="int64")), [[20], [5]])
+    numpy.testing.assert_array_equal(
+        model.predict(numpy.array([[2], [3]], dtype="int64")), [[20], [5]]
+    )
     # The table is no part of the bytes (as in thinc); default and column are.
     copy = premap_ids({1: 10, 2: 20}, default=0).from_bytes(model.to_bytes())
     assert copy.attrs["default"] == 5 and copy.attrs["column"] == 0

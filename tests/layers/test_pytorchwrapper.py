@@ -1,5 +1,6 @@
 """PyTorchWrapper and TorchScriptWrapper: outputs and gradients match torch's
 own autograd, training steps go through thinc optimizers, serialization is safe."""
+
 import copy
 import io
 import subprocess
@@ -50,8 +51,9 @@ def test_forward_and_gradients_match_torch_autograd():
     numpy.testing.assert_allclose(Y, Y_ref.detach().numpy(), rtol=1e-5, atol=1e-6)
     numpy.testing.assert_allclose(dX, X_ref.grad.numpy(), rtol=1e-5, atol=1e-6)
     for (name, ours), (_, theirs) in zip(module.named_parameters(), reference.named_parameters()):
-        numpy.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5,
-                                      atol=1e-6, err_msg=name)
+        numpy.testing.assert_allclose(
+            ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-6, err_msg=name
+        )
 
 
 def test_predict_matches_begin_update_and_needs_no_grad():
@@ -71,8 +73,13 @@ def test_finish_update_applies_thinc_sgd_step():
     grads = {n: p.grad.clone().numpy() for n, p in module.named_parameters()}
     model.finish_update(SGD(0.1, grad_clip=0.0))
     for name, param in module.named_parameters():
-        numpy.testing.assert_allclose(param.detach().numpy(), before[name] - 0.1 * grads[name],
-                                      rtol=1e-5, atol=1e-6, err_msg=name)
+        numpy.testing.assert_allclose(
+            param.detach().numpy(),
+            before[name] - 0.1 * grads[name],
+            rtol=1e-5,
+            atol=1e-6,
+            err_msg=name,
+        )
         assert not param.grad.any(), "gradients are reset after the step"
 
 
@@ -173,7 +180,9 @@ def test_use_params_swaps_in_averages():
     model = PyTorchWrapper(module)
     X = inputs()
     shim = model.shims[0]
-    zeros = {(shim.id, name): numpy.zeros(p.shape, dtype="f") for name, p in module.named_parameters()}
+    zeros = {
+        (shim.id, name): numpy.zeros(p.shape, dtype="f") for name, p in module.named_parameters()
+    }
     original = model.predict(X)
     with model.use_params(zeros):
         assert not model.predict(X).any()
@@ -187,8 +196,12 @@ def test_rnn_wrapper_matches_torch_lstm():
     model = PyTorchRNNWrapper(lstm)
     rng = numpy.random.default_rng(0)
     data = rng.uniform(-1, 1, (5, 2, 3)).astype("f")  # (time, batch, width)
-    Xp = Padded(data, numpy.asarray([2, 2, 2, 1, 1], dtype="i"),
-                numpy.asarray([5, 3], dtype="i"), numpy.asarray([0, 1], dtype="i"))
+    Xp = Padded(
+        data,
+        numpy.asarray([2, 2, 2, 1, 1], dtype="i"),
+        numpy.asarray([5, 3], dtype="i"),
+        numpy.asarray([0, 1], dtype="i"),
+    )
     Yp, backprop = model.begin_update(Xp)
     expected, _ = reference(torch.tensor(data))
     numpy.testing.assert_allclose(Yp.data, expected.detach().numpy(), rtol=1e-5, atol=1e-6)
@@ -247,7 +260,9 @@ else:
 
 
 def _ref_has_torch(ref_python):
-    return subprocess.run([str(ref_python), "-c", "import torch"], capture_output=True).returncode == 0
+    return (
+        subprocess.run([str(ref_python), "-c", "import torch"], capture_output=True).returncode == 0
+    )
 
 
 @pytest.mark.slow
@@ -260,14 +275,20 @@ def test_bytes_interchange_with_thinc_8_3_14(tmp_path):
     script = tmp_path / "ref.py"
     script.write_text(REF_SCRIPT)
     theirs = tmp_path / "theirs.bin"
-    subprocess.run([str(ref_python), str(script), str(tmp_path / "X.npy"), str(theirs), "save"],
-                   check=True, cwd=tmp_path)
+    subprocess.run(
+        [str(ref_python), str(script), str(tmp_path / "X.npy"), str(theirs), "save"],
+        check=True,
+        cwd=tmp_path,
+    )
     ours = PyTorchWrapper(make_mlp(seed=11))
     ours.from_bytes(theirs.read_bytes())
     numpy.testing.assert_allclose(ours.predict(X), numpy.load(str(theirs) + ".npy"), rtol=1e-6)
     mine = tmp_path / "ours.bin"
     mine.write_bytes(PyTorchWrapper(make_mlp(seed=12)).to_bytes())
-    subprocess.run([str(ref_python), str(script), str(tmp_path / "X.npy"), str(mine), "load"],
-                   check=True, cwd=tmp_path)
+    subprocess.run(
+        [str(ref_python), str(script), str(tmp_path / "X.npy"), str(mine), "load"],
+        check=True,
+        cwd=tmp_path,
+    )
     expected = PyTorchWrapper(make_mlp(seed=12)).predict(X)
     numpy.testing.assert_allclose(numpy.load(str(mine) + ".npy"), expected, rtol=1e-6)

@@ -1,4 +1,5 @@
 """Relu: rectified affine output, its gradients, and the normalize/dropout nodes."""
+
 import numpy
 import pytest
 

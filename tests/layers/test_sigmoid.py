@@ -1,4 +1,5 @@
 """Tests for Sigmoid ("Sigmoid.v1"): a dense layer with a logistic output."""
+
 import numpy
 import pytest
 
@@ -42,7 +43,9 @@ def test_bytes_config_and_bad_input():
     model = with_random_params(Sigmoid(nO=3, nI=4))
     copy = Sigmoid(nO=3, nI=4).from_bytes(model.to_bytes())
     numpy.testing.assert_array_equal(copy.predict(make_input()), model.predict(make_input()))
-    resolved = registry.resolve(Config().from_str('[model]\n@layers = "Sigmoid.v1"\nnO = 3\n'))["model"]
+    resolved = registry.resolve(Config().from_str('[model]\n@layers = "Sigmoid.v1"\nnO = 3\n'))[
+        "model"
+    ]
     assert resolved.name == "sigmoid" and resolved.get_dim("nO") == 3
     with pytest.raises(ValueError, match="width 4"):
         model.predict(make_input(width=2))

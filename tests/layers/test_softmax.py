@@ -1,5 +1,6 @@
 """Softmax and Softmax_v2: probabilities, the logits-gradient convention,
 temperature, unnormalized prediction, config and bytes."""
+
 import numpy
 import pytest
 

@@ -1,6 +1,7 @@
 """Tests for SparseLinear ("SparseLinear.v1") and SparseLinear_v2 ("SparseLinear.v2"):
 hashed weight indexing (v1's masked and v2's per-class blocks), gradients, input
 validation, bytes, config and thinc 8.3.14 parity."""
+
 import numpy
 import pytest
 from murmurhash.mrmr import hash as murmur32
@@ -23,7 +24,9 @@ def expected_scores(keys, values, lengths, W, b, nO, length, v1):
     out = numpy.tile(b.astype("f8"), (len(lengths), 1))
     position = 0
     for row, count in enumerate(lengths):
-        for key, value in zip(keys[position : position + count], values[position : position + count]):
+        for key, value in zip(
+            keys[position : position + count], values[position : position + count]
+        ):
             for h in key_hashes(key):
                 for c in range(nO):
                     index = (h & (length - 1)) + c if v1 else c * length + h % length
@@ -84,8 +87,12 @@ def test_v1_hand_checked_single_key():
 def test_scores_match_written_out_arithmetic(factory, v1, nO, length):
     model = with_random_params(factory(nO=nO, length=length))
     keys, values, lengths = make_batch()
-    expected = expected_scores(keys, values, lengths, model.get_param("W"), model.get_param("b"), nO, length, v1)
-    numpy.testing.assert_allclose(model.predict((keys, values, lengths)), expected, rtol=1e-5, atol=1e-5)
+    expected = expected_scores(
+        keys, values, lengths, model.get_param("W"), model.get_param("b"), nO, length, v1
+    )
+    numpy.testing.assert_allclose(
+        model.predict((keys, values, lengths)), expected, rtol=1e-5, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("factory,v1", [(SparseLinear, True), (SparseLinear_v2, False)])
@@ -112,7 +119,8 @@ def test_keys_past_the_lengths_are_ignored():
     keys, values, lengths = make_batch()
     short_lengths = numpy.array([2, 1], "i")
     numpy.testing.assert_array_equal(
-        model.predict((keys, values, short_lengths)), model.predict((keys[:3], values[:3], short_lengths))
+        model.predict((keys, values, short_lengths)),
+        model.predict((keys[:3], values[:3], short_lengths)),
     )
 
 
@@ -121,7 +129,9 @@ def test_empty_batch_and_empty_rows():
     b = model.get_param("b")
     Y = model.predict((numpy.zeros(0, "uint64"), numpy.zeros(0, "f"), numpy.zeros(2, "i")))
     numpy.testing.assert_array_equal(Y, [b, b])
-    assert model.predict((numpy.zeros(0, "uint64"), numpy.zeros(0, "f"), numpy.zeros(0, "i"))).shape == (0, 2)
+    assert model.predict(
+        (numpy.zeros(0, "uint64"), numpy.zeros(0, "f"), numpy.zeros(0, "i"))
+    ).shape == (0, 2)
 
 
 def test_bad_input():
@@ -188,7 +198,10 @@ for name, factory in (("v1", SparseLinear), ("v2", SparseLinear_v2)):
 
 @pytest.mark.parametrize(
     "lengths",
-    [numpy.array([2**63 - 1, 2**63 - 1, 5], dtype="int64"), numpy.array([2**64 - 1, 4], dtype="uint64")],
+    [
+        numpy.array([2**63 - 1, 2**63 - 1, 5], dtype="int64"),
+        numpy.array([2**64 - 1, 4], dtype="uint64"),
+    ],
     ids=["int64-sum-wraps", "uint64-cast-wraps"],
 )
 def test_lengths_are_bounded_before_they_are_summed(lengths):

@@ -2,6 +2,7 @@
 tf.GradientTape on the same weights, training goes through thinc optimizers,
 weights round-trip through thinc 8.3's HDF5 byte format. Runs where TensorFlow
 is installed (.venv-tf from scripts/make_framework_venvs.sh)."""
+
 import os
 import subprocess
 import warnings
@@ -11,7 +12,10 @@ import numpy
 import pytest
 import srsly
 
-tf = pytest.importorskip("tensorflow", reason="needs TensorFlow: run scripts/make_framework_venvs.sh all, then these tests with .venv-tf/bin/python")
+tf = pytest.importorskip(
+    "tensorflow",
+    reason="needs TensorFlow: run scripts/make_framework_venvs.sh all, then these tests with .venv-tf/bin/python",
+)
 
 from thinc import compat  # noqa: E402
 from thinc.config import registry  # noqa: E402
@@ -38,11 +42,13 @@ def tensorflow_enabled():
 
 def make_mlp(nI=4, nH=5, nO=3, seed=0):
     tf.random.set_seed(seed)
-    return tf.keras.Sequential([
-        tf.keras.layers.Input((nI,)),
-        tf.keras.layers.Dense(nH, activation="tanh"),
-        tf.keras.layers.Dense(nO),
-    ])
+    return tf.keras.Sequential(
+        [
+            tf.keras.layers.Input((nI,)),
+            tf.keras.layers.Dense(nH, activation="tanh"),
+            tf.keras.layers.Dense(nO),
+        ]
+    )
 
 
 def twin_of(net, **kwargs):
@@ -232,21 +238,34 @@ with open(sys.argv[3], "wb") as file_:
 def test_loads_bytes_written_by_thinc_8_3_14(tmp_path):
     """thinc 8.3.14 needs Keras 2 (tf-keras), which is what its users saved with."""
     if not REF_TF_PYTHON.exists():
-        pytest.skip(f"thinc 8.3.14 + TensorFlow virtualenv not found at {REF_TF_PYTHON}: run scripts/make_framework_venvs.sh ref-tf")
+        pytest.skip(
+            f"thinc 8.3.14 + TensorFlow virtualenv not found at {REF_TF_PYTHON}: run scripts/make_framework_venvs.sh ref-tf"
+        )
     X = inputs()
     numpy.save(tmp_path / "X.npy", X)
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
-        [str(REF_TF_PYTHON), "-c", REF_SCRIPT, str(tmp_path / "X.npy"),
-         str(tmp_path / "Y.npy"), str(tmp_path / "model.bin")],
-        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=240,
+        [
+            str(REF_TF_PYTHON),
+            "-c",
+            REF_SCRIPT,
+            str(tmp_path / "X.npy"),
+            str(tmp_path / "Y.npy"),
+            str(tmp_path / "model.bin"),
+        ],
+        cwd=str(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     if result.returncode != 0:
         pytest.skip(f"thinc 8.3.14 oracle failed: {result.stderr[-500:]}")
     model = TensorFlowWrapper(make_mlp(seed=0))
     model.from_bytes((tmp_path / "model.bin").read_bytes())
-    numpy.testing.assert_allclose(model.predict(X), numpy.load(tmp_path / "Y.npy"),
-                                  rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(
+        model.predict(X), numpy.load(tmp_path / "Y.npy"), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_copy_is_independent():
@@ -365,7 +384,9 @@ def test_keras_subclass_checks_the_example_shape():
 
 
 def mixed_model(nO=2):
-    torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
+    torch = pytest.importorskip(
+        "torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0"
+    )
     from thinc.layers.add import add
     from thinc.layers.logistic import Logistic
     from thinc.layers.pytorchwrapper import PyTorchWrapper
@@ -393,10 +414,14 @@ def test_mixed_pytorch_and_tensorflow_model_trains():
         backprop((Y - target) / len(X))
         model.finish_update(optimizer)
     assert losses[-1] < losses[0] * 0.5
-    assert all(not numpy.allclose(p.detach().numpy(), old)
-               for p, old in zip(torch_net.parameters(), torch_before))
-    assert all(not numpy.allclose(v.numpy(), old)
-               for v, old in zip(keras_net.trainable_variables, keras_before))
+    assert all(
+        not numpy.allclose(p.detach().numpy(), old)
+        for p, old in zip(torch_net.parameters(), torch_before)
+    )
+    assert all(
+        not numpy.allclose(v.numpy(), old)
+        for v, old in zip(keras_net.trainable_variables, keras_before)
+    )
 
 
 def test_mixed_model_input_gradient_matches_finite_differences():
@@ -410,11 +435,13 @@ def test_loading_reads_weights_only_never_the_saved_architecture():
     """The HDF5 file's model config (which may hold marshalled Python code in
     a Lambda layer) is ignored: only arrays are loaded into the existing model."""
     tf.random.set_seed(0)
-    source = tf.keras.Sequential([
-        tf.keras.layers.Input((4,)),
-        tf.keras.layers.Dense(3),
-        tf.keras.layers.Lambda(lambda x: x * 100.0),
-    ])
+    source = tf.keras.Sequential(
+        [
+            tf.keras.layers.Input((4,)),
+            tf.keras.layers.Dense(3),
+            tf.keras.layers.Lambda(lambda x: x * 100.0),
+        ]
+    )
     try:
         data = TensorFlowWrapper(source).to_bytes()
     except ValueError as error:

@@ -1,5 +1,6 @@
 """Every weight layer built from a config dict, initialized on sample data with
 data validation on, run forward and backward, then predicting without dropout."""
+
 import numpy
 import pytest
 import srsly
@@ -14,7 +15,11 @@ FLOATS = numpy.asarray([[4, 2, 3, 4], [1, 5, 3, 1], [9, 8, 5, 7]], dtype="f")
 INTS_1D = numpy.asarray([1, 2, 3], dtype="i")
 INTS_2D = numpy.asarray([[1, 2, 3], [4, 5, 6]], dtype="i")
 RAGGED = Ragged(FLOATS, numpy.asarray([2, 1], dtype="i"))
-SPARSE = (numpy.asarray([1, 2, 3], dtype="uint64"), numpy.asarray([1, 2, 3], dtype="f"), numpy.asarray([1, 1], dtype="i"))
+SPARSE = (
+    numpy.asarray([1, 2, 3], dtype="uint64"),
+    numpy.asarray([1, 2, 3], dtype="f"),
+    numpy.asarray([1, 1], dtype="i"),
+)
 
 DENSE = [
     "Dish.v1", "Gelu.v1", "HardSwish.v1", "HardSwishMobilenet.v1", "Mish.v1", "Swish.v1",
@@ -23,7 +28,11 @@ DENSE = [
 CASES = [
     *[(name, {}, FLOATS, FLOATS) for name in DENSE],
     *[(name, {"nO": 4, "nI": 4}, FLOATS, FLOATS) for name in DENSE],
-    *[(name, {"normalize": True, "dropout": 0.2}, FLOATS, FLOATS) for name in DENSE if name != "Sigmoid.v1"],
+    *[
+        (name, {"normalize": True, "dropout": 0.2}, FLOATS, FLOATS)
+        for name in DENSE
+        if name != "Sigmoid.v1"
+    ],
     ("Logistic.v1", {}, FLOATS, FLOATS),
     ("MultiSoftmax.v1", {"nOs": (1, 3)}, FLOATS, FLOATS),
     ("LSTM.v1", {"bi": False}, [FLOATS, FLOATS[:2]], [FLOATS, FLOATS[:2]]),
@@ -37,7 +46,12 @@ CASES = [
     ("ParametricAttention.v2", {"key_transform": {"@layers": "Gelu.v1"}}, RAGGED, RAGGED),
     ("SparseLinear.v1", {}, SPARSE, FLOATS),
     ("SparseLinear.v2", {}, SPARSE, FLOATS),
-    ("premap_ids.v1", {"mapping_table": {}, "column": 1}, numpy.array([[1, 2, 3], [4, 5, 6]]).T, INTS_2D),
+    (
+        "premap_ids.v1",
+        {"mapping_table": {}, "column": 1},
+        numpy.array([[1, 2, 3], [4, 5, 6]]).T,
+        INTS_2D,
+    ),
 ]
 
 
@@ -52,7 +66,9 @@ class PredictOnlyOps(NumpyOps):
 
 def same_kind(value, like) -> bool:
     if isinstance(like, (list, tuple)):
-        return isinstance(value, (list, tuple)) and all(isinstance(item, numpy.ndarray) for item in value)
+        return isinstance(value, (list, tuple)) and all(
+            isinstance(item, numpy.ndarray) for item in value
+        )
     if isinstance(like, Ragged):
         return isinstance(value, Ragged) and value.data.ndim == like.data.ndim
     return isinstance(value, numpy.ndarray) and value.ndim == like.ndim

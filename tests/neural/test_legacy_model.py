@@ -1,5 +1,6 @@
 """thinc 7 style Model subclasses (the template of the seeds): standalone with a
 thinc 7 optimizer, and inside thinc 8 combinators with thinc 8 optimizers."""
+
 import contextlib
 
 import numpy
@@ -205,7 +206,9 @@ def test_legacy_adam_accepts_ops_first_and_thinc8_call():
 
 
 def test_seed_pytorch_example_runs():
-    torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
+    torch = pytest.importorskip(
+        "torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0"
+    )
     from torch import autograd, nn
 
     class PytorchWrapper(thinc.neural.Model):

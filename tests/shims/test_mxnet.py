@@ -1,13 +1,17 @@
 """MXNetShim on its own: ArgsKwargs in, autograd backprop, optimizer keys,
 serialization in thinc 8.3's format (msgpack of config + MXNet params file).
 Runs where MXNet is installed (.venv-mxnet from scripts/make_framework_venvs.sh)."""
+
 import warnings
 
 import numpy
 import pytest
 import srsly
 
-mx = pytest.importorskip("mxnet", reason="needs MXNet: run scripts/make_framework_venvs.sh all, then these tests with .venv-mxnet/bin/python")
+mx = pytest.importorskip(
+    "mxnet",
+    reason="needs MXNet: run scripts/make_framework_venvs.sh all, then these tests with .venv-mxnet/bin/python",
+)
 
 from thinc import compat  # noqa: E402
 from thinc.shims import MXNetShim  # noqa: E402
@@ -52,8 +56,9 @@ def test_predict_and_begin_update_match_the_dense_formula():
     X = batch()
     W, b = net.weight.data().asnumpy(), net.bias.data().asnumpy()
     expected = X.asnumpy() @ W.T + b
-    numpy.testing.assert_allclose(shim.predict(ArgsKwargs(args=(X,), kwargs={})).asnumpy(),
-                                  expected, rtol=1e-5)
+    numpy.testing.assert_allclose(
+        shim.predict(ArgsKwargs(args=(X,), kwargs={})).asnumpy(), expected, rtol=1e-5
+    )
     X.attach_grad()
     Y, backprop = shim.begin_update(ArgsKwargs(args=(X,), kwargs={}))
     numpy.testing.assert_allclose(Y.asnumpy(), expected, rtol=1e-5)
@@ -61,8 +66,9 @@ def test_predict_and_begin_update_match_the_dense_formula():
     dX = backprop(ArgsKwargs(args=([Y],), kwargs={"head_grads": [dY]}))
     assert isinstance(dX, ArgsKwargs)
     numpy.testing.assert_allclose(dX.args[0].asnumpy(), numpy.ones((5, 3)) @ W, rtol=1e-5)
-    numpy.testing.assert_allclose(net.weight.grad().asnumpy(), numpy.ones((5, 3)).T @ X.asnumpy(),
-                                  rtol=1e-5)
+    numpy.testing.assert_allclose(
+        net.weight.grad().asnumpy(), numpy.ones((5, 3)).T @ X.asnumpy(), rtol=1e-5
+    )
 
 
 def test_finish_update_keys_by_shim_id_and_structural_name():
@@ -76,8 +82,9 @@ def test_finish_update_keys_by_shim_id_and_structural_name():
     optimizer = RecordingOptimizer()
     shim.finish_update(optimizer)
     assert sorted(key for key, _, _ in optimizer.calls) == [(shim.id, "bias"), (shim.id, "weight")]
-    numpy.testing.assert_allclose(net.weight.data().asnumpy(), weight_before - 0.5 * weight_grad,
-                                  rtol=1e-6)
+    numpy.testing.assert_allclose(
+        net.weight.data().asnumpy(), weight_before - 0.5 * weight_grad, rtol=1e-6
+    )
     assert not net.weight.grad().asnumpy().any()
 
 
@@ -106,8 +113,12 @@ def test_from_bytes_restores_weights_and_config():
 
 @pytest.mark.parametrize(
     "data",
-    [b"garbage", srsly.msgpack_dumps([1, 2]), srsly.msgpack_dumps({"config": {}, "state": "x"}),
-     srsly.msgpack_dumps({"config": {}, "state": b"not a params file"})],
+    [
+        b"garbage",
+        srsly.msgpack_dumps([1, 2]),
+        srsly.msgpack_dumps({"config": {}, "state": "x"}),
+        srsly.msgpack_dumps({"config": {}, "state": b"not a params file"}),
+    ],
 )
 def test_corrupt_bytes_raise_value_error(data):
     shim = MXNetShim(make_dense())

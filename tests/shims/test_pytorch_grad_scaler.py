@@ -1,4 +1,5 @@
 """PyTorchGradScaler: scaling, unscaling with overflow detection, scale updates."""
+
 import pytest
 
 torch = pytest.importorskip("torch", reason="needs PyTorch: .venv/bin/pip install torch==2.13.0")
@@ -43,8 +44,9 @@ def test_overflow_backs_off_and_growth_after_interval():
     assert scaler.scale_factor == 16.0
 
 
-@pytest.mark.parametrize("kwargs", [{"backoff_factor": 1.5}, {"growth_factor": 0.5},
-                                    {"growth_interval": 0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"backoff_factor": 1.5}, {"growth_factor": 0.5}, {"growth_interval": 0}]
+)
 def test_invalid_settings_raise(kwargs):
     with pytest.raises(ValueError):
         PyTorchGradScaler(**kwargs)

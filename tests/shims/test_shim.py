@@ -1,5 +1,6 @@
 """Tests for the Shim base class: ids, config, the abstract interface, copying
 and disk round trips; its public signatures are compared with thinc 8.3.14."""
+
 import inspect
 import json
 import subprocess

@@ -1,13 +1,17 @@
 """TensorFlowShim, maybe_handshake_model and keras_model_fns on their own:
 ArgsKwargs in, tape gradients out, optimizer keys, and safe weight loading.
 Runs where TensorFlow is installed (.venv-tf from scripts/make_framework_venvs.sh)."""
+
 import warnings
 
 import numpy
 import pytest
 import srsly
 
-tf = pytest.importorskip("tensorflow", reason="needs TensorFlow: run scripts/make_framework_venvs.sh all, then these tests with .venv-tf/bin/python")
+tf = pytest.importorskip(
+    "tensorflow",
+    reason="needs TensorFlow: run scripts/make_framework_venvs.sh all, then these tests with .venv-tf/bin/python",
+)
 
 from thinc import compat  # noqa: E402
 from thinc.shims import TensorFlowShim, keras_model_fns, maybe_handshake_model  # noqa: E402
@@ -48,23 +52,27 @@ def test_predict_and_begin_update_match_the_dense_formula():
     X = batch()
     W, b = net.get_weights()
     expected = X.numpy() @ W + b
-    numpy.testing.assert_allclose(shim.predict(ArgsKwargs(args=(X,), kwargs={})).numpy(),
-                                  expected, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(
+        shim.predict(ArgsKwargs(args=(X,), kwargs={})).numpy(), expected, rtol=1e-5, atol=1e-6
+    )
     Y, backprop = shim.begin_update(ArgsKwargs(args=(X,), kwargs={}))
     numpy.testing.assert_allclose(Y.numpy(), expected, rtol=1e-5, atol=1e-6)
     dX = backprop(tf.ones(Y.shape))
     assert isinstance(dX, ArgsKwargs)
-    numpy.testing.assert_allclose(dX.args[0].numpy(), numpy.ones((5, 3)) @ W.T,
-                                  rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(
+        dX.args[0].numpy(), numpy.ones((5, 3)) @ W.T, rtol=1e-5, atol=1e-6
+    )
     kernel_grad, bias_grad = shim.gradients.values()
-    numpy.testing.assert_allclose(kernel_grad.numpy(), X.numpy().T @ numpy.ones((5, 3)),
-                                  rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(
+        kernel_grad.numpy(), X.numpy().T @ numpy.ones((5, 3)), rtol=1e-5, atol=1e-6
+    )
     numpy.testing.assert_allclose(bias_grad.numpy(), numpy.full(3, 5.0), rtol=1e-6)
 
 
 def test_integer_inputs_get_no_gradient():
-    embed = tf.keras.Sequential([tf.keras.layers.Input((2,), dtype="int32"),
-                                 tf.keras.layers.Embedding(10, 3)])
+    embed = tf.keras.Sequential(
+        [tf.keras.layers.Input((2,), dtype="int32"), tf.keras.layers.Embedding(10, 3)]
+    )
     shim = TensorFlowShim(embed)
     ids = tf.constant([[1, 2], [2, 2]], dtype="int32")
     Y, backprop = shim.begin_update(ArgsKwargs(args=(ids,), kwargs={}))
@@ -88,8 +96,9 @@ def test_finish_update_keys_by_shim_id_and_variable_path():
     assert all(shim_id == shim.id for shim_id, _ in keys)
     assert [name.rsplit("/", 1)[-1] for _, name in keys] == ["kernel", "bias"]
     assert len({name for _, name in keys}) == 2
-    numpy.testing.assert_allclose(net.get_weights()[0], kernel_before - 0.5 * kernel_grad,
-                                  rtol=1e-6)
+    numpy.testing.assert_allclose(
+        net.get_weights()[0], kernel_before - 0.5 * kernel_grad, rtol=1e-6
+    )
     assert shim.gradients is None
     shim.finish_update(optimizer)
     assert len(optimizer.calls) == 2, "nothing to step without new gradients"
@@ -127,8 +136,13 @@ def test_from_bytes_accepts_factory_name_and_weights():
 
 @pytest.mark.parametrize(
     "data",
-    [b"not hdf5 at all", 42, ("name",), ("name", [b"bytes"]),
-     ("name", [numpy.zeros((2, 2), dtype="f")])],
+    [
+        b"not hdf5 at all",
+        42,
+        ("name",),
+        ("name", [b"bytes"]),
+        ("name", [numpy.zeros((2, 2), dtype="f")]),
+    ],
 )
 def test_bad_data_raises_value_error(data):
     shim = TensorFlowShim(make_dense())
@@ -185,8 +199,11 @@ def test_maybe_handshake_model():
     with pytest.raises(ValueError, match="no weights yet"):
         maybe_handshake_model(Unbuilt())
     model = Unbuilt()
-    for name, value in [("eg_x", numpy.zeros((1, 3), dtype="f")), ("eg_shape", (None, 3)),
-                        ("eg_compile", {"optimizer": "sgd", "loss": "mse"})]:
+    for name, value in [
+        ("eg_x", numpy.zeros((1, 3), dtype="f")),
+        ("eg_shape", (None, 3)),
+        ("eg_compile", {"optimizer": "sgd", "loss": "mse"}),
+    ]:
         object.__setattr__(model, name, value)
     assert maybe_handshake_model(model) is model
     assert model.built and model.dense.kernel.shape == (3, 2)

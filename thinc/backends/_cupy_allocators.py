@@ -54,9 +54,7 @@ def set_gpu_allocator(allocator: str) -> None:
     elif allocator == "tensorflow":
         use_tensorflow_for_gpu_memory()
     else:
-        raise ValueError(
-            f"Invalid GPU allocator '{allocator}': expected 'pytorch' or 'tensorflow'"
-        )
+        raise ValueError(f"Invalid GPU allocator '{allocator}': expected 'pytorch' or 'tensorflow'")
 
 
 def use_pytorch_for_gpu_memory() -> None:

@@ -5,14 +5,18 @@
 // Only plain C++ is used (no <cstdint>, which NVRTC may lack), which also lets the
 // tests compile this file for the CPU with a small emulation header.
 
-__device__ __forceinline__ int first_item() { return blockIdx.x * blockDim.x + threadIdx.x; }
-__device__ __forceinline__ int item_stride() { return blockDim.x * gridDim.x; }
+__device__ __forceinline__ int first_item() {
+    return blockIdx.x * blockDim.x + threadIdx.x;
+}
+__device__ __forceinline__ int item_stride() {
+    return blockDim.x * gridDim.x;
+}
 
 // output (B, nF, I) gets, for row b and window slot w, input row b + w - nW when that
 // row lies in the same sequence as b ([seq_starts[b], seq_ends[b])), else zero.
 template <typename T>
-__device__ void seq2col_impl(T* output, const T* X, const int* seq_starts,
-                             const int* seq_ends, int nW, int B, int I) {
+__device__ void seq2col_impl(T* output, const T* X, const int* seq_starts, const int* seq_ends, int nW, int B,
+                             int I) {
     const int nF = 2 * nW + 1;
     const int total = B * nF * I;
     for (int idx = first_item(); idx < total; idx += item_stride()) {
@@ -26,8 +30,8 @@ __device__ void seq2col_impl(T* output, const T* X, const int* seq_starts,
 
 // The transpose of seq2col: dX[b, i] sums dY[b', w, i] over every (b', w) that read row b.
 template <typename T>
-__device__ void backprop_seq2col_impl(T* dX, const T* dY, const int* seq_starts,
-                                      const int* seq_ends, int nW, int B, int I) {
+__device__ void backprop_seq2col_impl(T* dX, const T* dY, const int* seq_starts, const int* seq_ends, int nW,
+                                      int B, int I) {
     const int nF = 2 * nW + 1;
     const int total = B * I;
     for (int idx = first_item(); idx < total; idx += item_stride()) {
@@ -65,8 +69,8 @@ __device__ void maxout_impl(T* best, int* which, const T* X, int B, int O, int P
 
 // Per-sequence sum (or mean) of the rows [starts[b], starts[b] + lengths[b]).
 template <typename T>
-__device__ void reduce_sum_impl(T* output, const T* X, const int* starts, const int* lengths,
-                                int B, int O, int divide) {
+__device__ void reduce_sum_impl(T* output, const T* X, const int* starts, const int* lengths, int B, int O,
+                                int divide) {
     const int total = B * O;
     for (int idx = first_item(); idx < total; idx += item_stride()) {
         const int o = idx % O;
@@ -83,8 +87,8 @@ __device__ void reduce_sum_impl(T* output, const T* X, const int* starts, const 
 
 // Per-sequence maximum and its row within the sequence; lengths are checked > 0.
 template <typename T>
-__device__ void reduce_max_impl(T* maxes, int* which, const T* X, const int* starts,
-                                const int* lengths, int B, int O) {
+__device__ void reduce_max_impl(T* maxes, int* which, const T* X, const int* starts, const int* lengths,
+                                int B, int O) {
     const int total = B * O;
     for (int idx = first_item(); idx < total; idx += item_stride()) {
         const int o = idx % O;
@@ -106,8 +110,7 @@ __device__ void reduce_max_impl(T* maxes, int* which, const T* X, const int* sta
 
 // output[b, o] = sum_k table[indices[b, k], o]; indices are checked in range.
 template <typename T>
-__device__ void gather_add_impl(T* output, const T* table, const int* indices, int B, int K,
-                                int O) {
+__device__ void gather_add_impl(T* output, const T* table, const int* indices, int B, int K, int O) {
     const int total = B * O;
     for (int idx = first_item(); idx < total; idx += item_stride()) {
         const int o = idx % O;
@@ -129,34 +132,29 @@ __device__ __forceinline__ unsigned long long final_mix64(unsigned long long k) 
     return k;
 }
 
-#define THINC_FLOAT_KERNELS(T, SUFFIX)                                                         \
-    extern "C" __global__ void seq2col_##SUFFIX(T* output, const T* X, const int* seq_starts, \
-                                                const int* seq_ends, int nW, int B, int I) {   \
-        seq2col_impl<T>(output, X, seq_starts, seq_ends, nW, B, I);                            \
-    }                                                                                          \
-    extern "C" __global__ void backprop_seq2col_##SUFFIX(T* dX, const T* dY,                   \
-                                                         const int* seq_starts,                \
-                                                         const int* seq_ends, int nW, int B,   \
-                                                         int I) {                              \
-        backprop_seq2col_impl<T>(dX, dY, seq_starts, seq_ends, nW, B, I);                      \
-    }                                                                                          \
-    extern "C" __global__ void maxout_##SUFFIX(T* best, int* which, const T* X, int B, int O,  \
-                                               int P) {                                        \
-        maxout_impl<T>(best, which, X, B, O, P);                                               \
-    }                                                                                          \
-    extern "C" __global__ void reduce_sum_##SUFFIX(T* output, const T* X, const int* starts,   \
-                                                   const int* lengths, int B, int O,           \
-                                                   int divide) {                               \
-        reduce_sum_impl<T>(output, X, starts, lengths, B, O, divide);                          \
-    }                                                                                          \
-    extern "C" __global__ void reduce_max_##SUFFIX(T* maxes, int* which, const T* X,           \
-                                                   const int* starts, const int* lengths,      \
-                                                   int B, int O) {                             \
-        reduce_max_impl<T>(maxes, which, X, starts, lengths, B, O);                            \
-    }                                                                                          \
-    extern "C" __global__ void gather_add_##SUFFIX(T* output, const T* table,                  \
-                                                   const int* indices, int B, int K, int O) {  \
-        gather_add_impl<T>(output, table, indices, B, K, O);                                   \
+#define THINC_FLOAT_KERNELS(T, SUFFIX)                                                                   \
+    extern "C" __global__ void seq2col_##SUFFIX(T* output, const T* X, const int* seq_starts,            \
+                                                const int* seq_ends, int nW, int B, int I) {             \
+        seq2col_impl<T>(output, X, seq_starts, seq_ends, nW, B, I);                                      \
+    }                                                                                                    \
+    extern "C" __global__ void backprop_seq2col_##SUFFIX(T* dX, const T* dY, const int* seq_starts,      \
+                                                         const int* seq_ends, int nW, int B, int I) {    \
+        backprop_seq2col_impl<T>(dX, dY, seq_starts, seq_ends, nW, B, I);                                \
+    }                                                                                                    \
+    extern "C" __global__ void maxout_##SUFFIX(T* best, int* which, const T* X, int B, int O, int P) {   \
+        maxout_impl<T>(best, which, X, B, O, P);                                                         \
+    }                                                                                                    \
+    extern "C" __global__ void reduce_sum_##SUFFIX(T* output, const T* X, const int* starts,             \
+                                                   const int* lengths, int B, int O, int divide) {       \
+        reduce_sum_impl<T>(output, X, starts, lengths, B, O, divide);                                    \
+    }                                                                                                    \
+    extern "C" __global__ void reduce_max_##SUFFIX(T* maxes, int* which, const T* X, const int* starts,  \
+                                                   const int* lengths, int B, int O) {                   \
+        reduce_max_impl<T>(maxes, which, X, starts, lengths, B, O);                                      \
+    }                                                                                                    \
+    extern "C" __global__ void gather_add_##SUFFIX(T* output, const T* table, const int* indices, int B, \
+                                                   int K, int O) {                                       \
+        gather_add_impl<T>(output, table, indices, B, K, O);                                             \
     }
 
 THINC_FLOAT_KERNELS(float, float)
@@ -165,8 +163,8 @@ THINC_FLOAT_KERNELS(double, double)
 // MurmurHash3_x64_128 of each 8-byte id (little-endian, as the CPU backend hashes
 // it), written out as four 32-bit words: low and high halves of h1, then of h2.
 // An 8-byte key has no 16-byte body block, so only the tail step mixes it into h1.
-extern "C" __global__ void hash_data(unsigned int* output, const unsigned long long* ids,
-                                     unsigned int seed, int N) {
+extern "C" __global__ void hash_data(unsigned int* output, const unsigned long long* ids, unsigned int seed,
+                                     int N) {
     const unsigned long long c1 = 0x87c37b91114253d5ull;
     const unsigned long long c2 = 0x4cf5ad432745937full;
     const unsigned long long key_length = 8ull;

@@ -74,7 +74,9 @@ KERNELS_SRC = KERNELS_SOURCE_PATH.read_text(encoding="utf8")
 KERNELS_LIST = list(KERNEL_NAMES)
 for _name, _kernel in KERNELS.items():
     _base, _, _suffix_name = _name.rpartition("_")
-    globals()["hash_data_kernel" if _name == "hash_data" else f"{_base}_kernel_{_suffix_name}"] = _kernel
+    globals()["hash_data_kernel" if _name == "hash_data" else f"{_base}_kernel_{_suffix_name}"] = (
+        _kernel
+    )
 del _name, _kernel, _base, _suffix_name
 
 
@@ -84,6 +86,7 @@ def compile_mmh() -> Any:
     if not has_cupy_gpu:
         return None
     return cupy.RawKernel(KERNELS_SRC, "hash_data", options=("--std=c++11",))
+
 
 THREADS_PER_BLOCK = 128
 MAX_BLOCKS = 65535
@@ -136,9 +139,7 @@ def _int32_lengths(lengths: Any, n_rows: int, what: str, xp: Any, *, exact: bool
         # Each length is bounded before the int32 cast and the sum: the cast
         # would wrap 2**32 + 3 to 3, and a sum of huge lengths can wrap too.
         if bool((lengths > n_rows).any()):
-            raise LengthsMismatchError(
-                f"{what}: a length exceeds the {n_rows} rows of the array"
-            )
+            raise LengthsMismatchError(f"{what}: a length exceeds the {n_rows} rows of the array")
         total = int(lengths.astype("int64").sum())
     lengths = xp.ascontiguousarray(lengths, dtype="int32")
     if total > n_rows or (exact and total != n_rows):

@@ -20,6 +20,7 @@ Settings, read from the environment at first use (each forces one decision):
                                    multiply-adds for gemm) instead of each
                                    kernel's own threshold (default: unset)
 """
+
 import contextlib
 from typing import Any, Dict, Iterator, Optional
 

@@ -1,6 +1,7 @@
 """Every layer and combinator, one module each, registered where defined.
 
 Importing this package registers them all in ``thinc.config.registry.layers``."""
+
 # ruff: noqa: I001  (the imports are grouped by kind of layer, not sorted as one block)
 # Weights layers
 from .cauchysimilarity import CauchySimilarity

@@ -1,5 +1,6 @@
 """The body that the dense layers with an elementwise activation have in common:
 the factory with its optional LayerNorm/Dropout nodes, the affine pass, init and input check."""
+
 from functools import partial
 from typing import Any, Callable, Dict, Optional, Tuple, cast
 

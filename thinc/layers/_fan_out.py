@@ -1,5 +1,6 @@
 """Helpers for the combinators that feed one input to several children and
 merge what comes back (add, concatenate, tuplify)."""
+
 from typing import Any, Callable, List, Tuple
 
 from ..model import Model

@@ -1,5 +1,6 @@
 """What the reduce_* pooling layers have in common: their input and gradient checks,
 and the forward passes of the row-selecting and the linear poolings."""
+
 from typing import Callable, Tuple, cast
 
 from ..model import Model

@@ -1,5 +1,6 @@
 """CauchySimilarity: scores a pair of vectors as 1 / (1 + sum_i W_i (a_i - b_i)**2),
 a learned, bounded similarity. Registered as "CauchySimilarity.v1"."""
+
 from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
@@ -25,7 +26,9 @@ def forward(model: Model[InT, Floats1d], X1_X2: InT, is_train: bool) -> Tuple[Fl
     X1, X2 = _check_pair(X1_X2)
     W = cast(Floats1d, model.get_param("W"))
     if X1.shape[1] != W.shape[0]:
-        raise ValueError(f"cauchy_similarity expects inputs of width {W.shape[0]}, got {X1.shape[1]}")
+        raise ValueError(
+            f"cauchy_similarity expects inputs of width {W.shape[0]}, got {X1.shape[1]}"
+        )
     diff = X1 - X2
     square_diff = diff**2
     total = (W * square_diff).sum(axis=1)
@@ -41,7 +44,9 @@ def forward(model: Model[InT, Floats1d], X1_X2: InT, is_train: bool) -> Tuple[Fl
     return sim, backprop
 
 
-def init(model: Model[InT, Floats1d], X: Optional[InT] = None, Y: Optional[Floats1d] = None) -> None:
+def init(
+    model: Model[InT, Floats1d], X: Optional[InT] = None, Y: Optional[Floats1d] = None
+) -> None:
     if X is not None and model.maybe_get_dim("nI") is None:
         model.set_dim("nI", _check_pair(X)[0].shape[1])
     W = model.ops.alloc1f(model.get_dim("nI"))

@@ -1,5 +1,6 @@
 """Function composition of layers: each layer's output is the next one's input,
 and gradients flow back through them in reverse order."""
+
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from ..config import registry

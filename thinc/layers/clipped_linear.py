@@ -1,5 +1,6 @@
 """ClippedLinear and its presets: a dense layer whose output is scaled, shifted
 and clipped to a range (HardSigmoid, HardTanh and ReluK are special cases)."""
+
 from functools import partial
 from typing import Callable, Optional, Tuple
 

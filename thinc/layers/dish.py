@@ -1,6 +1,7 @@
 """Dish: a dense layer followed by the Dish activation (a cheap swish-like curve).
 
 Registered as "Dish.v1"; dropout and normalization are composed with chain()."""
+
 from typing import Callable, Optional, Tuple
 
 from ..config import registry

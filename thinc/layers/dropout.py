@@ -1,5 +1,6 @@
 """Dropout: while training, zero a random fraction of the input and rescale the
 rest, so that later layers cannot lean on any single feature."""
+
 from typing import Callable, List, Tuple, TypeVar, cast
 
 from ..config import registry
@@ -29,8 +30,7 @@ def forward(model: Model[InT, InT], X: InT, is_train: bool) -> Tuple[InT, Callab
     if hasattr(X, "shape") and hasattr(X, "dtype"):
         return cast(Tuple[InT, Callable], _dropout_array(model, cast(ArrayXd, X), rate))
     raise TypeError(
-        f"Dropout expects an array, a list of arrays, Ragged or Padded, "
-        f"got {type(X).__name__}"
+        f"Dropout expects an array, a list of arrays, Ragged or Padded, got {type(X).__name__}"
     )
 
 

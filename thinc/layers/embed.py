@@ -1,6 +1,7 @@
 """Embed: a lookup table from integer ids in [0, nV) to nO-wide vectors.
 
 Registered as "Embed.v1". With ``column`` it reads that column of a 2d id array."""
+
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union, cast
 
@@ -39,7 +40,9 @@ def Embed(
     return cast(Model[InT, Floats2d], select_column(model, column))
 
 
-def forward(model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     E = cast(Floats2d, model.get_param("E"))
     nV, nO = E.shape
     ids = _check_ids(model, ids, nV)

@@ -1,6 +1,7 @@
 """Gelu: a dense layer followed by the Gaussian error linear unit.
 
 Registered as "Gelu.v1"; dropout and normalization are composed with chain()."""
+
 from typing import Callable, Optional, Tuple
 
 from ..config import registry

@@ -1,6 +1,7 @@
 """HardSwish: a dense layer followed by the piecewise-linear swish approximation.
 
 Registered as "HardSwish.v1"; dropout and normalization are composed with chain()."""
+
 from typing import Callable, Optional, Tuple
 
 from ..config import registry

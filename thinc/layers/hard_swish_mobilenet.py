@@ -1,6 +1,7 @@
 """HardSwishMobilenet: a dense layer followed by MobileNetV3's hard-swish, x * relu6(x + 3) / 6.
 
 Registered as "HardSwishMobilenet.v1"; dropout and normalization are composed with chain()."""
+
 from typing import Callable, Optional, Tuple
 
 from ..config import registry

@@ -1,5 +1,6 @@
 """HashEmbed: embeds unbounded integer ids (e.g. string hashes) in a fixed table by
 summing the rows that four seeded hashes of each id pick. Registered as "HashEmbed.v1"."""
+
 from functools import partial
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union, cast
 
@@ -40,7 +41,9 @@ def HashEmbed(
     return cast(Model[InT, Floats2d], select_column(model, column))
 
 
-def forward(model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[Ints1d, Floats2d], ids: Ints1d, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     E = cast(Floats2d, model.get_param("E"))
     nV, nO = E.shape
     # No ids, no rows, whatever the ids' shape: spaCy sends (0, n_attrs) for an empty doc.

@@ -1,5 +1,6 @@
 """Layer normalization: each row rescaled to zero mean and unit variance, then
 multiplied by a learned gain G and shifted by a learned bias b."""
+
 from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry

@@ -1,6 +1,7 @@
 """The affine layer: an output row is a weighted sum of an input row plus a bias.
 
 Also holds the input check that the other dense layers share."""
+
 from functools import partial
 from typing import Callable, Optional, Tuple, cast
 
@@ -83,8 +84,7 @@ def check_input_width(model: Model, X: Floats2d, nI: int) -> None:
         )
     if X.dtype.kind != "f":
         raise ValueError(
-            f"Layer '{model.name}' (id {model.id}) expected a float array, "
-            f"got dtype {X.dtype}"
+            f"Layer '{model.name}' (id {model.id}) expected a float array, got dtype {X.dtype}"
         )
 
 

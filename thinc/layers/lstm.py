@@ -1,5 +1,6 @@
 """LSTM: a stacked, optionally bidirectional LSTM over Padded batches, computed by
 the Ops' fused lstm kernels. Registered as "LSTM.v1"."""
+
 from functools import partial
 from typing import Callable, List, Optional, Tuple, cast
 

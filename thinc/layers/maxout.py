@@ -1,6 +1,7 @@
 """Maxout: a dense layer with nP candidate outputs per unit, keeping the largest.
 
 Registered as "Maxout.v1". W has shape (nO, nP, nI) and b (nO, nP), as in thinc."""
+
 from functools import partial
 from typing import Callable, Optional, Tuple, cast
 

@@ -1,6 +1,7 @@
 """Mish: a dense layer followed by the Mish activation, x * tanh(softplus(x)).
 
 Registered as "Mish.v1"; dropout and normalization are composed with chain()."""
+
 from typing import Callable, Optional, Tuple
 
 from ..config import registry

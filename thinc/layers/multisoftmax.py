@@ -1,5 +1,6 @@
 """MultiSoftmax: one dense layer scoring several classification problems at once,
 the output split into groups of widths nOs. Registered as "MultiSoftmax.v1"."""
+
 from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
@@ -26,7 +27,9 @@ def MultiSoftmax(nOs: Tuple[int, ...], nI: Optional[int] = None) -> Model[Floats
     )
 
 
-def forward(model: Model[Floats2d, Floats2d], X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[Floats2d, Floats2d], X: Floats2d, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     W = cast(Floats2d, model.get_param("W"))
     b = cast(Floats1d, model.get_param("b"))
     if getattr(X, "ndim", None) != 2 or X.shape[1] != W.shape[1]:
@@ -42,7 +45,9 @@ def forward(model: Model[Floats2d, Floats2d], X: Floats2d, is_train: bool) -> Tu
     return Y, backprop
 
 
-def init(model: Model[Floats2d, Floats2d], X: Optional[Floats2d] = None, Y: Optional[Floats2d] = None) -> None:
+def init(
+    model: Model[Floats2d, Floats2d], X: Optional[Floats2d] = None, Y: Optional[Floats2d] = None
+) -> None:
     if X is not None and model.maybe_get_dim("nI") is None:
         model.set_dim("nI", X.shape[1])
     nO = model.get_dim("nO")

@@ -1,5 +1,6 @@
 """Wrap an MXNet Gluon block as a thinc Model: arrays in and out are converted to
 and from NDArrays, and gradients flow through mxnet.autograd."""
+
 from typing import Any, Callable, Optional, Tuple, Type
 
 from ..config import registry

@@ -1,6 +1,7 @@
 """The identity layer: passes its input and gradient through unchanged.
 
 Handy as a placeholder in a config, or to carry layers that something else uses."""
+
 from typing import Callable, Tuple, TypeVar
 
 from ..config import registry

@@ -1,6 +1,7 @@
 """ParametricAttention: reweights each row of a sequence by a softmax, within its
 sequence, of the row's dot product with a learned query Q. Registered as
 "ParametricAttention.v1"; the output keeps the input's Ragged layout."""
+
 from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
@@ -31,7 +32,9 @@ def forward(model: Model[Ragged, Ragged], Xr: Ragged, is_train: bool) -> Tuple[R
     return Ragged(output, lengths), backprop
 
 
-def init(model: Model[Ragged, Ragged], X: Optional[Ragged] = None, Y: Optional[Ragged] = None) -> None:
+def init(
+    model: Model[Ragged, Ragged], X: Optional[Ragged] = None, Y: Optional[Ragged] = None
+) -> None:
     if X is not None and model.maybe_get_dim("nO") is None:
         model.set_dim("nO", cast(Floats2d, X.dataXd).shape[1])
     model.set_param("Q", uniform_init(model.ops, (model.get_dim("nO"),)))
@@ -45,7 +48,9 @@ def check_ragged(Xr: Ragged, width: int) -> Floats2d:
     if X.ndim != 2 or X.shape[1] != width:
         raise ValueError(f"para-attn expects rows of width {width}, got data of shape {X.shape}")
     if int(Xr.lengths.sum()) != X.shape[0]:
-        raise ValueError(f"para-attn: lengths sum to {int(Xr.lengths.sum())} but there are {X.shape[0]} rows")
+        raise ValueError(
+            f"para-attn: lengths sum to {int(Xr.lengths.sum())} but there are {X.shape[0]} rows"
+        )
     return X
 
 

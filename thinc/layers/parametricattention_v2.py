@@ -1,5 +1,6 @@
 """ParametricAttention v2: like v1, but the attention scores come from keys made
 by a trainable ``key_transform`` of each row. Registered as "ParametricAttention.v2"."""
+
 from typing import Callable, Optional, Tuple, cast
 
 from ..config import registry
@@ -39,7 +40,9 @@ def forward(model: Model[Ragged, Ragged], Xr: Ragged, is_train: bool) -> Tuple[R
     lengths = Xr.lengths
     keys, backprop_keys = model.get_ref(KEY_TRANSFORM_REF)(X, is_train)
     if keys.shape != X.shape:
-        raise ValueError(f"para-attn: key_transform must keep the shape {X.shape}, gave {keys.shape}")
+        raise ValueError(
+            f"para-attn: key_transform must keep the shape {X.shape}, gave {keys.shape}"
+        )
     attention, backprop_attention = attention_weights(model.ops, Q, keys, lengths)
     output, backprop_output = apply_attention(X, attention)
 
@@ -52,7 +55,9 @@ def forward(model: Model[Ragged, Ragged], Xr: Ragged, is_train: bool) -> Tuple[R
     return Ragged(output, lengths), backprop
 
 
-def init(model: Model[Ragged, Ragged], X: Optional[Ragged] = None, Y: Optional[Ragged] = None) -> None:
+def init(
+    model: Model[Ragged, Ragged], X: Optional[Ragged] = None, Y: Optional[Ragged] = None
+) -> None:
     key_transform = model.get_ref(KEY_TRANSFORM_REF)
     data = cast(Floats2d, X.dataXd) if X is not None else None
     if data is not None and model.maybe_get_dim("nO") is None:

@@ -1,5 +1,6 @@
 """Wrap a torch.nn.Module as a thinc Model: arrays in and out are converted to
 and from torch tensors, and gradients flow through torch autograd."""
+
 from typing import Any, Callable, Optional, Tuple, cast
 
 from ..compat import torch
@@ -32,7 +33,9 @@ def PyTorchRNNWrapper(
         convert_outputs = convert_rnn_outputs
     return cast(
         Model[Padded, Padded],
-        PyTorchWrapper(pytorch_model, convert_inputs=convert_inputs, convert_outputs=convert_outputs),
+        PyTorchWrapper(
+            pytorch_model, convert_inputs=convert_inputs, convert_outputs=convert_outputs
+        ),
     )
 
 

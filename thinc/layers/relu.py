@@ -1,6 +1,7 @@
 """A dense layer followed by the rectifier, optionally normalized and dropped out.
 
 The options are separate nodes chained after the dense one, as thinc lays them out."""
+
 from functools import partial
 from typing import Callable, Optional, Tuple, cast
 

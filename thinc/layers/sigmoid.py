@@ -1,5 +1,6 @@
 """Sigmoid: a dense layer followed by the logistic function, for independent
 per-class probabilities. Registered as "Sigmoid.v1"."""
+
 from typing import Callable, Optional, Tuple
 
 from ..config import registry

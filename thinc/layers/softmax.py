@@ -1,6 +1,7 @@
 """A dense layer whose outputs are turned into a probability distribution per row.
 
 Its backward pass expects the gradient of the logits (e.g. guesses - truths)."""
+
 from functools import partial
 from typing import Callable, Optional, Tuple, cast
 

@@ -1,6 +1,7 @@
 """Swish: a dense layer followed by the swish activation, x * sigmoid(x).
 
 Registered as "Swish.v1"; dropout and normalization are composed with chain()."""
+
 from typing import Callable, Optional, Tuple
 
 from ..config import registry

@@ -1,5 +1,6 @@
 """Wrap a Keras model as a thinc Model: arrays in and out are converted to and
 from tf tensors, and gradients come from a tf.GradientTape."""
+
 from typing import Any, Callable, Dict, Optional, Tuple, Type, TypeVar
 
 import srsly
@@ -94,8 +95,7 @@ def TensorFlowWrapper(
     tensorflow = compat.tensorflow
     if not isinstance(tensorflow_model, tensorflow.keras.Model):
         raise ValueError(
-            "TensorFlowWrapper needs a tf.keras.Model, got "
-            f"{type(tensorflow_model).__name__}"
+            f"TensorFlowWrapper needs a tf.keras.Model, got {type(tensorflow_model).__name__}"
         )
     tensorflow_model = maybe_handshake_model(tensorflow_model)
     if convert_inputs is None:

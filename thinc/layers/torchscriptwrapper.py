@@ -1,5 +1,6 @@
 """Wrap a TorchScript module as a thinc Model, or convert a PyTorchWrapper into
 one, so that the model can be saved and loaded without its Python source."""
+
 from typing import Any, Callable, Optional
 
 from ..compat import torch

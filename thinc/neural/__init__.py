@@ -2,6 +2,7 @@
 
 ``thinc.neural.Model`` subclasses compose with thinc 8 combinators and train with
 thinc 8 optimizers; ``thinc.neural.optimizers`` keeps thinc 7's call style."""
+
 from . import ops, optimizers
 from .model import Model
 

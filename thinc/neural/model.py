@@ -4,6 +4,7 @@ returning (Y, backprop(dY, sgd=None)) and works inside thinc 8 combinators.
 Inside a combinator, the legacy backprop is handed an `sgd` that records each
 (weights, gradient) pair; finish_update(optimizer) then applies the optimizer
 to them in place, through a shim, so the subclass keeps owning its arrays."""
+
 import contextlib
 import copy
 from typing import Any, Callable, Dict, Hashable, Iterator, Optional, Tuple
@@ -89,9 +90,7 @@ class Model(_Model):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
         self = object.__new__(cls)
-        _Model.__init__(
-            self, cls.__name__.lower(), _legacy_forward, attrs={"dropout_rate": 0.0}
-        )
+        _Model.__init__(self, cls.__name__.lower(), _legacy_forward, attrs={"dropout_rate": 0.0})
         self._legacy_shim = LegacyShim(self)
         self._shims.append(self._legacy_shim)
         return self

@@ -1,5 +1,6 @@
 """thinc 7 style optimizers: ``sgd(weights, gradient, key=...)`` updates the
 weights in place and zeroes the gradient. They also accept the thinc 8 call."""
+
 from typing import Any, Hashable, Optional
 
 from .. import optimizers as _optimizers
@@ -21,7 +22,9 @@ class LegacyOptimizer:
         if len(args) != 2:
             raise TypeError("call a thinc 7 optimizer as sgd(weights, gradient, key=...)")
         weights, gradient = args
-        param_key = key if isinstance(key, tuple) else (0, f"legacy:{id(weights) if key is None else key}")
+        param_key = (
+            key if isinstance(key, tuple) else (0, f"legacy:{id(weights) if key is None else key}")
+        )
         new_weights, _ = self.optimizer(param_key, weights, gradient, lr_scale=lr_scale)
         if new_weights is not weights:
             weights[...] = new_weights

@@ -2,6 +2,7 @@
 
 The framework shims are imported on first access, so importing this package
 never imports (or requires) PyTorch, TensorFlow or MXNet."""
+
 import importlib
 from typing import Any
 

@@ -1,5 +1,6 @@
 """The shim that holds an MXNet Gluon block: runs it under mxnet.autograd, steps
 its parameters with a thinc optimizer and serializes them in MXNet's own format."""
+
 import contextlib
 import copy
 import os
@@ -177,4 +178,3 @@ def _private_copy(array: Any) -> Any:
 
 def _no_backprop(grads: Any) -> Any:
     raise ValueError("This output was computed for inference (is_train=False): no backprop")
-

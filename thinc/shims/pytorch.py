@@ -1,5 +1,6 @@
 """The shim that holds a torch.nn.Module: runs it forward and backward through
 torch autograd, steps its parameters with a thinc optimizer, serializes it."""
+
 import contextlib
 import io
 import pickle
@@ -78,8 +79,9 @@ class PyTorchShim(Shim):
         # Mixed precision means CUDA fp16; on the CPU autocast would produce
         # bfloat16, which numpy cannot hold, so it stays off there.
         on_cuda = self.device.type == "cuda"
-        return torch.autocast(device_type="cuda" if on_cuda else "cpu",
-                              enabled=self._mixed_precision and on_cuda)
+        return torch.autocast(
+            device_type="cuda" if on_cuda else "cpu", enabled=self._mixed_precision and on_cuda
+        )
 
     def __call__(self, inputs: ArgsKwargs, is_train: bool) -> Tuple[Any, Callable]:
         if is_train:
@@ -105,7 +107,9 @@ class PyTorchShim(Shim):
         def backprop(grads: ArgsKwargs) -> Any:
             if self._grad_scaler is not None and "grad_tensors" in grads.kwargs:
                 kwargs = dict(grads.kwargs)
-                kwargs["grad_tensors"] = self._grad_scaler.scale(kwargs["grad_tensors"], inplace=True)
+                kwargs["grad_tensors"] = self._grad_scaler.scale(
+                    kwargs["grad_tensors"], inplace=True
+                )
                 grads = ArgsKwargs(args=grads.args, kwargs=kwargs)
             torch.autograd.backward(*grads.args, **grads.kwargs)
             return convert_recursive(
@@ -189,4 +193,3 @@ def _load_shim_msg(bytes_data: bytes, keys: Tuple[str, ...], shim_name: str) -> 
 
 def _no_backprop(grads: Any) -> Any:
     raise ValueError("This output was computed for inference (is_train=False): no backprop")
-

@@ -1,5 +1,6 @@
 """Loss scaling for mixed-precision training of wrapped PyTorch models: scale
 the output gradients up, unscale the parameter gradients, skip steps that overflow."""
+
 from typing import Dict, Iterable, List, Union, cast
 
 from ..compat import torch

@@ -2,6 +2,7 @@
 
 A Shim holds the foreign model and translates calls, devices, optimizer steps
 and serialization; subclasses (PyTorchShim, TensorFlowShim, ...) fill it in."""
+
 import contextlib
 import copy
 import threading

@@ -1,5 +1,6 @@
 """The shim that holds a Keras model: runs it forward under a tf.GradientTape,
 steps its variables with a thinc optimizer and serializes its weights as HDF5."""
+
 import contextlib
 import os
 import tempfile
@@ -91,7 +92,7 @@ class TensorFlowShim(Shim):
             sources = variables + [tensor for _, tensor in watched]
             grads = tape.gradient(output, sources, output_gradients=d_output)
             self._accumulate(variables, grads[: len(variables)])
-            return _input_grads(X, watched, grads[len(variables):])
+            return _input_grads(X, watched, grads[len(variables) :])
 
         return output, backprop
 

@@ -1,5 +1,6 @@
 """The shim for a TorchScript module: a PyTorchShim whose model is serialized
 as the TorchScript program itself, so loading needs no Python class."""
+
 import io
 from typing import Any, Optional
 

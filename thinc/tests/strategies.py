@@ -1,5 +1,6 @@
 """Hypothesis strategies for array-shaped test data, importable by downstream
 test suites (spaCy's among them) as ``thinc.tests.strategies``."""
+
 from typing import Tuple
 
 import numpy
@@ -22,20 +23,23 @@ def shapes(min_rows: int = 1, max_rows: int = 100, min_cols: int = 1, max_cols: 
 
 
 def ndarrays_of_shape(
-    shape: Tuple[int, ...], lo: float = -10.0, hi: float = 10.0, dtype: str = "float32",
+    shape: Tuple[int, ...],
+    lo: float = -10.0,
+    hi: float = 10.0,
+    dtype: str = "float32",
     width: int = 32,
 ):
     """Arrays of a fixed shape with finite elements in [lo, hi]."""
     if numpy.dtype(dtype).kind == "i":
         elements = integers(min_value=int(lo), max_value=int(hi))
     else:
-        elements = floats(min_value=lo, max_value=hi, width=width, allow_nan=False,
-                          allow_infinity=False)
+        elements = floats(
+            min_value=lo, max_value=hi, width=width, allow_nan=False, allow_infinity=False
+        )
     return arrays(dtype, shape=shape, elements=elements)
 
 
-def ndarrays(min_len: int = 0, max_len: int = 10, min_val: float = -10.0,
-             max_val: float = 10.0):
+def ndarrays(min_len: int = 0, max_len: int = 10, min_val: float = -10.0, max_val: float = 10.0):
     """1d float32 arrays of a random length."""
     return lengths(lo=min_len, hi=max_len).flatmap(
         lambda n: ndarrays_of_shape((n,), lo=min_val, hi=max_val)
@@ -50,8 +54,9 @@ def arrays_BI(min_B: int = 1, max_B: int = 10, min_I: int = 1, max_I: int = 100)
 def arrays_BI_BO(min_B=1, max_B=10, min_I=1, max_I=100, min_O=1, max_O=100):
     """Inputs (B, I) and outputs (B, O) of one batch size."""
     return tuples(lengths(min_B, max_B), lengths(min_I, max_I), lengths(min_O, max_O)).flatmap(
-        lambda dims: tuples(ndarrays_of_shape((dims[0], dims[1])),
-                            ndarrays_of_shape((dims[0], dims[2])))
+        lambda dims: tuples(
+            ndarrays_of_shape((dims[0], dims[1])), ndarrays_of_shape((dims[0], dims[2]))
+        )
     )
 
 
@@ -71,11 +76,14 @@ def arrays_BOP_BO(min_B=1, max_B=10, min_O=1, max_O=100, min_P=1, max_P=5):
 
 def arrays_OI_O_BI(min_batch=1, max_batch=16, min_out=1, max_out=16, min_in=1, max_in=16):
     """Weights (O, I), bias (O,) and inputs (B, I) for a linear layer."""
-    return tuples(lengths(min_batch, max_batch), lengths(min_out, max_out),
-                  lengths(min_in, max_in)).flatmap(
-        lambda dims: tuples(ndarrays_of_shape((dims[1], dims[2])),
-                            ndarrays_of_shape((dims[1],)),
-                            ndarrays_of_shape((dims[0], dims[2])))
+    return tuples(
+        lengths(min_batch, max_batch), lengths(min_out, max_out), lengths(min_in, max_in)
+    ).flatmap(
+        lambda dims: tuples(
+            ndarrays_of_shape((dims[1], dims[2])),
+            ndarrays_of_shape((dims[1],)),
+            ndarrays_of_shape((dims[0], dims[2])),
+        )
     )
 
 

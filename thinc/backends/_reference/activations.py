@@ -251,7 +251,6 @@ class ActivationOps(ArrayOps):
         return (one_hot * dY[..., None]).astype(dY.dtype, copy=False)
 
 
-
 def _write(target: Any, result: Any, inplace: bool) -> Any:
     """Return result, or copy it into ``target`` and return target when inplace."""
     if inplace:

@@ -54,7 +54,6 @@ class RecurrentOps(ActivationOps):
 # values, interleaved per unit as (N, nO, 4) flattened to (N, 4*nO).
 
 
-
 def _split_weights(params: Floats1d, i: int, nO: int, nI: int, params_i: int) -> Tuple:
     """The (Wx, bx), (Wh, bh) of one layer-direction starting at params_i, and
     the offset after them. ``i`` (the layer) is kept for thinc's signature."""

@@ -254,7 +254,6 @@ class SequenceOps(ArrayOps):
         return lengths_list
 
 
-
 def _shift_rows(xp: Xp, array: Any, offset: int) -> Any:
     """Rows moved so that result[i] = array[i + offset], zeros past either end."""
     result = xp.zeros_like(array)

@@ -106,7 +106,6 @@ class TableOps(ArrayOps):
         return out
 
 
-
 def _as_uint64(xp: Xp, ids: Any) -> Any:
     if ids.dtype.kind not in "iu":
         raise ValueError(f"expected integer ids, got dtype {ids.dtype}")

@@ -57,7 +57,6 @@ class TrainingOps(ArrayOps):
         return -(y_true * log_yp + (1 - y_true) * log_one_minus)  # type: ignore[return-value]
 
 
-
 def _average_decay(t: int, max_decay: float) -> float:
     """update_averages' decay at step t. t counts steps, so a negative one is
     refused: t = -10 divides by zero and other negatives give decays outside [0, 1)."""
