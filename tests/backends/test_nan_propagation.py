@@ -247,6 +247,8 @@ def test_specials_against_thinc_8_3_14(thinc_8_3_14, case):
     name, dtype, _ = case.split("|")
     _, _, args, _ = thinc_8_3_14["cases"][case]
     status, theirs = thinc_8_3_14["results"][case]
+    if status != "ok" and f"has no attribute '{name}'" in str(theirs):
+        pytest.skip(f"thinc 8.3.14 has no {name} (an op added since)")
     assert status == "ok", theirs
     with numpy.errstate(all="ignore"):
         if name in FORWARD:
