@@ -155,7 +155,10 @@ THINC_AVX2 static void swish_backward(const float* G, const float* X, const floa
 
 template <typename T>
 THINC_INLINE T clip_value(T x, T low, T high) {
-    return x < low ? low : (x > high ? high : x);
+    // As numpy's clip, minimum(maximum(x, low), high): high wins when the bounds
+    // cross, and NaN passes both compares.
+    T raised = x < low ? low : x;
+    return raised > high ? high : raised;
 }
 
 // A slope, or NaN where the input is NaN (a compare alone would answer 0).

@@ -99,3 +99,12 @@ def test_rows_match_the_reference_at_every_level(kernel_isa, name, dtype):
     result = getattr(OPS, name)(target, *[a.copy() for a in arrays[1:]], inplace=True, **keywords)
     assert result is target
     numpy.testing.assert_allclose(result, got, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_crossed_clip_bounds_follow_numpy(kernel_isa, dtype):
+    # numpy.clip is minimum(maximum(x, low), high): the upper bound wins.
+    X = grid(dtype)
+    got = OPS.clipped_linear(X, 1.0, 0.0, 2.0, -1.0)
+    numpy.testing.assert_array_equal(got, numpy.clip(X, 2.0, -1.0))
+    numpy.testing.assert_array_equal(got, REFERENCE.clipped_linear(X, 1.0, 0.0, 2.0, -1.0))
