@@ -21,13 +21,14 @@ from .worker import Worker
 @dataclass
 class StepReport:
     """What one step cost: loss (already combined), the gradient bytes each worker
-    wrote, the bytes workers read from other workers, seconds per worker, and the
-    workers replaced during the step."""
+    wrote, the bytes workers read from other workers, wall and CPU seconds per
+    worker, and the workers replaced during the step."""
 
     loss: float
     gradient_bytes: List[int]
     bytes_read: int
     compute_seconds: List[float]
+    compute_cpu_seconds: List[float]
     apply_seconds: List[float]
     replaced: List[int] = field(default_factory=list)
 
@@ -185,6 +186,7 @@ class Coordinator:
             # Every worker reads every other worker's gradient.
             bytes_read=(self.n_workers - 1) * sum(gradient_bytes),
             compute_seconds=[stats[index]["compute_seconds"] for index in range(self.n_workers)],
+            compute_cpu_seconds=[stats[index]["compute_cpu_seconds"] for index in range(self.n_workers)],
             apply_seconds=[stats[index]["apply_seconds"] for index in range(self.n_workers)],
             replaced=replaced,
         )

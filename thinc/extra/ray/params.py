@@ -174,6 +174,15 @@ class ParamLayout:
         for name, value in state["hyper"].items():
             setattr(optimizer, name, value)
 
+    def training_state(self, optimizer: Optimizer, schedule_steps: int) -> Dict[str, Any]:
+        """What a new replica needs besides the weights: which params have
+        gradients, the optimizer's state and how far its schedules have gone."""
+        return {
+            "grad_mask": self.grad_mask(),
+            "optimizer": self.optimizer_state(optimizer),
+            "schedule_steps": schedule_steps,
+        }
+
     def _stable_key(self, key: Any) -> Optional[str]:
         if isinstance(key, tuple) and len(key) == 2 and key[0] in self._position_of:
             return f"{self._position_of[key[0]]}:{key[1]}"

@@ -64,12 +64,7 @@ class ThincReplica:
         self.schedule_steps += 1
 
     def get_state(self) -> Dict[str, Any]:
-        return {
-            "model": self.model.to_bytes(),
-            "grad_mask": self.layout.grad_mask(),
-            "optimizer": self.layout.optimizer_state(self.optimizer),
-            "schedule_steps": self.schedule_steps,
-        }
+        return {"model": self.model.to_bytes(), **self.layout.training_state(self.optimizer, self.schedule_steps)}
 
     def set_state(self, state: Dict[str, Any]) -> None:
         self.model.from_bytes(state["model"])

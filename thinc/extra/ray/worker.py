@@ -41,6 +41,7 @@ class Worker:
         if gradients:
             self._apply(gradients, header["pending_mask"])
         applied = time.perf_counter()
+        cpu = time.process_time()
         indices = header["indices"]
         gradient = mask = None
         loss = 0.0
@@ -48,12 +49,15 @@ class Worker:
             fix_random_seed(header["seed"])
             gradient, mask, loss = self.replica.compute(indices, header["scale"])
         finished = time.perf_counter()
+        cpu = time.process_time() - cpu
         stats = {
             "loss": loss,
             "mask": mask,
             "gradient_bytes": 0 if gradient is None else int(gradient.nbytes),
             "apply_seconds": applied - started,
             "compute_seconds": finished - applied,
+            # CPU time against wall time shows whether the worker had its core.
+            "compute_cpu_seconds": cpu,
         }
         return gradient, stats
 
