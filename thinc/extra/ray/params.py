@@ -74,21 +74,30 @@ class ParamLayout:
             if flags is not None and not flags.writeable:
                 slot.node.set_param(slot.name, slot.node.ops.asarray(numpy.array(value, copy=True)))
 
-    def gradients(self) -> Tuple[numpy.ndarray, numpy.ndarray]:
-        """(flat gradient, mask): the mask says which params have a gradient at all;
-        the flat vector holds zeros for the others."""
-        flat = numpy.zeros(self.size, dtype=self.dtype)
+    def gradients(self, scale: float = 1.0) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """(flat gradient times `scale`, mask): the mask says which params have a
+        gradient at all; the flat vector holds zeros for the others."""
+        flat = numpy.empty(self.size, dtype=self.dtype)
         mask = numpy.zeros(len(self.slots), dtype="bool")
+        factor = self.dtype.type(scale)
         for i, slot in enumerate(self.slots):
+            piece = flat[slot.offset : slot.offset + slot.size]
             if slot.node.has_grad(slot.name):
                 gradient = slot.node.ops.to_numpy(slot.node.get_grad(slot.name))
-                flat[slot.offset : slot.offset + slot.size] = gradient.ravel()
+                # One pass: scaled straight into place.
+                numpy.multiply(gradient.ravel(), factor, out=piece)
                 mask[i] = True
+            else:
+                piece.fill(0)
         return flat, mask
 
     def set_gradients(self, flat: numpy.ndarray, mask: numpy.ndarray) -> None:
-        """Replace the gradient of every param in `mask` by its piece of `flat`."""
+        """Make the params in `mask` take their gradients from `flat`. The params'
+        gradients become views of `flat` (the optimizer zeroes them in place), so
+        `flat` must be writable and not used afterwards."""
         self._check(flat, mask)
+        if not flat.flags.writeable:
+            flat = flat.copy()
         for i, slot in enumerate(self.slots):
             if mask[i]:
                 piece = flat[slot.offset : slot.offset + slot.size].reshape(slot.shape)

@@ -51,9 +51,7 @@ class ThincReplica:
     def compute(self, indices: Sequence[int], scale: float) -> Tuple[numpy.ndarray, numpy.ndarray, float]:
         """(gradient times `scale`, which params have one, loss) for these examples."""
         loss = self.update(self.model, [self.data[i] for i in indices])
-        flat, mask = self.layout.gradients()
-        if scale != 1.0:
-            flat *= flat.dtype.type(scale)
+        flat, mask = self.layout.gradients(scale)
         return flat, mask, float(loss if loss is not None else 0.0) * scale
 
     def apply(self, gradient: numpy.ndarray, mask: numpy.ndarray) -> None:

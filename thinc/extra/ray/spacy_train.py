@@ -112,9 +112,7 @@ class SpacyReplica:
             exclude=self.frozen,
             annotates=self.annotating,
         )
-        flat, mask = self.layout.gradients()
-        if scale != 1.0:
-            flat *= flat.dtype.type(scale)
+        flat, mask = self.layout.gradients(scale)
         return flat, mask, float(sum(losses.values())) * scale
 
     def apply(self, gradient: numpy.ndarray, mask: numpy.ndarray) -> None:

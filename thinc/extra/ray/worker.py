@@ -14,15 +14,16 @@ from thinc.api import fix_random_seed
 
 def combine(gradients: Sequence[Optional[numpy.ndarray]]) -> Optional[numpy.ndarray]:
     """The sum of the workers' (already scaled) gradients, always in worker order:
-    float addition is not associative, and every replica must get the same bits."""
-    total: Optional[numpy.ndarray] = None
-    for gradient in gradients:
-        if gradient is None:
-            continue
-        if total is None:
-            total = numpy.array(gradient, copy=True)
-        else:
-            total += gradient
+    float addition is not associative, and every replica must get the same bits.
+    The result is a new, writable array."""
+    present = [gradient for gradient in gradients if gradient is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return numpy.array(present[0], copy=True)
+    total = numpy.add(present[0], present[1])
+    for gradient in present[2:]:
+        total += gradient
     return total
 
 
