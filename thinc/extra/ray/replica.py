@@ -12,6 +12,7 @@ import numpy
 
 from thinc.api import Model, Optimizer
 
+from .gradients import Message, encode_gradients, sum_gradients
 from .params import ParamLayout
 
 UpdateFunction = Callable[[Model, List[Any]], Any]
@@ -48,15 +49,16 @@ class ThincReplica:
         # builds a fresh optimizer and steps its schedules this many times.
         self.schedule_steps = 0
 
-    def compute(self, indices: Sequence[int], scale: float) -> Tuple[numpy.ndarray, numpy.ndarray, float]:
-        """(gradient times `scale`, which params have one, loss) for these examples."""
+    def compute(self, indices: Sequence[int], scale: float) -> Tuple[Message, numpy.ndarray, float]:
+        """(gradient times `scale`, as a message for the other workers; which params
+        have a gradient; loss) for these examples."""
         loss = self.update(self.model, [self.data[i] for i in indices])
-        flat, mask = self.layout.gradients(scale)
-        return flat, mask, float(loss if loss is not None else 0.0) * scale
+        message, mask = encode_gradients(self.layout, scale)
+        return message, mask, float(loss if loss is not None else 0.0) * scale
 
-    def apply(self, gradient: numpy.ndarray, mask: numpy.ndarray) -> None:
+    def apply(self, gradients: Sequence[Optional[Message]], mask: numpy.ndarray) -> None:
         """One optimizer step with the combined gradient, then the schedules' step."""
-        self.layout.set_gradients(gradient, mask)
+        self.layout.set_gradients(sum_gradients(self.layout, gradients), mask)
         self.model.finish_update(self.optimizer)
         self.optimizer.step_schedules()
         self.schedule_steps += 1

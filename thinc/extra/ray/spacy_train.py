@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 
+from .gradients import Message, encode_gradients, sum_gradients
 from .params import ParamLayout
 
 
@@ -102,7 +103,7 @@ class SpacyReplica:
     def lengths(self) -> List[int]:
         return [len(example) for example in self.examples]
 
-    def compute(self, indices: Sequence[int], scale: float) -> Tuple[numpy.ndarray, numpy.ndarray, float]:
+    def compute(self, indices: Sequence[int], scale: float) -> Tuple[Message, numpy.ndarray, float]:
         losses: Dict[str, float] = {}
         self.nlp.update(
             [self.examples[i] for i in indices],
@@ -112,11 +113,11 @@ class SpacyReplica:
             exclude=self.frozen,
             annotates=self.annotating,
         )
-        flat, mask = self.layout.gradients(scale)
-        return flat, mask, float(sum(losses.values())) * scale
+        message, mask = encode_gradients(self.layout, scale)
+        return message, mask, float(sum(losses.values())) * scale
 
-    def apply(self, gradient: numpy.ndarray, mask: numpy.ndarray) -> None:
-        self.layout.set_gradients(gradient, mask)
+    def apply(self, gradients: Sequence[Optional[Message]], mask: numpy.ndarray) -> None:
+        self.layout.set_gradients(sum_gradients(self.layout, gradients), mask)
         for proc in self._trainable():
             proc.finish_update(self.optimizer)
         self._step_schedules()

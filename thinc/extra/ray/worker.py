@@ -1,7 +1,7 @@
 """The Ray actor that holds one replica. Each step it first applies the previous
-step's combined gradient (summing the workers' gradients itself, in worker order,
-so every worker gets the same bits), then computes its shard's gradient, which it
-returns into the object store for the others to read."""
+step's combined gradient (its replica sums the workers' gradients itself, in worker
+order, so every worker gets the same bits), then computes its shard's gradient,
+which it returns into the object store for the others to read."""
 
 import os
 import time
@@ -11,20 +11,7 @@ import numpy
 
 from thinc.api import fix_random_seed
 
-
-def combine(gradients: Sequence[Optional[numpy.ndarray]]) -> Optional[numpy.ndarray]:
-    """The sum of the workers' (already scaled) gradients, always in worker order:
-    float addition is not associative, and every replica must get the same bits.
-    The result is a new, writable array."""
-    present = [gradient for gradient in gradients if gradient is not None]
-    if not present:
-        return None
-    if len(present) == 1:
-        return numpy.array(present[0], copy=True)
-    total = numpy.add(present[0], present[1])
-    for gradient in present[2:]:
-        total += gradient
-    return total
+from .gradients import message_bytes
 
 
 class Worker:
@@ -35,7 +22,7 @@ class Worker:
         self.replica = factory(data)
         self.index = index
 
-    def step(self, header: Dict[str, Any], *gradients: Optional[numpy.ndarray]) -> Tuple[Any, Dict[str, Any]]:
+    def step(self, header: Dict[str, Any], *gradients: Optional[Dict[str, numpy.ndarray]]) -> Tuple[Any, Dict[str, Any]]:
         """Apply the pending combined gradient (when `gradients` are given), then
         compute this worker's shard: (scaled gradient or None, small stats)."""
         started = time.perf_counter()
@@ -54,7 +41,7 @@ class Worker:
         stats = {
             "loss": loss,
             "mask": mask,
-            "gradient_bytes": 0 if gradient is None else int(gradient.nbytes),
+            "gradient_bytes": message_bytes(gradient),
             "apply_seconds": applied - started,
             "compute_seconds": finished - applied,
             # CPU time against wall time shows whether the worker had its core.
@@ -62,16 +49,15 @@ class Worker:
         }
         return gradient, stats
 
-    def apply(self, mask: numpy.ndarray, *gradients: Optional[numpy.ndarray]) -> bool:
+    def apply(self, mask: numpy.ndarray, *gradients: Optional[Dict[str, numpy.ndarray]]) -> bool:
         """Apply a combined gradient without computing anything (the end of a run,
         or before a checkpoint)."""
         self._apply(gradients, mask)
         return True
 
-    def _apply(self, gradients: Sequence[Optional[numpy.ndarray]], mask: numpy.ndarray) -> None:
-        total = combine(gradients)
-        if total is not None:
-            self.replica.apply(total, mask)
+    def _apply(self, gradients: Sequence[Optional[Dict[str, numpy.ndarray]]], mask: numpy.ndarray) -> None:
+        if any(gradient is not None for gradient in gradients):
+            self.replica.apply(gradients, mask)
 
     def get_state(self) -> Dict[str, Any]:
         return self.replica.get_state()
