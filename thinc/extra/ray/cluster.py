@@ -21,6 +21,9 @@ ONE_THREAD = {
 }
 
 
+WORKER_NICENESS = "RAY_worker_niceness"
+
+
 def connect(
     address: Optional[str] = None,
     *,
@@ -32,6 +35,10 @@ def connect(
     `address` is None (with `num_cpus` CPUs), else the cluster at "host:port",
     "auto" or "ray://host:port". Returns the `ray` module.
 
+    A local cluster runs its workers at normal priority (`RAY_worker_niceness=0`
+    unless that is set): Ray's default, nice 15, lets any other process on the
+    machine take their CPU. For `ray start`, set it in that command's environment.
+
     A "host:port" that nothing answers on raises ConnectionError within
     `connect_timeout` seconds, rather than leaving Ray to retry for minutes."""
     ray = require_ray()
@@ -42,6 +49,9 @@ def connect(
     options: Dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
     if address is None or address == "local":
         options["num_cpus"] = num_cpus
+        # Ray starts worker processes at nice 15, behind every other process on the
+        # machine; here the workers are the job. Read by the cluster this starts.
+        os.environ.setdefault(WORKER_NICENESS, "0")
     options.update(init_kwargs)
     try:
         ray.init(address=address if address != "local" else None, **options)
