@@ -51,7 +51,8 @@ def run_once(workers: int, args: argparse.Namespace) -> Dict:
     result["wall"] = time.time() - started
     print(f"  workers={workers}: {result['train_words_per_sec']:,.0f} words/s, dev accuracy "
           f"{result['dev_accuracy']:.4f}, {result['seconds_per_step'] * 1000:.0f} ms/step of which "
-          f"{result['compute_seconds_per_step'] * 1000:.0f} ms computing", flush=True)
+          f"{result['compute_seconds_per_step'] * 1000:.0f} ms computing with "
+          f"{result.get('compute_cpu_share', 0):.0%} of a core each", flush=True)
     return result
 
 
@@ -80,7 +81,7 @@ def main() -> None:
         f"# CPU: {model}, {os.cpu_count()} logical CPUs; one thread per worker; load average "
         f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (other jobs shared the machine)",
         "workers  words/s (median)  runs words/s           dev accuracy  ms/step  compute ms/step  "
-        "gradient MB/worker  MB moved/step",
+        "CPU share  gradient MB/worker  MB moved/step",
     ]
     for workers, results in runs.items():
         each = " ".join(f"{r['train_words_per_sec']:,.0f}" for r in results)
@@ -90,10 +91,13 @@ def main() -> None:
             f"{each:<21}  "
             f"{middle['dev_accuracy']:>12.4f}  {middle['seconds_per_step'] * 1000:>7.0f}  "
             f"{middle['compute_seconds_per_step'] * 1000:>15.0f}  "
+            f"{middle.get('compute_cpu_share', 0):>9.0%}  "
             f"{middle['gradient_bytes_per_worker'] / 1e6:>18.2f}  {middle['bytes_per_step'] / 1e6:>13.2f}"
         )
     ratio = median[2] / median[1]
     lines.append(f"2 workers / 1 worker: {ratio:.2f}x training words/s")
+    lines.append("(CPU share: the CPU time a worker got while computing over the wall time; "
+                 "below 100% other processes held the cores)")
     table = "\n".join(lines)
     print(table)
     output = args.output or BENCH / "results" / f"ray-{cpu_slug(model)}.txt"

@@ -109,6 +109,7 @@ def train(args: argparse.Namespace) -> dict:
         "steps": result.steps,
         "epochs": result.epochs,
         "compute_seconds_per_step": round(result.compute_seconds_per_step, 4),
+        "compute_cpu_share": round(result.compute_cpu_share, 3),
         "seconds_per_step": round(result.train_seconds / max(result.steps, 1), 4),
         "replacements": len(result.replacements),
         "seconds": round(time.time() - started, 1),

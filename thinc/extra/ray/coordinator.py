@@ -6,7 +6,6 @@ The combined gradient never passes through the driver: each worker's gradient
 goes into Ray's object store, and the next step hands every worker the references
 to all of them."""
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 

@@ -178,6 +178,7 @@ def global_batches(lengths: List[int], batcher: Any, max_epochs: int, seed: Opti
     """(epoch, item indices) for every step, from spaCy's own batcher and epoch
     shuffling (`create_train_batches`), run over stand-ins of the documents."""
     from spacy.training.loop import create_train_batches
+
     from thinc.api import fix_random_seed
 
     if seed is not None:

@@ -18,7 +18,6 @@ from thinc.api import Model
 from .checkpoint import load_checkpoint, save_checkpoint
 from .cluster import connect
 from .coordinator import Coordinator, LedgerEntry, StepReport
-from .dependency import require_ray
 from .replica import OptimizerSpec, ThincReplicaFactory, UpdateFunction
 from .sharding import epoch_batches, split_batch
 
@@ -30,7 +29,10 @@ class TrainResult:
     """What a `fit` call did. Sizes are in the units of `sizes` (words, say):
     `units_per_second` is training throughput, evaluation and checkpoints excluded.
     `bytes_per_step` counts gradient bytes written into the object store plus those
-    read by the other workers, the mean over the steps of this call."""
+    read by the other workers, the mean over the steps of this call.
+    `compute_seconds_per_step` is the slowest worker's computing time per step;
+    `compute_cpu_share` the CPU time the workers got while computing over the wall
+    time (near 1 on idle cores, lower where other processes took the CPU)."""
 
     workers: int
     epochs: int
@@ -42,6 +44,7 @@ class TrainResult:
     gradient_bytes_per_worker: int
     bytes_per_step: float
     compute_seconds_per_step: float
+    compute_cpu_share: float
     replacements: List[Dict[str, Any]]
     finished: bool
     extra: Dict[str, Any] = field(default_factory=dict)
@@ -66,8 +69,12 @@ class RayTrainer:
             size, which makes a per-item mean loss come out as the batch's mean;
             "sum" adds them (for losses summed over items).
         seed: fixes the epochs' order, the shards and each shard's random draws.
-        address, num_cpus: where to find Ray if this process has not started it
-            (`None`: a local cluster of `num_cpus` CPUs).
+        address: the Ray cluster to join if this process has not started Ray
+            (`None`: start a local one).
+        num_cpus: the CPUs of that local cluster (`None`: all of them).
+        start_timeout: seconds to wait for the workers to start before TimeoutError.
+        step_timeout: seconds a step may take before TimeoutError (None: no limit).
+        env: more environment variables for the worker processes.
     """
 
     def __init__(
@@ -151,6 +158,7 @@ class RayTrainer:
         seconds = 0.0
         moved = 0.0
         compute = 0.0
+        compute_wall = compute_cpu = 0.0
         gradient_bytes = 0
         finished = True
         bar = _progress_bar(progress, epochs, self.epoch)
@@ -175,6 +183,8 @@ class RayTrainer:
                     losses.append(report.loss)
                     moved += sum(report.gradient_bytes) + report.bytes_read
                     compute += max(report.compute_seconds)
+                    compute_wall += sum(report.compute_seconds)
+                    compute_cpu += sum(report.compute_cpu_seconds)
                     gradient_bytes = max(gradient_bytes, *report.gradient_bytes)
                     self.step += 1
                     self.global_step += 1
@@ -212,6 +222,7 @@ class RayTrainer:
             gradient_bytes_per_worker=gradient_bytes,
             bytes_per_step=moved / steps if steps else 0.0,
             compute_seconds_per_step=compute / steps if steps else 0.0,
+            compute_cpu_share=compute_cpu / compute_wall if compute_wall else 0.0,
             replacements=list(self.coordinator.replacements),
             finished=finished,
         )
