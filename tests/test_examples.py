@@ -151,6 +151,27 @@ def test_pos_tagger_trains_on_a_sample_slice(examples, tmp_path):
     assert json.loads((tmp_path / "tagger.json").read_text())["epochs"] == 2
 
 
+def test_ray_training_example_prints_one_json_line(examples, tmp_path):
+    """examples/ray_training.py on 2 Ray workers (a local cluster it starts itself):
+    its last line is the JSON summary, and it learns like pos_tagger.py does."""
+    pytest.importorskip("ray", reason='Ray is not installed (pip install "thinc[ray]")')
+    command = [sys.executable, str(EXAMPLES / "ray_training.py"), "--workers", "2", "--num-cpus", "2",
+               "--sample", "--limit", "250", "--epochs", "2", "--width", "48", "--depth", "2",
+               "--batch-words", "300", "--quiet"]
+    result = subprocess.run(command, cwd=str(tmp_path), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"workers", "train_words_per_sec", "dev_accuracy", "bytes_per_step"} <= set(summary)
+    assert summary["workers"] == 2 and summary["train_words_per_sec"] > 0
+    assert summary["replacements"] == 0
+    # Each of 2 workers writes its gradient and reads the other's.
+    assert 0 < summary["bytes_per_step"] <= 4 * summary["gradient_bytes_per_worker"]
+    train, dev, _ = examples["_common"].load_ewt(None, True, 250)
+    baselines = examples["pos_tagger"].baseline_accuracies(train, dev)
+    assert summary["dev_accuracy"] > baselines["commonest tag"] + 0.3
+    assert "epoch 2: dev accuracy" in result.stderr
+
+
 def test_classifier_pools_ragged_input(examples):
     textcat = examples["textcat"]
     hasher = examples["_common"].StringHasher()
