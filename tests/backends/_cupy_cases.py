@@ -265,3 +265,68 @@ def tolerances(case: Case, dtype: str) -> Dict[str, float]:
     if dtype == "float64":
         return {"rtol": 1e-10, "atol": 1e-12}
     return {"rtol": case.rtol, "atol": case.atol}
+
+
+def _tagger() -> Any:
+    from thinc.api import HashEmbed, Maxout, Mish, Softmax, chain, expand_window, with_array
+
+    return with_array(
+        chain(
+            HashEmbed(nO=16, nV=200, seed=3),
+            expand_window(window_size=1),
+            Maxout(nO=16, nP=3, normalize=True),
+            Mish(nO=16),
+            Softmax(nO=5),
+        )
+    )
+
+
+def compare_tagger_training(device_ops: Any, steps: int = 5) -> None:
+    """Train a small tagger (hash embedding, window, maxout with layer norm,
+    mish, softmax) for a few Adam steps with NumpyOps and with device_ops, from
+    the same weights on the same batches; predictions and weights must agree."""
+    from thinc.api import Adam, NumpyOps, fix_random_seed, set_current_ops
+
+    fix_random_seed(0)
+    rng = numpy.random.default_rng(7)
+    docs = [rng.integers(0, 1000, size=(n,)).astype("uint64") for n in (5, 9, 1, 7)]
+    truth = [numpy.eye(5, dtype="f")[rng.integers(0, 5, size=(len(doc),))] for doc in docs]
+    cpu_ops = NumpyOps()
+    set_current_ops(cpu_ops)
+    try:
+        cpu_model = _tagger()
+        cpu_model.initialize(X=docs, Y=truth)
+        set_current_ops(device_ops)
+        device_model = _tagger()
+        device_model.initialize(
+            X=[device_ops.asarray(doc) for doc in docs], Y=[device_ops.asarray(t) for t in truth]
+        )
+    finally:
+        set_current_ops(cpu_ops)
+    device_model.from_bytes(cpu_model.to_bytes())
+    optimizers = {id(cpu_model): Adam(0.01), id(device_model): Adam(0.01)}
+    for _ in range(steps):
+        for model, ops in ((cpu_model, cpu_ops), (device_model, device_ops)):
+            guesses, backprop = model.begin_update([ops.asarray(doc) for doc in docs])
+            backprop([guess - ops.asarray(t) for guess, t in zip(guesses, truth)])
+            model.finish_update(optimizers[id(model)])
+    device_out = device_model.predict([device_ops.asarray(doc) for doc in docs])
+    for cpu_rows, device_rows in zip(cpu_model.predict(docs), device_out):
+        numpy.testing.assert_allclose(
+            device_ops.to_numpy(device_rows), cpu_rows, rtol=1e-3, atol=1e-4
+        )
+    compared = 0
+    for cpu_node, device_node in zip(cpu_model.walk(), device_model.walk()):
+        assert device_node.ops is device_ops or type(device_node.ops) is type(device_ops)
+        for name in cpu_node.param_names:
+            if cpu_node.has_param(name):
+                compared += 1
+                numpy.testing.assert_allclose(
+                    device_ops.to_numpy(device_node.get_param(name)),
+                    cpu_node.get_param(name),
+                    rtol=1e-3,
+                    atol=1e-4,
+                    err_msg=f"{cpu_node.name}.{name}",
+                )
+    # The weights moved, and equally: not a comparison of two untrained models.
+    assert compared >= 6
