@@ -99,12 +99,18 @@ def main() -> None:
         gather.append(time_gather(peers, args.steps))
         sharded.append(time_sharded(peers, args.steps))
     n, size = args.workers, args.params * 4
-    print(f"{args.params:,} float32 params ({size / 1e6:.1f} MB), {n} workers, one thread each, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"all-gather + local sum: {statistics.median(gather) * 1000:6.1f} ms/step, "
-          f"{n * size / 1e6:.1f} MB written + {n * (n - 1) * size / 1e6:.1f} MB read by other workers")
-    print(f"sharded ownership:      {statistics.median(sharded) * 1000:6.1f} ms/step, "
-          f"{(n * size + size) / 1e6:.1f} MB written + {2 * (n - 1) * size / 1e6:.1f} MB read by other workers")
+    print(
+        f"{args.params:,} float32 params ({size / 1e6:.1f} MB), {n} workers, one thread each, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"all-gather + local sum: {statistics.median(gather) * 1000:6.1f} ms/step, "
+        f"{n * size / 1e6:.1f} MB written + {n * (n - 1) * size / 1e6:.1f} MB read by other workers"
+    )
+    print(
+        f"sharded ownership:      {statistics.median(sharded) * 1000:6.1f} ms/step, "
+        f"{(n * size + size) / 1e6:.1f} MB written + {2 * (n - 1) * size / 1e6:.1f} MB read by other workers"
+    )
     ray.shutdown()
 
 

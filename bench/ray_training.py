@@ -37,22 +37,39 @@ def cpu_slug(model: str) -> str:
 
 
 def run_once(workers: int, args: argparse.Namespace) -> Dict:
-    command = [sys.executable, str(EXAMPLE), "--workers", str(workers), "--epochs", str(args.epochs),
-               "--batch-words", str(args.batch_words), "--num-cpus", "2", "--quiet", "--no-eval"]
+    command = [
+        sys.executable,
+        str(EXAMPLE),
+        "--workers",
+        str(workers),
+        "--epochs",
+        str(args.epochs),
+        "--batch-words",
+        str(args.batch_words),
+        "--num-cpus",
+        "2",
+        "--quiet",
+        "--no-eval",
+    ]
     if args.sample:
         command.append("--sample")
     if args.limit:
         command += ["--limit", str(args.limit)]
     started = time.time()
-    run = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout, cwd=CHECKOUT)
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=args.timeout, cwd=CHECKOUT
+    )
     if run.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{run.stderr[-3000:]}")
     result = json.loads(run.stdout.strip().splitlines()[-1])
     result["wall"] = time.time() - started
-    print(f"  workers={workers}: {result['train_words_per_sec']:,.0f} words/s, dev accuracy "
-          f"{result['dev_accuracy']:.4f}, {result['seconds_per_step'] * 1000:.0f} ms/step of which "
-          f"{result['compute_seconds_per_step'] * 1000:.0f} ms computing with "
-          f"{result.get('compute_cpu_share', 0):.0%} of a core each", flush=True)
+    print(
+        f"  workers={workers}: {result['train_words_per_sec']:,.0f} words/s, dev accuracy "
+        f"{result['dev_accuracy']:.4f}, {result['seconds_per_step'] * 1000:.0f} ms/step of which "
+        f"{result['compute_seconds_per_step'] * 1000:.0f} ms computing with "
+        f"{result.get('compute_cpu_share', 0):.0%} of a core each",
+        flush=True,
+    )
     return result
 
 
@@ -96,8 +113,10 @@ def main() -> None:
         )
     ratio = median[2] / median[1]
     lines.append(f"2 workers / 1 worker: {ratio:.2f}x training words/s")
-    lines.append("(CPU share: the CPU time a worker got while computing over the wall time; "
-                 "below 100% other processes held the cores)")
+    lines.append(
+        "(CPU share: the CPU time a worker got while computing over the wall time; "
+        "below 100% other processes held the cores)"
+    )
     table = "\n".join(lines)
     print(table)
     output = args.output or BENCH / "results" / f"ray-{cpu_slug(model)}.txt"

@@ -60,8 +60,10 @@ def train(args: argparse.Namespace) -> dict:
     train_X, train_y = pos_tagger.encode_corpus(train_sentences, featurize, tag_ids)
     dev_X, dev_y = pos_tagger.encode_corpus(dev_sentences, featurize, tag_ids)
     n_words = sum(len(y) for y in train_y)
-    log(f"data {description}: {len(train_X)} training sentences ({n_words} words), "
-        f"{len(dev_X)} dev sentences, {len(tag_names)} tags")
+    log(
+        f"data {description}: {len(train_X)} training sentences ({n_words} words), "
+        f"{len(dev_X)} dev sentences, {len(tag_names)} tags"
+    )
     model = pos_tagger.build_tagger(len(tag_names), width=args.width, depth=args.depth)
     model.initialize(
         X=train_X[:5], Y=[numpy.zeros((len(y), len(tag_names)), "f") for y in train_y[:5]]
@@ -88,8 +90,12 @@ def train(args: argparse.Namespace) -> dict:
         sizes=[len(y) for y in train_y],
         seed=args.seed,
     ) as trainer:
-        log("workers: " + ", ".join(f"pid {w['pid']} on node {w['node_id'][:8]}"
-                                    for w in trainer.describe_workers()))
+        log(
+            "workers: "
+            + ", ".join(
+                f"pid {w['pid']} on node {w['node_id'][:8]}" for w in trainer.describe_workers()
+            )
+        )
         result = trainer.fit(
             args.epochs,
             batch_size=args.batch_words,
@@ -128,18 +134,27 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     add_ewt_arguments(parser, OUTPUT / "ray_training.png")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-words", type=int, default=1000,
-                        help="words per global batch, split among the workers")
+    parser.add_argument(
+        "--batch-words",
+        type=int,
+        default=1000,
+        help="words per global batch, split among the workers",
+    )
     parser.add_argument("--learn-rate", type=float, default=0.002)
     parser.add_argument("--width", type=int, default=96)
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--address", help="a Ray cluster's HOST:PORT (default: start a local one)")
-    parser.add_argument("--num-cpus", type=int, default=0,
-                        help="CPUs of the local cluster (default: all)")
-    parser.add_argument("--checkpoint", help="save the run here (every --checkpoint-every steps, and at the end)")
+    parser.add_argument(
+        "--num-cpus", type=int, default=0, help="CPUs of the local cluster (default: all)"
+    )
+    parser.add_argument(
+        "--checkpoint", help="save the run here (every --checkpoint-every steps, and at the end)"
+    )
     parser.add_argument("--checkpoint-every", type=int, default=0)
-    parser.add_argument("--resume", action="store_true", help="continue from --checkpoint when it exists")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from --checkpoint when it exists"
+    )
     parser.add_argument("--no-eval", action="store_true", help="no dev evaluation after each epoch")
     return parser.parse_args(argv)
 

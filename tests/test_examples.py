@@ -155,9 +155,26 @@ def test_ray_training_example_prints_one_json_line(examples, tmp_path):
     """examples/ray_training.py on 2 Ray workers (a local cluster it starts itself):
     its last line is the JSON summary, and it learns like pos_tagger.py does."""
     pytest.importorskip("ray", reason='Ray is not installed (pip install "thinc[ray]")')
-    command = [sys.executable, str(EXAMPLES / "ray_training.py"), "--workers", "2", "--num-cpus", "2",
-               "--sample", "--limit", "250", "--epochs", "2", "--width", "48", "--depth", "2",
-               "--batch-words", "300", "--quiet"]
+    command = [
+        sys.executable,
+        str(EXAMPLES / "ray_training.py"),
+        "--workers",
+        "2",
+        "--num-cpus",
+        "2",
+        "--sample",
+        "--limit",
+        "250",
+        "--epochs",
+        "2",
+        "--width",
+        "48",
+        "--depth",
+        "2",
+        "--batch-words",
+        "300",
+        "--quiet",
+    ]
     result = subprocess.run(command, cwd=str(tmp_path), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])

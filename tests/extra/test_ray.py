@@ -172,7 +172,10 @@ def test_layout_refuses_an_uninitialized_model():
 
 
 def test_checkpoint_round_trip_and_refusals(tmp_path):
-    payload = {"state": {"w": numpy.arange(6, dtype="f").reshape(2, 3), "b": b"\x00\x01"}, "epoch": 2}
+    payload = {
+        "state": {"w": numpy.arange(6, dtype="f").reshape(2, 3), "b": b"\x00\x01"},
+        "epoch": 2,
+    }
     path = save_checkpoint(tmp_path / "run.ckpt", payload)
     loaded = load_checkpoint(path)
     numpy.testing.assert_array_equal(loaded["state"]["w"], payload["state"]["w"])
@@ -197,7 +200,7 @@ def test_import_works_without_ray_and_use_says_how_to_install():
         [sys.executable, "-c", script], cwd=CHECKOUT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert 'ERR' in result.stdout and 'pip install "thinc[ray]"' in result.stdout
+    assert "ERR" in result.stdout and 'pip install "thinc[ray]"' in result.stdout
 
 
 # -- on a local cluster ---------------------------------------------------------------
@@ -215,7 +218,9 @@ def local_ray():
 def train(workers=2, epochs=EPOCHS, dropout=0.1, **fit_options):
     data = make_data()
     model = make_model(dropout)
-    with RayTrainer(model, update, data, optimizer=scheduled_adam, workers=workers, seed=7) as trainer:
+    with RayTrainer(
+        model, update, data, optimizer=scheduled_adam, workers=workers, seed=7
+    ) as trainer:
         result = trainer.fit(epochs, batch_size=BATCH, **fit_options)
         replicas = trainer.replica_parameters()
         ledger = list(trainer.ledger)
@@ -319,7 +324,9 @@ def test_stopped_and_resumed_run_ends_with_the_uninterrupted_params(clean_run, t
 def test_resume_refuses_a_checkpoint_of_another_run(local_ray, tmp_path):
     path = tmp_path / "run.ckpt"
     train(epochs=1, checkpoint=path, max_steps=2)
-    with RayTrainer(make_model(), update, make_data(), optimizer=scheduled_adam, workers=1, seed=7) as trainer:
+    with RayTrainer(
+        make_model(), update, make_data(), optimizer=scheduled_adam, workers=1, seed=7
+    ) as trainer:
         with pytest.raises(ValueError, match="batch_size"):
             trainer.fit(1, batch_size=BATCH * 2, checkpoint=path, resume=True)
 
@@ -340,7 +347,9 @@ def test_unpicklable_model_update_or_optimizer_is_refused(local_ray):
     with pytest.raises(TypeError, match="optimizer cannot be sent.*function that builds"):
         RayTrainer(make_model(), update, make_data(), optimizer=scheduled_adam(), workers=1)
     with pytest.raises(ValueError, match="initialize"):
-        RayTrainer(chain(Relu(nO=4), Softmax(nO=3)), update, make_data(), optimizer=Adam(0.01), workers=1)
+        RayTrainer(
+            chain(Relu(nO=4), Softmax(nO=3)), update, make_data(), optimizer=Adam(0.01), workers=1
+        )
 
 
 def failing_update(model, batch):
@@ -348,6 +357,8 @@ def failing_update(model, batch):
 
 
 def test_an_error_in_the_update_function_reaches_the_caller(local_ray):
-    with RayTrainer(make_model(), failing_update, make_data(), optimizer=Adam(0.01), workers=2) as trainer:
+    with RayTrainer(
+        make_model(), failing_update, make_data(), optimizer=Adam(0.01), workers=2
+    ) as trainer:
         with pytest.raises(ValueError, match="always fails"):
             trainer.fit(1, batch_size=BATCH)

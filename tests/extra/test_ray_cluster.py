@@ -32,7 +32,11 @@ def free_port() -> int:
 
 def ray_command(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(RAY), *args], capture_output=True, text=True, timeout=timeout, check=False,
+        [str(RAY), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
         env=dict(os.environ),
     )
 
@@ -76,7 +80,11 @@ def two_node_cluster(no_local_ray, monkeypatch):
     monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
     try:
         head = ray_command(
-            "start", "--head", f"--port={port}", "--include-dashboard=false", *common,
+            "start",
+            "--head",
+            f"--port={port}",
+            "--include-dashboard=false",
+            *common,
             f"--temp-dir={session_dir}",
         )
         assert head.returncode == 0, head.stdout + head.stderr
@@ -121,7 +129,11 @@ print(json.dumps({
 def test_two_nodes_each_run_a_replica(two_node_cluster):
     run = subprocess.run(
         [sys.executable, "-c", DRIVER, two_node_cluster],
-        cwd=CHECKOUT, capture_output=True, text=True, timeout=300, env=dict(os.environ),
+        cwd=CHECKOUT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
     )
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])

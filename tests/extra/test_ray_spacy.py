@@ -17,7 +17,9 @@ SAMPLE = CHECKOUT / "examples" / "data"
 def spacy_venv_with_ray() -> Path:
     if not SPACY_PYTHON.exists():
         pytest.skip("no .venv-spacy: run scripts/make_spacy_venvs.sh")
-    found = subprocess.run([str(SPACY_PYTHON), "-c", "import ray, spacy"], capture_output=True, timeout=120)
+    found = subprocess.run(
+        [str(SPACY_PYTHON), "-c", "import ray, spacy"], capture_output=True, timeout=120
+    )
     if found.returncode != 0:
         pytest.skip('.venv-spacy lacks Ray: .venv-spacy/bin/pip install "ray>=2.60,<3"')
     return SPACY_PYTHON
@@ -30,21 +32,52 @@ def test_spacy_pipeline_trains_on_two_workers(tmp_path):
     for part in ("train", "dev"):
         source = tmp_path / f"{part}.conllu"
         # 200 sentences of each: enough for the parser's labels, quick to convert.
-        blocks = (SAMPLE / f"en_ewt-ud-{part}-sample.conllu").read_text(encoding="utf8").split("\n\n")
+        blocks = (
+            (SAMPLE / f"en_ewt-ud-{part}-sample.conllu").read_text(encoding="utf8").split("\n\n")
+        )
         source.write_text("\n\n".join(blocks[:200]) + "\n\n", encoding="utf8")
         subprocess.run(
-            [str(python), "-m", "spacy", "convert", str(source), str(corpus), "--converter", "conllu",
-             "--n-sents", "10"],
-            check=True, capture_output=True, timeout=300, cwd=tmp_path,
+            [
+                str(python),
+                "-m",
+                "spacy",
+                "convert",
+                str(source),
+                str(corpus),
+                "--converter",
+                "conllu",
+                "--n-sents",
+                "10",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+            cwd=tmp_path,
         )
     output = tmp_path / "trained"
     command = [
-        str(python), "-m", "thinc.extra.ray.spacy_train", str(CHECKOUT / "bench" / "spacy_train.cfg"),
-        "--workers", "2", "--num-cpus", "2", "--output", str(output),
-        "--code", str(CHECKOUT / "bench" / "spacy_train.py"),
-        "--paths.train", str(corpus / "train.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
-        "--training.max_steps", "6", "--training.eval_frequency", "3",
-        "--components.parser.min_action_freq", "1",
+        str(python),
+        "-m",
+        "thinc.extra.ray.spacy_train",
+        str(CHECKOUT / "bench" / "spacy_train.cfg"),
+        "--workers",
+        "2",
+        "--num-cpus",
+        "2",
+        "--output",
+        str(output),
+        "--code",
+        str(CHECKOUT / "bench" / "spacy_train.py"),
+        "--paths.train",
+        str(corpus / "train.spacy"),
+        "--paths.dev",
+        str(corpus / "dev.spacy"),
+        "--training.max_steps",
+        "6",
+        "--training.eval_frequency",
+        "3",
+        "--components.parser.min_action_freq",
+        "1",
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=CHECKOUT)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -56,4 +89,6 @@ def test_spacy_pipeline_trains_on_two_workers(tmp_path):
     evaluations = [json.loads(line) for line in (output / "scores.jsonl").read_text().splitlines()]
     assert [record["step"] for record in evaluations] == [0, 3, 5]
     for name in ("model-best", "model-last"):
-        assert (output / name / "config.cfg").exists() and (output / name / "tagger" / "model").exists()
+        assert (output / name / "config.cfg").exists() and (
+            output / name / "tagger" / "model"
+        ).exists()

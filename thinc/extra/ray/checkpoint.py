@@ -40,7 +40,9 @@ def load_checkpoint(path: Union[str, Path]) -> Dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a thinc.extra.ray checkpoint")
     if payload.get("version") != VERSION:
-        raise ValueError(f"{path} is a version {payload.get('version')} checkpoint; this thinc reads {VERSION}")
+        raise ValueError(
+            f"{path} is a version {payload.get('version')} checkpoint; this thinc reads {VERSION}"
+        )
     return payload
 
 
@@ -49,7 +51,12 @@ def _encode(value: Any) -> Any:
         if value.dtype.hasobject:
             raise TypeError("a checkpoint cannot hold arrays of Python objects")
         array = numpy.ascontiguousarray(value)
-        return {ARRAY: True, "dtype": array.dtype.str, "shape": list(array.shape), "data": array.tobytes()}
+        return {
+            ARRAY: True,
+            "dtype": array.dtype.str,
+            "shape": list(array.shape),
+            "data": array.tobytes(),
+        }
     if isinstance(value, numpy.generic):
         return value.item()
     if isinstance(value, dict):

@@ -64,7 +64,9 @@ def _check_reachable(address: str, timeout: float) -> None:
     target = address.split("://", 1)[-1]
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(f"a Ray cluster address is 'host:port' or 'ray://host:port', not {address!r}")
+        raise ValueError(
+            f"a Ray cluster address is 'host:port' or 'ray://host:port', not {address!r}"
+        )
     try:
         with socket.create_connection((host, int(port)), timeout=timeout):
             pass

@@ -59,7 +59,9 @@ class Coordinator:
     ) -> None:
         ray = require_ray()
         if not ray.is_initialized():
-            raise RuntimeError("Ray is not running in this process: call thinc.extra.ray.connect() first")
+            raise RuntimeError(
+                "Ray is not running in this process: call thinc.extra.ray.connect() first"
+            )
         check_capacity(workers, cpus_per_worker)
         self.n_workers = workers
         self.seed = seed
@@ -81,7 +83,9 @@ class Coordinator:
         self.replacements: List[Dict[str, Any]] = []
         self.workers: List[Any] = []
         try:
-            self.workers = [self._actor.remote(self._factory_ref, self._data_ref, i) for i in range(workers)]
+            self.workers = [
+                self._actor.remote(self._factory_ref, self._data_ref, i) for i in range(workers)
+            ]
             self._wait_ready(self.workers)
         except BaseException:
             self.close()
@@ -92,7 +96,9 @@ class Coordinator:
     def _wait_ready(self, actors: Sequence[Any]) -> List[Dict[str, Any]]:
         ray = require_ray()
         try:
-            return ray.get([actor.describe.remote() for actor in actors], timeout=self.start_timeout)
+            return ray.get(
+                [actor.describe.remote() for actor in actors], timeout=self.start_timeout
+            )
         except ray.exceptions.GetTimeoutError:
             raise TimeoutError(
                 f"{len(actors)} Ray worker(s) did not start within {self.start_timeout:g}s: the "
@@ -101,7 +107,9 @@ class Coordinator:
         except ray.exceptions.RayActorError as error:
             raise RuntimeError(f"a Ray worker failed while building its replica: {error}") from None
 
-    def _replace(self, dead: Sequence[int], survivors: Sequence[int], epoch: int, step: int) -> None:
+    def _replace(
+        self, dead: Sequence[int], survivors: Sequence[int], epoch: int, step: int
+    ) -> None:
         """Start new workers in place of `dead`, holding a survivor's state."""
         ray = require_ray()
         if len(self.replacements) + len(dead) > self.max_replacements:
@@ -131,12 +139,16 @@ class Coordinator:
 
     # -- one step -----------------------------------------------------------------
 
-    def run_step(self, epoch: int, step: int, shards: Sequence[Sequence[int]], scales: Sequence[float]) -> StepReport:
+    def run_step(
+        self, epoch: int, step: int, shards: Sequence[Sequence[int]], scales: Sequence[float]
+    ) -> StepReport:
         """Apply the previous step's combined gradient and compute this one's:
         worker i gets shards[i], its gradient multiplied by scales[i]."""
         ray = require_ray()
         if len(shards) != self.n_workers or len(scales) != self.n_workers:
-            raise ValueError(f"expected {self.n_workers} shards and scales, got {len(shards)} and {len(scales)}")
+            raise ValueError(
+                f"expected {self.n_workers} shards and scales, got {len(shards)} and {len(scales)}"
+            )
         pending_refs, pending_mask = self._pending if self._pending else ([], None)
         headers = [
             {
@@ -147,7 +159,10 @@ class Coordinator:
             }
             for index, (shard, scale) in enumerate(zip(shards, scales))
         ]
-        calls = {index: self._submit(index, headers[index], pending_refs) for index in range(self.n_workers)}
+        calls = {
+            index: self._submit(index, headers[index], pending_refs)
+            for index in range(self.n_workers)
+        }
         stats: Dict[int, Dict[str, Any]] = {}
         gradient_refs: Dict[int, Any] = {}
         replaced: List[int] = []
@@ -162,7 +177,9 @@ class Coordinator:
                     ) from None
                 except ray.exceptions.RayActorError:
                     dead.append(index)
-            gradient_refs.update({index: call[0] for index, call in calls.items() if index not in dead})
+            gradient_refs.update(
+                {index: call[0] for index, call in calls.items() if index not in dead}
+            )
             calls = {}
             if dead:
                 survivors = [index for index in range(self.n_workers) if index in stats]
@@ -172,7 +189,11 @@ class Coordinator:
                 # holds it: the replacements only redo their shards.
                 calls = {index: self._submit(index, headers[index], []) for index in dead}
         refs = [gradient_refs[index] for index in range(self.n_workers)]
-        masks = [stats[index]["mask"] for index in range(self.n_workers) if stats[index]["mask"] is not None]
+        masks = [
+            stats[index]["mask"]
+            for index in range(self.n_workers)
+            if stats[index]["mask"] is not None
+        ]
         mask = numpy.logical_or.reduce(masks) if masks else None
         self._pending = (refs, mask) if mask is not None else None
         for index, shard in enumerate(shards):
@@ -185,12 +206,16 @@ class Coordinator:
             # Every worker reads every other worker's gradient.
             bytes_read=(self.n_workers - 1) * sum(gradient_bytes),
             compute_seconds=[stats[index]["compute_seconds"] for index in range(self.n_workers)],
-            compute_cpu_seconds=[stats[index]["compute_cpu_seconds"] for index in range(self.n_workers)],
+            compute_cpu_seconds=[
+                stats[index]["compute_cpu_seconds"] for index in range(self.n_workers)
+            ],
             apply_seconds=[stats[index]["apply_seconds"] for index in range(self.n_workers)],
             replaced=replaced,
         )
 
-    def _submit(self, index: int, header: Dict[str, Any], pending_refs: Sequence[Any]) -> Tuple[Any, Any]:
+    def _submit(
+        self, index: int, header: Dict[str, Any], pending_refs: Sequence[Any]
+    ) -> Tuple[Any, Any]:
         # Two returns: the gradient stays in the object store, the stats come back.
         return self.workers[index].step.options(num_returns=2).remote(header, *pending_refs)
 

@@ -50,7 +50,9 @@ def encode_gradients(layout: ParamLayout, scale: float = 1.0) -> Tuple[Message, 
     return message, mask
 
 
-def sum_gradients(layout: ParamLayout, messages: Sequence[Optional[Message]]) -> Optional[numpy.ndarray]:
+def sum_gradients(
+    layout: ParamLayout, messages: Sequence[Optional[Message]]
+) -> Optional[numpy.ndarray]:
     """The flat sum of the workers' messages, added in the order given (None for a
     worker without a shard); None when no worker had one."""
     present = [message for message in messages if message is not None]

@@ -58,7 +58,9 @@ class ParamLayout:
                         )
                     continue
                 param = node.get_param(name)
-                self.slots.append(ParamSlot(node, position, name, tuple(param.shape), offset, param.size))
+                self.slots.append(
+                    ParamSlot(node, position, name, tuple(param.shape), offset, param.size)
+                )
                 dtypes.append(param.dtype)
                 offset += param.size
         self.size = offset
@@ -114,7 +116,9 @@ class ParamLayout:
         for i, slot in enumerate(self.slots):
             if mask[i] and not slot.node.has_grad(slot.name):
                 current = slot.node.get_param(slot.name)
-                slot.node.set_grad(slot.name, slot.node.ops.alloc(current.shape, dtype=current.dtype))
+                slot.node.set_grad(
+                    slot.name, slot.node.ops.alloc(current.shape, dtype=current.dtype)
+                )
 
     def parameters(self) -> numpy.ndarray:
         """Every param, flattened in slot order (for comparing replicas)."""
@@ -145,8 +149,8 @@ class ParamLayout:
             for key, value in table.items():
                 name = self._stable_key(key)
                 if name is not None:
-                    renamed[name] = value if isinstance(value, int) else numpy.array(
-                        optimizer_array(value)
+                    renamed[name] = (
+                        value if isinstance(value, int) else numpy.array(optimizer_array(value))
                     )
             return renamed
 
@@ -161,7 +165,10 @@ class ParamLayout:
 
     def load_optimizer_state(self, optimizer: Optimizer, state: Dict[str, Any]) -> None:
         """The inverse of `optimizer_state`, onto an optimizer of this process."""
-        keys = {f"{self._position_of[slot.node.id]}:{slot.name}": (slot.node.id, slot.name) for slot in self.slots}
+        keys = {
+            f"{self._position_of[slot.node.id]}:{slot.name}": (slot.node.id, slot.name)
+            for slot in self.slots
+        }
         ops = self.slots[0].node.ops if self.slots else None
 
         def restore(table: Optional[Dict[str, Any]], as_array: bool) -> Dict:
@@ -169,7 +176,9 @@ class ParamLayout:
             for name, value in (table or {}).items():
                 if name in keys:
                     # Copies: arrays from the object store are read-only views.
-                    restored[keys[name]] = ops.asarray(numpy.array(value, copy=True)) if as_array and ops else value
+                    restored[keys[name]] = (
+                        ops.asarray(numpy.array(value, copy=True)) if as_array and ops else value
+                    )
             return restored
 
         optimizer.mom1 = restore(state["mom1"], True)

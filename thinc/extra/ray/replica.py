@@ -37,7 +37,9 @@ class ThincReplica:
     forward and backward passes (so the model's gradients hold the batch's) and
     returns the loss as a number."""
 
-    def __init__(self, model: Model, update: UpdateFunction, optimizer: OptimizerSpec, data: Sequence) -> None:
+    def __init__(
+        self, model: Model, update: UpdateFunction, optimizer: OptimizerSpec, data: Sequence
+    ) -> None:
         self.model = model
         self.update = update
         self.optimizer_spec = optimizer
@@ -64,7 +66,10 @@ class ThincReplica:
         self.schedule_steps += 1
 
     def get_state(self) -> Dict[str, Any]:
-        return {"model": self.model.to_bytes(), **self.layout.training_state(self.optimizer, self.schedule_steps)}
+        return {
+            "model": self.model.to_bytes(),
+            **self.layout.training_state(self.optimizer, self.schedule_steps),
+        }
 
     def set_state(self, state: Dict[str, Any]) -> None:
         self.model.from_bytes(state["model"])
@@ -90,4 +95,6 @@ class ThincReplicaFactory:
         self.optimizer = optimizer
 
     def __call__(self, data: Optional[Sequence]) -> ThincReplica:
-        return ThincReplica(self.model, self.update, self.optimizer, data if data is not None else [])
+        return ThincReplica(
+            self.model, self.update, self.optimizer, data if data is not None else []
+        )

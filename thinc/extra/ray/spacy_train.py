@@ -48,7 +48,9 @@ def load_training_config(config_path: Path, overrides: Dict[str, Any], code: Opt
         util.import_file("ray_spacy_code", code)
     raw = util.load_config(config_path, overrides=overrides, interpolate=False)
     nlp = util.load_model_from_config(raw, auto_fill=True)
-    training = util.registry.resolve(nlp.config.interpolate()["training"], schema=ConfigSchemaTraining)
+    training = util.registry.resolve(
+        nlp.config.interpolate()["training"], schema=ConfigSchemaTraining
+    )
     return nlp, nlp.config, training
 
 
@@ -129,7 +131,10 @@ class SpacyReplica:
         self.schedule_steps += 1
 
     def get_state(self) -> Dict[str, Any]:
-        return {"nlp": self.nlp.to_bytes(), **self.layout.training_state(self.optimizer, self.schedule_steps)}
+        return {
+            "nlp": self.nlp.to_bytes(),
+            **self.layout.training_state(self.optimizer, self.schedule_steps),
+        }
 
     def set_state(self, state: Dict[str, Any]) -> None:
         self.nlp.from_bytes(state["nlp"])
@@ -171,7 +176,9 @@ class SpacyReplicaFactory:
 
 
 def weighted_score(scores: Dict[str, Any], weights: Dict[str, Optional[float]]) -> float:
-    return float(sum((scores.get(name) or 0.0) * weight for name, weight in weights.items() if weight))
+    return float(
+        sum((scores.get(name) or 0.0) * weight for name, weight in weights.items() if weight)
+    )
 
 
 def global_batches(lengths: List[int], batcher: Any, max_epochs: int, seed: Optional[int]):
@@ -184,7 +191,9 @@ def global_batches(lengths: List[int], batcher: Any, max_epochs: int, seed: Opti
     if seed is not None:
         fix_random_seed(seed)
     stand_ins = [_Sized(index, length) for index, length in enumerate(lengths)]
-    for epoch, batch in create_train_batches(None, lambda nlp: list(stand_ins), batcher, max_epochs):
+    for epoch, batch in create_train_batches(
+        None, lambda nlp: list(stand_ins), batcher, max_epochs
+    ):
         yield epoch, [item.index for item in batch]
 
 
@@ -214,8 +223,10 @@ def train(args: argparse.Namespace, overrides: Dict[str, Any]) -> Dict[str, Any]
         # Worker 0's initial weights for all: init_nlp draws from each process's RNG.
         coordinator.set_state(coordinator.call_first("get_state"))
         lengths = coordinator.call_first("lengths")
-        log(f"{args.workers} workers ready in {time.time() - started:.0f}s; "
-            f"{len(lengths)} training docs, {sum(lengths)} words")
+        log(
+            f"{args.workers} workers ready in {time.time() - started:.0f}s; "
+            f"{len(lengths)} training docs, {sum(lengths)} words"
+        )
         max_steps = training["max_steps"]
         eval_frequency = training["eval_frequency"]
         best = (-1.0, -1)
@@ -224,7 +235,9 @@ def train(args: argparse.Namespace, overrides: Dict[str, Any]) -> Dict[str, Any]
         bytes_moved = 0.0
         last_scores: Dict[str, Any] = {}
         steps = 0
-        batches = global_batches(lengths, training["batcher"], training["max_epochs"], training["seed"])
+        batches = global_batches(
+            lengths, training["batcher"], training["max_epochs"], training["seed"]
+        )
         for step, (epoch, batch) in enumerate(batches):
             if max_steps and step >= max_steps:
                 break
@@ -242,14 +255,22 @@ def train(args: argparse.Namespace, overrides: Dict[str, Any]) -> Dict[str, Any]
                 train_seconds += time.perf_counter() - tick
                 last_scores = coordinator.call_first("evaluate")
                 score = weighted_score(last_scores, weights)
-                record = {"step": step, "epoch": epoch, "words": words, "score": score,
-                          "loss": report.loss, "train_seconds": round(train_seconds, 2),
-                          **{k: last_scores.get(k) for k in weights}}
+                record = {
+                    "step": step,
+                    "epoch": epoch,
+                    "words": words,
+                    "score": score,
+                    "loss": report.loss,
+                    "train_seconds": round(train_seconds, 2),
+                    **{k: last_scores.get(k) for k in weights},
+                }
                 with log_path.open("a", encoding="utf8") as file:
                     file.write(json.dumps(record) + "\n")
-                log(f"step {step:5d} epoch {epoch} loss {report.loss:9.2f} "
+                log(
+                    f"step {step:5d} epoch {epoch} loss {report.loss:9.2f} "
                     + " ".join(f"{k} {100 * (last_scores.get(k) or 0):.2f}" for k in weights)
-                    + f" score {100 * score:.2f} ({words / max(train_seconds, 1e-9):.0f} words/s)")
+                    + f" score {100 * score:.2f} ({words / max(train_seconds, 1e-9):.0f} words/s)"
+                )
                 if score > best[0]:
                     best = (score, step)
                     nlp.from_bytes(coordinator.call_first("pipeline_bytes"))
@@ -282,7 +303,9 @@ def parse_overrides(extra: Sequence[str]) -> Dict[str, Any]:
     while items:
         name = items.pop(0)
         if not name.startswith("--") or "." not in name:
-            raise SystemExit(f"unexpected argument {name!r}: config overrides look like --paths.train FILE")
+            raise SystemExit(
+                f"unexpected argument {name!r}: config overrides look like --paths.train FILE"
+            )
         if "=" in name:
             name, value = name.split("=", 1)
         elif items:
@@ -307,7 +330,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Tuple[argparse.Namespace
     parser.add_argument("config", type=Path)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--output", required=True)
-    parser.add_argument("--code", type=Path, help="a Python file registering functions the config names")
+    parser.add_argument(
+        "--code", type=Path, help="a Python file registering functions the config names"
+    )
     parser.add_argument("--address", help="a Ray cluster's HOST:PORT (default: start a local one)")
     parser.add_argument("--num-cpus", type=int, default=0, help="CPUs of the local cluster")
     parser.add_argument("--start-timeout", type=float, default=300.0)

@@ -191,7 +191,11 @@ class RayTrainer:
                     if bar is not None:
                         bar.update(1)
                         bar.set_postfix(loss=f"{report.loss:.4f}")
-                    if checkpoint is not None and checkpoint_every and self.global_step % checkpoint_every == 0:
+                    if (
+                        checkpoint is not None
+                        and checkpoint_every
+                        and self.global_step % checkpoint_every == 0
+                    ):
                         self.save(checkpoint, batch_size=batch_size)
                     if on_step is not None:
                         on_step(self, report)
@@ -271,7 +275,12 @@ class RayTrainer:
         """Continue from a checkpoint written by `save` for the same data, seed and
         batch size (another worker count works, but is not bit-identical)."""
         payload = load_checkpoint(path)
-        expected = {"seed": self.seed, "batch_size": batch_size, "combine": self.combine, "n_items": len(self.sizes)}
+        expected = {
+            "seed": self.seed,
+            "batch_size": batch_size,
+            "combine": self.combine,
+            "n_items": len(self.sizes),
+        }
         for key, value in expected.items():
             if payload[key] != value:
                 raise ValueError(
@@ -279,7 +288,11 @@ class RayTrainer:
                     f"{value!r}: its batches would not continue the same run"
                 )
         self.coordinator.set_state(payload["state"])
-        self.epoch, self.step, self.global_step = payload["epoch"], payload["step"], payload["global_step"]
+        self.epoch, self.step, self.global_step = (
+            payload["epoch"],
+            payload["step"],
+            payload["global_step"],
+        )
         self.coordinator.ledger = [LedgerEntry(*entry) for entry in payload["ledger"]]
         self.coordinator.replacements = list(payload["replacements"])
 

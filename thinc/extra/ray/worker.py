@@ -22,7 +22,9 @@ class Worker:
         self.replica = factory(data)
         self.index = index
 
-    def step(self, header: Dict[str, Any], *gradients: Optional[Dict[str, numpy.ndarray]]) -> Tuple[Any, Dict[str, Any]]:
+    def step(
+        self, header: Dict[str, Any], *gradients: Optional[Dict[str, numpy.ndarray]]
+    ) -> Tuple[Any, Dict[str, Any]]:
         """Apply the pending combined gradient (when `gradients` are given), then
         compute this worker's shard: (scaled gradient or None, small stats)."""
         started = time.perf_counter()
@@ -55,7 +57,9 @@ class Worker:
         self._apply(gradients, mask)
         return True
 
-    def _apply(self, gradients: Sequence[Optional[Dict[str, numpy.ndarray]]], mask: numpy.ndarray) -> None:
+    def _apply(
+        self, gradients: Sequence[Optional[Dict[str, numpy.ndarray]]], mask: numpy.ndarray
+    ) -> None:
         if any(gradient is not None for gradient in gradients):
             self.replica.apply(gradients, mask)
 
@@ -78,4 +82,8 @@ class Worker:
         """Where this worker runs: process id and Ray node id."""
         import ray
 
-        return {"pid": os.getpid(), "node_id": ray.get_runtime_context().get_node_id(), "index": self.index}
+        return {
+            "pid": os.getpid(),
+            "node_id": ray.get_runtime_context().get_node_id(),
+            "index": self.index,
+        }
