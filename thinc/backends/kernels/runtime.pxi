@@ -28,9 +28,13 @@ cdef extern from "thinc_malloc.hh" namespace "thinc_malloc":
     bint tune_allocator()
 
 
+# The instruction-set levels of include/thinc_isa.hh, by index.
+ISA_NAMES = ("scalar", "avx2", "avx512")
+
+
 def _check_isa_setting() -> None:
     text = os.environ.get("THINC_ISA", "")
-    names = ("scalar", "avx2", "avx512")
+    names = ISA_NAMES
     if not text:
         return
     if text not in names:
@@ -111,7 +115,6 @@ KERNEL_FAMILIES = {
     "norm": ("layer norm, maxout with bias", False),
     "recurrent": ("the LSTM step", False),
 }
-ISA_NAMES = ("scalar", "avx2", "avx512")
 
 
 def paths_report() -> dict:
