@@ -28,6 +28,8 @@ constexpr int MAX_THREADS = 8;
 // A parallel_for makes at most this many chunks per thread (fewer when the
 // grain asks for fewer); callers that want equal chunks size their units by it.
 constexpr int CHUNKS_PER_THREAD = 4;
+// A job's chunks are claimed as bits of one 32-bit word.
+static_assert(MAX_THREADS * CHUNKS_PER_THREAD <= 32, "chunk claims are bits of a 32-bit mask");
 // How long an idle worker stays awake (spinning, then yielding) before it
 // sleeps: long enough to bridge the Python between one layer's kernels.
 constexpr double WAKEFUL_SECONDS = 0.002;
@@ -93,9 +95,13 @@ inline void cpu_relax() {
 }
 
 // Work is cut into more chunks than threads and claimed from a shared
-// counter, so a worker that the OS is slow to schedule (both CPUs busy) only
+// bitmask, so a worker that the OS is slow to schedule (both CPUs busy) only
 // means the caller takes more chunks itself; the caller never waits for a
-// chunk that no running thread has claimed.
+// chunk that no running thread has claimed. Each thread first claims the
+// chunks of its own share of the range (thread k of T owns the k-th T-th), so
+// back-to-back kernels over the same arrays find their rows in the L2 cache
+// of the core that touched them last; only then does it take others' chunks,
+// from the far end of the range.
 class Pool {
   public:
     explicit Pool(int n_threads) : n_workers_(n_threads > 1 ? n_threads - 1 : 0) {}
@@ -146,12 +152,14 @@ class Pool {
         // Generation 0 is the idle state the workers start from.
         uint64_t generation = ((state_.load(std::memory_order_relaxed) >> 32) + 1) & 0xffffffffu;
         if (generation == 0) generation = 1;
+        // Bits past the last chunk start out claimed.
+        uint64_t unclaimed = n_chunks >= 32 ? 0 : (CLOSED << n_chunks) & CLOSED;
         {
             std::lock_guard<std::mutex> guard(wake_lock_);
-            state_.store(generation << 32, std::memory_order_release);
+            state_.store((generation << 32) | unclaimed, std::memory_order_release);
         }
         wake_.notify_all();
-        take_chunks(generation);
+        take_chunks(generation, 0);
         // Chunks still out are running on a worker right now.
         for (int spin = 0; spin < 20000 && done_.load(std::memory_order_acquire) < n_chunks; ++spin)
             cpu_relax();
@@ -164,7 +172,7 @@ class Pool {
     int n_workers() const { return n_workers_; }
 
   private:
-    // A chunk index no job reaches: the state of a job being replaced.
+    // Every chunk claimed: the state of a job being replaced.
     static constexpr uint64_t CLOSED = 0xffffffffu;
 
     template <class Body>
@@ -172,25 +180,35 @@ class Pool {
         (*static_cast<Body*>(context))(begin, end);
     }
 
-    // The state word holds the job's generation (high half) and the next
-    // unclaimed chunk (low half); claiming by compare-and-swap on the whole
-    // word means a thread holding a finished job's fields can claim nothing.
-    void take_chunks(uint64_t generation) {
+    // The state word holds the job's generation (high half) and a bit per
+    // chunk, set once claimed (low half); claiming by compare-and-swap on the
+    // whole word means a thread holding a finished job's fields can claim
+    // nothing. `slot` is 0 for the caller and 1.. for the workers.
+    void take_chunks(uint64_t generation, int slot) {
         for (;;) {
             uint64_t state = state_.load(std::memory_order_acquire);
             if ((state >> 32) != generation) return;
-            index_t next = static_cast<index_t>(state & 0xffffffffu);
+            uint32_t free_chunks = ~static_cast<uint32_t>(state);
+            if (free_chunks == 0) return;
             auto call = call_.load(std::memory_order_relaxed);
             void* context = context_.load(std::memory_order_relaxed);
             index_t n = size_.load(std::memory_order_relaxed);
             index_t chunk = chunk_.load(std::memory_order_relaxed);
             index_t n_chunks = n_chunks_.load(std::memory_order_relaxed);
-            if (next >= n_chunks) return;
             // Pairs with the fence after closing: fields read from a newer job
             // mean the claim below sees the closed state and fails.
             std::atomic_thread_fence(std::memory_order_acquire);
-            if (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel)) continue;
-            index_t begin = next * chunk;
+            index_t threads = n_workers_ + 1;
+            index_t home_begin = slot * n_chunks / threads;
+            index_t home_end = (slot + 1) * n_chunks / threads;
+            uint32_t home =
+                static_cast<uint32_t>(((uint64_t(1) << home_end) - 1) & ~((uint64_t(1) << home_begin) - 1));
+            int pick = (free_chunks & home) != 0 ? __builtin_ctz(free_chunks & home)
+                                                 : 31 - __builtin_clz(free_chunks);
+            if (!state_.compare_exchange_weak(state, state | (uint64_t(1) << pick),
+                                              std::memory_order_acq_rel))
+                continue;
+            index_t begin = pick * chunk;
             call(context, begin, std::min(n, begin + chunk));
             if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_chunks) {
                 std::lock_guard<std::mutex> guard(done_lock_);
@@ -206,7 +224,7 @@ class Pool {
         started_ = true;
         int created = 0;
         try {
-            for (; created < n_workers_; ++created) std::thread(&Pool::work, this).detach();
+            for (; created < n_workers_; ++created) std::thread(&Pool::work, this, created + 1).detach();
         } catch (...) {
             // No more threads to be had (a sandbox's limit): use those we got.
             n_workers_ = created;
@@ -214,7 +232,7 @@ class Pool {
         return n_workers_ > 0;
     }
 
-    void work() {
+    void work(int slot) {
         uint64_t seen = 0;
         for (;;) {
             // Spin, then yield, then sleep. A sleeping worker's CPU goes idle
@@ -238,7 +256,7 @@ class Pool {
                 wake_.wait(guard, [&] { return !no_new_job(); });
             }
             seen = state_.load(std::memory_order_acquire) >> 32;
-            take_chunks(seen);
+            take_chunks(seen, slot);
         }
     }
 

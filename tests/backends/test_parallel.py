@@ -218,11 +218,15 @@ def _subprocess_results(env_threads: str) -> tuple:
     return completed
 
 
-def test_one_thread_from_the_environment_gives_the_same_results(split_small_work):
-    completed = _subprocess_results("1")
+# 1: no pool; 3 and 8: more threads than this machine may have CPUs, so that
+# chunks are split into uneven home shares (8 threads own 4 chunks each, 3 own
+# 10 or 11 of 32) and some threads find their share already taken by others.
+@pytest.mark.parametrize("env_threads", ["1", "3", "8"])
+def test_thread_count_from_the_environment_gives_the_same_results(split_small_work, env_threads):
+    completed = _subprocess_results(env_threads)
     assert completed.returncode == 0, completed.stderr.decode()
     threads, results = pickle.loads(completed.stdout)
-    assert threads == 1
+    assert threads == int(env_threads)
     here = _run_all(numpy.float32)
     for name, arrays in here.items():
         for got, want in zip(results[name], arrays):
