@@ -553,27 +553,40 @@ def steal_share(ticks: Tuple[int, int]) -> float:
     return stolen / total if total > 0 else 0.0
 
 
-def cpu_name() -> str:
+def cpuinfo(key: str) -> str:
+    """The first value of `key` in /proc/cpuinfo, "" where there is none."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            name, _, value = line.partition(":")
+            if name.strip() == key:
+                return value.strip()
     except OSError:
         pass
-    return "unknown CPU"
+    return ""
+
+
+def cpu_name() -> str:
+    return cpuinfo("model name") or "unknown CPU"
+
+
+# The extensions that decide which kernels a CPU can run (x86 and Arm names),
+# and whether it is a virtual machine's guest.
+KERNEL_FLAGS = (
+    "sse4_2 avx avx2 fma f16c avx512f avx512bw avx512vl avx512_vnni avx512_bf16 avx512_fp16 "
+    "avx_vnni amx_tile amx_bf16 amx_int8 asimd asimdhp asimddp sve sve2 bf16 i8mm hypervisor"
+).split()
+
+
+def cpu_flags() -> List[str]:
+    """Which of KERNEL_FLAGS this CPU has (x86 lists them as `flags`, Arm as `Features`)."""
+    present = set((cpuinfo("flags") or cpuinfo("Features")).split())
+    return [flag for flag in KERNEL_FLAGS if flag in present]
 
 
 def cpu_family() -> str:
     """vendor-isa (intel-avx512, amd-avx2, ...): which results table this CPU's run replaces."""
     vendors = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}
-    vendor = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("vendor_id"):
-                vendor = vendors.get(line.split(":", 1)[1].strip(), vendor)
-                break
-    except OSError:
-        pass
+    vendor = vendors.get(cpuinfo("vendor_id"), platform.machine())
     from thinc.backends import dispatch
 
     return f"{vendor}-{dispatch.cpu_isa()}".lower()
