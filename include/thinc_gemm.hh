@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 
+#include "thinc_gemm_few_rows.hh"
 #include "thinc_isa.hh"
 #include "thinc_parallel.hh"
 
@@ -662,6 +663,8 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
         return true;
     }
     if (!available()) return false;
+    if (thinc_gemm_few_rows::sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias))
+        return true;
     Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
     return sgemm_avx2(g);
 }

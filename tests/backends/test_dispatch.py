@@ -192,7 +192,13 @@ def test_configure_rejects_unknown_choices():
 def test_report_names_every_family():
     report = NumpyOps().paths()
     assert report["isa"] == {"cpu": dispatch.cpu_isa(), "active": dispatch.active_isa()}
-    assert set(report["gemm"]) - {"measured"} == {"float32", "float64", "forced", "small_gemm"}
+    assert set(report["gemm"]) - {"measured"} == {
+        "float32",
+        "float64",
+        "forced",
+        "small_gemm",
+        "few_rows",
+    }
     assert set(report["kernels"]) == set(dispatch.KERNEL_FAMILIES)
     assert all(text.startswith(dispatch.active_isa()) for text in report["kernels"].values())
     assert report["threads"] >= 1

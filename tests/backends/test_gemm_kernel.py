@@ -363,7 +363,8 @@ AFFINE_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("blas", ["thinc", "blis", "numpy"])
+# "": nothing forced, so few-row products take thinc's unpacked kernels.
+@pytest.mark.parametrize("blas", ["", "thinc", "blis", "numpy"])
 @pytest.mark.parametrize("M,N,K", AFFINE_SHAPES)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_affine_adds_the_bias_once(blas, M, N, K, dtype):
@@ -396,3 +397,51 @@ def test_affine_with_views_and_a_broadcast_bias(own_kernel):
     numpy.testing.assert_allclose(ops.affine(X, W, column), X @ W.T + column, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="shape mismatch"):
         ops.affine(X, W[:, :14], b)
+
+
+# The unpacked kernels for few-row products (include/thinc_gemm_few_rows.hh):
+# rows around their 4-row groups and the 32-row limit (33 takes the packed
+# kernel), columns and depths around the 8- and 16-float vectors and the
+# 4-row tiles of B, every transpose, at every level the CPU runs.
+FEW_ROWS_M = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33]
+FEW_ROWS_N = [1, 3, 4, 5, 8, 9, 16, 17, 63, 64, 65]
+FEW_ROWS_K = [1, 7, 8, 16, 17, 33]
+
+
+def _vector_levels():
+    from thinc.backends.dispatch import available_isas
+
+    return [level for level in available_isas() if level != "scalar"]
+
+
+@pytest.fixture(params=_vector_levels())
+def vector_level(request, own_kernel):
+    from thinc.backends import dispatch
+
+    dispatch.configure(isa=request.param)
+    yield request.param
+    dispatch.configure(isa=None)
+
+
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_few_row_products_grid(vector_level, trans_a, trans_b):
+    for M, N, K in itertools.product(FEW_ROWS_M, FEW_ROWS_N, FEW_ROWS_K):
+        check(M, N, K, trans_a, trans_b, seed=M * 10_000 + N * 100 + K)
+
+
+@pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (-0.7, 0.5), (2.0, 0.0)])
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_few_row_products_alpha_beta_and_strides(vector_level, alpha, beta, trans_a, trans_b):
+    for M, N, K in [(1, 17, 33), (5, 65, 17), (13, 288, 288), (32, 9, 7)]:
+        check(M, N, K, trans_a, trans_b, alpha=alpha, beta=beta, pad=3)
+
+
+def test_few_row_products_are_routed_to_thinc_unless_a_blas_is_forced():
+    cblas.configure_gemm(blas="")
+    try:
+        report = cblas.gemm_paths()
+        assert "32 rows" in report.get("few_rows", ""), report
+        cblas.configure_gemm(blas="blis")
+        assert "few_rows" not in cblas.gemm_paths()
+    finally:
+        cblas.configure_gemm(blas=None)

@@ -50,6 +50,10 @@ cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
                                        int64_t ldb, float beta, float* C, int64_t ldc,
                                        const float* bias)
     bint own_sgemm_available "thinc_gemm::available"()
+
+cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
+    const int64_t FEW_ROWS "thinc_gemm_few_rows::MAX_ROWS"
+    const int64_t FEW_ROWS_MACS "thinc_gemm_few_rows::MAX_MACS"
     bint cpu_has_avx512 "thinc_gemm::cpu_has_avx512"()
     void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
 
@@ -170,6 +174,9 @@ cdef void numpy_ilp64_dgemm(bint transA, bint transB, int64_t M, int64_t N, int6
 # The routing: set by _decide() at first use, and again after a setting changes.
 
 cdef bint _decided = False
+# Products with a few rows in op(A) (one doc, one parser state) take thinc's
+# own unpacked kernels whatever the size rule says, unless a BLAS is forced.
+cdef bint _few_rows_own = False
 cdef int64_t _small_gemm = 1 << 21
 cdef sgemm_t _sgemm_small = loop_sgemm
 cdef sgemm_t _sgemm_large = loop_sgemm
@@ -194,6 +201,9 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
         return
     if not _decided:
         decide_with_gil()
+    if _few_rows_own and M <= FEW_ROWS and M * N * K <= FEW_ROWS_MACS:
+        if own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
+            return
     if M * N * K < _small_gemm:
         _sgemm_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     else:
@@ -237,7 +247,8 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
     if not _decided:
         decide_with_gil()
     cdef sgemm_t path = _sgemm_small if M * N * K < _small_gemm else _sgemm_large
-    if path == own_path_sgemm and own_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0,
+    cdef bint few_rows = _few_rows_own and M <= FEW_ROWS and M * N * K <= FEW_ROWS_MACS
+    if (path == own_path_sgemm or few_rows) and own_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0,
                                             C, ldc, bias):
         return
     fill_rows(C, bias, M, N, ldc)
@@ -558,7 +569,7 @@ def _first_right(candidates, dtype: str, refused: list) -> str:
 def _decide() -> None:
     """Chooses the path of each dtype and size class, checking each candidate
     before it is trusted; sets the routing that gemm_f32/gemm_f64 read."""
-    global _decided, _small_gemm, _own_fallback
+    global _decided, _small_gemm, _own_fallback, _few_rows_own
     global _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large
     forced = _blas_override if _blas_override is not None else _environment_blas()
     small_gemm = (_small_gemm_override if _small_gemm_override is not None
@@ -610,6 +621,11 @@ def _decide() -> None:
     _dgemm_small = _dgemm_of(chosen["float64"][0])
     _dgemm_large = _dgemm_of(chosen["float64"][1])
     _small_gemm = small_gemm
+    _few_rows_own = (not forced and own_sgemm_available()
+                     and not _verdict("thinc", "float32")[0])
+    if _few_rows_own:
+        report["few_rows"] = (f"thinc's own unpacked kernel for float32 products with at most "
+                              f"{FEW_ROWS} rows in op(A) and {FEW_ROWS_MACS} multiply-adds")
     _report.clear()
     _report.update(report)
     _decided = True
@@ -699,7 +715,8 @@ def _measured_choice(candidates, by_rule, numpy_blas):
 
 
 def _route_everything_to_loops() -> None:
-    global _decided, _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large
+    global _decided, _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large, _few_rows_own
+    _few_rows_own = False
     _sgemm_small = _sgemm_large = loop_sgemm
     _dgemm_small = _dgemm_large = loop_dgemm
     _report.clear()

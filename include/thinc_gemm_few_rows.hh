@@ -1,0 +1,161 @@
+// Products with only a few rows in op(A): one doc's tokens through a layer,
+// the parser's batch of one state. The packed kernel (thinc_gemm.hh) copies
+// op(B) into panels before it multiplies, and with so few rows to reuse each
+// panel that copy costs as much as the product. These kernels read A and B
+// where they lie: rows of B as vectors when op(B) = B, dot products along
+// rows of B when op(B) = B^T.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "thinc_isa.hh"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define THINC_GEMM_FEW_ROWS_X86 1
+#endif
+
+namespace thinc_gemm_few_rows {
+
+typedef int64_t index_t;
+
+// At most this many rows of op(A) take these kernels; beyond it the packed
+// kernel's panel reuse wins (bench/kernels.py "gemm one doc" cases).
+constexpr index_t MAX_ROWS = 32;
+// Larger products (long rows of B) go to the packed kernel, which can split
+// them over threads.
+constexpr index_t MAX_MACS = index_t(1) << 22;
+// Rows of op(A) handled together: each B vector loaded meets four of them.
+constexpr int ROW_GROUP = 4;
+
+#if defined(THINC_GEMM_FEW_ROWS_X86)
+
+struct Product {
+    index_t M, N, K;
+    float alpha;
+    const float* A;  // op(A), rows contiguous: M x K with row stride lda
+    index_t lda;
+    const float* B;
+    index_t ldb;
+    bool trans_b;
+    float beta;
+    float* C;
+    index_t ldc;
+    const float* bias;  // N floats added to every row, or null
+};
+
+// Each level's vector type and kernels, compiled for that level only, so that
+// the AVX2 kernels hold no AVX-512 instruction.
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+// The level's vector of floats, with masked access to the first n lanes so
+// that no load or store passes the end of a row.
+struct V {
+    typedef __m256 vec;
+    typedef __m256i mask;
+    static constexpr index_t WIDTH = 8;
+    static constexpr int COLUMN_VECTORS = 2;
+    // Two vectors per 16 floats of k (see avx512::V::SPLIT), so one B row
+    // per tile keeps the accumulators within the 16 ymm registers.
+    static constexpr int B_ROWS = 1;
+    static constexpr int SPLIT = 2;
+    static mask first(index_t n) {
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        int count = n >= WIDTH ? int(WIDTH) : int(n);
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes);
+    }
+    static vec zero() { return _mm256_setzero_ps(); }
+    static vec set1(float x) { return _mm256_set1_ps(x); }
+    static vec load(const float* p, mask m) { return _mm256_maskload_ps(p, m); }
+    static void store(float* p, vec v, mask m) { _mm256_maskstore_ps(p, m, v); }
+    static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+    static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
+    static float sum(vec v) {
+        __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+        half = _mm_add_ss(half, _mm_movehdup_ps(half));
+        return _mm_cvtss_f32(half);
+    }
+};
+
+#include "thinc_gemm_few_rows_body.hh"
+}  // namespace avx2
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")
+namespace avx512 {
+struct V {
+    typedef __m512 vec;
+    typedef __mmask16 mask;
+    static constexpr index_t WIDTH = 16;
+    // Vectors of B columns per tile in the op(B) = B kernel.
+    static constexpr int COLUMN_VECTORS = 4;
+    // Rows of B per tile in the op(B) = B^T kernel.
+    static constexpr int B_ROWS = 4;
+    // Vectors per 16 floats of k in the dot products: every level sums k in
+    // the same 16 lanes and reduces them alike, for the same bits.
+    static constexpr int SPLIT = 1;
+    static mask first(index_t n) { return n >= WIDTH ? mask(0xFFFF) : mask((1u << n) - 1); }
+    static vec zero() { return _mm512_setzero_ps(); }
+    static vec set1(float x) { return _mm512_set1_ps(x); }
+    static vec load(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }
+    static void store(float* p, vec v, mask m) { _mm512_mask_storeu_ps(p, m, v); }
+    static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+    static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
+    // Halves added down to one lane. Both halves are extracted: gcc 12's
+    // _mm512_reduce_add_ps and _mm512_castps512_ps256 warn of an
+    // uninitialised temporary.
+    static float sum(vec v) {
+        __m256 half = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
+        __m128 quarter = _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
+        quarter = _mm_add_ps(quarter, _mm_movehl_ps(quarter, quarter));
+        quarter = _mm_add_ss(quarter, _mm_movehdup_ps(quarter));
+        return _mm_cvtss_f32(quarter);
+    }
+};
+
+#include "thinc_gemm_few_rows_body.hh"
+}  // namespace avx512
+#pragma GCC pop_options
+
+// C = alpha * op(A) @ op(B) + beta * C (+ bias), row-major, for M <= MAX_ROWS,
+// M * N * K <= MAX_MACS and K >= 1. False, with C untouched, where the active level lacks AVX2 or
+// memory for op(A)'s copy could not be had; the caller takes another path.
+inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
+                  index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+                  const float* bias) {
+    if (M < 1 || M > MAX_ROWS || N < 1 || K < 1 || M * N * K > MAX_MACS) return false;
+    int level = thinc_isa::active();
+    if (level < thinc_isa::AVX2) return false;
+    Product p{M, N, K, alpha, A, lda, B, ldb, trans_b, beta, C, ldc, bias};
+    // op(A) = A^T has its rows strided by lda: copy them out (M x K, small).
+    float* rows = nullptr;
+    if (trans_a) {
+        rows = static_cast<float*>(std::malloc(static_cast<size_t>(M * K) * sizeof(float)));
+        if (rows == nullptr) return false;
+        for (index_t k = 0; k < K; ++k)
+            for (index_t i = 0; i < M; ++i) rows[i * K + k] = A[k * lda + i];
+        p.A = rows;
+        p.lda = K;
+    }
+    if (level >= thinc_isa::AVX512)
+        avx512::run(p);
+    else
+        avx2::run(p);
+    std::free(rows);
+    return true;
+}
+
+#else
+inline bool sgemm(bool, bool, index_t, index_t, index_t, float, const float*, index_t, const float*, index_t,
+                  float, float*, index_t, const float*) {
+    return false;
+}
+#endif
+
+}  // namespace thinc_gemm_few_rows

@@ -1,0 +1,162 @@
+// The few-rows kernels, included once per instruction-set level by
+// thinc_gemm_few_rows.hh inside that level's namespace and `#pragma GCC
+// target` region, where `V` names the level's vector type. Not a header of
+// its own: it has no include guard (nor #pragma once) on purpose.
+
+// alpha * sum + beta * C (+ bias): beta == 0 never reads C, which may hold NaN.
+// The fused multiply-add is spelled out so that every level rounds alike,
+// whatever contraction the compiler would choose.
+inline float finish(const Product& p, float sum, index_t i, index_t j) {
+    float value = p.alpha * sum;
+    if (p.beta != 0.0f) value = std::fma(p.beta, p.C[i * p.ldc + j], value);
+    if (p.bias) value += p.bias[j];
+    return value;
+}
+
+// op(B) = B: R rows of C over COLUMN_VECTORS vectors of columns starting at
+// j, B read a row at a time (its rows are contiguous).
+
+template <int R>
+void rows_times_b(const Product& p, index_t i0, index_t j) {
+    constexpr int CV = V::COLUMN_VECTORS;
+    typename V::mask masks[CV];
+#pragma GCC unroll 4
+    for (int c = 0; c < CV; ++c) {
+        index_t left = p.N - j - c * V::WIDTH;
+        masks[c] = V::first(left > 0 ? left : 0);
+    }
+    typename V::vec acc[R][CV];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < CV; ++c) acc[r][c] = V::zero();
+    const float* a = p.A + i0 * p.lda;
+    for (index_t k = 0; k < p.K; ++k) {
+        const float* b_row = p.B + k * p.ldb + j;
+        typename V::vec b[CV];
+#pragma GCC unroll 4
+        for (int c = 0; c < CV; ++c) b[c] = V::load(b_row + c * V::WIDTH, masks[c]);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+            typename V::vec ar = V::set1(a[r * p.lda + k]);
+#pragma GCC unroll 4
+            for (int c = 0; c < CV; ++c) acc[r][c] = V::fmadd(ar, b[c], acc[r][c]);
+        }
+    }
+    const typename V::vec scale = V::set1(p.alpha);
+    const typename V::vec keep = V::set1(p.beta);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+        float* row = p.C + (i0 + r) * p.ldc + j;
+#pragma GCC unroll 4
+        for (int c = 0; c < CV; ++c) {
+            typename V::vec value = V::fmadd(scale, acc[r][c], V::zero());
+            if (p.beta != 0.0f) value = V::fmadd(keep, V::load(row + c * V::WIDTH, masks[c]), value);
+            if (p.bias) {
+                typename V::vec bias = V::load(p.bias + j + c * V::WIDTH, masks[c]);
+                value = V::fmadd(V::set1(1.0f), bias, value);
+            }
+            V::store(row + c * V::WIDTH, value, masks[c]);
+        }
+    }
+}
+
+// The sum of one element's SPLIT accumulators (k in blocks of 16 floats,
+// SPLIT vectors a block), added in the order the AVX-512 reduction uses, so
+// both levels give the same bits.
+__attribute__((always_inline)) inline float block_sum(const typename V::vec (&parts)[V::SPLIT]) {
+    typename V::vec total = parts[0];
+#pragma GCC unroll 2
+    for (int s = 1; s < V::SPLIT; ++s) total = V::add(total, parts[s]);
+    return V::sum(total);
+}
+
+template <int R, int BR, std::size_t... E>
+__attribute__((always_inline)) inline void sum_and_store(const Product& p,
+                                                         const typename V::vec (&acc)[R][BR][V::SPLIT],
+                                                         index_t i0, index_t j, std::index_sequence<E...>) {
+    ((p.C[(i0 + E / BR) * p.ldc + j + E % BR] =
+          finish(p, block_sum(acc[E / BR][E % BR]), i0 + E / BR, j + E % BR)),
+     ...);
+}
+
+// op(B) = B^T: R rows of C by BR columns from j, each element a dot product of
+// a row of A with a row of B (both contiguous), k 16 floats at a time.
+template <int R, int BR>
+void rows_dot_rows(const Product& p, index_t i0, index_t j) {
+    constexpr int S = V::SPLIT;
+    typename V::vec acc[R][BR][S];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < BR; ++c)
+#pragma GCC unroll 2
+            for (int s = 0; s < S; ++s) acc[r][c][s] = V::zero();
+    const float* a = p.A + i0 * p.lda;
+    const float* b = p.B + j * p.ldb;
+    for (index_t k = 0; k < p.K; k += V::WIDTH * S) {
+#pragma GCC unroll 2
+        for (int s = 0; s < S; ++s) {
+            index_t k_s = k + s * V::WIDTH;
+            index_t left = p.K - k_s;
+            typename V::mask m = V::first(left > 0 ? left : 0);
+            typename V::vec bv[BR];
+#pragma GCC unroll 4
+            for (int c = 0; c < BR; ++c) bv[c] = V::load(b + c * p.ldb + k_s, m);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; ++r) {
+                typename V::vec av = V::load(a + r * p.lda + k_s, m);
+#pragma GCC unroll 4
+                for (int c = 0; c < BR; ++c) acc[r][c][s] = V::fmadd(av, bv[c], acc[r][c][s]);
+            }
+        }
+    }
+    // One statement per element, indices known at compile time (a loop here
+    // that gcc left rolled kept acc in memory, stored at every k step).
+    sum_and_store<R, BR>(p, acc, i0, j, std::make_index_sequence<R * BR>());
+}
+
+// Every row group of C against one tile of columns: the tile's part of B is
+// read from memory once and then from L1 for the other groups. `Tile` is a
+// template of the group's row count (1 to ROW_GROUP).
+template <template <int> class Tile>
+void down_the_rows(const Product& p, index_t j) {
+    index_t i = 0;
+    for (; i + ROW_GROUP <= p.M; i += ROW_GROUP) Tile<ROW_GROUP>::run(p, i, j);
+    switch (p.M - i) {
+        case 3:
+            Tile<3>::run(p, i, j);
+            break;
+        case 2:
+            Tile<2>::run(p, i, j);
+            break;
+        case 1:
+            Tile<1>::run(p, i, j);
+            break;
+        default:
+            break;
+    }
+}
+
+template <int R>
+struct TimesB {
+    static void run(const Product& p, index_t i0, index_t j) { rows_times_b<R>(p, i0, j); }
+};
+template <int R>
+struct DotRowsOfB {
+    static void run(const Product& p, index_t i0, index_t j) { rows_dot_rows<R, V::B_ROWS>(p, i0, j); }
+};
+template <int R>
+struct DotOneRowOfB {
+    static void run(const Product& p, index_t i0, index_t j) { rows_dot_rows<R, 1>(p, i0, j); }
+};
+
+inline void run(const Product& p) {
+    if (!p.trans_b) {
+        for (index_t j = 0; j < p.N; j += V::WIDTH * V::COLUMN_VECTORS) down_the_rows<TimesB>(p, j);
+        return;
+    }
+    index_t j = 0;
+    for (; j + V::B_ROWS <= p.N; j += V::B_ROWS) down_the_rows<DotRowsOfB>(p, j);
+    for (; j < p.N; ++j) down_the_rows<DotOneRowOfB>(p, j);
+}
