@@ -81,13 +81,14 @@ def select_column(model: Model, column: Optional[int]) -> Model:
 def table_backprop(
     model: Model,
     E: Floats2d,
-    index_columns: List[Ints1d],
+    index_columns: Union[List[Ints1d], Callable[[], List[Ints1d]]],
     ids: Ints1d,
     mask: Optional[Floats1d],
 ) -> Callable[[Floats2d], Ints1d]:
     """The backprop of an output whose row i summed the rows ``column[i]`` of
     the table E, one for each index column: it adds d_output (masked as the
-    output was) into those rows of dE. Ids have no gradient: zeros come back."""
+    output was) into those rows of dE. Ids have no gradient: zeros come back.
+    ``index_columns`` may be a function that makes the columns when first needed."""
 
     def backprop(d_output: Floats2d) -> Ints1d:
         if mask is not None:
@@ -97,7 +98,7 @@ def table_backprop(
         # A parameter proxy (distributed training) must see every increment.
         in_place = model.has_grad("E") and model._params.proxy is None
         dE = model.get_grad("E") if in_place else model.ops.alloc2f(*E.shape, dtype=E.dtype)
-        for rows in index_columns:
+        for rows in index_columns() if callable(index_columns) else index_columns:
             model.ops.scatter_add(dE, rows, d_output)
         if not in_place:
             model.inc_grad("E", dE)

@@ -2,7 +2,7 @@
 summing the rows that four seeded hashes of each id pick. Registered as "HashEmbed.v1"."""
 
 from functools import partial
-from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union, cast
 
 from ..config import registry
 from ..initializers import uniform_init
@@ -57,7 +57,11 @@ def forward(
     mask = dropout_mask(model, nO, is_train)
     if mask is not None:
         output = output * mask
-    index_columns = [model.ops.as_contig(rows[:, k]) for k in range(rows.shape[1])]
+
+    def index_columns() -> List[Ints1d]:
+        # Split when a gradient comes: prediction never pays for the copies.
+        return [model.ops.as_contig(rows[:, k]) for k in range(rows.shape[1])]
+
     return output, table_backprop(model, E, index_columns, ids, mask)
 
 
