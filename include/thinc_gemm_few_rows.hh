@@ -73,13 +73,6 @@ struct V {
     static vec load(const float* p, mask m) { return _mm256_maskload_ps(p, m); }
     static void store(float* p, vec v, mask m) { _mm256_maskstore_ps(p, m, v); }
     static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
-    static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
-    static float sum(vec v) {
-        __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        half = _mm_add_ps(half, _mm_movehl_ps(half, half));
-        half = _mm_add_ss(half, _mm_movehdup_ps(half));
-        return _mm_cvtss_f32(half);
-    }
 };
 
 #include "thinc_gemm_few_rows_body.hh"
@@ -106,16 +99,9 @@ struct V {
     static vec load(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }
     static void store(float* p, vec v, mask m) { _mm512_mask_storeu_ps(p, m, v); }
     static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
-    static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
-    // Halves added down to one lane. Both halves are extracted: gcc 12's
-    // _mm512_reduce_add_ps and _mm512_castps512_ps256 warn of an
-    // uninitialised temporary.
-    static float sum(vec v) {
-        __m256 half = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
-        __m128 quarter = _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
-        quarter = _mm_add_ps(quarter, _mm_movehl_ps(quarter, quarter));
-        quarter = _mm_add_ss(quarter, _mm_movehdup_ps(quarter));
-        return _mm_cvtss_f32(quarter);
+    // The two 8-lane halves added: lane l holds lanes l and l + 8.
+    static __m256 halves(vec v) {
+        return _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
     }
 };
 

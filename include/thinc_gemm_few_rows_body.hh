@@ -61,23 +61,56 @@ void rows_times_b(const Product& p, index_t i0, index_t j) {
     }
 }
 
-// The sum of one element's SPLIT accumulators (k in blocks of 16 floats,
-// SPLIT vectors a block), added in the order the AVX-512 reduction uses, so
-// both levels give the same bits.
-__attribute__((always_inline)) inline float block_sum(const typename V::vec (&parts)[V::SPLIT]) {
-    typename V::vec total = parts[0];
-#pragma GCC unroll 2
-    for (int s = 1; s < V::SPLIT; ++s) total = V::add(total, parts[s]);
-    return V::sum(total);
+// One element's SPLIT accumulators (k in blocks of 16 floats, SPLIT vectors
+// a block) folded to 8 lanes: lane l holds k = l and l + 8 (mod 16) at
+// either level.
+template <class Level = V>  // a template, so the branch a level lacks is never compiled
+__attribute__((always_inline)) inline __m256 eight_lanes(const typename Level::vec (&parts)[Level::SPLIT]) {
+    if constexpr (Level::SPLIT == 1) {
+        return Level::halves(parts[0]);
+    } else {
+        return _mm256_add_ps(parts[0], parts[1]);
+    }
+}
+
+// The sums of four elements' 8 lanes, each added in one fixed tree
+// ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)), so that a sum's bits do not depend on
+// the level or on how many elements are reduced together.
+__attribute__((always_inline)) inline __m128 four_sums(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    __m256 pairs = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(pairs), _mm256_extractf128_ps(pairs, 1));
+}
+
+__attribute__((always_inline)) inline float first_sum(__m256 a) {
+    return _mm_cvtss_f32(four_sums(a, a, a, a));
+}
+
+// alpha * sums + beta * C (+ bias) for four adjacent elements of one row, in
+// the scalar finish's order of rounding.
+__attribute__((always_inline)) inline void finish_four(const Product& p, __m128 sums, index_t i, index_t j) {
+    float* out = p.C + i * p.ldc + j;
+    __m128 value = _mm_mul_ps(_mm_set1_ps(p.alpha), sums);
+    if (p.beta != 0.0f) value = _mm_fmadd_ps(_mm_set1_ps(p.beta), _mm_loadu_ps(out), value);
+    if (p.bias) value = _mm_add_ps(value, _mm_loadu_ps(p.bias + j));
+    _mm_storeu_ps(out, value);
 }
 
 template <int R, int BR, std::size_t... E>
 __attribute__((always_inline)) inline void sum_and_store(const Product& p,
                                                          const typename V::vec (&acc)[R][BR][V::SPLIT],
                                                          index_t i0, index_t j, std::index_sequence<E...>) {
-    ((p.C[(i0 + E / BR) * p.ldc + j + E % BR] =
-          finish(p, block_sum(acc[E / BR][E % BR]), i0 + E / BR, j + E % BR)),
-     ...);
+    if constexpr (BR == 4) {
+        // E runs over the rows here: four columns reduced together per row.
+        (finish_four(p,
+                     four_sums(eight_lanes(acc[E][0]), eight_lanes(acc[E][1]), eight_lanes(acc[E][2]),
+                               eight_lanes(acc[E][3])),
+                     i0 + E, j),
+         ...);
+    } else {
+        static_assert(BR == 1, "tiles of B are 1 or 4 rows");
+        // The same tree as above, so a column's bits do not depend on its tile.
+        ((p.C[(i0 + E) * p.ldc + j] = finish(p, first_sum(eight_lanes(acc[E][0])), i0 + E, j)), ...);
+    }
 }
 
 // op(B) = B^T: R rows of C by BR columns from j, each element a dot product of
@@ -113,7 +146,7 @@ void rows_dot_rows(const Product& p, index_t i0, index_t j) {
     }
     // One statement per element, indices known at compile time (a loop here
     // that gcc left rolled kept acc in memory, stored at every k step).
-    sum_and_store<R, BR>(p, acc, i0, j, std::make_index_sequence<R * BR>());
+    sum_and_store<R, BR>(p, acc, i0, j, std::make_index_sequence<R>());
 }
 
 // Every row group of C against one tile of columns: the tile's part of B is
