@@ -1,7 +1,7 @@
 """Words per second of examples/pos_tagger.py's tagger, training and inference,
 for this checkout's thinc, thinc 8.3.14 and an equivalent PyTorch CPU model.
 
-Usage: .venv/bin/python bench/tagger.py [--rounds 5] [--train-words 10000]"""
+Usage: .venv/bin/python bench/tagger.py [--rounds 5] [--train-words 10000] [--no-save] [--note TEXT]"""
 # Each contender runs in its own worker process with one thread, fed the same
 # sentences in the same batches; rounds are interleaved (ours, 8.3.14, torch,
 # ours, ...) so a busy machine slows them alike, and the table shows the median
@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -381,6 +382,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--sample", action="store_true", help="use the sample in examples/data")
     parser.add_argument("--ref-python", default=str(CHECKOUT / ".venv-ref" / "bin" / "python"))
     parser.add_argument("--contenders", default="ours,ref,torch", help="comma-separated subset")
+    parser.add_argument(
+        "--no-save", action="store_true", help="print the table only, leaving bench/results be"
+    )
+    parser.add_argument(
+        "--note", action="append", default=[], help="a line of context for the header (repeatable)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -427,7 +434,44 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     finally:
         for worker in workers:
             worker.close()
-    print(table(workers, results))
+    report = table(workers, results)
+    print(report)
+    # Only a run with every contender at the default sizes replaces this CPU
+    # family's table (as bench/kernels.py does with its own).
+    defaults = parser.parse_args([])
+    sizes = (
+        "rounds",
+        "train_words",
+        "infer_words",
+        "batch_words",
+        "infer_batch_words",
+        "width",
+        "depth",
+    )
+    full = len(workers) == 3 and all(getattr(args, n) == getattr(defaults, n) for n in sizes)
+    if full and not args.no_save and not args.sample:
+        save_table(args, report)
+
+
+def save_table(args: argparse.Namespace, report: str) -> None:
+    """Writes bench/results/tagger-<vendor>-<isa>.txt: the table under a header
+    naming the command, the date, the CPU and its flags."""
+    sys.path.insert(0, str(BENCH))
+    sys.path.insert(0, str(CHECKOUT))  # cpu_family() asks this checkout's thinc
+    from kernels import RESULTS, cpu_family, cpu_flags, cpu_name
+
+    stamp = time.strftime("%Y-%m-%d %H:%MZ", time.gmtime())
+    lines = [f"# bench/tagger.py {shlex.join(sys.argv[1:])}, {stamp}"]
+    lines += [f"# {note}" for note in args.note]
+    lines.append(f"CPU: {cpu_name()}; flags: {' '.join(cpu_flags())}")
+    lines.append(
+        f"width {args.width}, depth {args.depth}; per round {args.train_words} training words "
+        f"(batches of {args.batch_words}) and {args.infer_words} inference words (batches of "
+        f"{args.infer_batch_words}); {args.rounds} rounds; one thread each"
+    )
+    path = RESULTS / f"tagger-{cpu_family()}.txt"
+    path.write_text("\n".join(lines) + "\n" + report + "\n")
+    print(f"wrote {path.relative_to(CHECKOUT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
