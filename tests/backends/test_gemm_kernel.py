@@ -26,6 +26,10 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def own_kernel():
     previous = cblas._use_own_sgemm(True)
+    # A kernel that fails the exactness check is refused even when forced, and
+    # the tests below would then check another library: fail here instead.
+    paths = cblas.gemm_paths()["float32"]
+    assert paths["large"] == "thinc's own kernel", paths
     yield
     cblas._use_own_sgemm(previous)
 
