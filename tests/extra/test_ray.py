@@ -284,7 +284,11 @@ def test_a_killed_worker_is_replaced_and_the_result_does_not_change(clean_run):
 
     model, result, replicas, ledger = train(on_step=kill)
     assert len(killed) == 2
-    assert [(r["step"], r["worker"]) for r in result.replacements] == [(3, 1), (1, 0)]
+    # ray.kill returns before the actor is gone, so the step that finds worker 1
+    # dead is the next one or, when the actor answers once more, the one after.
+    assert [r["worker"] for r in result.replacements] == [1, 0]
+    assert result.replacements[0]["step"] in (3, 4)
+    assert result.replacements[1]["step"] == 1
     assert result.finished and result.steps == EPOCHS * 8
     numpy.testing.assert_array_equal(replicas[0], replicas[1])
     # Replacements redo the lost shards with the same seeds: the very same run.
