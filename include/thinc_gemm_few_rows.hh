@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <utility>
 
 #include "thinc_isa.hh"
@@ -22,12 +21,19 @@ namespace thinc_gemm_few_rows {
 
 typedef int64_t index_t;
 
-// At most this many rows of op(A) take these kernels; beyond it the packed
-// kernel's panel reuse wins (bench/kernels.py "gemm one doc" cases).
+// At most this many rows of op(A) take these kernels: timed on tok2vec- and
+// parser-shaped products (K 64-288, N 120-384), they beat blis and the packed
+// kernel up to 32 rows, and the packed kernel's panel reuse wins beyond.
 constexpr index_t MAX_ROWS = 32;
 // Larger products (long rows of B) go to the packed kernel, which can split
 // them over threads.
 constexpr index_t MAX_MACS = index_t(1) << 22;
+
+// The products these kernels take: the one rule for sgemm below and for the
+// routing in cblas.pyx, which must not hand others to thinc_gemm::sgemm.
+inline bool takes(index_t M, index_t N, index_t K) {
+    return M >= 1 && M <= MAX_ROWS && N >= 1 && K >= 1 && M * N * K <= MAX_MACS;
+}
 // Rows of op(A) handled together: each B vector loaded meets four of them.
 constexpr int ROW_GROUP = 4;
 
@@ -109,13 +115,14 @@ struct V {
 }  // namespace avx512
 #pragma GCC pop_options
 
-// C = alpha * op(A) @ op(B) + beta * C (+ bias), row-major, for M <= MAX_ROWS,
-// M * N * K <= MAX_MACS and K >= 1. False, with C untouched, where the active level lacks AVX2 or
-// memory for op(A)'s copy could not be had; the caller takes another path.
+// C = alpha * op(A) @ op(B) + beta * C (+ bias), row-major, for products that
+// takes() accepts. False, with C untouched, for others, where the active level
+// lacks AVX2 or where memory for op(A)'s copy could not be had; the caller
+// takes another path.
 inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
                   index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
                   const float* bias) {
-    if (M < 1 || M > MAX_ROWS || N < 1 || K < 1 || M * N * K > MAX_MACS) return false;
+    if (!takes(M, N, K)) return false;
     int level = thinc_isa::active();
     if (level < thinc_isa::AVX2) return false;
     Product p{M, N, K, alpha, A, lda, B, ldb, trans_b, beta, C, ldc, bias};

@@ -252,12 +252,10 @@ print(cblas.gemm_paths()["float32"]["large"])
 """
 
 
-@pytest.mark.parametrize(
-    "choice,prefix", [("thinc", "thinc's own kernel"), ("numpy", "numpy's BLAS"), ("blis", "blis")]
-)
-def test_thinc_blas_forces_the_choice(choice, prefix):
-    env = {"THINC_BLAS": choice, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    completed = subprocess.run(
+def run_choice(thinc_blas: str) -> subprocess.CompletedProcess:
+    """CHOICE in a fresh process with THINC_BLAS set (and nothing else inherited)."""
+    env = {"THINC_BLAS": thinc_blas, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
         [sys.executable, "-c", CHOICE],
         capture_output=True,
         text=True,
@@ -265,6 +263,13 @@ def test_thinc_blas_forces_the_choice(choice, prefix):
         env=env,
         timeout=120,
     )
+
+
+@pytest.mark.parametrize(
+    "choice,prefix", [("thinc", "thinc's own kernel"), ("numpy", "numpy's BLAS"), ("blis", "blis")]
+)
+def test_thinc_blas_forces_the_choice(choice, prefix):
+    completed = run_choice(choice)
     assert completed.returncode == 0, completed.stderr[-2000:]
     name = completed.stdout.strip()
     if choice == "numpy" and name == "plain loops":
@@ -273,15 +278,7 @@ def test_thinc_blas_forces_the_choice(choice, prefix):
 
 
 def test_unknown_thinc_blas_value_warns():
-    env = {"THINC_BLAS": "fastest", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    completed = subprocess.run(
-        [sys.executable, "-c", CHOICE],
-        capture_output=True,
-        text=True,
-        cwd=str(ROOT),
-        env=env,
-        timeout=120,
-    )
+    completed = run_choice("fastest")
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "THINC_BLAS='fastest' is not one of" in completed.stderr
 

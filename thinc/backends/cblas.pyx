@@ -50,12 +50,13 @@ cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
                                        int64_t ldb, float beta, float* C, int64_t ldc,
                                        const float* bias)
     bint own_sgemm_available "thinc_gemm::available"()
+    bint cpu_has_avx512 "thinc_gemm::cpu_has_avx512"()
+    void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
 
 cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
     const int64_t FEW_ROWS "thinc_gemm_few_rows::MAX_ROWS"
     const int64_t FEW_ROWS_MACS "thinc_gemm_few_rows::MAX_MACS"
-    bint cpu_has_avx512 "thinc_gemm::cpu_has_avx512"()
-    void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
+    bint few_rows_takes "thinc_gemm_few_rows::takes"(int64_t M, int64_t N, int64_t K)
 
 cdef extern from "thinc_gemm_check.hh" namespace "thinc_gemm_check" nogil:
     ctypedef void (*sgemm_t)(bint, bint, int64_t, int64_t, int64_t, float, const float*, int64_t,
@@ -201,7 +202,7 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
         return
     if not _decided:
         decide_with_gil()
-    if _few_rows_own and M <= FEW_ROWS and M * N * K <= FEW_ROWS_MACS:
+    if _few_rows_own and few_rows_takes(M, N, K):
         if own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
             return
     if M * N * K < _small_gemm:
@@ -247,9 +248,9 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
     if not _decided:
         decide_with_gil()
     cdef sgemm_t path = _sgemm_small if M * N * K < _small_gemm else _sgemm_large
-    cdef bint few_rows = _few_rows_own and M <= FEW_ROWS and M * N * K <= FEW_ROWS_MACS
-    if (path == own_path_sgemm or few_rows) and own_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0,
-                                            C, ldc, bias):
+    cdef bint few_rows = _few_rows_own and few_rows_takes(M, N, K)
+    if (path == own_path_sgemm or few_rows) and own_sgemm(transA, transB, M, N, K, 1.0, A, lda,
+                                                          B, ldb, 0.0, C, ldc, bias):
         return
     fill_rows(C, bias, M, N, ldc)
     gemm_f32(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 1.0, C, ldc)
