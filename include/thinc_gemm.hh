@@ -48,6 +48,9 @@ constexpr index_t MC = THINC_GEMM_MC;  // a multiple of MR
 constexpr index_t PACKED_B_FLOATS = index_t(2) << 20;
 // Source rows that packing fetches ahead of the row it copies.
 constexpr index_t PACK_AHEAD = 4;
+// A parallel product whose op(B) packs into at most this many floats gives
+// each thread its own packed copy (256 KB: a fraction of one core's L2).
+constexpr index_t OWN_B_FLOATS = index_t(1) << 16;
 // Below this many multiply-adds a second thread costs more than it saves.
 constexpr index_t PARALLEL_MACS = index_t(1) << 19;
 
@@ -429,19 +432,24 @@ inline index_t column_block(index_t depth, index_t N) {
     return std::min(columns, (N + NR - 1) / NR * NR);
 }
 
-// Scratch for packed A, one per thread that can be inside a parallel region
-// at once; a chunk borrows a free one for its duration.
+// Scratch for packed A (and, for a small op(B), a thread's own copy of it),
+// one per thread that can be inside a parallel region at once; a chunk
+// borrows a free one for its duration, its own thread's slot when free, so a
+// thread reuses the memory it wrote last (a buffer that another core wrote
+// costs a transfer between caches for every line written again).
 class ScratchSlots {
   public:
     // Each slot has 16 floats of slack for the packing's 2-float spill.
     ScratchSlots(int n_slots, index_t floats_each) : n_slots_(n_slots), floats_each_(floats_each + 16) {
         storage_ = allocate(static_cast<index_t>(n_slots) * floats_each_);
+        for (auto& column : packed_columns_) column = -1;
     }
     bool ok() const { return static_cast<bool>(storage_); }
     int acquire() {
+        int home = thinc_parallel::this_thread_slot() % n_slots_;
         for (;;) {
             uint32_t used = used_.load(std::memory_order_relaxed);
-            int slot = __builtin_ctz(~used);
+            int slot = (used & (1u << home)) == 0 ? home : __builtin_ctz(~used);
             if (slot >= n_slots_) {
                 thinc_parallel::cpu_relax();  // cannot happen: more chunks live than threads
                 continue;
@@ -452,12 +460,16 @@ class ScratchSlots {
     }
     void release(int slot) { used_.fetch_and(~(1u << slot), std::memory_order_release); }
     float* get(int slot) { return storage_.get() + slot * floats_each_; }
+    // The first column of op(B) whose block the slot's own copy holds (-1:
+    // none yet); read and written only by the slot's holder.
+    index_t& packed_columns(int slot) { return packed_columns_[slot]; }
 
   private:
     int n_slots_;
     index_t floats_each_;
     Buffer storage_;
     std::atomic<uint32_t> used_{0};
+    index_t packed_columns_[thinc_parallel::MAX_THREADS];
 };
 
 // Rows per block of packed A: at most MC, a multiple of MR, and blocks of
@@ -565,7 +577,7 @@ inline bool sgemm_split_k(const Operands& g, bool parallel) {
 
 // Everything is allocated before C is first written, so a false return (no
 // memory) leaves C untouched for the caller's fallback.
-inline bool sgemm_avx2(const Operands& g) {
+inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     // Even one 16-column panel of so deep a product would be a large copy
     // (a long dot product, say): the library handles those unpacked.
     if (g.K * NR > PACKED_B_FLOATS) return false;
@@ -575,12 +587,25 @@ inline bool sgemm_avx2(const Operands& g) {
     // THINC_PARALLEL_GRAIN (or a test) lowers the threshold, as for the other kernels.
     index_t override_macs = thinc_parallel::grain_override().load(std::memory_order_relaxed);
     double threshold = static_cast<double>(override_macs > 0 ? override_macs : PARALLEL_MACS);
-    bool parallel = macs >= threshold && thinc_parallel::num_threads() > 1 &&
+    bool parallel = allow_threads && macs >= threshold && thinc_parallel::num_threads() > 1 &&
                     !single_threaded().load(std::memory_order_relaxed);
     if (use_split_k(g)) return sgemm_split_k(g, parallel);
-    Buffer packed_b = allocate(g.K * nc_max);
-    ScratchSlots scratch(parallel ? thinc_parallel::num_threads() : 1, MC * kc);
-    if (!packed_b || !scratch.ok()) return false;
+    index_t threads = parallel ? thinc_parallel::num_threads() : 1;
+    // Rows are split, a whole row block per unit, when op(A) spans more than
+    // one block; a shorter op(A) is packed whole by every chunk and the
+    // columns are split, so each B panel still meets every row of A once it
+    // is in L1.
+    bool split_rows = g.M > MC || g.M >= nc_max;
+    // A small op(B) split by rows is packed by each thread into its own slot:
+    // a few microseconds of copying from L2, where a shared copy that one
+    // core wrote and the other reads moved every line between the cores
+    // (a 256x96 @ 96x288 product ran no faster on two threads than on one).
+    index_t padded_columns = (std::min(nc_max, g.N) + NR - 1) / NR * NR;
+    bool own_b = parallel && split_rows && nc_max >= g.N && g.K * padded_columns <= OWN_B_FLOATS;
+    index_t own_b_floats = own_b ? (g.K * padded_columns + 15) / 16 * 16 : 0;
+    Buffer packed_b = own_b ? Buffer() : allocate(g.K * nc_max);
+    ScratchSlots scratch(static_cast<int>(threads), own_b_floats + MC * kc);
+    if ((!own_b && !packed_b) || !scratch.ok()) return false;
     float* b = packed_b.get();
     if (!parallel) {
         serial_product(g, nc_max, b, scratch.get(0));
@@ -589,26 +614,34 @@ inline bool sgemm_avx2(const Operands& g) {
     for (index_t j0 = 0; j0 < g.N; j0 += nc_max) {
         index_t nc = std::min(nc_max, g.N - j0);
         index_t n_panels = (nc + NR - 1) / NR;
-        thinc_parallel::parallel_for(n_panels, std::max<index_t>(1, (index_t(1) << 14) / (g.K * NR)), 1,
-                                     [&](index_t begin, index_t end) { pack_b(g, j0, nc, begin, end, b); });
-        // Rows are split, a whole row block per unit, when op(A) spans more
-        // than one block; a shorter op(A) is packed whole by every chunk and
-        // the columns are split, so each B panel still meets every row of A
-        // once it is in L1.
-        index_t threads = thinc_parallel::num_threads();
-        bool split_rows = g.M > MC || g.M >= nc;
         if (split_rows) {
+            if (!own_b) {
+                thinc_parallel::parallel_for(
+                    n_panels, std::max<index_t>(1, (index_t(1) << 14) / (g.K * NR)), 1,
+                    [&](index_t begin, index_t end) { pack_b(g, j0, nc, begin, end, b); });
+            }
             index_t mc_block = row_block(g.M, threads);
             index_t n_blocks = (g.M + mc_block - 1) / mc_block;
             thinc_parallel::parallel_for(n_blocks, 1, 1, [&](index_t begin, index_t end) {
                 int slot = scratch.acquire();
-                compute_block(g, b, j0, nc, begin * mc_block, std::min(g.M, end * mc_block), 0, nc, mc_block,
-                              scratch.get(slot));
+                float* buffers = scratch.get(slot);
+                const float* panels = b;
+                if (own_b) {
+                    if (scratch.packed_columns(slot) != j0) {
+                        pack_b(g, j0, nc, 0, n_panels, buffers);
+                        scratch.packed_columns(slot) = j0;
+                    }
+                    panels = buffers;
+                }
+                compute_block(g, panels, j0, nc, begin * mc_block, std::min(g.M, end * mc_block), 0, nc,
+                              mc_block, buffers + own_b_floats);
                 scratch.release(slot);
             });
         } else {
+            // Each chunk packs the panels it multiplies, so they never leave its core.
             index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
             thinc_parallel::parallel_for(n_panels, grain, 1, [&](index_t begin, index_t end) {
+                pack_b(g, j0, nc, begin, end, b);
                 int slot = scratch.acquire();
                 compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), row_block(g.M, 1),
                               scratch.get(slot));
@@ -630,7 +663,7 @@ inline bool cpu_has_avx512() {
     return thinc_isa::cpu_level() >= thinc_isa::AVX512;
 }
 #else
-inline bool sgemm_avx2(const Operands&) {
+inline bool sgemm_avx2(const Operands&, bool) {
     return false;
 }
 inline bool available() {
@@ -645,9 +678,10 @@ inline bool cpu_has_avx512() {
 // untouched, when the CPU lacks AVX2/FMA, K is too deep to pack, or memory for
 // the packed copies could not be had; the caller then uses another BLAS.
 // With a non-null `bias` (N floats), bias is added to every row of C as well.
+// allow_threads = false keeps the product on the calling thread.
 inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
                   index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
-                  const float* bias = nullptr) {
+                  const float* bias = nullptr, bool allow_threads = true) {
     if (M <= 0 || N <= 0) return true;
     if (K <= 0 || alpha == 0.0f) {
         // No product to add: C = beta * C (never reading C when beta is 0) + bias.
@@ -666,7 +700,15 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
     if (thinc_gemm_few_rows::sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias))
         return true;
     Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
-    return sgemm_avx2(g);
+    return sgemm_avx2(g, allow_threads);
+}
+
+// The same product, never split over the pool: for small products between
+// a layer's Python steps, where waking the workers costs what they save.
+inline bool sgemm_on_this_thread(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
+                                 const float* A, index_t lda, const float* B, index_t ldb, float beta,
+                                 float* C, index_t ldc, const float* bias) {
+    return sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, false);
 }
 
 }  // namespace thinc_gemm

@@ -94,6 +94,15 @@ inline void cpu_relax() {
 #endif
 }
 
+// The pool slot of the calling thread: 1.. on a worker, 0 on any other thread
+// (the caller of a parallel_for runs as slot 0). Kernels use it to give each
+// thread the same scratch buffer from call to call, so it stays in that
+// core's cache instead of moving between cores.
+inline int& this_thread_slot() {
+    static thread_local int slot = 0;
+    return slot;
+}
+
 // Work is cut into more chunks than threads and claimed from a shared
 // bitmask, so a worker that the OS is slow to schedule (both CPUs busy) only
 // means the caller takes more chunks itself; the caller never waits for a
@@ -233,6 +242,7 @@ class Pool {
     }
 
     void work(int slot) {
+        this_thread_slot() = slot;
         uint64_t seen = 0;
         for (;;) {
             // Spin, then yield, then sleep. A sleeping worker's CPU goes idle

@@ -125,3 +125,30 @@ def test_signatures_against_installed_thinc_8_3_14():
     expected = dict(line.split(" ", 1) for line in completed.stdout.strip().splitlines())
     ours = {key: value.decode() for key, value in _capsule_names(cblas).items()}
     assert {key: ours[key] for key in expected} == expected
+
+
+@pytest.mark.skipif(not cblas.own_sgemm_is_available(), reason="this CPU has no AVX2/FMA")
+def test_small_products_on_the_calling_thread_match_the_split_kernel():
+    # Where the own kernel runs small products it keeps them off the thread
+    # pool; the bits are those of the split product (each element sums its k
+    # terms in one order however the work is shared out).
+    from thinc.backends import dispatch
+
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(11)
+    shapes = [(64, 288, 96), (128, 96, 64), (40, 100, 33), (33, 7, 900)]
+    for M, N, K in shapes:
+        a = rng.standard_normal((M, K)).astype("f")
+        b = rng.standard_normal((N, K)).astype("f")
+        bias = rng.standard_normal((N,)).astype("f")
+        with dispatch.forced(blas="thinc", grain=1):
+            want = (ops.gemm(a, b, trans2=True), ops.affine(a, b, bias))
+        with dispatch.forced(blas="", small_gemm=1 << 30):
+            small = cblas.gemm_paths()["float32"]["small"]
+            got = (ops.gemm(a, b, trans2=True), ops.affine(a, b, bias))
+        if not small.startswith("thinc"):
+            pytest.skip(f"small products run on {small} here")
+        assert small.endswith("on the calling thread")
+        for expected, actual in zip(want, got):
+            numpy.testing.assert_array_equal(actual, expected, err_msg=f"{(M, N, K)}")
+        numpy.testing.assert_allclose(got[0], a @ b.T, rtol=1e-4, atol=1e-4)

@@ -377,6 +377,14 @@ def test_float32_choice_is_timed_once_and_kept(tmp_path):
     assert first["measured"]["from"] == "measured now" and cache.exists()
     rates = first["measured"]["gflops"]["large"]
     assert first["large"] in rates and all(rate > 0 for rate in rates.values())
+    # Small products are timed on the calling thread, blis against the own kernel.
+    small_rates = first["measured"]["gflops"]["small"]
+    assert all(rate > 0 for rate in small_rates.values())
+    if cblas.own_sgemm_is_available():
+        assert "thinc's own kernel" in small_rates
+    on_this_thread = " on the calling thread"
+    assert first["small"].removesuffix(on_this_thread) in small_rates
+    assert first["small"].endswith(on_this_thread) == first["small"].startswith("thinc")
     second = run(str(cache))
     assert second["measured"]["from"].startswith("cache")
     assert (second["large"], second["small"]) == (first["large"], first["small"])

@@ -146,6 +146,12 @@ def test_threads_split_bit_identical_to_one_thread(own_kernel):
         ((40, 900), (3000, 900), False, True),
         ((4000, 96), (4000, 288), True, False),
         ((7, 1153), (17, 1153), False, True),
+        # op(B) small enough that each thread packs its own copy of it
+        ((256, 96), (96, 288), False, False),
+        ((96, 300), (288, 96), True, True),
+        # op(A) short and wide: columns split, each chunk packing its panels
+        ((64, 64), (64, 2000), False, False),
+        ((100, 64), (2000, 100), True, True),
     ]
     for shape_a, shape_b, trans_a, trans_b in cases:
         a = rng.standard_normal(shape_a).astype("float32")

@@ -8,8 +8,9 @@ Candidates: thinc's own AVX2 kernel (float32), blis, numpy's own BLAS
 it has computed a grid of small products exactly right for that dtype on this
 machine (checked at first use), so a library kernel that is wrong on this CPU
 is never used. THINC_BLAS=thinc|blis|numpy forces the choice for every size;
-THINC_SMALL_GEMM sets the size below which blis runs the product when nothing
-is forced. gemm_paths() reports the choice."""
+THINC_SMALL_GEMM sets the size below which products count as small when
+nothing is forced: those stay on the calling thread, on blis or on the own
+kernel, whichever was measured faster here. gemm_paths() reports the choice."""
 import os
 import warnings
 
@@ -49,6 +50,9 @@ cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
                                        float alpha, const float* A, int64_t lda, const float* B,
                                        int64_t ldb, float beta, float* C, int64_t ldc,
                                        const float* bias)
+    bint own_sgemm_here "thinc_gemm::sgemm_on_this_thread"(
+        bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+        int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias)
     bint own_sgemm_available "thinc_gemm::available"()
     bint cpu_has_avx512 "thinc_gemm::cpu_has_avx512"()
     void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
@@ -109,6 +113,15 @@ cdef void own_path_sgemm(bint transA, bint transB, int64_t M, int64_t N, int64_t
                          float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
                          float beta, float* C, int64_t ldc) noexcept nogil:
     if not own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
+        _own_fallback(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+# The path of small products when the own kernel runs them: never split over
+# the thread pool (see MEASURED_SHAPES).
+cdef void own_path_sgemm_here(bint transA, bint transB, int64_t M, int64_t N, int64_t K,
+                              float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+                              float beta, float* C, int64_t ldc) noexcept nogil:
+    if not own_sgemm_here(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
         _own_fallback(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 
 
@@ -251,6 +264,9 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
     cdef bint few_rows = _few_rows_own and few_rows_takes(M, N, K)
     if (path == own_path_sgemm or few_rows) and own_sgemm(transA, transB, M, N, K, 1.0, A, lda,
                                                           B, ldb, 0.0, C, ldc, bias):
+        return
+    if path == own_path_sgemm_here and own_sgemm_here(transA, transB, M, N, K, 1.0, A, lda,
+                                                      B, ldb, 0.0, C, ldc, bias):
         return
     fill_rows(C, bias, M, N, ldc)
     gemm_f32(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 1.0, C, ldc)
@@ -452,9 +468,9 @@ def _find_numpy_blas() -> str:
     return ""
 
 
-cdef sgemm_t _sgemm_of(str candidate):
+cdef sgemm_t _sgemm_of(str candidate, bint small=False):
     if candidate == "thinc":
-        return own_path_sgemm
+        return own_path_sgemm_here if small else own_path_sgemm
     if candidate == "blis":
         return blis_sgemm
     if candidate == "numpy":
@@ -607,8 +623,9 @@ def _decide() -> None:
                            f"M, N, K, trans_a, trans_b = {first}); {dtype} gemm uses "
                            f"{_describe(large, numpy_blas)} instead")
         chosen[dtype] = (small, large)
+        where = " on the calling thread" if _small_here(forced, small) else ""
         report[dtype] = {
-            "small": _describe(small, numpy_blas),
+            "small": _describe(small, numpy_blas) + where,
             "large": _describe(large, numpy_blas),
             "refused": {_describe(c, numpy_blas): {"wrong_shapes": w, "first": f}
                         for c, w, f in refused},
@@ -617,7 +634,7 @@ def _decide() -> None:
     fallback = _first_right([c for c in _preferred_order("float32", "", numpy_blas)
                              if c != "thinc"], "float32", [])
     _own_fallback = _sgemm_of(fallback)
-    _sgemm_small = _sgemm_of(chosen["float32"][0])
+    _sgemm_small = _sgemm_of(chosen["float32"][0], small=_small_here(forced, chosen["float32"][0]))
     _sgemm_large = _sgemm_of(chosen["float32"][1])
     _dgemm_small = _dgemm_of(chosen["float64"][0])
     _dgemm_large = _dgemm_of(chosen["float64"][1])
@@ -635,20 +652,27 @@ def _decide() -> None:
 # float32's path is chosen by timing the candidates on this machine, once:
 # the choice is kept in a cache file (THINC_GEMM_CACHE names it; "0" turns
 # measuring off and leaves the rule above), so every later process, and so
-# every run's bits, uses the same one. The shapes are thinc's and spaCy's
-# typical large products: a tok2vec batch and its weight gradient. Small
-# products keep the rule (blis, on the calling thread): timed back to back they
-# favour a kernel that splits over threads, but between a layer's Python steps
-# (an LSTM's time steps, say) waking the pool costs more than it saves.
+# every run's bits, uses the same one. The large shapes are thinc's and
+# spaCy's typical large products: a tok2vec batch and its weight gradient.
+# The small ones are a short batch through a tok2vec layer and a parser-sized
+# hidden layer; small products stay on the calling thread (blis, or the own
+# kernel told not to split): timed back to back they would favour a kernel
+# that splits over threads, but between a layer's Python steps (an LSTM's
+# time steps, say) waking the pool costs more than it saves, so only those
+# two are timed for them.
 MEASURED_SHAPES = {
     "large": ((2048, 288, 288, False, True), (288, 288, 2048, True, False)),
+    "small": ((64, 288, 96, False, True), (128, 64, 96, False, False)),
 }
+SMALL_CANDIDATES = ("blis", "thinc")
+# Seconds of quiet before each candidate is timed.
+IDLE_BEFORE_TIMING = 0.15
 # Another candidate replaces the rule's choice only when at least this much
 # faster, so that timing noise does not decide.
 MEASURE_MARGIN = 1.15
 
 
-def _time_sgemm(str candidate, shape) -> float:
+def _time_sgemm(str candidate, shape, bint small=False) -> float:
     """Seconds per call of one candidate on one shape: the best of up to five
     rounds of about 2 ms, within about 30 ms (a slow candidate gets fewer)."""
     import time
@@ -659,7 +683,7 @@ def _time_sgemm(str candidate, shape) -> float:
     cdef float[:, ::1] a = rng.standard_normal((K, M) if trans_a else (M, K)).astype("float32")
     cdef float[:, ::1] b = rng.standard_normal((N, K) if trans_b else (K, N)).astype("float32")
     cdef float[:, ::1] c = numpy.zeros((M, N), dtype="float32")
-    cdef sgemm_t gemm = _sgemm_of(candidate)
+    cdef sgemm_t gemm = _sgemm_of(candidate, small)
     cdef int64_t lda = a.shape[1], ldb = b.shape[1]
     cdef int repeat, reps
     started = time.perf_counter()
@@ -685,6 +709,7 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     or from timing the candidates now; None where measuring is off, there is
     nothing to choose between, or no cache can be written."""
     import json
+    import time
 
     path = _gemm_cache.cache_path()
     if path is None or len(candidates) < 2:
@@ -692,19 +717,26 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     key = json.dumps({
         "cpu": _gemm_cache.cpu_name(), "isa": isa_active(), "candidates": sorted(candidates),
         "blis": blis_arch(), "numpy_blas": numpy_blas, "numpy_threads": numpy_blas_threads(),
-        "threads": parallel_num_threads(),
+        "threads": parallel_num_threads(), "sizes": sorted(MEASURED_SHAPES),
     }, sort_keys=True)
     cache = _gemm_cache.load(path)
     entry = cache.get(key)
     if isinstance(entry, dict) and all(entry.get(size) in candidates for size in ("large", "small")):
         return {"large": entry["large"], "small": entry["small"],
                 "report": {**entry.get("report", {}), "from": f"cache {path}"}}
-    choice = {"small": by_rule["small"]}
+    choice = {}
     rates = {}
     for size, shapes in MEASURED_SHAPES.items():
-        seconds = {c: sum(_time_sgemm(c, shape) for shape in shapes) for c in candidates}
+        small = size == "small"
+        timed = [c for c in candidates if not small or c in SMALL_CANDIDATES or c == by_rule[size]]
+        seconds = {}
+        for c in timed:
+            # Another library's threads still spinning after its last call
+            # (OpenBLAS's spin for ~2^28 cycles) would take CPUs from this one.
+            time.sleep(IDLE_BEFORE_TIMING)
+            seconds[c] = sum(_time_sgemm(c, shape, small) for shape in shapes)
         flops = sum(2.0 * s[0] * s[1] * s[2] for s in shapes)
-        rates[size] = {_describe(c, numpy_blas): float(f"{flops / seconds[c] / 1e9:.4g}") for c in candidates}
+        rates[size] = {_describe(c, numpy_blas): float(f"{flops / seconds[c] / 1e9:.4g}") for c in timed}
         fastest = min(seconds, key=seconds.get)
         rule = by_rule[size] if by_rule[size] in seconds else fastest
         choice[size] = fastest if seconds[rule] > MEASURE_MARGIN * seconds[fastest] else rule
@@ -713,6 +745,12 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     if not _gemm_cache.store(path, cache):
         return None  # no cache: every process would measure, and might choose differently
     return {"large": choice["large"], "small": choice["small"], "report": {**report, "from": "measured now"}}
+
+
+def _small_here(forced: str, small: str) -> bool:
+    """Whether small products run the own kernel kept off the thread pool
+    (a forced choice runs every size as the large ones do)."""
+    return not forced and small == "thinc"
 
 
 def _route_everything_to_loops() -> None:
