@@ -532,7 +532,8 @@ THINC_ISA_DISPATCH(swish_backward_serial)
 static void swish_backward(const float* G, const float* X, const float* Y, float* dX, index_t n) {
     thinc_parallel::parallel_for(n, GRAIN_COSTLY, SPLIT_ALIGN, [=](index_t begin, index_t end) {
 #if defined(THINC_AVX2_PATH)
-        if (use_avx2()) return avx2::swish_backward(G + begin, X + begin, Y + begin, dX + begin, end - begin);
+        if (hand_written_avx2())
+            return avx2::swish_backward(G + begin, X + begin, Y + begin, dX + begin, end - begin);
 #endif
         swish_backward_serial(G + begin, X + begin, Y + begin, dX + begin, end - begin);
     });

@@ -51,6 +51,10 @@ constexpr index_t PACK_AHEAD = 4;
 // A parallel product whose op(B) packs into at most this many floats gives
 // each thread its own packed copy (256 KB: a fraction of one core's L2).
 constexpr index_t OWN_B_FLOATS = index_t(1) << 16;
+// Products at most this many rows and this deep read op(B) = B in place
+// (reads_b_in_place); past them packing paid for itself or broke even.
+constexpr index_t DIRECT_B_MAX_ROWS = 256;
+constexpr index_t DIRECT_B_MAX_DEPTH = 128;
 // Below this many multiply-adds a second thread costs more than it saves.
 constexpr index_t PARALLEL_MACS = index_t(1) << 19;
 
@@ -201,8 +205,9 @@ inline void pack_b_panel(const Operands& g, index_t k0, index_t kc, index_t j0, 
 // C[0:m, 0:n] = alpha * (A panel @ B panel) + beta * C (+ bias[0:n] when
 // bias is not null), for m <= 6, n <= 16. beta == 0 never reads C (it may
 // hold garbage, NaN included).
-inline void micro_kernel(index_t kc, const float* __restrict a, const float* __restrict b, float* c,
-                         index_t ldc, float alpha, float beta, index_t m, index_t n, const float* bias) {
+inline void micro_kernel(index_t kc, const float* __restrict a, const float* __restrict b, index_t b_step,
+                         float* c, index_t ldc, float alpha, float beta, index_t m, index_t n,
+                         const float* bias) {
     // The C tile is needed only after the k loop: start fetching it now.
     for (index_t i = 0; i < m; ++i) {
         _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
@@ -216,8 +221,8 @@ inline void micro_kernel(index_t kc, const float* __restrict a, const float* __r
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
 #pragma GCC unroll 4
     for (index_t k = 0; k < kc; ++k) {
-        __m256 b0 = _mm256_load_ps(b);
-        __m256 b1 = _mm256_load_ps(b + 8);
+        __m256 b0 = _mm256_loadu_ps(b);
+        __m256 b1 = _mm256_loadu_ps(b + 8);
         __m256 ai;
         ai = _mm256_broadcast_ss(a + 0);
         c00 = _mm256_fmadd_ps(ai, b0, c00);
@@ -238,7 +243,7 @@ inline void micro_kernel(index_t kc, const float* __restrict a, const float* __r
         c50 = _mm256_fmadd_ps(ai, b0, c50);
         c51 = _mm256_fmadd_ps(ai, b1, c51);
         a += MR;
-        b += NR;
+        b += b_step;
     }
     const __m256 scale = _mm256_set1_ps(alpha);
     __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
@@ -286,7 +291,7 @@ inline void micro_kernel(index_t kc, const float* __restrict a, const float* __r
 // added in the same order as there, so both give the same bits.
 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"))) inline void micro_kernel_wide(
     index_t kc, const float* __restrict a, const float* __restrict b_left, const float* __restrict b_right,
-    float* c, index_t ldc, float alpha, float beta, index_t m, index_t n, const float* bias) {
+    index_t b_step, float* c, index_t ldc, float alpha, float beta, index_t m, index_t n, const float* bias) {
     for (index_t i = 0; i < m; ++i) {
         _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 2 * NR - 1), _MM_HINT_T0);
@@ -299,8 +304,8 @@ __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"))) 
     __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
 #pragma GCC unroll 4
     for (index_t k = 0; k < kc; ++k) {
-        __m512 b0 = _mm512_load_ps(b_left);
-        __m512 b1 = _mm512_load_ps(b_right);
+        __m512 b0 = _mm512_loadu_ps(b_left);
+        __m512 b1 = _mm512_loadu_ps(b_right);
         __m512 ai;
         ai = _mm512_set1_ps(a[0]);
         c00 = _mm512_fmadd_ps(ai, b0, c00);
@@ -321,8 +326,8 @@ __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"))) 
         c50 = _mm512_fmadd_ps(ai, b0, c50);
         c51 = _mm512_fmadd_ps(ai, b1, c51);
         a += MR;
-        b_left += NR;
-        b_right += NR;
+        b_left += b_step;
+        b_right += b_step;
     }
     const __m512 scale = _mm512_set1_ps(alpha);
     const __m512 keep = _mm512_set1_ps(beta);
@@ -356,7 +361,8 @@ __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"))) 
 // `packed_b` (per k-block, panels of kc x 16): rows [r0, r1) and, within the
 // block, columns [c0, c1) (multiples of 16 but for the block's end).
 inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc, index_t r0,
-                          index_t r1, index_t c0, index_t c1, index_t mc_block, float* packed_a) {
+                          index_t r1, index_t c0, index_t c1, index_t mc_block, float* packed_a,
+                          bool direct_b) {
     index_t kc_max = k_block(g.K);
     index_t nc_padded = (nc + NR - 1) / NR * NR;
     // Two panels at a time on AVX-512 (THINC_ISA can hold it to AVX2).
@@ -368,14 +374,21 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
             float beta = k0 == 0 ? g.beta : 1.0f;
             pack_a(g, i0, mc, k0, kc, packed_a);
             const float* b_block = packed_b + k0 * nc_padded;
+            // With direct_b, tiles whose columns all exist read rows of B in
+            // place; only the block's last two panels were packed.
+            const float* b_rows = direct_b ? g.B + k0 * g.ldb + j0 : nullptr;
             for (index_t j = c0; j < c1;) {
                 const float* b_panel = b_block + j * kc;
                 const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
                 index_t left = std::min(c1, nc) - j;  // columns of this range still to do
                 if (wide && left > NR) {
                     index_t n = std::min(2 * NR, left);
+                    bool in_place = direct_b && n == 2 * NR;
+                    const float* b_left = in_place ? b_rows + j : b_panel;
+                    const float* b_right = in_place ? b_rows + j + NR : b_panel + NR * kc;
+                    index_t step = in_place ? g.ldb : NR;
                     for (index_t i = 0; i < mc; i += MR) {
-                        micro_kernel_wide(kc, packed_a + i * kc, b_panel, b_panel + NR * kc,
+                        micro_kernel_wide(kc, packed_a + i * kc, b_left, b_right, step,
                                           g.C + (i0 + i) * g.ldc + j0 + j, g.ldc, g.alpha, beta,
                                           std::min(MR, mc - i), n, bias);
                     }
@@ -383,8 +396,11 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                     continue;
                 }
                 index_t n = std::min(NR, nc - j);
+                bool in_place = direct_b && n == NR;
+                const float* b = in_place ? b_rows + j : b_panel;
+                index_t step = in_place ? g.ldb : NR;
                 for (index_t i = 0; i < mc; i += MR) {
-                    micro_kernel(kc, packed_a + i * kc, b_panel, g.C + (i0 + i) * g.ldc + j0 + j, g.ldc,
+                    micro_kernel(kc, packed_a + i * kc, b, step, g.C + (i0 + i) * g.ldc + j0 + j, g.ldc,
                                  g.alpha, beta, std::min(MR, mc - i), n, bias);
                 }
                 j += NR;
@@ -508,13 +524,21 @@ inline void split_k_part(index_t n_kblocks, index_t p, index_t& first, index_t& 
     last = first + base + (p < extra ? 1 : 0);
 }
 
+// Where op(B) = B is read in place (direct_b), only the last two panels of a
+// column block are packed: the tiles that reach past N use them.
+inline index_t first_packed_panel(bool direct_b, index_t first, index_t n_panels) {
+    return direct_b ? std::max(first, n_panels - 2) : first;
+}
+
 // The one-thread product: pack each column block of op(B), then run every row
 // block of op(A) against it.
-inline void serial_product(const Operands& g, index_t nc_max, float* packed_b, float* packed_a) {
+inline void serial_product(const Operands& g, index_t nc_max, float* packed_b, float* packed_a,
+                           bool direct_b = false) {
     for (index_t j0 = 0; j0 < g.N; j0 += nc_max) {
         index_t nc = std::min(nc_max, g.N - j0);
-        pack_b(g, j0, nc, 0, (nc + NR - 1) / NR, packed_b);
-        compute_block(g, packed_b, j0, nc, 0, g.M, 0, nc, row_block(g.M, 1), packed_a);
+        index_t n_panels = (nc + NR - 1) / NR;
+        pack_b(g, j0, nc, first_packed_panel(direct_b, 0, n_panels), n_panels, packed_b);
+        compute_block(g, packed_b, j0, nc, 0, g.M, 0, nc, row_block(g.M, 1), packed_a, direct_b);
     }
 }
 
@@ -575,6 +599,24 @@ inline bool sgemm_split_k(const Operands& g, bool parallel) {
     return true;
 }
 
+// Whether op(B) = B is read in place by the micro-kernels instead of packed:
+// rows of B are already the 16-float vectors a panel holds, only ldb apart,
+// and with few rows of A to share it, packing all of B costs more than the
+// strided reads (64x64 @ 64x2000 spent a third of its time packing).
+// The rows a tile reads lie ldb apart: where that stride is a multiple of a
+// large power of two they fall into few L1 sets and evict each other (1024
+// floats apart, all into one), so B is packed then.
+inline bool reads_b_in_place(const Operands& g) {
+    if (g.trans_b || g.M > DIRECT_B_MAX_ROWS || g.K > DIRECT_B_MAX_DEPTH) return false;
+    index_t sets = 64;  // of 64-byte lines: 4 KB of addresses cover them all
+    if (g.ldb % 16 == 0) {
+        // 64 / gcd(stride in lines, 64) sets are reached.
+        for (index_t lines = g.ldb / 16; lines % 2 == 0 && sets > 1; lines /= 2) sets /= 2;
+    }
+    // Two lines of B a k-step, within 8 ways of the sets they reach.
+    return sets * 8 >= 2 * g.K;
+}
+
 // Everything is allocated before C is first written, so a false return (no
 // memory) leaves C untouched for the caller's fallback.
 inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
@@ -590,6 +632,7 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     bool parallel = allow_threads && macs >= threshold && thinc_parallel::num_threads() > 1 &&
                     !single_threaded().load(std::memory_order_relaxed);
     if (use_split_k(g)) return sgemm_split_k(g, parallel);
+    bool direct_b = reads_b_in_place(g);
     index_t threads = parallel ? thinc_parallel::num_threads() : 1;
     // Rows are split, a whole row block per unit, when op(A) spans more than
     // one block; a shorter op(A) is packed whole by every chunk and the
@@ -601,21 +644,23 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     // core wrote and the other reads moved every line between the cores
     // (a 256x96 @ 96x288 product ran no faster on two threads than on one).
     index_t padded_columns = (std::min(nc_max, g.N) + NR - 1) / NR * NR;
-    bool own_b = parallel && split_rows && nc_max >= g.N && g.K * padded_columns <= OWN_B_FLOATS;
+    bool own_b = parallel && split_rows && !direct_b && nc_max >= g.N && g.K * padded_columns <= OWN_B_FLOATS;
     index_t own_b_floats = own_b ? (g.K * padded_columns + 15) / 16 * 16 : 0;
     Buffer packed_b = own_b ? Buffer() : allocate(g.K * nc_max);
     ScratchSlots scratch(static_cast<int>(threads), own_b_floats + MC * kc);
     if ((!own_b && !packed_b) || !scratch.ok()) return false;
     float* b = packed_b.get();
     if (!parallel) {
-        serial_product(g, nc_max, b, scratch.get(0));
+        serial_product(g, nc_max, b, scratch.get(0), direct_b);
         return true;
     }
     for (index_t j0 = 0; j0 < g.N; j0 += nc_max) {
         index_t nc = std::min(nc_max, g.N - j0);
         index_t n_panels = (nc + NR - 1) / NR;
         if (split_rows) {
-            if (!own_b) {
+            if (direct_b) {
+                pack_b(g, j0, nc, first_packed_panel(true, 0, n_panels), n_panels, b);
+            } else if (!own_b) {
                 thinc_parallel::parallel_for(
                     n_panels, std::max<index_t>(1, (index_t(1) << 14) / (g.K * NR)), 1,
                     [&](index_t begin, index_t end) { pack_b(g, j0, nc, begin, end, b); });
@@ -634,17 +679,18 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
                     panels = buffers;
                 }
                 compute_block(g, panels, j0, nc, begin * mc_block, std::min(g.M, end * mc_block), 0, nc,
-                              mc_block, buffers + own_b_floats);
+                              mc_block, buffers + own_b_floats, direct_b);
                 scratch.release(slot);
             });
         } else {
             // Each chunk packs the panels it multiplies, so they never leave its core.
             index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
             thinc_parallel::parallel_for(n_panels, grain, 1, [&](index_t begin, index_t end) {
-                pack_b(g, j0, nc, begin, end, b);
+                index_t first = first_packed_panel(direct_b, begin, n_panels);
+                if (first < end) pack_b(g, j0, nc, first, end, b);
                 int slot = scratch.acquire();
                 compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), row_block(g.M, 1),
-                              scratch.get(slot));
+                              scratch.get(slot), direct_b);
                 scratch.release(slot);
             });
         }

@@ -7,34 +7,46 @@ namespace thinc_kernels {
 // ---------------------------------------------------------------------------
 // Optimizer steps, fused so each array is read and written once.
 
+// `consumed`, when not null, is the gradient's own writable memory (it may be
+// `gradient` itself): it is zeroed as it is read, which spares the caller a
+// separate pass to hand the gradient back consumed.
 template <typename T>
 THINC_INLINE void adam_impl(T* weights, const T* gradient, T* mom1, T* mom2, index_t n, T beta1, T beta2,
-                            T eps, T learn_rate, T mod_rate) {
-    for (index_t i = 0; i < n; ++i) {
-        T g = gradient[i];
+                            T eps, T learn_rate, T mod_rate, T* consumed) {
+    auto step = [&](index_t i, T g) {
         T m1 = mom1[i] * beta1 + g * (T(1) - beta1);
         T m2 = mom2[i] * beta2 + g * g * (T(1) - beta2);
         mom1[i] = m1;
         mom2[i] = m2;
         weights[i] -= learn_rate * (m1 / (mod_rate * std::sqrt(m2) + eps));
+    };
+    if (consumed != nullptr) {
+        // Zeroed after its step, so an array passed as both the gradient and
+        // another operand ends as it would after a separate zeroing pass.
+        for (index_t i = 0; i < n; ++i) {
+            step(i, gradient[i]);
+            consumed[i] = T(0);
+        }
+    } else {
+        for (index_t i = 0; i < n; ++i) step(i, gradient[i]);
     }
 }
 THINC_INLINE void adam_serial_body(float* w, const float* g, float* m1, float* m2, index_t n, float b1,
-                                   float b2, float e, float lr, float mr) {
-    adam_impl<float>(w, g, m1, m2, n, b1, b2, e, lr, mr);
+                                   float b2, float e, float lr, float mr, float* c) {
+    adam_impl<float>(w, g, m1, m2, n, b1, b2, e, lr, mr, c);
 }
 THINC_ISA_VARIANTS(static void, adam_serial,
                    (float* w, const float* g, float* m1, float* m2, index_t n, float b1, float b2, float e,
-                    float lr, float mr),
-                   adam_serial_body(w, g, m1, m2, n, b1, b2, e, lr, mr))
+                    float lr, float mr, float* c),
+                   adam_serial_body(w, g, m1, m2, n, b1, b2, e, lr, mr, c))
 THINC_INLINE void adam_serial_body(double* w, const double* g, double* m1, double* m2, index_t n, double b1,
-                                   double b2, double e, double lr, double mr) {
-    adam_impl<double>(w, g, m1, m2, n, b1, b2, e, lr, mr);
+                                   double b2, double e, double lr, double mr, double* c) {
+    adam_impl<double>(w, g, m1, m2, n, b1, b2, e, lr, mr, c);
 }
 THINC_ISA_VARIANTS(static void, adam_serial,
                    (double* w, const double* g, double* m1, double* m2, index_t n, double b1, double b2,
-                    double e, double lr, double mr),
-                   adam_serial_body(w, g, m1, m2, n, b1, b2, e, lr, mr))
+                    double e, double lr, double mr, double* c),
+                   adam_serial_body(w, g, m1, m2, n, b1, b2, e, lr, mr, c))
 THINC_ISA_DISPATCH(adam_serial)
 
 template <typename T>
@@ -105,10 +117,10 @@ THINC_ISA_DISPATCH(update_averages_serial)
 
 template <typename T>
 static void adam(T* weights, const T* gradient, T* mom1, T* mom2, index_t n, double beta1, double beta2,
-                 double eps, double learn_rate, double mod_rate) {
+                 double eps, double learn_rate, double mod_rate, T* consumed = nullptr) {
     thinc_parallel::parallel_for(n, GRAIN_CHEAP, SPLIT_ALIGN, [=](index_t begin, index_t end) {
         adam_serial(weights + begin, gradient + begin, mom1 + begin, mom2 + begin, end - begin, T(beta1),
-                    T(beta2), T(eps), T(learn_rate), T(mod_rate));
+                    T(beta2), T(eps), T(learn_rate), T(mod_rate), consumed ? consumed + begin : nullptr);
     });
 }
 

@@ -330,6 +330,8 @@ def test_own_kernel_gives_the_same_bits_with_and_without_avx512(grain):
         (145, 47, 577),
         (64, 2000, 64),
         (300, 200, 130),
+        (100, 47, 96),
+        (63, 33, 128),
     ]
     for M, N, K in shapes:
         a = rng.standard_normal((M, K)).astype("f")

@@ -91,6 +91,30 @@ def test_edges_and_transposes(own_kernel, shape, trans_a, trans_b):
     check(*shape, trans_a, trans_b)
 
 
+# Products of up to 256 rows and 128 deep read op(B) = B in place, but for
+# the last two 16-column panels (include/thinc_gemm.hh, reads_b_in_place):
+# widths around the 32- and 16-column tiles, the limits, ldb that packs
+# instead (a multiple of 1024 floats), split over threads or not.
+IN_PLACE_B_SHAPES = [
+    (33, 16, 5),
+    (40, 17, 1),
+    (48, 31, 64),
+    (63, 33, 128),
+    (100, 47, 96),
+    (256, 288, 96),
+    (257, 64, 64),
+    (64, 2000, 129),
+    (37, 1024, 40),
+]
+
+
+@pytest.mark.parametrize("shape", IN_PLACE_B_SHAPES)
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("pad", [0, 3])
+def test_b_read_in_place(own_kernel, shape, trans_a, pad):
+    check(*shape, trans_a, False, alpha=0.5, beta=0.0 if pad else 1.0, pad=pad, seed=shape[0])
+
+
 @pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (2.0, 0.25)])
 @pytest.mark.parametrize("shape", [(7, 19, 5), (150, 70, 300), (64, 300, 200)])
 def test_alpha_beta(own_kernel, alpha, beta, shape):

@@ -599,6 +599,39 @@ def test_adam_clip_update_averages(dtype):
     numpy.testing.assert_allclose(ema, [0.65384614, -0.07692313, 2.3076923], rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["f", "d"])
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "read-only", "aliases mom1"])
+def test_adam_consumes_the_gradient_as_the_reference_steps(dtype, layout):
+    # The kernel zeroes a contiguous writable gradient as it reads it; every
+    # other gradient is stepped from and zeroed afterwards (when writable).
+    # The numbers are those of Ops.adam followed by zeroing, split over threads.
+    rng = numpy.random.default_rng(9)
+    n = 100_003
+    w, m1, m2 = (rng.uniform(0.1, 1, n).astype(dtype) for _ in range(3))
+    if layout == "strided":
+        g = rng.uniform(-1, 1, 2 * n).astype(dtype)[::2]
+    else:
+        g = rng.uniform(-1, 1, n).astype(dtype)
+    if layout == "aliases mom1":
+        g = m1
+    if layout == "read-only":
+        g.flags.writeable = False
+    want = [a.copy() for a in (w, g, m1, m2)]
+    Ops().adam(*want, 0.9, 0.999, 1e-8, 0.01, 0.5)
+    result = OPS.adam(w, g, m1, m2, 0.9, 0.999, 1e-8, 0.01, 0.5)
+    assert result[0] is w and result[1] is g
+    if layout == "read-only":
+        numpy.testing.assert_array_equal(g, want[1])
+    else:
+        assert not g.any()
+    # m1 = 0.9 m1 + 0.1 g cancels near zero: an absolute tolerance there.
+    rtol, atol = (1e-5, 1e-7) if dtype == "f" else (1e-12, 1e-15)
+    numpy.testing.assert_allclose(w, want[0], rtol=rtol, atol=atol)
+    numpy.testing.assert_allclose(m2, want[3], rtol=rtol, atol=atol)
+    if layout != "aliases mom1":
+        numpy.testing.assert_allclose(m1, want[2], rtol=rtol, atol=atol)
+
+
 # ---------------------------------------------------------------------------
 # thinc 8.3.14 as an oracle, in one subprocess for all cases.
 

@@ -1,8 +1,10 @@
 # Optimizer steps (include/thinc_optimizers.hh).
 
 cdef extern from "thinc_optimizers.hh" namespace "thinc_kernels" nogil:
-    void adam(float*, const float*, float*, float*, index_t, float, float, float, float, float)
-    void adam(double*, const double*, double*, double*, index_t, double, double, double, double, double)
+    void adam(float*, const float*, float*, float*, index_t, double, double, double, double, double,
+              float*)
+    void adam(double*, const double*, double*, double*, index_t, double, double, double, double, double,
+              double*)
     double sum_of_squares(const float*, index_t)
     double sum_of_squares(const double*, index_t)
     void scale_inplace(float*, index_t, float)
@@ -12,16 +14,22 @@ cdef extern from "thinc_optimizers.hh" namespace "thinc_kernels" nogil:
 
 
 def _adam(cnp.ndarray weights, cnp.ndarray gradient, cnp.ndarray mom1, cnp.ndarray mom2,
-          double beta1, double beta2, double eps, double learn_rate, double mod_rate):
+          double beta1, double beta2, double eps, double learn_rate, double mod_rate,
+          bint consume_gradient=False):
+    """The Adam step in place; consume_gradient also zeroes `gradient` as it
+    is read (it must then be the caller's own writable array)."""
     cdef index_t n = weights.size
+    cdef void* consumed = cnp.PyArray_DATA(gradient) if consume_gradient else NULL
     if weights.descr.type_num == cnp.NPY_FLOAT32:
         with nogil:
-            adam(<float*>cnp.PyArray_DATA(weights), <const float*>cnp.PyArray_DATA(gradient), <float*>cnp.PyArray_DATA(mom1),
-                 <float*>cnp.PyArray_DATA(mom2), n, beta1, beta2, eps, learn_rate, mod_rate)
+            adam(<float*>cnp.PyArray_DATA(weights), <const float*>cnp.PyArray_DATA(gradient),
+                 <float*>cnp.PyArray_DATA(mom1), <float*>cnp.PyArray_DATA(mom2), n, beta1, beta2, eps,
+                 learn_rate, mod_rate, <float*>consumed)
     else:
         with nogil:
-            adam(<double*>cnp.PyArray_DATA(weights), <const double*>cnp.PyArray_DATA(gradient), <double*>cnp.PyArray_DATA(mom1),
-                 <double*>cnp.PyArray_DATA(mom2), n, beta1, beta2, eps, learn_rate, mod_rate)
+            adam(<double*>cnp.PyArray_DATA(weights), <const double*>cnp.PyArray_DATA(gradient),
+                 <double*>cnp.PyArray_DATA(mom1), <double*>cnp.PyArray_DATA(mom2), n, beta1, beta2, eps,
+                 learn_rate, mod_rate, <double*>consumed)
 
 
 def _clip_gradient(cnp.ndarray gradient, double threshold):
