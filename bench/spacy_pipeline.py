@@ -4,7 +4,8 @@ full pipeline and of its neural part, and one-doc latency, side by side.
 
     .venv/bin/python bench/spacy_pipeline.py [--model NAME ...] [--sentences 3000]
         [--rounds 3] [--batch-size 256] [--latency-docs 300] [--threads one|default]
-        [--agreement-only] [--no-save] [--note TEXT ...] [--json bench/output/spacy_pipeline.json]
+        [--agreement-only] [--precision float32|bf16] [--no-save] [--note TEXT ...]
+        [--json bench/output/spacy_pipeline.json]
 
 Each side runs in a worker process started with its virtualenv's python
 (.venv-spacy and .venv-spacy-ref, made by scripts/make_spacy_venvs.sh; BENCH_PIPELINES=1
@@ -21,7 +22,13 @@ alike; words/s are counted against CPU time as well as wall time, the steadier o
 on a shared machine. Latency is the wall time of nlp(text) on one text at a time. A full
 run (every default model asked for, --sentences 3000 or more) writes its tables to
 bench/results/spacy_pipeline-<vendor>-<isa>.txt, replacing the last one from that kind of
-CPU (--no-save leaves bench/results be)."""
+CPU (--no-save leaves bench/results be).
+
+--precision bf16 compares this checkout's thinc with itself instead: float32 against the
+opt-in THINC_GEMM_PRECISION=bf16 (AMX tiles or AVX-512 BF16), reporting the share of
+tokens whose tag, POS, morphology, lemma, head, dependency label and sentence start stay
+the same, the F-score of identical entity spans, the share of identical docs, and the
+speed-up; its full run goes to bench/results/spacy_pipeline_bf16-<vendor>-<isa>.txt."""
 
 import argparse
 import datetime
@@ -186,7 +193,14 @@ def worker_environment(threads: str) -> Dict[str, str]:
 
 
 class Worker:
-    def __init__(self, name: str, venv: Path, model: str, args: argparse.Namespace) -> None:
+    def __init__(
+        self,
+        name: str,
+        venv: Path,
+        model: str,
+        args: argparse.Namespace,
+        extra_env: Optional[Dict[str, str]] = None,
+    ) -> None:
         command = [
             str(venv / "bin" / "python"),
             str(Path(__file__).resolve()),
@@ -209,7 +223,7 @@ class Worker:
             cwd="/tmp",
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=worker_environment(args.threads),
+            env={**worker_environment(args.threads), **(extra_env or {})},
             text=True,
             encoding="utf8",
         )
@@ -271,9 +285,14 @@ def p90(values: List[float]) -> float:
     return statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
 
 
-def measure(workers: Dict[str, Worker], args: argparse.Namespace) -> Dict[str, dict]:
+def measure(
+    workers: Dict[str, Worker],
+    args: argparse.Namespace,
+    subject: str = "ours",
+    baseline: str = "8.3.14",
+) -> Dict[str, dict]:
     """Interleaved rounds of every measurement; the table's rows, each side's value and
-    the ratio, oriented so that above 1.0 means ours is faster."""
+    the ratio, oriented so that above 1.0 means `subject` is faster than `baseline`."""
     asks = ["time full", "time neural", "latency"]
     rounds: Dict[str, Dict[str, list]] = {ask: {name: [] for name in workers} for ask in asks}
     for _ in range(args.rounds):
@@ -287,7 +306,10 @@ def measure(workers: Dict[str, Worker], args: argparse.Namespace) -> Dict[str, d
                 name: statistics.median(sample["words"] / sample[clock] for sample in samples)
                 for name, samples in rounds[f"time {part}"].items()
             }
-            rows[f"{part} words/s {clock}"] = {**values, "ratio": values["ours"] / values["8.3.14"]}
+            rows[f"{part} words/s {clock}"] = {
+                **values,
+                "ratio": values[subject] / values[baseline],
+            }
     # Every call of every round pooled: a round is too few calls for a p90 of its own.
     calls = {
         name: [seconds * 1e3 for each in samples for seconds in each]
@@ -295,7 +317,7 @@ def measure(workers: Dict[str, Worker], args: argparse.Namespace) -> Dict[str, d
     }
     for label, statistic in (("median", statistics.median), ("p90", p90)):
         values = {name: statistic(samples) for name, samples in calls.items()}
-        rows[f"latency {label} ms"] = {**values, "ratio": values["8.3.14"] / values["ours"]}
+        rows[f"latency {label} ms"] = {**values, "ratio": values[baseline] / values[subject]}
     return rows
 
 
@@ -346,6 +368,73 @@ def bench_model(model: str, args: argparse.Namespace) -> Optional[dict]:
     return {**result, "components": parts["ours"], "rows": rows}
 
 
+TOKEN_ATTRIBUTES = ("tag", "pos", "morph", "lemma", "head", "dep", "sent_start")
+
+
+def agreement_rates(docs: List[dict], baseline: List[dict]) -> Dict[str, float]:
+    """Share of tokens whose attribute matches the baseline's, for each attribute; for
+    entities, the F-score of identical spans (start, end, label); and the share of
+    docs identical in everything."""
+    rates: Dict[str, float] = {}
+    n_tokens = sum(len(doc["words"]) for doc in baseline)
+    for key in TOKEN_ATTRIBUTES:
+        same = sum(
+            a == b for mine, theirs in zip(docs, baseline) for a, b in zip(mine[key], theirs[key])
+        )
+        rates[key] = same / max(n_tokens, 1)
+    found = sum(len(doc["ents"]) for doc in docs)
+    wanted = sum(len(doc["ents"]) for doc in baseline)
+    shared = sum(
+        len({tuple(e) for e in mine["ents"]} & {tuple(e) for e in theirs["ents"]})
+        for mine, theirs in zip(docs, baseline)
+    )
+    rates["ents (F)"] = 2 * shared / (found + wanted) if found + wanted else 1.0
+    rates["docs identical"] = sum(mine == theirs for mine, theirs in zip(docs, baseline)) / max(
+        len(baseline), 1
+    )
+    return rates
+
+
+def bench_precision(model: str, args: argparse.Namespace) -> Optional[dict]:
+    """This checkout's thinc with float32 gemm against itself with the opt-in bf16 gemm
+    (THINC_GEMM_PRECISION=bf16): how much the annotations change, then the timed table."""
+    if "ours" in missing_from(model):
+        print(f"\n{model}: skipped, not importable in .venv-spacy; {install_hint(model)}")
+        return None
+    venv = SIDES["ours"]
+    workers = {
+        "float32": Worker("float32", venv, model, args, {"THINC_GEMM_PRECISION": "float32"}),
+        "bf16": Worker("bf16", venv, model, args, {"THINC_GEMM_PRECISION": "bf16"}),
+    }
+    try:
+        docs = {name: each.ask("annotate") for name, each in workers.items()}
+        print(f"\n{model}")
+        n_tokens = sum(len(doc["words"]) for doc in docs["float32"])
+        rates = agreement_rates(docs["bf16"], docs["float32"])
+        print(f"bf16 against float32 over {len(docs['float32'])} docs, {n_tokens} tokens:")
+        print("  " + ", ".join(f"{key} {100 * rate:.2f}%" for key, rate in rates.items()))
+        result = {"tokens": n_tokens, "agreement": rates, "agree": True}
+        if args.agreement_only:
+            return result
+        parts = {name: each.ask("parts") for name, each in workers.items()}
+        print(f"neural: {', '.join(parts['float32']['neural'])}")
+        rows = measure(workers, args, subject="bf16", baseline="float32")
+    finally:
+        for each in workers.values():
+            each.close()
+    print(
+        f"median of {args.rounds} rounds; nlp.pipe batch_size={args.batch_size}; "
+        "ratio above 1.0: bf16 faster"
+    )
+    print(f"{'part':<22} {'float32':>11} {'bf16':>11} {'ratio':>7}")
+    for label, row in rows.items():
+        digits = ",.0f" if "words/s" in label else ".2f"
+        print(
+            f"{label:<22} {row['float32']:>11{digits}} {row['bf16']:>11{digits}} {row['ratio']:>6.2f}x"
+        )
+    return {**result, "rows": rows}
+
+
 def print_header(args: argparse.Namespace) -> Dict[str, dict]:
     """The machine, the command and both sides' versions; returns the versions."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%MZ")
@@ -376,7 +465,12 @@ def print_header(args: argparse.Namespace) -> Dict[str, dict]:
             f"{name}: spaCy {versions[name]['spacy']} on thinc {versions[name]['thinc']} "
             f"from {versions[name]['thinc_file']}{kernels}"
         )
-    if not args.agreement_only:
+    if args.precision == "bf16":
+        print(
+            "precision: this checkout's thinc with THINC_GEMM_PRECISION=bf16 (gemm operands "
+            "rounded to bfloat16, float32 sums) against itself in float32"
+        )
+    elif not args.agreement_only:
         print("precision: float32, spaCy's default (each neural part's parameter dtypes below)")
     return versions
 
@@ -384,8 +478,9 @@ def print_header(args: argparse.Namespace) -> Dict[str, dict]:
 def run(args: argparse.Namespace) -> dict:
     results = {"sentences": args.sentences, "threads": args.threads, "models": {}}
     results["versions"] = print_header(args)
+    bench = bench_precision if args.precision == "bf16" else bench_model
     for model in args.model:
-        results["models"][model] = bench_model(model, args)
+        results["models"][model] = bench(model, args)
     return results
 
 
@@ -408,6 +503,12 @@ def main() -> None:
         help="one thread per side, or leave the thread variables unset for both",
     )
     parser.add_argument("--agreement-only", action="store_true")
+    parser.add_argument(
+        "--precision",
+        choices=["float32", "bf16"],
+        default="float32",
+        help="bf16: this checkout's opt-in bf16 gemm against its float32 (agreement rates, speed)",
+    )
     parser.add_argument(
         "--no-save", action="store_true", help="print the tables only, leaving bench/results be"
     )
@@ -441,7 +542,8 @@ def main() -> None:
     if save and measured:
         # cpu_family() asks the checkout's thinc which instruction set it dispatches to.
         sys.path.insert(0, str(CHECKOUT))
-        path = RESULTS / f"spacy_pipeline-{cpu_family()}.txt"
+        name = "spacy_pipeline_bf16" if args.precision == "bf16" else "spacy_pipeline"
+        path = RESULTS / f"{name}-{cpu_family()}.txt"
         path.write_text(captured.getvalue())
         print(f"wrote {path.relative_to(CHECKOUT)}", file=sys.stderr)
     if args.json:

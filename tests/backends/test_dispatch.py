@@ -198,7 +198,9 @@ def test_report_names_every_family():
         "forced",
         "small_gemm",
         "few_rows",
+        "precision",
     }
+    assert report["gemm"]["precision"] == "float32"  # bf16 is opt-in
     assert set(report["kernels"]) == set(dispatch.KERNEL_FAMILIES)
     assert all(text.startswith(dispatch.active_isa()) for text in report["kernels"].values())
     assert report["threads"] >= 1

@@ -57,6 +57,16 @@ cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
     bint cpu_has_avx512 "thinc_gemm::cpu_has_avx512"()
     void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
 
+cdef extern from "thinc_gemm_bf16.hh" namespace "thinc_gemm_bf16" nogil:
+    bint bf16_sgemm "thinc_gemm_bf16::sgemm"(bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K,
+                                            float alpha, const float* A, int64_t lda, const float* B,
+                                            int64_t ldb, float beta, float* C, int64_t ldc,
+                                            const float* bias)
+    bint bf16_available "thinc_gemm_bf16::available"()
+    bint bf16_cpu "thinc_gemm_bf16::cpu_has_bf16"()
+    bint bf16_amx "thinc_gemm_bf16::amx::available"()
+    void bf16_amx_disable "thinc_gemm_bf16::amx::disabled().store"(bint)
+
 cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
     const int64_t FEW_ROWS "thinc_gemm_few_rows::MAX_ROWS"
     const int64_t FEW_ROWS_MACS "thinc_gemm_few_rows::MAX_MACS"
@@ -191,6 +201,9 @@ cdef bint _decided = False
 # Products with a few rows in op(A) (one doc, one parser state) take thinc's
 # own unpacked kernels whatever the size rule says, unless a BLAS is forced.
 cdef bint _few_rows_own = False
+# Opt-in (THINC_GEMM_PRECISION=bf16): float32 products round their operands
+# to bfloat16 and sum in float32, where the CPU has AVX-512 BF16.
+cdef bint _bf16 = False
 cdef int64_t _small_gemm = 1 << 21
 cdef sgemm_t _sgemm_small = loop_sgemm
 cdef sgemm_t _sgemm_large = loop_sgemm
@@ -215,6 +228,8 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
         return
     if not _decided:
         decide_with_gil()
+    if _bf16 and bf16_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
+        return
     if _few_rows_own and few_rows_takes(M, N, K):
         if own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
             return
@@ -260,6 +275,8 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
         return
     if not _decided:
         decide_with_gil()
+    if _bf16 and bf16_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, bias):
+        return
     cdef sgemm_t path = _sgemm_small if M * N * K < _small_gemm else _sgemm_large
     cdef bint few_rows = _few_rows_own and few_rows_takes(M, N, K)
     if (path == own_path_sgemm or few_rows) and own_sgemm(transA, transB, M, N, K, 1.0, A, lda,
@@ -403,6 +420,8 @@ _PATH_NAMES = {"thinc": "thinc's own kernel", "blis": "blis", "numpy": "numpy's 
 # Forced by configure_gemm(); None means "read the environment".
 _blas_override = None
 _small_gemm_override = None
+_precision_override = None
+PRECISIONS = ("float32", "bf16")
 # (candidate, dtype) -> (wrong shapes, first wrong shape or None); the grid is
 # run once per process for each pair that is ever considered.
 _verdicts = {}
@@ -418,6 +437,17 @@ def _environment_blas() -> str:
                    f"choosing the gemm implementation as if it were unset")
         return ""
     return forced
+
+
+def _environment_precision() -> str:
+    text = os.environ.get("THINC_GEMM_PRECISION", "").strip().lower()
+    if not text:
+        return "float32"
+    if text not in PRECISIONS:
+        _warn_once(f"THINC_GEMM_PRECISION={text!r} is not one of {', '.join(PRECISIONS)}; "
+                   f"gemm stays float32")
+        return "float32"
+    return text
 
 
 def _environment_small_gemm() -> int:
@@ -586,9 +616,10 @@ def _first_right(candidates, dtype: str, refused: list) -> str:
 def _decide() -> None:
     """Chooses the path of each dtype and size class, checking each candidate
     before it is trusted; sets the routing that gemm_f32/gemm_f64 read."""
-    global _decided, _small_gemm, _own_fallback, _few_rows_own
+    global _decided, _small_gemm, _own_fallback, _few_rows_own, _bf16
     global _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large
     forced = _blas_override if _blas_override is not None else _environment_blas()
+    precision = _precision_override if _precision_override is not None else _environment_precision()
     small_gemm = (_small_gemm_override if _small_gemm_override is not None
                   else _environment_small_gemm())
     numpy_blas = _find_numpy_blas()
@@ -644,6 +675,14 @@ def _decide() -> None:
     if _few_rows_own:
         report["few_rows"] = (f"thinc's own unpacked kernel for float32 products with at most "
                               f"{FEW_ROWS} rows in op(A) and {FEW_ROWS_MACS} multiply-adds")
+    _bf16 = precision == "bf16" and bf16_available()
+    if precision == "bf16" and not _bf16:
+        why = ("this CPU has no AVX-512 BF16" if not bf16_cpu()
+               else "THINC_ISA holds the kernels below AVX-512")
+        _warn_once(f"THINC_GEMM_PRECISION=bf16: {why}; float32 gemm stays float32")
+    report["precision"] = (f"bf16: float32 products round their operands to bfloat16 and sum in "
+                           f"float32 ({'AMX tiles' if bf16_amx() else 'AVX-512 BF16'})"
+                           if _bf16 else "float32")
     _report.clear()
     _report.update(report)
     _decided = True
@@ -754,23 +793,30 @@ def _small_here(forced: str, small: str) -> bool:
 
 
 def _route_everything_to_loops() -> None:
-    global _decided, _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large, _few_rows_own
+    global _decided, _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large, _few_rows_own, _bf16
     _few_rows_own = False
+    _bf16 = False
     _sgemm_small = _sgemm_large = loop_sgemm
     _dgemm_small = _dgemm_large = loop_dgemm
     _report.clear()
-    _report.update({"forced": None, "small_gemm": 0,
+    _report.update({"forced": None, "small_gemm": 0, "precision": "float32",
                     "float32": {"small": "plain loops", "large": "plain loops", "refused": {}},
                     "float64": {"small": "plain loops", "large": "plain loops", "refused": {}}})
     _decided = True
 
 
-def configure_gemm(blas=..., small_gemm=...) -> None:
+def configure_gemm(blas=..., small_gemm=..., precision=...) -> None:
     """Forces the gemm choice for this process (tests and benchmarks): blas is
     one of "thinc", "blis", "numpy", "" (choose as if THINC_BLAS were unset) or
     None (read THINC_BLAS again); small_gemm is the size (multiply-adds) below
-    which blis runs unforced products, or None (read THINC_SMALL_GEMM)."""
-    global _blas_override, _small_gemm_override, _decided
+    which products count as small, or None (read THINC_SMALL_GEMM); precision
+    is "float32", "bf16" (where the CPU has AVX-512 BF16) or None (read
+    THINC_GEMM_PRECISION)."""
+    global _blas_override, _small_gemm_override, _precision_override, _decided
+    if precision is not ...:
+        if precision is not None and precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS} or None, not {precision!r}")
+        _precision_override = precision
     if blas is not ...:
         if blas is not None and blas not in BLAS_CHOICES + ("",):
             raise ValueError(f"blas must be one of {BLAS_CHOICES}, '' or None, not {blas!r}")
@@ -800,6 +846,8 @@ def gemm_description() -> str:
         if entry["small"] != entry["large"]:
             text += f" (below {paths['small_gemm']} multiply-adds: {entry['small']})"
         parts.append(text)
+    if paths.get("precision", "float32") != "float32":
+        parts.append("operands rounded to bfloat16")
     return "; ".join(parts)
 
 
@@ -822,6 +870,24 @@ def own_sgemm_is_available() -> bool:
     """Whether thinc's own float32 gemm kernel can run (AVX2 and FMA, at the
     active instruction-set level)."""
     return own_sgemm_available()
+
+
+def _use_bf16_tiles(enabled: bool) -> None:
+    """Testing hook: with enabled False, bf16 products run on the AVX-512 BF16
+    kernel even where the CPU has AMX tiles."""
+    global _decided
+    bf16_amx_disable(not enabled)
+    _decided = False  # the report names the kernel
+
+
+def bf16_tiles_available() -> bool:
+    """Whether bf16 products can run on AMX tiles here (CPU and OS)."""
+    return bf16_amx()
+
+
+def bf16_available_here() -> bool:
+    """Whether THINC_GEMM_PRECISION=bf16 takes effect here (AVX-512 BF16 at the active level)."""
+    return bf16_available()
 
 
 def _use_own_sgemm(enabled: bool, single_threaded: bool = False) -> bool:

@@ -14,6 +14,10 @@ Settings, read from the environment at first use (each forces one decision):
     THINC_GEMM_CACHE=FILE|0        where float32's timed gemm choice is kept
                                    (default ~/.cache/thinc/gemm-choice.json);
                                    0: no timing, the rule decides
+    THINC_GEMM_PRECISION=float32|bf16
+                                   bf16 (opt-in, for inference): float32 products
+                                   round their operands to bfloat16 and sum in
+                                   float32, where the CPU has AVX-512 BF16
     THINC_NUM_THREADS=N            worker threads of the compiled kernels (read
                                    at import; default one per CPU, at most 8)
     THINC_PARALLEL_GRAIN=N         split work above N elements (rows, or
@@ -70,7 +74,12 @@ def _set_grain(grain: Optional[int]) -> None:
 
 
 def configure(
-    *, isa: Any = _UNSET, blas: Any = _UNSET, small_gemm: Any = _UNSET, grain: Any = _UNSET
+    *,
+    isa: Any = _UNSET,
+    blas: Any = _UNSET,
+    small_gemm: Any = _UNSET,
+    grain: Any = _UNSET,
+    precision: Any = _UNSET,
 ) -> None:
     """Forces choices for this process, as the settings above would (None goes
     back to the environment's). Meant for tests and benchmarks: change it while
@@ -84,15 +93,28 @@ def configure(
         gemm["blas"] = blas
     if small_gemm is not _UNSET:
         gemm["small_gemm"] = small_gemm
+    if precision is not _UNSET:
+        gemm["precision"] = precision
     _cblas.configure_gemm(**gemm)
 
 
 @contextlib.contextmanager
 def forced(
-    *, isa: Any = _UNSET, blas: Any = _UNSET, small_gemm: Any = _UNSET, grain: Any = _UNSET
+    *,
+    isa: Any = _UNSET,
+    blas: Any = _UNSET,
+    small_gemm: Any = _UNSET,
+    grain: Any = _UNSET,
+    precision: Any = _UNSET,
 ) -> Iterator[None]:
     """configure() for the duration of a with-block, then back to the environment's choices."""
-    settings = {"isa": isa, "blas": blas, "small_gemm": small_gemm, "grain": grain}
+    settings = {
+        "isa": isa,
+        "blas": blas,
+        "small_gemm": small_gemm,
+        "grain": grain,
+        "precision": precision,
+    }
     given = {name: value for name, value in settings.items() if value is not _UNSET}
     configure(**given)
     try:

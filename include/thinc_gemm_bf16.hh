@@ -1,0 +1,506 @@
+// Opt-in reduced-precision float32 gemm for inference: op(A) and op(B) are
+// rounded to bfloat16 (to nearest, ties to even) as they are packed, and
+// AVX-512 BF16's dot-product instruction multiplies pairs of them, adding
+// into float32 sums. Each instruction does twice the multiply-adds of a
+// float32 FMA; the products lose the 16 low bits of each operand's mantissa
+// (a relative error up to 2^-9 each), the sums keep float32's.
+//
+// Layout: k is taken two at a time. A panel of op(B) holds, for each pair of
+// k, 32 columns of (k, k+1) bf16 pairs; a panel of op(A) the same for 6 rows.
+// A pair is one 32-bit lane, which the instruction splits in two.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include "thinc_isa.hh"
+#include "thinc_parallel.hh"
+
+namespace thinc_gemm_bf16 {
+
+typedef int64_t index_t;
+
+// 64-byte aligned packed pairs, freed with the owner.
+struct FreeDeleter {
+    void operator()(uint32_t* pointer) const { std::free(pointer); }
+};
+typedef std::unique_ptr<uint32_t, FreeDeleter> Pairs;
+
+inline Pairs allocate_pairs(index_t count) {
+    size_t bytes = static_cast<size_t>((count * sizeof(uint32_t) + 63) / 64 * 64);
+    return Pairs(static_cast<uint32_t*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
+}
+
+inline bool cpu_has_bf16() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static const bool value = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+                              __builtin_cpu_supports("avx512vl");
+    return value;
+#else
+    return false;
+#endif
+}
+
+// Runs where the CPU has AVX-512 BF16 and the active level (THINC_ISA) is AVX-512.
+inline bool available() {
+    return cpu_has_bf16() && thinc_isa::active() >= thinc_isa::AVX512;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define THINC_BF16_TARGET \
+    __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx512bf16")))
+
+constexpr index_t MR = 6;    // rows of a tile
+constexpr index_t NR = 32;   // columns of a tile (two zmm of float32 sums)
+constexpr index_t KC = 256;  // depth of a packed block (even)
+constexpr index_t MC = 144;  // rows of a packed block of op(A) (a multiple of MR)
+// Columns of op(B) packed at once: at most ~2 MB of bf16 pairs.
+constexpr index_t PACKED_B_PAIRS = index_t(1) << 19;
+// Below this many multiply-adds the product runs on the calling thread.
+constexpr index_t PARALLEL_MACS = index_t(1) << 21;
+
+// Multiply-adds from which a product splits over threads (THINC_PARALLEL_GRAIN,
+// or a test, sets it as for the other kernels).
+inline double parallel_threshold() {
+    index_t override_macs = thinc_parallel::grain_override().load(std::memory_order_relaxed);
+    return static_cast<double>(override_macs > 0 ? override_macs : PARALLEL_MACS);
+}
+
+// float32 -> bfloat16, to nearest with ties to even; NaN stays NaN (quiet).
+inline uint16_t to_bf16(float x) {
+    uint32_t bits;
+    std::memcpy(&bits, &x, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    return static_cast<uint16_t>(bits >> 16);
+}
+
+// Element (k, w) of a matrix view: at base[k * k_step + w * w_step].
+struct View {
+    const float* base;
+    index_t k_step, w_step;
+    float at(index_t k, index_t w) const { return base[k * k_step + w * w_step]; }
+};
+
+// Packs `depth` k (from k0) x `width` w (from w0) of a view into pairs for a
+// panel `lanes` wide: out[kp * lanes + w] = (v(2kp, w), v(2kp+1, w)), zero
+// past `depth` and `width`. Where w is contiguous (w_step 1) 16 columns of two
+// k are rounded at once and interleaved; where k is contiguous, 32 k of one
+// column at once, each pair a 32-bit store.
+THINC_BF16_TARGET inline void pack_pairs(const View& v, index_t k0, index_t depth, index_t w0, index_t width,
+                                         index_t lanes, uint32_t* out) {
+    index_t pairs = (depth + 1) / 2;
+    if (v.w_step == 1) {
+        const __m512i interleave =
+            _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
+                             5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+        for (index_t kp = 0; kp < pairs; ++kp) {
+            index_t k = k0 + 2 * kp;
+            bool second = 2 * kp + 1 < depth;
+            const float* row0 = v.base + k * v.k_step + w0;
+            const float* row1 = row0 + v.k_step;
+            uint32_t* target = out + kp * lanes;
+            for (index_t w = 0; w < lanes; w += 16) {
+                index_t left = std::max<index_t>(0, std::min<index_t>(16, width - w));
+                __mmask16 mask = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+                __m512 low = _mm512_maskz_loadu_ps(mask, row0 + w);
+                __m512 high = second ? _mm512_maskz_loadu_ps(mask, row1 + w) : _mm512_setzero_ps();
+                __m512i both = (__m512i)_mm512_cvtne2ps_pbh(high, low);
+                __m512i pairs16 = _mm512_permutexvar_epi16(interleave, both);
+                if (lanes - w >= 16) {
+                    _mm512_storeu_si512(target + w, pairs16);
+                } else {
+                    __mmask16 keep = __mmask16((1u << (lanes - w)) - 1);
+                    _mm512_mask_storeu_epi32(target + w, keep, pairs16);
+                }
+            }
+        }
+        return;
+    }
+    alignas(64) uint32_t chunk[16];
+    for (index_t w = 0; w < lanes; ++w) {
+        if (w >= width) {
+            for (index_t kp = 0; kp < pairs; ++kp) out[kp * lanes + w] = 0;
+            continue;
+        }
+        if (v.k_step != 1) {
+            for (index_t kp = 0; kp < pairs; ++kp) {
+                index_t k = 2 * kp;
+                uint32_t low = to_bf16(v.at(k0 + k, w0 + w));
+                uint32_t high = k + 1 < depth ? to_bf16(v.at(k0 + k + 1, w0 + w)) : 0u;
+                out[kp * lanes + w] = low | (high << 16);
+            }
+            continue;
+        }
+        const float* source = v.base + (w0 + w) * v.w_step + k0;
+        for (index_t k = 0; k < depth; k += 32) {
+            index_t left = std::min<index_t>(32, depth - k);
+            __mmask16 mask0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+            __mmask16 mask1 =
+                left >= 32 ? __mmask16(0xffff) : (left > 16 ? __mmask16((1u << (left - 16)) - 1) : 0);
+            __m512 low = _mm512_maskz_loadu_ps(mask0, source + k);
+            __m512 high = _mm512_maskz_loadu_ps(mask1, source + k + 16);
+            // 32 bf16 in k order: 16 (k, k+1) pairs.
+            _mm512_store_si512(chunk, (__m512i)_mm512_cvtne2ps_pbh(high, low));
+            index_t n_pairs = (left + 1) / 2;
+            for (index_t t = 0; t < n_pairs; ++t) out[(k / 2 + t) * lanes + w] = chunk[t];
+        }
+    }
+}
+
+// C tile (m <= 6 rows, n <= 32 columns) = alpha * sums + beta * C (+ bias),
+// with the sums over `pairs` k pairs of packed A (6 lanes) and B (32 lanes).
+THINC_BF16_TARGET inline void micro_kernel(index_t pairs, const uint32_t* a, const uint32_t* b, float* c,
+                                           index_t ldc, float alpha, float beta, index_t m, index_t n,
+                                           const float* bias) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+#pragma GCC unroll 4
+    for (index_t kp = 0; kp < pairs; ++kp) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+        __m512bh ai;
+        ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[0]));
+        c00 = _mm512_dpbf16_ps(c00, ai, b0);
+        c01 = _mm512_dpbf16_ps(c01, ai, b1);
+        ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[1]));
+        c10 = _mm512_dpbf16_ps(c10, ai, b0);
+        c11 = _mm512_dpbf16_ps(c11, ai, b1);
+        ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[2]));
+        c20 = _mm512_dpbf16_ps(c20, ai, b0);
+        c21 = _mm512_dpbf16_ps(c21, ai, b1);
+        ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[3]));
+        c30 = _mm512_dpbf16_ps(c30, ai, b0);
+        c31 = _mm512_dpbf16_ps(c31, ai, b1);
+        ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[4]));
+        c40 = _mm512_dpbf16_ps(c40, ai, b0);
+        c41 = _mm512_dpbf16_ps(c41, ai, b1);
+        ai = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[5]));
+        c50 = _mm512_dpbf16_ps(c50, ai, b0);
+        c51 = _mm512_dpbf16_ps(c51, ai, b1);
+        a += MR;
+        b += NR;
+    }
+    const __m512 scale = _mm512_set1_ps(alpha);
+    const __m512 keep = _mm512_set1_ps(beta);
+    __m512 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    // Masks for the columns that exist: nothing past N is read or written,
+    // and beta == 0 never reads C (it may hold NaN).
+    index_t right = n - 16;
+    const __mmask16 left_mask = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+    const __mmask16 right_mask =
+        right >= 16 ? __mmask16(0xffff) : (right > 0 ? __mmask16((1u << right) - 1) : __mmask16(0));
+    const __m512 bias_left = bias ? _mm512_maskz_loadu_ps(left_mask, bias) : _mm512_setzero_ps();
+    const __m512 bias_right = bias ? _mm512_maskz_loadu_ps(right_mask, bias + 16) : _mm512_setzero_ps();
+    for (index_t i = 0; i < m; ++i) {
+        float* row = c + i * ldc;
+        __m512 low = _mm512_mul_ps(scale, rows[i][0]);
+        __m512 high = _mm512_mul_ps(scale, rows[i][1]);
+        if (beta != 0.0f) {
+            low = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(left_mask, row), low);
+            high = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(right_mask, row + 16), high);
+        }
+        if (bias) {
+            low = _mm512_add_ps(low, bias_left);
+            high = _mm512_add_ps(high, bias_right);
+        }
+        _mm512_mask_storeu_ps(row, left_mask, low);
+        _mm512_mask_storeu_ps(row + 16, right_mask, high);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// AMX: a tile instruction multiplies a 16x32 bf16 tile of op(A) by a 32x16 one
+// of op(B) (as 16 rows of (k, k+1) pairs), adding into a 16x16 float32 tile:
+// 8192 multiply-adds an instruction. A 32x32 block of C is four such tiles.
+
+#define THINC_AMX_TARGET \
+    __attribute__((      \
+        target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+
+namespace amx {
+
+constexpr index_t BLOCK = 32;  // rows and columns of C per four-tile block
+constexpr index_t KT = 32;     // k per tile step
+// Columns of op(B) packed at once: at most ~1 MB of bf16.
+constexpr index_t PACKED_B_BF16 = index_t(1) << 19;
+
+// The CPU has AMX-BF16 and the kernel let this process use the tile data.
+inline bool cpu_and_os_ready() {
+#if defined(__linux__)
+    static const bool value = [] {
+        unsigned a, b, c, d;
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+        bool cpu = ((d >> 22) & 1u) && ((d >> 24) & 1u);  // AMX-BF16, AMX-TILE
+        // ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA: without it the first tile
+        // instruction faults.
+        return cpu && cpu_has_bf16() && syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+    }();
+    return value;
+#else
+    return false;
+#endif
+}
+
+// Tests force the AVX-512 BF16 kernel on machines that have AMX.
+inline std::atomic<bool>& disabled() {
+    static std::atomic<bool> value{false};
+    return value;
+}
+
+inline bool available() {
+    return cpu_and_os_ready() && !disabled().load(std::memory_order_relaxed);
+}
+
+struct alignas(64) TileConfig {
+    uint8_t palette, start_row;
+    uint8_t reserved[14];
+    uint16_t bytes_per_row[16];
+    uint8_t rows[16];
+};
+
+// Every tile 16 rows of 64 bytes; loaded in each thread that runs tiles.
+THINC_AMX_TARGET inline void configure_tiles() {
+    TileConfig config;
+    std::memset(&config, 0, sizeof(config));
+    config.palette = 1;
+    for (int t = 0; t < 8; ++t) {
+        config.rows[t] = 16;
+        config.bytes_per_row[t] = 64;
+    }
+    _tile_loadconfig(&config);
+}
+
+// Rows [i0, i0 + rows) of op(A), all k (padded with zeros to k_tiles * 32), as
+// tiles: [k tile][half][16 rows][32 bf16].
+THINC_AMX_TARGET inline void pack_a(const View& a, index_t K, index_t i0, index_t rows, index_t k_tiles,
+                                    uint16_t* out) {
+    for (index_t r = 0; r < BLOCK; ++r) {
+        index_t half = r / 16, within = r % 16;
+        for (index_t kt = 0; kt < k_tiles; ++kt) {
+            uint16_t* target = out + ((kt * 2 + half) * 16 + within) * KT;
+            index_t k = kt * KT, left = r < rows ? std::max<index_t>(0, std::min(KT, K - k)) : 0;
+            if (left == 0) {
+                _mm512_storeu_si512(target, _mm512_setzero_si512());
+            } else if (a.k_step == 1) {
+                const float* source = a.base + (i0 + r) * a.w_step + k;
+                __mmask16 mask0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+                __mmask16 mask1 =
+                    left >= 32 ? __mmask16(0xffff) : (left > 16 ? __mmask16((1u << (left - 16)) - 1) : 0);
+                __m512 low = _mm512_maskz_loadu_ps(mask0, source);
+                __m512 high = _mm512_maskz_loadu_ps(mask1, source + 16);
+                _mm512_storeu_si512(target, (__m512i)_mm512_cvtne2ps_pbh(high, low));
+            } else {
+                for (index_t t = 0; t < KT; ++t) target[t] = t < left ? to_bf16(a.at(k + t, i0 + r)) : 0;
+            }
+        }
+    }
+}
+
+// Columns [j0, j0 + cols) of op(B), all k, as tiles of pairs:
+// [32-column block][k tile][half][16 k pairs][16 columns] (32-bit pairs).
+THINC_AMX_TARGET inline void pack_b(const View& b, index_t K, index_t j0, index_t cols, index_t k_tiles,
+                                    uint32_t* out) {
+    index_t n_blocks = (cols + BLOCK - 1) / BLOCK;
+    for (index_t block = 0; block < n_blocks; ++block) {
+        for (index_t kt = 0; kt < k_tiles; ++kt) {
+            index_t k = kt * KT, depth = std::min(KT, K - k);
+            for (index_t half = 0; half < 2; ++half) {
+                uint32_t* tile = out + ((block * k_tiles + kt) * 2 + half) * 256;
+                index_t first = block * BLOCK + half * 16;
+                index_t width = std::max<index_t>(0, std::min<index_t>(16, cols - first));
+                if (depth < KT) std::memset(tile, 0, 256 * sizeof(uint32_t));
+                pack_pairs(b, k, depth, j0 + first, width, 16, tile);
+            }
+        }
+    }
+}
+
+// C rows [0, m) and columns [0, n) of one 32x32 block from the four tiles'
+// sums (as stored: [tile][16][16]), with alpha, beta and bias as the
+// AVX-512 BF16 kernel applies them.
+THINC_AMX_TARGET inline void write_block(const float* sums, float* c, index_t ldc, float alpha, float beta,
+                                         index_t m, index_t n, const float* bias) {
+    const __m512 scale = _mm512_set1_ps(alpha), keep = _mm512_set1_ps(beta);
+    index_t right = n - 16;
+    const __mmask16 left_mask = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+    const __mmask16 right_mask =
+        right >= 16 ? __mmask16(0xffff) : (right > 0 ? __mmask16((1u << right) - 1) : __mmask16(0));
+    const __m512 bias_left = bias ? _mm512_maskz_loadu_ps(left_mask, bias) : _mm512_setzero_ps();
+    const __m512 bias_right = bias ? _mm512_maskz_loadu_ps(right_mask, bias + 16) : _mm512_setzero_ps();
+    for (index_t r = 0; r < m; ++r) {
+        const float* tiles = sums + (r / 16) * 2 * 256 + (r % 16) * 16;
+        float* row = c + r * ldc;
+        __m512 low = _mm512_mul_ps(scale, _mm512_loadu_ps(tiles));
+        __m512 high = _mm512_mul_ps(scale, _mm512_loadu_ps(tiles + 256));
+        if (beta != 0.0f) {
+            low = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(left_mask, row), low);
+            high = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(right_mask, row + 16), high);
+        }
+        if (bias) {
+            low = _mm512_add_ps(low, bias_left);
+            high = _mm512_add_ps(high, bias_right);
+        }
+        _mm512_mask_storeu_ps(row, left_mask, low);
+        _mm512_mask_storeu_ps(row + 16, right_mask, high);
+    }
+}
+
+// Row blocks [begin, end) of C against one packed column block (nc columns,
+// C and bias already offset to its first column); `scratch` holds a packed
+// block of op(A) and the four tiles' sums.
+THINC_AMX_TARGET inline void run_rows(const View& a_view, index_t K, index_t M, index_t k_tiles,
+                                      const uint32_t* packed_b, index_t nc, index_t begin, index_t end,
+                                      uint32_t* scratch, float alpha, float beta, float* C, index_t ldc,
+                                      const float* bias) {
+    uint16_t* a = reinterpret_cast<uint16_t*>(scratch);
+    float* sums = reinterpret_cast<float*>(scratch + k_tiles * KT * BLOCK / 2);
+    index_t n_col_blocks = (nc + BLOCK - 1) / BLOCK;
+    configure_tiles();
+    for (index_t rb = begin; rb < end; ++rb) {
+        index_t i0 = rb * BLOCK, m = std::min(BLOCK, M - i0);
+        pack_a(a_view, K, i0, m, k_tiles, a);
+        for (index_t cb = 0; cb < n_col_blocks; ++cb) {
+            const uint32_t* b = packed_b + cb * k_tiles * 512;
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (index_t kt = 0; kt < k_tiles; ++kt) {
+                _tile_loadd(4, a + (kt * 2) * 16 * KT, 64);
+                _tile_loadd(5, a + (kt * 2 + 1) * 16 * KT, 64);
+                _tile_loadd(6, b + (kt * 2) * 256, 64);
+                _tile_loadd(7, b + (kt * 2 + 1) * 256, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_dpbf16ps(3, 5, 7);
+            }
+            _tile_stored(0, sums, 64);
+            _tile_stored(1, sums + 256, 64);
+            _tile_stored(2, sums + 512, 64);
+            _tile_stored(3, sums + 768, 64);
+            index_t j = cb * BLOCK;
+            write_block(sums, C + i0 * ldc + j, ldc, alpha, beta, m, std::min(BLOCK, nc - j),
+                        bias ? bias + j : nullptr);
+        }
+    }
+    _tile_release();
+}
+
+// The product on tiles; all of K is summed in the tiles before C is written.
+THINC_AMX_TARGET inline bool sgemm(const View& a_view, const View& b_view, index_t M, index_t N, index_t K,
+                                   float alpha, float beta, float* C, index_t ldc, const float* bias) {
+    index_t k_tiles = (K + KT - 1) / KT;
+    index_t padded_k = k_tiles * KT;
+    index_t nc_max = std::max(BLOCK, PACKED_B_BF16 / padded_k / BLOCK * BLOCK);
+    nc_max = std::min(nc_max, (N + BLOCK - 1) / BLOCK * BLOCK);
+    index_t n_row_blocks = (M + BLOCK - 1) / BLOCK;
+    double macs = double(M) * double(N) * double(K);
+    // Tiles do 16x the work of float32 vectors: only far larger products split.
+    bool parallel = macs >= 16.0 * parallel_threshold() && thinc_parallel::num_threads() > 1;
+    int n_slots = parallel ? thinc_parallel::num_threads() : 1;
+    index_t a_bf16 = padded_k * BLOCK;
+    Pairs packed_b = allocate_pairs(padded_k / 2 * nc_max);
+    Pairs packed_a = allocate_pairs((a_bf16 / 2 + 1024) * n_slots);
+    if (!packed_b || !packed_a) return false;
+    for (index_t j0 = 0; j0 < N; j0 += nc_max) {
+        index_t nc = std::min(nc_max, N - j0);
+        pack_b(b_view, K, j0, nc, k_tiles, packed_b.get());
+        auto rows = [&](index_t begin, index_t end) {
+            int slot = parallel ? thinc_parallel::this_thread_slot() % n_slots : 0;
+            run_rows(a_view, K, M, k_tiles, packed_b.get(), nc, begin, end,
+                     packed_a.get() + slot * (a_bf16 / 2 + 1024), alpha, beta, C + j0, ldc,
+                     bias ? bias + j0 : nullptr);
+        };
+        if (parallel)
+            thinc_parallel::parallel_for(n_row_blocks, 1, 1, rows);
+        else
+            rows(0, n_row_blocks);
+    }
+    return true;
+}
+
+}  // namespace amx
+
+// C = alpha * op(A) @ op(B) + beta * C (+ bias on every row), row-major, with
+// bf16-rounded operands. Returns false, C untouched, where the CPU lacks
+// AVX-512 BF16 or memory could not be had. Each element's pairs are summed
+// in one order whatever the thread split, so the split changes no bits.
+THINC_BF16_TARGET inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
+                                    const float* A, index_t lda, const float* B, index_t ldb, float beta,
+                                    float* C, index_t ldc, const float* bias) {
+    if (M <= 0 || N <= 0) return true;
+    if (!available()) return false;
+    if (K <= 0 || alpha == 0.0f) return false;  // the caller's float32 path has no product to round
+    View a_view{A, trans_a ? lda : 1, trans_a ? 1 : lda};  // op(A)(i, k): w = i
+    View b_view{B, trans_b ? 1 : ldb, trans_b ? ldb : 1};  // op(B)(k, j): w = j
+    if (amx::available()) return amx::sgemm(a_view, b_view, M, N, K, alpha, beta, C, ldc, bias);
+    index_t kc_max = std::min(KC, (K + 1) / 2 * 2);
+    index_t pairs_max = kc_max / 2;
+    index_t panels_max = std::max<index_t>(1, PACKED_B_PAIRS / (pairs_max * NR));
+    index_t nc_max = std::min(panels_max * NR, (N + NR - 1) / NR * NR);
+    double macs = double(M) * double(N) * double(K);
+    bool parallel = macs >= parallel_threshold() && thinc_parallel::num_threads() > 1;
+    int n_slots = parallel ? thinc_parallel::num_threads() : 1;
+    index_t a_pairs = pairs_max * MC;
+    Pairs packed_b = allocate_pairs(pairs_max * nc_max);
+    Pairs packed_a = allocate_pairs(a_pairs * n_slots);
+    if (!packed_b || !packed_a) return false;
+    for (index_t j0 = 0; j0 < N; j0 += nc_max) {
+        index_t nc = std::min(nc_max, N - j0);
+        index_t n_panels = (nc + NR - 1) / NR;
+        for (index_t k0 = 0; k0 < K; k0 += kc_max) {
+            index_t kc = std::min(kc_max, K - k0);
+            index_t pairs = (kc + 1) / 2;
+            float block_beta = k0 == 0 ? beta : 1.0f;
+            bool with_bias = k0 == 0 && bias != nullptr;
+            for (index_t p = 0; p < n_panels; ++p)
+                pack_pairs(b_view, k0, kc, j0 + p * NR, std::min(NR, nc - p * NR), NR,
+                           packed_b.get() + p * pairs * NR);
+            index_t n_blocks = (M + MC - 1) / MC;
+            auto rows = [&](index_t begin, index_t end) {
+                int slot = parallel ? thinc_parallel::this_thread_slot() % n_slots : 0;
+                uint32_t* a = packed_a.get() + slot * a_pairs;
+                for (index_t block = begin; block < end; ++block) {
+                    index_t i0 = block * MC, mc = std::min(MC, M - i0);
+                    for (index_t i = 0; i < mc; i += MR)
+                        pack_pairs(a_view, k0, kc, i0 + i, std::min(MR, mc - i), MR, a + i * pairs);
+                    for (index_t p = 0; p < n_panels; ++p) {
+                        index_t j = p * NR;
+                        const uint32_t* b = packed_b.get() + p * pairs * NR;
+                        for (index_t i = 0; i < mc; i += MR)
+                            micro_kernel(pairs, a + i * pairs, b, C + (i0 + i) * ldc + j0 + j, ldc, alpha,
+                                         block_beta, std::min(MR, mc - i), std::min(NR, nc - j),
+                                         with_bias ? bias + j0 + j : nullptr);
+                    }
+                }
+            };
+            if (parallel)
+                thinc_parallel::parallel_for(n_blocks, 1, 1, rows);
+            else
+                rows(0, n_blocks);
+        }
+    }
+    return true;
+}
+#else
+inline bool sgemm(bool, bool, index_t, index_t, index_t, float, const float*, index_t, const float*, index_t,
+                  float, float*, index_t, const float*) {
+    return false;
+}
+#endif
+
+}  // namespace thinc_gemm_bf16
