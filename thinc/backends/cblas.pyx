@@ -64,6 +64,8 @@ cdef extern from "thinc_gemm_bf16.hh" namespace "thinc_gemm_bf16" nogil:
                                             const float* bias)
     bint bf16_available "thinc_gemm_bf16::available"()
     bint bf16_cpu "thinc_gemm_bf16::cpu_has_bf16"()
+    bint bf16_takes "thinc_gemm_bf16::takes"(int64_t M)
+    const int64_t BF16_MIN_ROWS "thinc_gemm_bf16::MIN_ROWS"
     bint bf16_amx "thinc_gemm_bf16::amx::available"()
     void bf16_amx_disable "thinc_gemm_bf16::amx::disabled().store"(bint)
 
@@ -228,7 +230,8 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
         return
     if not _decided:
         decide_with_gil()
-    if _bf16 and bf16_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
+    if _bf16 and bf16_takes(M) and bf16_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb,
+                                              beta, C, ldc, NULL):
         return
     if _few_rows_own and few_rows_takes(M, N, K):
         if own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
@@ -275,7 +278,8 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
         return
     if not _decided:
         decide_with_gil()
-    if _bf16 and bf16_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, bias):
+    if _bf16 and bf16_takes(M) and bf16_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0,
+                                              C, ldc, bias):
         return
     cdef sgemm_t path = _sgemm_small if M * N * K < _small_gemm else _sgemm_large
     cdef bint few_rows = _few_rows_own and few_rows_takes(M, N, K)
@@ -680,8 +684,9 @@ def _decide() -> None:
         why = ("this CPU has no AVX-512 BF16" if not bf16_cpu()
                else "THINC_ISA holds the kernels below AVX-512")
         _warn_once(f"THINC_GEMM_PRECISION=bf16: {why}; float32 gemm stays float32")
-    report["precision"] = (f"bf16: float32 products round their operands to bfloat16 and sum in "
-                           f"float32 ({'AMX tiles' if bf16_amx() else 'AVX-512 BF16'})"
+    report["precision"] = (f"bf16: float32 products of {BF16_MIN_ROWS} rows or more round their "
+                           f"operands to bfloat16 and sum in float32 "
+                           f"({'AMX tiles' if bf16_amx() else 'AVX-512 BF16'})"
                            if _bf16 else "float32")
     _report.clear()
     _report.update(report)
@@ -883,6 +888,11 @@ def _use_bf16_tiles(enabled: bool) -> None:
 def bf16_tiles_available() -> bool:
     """Whether bf16 products can run on AMX tiles here (CPU and OS)."""
     return bf16_amx()
+
+
+def bf16_min_rows() -> int:
+    """Products with fewer rows in op(A) stay float32 under THINC_GEMM_PRECISION=bf16."""
+    return BF16_MIN_ROWS
 
 
 def bf16_available_here() -> bool:
