@@ -398,7 +398,7 @@ def agreement_rates(docs: List[dict], baseline: List[dict]) -> Dict[str, float]:
 def bench_precision(model: str, args: argparse.Namespace) -> Optional[dict]:
     """This checkout's thinc with float32 gemm against itself with the opt-in bf16 gemm
     (THINC_GEMM_PRECISION=bf16): how much the annotations change, then the timed table."""
-    if "ours" in missing_from(model):
+    if SIDES["ours"].name in missing_from(model):
         print(f"\n{model}: skipped, not importable in .venv-spacy; {install_hint(model)}")
         return None
     venv = SIDES["ours"]
