@@ -23,6 +23,14 @@
 #include "thinc_isa.hh"
 #include "thinc_parallel.hh"
 
+// The kernels need a compiler with the AVX-512 BF16 and AMX intrinsics (gcc 11,
+// clang 12); elsewhere every entry point says "not here" and gemm stays float32.
+#if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 12) || \
+                            (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
+#define THINC_BF16_KERNELS 1
+#include <immintrin.h>
+#endif
+
 namespace thinc_gemm_bf16 {
 
 typedef int64_t index_t;
@@ -39,7 +47,7 @@ inline Pairs allocate_pairs(index_t count) {
 }
 
 inline bool cpu_has_bf16() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(THINC_BF16_KERNELS)
     static const bool value = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
                               __builtin_cpu_supports("avx512vl");
     return value;
@@ -61,8 +69,7 @@ inline bool available() {
     return cpu_has_bf16() && thinc_isa::active() >= thinc_isa::AVX512;
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#if defined(THINC_BF16_KERNELS)
 #define THINC_BF16_TARGET \
     __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx512bf16")))
 
@@ -505,6 +512,15 @@ THINC_BF16_TARGET inline bool sgemm(bool trans_a, bool trans_b, index_t M, index
     return true;
 }
 #else
+namespace amx {
+inline bool available() {
+    return false;
+}
+inline std::atomic<bool>& disabled() {
+    static std::atomic<bool> value{false};
+    return value;
+}
+}  // namespace amx
 inline bool sgemm(bool, bool, index_t, index_t, index_t, float, const float*, index_t, const float*, index_t,
                   float, float*, index_t, const float*) {
     return false;
