@@ -516,12 +516,23 @@ inline bool use_split_k(const Operands& g) {
     return g.K >= 4 * KC_MAX && g.M <= 2 * MC && g.M * g.N <= SPLIT_K_MAX_C;
 }
 
-// k-blocks [first, last) of part p: earlier parts take the remainder, so the
-// larger parts are claimed first and the last ones even out the threads.
+// The pool gives each thread a contiguous share of the parts first (two
+// threads: parts 0-1 and 2-3), so the remainder's extra k-blocks go to the
+// halves in turn (parts 0, 2, 1, 3): 14 blocks split 4-3-4-3, 7 a thread, where
+// 4-4-3-3 left one thread 8 and the other 6 with nothing to take over.
+static_assert(SPLIT_K_PARTS == 4, "split_k_rank interleaves two halves of four parts");
+inline index_t split_k_rank(index_t p) {
+    return (p % 2) * 2 + p / 2;
+}
+inline index_t split_k_size(index_t n_kblocks, index_t p) {
+    return n_kblocks / SPLIT_K_PARTS + (split_k_rank(p) < n_kblocks % SPLIT_K_PARTS ? 1 : 0);
+}
+
+// k-blocks [first, last) of part p.
 inline void split_k_part(index_t n_kblocks, index_t p, index_t& first, index_t& last) {
-    index_t base = n_kblocks / SPLIT_K_PARTS, extra = n_kblocks % SPLIT_K_PARTS;
-    first = p * base + std::min(p, extra);
-    last = first + base + (p < extra ? 1 : 0);
+    first = 0;
+    for (index_t q = 0; q < p; ++q) first += split_k_size(n_kblocks, q);
+    last = first + split_k_size(n_kblocks, p);
 }
 
 // Where op(B) = B is read in place (direct_b), only the last two panels of a
