@@ -321,6 +321,14 @@ def measure(
     return rows
 
 
+def print_rows(rows: Dict[str, dict], left: str, right: str) -> None:
+    """The timed table: each row's value on both sides and their ratio."""
+    print(f"{'part':<22} {left:>11} {right:>11} {'ratio':>7}")
+    for label, row in rows.items():
+        digits = ",.0f" if "words/s" in label else ".2f"
+        print(f"{label:<22} {row[left]:>11{digits}} {row[right]:>11{digits}} {row['ratio']:>6.2f}x")
+
+
 def bench_model(model: str, args: argparse.Namespace) -> Optional[dict]:
     """Agreement, then (unless --agreement-only) the timed table, for one model."""
     missing = missing_from(model)
@@ -359,12 +367,7 @@ def bench_model(model: str, args: argparse.Namespace) -> Optional[dict]:
         f"nlp(text) on the first {args.latency_docs} texts, every round's calls pooled; "
         "ratio above 1.0: ours faster"
     )
-    print(f"{'part':<22} {'ours':>11} {'8.3.14':>11} {'ratio':>7}")
-    for label, row in rows.items():
-        digits = ",.0f" if "words/s" in label else ".2f"
-        print(
-            f"{label:<22} {row['ours']:>11{digits}} {row['8.3.14']:>11{digits}} {row['ratio']:>6.2f}x"
-        )
+    print_rows(rows, "ours", "8.3.14")
     return {**result, "components": parts["ours"], "rows": rows}
 
 
@@ -426,12 +429,7 @@ def bench_precision(model: str, args: argparse.Namespace) -> Optional[dict]:
         f"median of {args.rounds} rounds; nlp.pipe batch_size={args.batch_size}; "
         "ratio above 1.0: bf16 faster"
     )
-    print(f"{'part':<22} {'float32':>11} {'bf16':>11} {'ratio':>7}")
-    for label, row in rows.items():
-        digits = ",.0f" if "words/s" in label else ".2f"
-        print(
-            f"{label:<22} {row['float32']:>11{digits}} {row['bf16']:>11{digits}} {row['ratio']:>6.2f}x"
-        )
+    print_rows(rows, "float32", "bf16")
     return {**result, "rows": rows}
 
 

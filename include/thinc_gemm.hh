@@ -18,6 +18,7 @@
 
 #include "thinc_gemm_few_rows.hh"
 #include "thinc_isa.hh"
+#include "thinc_malloc.hh"
 #include "thinc_parallel.hh"
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -88,15 +89,10 @@ inline index_t k_block(index_t K) {
 }
 
 #if defined(THINC_GEMM_AVX2)
-struct FreeDeleter {
-    void operator()(float* pointer) const { std::free(pointer); }
-};
-typedef std::unique_ptr<float, FreeDeleter> Buffer;
+typedef thinc_malloc::Aligned<float> Buffer;
 
 inline Buffer allocate(index_t n_floats) {
-    // 64-byte alignment: aligned vector loads, and no panel straddles a line.
-    size_t bytes = static_cast<size_t>((n_floats * sizeof(float) + 63) / 64 * 64);
-    return Buffer(static_cast<float*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
+    return thinc_malloc::allocate_aligned<float>(n_floats);
 }
 
 #pragma GCC push_options

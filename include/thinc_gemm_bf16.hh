@@ -21,6 +21,7 @@
 #endif
 
 #include "thinc_isa.hh"
+#include "thinc_malloc.hh"
 #include "thinc_parallel.hh"
 
 // The kernels need a compiler with the AVX-512 BF16 and AMX intrinsics (gcc 11,
@@ -35,16 +36,7 @@ namespace thinc_gemm_bf16 {
 
 typedef int64_t index_t;
 
-// 64-byte aligned packed pairs, freed with the owner.
-struct FreeDeleter {
-    void operator()(uint32_t* pointer) const { std::free(pointer); }
-};
-typedef std::unique_ptr<uint32_t, FreeDeleter> Pairs;
-
-inline Pairs allocate_pairs(index_t count) {
-    size_t bytes = static_cast<size_t>((count * sizeof(uint32_t) + 63) / 64 * 64);
-    return Pairs(static_cast<uint32_t*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64)));
-}
+typedef thinc_malloc::Aligned<uint32_t> Pairs;
 
 inline bool cpu_has_bf16() {
 #if defined(THINC_BF16_KERNELS)
@@ -107,9 +99,10 @@ struct View {
 
 // Packs `depth` k (from k0) x `width` w (from w0) of a view into pairs for a
 // panel `lanes` wide: out[kp * lanes + w] = (v(2kp, w), v(2kp+1, w)), zero
-// past `depth` and `width`. Where w is contiguous (w_step 1) 16 columns of two
-// k are rounded at once and interleaved; where k is contiguous, 32 k of one
-// column at once, each pair a 32-bit store.
+// past `depth` and `width`. One of the view's steps is 1 (a row-major operand,
+// transposed or not): where w is contiguous, 16 columns of two k are rounded
+// at once and interleaved; where k is, 32 k of one column at once, each pair
+// a 32-bit store.
 THINC_BF16_TARGET inline void pack_pairs(const View& v, index_t k0, index_t depth, index_t w0, index_t width,
                                          index_t lanes, uint32_t* out) {
     index_t pairs = (depth + 1) / 2;
@@ -146,15 +139,6 @@ THINC_BF16_TARGET inline void pack_pairs(const View& v, index_t k0, index_t dept
             for (index_t kp = 0; kp < pairs; ++kp) out[kp * lanes + w] = 0;
             continue;
         }
-        if (v.k_step != 1) {
-            for (index_t kp = 0; kp < pairs; ++kp) {
-                index_t k = 2 * kp;
-                uint32_t low = to_bf16(v.at(k0 + k, w0 + w));
-                uint32_t high = k + 1 < depth ? to_bf16(v.at(k0 + k + 1, w0 + w)) : 0u;
-                out[kp * lanes + w] = low | (high << 16);
-            }
-            continue;
-        }
         const float* source = v.base + (w0 + w) * v.w_step + k0;
         for (index_t k = 0; k < depth; k += 32) {
             index_t left = std::min<index_t>(32, depth - k);
@@ -170,6 +154,40 @@ THINC_BF16_TARGET inline void pack_pairs(const View& v, index_t k0, index_t dept
         }
     }
 }
+
+// Writes rows of a 32-column tile of C from its float32 sums: alpha * sums +
+// beta * C (+ bias), touching only the n columns that exist, and never
+// reading C when beta is 0 (it may hold NaN).
+struct RowWriter {
+    __m512 scale, keep, bias_left, bias_right;
+    __mmask16 left_mask, right_mask;
+    bool reads_c, adds_bias;
+
+    THINC_TARGET_AVX512 RowWriter(float alpha, float beta, index_t n, const float* bias)
+        : scale(_mm512_set1_ps(alpha)), keep(_mm512_set1_ps(beta)), reads_c(beta != 0.0f), adds_bias(bias) {
+        index_t right = n - 16;
+        left_mask = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+        right_mask =
+            right >= 16 ? __mmask16(0xffff) : (right > 0 ? __mmask16((1u << right) - 1) : __mmask16(0));
+        bias_left = bias ? _mm512_maskz_loadu_ps(left_mask, bias) : _mm512_setzero_ps();
+        bias_right = bias ? _mm512_maskz_loadu_ps(right_mask, bias + 16) : _mm512_setzero_ps();
+    }
+
+    THINC_TARGET_AVX512 void write(float* row, __m512 sums_left, __m512 sums_right) const {
+        __m512 low = _mm512_mul_ps(scale, sums_left);
+        __m512 high = _mm512_mul_ps(scale, sums_right);
+        if (reads_c) {
+            low = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(left_mask, row), low);
+            high = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(right_mask, row + 16), high);
+        }
+        if (adds_bias) {
+            low = _mm512_add_ps(low, bias_left);
+            high = _mm512_add_ps(high, bias_right);
+        }
+        _mm512_mask_storeu_ps(row, left_mask, low);
+        _mm512_mask_storeu_ps(row + 16, right_mask, high);
+    }
+};
 
 // C tile (m <= 6 rows, n <= 32 columns) = alpha * sums + beta * C (+ bias),
 // with the sums over `pairs` k pairs of packed A (6 lanes) and B (32 lanes).
@@ -208,32 +226,9 @@ THINC_BF16_TARGET inline void micro_kernel(index_t pairs, const uint32_t* a, con
         a += MR;
         b += NR;
     }
-    const __m512 scale = _mm512_set1_ps(alpha);
-    const __m512 keep = _mm512_set1_ps(beta);
     __m512 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    // Masks for the columns that exist: nothing past N is read or written,
-    // and beta == 0 never reads C (it may hold NaN).
-    index_t right = n - 16;
-    const __mmask16 left_mask = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
-    const __mmask16 right_mask =
-        right >= 16 ? __mmask16(0xffff) : (right > 0 ? __mmask16((1u << right) - 1) : __mmask16(0));
-    const __m512 bias_left = bias ? _mm512_maskz_loadu_ps(left_mask, bias) : _mm512_setzero_ps();
-    const __m512 bias_right = bias ? _mm512_maskz_loadu_ps(right_mask, bias + 16) : _mm512_setzero_ps();
-    for (index_t i = 0; i < m; ++i) {
-        float* row = c + i * ldc;
-        __m512 low = _mm512_mul_ps(scale, rows[i][0]);
-        __m512 high = _mm512_mul_ps(scale, rows[i][1]);
-        if (beta != 0.0f) {
-            low = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(left_mask, row), low);
-            high = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(right_mask, row + 16), high);
-        }
-        if (bias) {
-            low = _mm512_add_ps(low, bias_left);
-            high = _mm512_add_ps(high, bias_right);
-        }
-        _mm512_mask_storeu_ps(row, left_mask, low);
-        _mm512_mask_storeu_ps(row + 16, right_mask, high);
-    }
+    RowWriter writer(alpha, beta, n, bias);
+    for (index_t i = 0; i < m; ++i) writer.write(c + i * ldc, rows[i][0], rows[i][1]);
 }
 
 // ---------------------------------------------------------------------------
@@ -348,28 +343,10 @@ THINC_AMX_TARGET inline void pack_b(const View& b, index_t K, index_t j0, index_
 // AVX-512 BF16 kernel applies them.
 THINC_AMX_TARGET inline void write_block(const float* sums, float* c, index_t ldc, float alpha, float beta,
                                          index_t m, index_t n, const float* bias) {
-    const __m512 scale = _mm512_set1_ps(alpha), keep = _mm512_set1_ps(beta);
-    index_t right = n - 16;
-    const __mmask16 left_mask = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
-    const __mmask16 right_mask =
-        right >= 16 ? __mmask16(0xffff) : (right > 0 ? __mmask16((1u << right) - 1) : __mmask16(0));
-    const __m512 bias_left = bias ? _mm512_maskz_loadu_ps(left_mask, bias) : _mm512_setzero_ps();
-    const __m512 bias_right = bias ? _mm512_maskz_loadu_ps(right_mask, bias + 16) : _mm512_setzero_ps();
+    RowWriter writer(alpha, beta, n, bias);
     for (index_t r = 0; r < m; ++r) {
         const float* tiles = sums + (r / 16) * 2 * 256 + (r % 16) * 16;
-        float* row = c + r * ldc;
-        __m512 low = _mm512_mul_ps(scale, _mm512_loadu_ps(tiles));
-        __m512 high = _mm512_mul_ps(scale, _mm512_loadu_ps(tiles + 256));
-        if (beta != 0.0f) {
-            low = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(left_mask, row), low);
-            high = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(right_mask, row + 16), high);
-        }
-        if (bias) {
-            low = _mm512_add_ps(low, bias_left);
-            high = _mm512_add_ps(high, bias_right);
-        }
-        _mm512_mask_storeu_ps(row, left_mask, low);
-        _mm512_mask_storeu_ps(row + 16, right_mask, high);
+        writer.write(c + r * ldc, _mm512_loadu_ps(tiles), _mm512_loadu_ps(tiles + 256));
     }
 }
 
@@ -428,8 +405,8 @@ THINC_AMX_TARGET inline bool sgemm(const View& a_view, const View& b_view, index
     bool parallel = macs >= 16.0 * parallel_threshold() && thinc_parallel::num_threads() > 1;
     int n_slots = parallel ? thinc_parallel::num_threads() : 1;
     index_t a_bf16 = padded_k * BLOCK;
-    Pairs packed_b = allocate_pairs(padded_k / 2 * nc_max);
-    Pairs packed_a = allocate_pairs((a_bf16 / 2 + 1024) * n_slots);
+    Pairs packed_b = thinc_malloc::allocate_aligned<uint32_t>(padded_k / 2 * nc_max);
+    Pairs packed_a = thinc_malloc::allocate_aligned<uint32_t>((a_bf16 / 2 + 1024) * n_slots);
     if (!packed_b || !packed_a) return false;
     for (index_t j0 = 0; j0 < N; j0 += nc_max) {
         index_t nc = std::min(nc_max, N - j0);
@@ -471,8 +448,8 @@ THINC_BF16_TARGET inline bool sgemm(bool trans_a, bool trans_b, index_t M, index
     bool parallel = macs >= parallel_threshold() && thinc_parallel::num_threads() > 1;
     int n_slots = parallel ? thinc_parallel::num_threads() : 1;
     index_t a_pairs = pairs_max * MC;
-    Pairs packed_b = allocate_pairs(pairs_max * nc_max);
-    Pairs packed_a = allocate_pairs(a_pairs * n_slots);
+    Pairs packed_b = thinc_malloc::allocate_aligned<uint32_t>(pairs_max * nc_max);
+    Pairs packed_a = thinc_malloc::allocate_aligned<uint32_t>(a_pairs * n_slots);
     if (!packed_b || !packed_a) return false;
     for (index_t j0 = 0; j0 < N; j0 += nc_max) {
         index_t nc = std::min(nc_max, N - j0);

@@ -15,6 +15,8 @@ import pytest
 from thinc.backends import cblas, dispatch
 from thinc.backends.numpy_ops import NumpyOps
 
+from .test_gemm_kernel import operand
+
 ROOT = Path(__file__).resolve().parents[2]
 HAS_BF16 = cblas.bf16_available_here()
 needs_bf16 = pytest.mark.skipif(
@@ -50,12 +52,6 @@ def to_bf16(x):
     bits = numpy.ascontiguousarray(x, dtype="float32").view("uint32").astype("uint64")
     bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
     return bits.astype("uint32").view("float32").astype("float64")
-
-
-def operand(rng, rows, cols, trans, pad):
-    shape = (cols, rows) if trans else (rows, cols)
-    full = rng.standard_normal((shape[0], shape[1] + pad)).astype("float32")
-    return full[:, : shape[1]] if pad else full
 
 
 def check(M, N, K, trans_a, trans_b, alpha=1.0, beta=0.0, pad=0, seed=0):
