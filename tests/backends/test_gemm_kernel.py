@@ -116,6 +116,18 @@ def test_b_read_in_place(vector_level, shape, trans_a, pad):
     check(*shape, trans_a, False, alpha=0.5, beta=0.0 if pad else 1.0, pad=pad, seed=shape[0])
 
 
+# Products at most 16 deep (thinc_gemm.hh SHALLOW_K) walk C a row of tiles at
+# a time: rows around the 6-row tile and the 144-row block, widths around the
+# 16/32-column tiles, depths at and just past the limit, a 1024-float ldc.
+SHALLOW_SHAPES = list(itertools.product([33, 145, 385], [17, 47, 1024], [1, 7, 16, 17]))
+
+
+@pytest.mark.parametrize("shape", SHALLOW_SHAPES)
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)])
+def test_shallow_products(vector_level, shape, trans_a, trans_b):
+    check(*shape, trans_a, trans_b, alpha=0.5, beta=0.0 if shape[2] % 2 else 1.5, pad=shape[0] % 4)
+
+
 @pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (2.0, 0.25)])
 @pytest.mark.parametrize("shape", [(7, 19, 5), (150, 70, 300), (64, 300, 200)])
 def test_alpha_beta(own_kernel, alpha, beta, shape):
@@ -390,6 +402,7 @@ AFFINE_SHAPES = [
     (13, 33, 289),
     (145, 47, 577),
     (4000, 288, 288),
+    (385, 70, 5),
     (9, 5, 0),
     (7, 17, 1153),
 ]
