@@ -764,7 +764,9 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
         return true;
     }
     if (!available()) return false;
-    if (thinc_gemm_few_rows::sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias))
+    bool split = allow_threads && !single_threaded().load(std::memory_order_relaxed);
+    if (thinc_gemm_few_rows::sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
+                                   split))
         return true;
     Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
     return sgemm_avx2(g, allow_threads);

@@ -5,12 +5,18 @@
 // where they lie: rows of B as vectors when op(B) = B, dot products along
 // rows of B when op(B) = B^T.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <utility>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 #include "thinc_isa.hh"
+#include "thinc_parallel.hh"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -22,20 +28,44 @@ namespace thinc_gemm_few_rows {
 typedef int64_t index_t;
 
 // At most this many rows of op(A) take these kernels: timed on tok2vec- and
-// parser-shaped products (K 64-288, N 120-384), they beat blis and the packed
-// kernel up to 32 rows, and the packed kernel's panel reuse wins beyond.
+// parser-shaped products (K 64-1024, N 120-4096), they beat blis and the
+// packed kernel up to 32 rows, and the packed kernel's panel reuse wins beyond.
 constexpr index_t MAX_ROWS = 32;
-// Larger products (long rows of B) go to the packed kernel, which can split
-// them over threads.
+// With op(B) = B, a product of more than MAX_MACS goes to the packed kernel
+// when B is larger than three quarters of this core's L2 (max_b_floats):
+// every group of four rows reads all of B again, from L3 then (on a 2 MB L2,
+// 24 rows x 1024 x 512 ran 1.1x slower than packing, 32 x 1024 x 384 1.4x
+// faster). With op(B) = B^T the dot products won at every size timed
+// (packing B^T costs a transpose).
 constexpr index_t MAX_MACS = index_t(1) << 22;
+inline index_t max_b_floats() {
+    static const index_t floats = [] {
+        long l2 = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+        l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+        if (l2 <= 0) l2 = 1L << 20;  // not reported (some VMs, aarch64): assume 1 MB
+        return static_cast<index_t>(l2) / 4 * 3 / static_cast<index_t>(sizeof(float));
+    }();
+    return floats;
+}
 
 // The products these kernels take: the one rule for sgemm below and for the
 // routing in cblas.pyx, which must not hand others to thinc_gemm::sgemm.
-inline bool takes(index_t M, index_t N, index_t K) {
-    return M >= 1 && M <= MAX_ROWS && N >= 1 && K >= 1 && M * N * K <= MAX_MACS;
+inline bool takes(index_t M, index_t N, index_t K, bool trans_b) {
+    if (M < 1 || M > MAX_ROWS || N < 1 || K < 1) return false;
+    return trans_b || M * N * K <= MAX_MACS || N * K <= max_b_floats();
 }
 // Rows of op(A) handled together: each B vector loaded meets four of them.
 constexpr int ROW_GROUP = 4;
+// Rows of B fetched ahead of the one multiplied (op(B) = B). Where ldb is a
+// multiple of 4 KB, every row lands in the same few L1 sets and the hardware
+// prefetcher, which stays within a page, does not follow: the parser's
+// 16 x 384 @ 384 x 1024 ran 137 -> 93 us with it.
+constexpr index_t PREFETCH_ROWS = 8;
+// Products of at least this many multiply-adds are split by columns over the
+// thread pool when the caller allows it (the packed kernel's threshold).
+constexpr index_t PARALLEL_MACS = index_t(1) << 19;
 
 #if defined(THINC_GEMM_FEW_ROWS_X86)
 
@@ -118,11 +148,13 @@ struct V {
 // C = alpha * op(A) @ op(B) + beta * C (+ bias), row-major, for products that
 // takes() accepts. False, with C untouched, for others, where the active level
 // lacks AVX2 or where memory for op(A)'s copy could not be had; the caller
-// takes another path.
+// takes another path. With `split`, a product of PARALLEL_MACS or more is
+// divided by columns over the thread pool: each element is computed as on
+// one thread, so the bits do not depend on the split.
 inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
                   index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
-                  const float* bias) {
-    if (!takes(M, N, K)) return false;
+                  const float* bias, bool split = false) {
+    if (!takes(M, N, K, trans_b)) return false;
     int level = thinc_isa::active();
     if (level < thinc_isa::AVX2) return false;
     Product p{M, N, K, alpha, A, lda, B, ldb, trans_b, beta, C, ldc, bias};
@@ -136,17 +168,30 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
         p.A = rows;
         p.lda = K;
     }
-    if (level >= thinc_isa::AVX512)
-        avx512::run(p);
+    const bool wide = level >= thinc_isa::AVX512;
+    index_t unit = wide ? avx512::column_unit(p) : avx2::column_unit(p);
+    auto columns = [&](index_t u0, index_t u1) {
+        index_t j_end = std::min(N, u1 * unit);
+        if (wide)
+            avx512::run_columns(p, u0 * unit, j_end);
+        else
+            avx2::run_columns(p, u0 * unit, j_end);
+    };
+    index_t units = (N + unit - 1) / unit;
+    // THINC_PARALLEL_GRAIN (or a test) lowers the threshold, as for the packed kernel.
+    index_t override_macs = thinc_parallel::grain_override().load(std::memory_order_relaxed);
+    if (split && M * N * K >= (override_macs > 0 ? override_macs : PARALLEL_MACS))
+        thinc_parallel::parallel_for(units, std::max<index_t>(1, (PARALLEL_MACS / 2) / (M * K * unit)), 1,
+                                     columns);
     else
-        avx2::run(p);
+        columns(0, units);
     std::free(rows);
     return true;
 }
 
 #else
 inline bool sgemm(bool, bool, index_t, index_t, index_t, float, const float*, index_t, const float*, index_t,
-                  float, float*, index_t, const float*) {
+                  float, float*, index_t, const float*, bool = false) {
     return false;
 }
 #endif

@@ -33,6 +33,12 @@ void rows_times_b(const Product& p, index_t i0, index_t j) {
     const float* a = p.A + i0 * p.lda;
     for (index_t k = 0; k < p.K; ++k) {
         const float* b_row = p.B + k * p.ldb + j;
+        if (k + PREFETCH_ROWS < p.K) {
+#pragma GCC unroll 4
+            for (int c = 0; c < CV; ++c)
+                _mm_prefetch(reinterpret_cast<const char*>(b_row + PREFETCH_ROWS * p.ldb + c * V::WIDTH),
+                             _MM_HINT_T0);
+        }
         typename V::vec b[CV];
 #pragma GCC unroll 4
         for (int c = 0; c < CV; ++c) b[c] = V::load(b_row + c * V::WIDTH, masks[c]);
@@ -184,12 +190,20 @@ struct DotOneRowOfB {
     static void run(const Product& p, index_t i0, index_t j) { rows_dot_rows<R, 1>(p, i0, j); }
 };
 
-inline void run(const Product& p) {
+// Columns a unit of work spans: one tile of the op(B) = B kernel, or one
+// group of B rows of the dot-product kernel.
+inline index_t column_unit(const Product& p) {
+    return p.trans_b ? V::B_ROWS : V::WIDTH * V::COLUMN_VECTORS;
+}
+
+// Columns [j_begin, j_end) of C, j_begin a multiple of column_unit(p): every
+// element is computed alike however the columns are divided.
+inline void run_columns(const Product& p, index_t j_begin, index_t j_end) {
     if (!p.trans_b) {
-        for (index_t j = 0; j < p.N; j += V::WIDTH * V::COLUMN_VECTORS) down_the_rows<TimesB>(p, j);
+        for (index_t j = j_begin; j < j_end; j += V::WIDTH * V::COLUMN_VECTORS) down_the_rows<TimesB>(p, j);
         return;
     }
-    index_t j = 0;
-    for (; j + V::B_ROWS <= p.N; j += V::B_ROWS) down_the_rows<DotRowsOfB>(p, j);
-    for (; j < p.N; ++j) down_the_rows<DotOneRowOfB>(p, j);
+    index_t j = j_begin;
+    for (; j + V::B_ROWS <= j_end; j += V::B_ROWS) down_the_rows<DotRowsOfB>(p, j);
+    for (; j < j_end; ++j) down_the_rows<DotOneRowOfB>(p, j);
 }

@@ -189,6 +189,10 @@ def test_threads_split_bit_identical_to_one_thread(own_kernel):
         # op(A) short and wide: columns split, each chunk packing its panels
         ((64, 64), (64, 2000), False, False),
         ((100, 64), (2000, 100), True, True),
+        # few rows: the unpacked kernels, columns split (the parser's dX)
+        ((16, 384), (384, 1024), False, False),
+        ((384, 9), (2048, 384), True, True),
+        ((32, 200), (200, 3000), False, False),
     ]
     for shape_a, shape_b, trans_a, trans_b in cases:
         a = rng.standard_normal(shape_a).astype("float32")
@@ -479,6 +483,28 @@ def test_few_row_products_grid(vector_level, trans_a, trans_b):
 def test_few_row_products_alpha_beta_and_strides(vector_level, alpha, beta, trans_a, trans_b):
     for M, N, K in [(1, 17, 33), (5, 65, 17), (13, 288, 288), (32, 9, 7)]:
         check(M, N, K, trans_a, trans_b, alpha=alpha, beta=beta, pad=3)
+
+
+# Few rows with more than 4M multiply-adds: op(B) = B^T at any size, op(B) = B
+# while B fits three quarters of L2 (thinc_gemm_few_rows::takes); B's rows
+# 1024 floats apart (the parser's dX), fetched ahead by the kernel.
+LARGE_FEW_ROWS = [(16, 1024, 384), (32, 1000, 300), (9, 2048, 300), (31, 4099, 40)]
+
+
+@pytest.mark.parametrize("M,N,K", LARGE_FEW_ROWS)
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_few_row_products_past_the_multiply_add_limit(vector_level, M, N, K, trans_a, trans_b):
+    # (9, 2048, 300) with op(B) = B passes the limit on a 2 MB L2: packed there.
+    check(M, N, K, trans_a, trans_b, alpha=0.5, beta=1.0 if K % 2 else 0.0, pad=M % 3)
+
+
+def test_few_rows_limits():
+    assert cblas._few_rows_takes(32, 100_000, 1000, True)
+    assert not cblas._few_rows_takes(33, 10, 10, True)
+    assert cblas._few_rows_takes(32, 64, 2048, False)  # 4M multiply-adds
+    # 2^24 floats of B: beyond any L2's three quarters.
+    assert not cblas._few_rows_takes(1, 4096, 4096, False)
+    assert not cblas._few_rows_takes(0, 10, 10, False)
 
 
 def test_few_row_products_are_routed_to_thinc_unless_a_blas_is_forced():

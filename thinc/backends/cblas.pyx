@@ -72,7 +72,8 @@ cdef extern from "thinc_gemm_bf16.hh" namespace "thinc_gemm_bf16" nogil:
 cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
     const int64_t FEW_ROWS "thinc_gemm_few_rows::MAX_ROWS"
     const int64_t FEW_ROWS_MACS "thinc_gemm_few_rows::MAX_MACS"
-    bint few_rows_takes "thinc_gemm_few_rows::takes"(int64_t M, int64_t N, int64_t K)
+    int64_t few_rows_max_b "thinc_gemm_few_rows::max_b_floats"()
+    bint few_rows_takes "thinc_gemm_few_rows::takes"(int64_t M, int64_t N, int64_t K, bint trans_b)
 
 cdef extern from "thinc_gemm_check.hh" namespace "thinc_gemm_check" nogil:
     ctypedef void (*sgemm_t)(bint, bint, int64_t, int64_t, int64_t, float, const float*, int64_t,
@@ -233,7 +234,7 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
     if _bf16 and bf16_takes(M) and bf16_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb,
                                               beta, C, ldc, NULL):
         return
-    if _few_rows_own and few_rows_takes(M, N, K):
+    if _few_rows_own and few_rows_takes(M, N, K, transB):
         if own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
             return
     if M * N * K < _small_gemm:
@@ -282,7 +283,7 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
                                               C, ldc, bias):
         return
     cdef sgemm_t path = _sgemm_small if M * N * K < _small_gemm else _sgemm_large
-    cdef bint few_rows = _few_rows_own and few_rows_takes(M, N, K)
+    cdef bint few_rows = _few_rows_own and few_rows_takes(M, N, K, transB)
     if (path == own_path_sgemm or few_rows) and own_sgemm(transA, transB, M, N, K, 1.0, A, lda,
                                                           B, ldb, 0.0, C, ldc, bias):
         return
@@ -678,7 +679,8 @@ def _decide() -> None:
                      and not _verdict("thinc", "float32")[0])
     if _few_rows_own:
         report["few_rows"] = (f"thinc's own unpacked kernel for float32 products with at most "
-                              f"{FEW_ROWS} rows in op(A) and {FEW_ROWS_MACS} multiply-adds")
+                              f"{FEW_ROWS} rows in op(A) (op(B) = B: {FEW_ROWS_MACS} "
+                              f"multiply-adds or {few_rows_max_b()} floats of B at most)")
     _bf16 = precision == "bf16" and bf16_available()
     if precision == "bf16" and not _bf16:
         why = ("this CPU has no AVX-512 BF16" if not bf16_cpu()
@@ -888,6 +890,12 @@ def _use_bf16_tiles(enabled: bool) -> None:
 def bf16_tiles_available() -> bool:
     """Whether bf16 products can run on AMX tiles here (CPU and OS)."""
     return bf16_amx()
+
+
+def _few_rows_takes(int64_t M, int64_t N, int64_t K, bint trans_b) -> bool:
+    """Whether a float32 product of this shape goes to the few-rows kernels
+    (when thinc's own kernel is in use): for tests."""
+    return few_rows_takes(M, N, K, trans_b)
 
 
 def bf16_min_rows() -> int:
