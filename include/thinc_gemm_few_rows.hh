@@ -56,7 +56,7 @@ inline bool takes(index_t M, index_t N, index_t K, bool trans_b) {
     if (M < 1 || M > MAX_ROWS || N < 1 || K < 1) return false;
     return trans_b || M * N * K <= MAX_MACS || N * K <= max_b_floats();
 }
-// Rows of op(A) handled together: each B vector loaded meets four of them.
+// Rows of op(A) handled together by the dot-product kernel (op(B) = B^T).
 constexpr int ROW_GROUP = 4;
 // Rows of B fetched ahead of the one multiplied (op(B) = B). Where ldb is a
 // multiple of 4 KB, every row lands in the same few L1 sets and the hardware
@@ -95,6 +95,9 @@ struct V {
     typedef __m256i mask;
     static constexpr index_t WIDTH = 8;
     static constexpr int COLUMN_VECTORS = 2;
+    // Rows of C a tile of the op(B) = B kernel holds: 12 accumulators, two
+    // vectors of B and a broadcast of A in the 16 ymm registers.
+    static constexpr int TIMES_B_ROWS = 6;
     // Two vectors per 16 floats of k (see avx512::V::SPLIT), so one B row
     // per tile keeps the accumulators within the 16 ymm registers.
     static constexpr int B_ROWS = 1;
@@ -124,6 +127,11 @@ struct V {
     static constexpr index_t WIDTH = 16;
     // Vectors of B columns per tile in the op(B) = B kernel.
     static constexpr int COLUMN_VECTORS = 4;
+    // Rows of C a tile of the op(B) = B kernel holds: 24 accumulators (29 of
+    // the 32 zmm registers), so that B, read again from L2 at every pass down
+    // the rows, is read fewer times: 4 -> 6 rows ran 10-25% faster at 6-32
+    // rows (parser- and tok2vec-shaped B), at both levels.
+    static constexpr int TIMES_B_ROWS = 6;
     // Rows of B per tile in the op(B) = B^T kernel.
     static constexpr int B_ROWS = 4;
     // Vectors per 16 floats of k in the dot products: every level sums k in

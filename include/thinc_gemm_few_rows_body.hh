@@ -25,8 +25,11 @@ void rows_times_b(const Product& p, index_t i0, index_t j) {
         index_t left = p.N - j - c * V::WIDTH;
         masks[c] = V::first(left > 0 ? left : 0);
     }
+    // Every loop over r and c unrolled in full (R <= 8, CV <= 4): a loop left
+    // rolled indexes acc at run time and keeps it in memory (6 rows ran 2x
+    // slower than 4 with "unroll 4").
     typename V::vec acc[R][CV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
         for (int c = 0; c < CV; ++c) acc[r][c] = V::zero();
@@ -42,7 +45,7 @@ void rows_times_b(const Product& p, index_t i0, index_t j) {
         typename V::vec b[CV];
 #pragma GCC unroll 4
         for (int c = 0; c < CV; ++c) b[c] = V::load(b_row + c * V::WIDTH, masks[c]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             typename V::vec ar = V::set1(a[r * p.lda + k]);
 #pragma GCC unroll 4
@@ -51,7 +54,7 @@ void rows_times_b(const Product& p, index_t i0, index_t j) {
     }
     const typename V::vec scale = V::set1(p.alpha);
     const typename V::vec keep = V::set1(p.beta);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
         float* row = p.C + (i0 + r) * p.ldc + j;
 #pragma GCC unroll 4
@@ -155,26 +158,25 @@ void rows_dot_rows(const Product& p, index_t i0, index_t j) {
     sum_and_store<R, BR>(p, acc, i0, j, std::make_index_sequence<R>());
 }
 
+// The last p.M - i (< G) rows as one group.
+template <template <int> class Tile, int R>
+__attribute__((always_inline)) inline void rest_of_the_rows(const Product& p, index_t i, index_t j) {
+    if constexpr (R > 0) {
+        if (p.M - i == R)
+            Tile<R>::run(p, i, j);
+        else
+            rest_of_the_rows<Tile, R - 1>(p, i, j);
+    }
+}
+
 // Every row group of C against one tile of columns: the tile's part of B is
 // read from memory once and then from L1 for the other groups. `Tile` is a
-// template of the group's row count (1 to ROW_GROUP).
-template <template <int> class Tile>
+// template of the group's row count (1 to G).
+template <template <int> class Tile, int G>
 void down_the_rows(const Product& p, index_t j) {
     index_t i = 0;
-    for (; i + ROW_GROUP <= p.M; i += ROW_GROUP) Tile<ROW_GROUP>::run(p, i, j);
-    switch (p.M - i) {
-        case 3:
-            Tile<3>::run(p, i, j);
-            break;
-        case 2:
-            Tile<2>::run(p, i, j);
-            break;
-        case 1:
-            Tile<1>::run(p, i, j);
-            break;
-        default:
-            break;
-    }
+    for (; i + G <= p.M; i += G) Tile<G>::run(p, i, j);
+    rest_of_the_rows<Tile, G - 1>(p, i, j);
 }
 
 template <int R>
@@ -200,10 +202,11 @@ inline index_t column_unit(const Product& p) {
 // element is computed alike however the columns are divided.
 inline void run_columns(const Product& p, index_t j_begin, index_t j_end) {
     if (!p.trans_b) {
-        for (index_t j = j_begin; j < j_end; j += V::WIDTH * V::COLUMN_VECTORS) down_the_rows<TimesB>(p, j);
+        for (index_t j = j_begin; j < j_end; j += V::WIDTH * V::COLUMN_VECTORS)
+            down_the_rows<TimesB, V::TIMES_B_ROWS>(p, j);
         return;
     }
     index_t j = j_begin;
-    for (; j + V::B_ROWS <= j_end; j += V::B_ROWS) down_the_rows<DotRowsOfB>(p, j);
-    for (; j < j_end; ++j) down_the_rows<DotOneRowOfB>(p, j);
+    for (; j + V::B_ROWS <= j_end; j += V::B_ROWS) down_the_rows<DotRowsOfB, ROW_GROUP>(p, j);
+    for (; j < j_end; ++j) down_the_rows<DotOneRowOfB, ROW_GROUP>(p, j);
 }
