@@ -79,6 +79,16 @@ CASES_SOURCE = textwrap.dedent(
             a, b = f32(256, 96), f32(96, 288)
             SHARED["gemm"] = (a, b)
             return lambda: ops.gemm(a, b)
+        if name == "gemm parser step dX 16x384@384x1024":
+            # spaCy's parser training, one transition step of 16 states:
+            # d(state features) = dY @ W (W's rows 4 KB apart), then dW below.
+            a, b = f32(16, 384), f32(384, 1024)
+            SHARED["gemm"] = (a, b)
+            return lambda: ops.gemm(a, b)
+        if name == "gemm parser step dW 384x16@16x1024":
+            d, a = f32(16, 384), f32(16, 1024)
+            SHARED["gemm"] = (d, a)
+            return lambda: ops.gemm(d, a, trans1=True)
         if name == "affine":
             a, w, b = f32(N_TOKENS, 3 * WIDTH), f32(WIDTH * PIECES, 3 * WIDTH), f32(WIDTH * PIECES)
             SHARED["gemm"] = (a, w, b)
@@ -185,6 +195,8 @@ KERNELS = [
     "gemm tok2vec dW",
     "gemm parser 64x64@64x2000",
     "gemm parser 256x96@96x288",
+    "gemm parser step dX 16x384@384x1024",
+    "gemm parser step dW 384x16@16x1024",
     "affine",
     "relu",
     "backprop_relu",
@@ -314,6 +326,8 @@ def torch_case(name: str, shared: Dict[str, object]) -> Optional[Callable[[], ob
         "gemm tok2vec dW": lambda d, a: torch.mm(d.T, a),
         "gemm parser 64x64@64x2000": lambda a, b: torch.mm(a, b),
         "gemm parser 256x96@96x288": lambda a, b: torch.mm(a, b),
+        "gemm parser step dX 16x384@384x1024": lambda a, b: torch.mm(a, b),
+        "gemm parser step dW 384x16@16x1024": lambda d, a: torch.mm(d.T, a),
         "affine": lambda a, w, b: torch.addmm(b, a, w.T),
     }
     if name in products and "gemm" in shared:
@@ -404,6 +418,8 @@ GEMM_FLOPS = {
     "gemm tok2vec dW": 2 * 288 * 4000 * 288,
     "gemm parser 64x64@64x2000": 2 * 64 * 64 * 2000,
     "gemm parser 256x96@96x288": 2 * 256 * 96 * 288,
+    "gemm parser step dX 16x384@384x1024": 2 * 16 * 384 * 1024,
+    "gemm parser step dW 384x16@16x1024": 2 * 384 * 16 * 1024,
 }
 
 
