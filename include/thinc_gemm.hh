@@ -375,28 +375,34 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
             // With direct_b, tiles whose columns all exist read rows of B in
             // place; only the block's last two panels were packed.
             const float* b_rows = direct_b ? g.B + k0 * g.ldb + j0 : nullptr;
-            // One tile of C: rows [i, i + MR) of the block, columns from j;
-            // returns the columns it covered (32 on AVX-512 while more than
-            // 16 remain, else 16 or what is left).
-            auto tile = [&](index_t i, index_t j) -> index_t {
+            // Row tiles [i_begin, i_end) (multiples of MR) of the column strip
+            // at j; returns the columns it covered (32 on AVX-512 while more
+            // than 16 remain, else 16 or what is left).
+            auto strip = [&](index_t j, index_t i_begin, index_t i_end) -> index_t {
                 const float* b_panel = b_block + j * kc;
                 const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
                 index_t left = std::min(c1, nc) - j;  // columns of this range still to do
-                float* c = g.C + (i0 + i) * g.ldc + j0 + j;
-                index_t m = std::min(MR, mc - i);
                 if (wide && left > NR) {
                     index_t n = std::min(2 * NR, left);
                     bool in_place = direct_b && n == 2 * NR;
                     const float* b_left = in_place ? b_rows + j : b_panel;
                     const float* b_right = in_place ? b_rows + j + NR : b_panel + NR * kc;
-                    micro_kernel_wide(kc, packed_a + i * kc, b_left, b_right, in_place ? g.ldb : NR, c, g.ldc,
-                                      g.alpha, beta, m, n, bias);
+                    index_t step = in_place ? g.ldb : NR;
+                    for (index_t i = i_begin; i < i_end; i += MR) {
+                        micro_kernel_wide(kc, packed_a + i * kc, b_left, b_right, step,
+                                          g.C + (i0 + i) * g.ldc + j0 + j, g.ldc, g.alpha, beta,
+                                          std::min(MR, mc - i), n, bias);
+                    }
                     return 2 * NR;
                 }
                 index_t n = std::min(NR, nc - j);
                 bool in_place = direct_b && n == NR;
-                micro_kernel(kc, packed_a + i * kc, in_place ? b_rows + j : b_panel, in_place ? g.ldb : NR, c,
-                             g.ldc, g.alpha, beta, m, n, bias);
+                const float* b = in_place ? b_rows + j : b_panel;
+                index_t step = in_place ? g.ldb : NR;
+                for (index_t i = i_begin; i < i_end; i += MR) {
+                    micro_kernel(kc, packed_a + i * kc, b, step, g.C + (i0 + i) * g.ldc + j0 + j, g.ldc,
+                                 g.alpha, beta, std::min(MR, mc - i), n, bias);
+                }
                 return NR;
             };
             if (kc <= SHALLOW_K) {
@@ -405,15 +411,11 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                 // order (down a column of tiles, rows ldc apart, lines of a
                 // 4 KB stride all compete for one L1 set).
                 for (index_t i = 0; i < mc; i += MR)
-                    for (index_t j = c0; j < c1;) j += tile(i, j);
+                    for (index_t j = c0; j < c1;) j += strip(j, i, i + MR);
             } else {
                 // Down each column of tiles: its B panels stay in L1 for
                 // every row of the block.
-                for (index_t j = c0; j < c1;) {
-                    index_t covered = 0;
-                    for (index_t i = 0; i < mc; i += MR) covered = tile(i, j);
-                    j += covered;
-                }
+                for (index_t j = c0; j < c1;) j += strip(j, 0, mc);
             }
         }
     }
