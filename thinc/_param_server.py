@@ -3,9 +3,26 @@
 Every node keeps its arrays here; optimizers see the same keys, so a shared
 layer is updated once however often it appears in the tree."""
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 Key = Tuple[int, str]
+
+
+def _numpy_add_declined(grad: Any, value: Any) -> bool:
+    return False
+
+
+# NumpyOps' compiled ``grad += value`` (numpy arrays of one float dtype and one
+# shape; False where the caller must add), registered by thinc.backends.numpy_ops
+# when it is imported: the backends import this module, so it cannot import them.
+_compiled_add: Callable[[Any, Any], bool] = _numpy_add_declined
+
+
+def register_compiled_add(add: Callable[[Any, Any], bool]) -> None:
+    global _compiled_add
+    _compiled_add = add
+
+
 # thinc 8.3's name for the key type, which other packages import.
 KeyT = Key
 
@@ -76,4 +93,8 @@ class ParamServer:
         elif key not in self._grads:
             self._grads[key] = value.copy()
         else:
-            self._grads[key] += value
+            grad = self._grads[key]
+            # A compiled add for numpy arrays (spaCy's parser adds a transposed
+            # view every step, which numpy would copy through a buffer first).
+            if not _compiled_add(grad, value):
+                grad += value

@@ -42,6 +42,7 @@ include "kernels/tables.pxi"
 include "kernels/optimizers.pxi"
 include "kernels/recurrent.pxi"
 include "kernels/norm.pxi"
+include "kernels/accumulate.pxi"
 
 
 class NumpyOps(Ops):
