@@ -14,7 +14,6 @@ def _views(rng, dtype):
     f = lambda *shape: rng.standard_normal(shape).astype(dtype)
     nF, nO, nP, nI = 3, 5, 2, 7
     return [
-        ("contiguous", (4, 6), f(4, 6)),
         ("transposed", (6, 4), f(4, 6).T),
         ("permuted 4-d", (nF, nO, nP, nI), f(nO, nP, nF, nI).transpose((2, 0, 1, 3))),
         ("inner axis strided", (5, 4), f(5, 8)[:, ::2]),
@@ -22,9 +21,6 @@ def _views(rng, dtype):
         ("reversed rows of a transpose", (3, 4), f(4, 3).T[::-1]),
         ("broadcast row (zero stride)", (5, 6), numpy.broadcast_to(f(6), (5, 6))),
         ("length-1 axes", (1, 4, 1, 3), f(3, 1, 4, 1).transpose((3, 2, 1, 0))),
-        ("one element", (1,), f(1)),
-        ("0-d", (), numpy.asarray(f(1)[0])),
-        ("empty", (0, 3), f(3, 0).T),
     ]
 
 
@@ -32,6 +28,7 @@ def _views(rng, dtype):
 def test_compiled_add_matches_numpy(dtype):
     rng = numpy.random.default_rng(0)
     for name, shape, value in _views(rng, dtype):
+        assert not value.flags.c_contiguous, name  # contiguous ones are numpy's
         start = rng.standard_normal(shape).astype(dtype)
         ours = start.copy()
         assert _add_into(ours, value), name
@@ -46,15 +43,17 @@ def test_compiled_add_declines_what_it_does_not_do():
     read_only = g.copy()
     read_only.flags.writeable = False
     cases = {
-        "another dtype": (g, v.astype("float64")),
-        "integers": (g.astype("int32"), v.astype("int32")),
-        "broadcasting": (g, v[0]),
-        "another shape": (g, v.T),
-        "strided gradient": (numpy.zeros((4, 12), "float32")[:, ::2], v),
-        "read-only gradient": (read_only, v),
+        "both contiguous (numpy's loop is faster)": (g, v),
+        "empty (contiguous to numpy)": (numpy.zeros((0, 3), "float32"), v[:0, :3]),
+        "another dtype": (g, v.astype("float64").T.copy().T),
+        "integers": (g.astype("int32"), v.astype("int32")[::-1]),
+        "broadcasting": (g, v[0, ::2]),
+        "another shape": (g, numpy.ones((6, 4), "float32")[:, ::-1]),
+        "strided gradient": (numpy.zeros((4, 12), "float32")[:, ::2], v[::-1]),
+        "read-only gradient": (read_only, v[::-1]),
         "overlapping": (g, g[::-1]),
         "same array": (g, g),
-        "big-endian": (g.astype(">f4"), v.astype(">f4")),
+        "big-endian": (g.astype(">f4"), v.astype(">f4")[::-1]),
         "not arrays": (g, v.tolist()),
     }
     for name, (grad, value) in cases.items():

@@ -9,7 +9,8 @@ cdef extern from "thinc_accumulate.hh" namespace "thinc_kernels" nogil:
 
 def _add_into(dst, src) -> bool:
     """dst += src, in place, for numpy float32 or float64 arrays of one dtype and
-    one shape, dst C-contiguous and writable, the two not overlapping in memory.
+    one shape, dst C-contiguous and writable, src not contiguous (a transposed
+    or strided view), the two not overlapping in memory.
     Returns False, having done nothing, for anything else (the caller then uses
     numpy's +=, which broadcasts, casts and copies overlapping operands)."""
     if type(dst) is not numpy.ndarray or type(src) is not numpy.ndarray:
@@ -26,6 +27,10 @@ def _add_into(dst, src) -> bool:
         return False
     if not cnp.PyArray_IS_C_CONTIGUOUS(d) or not cnp.PyArray_ISWRITEABLE(d) \
             or not cnp.PyArray_ISALIGNED(d) or not cnp.PyArray_ISALIGNED(s):
+        return False
+    # Two contiguous arrays: numpy's own vector loop is as fast or faster
+    # (100K floats: 7.8 us against this loop's 10.2).
+    if cnp.PyArray_IS_C_CONTIGUOUS(s):
         return False
     if d.size == 0:
         return True
