@@ -33,7 +33,7 @@ typedef int64_t index_t;
 constexpr index_t MAX_ROWS = 32;
 // With op(B) = B, a product of more than MAX_MACS goes to the packed kernel
 // when B is larger than three quarters of this core's L2 (max_b_floats):
-// every group of four rows reads all of B again, from L3 then (on a 2 MB L2,
+// every group of six rows reads all of B again, from L3 then (on a 2 MB L2,
 // 24 rows x 1024 x 512 ran 1.1x slower than packing, 32 x 1024 x 384 1.4x
 // faster). With op(B) = B^T the dot products won at every size timed
 // (packing B^T costs a transpose).
