@@ -67,6 +67,19 @@ inline std::atomic<bool>& single_threaded() {
     return value;
 }
 
+// Whether a product is split over the thread pool (the packed and the
+// few-rows kernels alike): allowed by the caller and by single_threaded(),
+// more than one thread, and at least PARALLEL_MACS multiply-adds
+// (THINC_PARALLEL_GRAIN, or a test, lowers that, as for the other kernels).
+inline bool worth_splitting(index_t M, index_t N, index_t K, bool allow_threads) {
+    if (!allow_threads || single_threaded().load(std::memory_order_relaxed) ||
+        thinc_parallel::num_threads() < 2)
+        return false;
+    double macs = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+    index_t override_macs = thinc_parallel::grain_override().load(std::memory_order_relaxed);
+    return macs >= static_cast<double>(override_macs > 0 ? override_macs : PARALLEL_MACS);
+}
+
 // Row-major operands as the BLAS interface describes them.
 struct Operands {
     bool trans_a, trans_b;
@@ -648,12 +661,7 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     if (g.K * NR > PACKED_B_FLOATS) return false;
     index_t nc_max = column_block(g.K, g.N);
     index_t kc = k_block(g.K);
-    double macs = static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
-    // THINC_PARALLEL_GRAIN (or a test) lowers the threshold, as for the other kernels.
-    index_t override_macs = thinc_parallel::grain_override().load(std::memory_order_relaxed);
-    double threshold = static_cast<double>(override_macs > 0 ? override_macs : PARALLEL_MACS);
-    bool parallel = allow_threads && macs >= threshold && thinc_parallel::num_threads() > 1 &&
-                    !single_threaded().load(std::memory_order_relaxed);
+    bool parallel = worth_splitting(g.M, g.N, g.K, allow_threads);
     if (use_split_k(g)) return sgemm_split_k(g, parallel);
     bool direct_b = reads_b_in_place(g);
     index_t threads = parallel ? thinc_parallel::num_threads() : 1;
@@ -766,9 +774,8 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
         return true;
     }
     if (!available()) return false;
-    bool split = allow_threads && !single_threaded().load(std::memory_order_relaxed);
     if (thinc_gemm_few_rows::sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
-                                   split))
+                                   worth_splitting(M, N, K, allow_threads)))
         return true;
     Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
     return sgemm_avx2(g, allow_threads);

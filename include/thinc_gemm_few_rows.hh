@@ -63,9 +63,8 @@ constexpr int ROW_GROUP = 4;
 // prefetcher, which stays within a page, does not follow: the parser's
 // 16 x 384 @ 384 x 1024 ran 137 -> 93 us with it.
 constexpr index_t PREFETCH_ROWS = 8;
-// Products of at least this many multiply-adds are split by columns over the
-// thread pool when the caller allows it (the packed kernel's threshold).
-constexpr index_t PARALLEL_MACS = index_t(1) << 19;
+// Multiply-adds a chunk of a product split over the thread pool holds at least.
+constexpr index_t CHUNK_MACS = index_t(1) << 18;
 
 #if defined(THINC_GEMM_FEW_ROWS_X86)
 
@@ -156,9 +155,9 @@ struct V {
 // C = alpha * op(A) @ op(B) + beta * C (+ bias), row-major, for products that
 // takes() accepts. False, with C untouched, for others, where the active level
 // lacks AVX2 or where memory for op(A)'s copy could not be had; the caller
-// takes another path. With `split`, a product of PARALLEL_MACS or more is
-// divided by columns over the thread pool: each element is computed as on
-// one thread, so the bits do not depend on the split.
+// takes another path. With `split` (the caller's decision, thinc_gemm's
+// worth_splitting), the product is divided by columns over the thread pool:
+// each element is computed as on one thread, so the bits do not depend on it.
 inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
                   index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
                   const float* bias, bool split = false) {
@@ -186,11 +185,8 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
             avx2::run_columns(p, u0 * unit, j_end);
     };
     index_t units = (N + unit - 1) / unit;
-    // THINC_PARALLEL_GRAIN (or a test) lowers the threshold, as for the packed kernel.
-    index_t override_macs = thinc_parallel::grain_override().load(std::memory_order_relaxed);
-    if (split && M * N * K >= (override_macs > 0 ? override_macs : PARALLEL_MACS))
-        thinc_parallel::parallel_for(units, std::max<index_t>(1, (PARALLEL_MACS / 2) / (M * K * unit)), 1,
-                                     columns);
+    if (split)
+        thinc_parallel::parallel_for(units, std::max<index_t>(1, CHUNK_MACS / (M * K * unit)), 1, columns);
     else
         columns(0, units);
     std::free(rows);
