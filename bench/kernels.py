@@ -51,6 +51,19 @@ CASES_SOURCE = textwrap.dedent(
     # The last case's input arrays, so that PyTorch reads the very same memory.
     SHARED = {}
 
+    # gemm cases: (first operand's shape, second's, trans1, trans2).
+    PRODUCTS = {
+        "gemm 1024^2": ((1024, 1024), (1024, 1024), False, False),
+        "gemm tok2vec": ((N_TOKENS, 3 * WIDTH), (WIDTH * PIECES, 3 * WIDTH), False, True),
+        "gemm tok2vec dW": ((N_TOKENS, WIDTH * PIECES), (N_TOKENS, 3 * WIDTH), True, False),
+        "gemm parser 64x64@64x2000": ((64, 64), (64, 2000), False, False),
+        "gemm parser 256x96@96x288": ((256, 96), (96, 288), False, False),
+        # spaCy's parser training, one transition step of 16 states:
+        # d(state features) = dY @ W (W's rows 4 KB apart), and dW = dY^T @ features.
+        "gemm parser step dX 16x384@384x1024": ((16, 384), (384, 1024), False, False),
+        "gemm parser step dW 384x16@16x1024": ((16, 384), (16, 1024), True, False),
+    }
+
     def make_case(name, ops):
         rng = numpy.random.default_rng(0)
         f32 = lambda *shape: rng.standard_normal(shape).astype("float32")
@@ -59,36 +72,11 @@ CASES_SOURCE = textwrap.dedent(
         SHARED.clear()
         SHARED.update(X=X, dY=dY)
         lengths = _lengths(rng)
-        if name == "gemm 1024^2":
-            a, b = f32(1024, 1024), f32(1024, 1024)
-            SHARED["gemm"] = (a, b)
-            return lambda: ops.gemm(a, b)
-        if name == "gemm tok2vec":
-            a, w = f32(N_TOKENS, 3 * WIDTH), f32(WIDTH * PIECES, 3 * WIDTH)
-            SHARED["gemm"] = (a, w)
-            return lambda: ops.gemm(a, w, trans2=True)
-        if name == "gemm tok2vec dW":
-            d, a = f32(N_TOKENS, WIDTH * PIECES), f32(N_TOKENS, 3 * WIDTH)
-            SHARED["gemm"] = (d, a)
-            return lambda: ops.gemm(d, a, trans1=True)
-        if name == "gemm parser 64x64@64x2000":
-            a, b = f32(64, 64), f32(64, 2000)
-            SHARED["gemm"] = (a, b)
-            return lambda: ops.gemm(a, b)
-        if name == "gemm parser 256x96@96x288":
-            a, b = f32(256, 96), f32(96, 288)
-            SHARED["gemm"] = (a, b)
-            return lambda: ops.gemm(a, b)
-        if name == "gemm parser step dX 16x384@384x1024":
-            # spaCy's parser training, one transition step of 16 states:
-            # d(state features) = dY @ W (W's rows 4 KB apart), then dW below.
-            a, b = f32(16, 384), f32(384, 1024)
-            SHARED["gemm"] = (a, b)
-            return lambda: ops.gemm(a, b)
-        if name == "gemm parser step dW 384x16@16x1024":
-            d, a = f32(16, 384), f32(16, 1024)
-            SHARED["gemm"] = (d, a)
-            return lambda: ops.gemm(d, a, trans1=True)
+        if name in PRODUCTS:
+            first, second, trans1, trans2 = PRODUCTS[name]
+            x, y = f32(*first), f32(*second)
+            SHARED["gemm"] = (x, y)
+            return lambda: ops.gemm(x, y, trans1=trans1, trans2=trans2)
         if name == "affine":
             a, w, b = f32(N_TOKENS, 3 * WIDTH), f32(WIDTH * PIECES, 3 * WIDTH), f32(WIDTH * PIECES)
             SHARED["gemm"] = (a, w, b)
