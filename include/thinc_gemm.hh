@@ -113,6 +113,42 @@ inline Buffer allocate(index_t n_floats) {
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 
+// Eight rows of 8 floats written as eight columns: row k of the result (8
+// floats at out + k * out_stride) holds element k of every row, row 0 first.
+// A stride below 8 lets each store spill into the next row's slot, which the
+// next store overwrites.
+inline void store_transposed_8x8(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 r4, __m256 r5, __m256 r6,
+                                 __m256 r7, float* out, index_t out_stride) {
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    _mm256_storeu_ps(out + 0 * out_stride, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(out + 1 * out_stride, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(out + 2 * out_stride, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(out + 3 * out_stride, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(out + 4 * out_stride, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(out + 5 * out_stride, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(out + 6 * out_stride, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(out + 7 * out_stride, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// The same for eight rows of memory, ld floats apart.
+inline void transpose_8x8(const float* rows, index_t ld, float* out, index_t out_stride) {
+    store_transposed_8x8(_mm256_loadu_ps(rows), _mm256_loadu_ps(rows + ld), _mm256_loadu_ps(rows + 2 * ld),
+                         _mm256_loadu_ps(rows + 3 * ld), _mm256_loadu_ps(rows + 4 * ld),
+                         _mm256_loadu_ps(rows + 5 * ld), _mm256_loadu_ps(rows + 6 * ld),
+                         _mm256_loadu_ps(rows + 7 * ld), out, out_stride);
+}
+
 // Six rows of A (k along each row) into one panel, k-major: 8 k at a time
 // through an 8x8 register transpose (rows 6 and 7 zero). Each k's 8-float
 // store spills 2 zeros into the next k's slot, which the next store
@@ -122,29 +158,10 @@ inline void pack_rows_transposed(const float* rows, index_t lda, index_t kc, flo
     index_t k = 0;
     const __m256 zero = _mm256_setzero_ps();
     for (; k + 8 <= kc; k += 8) {
-        __m256 r0 = _mm256_loadu_ps(rows + k), r1 = _mm256_loadu_ps(rows + lda + k);
-        __m256 r2 = _mm256_loadu_ps(rows + 2 * lda + k), r3 = _mm256_loadu_ps(rows + 3 * lda + k);
-        __m256 r4 = _mm256_loadu_ps(rows + 4 * lda + k), r5 = _mm256_loadu_ps(rows + 5 * lda + k);
-        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-        __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-        __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-        __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-        __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-        __m256 u4 = _mm256_shuffle_ps(t4, zero, _MM_SHUFFLE(1, 0, 1, 0));
-        __m256 u5 = _mm256_shuffle_ps(t4, zero, _MM_SHUFFLE(3, 2, 3, 2));
-        __m256 u6 = _mm256_shuffle_ps(t5, zero, _MM_SHUFFLE(1, 0, 1, 0));
-        __m256 u7 = _mm256_shuffle_ps(t5, zero, _MM_SHUFFLE(3, 2, 3, 2));
-        float* out = panel + k * MR;
-        _mm256_storeu_ps(out + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
-        _mm256_storeu_ps(out + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
-        _mm256_storeu_ps(out + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
-        _mm256_storeu_ps(out + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
-        _mm256_storeu_ps(out + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
-        _mm256_storeu_ps(out + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
-        _mm256_storeu_ps(out + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
-        _mm256_storeu_ps(out + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+        store_transposed_8x8(_mm256_loadu_ps(rows + k), _mm256_loadu_ps(rows + lda + k),
+                             _mm256_loadu_ps(rows + 2 * lda + k), _mm256_loadu_ps(rows + 3 * lda + k),
+                             _mm256_loadu_ps(rows + 4 * lda + k), _mm256_loadu_ps(rows + 5 * lda + k), zero,
+                             zero, panel + k * MR, MR);
     }
     for (; k < kc; ++k)
         for (index_t i = 0; i < MR; ++i) panel[k * MR + i] = rows[i * lda + k];
@@ -201,13 +218,22 @@ inline void pack_b_panel(const Operands& g, index_t k0, index_t kc, index_t j0, 
             for (; j < NR; ++j) target[j] = 0.0f;
         }
     } else {
-        // op(B) columns are rows of B: read each along k, write it strided.
+        // op(B) columns are rows of B. A full panel is transposed 8 k by 8
+        // rows at a time; the rest (a partial panel, the last k) one float
+        // at a time, each row read along k and written strided.
+        index_t k_done = 0;
+        if (cols == NR) {
+            for (; k_done + 8 <= kc; k_done += 8)
+                for (index_t half = 0; half < NR; half += 8)
+                    transpose_8x8(g.B + (j0 + half) * g.ldb + k0 + k_done, g.ldb, out + k_done * NR + half,
+                                  NR);
+        }
         for (index_t j = 0; j < NR; ++j) {
             if (j < cols) {
                 const float* source = g.B + (j0 + j) * g.ldb + k0;
-                for (index_t k = 0; k < kc; ++k) out[k * NR + j] = source[k];
+                for (index_t k = k_done; k < kc; ++k) out[k * NR + j] = source[k];
             } else {
-                for (index_t k = 0; k < kc; ++k) out[k * NR + j] = 0.0f;
+                for (index_t k = k_done; k < kc; ++k) out[k * NR + j] = 0.0f;
             }
         }
     }
@@ -368,12 +394,18 @@ __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"))) 
     }
 }
 
+inline void pack_b_block(const Operands& g, index_t j0, index_t k0, index_t kc, index_t p0, index_t p1,
+                         float* out);
+
 // One pass over a column block [j0, j0+nc) of C whose op(B) is packed in
 // `packed_b` (per k-block, panels of kc x 16): rows [r0, r1) and, within the
 // block, columns [c0, c1) (multiples of 16 but for the block's end).
+// With `strip_panels` (room for two panels of a k-block), op(B) is not
+// packed beforehand: each strip packs its panels there just before its tiles
+// run (see packs_per_strip).
 inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc, index_t r0,
                           index_t r1, index_t c0, index_t c1, index_t mc_block, float* packed_a,
-                          bool direct_b) {
+                          bool direct_b, float* strip_panels = nullptr) {
     index_t kc_max = k_block(g.K);
     index_t nc_padded = (nc + NR - 1) / NR * NR;
     // Two panels at a time on AVX-512 (THINC_ISA can hold it to AVX2).
@@ -395,6 +427,12 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                 const float* b_panel = b_block + j * kc;
                 const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
                 index_t left = std::min(c1, nc) - j;  // columns of this range still to do
+                if (strip_panels) {
+                    index_t first = j / NR;
+                    index_t panels = (wide && left > NR) ? 2 : 1;
+                    pack_b_block(g, j0, k0, kc, first, first + panels, strip_panels);
+                    b_panel = strip_panels;
+                }
                 if (wide && left > NR) {
                     index_t n = std::min(2 * NR, left);
                     bool in_place = direct_b && n == 2 * NR;
@@ -434,35 +472,42 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
     }
 }
 
+// Panels [p0, p1) of the column block at j0, k [k0, k0+kc) (one k-block),
+// panel p at out + (p - p0) * NR * kc.
+inline void pack_b_block(const Operands& g, index_t j0, index_t k0, index_t kc, index_t p0, index_t p1,
+                         float* out) {
+    index_t p = p0;
+    if (!g.trans_b) {
+        // Full panels are filled a row of B at a time: reads go in address
+        // order, which the prefetcher follows (panel by panel, each row was a
+        // separate cache line), 16 floats to each panel.
+        index_t full_end = std::min(p1, (g.N - j0) / NR);
+        if (full_end > p0) {
+            const float* source = g.B + k0 * g.ldb + j0;
+            for (index_t k = 0; k < kc; ++k, source += g.ldb) {
+                for (index_t x = p0 * NR; x < full_end * NR; x += 16)
+                    _mm_prefetch(reinterpret_cast<const char*>(source + PACK_AHEAD * g.ldb + x), _MM_HINT_T0);
+                float* target = out + k * NR;
+                for (index_t q = p0; q < full_end; ++q) {
+                    float* panel = target + (q - p0) * NR * kc;
+                    _mm256_storeu_ps(panel, _mm256_loadu_ps(source + q * NR));
+                    _mm256_storeu_ps(panel + 8, _mm256_loadu_ps(source + q * NR + 8));
+                }
+            }
+            p = full_end;
+        }
+    }
+    for (; p < p1; ++p) pack_b_panel(g, k0, kc, j0 + p * NR, out + (p - p0) * NR * kc);
+}
+
+// Panels [p0, p1) of every k-block of the column block at j0 (nc columns):
+// k-block k0 starts at out + k0 * nc_padded, its panel p p * NR * kc further.
 inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_t p1, float* out) {
-    // Panels [p0, p1) of every k-block of the column block.
     index_t kc_max = k_block(g.K);
     index_t nc_padded = (nc + NR - 1) / NR * NR;
     for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
         index_t kc = std::min(kc_max, g.K - k0);
-        float* block = out + k0 * nc_padded;
-        index_t p = p0;
-        if (!g.trans_b) {
-            // Full panels are filled a row of B at a time: reads go in
-            // address order, which the prefetcher follows (panel by panel,
-            // each row was a separate cache line), 16 floats to each panel.
-            index_t full_end = std::min(p1, (g.N - j0) / NR);
-            if (full_end > p0) {
-                const float* source = g.B + k0 * g.ldb + j0;
-                for (index_t k = 0; k < kc; ++k, source += g.ldb) {
-                    for (index_t x = p0 * NR; x < full_end * NR; x += 16)
-                        _mm_prefetch(reinterpret_cast<const char*>(source + PACK_AHEAD * g.ldb + x),
-                                     _MM_HINT_T0);
-                    float* target = block + k * NR;
-                    for (index_t q = p0; q < full_end; ++q) {
-                        _mm256_store_ps(target + q * NR * kc, _mm256_loadu_ps(source + q * NR));
-                        _mm256_store_ps(target + q * NR * kc + 8, _mm256_loadu_ps(source + q * NR + 8));
-                    }
-                }
-                p = full_end;
-            }
-        }
-        for (; p < p1; ++p) pack_b_panel(g, k0, kc, j0 + p * NR, block + p * NR * kc);
+        pack_b_block(g, j0, k0, kc, p0, p1, out + k0 * nc_padded + p0 * NR * kc);
     }
 }
 
@@ -566,15 +611,29 @@ inline index_t first_packed_panel(bool direct_b, index_t first, index_t n_panels
     return direct_b ? std::max(first, n_panels - 2) : first;
 }
 
+// Whether op(B) is packed a strip at a time, each strip's panels just before
+// its tiles run (compute_block's strip_panels), instead of a column block at a
+// time: where op(A) is one block of rows, every panel meets all its rows
+// right after it is packed, so the panels can stay in L1 instead of going to
+// L2 or memory and back (a 48 x 384 @ 384 x 1024 product: 360 -> 280 us).
+// Shallow products walk C a row of tiles at a time, which would repack.
+inline bool packs_per_strip(const Operands& g, bool direct_b) {
+    return !direct_b && g.M <= MC && k_block(g.K) > SHALLOW_K;
+}
+// Room for the two panels of one k-block that a strip packs.
+constexpr index_t STRIP_FLOATS = 2 * NR * KC_MAX;
+
 // The one-thread product: pack each column block of op(B), then run every row
-// block of op(A) against it.
+// block of op(A) against it (or, with strip_panels, let compute_block pack
+// a strip at a time there).
 inline void serial_product(const Operands& g, index_t nc_max, float* packed_b, float* packed_a,
-                           bool direct_b = false) {
+                           bool direct_b = false, float* strip_panels = nullptr) {
     for (index_t j0 = 0; j0 < g.N; j0 += nc_max) {
         index_t nc = std::min(nc_max, g.N - j0);
         index_t n_panels = (nc + NR - 1) / NR;
-        pack_b(g, j0, nc, first_packed_panel(direct_b, 0, n_panels), n_panels, packed_b);
-        compute_block(g, packed_b, j0, nc, 0, g.M, 0, nc, row_block(g.M, 1), packed_a, direct_b);
+        if (!strip_panels) pack_b(g, j0, nc, first_packed_panel(direct_b, 0, n_panels), n_panels, packed_b);
+        compute_block(g, packed_b, j0, nc, 0, g.M, 0, nc, row_block(g.M, 1), packed_a, direct_b,
+                      strip_panels);
     }
 }
 
@@ -606,7 +665,9 @@ inline bool sgemm_split_k(const Operands& g, bool parallel) {
         }
         int slot = scratch.acquire();
         float* buffers = scratch.get(slot);
-        serial_product(part, nc_max, buffers, buffers + packed_b_floats);
+        // The packed op(B) room holds a strip's two panels as well.
+        float* strip_panels = packs_per_strip(part, false) ? buffers : nullptr;
+        serial_product(part, nc_max, buffers, buffers + packed_b_floats, false, strip_panels);
         scratch.release(slot);
     };
     if (parallel) {
@@ -677,12 +738,16 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     index_t padded_columns = (std::min(nc_max, g.N) + NR - 1) / NR * NR;
     bool own_b = parallel && split_rows && !direct_b && nc_max >= g.N && g.K * padded_columns <= OWN_B_FLOATS;
     index_t own_b_floats = own_b ? (g.K * padded_columns + 15) / 16 * 16 : 0;
-    Buffer packed_b = own_b ? Buffer() : allocate(g.K * nc_max);
-    ScratchSlots scratch(static_cast<int>(threads), own_b_floats + MC * kc);
-    if ((!own_b && !packed_b) || !scratch.ok()) return false;
+    // The one-thread product and the column split pack op(B) a strip at a
+    // time where they can, each chunk into its own slot, after its packed A.
+    bool per_strip = packs_per_strip(g, direct_b) && !(parallel && split_rows);
+    Buffer packed_b = (own_b || per_strip) ? Buffer() : allocate(g.K * nc_max);
+    ScratchSlots scratch(static_cast<int>(threads), own_b_floats + MC * kc + (per_strip ? STRIP_FLOATS : 0));
+    if ((!own_b && !per_strip && !packed_b) || !scratch.ok()) return false;
     float* b = packed_b.get();
     if (!parallel) {
-        serial_product(g, nc_max, b, scratch.get(0), direct_b);
+        float* packed_a = scratch.get(0);
+        serial_product(g, nc_max, b, packed_a, direct_b, per_strip ? packed_a + MC * kc : nullptr);
         return true;
     }
     for (index_t j0 = 0; j0 < g.N; j0 += nc_max) {
@@ -714,14 +779,16 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
                 scratch.release(slot);
             });
         } else {
-            // Each chunk packs the panels it multiplies, so they never leave its core.
+            // Each chunk packs the panels it multiplies (up front, or a strip at
+            // a time with per_strip), so they never leave its core.
             index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
             thinc_parallel::parallel_for(n_panels, grain, 1, [&](index_t begin, index_t end) {
                 index_t first = first_packed_panel(direct_b, begin, n_panels);
-                if (first < end) pack_b(g, j0, nc, first, end, b);
+                if (!per_strip && first < end) pack_b(g, j0, nc, first, end, b);
                 int slot = scratch.acquire();
+                float* packed_a = scratch.get(slot);
                 compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), row_block(g.M, 1),
-                              scratch.get(slot), direct_b);
+                              packed_a, direct_b, per_strip ? packed_a + MC * kc : nullptr);
                 scratch.release(slot);
             });
         }

@@ -35,9 +35,15 @@ constexpr index_t MAX_ROWS = 32;
 // when B is larger than three quarters of this core's L2 (max_b_floats):
 // every group of six rows reads all of B again, from L3 then (on a 2 MB L2,
 // 24 rows x 1024 x 512 ran 1.1x slower than packing, 32 x 1024 x 384 1.4x
-// faster). With op(B) = B^T the dot products won at every size timed
-// (packing B^T costs a transpose).
+// faster). With op(B) = B^T the dot products win for up to 8 rows, for
+// fewer than 64 columns (the packed kernel's partial panels), and for up to 12
+// rows at depth 256 or more; past that the packed kernel's transposing pack
+// pays (one thread, 16 x 1152 x 96: 44 -> 31 us; 12 x 1024 x 384: level).
 constexpr index_t MAX_MACS = index_t(1) << 22;
+constexpr index_t DOT_ROWS = 8;
+constexpr index_t DOT_NARROW_COLUMNS = 64;
+constexpr index_t DOT_DEEP_ROWS = 12;
+constexpr index_t DOT_DEEP_K = 256;
 inline index_t max_b_floats() {
     static const index_t floats = [] {
         long l2 = 0;
@@ -54,7 +60,8 @@ inline index_t max_b_floats() {
 // routing in cblas.pyx, which must not hand others to thinc_gemm::sgemm.
 inline bool takes(index_t M, index_t N, index_t K, bool trans_b) {
     if (M < 1 || M > MAX_ROWS || N < 1 || K < 1) return false;
-    return trans_b || M * N * K <= MAX_MACS || N * K <= max_b_floats();
+    if (trans_b) return M <= DOT_ROWS || N < DOT_NARROW_COLUMNS || (M <= DOT_DEEP_ROWS && K >= DOT_DEEP_K);
+    return M * N * K <= MAX_MACS || N * K <= max_b_floats();
 }
 // Rows of op(A) handled together by the dot-product kernel (op(B) = B^T).
 constexpr int ROW_GROUP = 4;

@@ -128,6 +128,23 @@ def test_shallow_products(vector_level, shape, trans_a, trans_b):
     check(*shape, trans_a, trans_b, alpha=0.5, beta=0.0 if shape[2] % 2 else 1.5, pad=shape[0] % 4)
 
 
+# op(A) of one 144-row block packs op(B) a strip at a time, just before the
+# strip's tiles (thinc_gemm.hh, packs_per_strip): rows around the tile and the
+# block's limit, widths around the 16/32-column strips and the few-rows limit
+# for op(B) = B^T (64 columns), depths past SHALLOW_K, one and two k-blocks
+# (and op(B) = B^T packed by 8 x 8 transposes, with a remainder of k).
+STRIP_SHAPES = list(itertools.product([13, 33, 97, 144], [17, 40, 64, 1029], [17, 100, 289]))
+
+
+@pytest.mark.parametrize("shape", STRIP_SHAPES)
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_one_block_products_pack_by_strip(vector_level, shape, trans_a, trans_b):
+    M, N, K = shape
+    check(
+        M, N, K, trans_a, trans_b, alpha=0.5, beta=0.0 if N % 2 else 1.5, pad=K % 3, seed=M + N + K
+    )
+
+
 @pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.0), (2.0, 0.25)])
 @pytest.mark.parametrize("shape", [(7, 19, 5), (150, 70, 300), (64, 300, 200)])
 def test_alpha_beta(own_kernel, alpha, beta, shape):
@@ -193,6 +210,9 @@ def test_threads_split_bit_identical_to_one_thread(own_kernel):
         ((16, 384), (384, 1024), False, False),
         ((384, 9), (2048, 384), True, True),
         ((32, 200), (200, 3000), False, False),
+        # one block of rows, columns split, op(B) packed a strip at a time
+        ((100, 384), (384, 1024), False, False),
+        ((300, 48), (1000, 300), True, True),
     ]
     for shape_a, shape_b, trans_a, trans_b in cases:
         a = rng.standard_normal(shape_a).astype("float32")
@@ -409,6 +429,8 @@ AFFINE_SHAPES = [
     (385, 70, 5),
     (9, 5, 0),
     (7, 17, 1153),
+    (40, 100, 289),
+    (144, 1029, 100),
 ]
 
 
@@ -485,10 +507,11 @@ def test_few_row_products_alpha_beta_and_strides(vector_level, alpha, beta, tran
         check(M, N, K, trans_a, trans_b, alpha=alpha, beta=beta, pad=3)
 
 
-# Few rows with more than 4M multiply-adds: op(B) = B^T at any size, op(B) = B
-# while B fits three quarters of L2 (thinc_gemm_few_rows::takes); B's rows
-# 1024 floats apart (the parser's dX), fetched ahead by the kernel.
-LARGE_FEW_ROWS = [(16, 1024, 384), (32, 1000, 300), (9, 2048, 300), (31, 4099, 40)]
+# Few rows with more than 4M multiply-adds: op(B) = B while B fits three
+# quarters of L2, op(B) = B^T up to 12 rows this deep (thinc_gemm_few_rows::
+# takes; the others take the packed kernel); B's rows 1024 floats apart (the
+# parser's dX), fetched ahead by the kernel.
+LARGE_FEW_ROWS = [(16, 1024, 384), (32, 1000, 300), (9, 2048, 300), (31, 4099, 40), (12, 1000, 300)]
 
 
 @pytest.mark.parametrize("M,N,K", LARGE_FEW_ROWS)
@@ -499,7 +522,13 @@ def test_few_row_products_past_the_multiply_add_limit(vector_level, M, N, K, tra
 
 
 def test_few_rows_limits():
-    assert cblas._few_rows_takes(32, 100_000, 1000, True)
+    # op(B) = B^T: up to 8 rows, fewer than 64 columns, or 12 rows 256 deep.
+    assert cblas._few_rows_takes(8, 100_000, 1000, True)
+    assert cblas._few_rows_takes(32, 63, 1000, True)
+    assert cblas._few_rows_takes(12, 1000, 256, True)
+    assert not cblas._few_rows_takes(12, 1000, 255, True)
+    assert not cblas._few_rows_takes(13, 1000, 1000, True)
+    assert not cblas._few_rows_takes(9, 64, 96, True)
     assert not cblas._few_rows_takes(33, 10, 10, True)
     assert cblas._few_rows_takes(32, 64, 2048, False)  # 4M multiply-adds
     # 2^24 floats of B: beyond any L2's three quarters.

@@ -72,6 +72,10 @@ cdef extern from "thinc_gemm_bf16.hh" namespace "thinc_gemm_bf16" nogil:
 cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
     const int64_t FEW_ROWS "thinc_gemm_few_rows::MAX_ROWS"
     const int64_t FEW_ROWS_MACS "thinc_gemm_few_rows::MAX_MACS"
+    const int64_t FEW_ROWS_DOT "thinc_gemm_few_rows::DOT_ROWS"
+    const int64_t FEW_ROWS_DOT_NARROW "thinc_gemm_few_rows::DOT_NARROW_COLUMNS"
+    const int64_t FEW_ROWS_DOT_DEEP "thinc_gemm_few_rows::DOT_DEEP_ROWS"
+    const int64_t FEW_ROWS_DOT_DEEP_K "thinc_gemm_few_rows::DOT_DEEP_K"
     int64_t few_rows_max_b "thinc_gemm_few_rows::max_b_floats"()
     bint few_rows_takes "thinc_gemm_few_rows::takes"(int64_t M, int64_t N, int64_t K, bint trans_b)
 
@@ -680,7 +684,10 @@ def _decide() -> None:
     if _few_rows_own:
         report["few_rows"] = (f"thinc's own unpacked kernel for float32 products with at most "
                               f"{FEW_ROWS} rows in op(A) (op(B) = B: {FEW_ROWS_MACS} "
-                              f"multiply-adds or {few_rows_max_b()} floats of B at most)")
+                              f"multiply-adds or {few_rows_max_b()} floats of B at most; "
+                              f"op(B) = B^T: {FEW_ROWS_DOT} rows, fewer than "
+                              f"{FEW_ROWS_DOT_NARROW} columns, or {FEW_ROWS_DOT_DEEP} rows "
+                              f"{FEW_ROWS_DOT_DEEP_K} or more deep)")
     _bf16 = precision == "bf16" and bf16_available()
     if precision == "bf16" and not _bf16:
         why = ("this CPU has no AVX-512 BF16" if not bf16_cpu()
