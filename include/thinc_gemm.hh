@@ -402,10 +402,12 @@ inline void pack_b_block(const Operands& g, index_t j0, index_t k0, index_t kc, 
 // block, columns [c0, c1) (multiples of 16 but for the block's end).
 // With `strip_panels` (room for two panels of a k-block), op(B) is not
 // packed beforehand: each strip packs its panels there just before its tiles
-// run (see packs_per_strip).
+// run (see packs_per_strip). With `a_packed`, packed_a already holds the
+// range's one row block and k-block (packed by an earlier chunk of the
+// product on the same scratch).
 inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc, index_t r0,
                           index_t r1, index_t c0, index_t c1, index_t mc_block, float* packed_a,
-                          bool direct_b, float* strip_panels = nullptr) {
+                          bool direct_b, float* strip_panels = nullptr, bool a_packed = false) {
     index_t kc_max = k_block(g.K);
     index_t nc_padded = (nc + NR - 1) / NR * NR;
     // Two panels at a time on AVX-512 (THINC_ISA can hold it to AVX2).
@@ -415,8 +417,9 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
         for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
             index_t kc = std::min(kc_max, g.K - k0);
             float beta = k0 == 0 ? g.beta : 1.0f;
-            pack_a(g, i0, mc, k0, kc, packed_a);
-            const float* b_block = packed_b + k0 * nc_padded;
+            if (!a_packed) pack_a(g, i0, mc, k0, kc, packed_a);
+            // (No packed_b at all when strips pack their own panels.)
+            const float* b_block = strip_panels ? nullptr : packed_b + k0 * nc_padded;
             // With direct_b, tiles whose columns all exist read rows of B in
             // place; only the block's last two panels were packed.
             const float* b_rows = direct_b ? g.B + k0 * g.ldb + j0 : nullptr;
@@ -424,14 +427,15 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
             // at j; returns the columns it covered (32 on AVX-512 while more
             // than 16 remain, else 16 or what is left).
             auto strip = [&](index_t j, index_t i_begin, index_t i_end) -> index_t {
-                const float* b_panel = b_block + j * kc;
                 const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
                 index_t left = std::min(c1, nc) - j;  // columns of this range still to do
+                const float* b_panel = strip_panels;
                 if (strip_panels) {
                     index_t first = j / NR;
                     index_t panels = (wide && left > NR) ? 2 : 1;
                     pack_b_block(g, j0, k0, kc, first, first + panels, strip_panels);
-                    b_panel = strip_panels;
+                } else {
+                    b_panel = b_block + j * kc;
                 }
                 if (wide && left > NR) {
                     index_t n = std::min(2 * NR, left);
@@ -529,6 +533,7 @@ class ScratchSlots {
     ScratchSlots(int n_slots, index_t floats_each) : n_slots_(n_slots), floats_each_(floats_each + 16) {
         storage_ = allocate(static_cast<index_t>(n_slots) * floats_each_);
         for (auto& column : packed_columns_) column = -1;
+        for (auto& held : holds_a_) held = false;
     }
     bool ok() const { return static_cast<bool>(storage_); }
     int acquire() {
@@ -549,6 +554,9 @@ class ScratchSlots {
     // The first column of op(B) whose block the slot's own copy holds (-1:
     // none yet); read and written only by the slot's holder.
     index_t& packed_columns(int slot) { return packed_columns_[slot]; }
+    // Whether the slot's packed A holds all of op(A) (one row block, one
+    // k-block), for the next chunk of a column split that gets the slot.
+    bool& holds_a(int slot) { return holds_a_[slot]; }
 
   private:
     int n_slots_;
@@ -556,6 +564,7 @@ class ScratchSlots {
     Buffer storage_;
     std::atomic<uint32_t> used_{0};
     index_t packed_columns_[thinc_parallel::MAX_THREADS];
+    bool holds_a_[thinc_parallel::MAX_THREADS];
 };
 
 // Rows per block of packed A: at most MC, a multiple of MR, and blocks of
@@ -780,15 +789,25 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
             });
         } else {
             // Each chunk packs the panels it multiplies (up front, or a strip at
-            // a time with per_strip), so they never leave its core.
+            // a time with per_strip), so they never leave its core. All of
+            // op(A) is packed by the first chunk on each slot where it is one
+            // k-block: the next chunks there reuse it (8 chunks each packing
+            // a 100 x 288 op(A) took a third of the product's time).
+            // On AVX-512 chunks hold whole pairs of panels: a chunk's odd
+            // panel would run on the 6x16 tile at half the width (100 x 288 @
+            // 288 x 288^T in chunks of 2 or 3 panels spent 40% of its time there).
             index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
-            thinc_parallel::parallel_for(n_panels, grain, 1, [&](index_t begin, index_t end) {
+            index_t pair = thinc_isa::active() >= thinc_isa::AVX512 ? 2 : 1;
+            bool one_k_block = kc >= g.K;
+            thinc_parallel::parallel_for(n_panels, grain, pair, [&](index_t begin, index_t end) {
                 index_t first = first_packed_panel(direct_b, begin, n_panels);
                 if (!per_strip && first < end) pack_b(g, j0, nc, first, end, b);
                 int slot = scratch.acquire();
                 float* packed_a = scratch.get(slot);
+                bool reuse_a = one_k_block && scratch.holds_a(slot);
                 compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), row_block(g.M, 1),
-                              packed_a, direct_b, per_strip ? packed_a + MC * kc : nullptr);
+                              packed_a, direct_b, per_strip ? packed_a + MC * kc : nullptr, reuse_a);
+                scratch.holds_a(slot) = one_k_block;
                 scratch.release(slot);
             });
         }
