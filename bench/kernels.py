@@ -62,6 +62,10 @@ CASES_SOURCE = textwrap.dedent(
         # d(state features) = dY @ W (W's rows 4 KB apart), and dW = dY^T @ features.
         "gemm parser step dX 16x384@384x1024": ((16, 384), (384, 1024), False, False),
         "gemm parser step dW 384x16@16x1024": ((16, 384), (16, 1024), True, False),
+        # The same dX later in training, 48 states (one block of rows: B packed a strip at a
+        # time), and tok2vec's forward over a batch of 100 tokens.
+        "gemm parser step dX 48x384@384x1024": ((48, 384), (384, 1024), False, False),
+        "gemm tok2vec 100 rows": ((100, 3 * WIDTH), (WIDTH * PIECES, 3 * WIDTH), False, True),
     }
 
     def make_case(name, ops):
@@ -185,6 +189,8 @@ KERNELS = [
     "gemm parser 256x96@96x288",
     "gemm parser step dX 16x384@384x1024",
     "gemm parser step dW 384x16@16x1024",
+    "gemm parser step dX 48x384@384x1024",
+    "gemm tok2vec 100 rows",
     "affine",
     "relu",
     "backprop_relu",
@@ -308,16 +314,11 @@ def torch_case(name: str, shared: Dict[str, object]) -> Optional[Callable[[], ob
     X, dY = t(n, width), t(n, width)
     if "X" in shared:
         X, dY = torch.from_numpy(shared["X"]), torch.from_numpy(shared["dY"])
-    products = {
-        "gemm 1024^2": lambda a, b: torch.mm(a, b),
-        "gemm tok2vec": lambda a, w: torch.mm(a, w.T),
-        "gemm tok2vec dW": lambda d, a: torch.mm(d.T, a),
-        "gemm parser 64x64@64x2000": lambda a, b: torch.mm(a, b),
-        "gemm parser 256x96@96x288": lambda a, b: torch.mm(a, b),
-        "gemm parser step dX 16x384@384x1024": lambda a, b: torch.mm(a, b),
-        "gemm parser step dW 384x16@16x1024": lambda d, a: torch.mm(d.T, a),
-        "affine": lambda a, w, b: torch.addmm(b, a, w.T),
-    }
+    products: Dict[str, Callable] = {"affine": lambda a, w, b: torch.addmm(b, a, w.T)}
+    for product, (_, _, trans1, trans2) in namespace["PRODUCTS"].items():
+        products[product] = lambda a, b, t1=trans1, t2=trans2: torch.mm(
+            a.T if t1 else a, b.T if t2 else b
+        )
     if name in products and "gemm" in shared:
         operands = [torch.from_numpy(array) for array in shared["gemm"]]
         return lambda: products[name](*operands)
@@ -399,16 +400,19 @@ def calibrate(function: Callable[[], object], target: float = 0.02) -> int:
     return max(1, min(2000, int(target / once)))
 
 
-# Flops of each case's gemm, for its share of the peak.
-GEMM_FLOPS = {
-    "gemm 1024^2": 2 * 1024**3,
-    "gemm tok2vec": 2 * 4000 * 288 * 288,
-    "gemm tok2vec dW": 2 * 288 * 4000 * 288,
-    "gemm parser 64x64@64x2000": 2 * 64 * 64 * 2000,
-    "gemm parser 256x96@96x288": 2 * 256 * 96 * 288,
-    "gemm parser step dX 16x384@384x1024": 2 * 16 * 384 * 1024,
-    "gemm parser step dW 384x16@16x1024": 2 * 384 * 16 * 1024,
-}
+def gemm_flops() -> Dict[str, int]:
+    """Flops of each gemm case (2 M N K), for its GFLOP/s and share of the peak."""
+    namespace: Dict[str, object] = {}
+    exec(CASES_SOURCE, namespace)
+    flops = {}
+    for name, (first, second, trans1, trans2) in namespace["PRODUCTS"].items():
+        rows, depth = (first[1], first[0]) if trans1 else first
+        columns = second[0] if trans2 else second[1]
+        flops[name] = 2 * rows * depth * columns
+    return flops
+
+
+GEMM_FLOPS = gemm_flops()
 
 
 def available_cpus() -> int:
