@@ -174,16 +174,26 @@ inline void pack_a(const Operands& g, index_t i0, index_t mc, index_t k0, index_
     if (g.trans_a) {
         // op(A) rows are columns of A. Walking A a row at a time keeps reads
         // in address order, which the prefetcher follows; each row deals 6
-        // adjacent floats to every panel, one 16- and one 8-byte move
-        // (masked moves are slow on AMD).
+        // adjacent floats to every panel as one 8-float move (masked moves
+        // are slow on AMD): its last 2 floats land in the panel's slot for
+        // the next k, written over next row. The block's last row has no
+        // next row to mend it (nor, for the last panel, in-bounds floats past
+        // the 6 it needs), so it moves exactly 6 (a 16- and an 8-byte move).
         const float* source = g.A + k0 * g.lda + i0;
         for (index_t k = 0; k < kc; ++k, source += g.lda) {
             // The rows are far apart (lda) and each is read once: fetch ahead.
             for (index_t x = 0; x < mc; x += 16)
                 _mm_prefetch(reinterpret_cast<const char*>(source + PACK_AHEAD * g.lda + x), _MM_HINT_T0);
             float* target = out + k * MR;
-            for (index_t p = 0; p < full; ++p)
-                std::memcpy(target + p * MR * kc, source + p * MR, MR * sizeof(float));
+            if (k + 1 < kc) {
+                // Reading 8 floats from the last panel's 6 reaches at most 2
+                // floats into the next row of A, which exists.
+                for (index_t p = 0; p < full; ++p)
+                    _mm256_storeu_ps(target + p * MR * kc, _mm256_loadu_ps(source + p * MR));
+            } else {
+                for (index_t p = 0; p < full; ++p)
+                    std::memcpy(target + p * MR * kc, source + p * MR, MR * sizeof(float));
+            }
         }
     } else {
         for (index_t p = 0; p < full; ++p)
