@@ -36,7 +36,7 @@ constexpr index_t MR = 6;
 constexpr index_t NR = 16;
 // A k-block of one B panel (KC x 16 floats, at most 20 KB) stays in L1 while
 // it meets every A panel of a row block; a row block of packed A
-// (MC x KC, at most 180 KB) stays in L2.
+// (block_rows() x KC) stays in L2.
 #ifndef THINC_GEMM_KC_MAX
 #define THINC_GEMM_KC_MAX 288
 #endif
@@ -44,7 +44,21 @@ constexpr index_t NR = 16;
 #define THINC_GEMM_MC 144
 #endif
 constexpr index_t KC_MAX = THINC_GEMM_KC_MAX;
-constexpr index_t MC = THINC_GEMM_MC;  // a multiple of MR
+// Rows of a block of packed A, multiples of MR: MC at least, MC_MAX at most.
+constexpr index_t MC = THINC_GEMM_MC;
+constexpr index_t MC_MAX = 288;
+
+// As many rows as keep a block of packed A (rows x KC_MAX floats) within a
+// quarter of the core's L2, between MC and MC_MAX: 288 on a 2 MB L2, 222 on
+// 1 MB, 144 on 512 KB. Fewer, longer blocks stream op(B) fewer times (one
+// thread, 2 MB L2: 1024^2 +4%, a 288 x 288 x 4000 weight gradient +4-10%).
+inline index_t block_rows() {
+    static const index_t rows = [] {
+        index_t fit = thinc_gemm_few_rows::l2_bytes() / 4 / (KC_MAX * index_t(sizeof(float))) / MR * MR;
+        return std::max(MC, std::min(MC_MAX, fit));
+    }();
+    return rows;
+}
 // Columns packed per pass: bounds the packed copy of op(B) to ~8 MB (L3).
 constexpr index_t PACKED_B_FLOATS = index_t(2) << 20;
 // Source rows that packing fetches ahead of the row it copies.
@@ -577,11 +591,13 @@ class ScratchSlots {
     bool holds_a_[thinc_parallel::MAX_THREADS];
 };
 
-// Rows per block of packed A: at most MC, a multiple of MR, and blocks of
-// equal size, so no block is a sliver that streams all of op(B) for one row
-// of tiles, and a parallel product has a block count the threads share evenly.
+// Rows per block of packed A: at most block_rows(), a multiple of MR, and
+// blocks of equal size, so no block is a sliver that streams all of op(B) for
+// one row of tiles, and a parallel product has a block count the threads
+// share evenly.
 inline index_t row_block(index_t M, index_t threads) {
-    index_t n_blocks = (M + MC - 1) / MC;
+    index_t most = block_rows();
+    index_t n_blocks = (M + most - 1) / most;
     if (threads > 1 && n_blocks > 1) {
         // The pool cuts the blocks into at most CHUNKS_PER_THREAD chunks per
         // thread; a block count that divides evenly gives chunks of equal work.
@@ -590,14 +606,15 @@ inline index_t row_block(index_t M, index_t threads) {
         n_blocks = (n_blocks + multiple - 1) / multiple * multiple;
     }
     index_t rows = (M + n_blocks - 1) / n_blocks;
-    return std::min(MC, (rows + MR - 1) / MR * MR);
+    return std::min(most, (rows + MR - 1) / MR * MR);
 }
 
 // Deep products with a small C (a weight gradient: d.T @ X over a batch) have
 // too few row blocks to share well, so K is cut instead: part 0 accumulates
 // into C itself, each other part into its own buffer, and the buffers are
 // added in part order at the end. The parts depend on the shape alone, never
-// on the thread count, so one thread and many give bit-identical results.
+// on the thread count (nor on the L2 size: the limit is MC, not
+// block_rows()), so one thread and many give bit-identical results.
 constexpr index_t SPLIT_K_PARTS = 4;
 constexpr index_t SPLIT_K_MAX_C = index_t(1) << 18;  // floats of C
 
@@ -637,7 +654,7 @@ inline index_t first_packed_panel(bool direct_b, index_t first, index_t n_panels
 // L2 or memory and back (a 48 x 384 @ 384 x 1024 product: 360 -> 280 us).
 // Shallow products walk C a row of tiles at a time, which would repack.
 inline bool packs_per_strip(const Operands& g, bool direct_b) {
-    return !direct_b && g.M <= MC && k_block(g.K) > SHALLOW_K;
+    return !direct_b && g.M <= block_rows() && k_block(g.K) > SHALLOW_K;
 }
 // Room for the two panels of one k-block that a strip packs.
 constexpr index_t STRIP_FLOATS = 2 * NR * KC_MAX;
@@ -665,7 +682,7 @@ inline bool sgemm_split_k(const Operands& g, bool parallel) {
     Buffer partials = allocate((SPLIT_K_PARTS - 1) * c_floats);
     int n_slots = parallel ? thinc_parallel::num_threads() : 1;
     index_t packed_b_floats = (part_k * nc_max + 15) / 16 * 16;
-    ScratchSlots scratch(n_slots, packed_b_floats + MC * kc);
+    ScratchSlots scratch(n_slots, packed_b_floats + row_block(g.M, 1) * kc);
     if (!partials || !scratch.ok()) return false;
     auto run_part = [&](index_t p) {
         index_t first, last;
@@ -749,7 +766,7 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     // one block; a shorter op(A) is packed whole by every chunk and the
     // columns are split, so each B panel still meets every row of A once it
     // is in L1.
-    bool split_rows = g.M > MC || g.M >= nc_max;
+    bool split_rows = g.M > block_rows() || g.M >= nc_max;
     // A small op(B) split by rows is packed by each thread into its own slot:
     // a few microseconds of copying from L2, where a shared copy that one
     // core wrote and the other reads moved every line between the cores
@@ -761,12 +778,15 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     // time where they can, each chunk into its own slot, after its packed A.
     bool per_strip = packs_per_strip(g, direct_b) && !(parallel && split_rows);
     Buffer packed_b = (own_b || per_strip) ? Buffer() : allocate(g.K * nc_max);
-    ScratchSlots scratch(static_cast<int>(threads), own_b_floats + MC * kc + (per_strip ? STRIP_FLOATS : 0));
+    // Packed A: a serial or column-split product's one block size, which no
+    // parallel row block exceeds.
+    index_t a_floats = row_block(g.M, 1) * kc;
+    ScratchSlots scratch(static_cast<int>(threads), own_b_floats + a_floats + (per_strip ? STRIP_FLOATS : 0));
     if ((!own_b && !per_strip && !packed_b) || !scratch.ok()) return false;
     float* b = packed_b.get();
     if (!parallel) {
         float* packed_a = scratch.get(0);
-        serial_product(g, nc_max, b, packed_a, direct_b, per_strip ? packed_a + MC * kc : nullptr);
+        serial_product(g, nc_max, b, packed_a, direct_b, per_strip ? packed_a + a_floats : nullptr);
         return true;
     }
     for (index_t j0 = 0; j0 < g.N; j0 += nc_max) {
@@ -816,7 +836,7 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
                 float* packed_a = scratch.get(slot);
                 bool reuse_a = one_k_block && scratch.holds_a(slot);
                 compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), row_block(g.M, 1),
-                              packed_a, direct_b, per_strip ? packed_a + MC * kc : nullptr, reuse_a);
+                              packed_a, direct_b, per_strip ? packed_a + a_floats : nullptr, reuse_a);
                 scratch.holds_a(slot) = one_k_block;
                 scratch.release(slot);
             });

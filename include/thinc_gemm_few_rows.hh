@@ -44,16 +44,20 @@ constexpr index_t DOT_ROWS = 8;
 constexpr index_t DOT_NARROW_COLUMNS = 64;
 constexpr index_t DOT_DEEP_ROWS = 12;
 constexpr index_t DOT_DEEP_K = 256;
-inline index_t max_b_floats() {
-    static const index_t floats = [] {
+// Bytes of one core's L2 as the OS reports it (1 MB where it does not: some
+// VMs, aarch64); the packed kernel sizes its blocks of A by it too.
+inline index_t l2_bytes() {
+    static const index_t bytes = [] {
         long l2 = 0;
 #if defined(_SC_LEVEL2_CACHE_SIZE)
         l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
-        if (l2 <= 0) l2 = 1L << 20;  // not reported (some VMs, aarch64): assume 1 MB
-        return static_cast<index_t>(l2) / 4 * 3 / static_cast<index_t>(sizeof(float));
+        return static_cast<index_t>(l2 > 0 ? l2 : 1L << 20);
     }();
-    return floats;
+    return bytes;
+}
+inline index_t max_b_floats() {
+    return l2_bytes() / 4 * 3 / static_cast<index_t>(sizeof(float));
 }
 
 // The products these kernels take: the one rule for sgemm below and for the

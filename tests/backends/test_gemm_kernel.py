@@ -68,10 +68,13 @@ def check(M, N, K, trans_a, trans_b, alpha=1.0, beta=0.0, pad=0, seed=0):
     numpy.testing.assert_array_equal(C_full[:, N:], padding)
 
 
-# Sizes around the 6x16 tile, the 144-row block, the 288-deep k block, and
-# products large enough to be split between threads.
+# Sizes around the 6x16 tile, the row blocks (144 to 288 rows by the L2
+# size: block_rows()), the 288-deep k block, and products large enough to be
+# split between threads.
 EDGE_SHAPES = [
     (1, 1, 1),
+    (289, 40, 300),
+    (577, 33, 290),
     (6, 16, 1),
     (5, 15, 3),
     (7, 17, 9),
@@ -117,7 +120,7 @@ def test_b_read_in_place(vector_level, shape, trans_a, pad):
 
 
 # Products at most 16 deep (thinc_gemm.hh SHALLOW_K) walk C a row of tiles at
-# a time: rows around the 6-row tile and the 144-row block, widths around the
+# a time: rows around the 6-row tile and the row blocks, widths around the
 # 16/32-column tiles, depths at and just past the limit, a 1024-float ldc.
 SHALLOW_SHAPES = list(itertools.product([33, 145, 385], [17, 47, 1024], [1, 7, 16, 17]))
 
@@ -128,12 +131,12 @@ def test_shallow_products(vector_level, shape, trans_a, trans_b):
     check(*shape, trans_a, trans_b, alpha=0.5, beta=0.0 if shape[2] % 2 else 1.5, pad=shape[0] % 4)
 
 
-# op(A) of one 144-row block packs op(B) a strip at a time, just before the
+# op(A) of one row block packs op(B) a strip at a time, just before the
 # strip's tiles (thinc_gemm.hh, packs_per_strip): rows around the tile and the
-# block's limit, widths around the 16/32-column strips and the few-rows limit
+# block's limits (144 to 288), widths around the 16/32-column strips and the few-rows limit
 # for op(B) = B^T (64 columns), depths past SHALLOW_K, one and two k-blocks
 # (and op(B) = B^T packed by 8 x 8 transposes, with a remainder of k).
-STRIP_SHAPES = list(itertools.product([13, 33, 97, 144], [17, 40, 64, 1029], [17, 100, 289]))
+STRIP_SHAPES = list(itertools.product([13, 33, 145, 288], [17, 40, 64, 1029], [17, 100, 289]))
 
 
 @pytest.mark.parametrize("shape", STRIP_SHAPES)
