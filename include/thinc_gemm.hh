@@ -592,12 +592,15 @@ class ScratchSlots {
     bool holds_a_[thinc_parallel::MAX_THREADS];
 };
 
-// Rows per block of packed A: at most block_rows(), a multiple of MR, and
-// blocks of equal size, so no block is a sliver that streams all of op(B) for
-// one row of tiles, and a parallel product has a block count the threads
-// share evenly.
+// Rows per block of packed A: a multiple of MR, and blocks of equal size, so
+// no block is a sliver that streams all of op(B) for one row of tiles, and a
+// parallel product has a block count the threads share evenly. At most
+// block_rows() on one thread; a parallel product's blocks stay at MC rows at
+// most, so that products of 145 to 288 rows still split into blocks for the
+// threads (one 256-row block left 256 x 96 @ 96 x 288 on one thread: 47 ->
+// 83 us).
 inline index_t row_block(index_t M, index_t threads) {
-    index_t most = block_rows();
+    index_t most = threads > 1 ? MC : block_rows();
     index_t n_blocks = (M + most - 1) / most;
     if (threads > 1 && n_blocks > 1) {
         // The pool cuts the blocks into at most CHUNKS_PER_THREAD chunks per
@@ -764,10 +767,11 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     bool direct_b = reads_b_in_place(g);
     index_t threads = parallel ? thinc_parallel::num_threads() : 1;
     // Rows are split, a whole row block per unit, when op(A) spans more than
-    // one block; a shorter op(A) is packed whole by every chunk and the
-    // columns are split, so each B panel still meets every row of A once it
-    // is in L1.
-    bool split_rows = g.M > block_rows() || g.M >= nc_max;
+    // one parallel block (MC rows, whatever the L2: 256 x 96 @ 96 x 288 ran
+    // 47 us so, 56 split by columns); a shorter op(A) is packed whole by
+    // every chunk and the columns are split, so each B panel still meets
+    // every row of A once it is in L1.
+    bool split_rows = g.M > MC || g.M >= nc_max;
     // A small op(B) split by rows is packed by each thread into its own slot:
     // a few microseconds of copying from L2, where a shared copy that one
     // core wrote and the other reads moved every line between the cores
@@ -779,9 +783,9 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     // time where they can, each chunk into its own slot, after its packed A.
     bool per_strip = packs_per_strip(g, direct_b) && !(parallel && split_rows);
     Buffer packed_b = (own_b || per_strip) ? Buffer() : allocate(g.K * nc_max);
-    // Packed A: a serial or column-split product's one block size, which no
-    // parallel row block exceeds.
-    index_t a_floats = row_block(g.M, 1) * kc;
+    // Packed A: the larger of a serial (or column-split) product's block and
+    // a parallel row block (never larger, as it is).
+    index_t a_floats = std::max(row_block(g.M, 1), row_block(g.M, threads)) * kc;
     ScratchSlots scratch(static_cast<int>(threads), own_b_floats + a_floats + (per_strip ? STRIP_FLOATS : 0));
     if ((!own_b && !per_strip && !packed_b) || !scratch.ok()) return false;
     float* b = packed_b.get();
