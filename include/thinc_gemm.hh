@@ -4,10 +4,12 @@
 // The classic blocked scheme: op(B) is packed once per call into 16-column
 // panels (shared, read-only, by every thread), each thread packs its own
 // 6-row panels of op(A), and a 6x16 register tile accumulates k-steps of
-// rank-1 updates (12 ymm accumulators, two FMAs per broadcast of A). Work is
-// split over rows (or columns when op(A) is short and wide) in chunks claimed
-// from the shared pool, so a thread that the host descheduled does not hold
-// the others at a barrier mid-product.
+// rank-1 updates (12 ymm accumulators, two FMAs per broadcast of A; 6x32
+// with 12 zmm on AVX-512). Where op(A) is a single block of rows, op(B) is
+// instead packed a 32-column strip at a time, right before the strip's tiles
+// (packs_per_strip). Work is split over rows (or columns when op(A) is short
+// and wide) in chunks claimed from the shared pool, so a thread that the host
+// descheduled does not hold the others at a barrier mid-product.
 #pragma once
 #include <algorithm>
 #include <atomic>
