@@ -421,8 +421,44 @@ __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"))) 
     }
 }
 
+// Panels [p0, p1) of the column block at j0, k [k0, k0+kc) (one k-block),
+// panel p at out + (p - p0) * NR * kc.
 inline void pack_b_block(const Operands& g, index_t j0, index_t k0, index_t kc, index_t p0, index_t p1,
-                         float* out);
+                         float* out) {
+    index_t p = p0;
+    if (!g.trans_b) {
+        // Full panels are filled a row of B at a time: reads go in address
+        // order, which the prefetcher follows (panel by panel, each row was a
+        // separate cache line), 16 floats to each panel.
+        index_t full_end = std::min(p1, (g.N - j0) / NR);
+        if (full_end > p0) {
+            const float* source = g.B + k0 * g.ldb + j0;
+            for (index_t k = 0; k < kc; ++k, source += g.ldb) {
+                for (index_t x = p0 * NR; x < full_end * NR; x += 16)
+                    _mm_prefetch(reinterpret_cast<const char*>(source + PACK_AHEAD * g.ldb + x), _MM_HINT_T0);
+                float* target = out + k * NR;
+                for (index_t q = p0; q < full_end; ++q) {
+                    float* panel = target + (q - p0) * NR * kc;
+                    _mm256_storeu_ps(panel, _mm256_loadu_ps(source + q * NR));
+                    _mm256_storeu_ps(panel + 8, _mm256_loadu_ps(source + q * NR + 8));
+                }
+            }
+            p = full_end;
+        }
+    }
+    for (; p < p1; ++p) pack_b_panel(g, k0, kc, j0 + p * NR, out + (p - p0) * NR * kc);
+}
+
+// Panels [p0, p1) of every k-block of the column block at j0 (nc columns):
+// k-block k0 starts at out + k0 * nc_padded, its panel p p * NR * kc further.
+inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_t p1, float* out) {
+    index_t kc_max = k_block(g.K);
+    index_t nc_padded = (nc + NR - 1) / NR * NR;
+    for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
+        index_t kc = std::min(kc_max, g.K - k0);
+        pack_b_block(g, j0, k0, kc, p0, p1, out + k0 * nc_padded + p0 * NR * kc);
+    }
+}
 
 // One pass over a column block [j0, j0+nc) of C whose op(B) is packed in
 // `packed_b` (per k-block, panels of kc x 16): rows [r0, r1) and, within the
@@ -500,45 +536,6 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                 for (index_t j = c0; j < c1;) j += strip(j, 0, mc);
             }
         }
-    }
-}
-
-// Panels [p0, p1) of the column block at j0, k [k0, k0+kc) (one k-block),
-// panel p at out + (p - p0) * NR * kc.
-inline void pack_b_block(const Operands& g, index_t j0, index_t k0, index_t kc, index_t p0, index_t p1,
-                         float* out) {
-    index_t p = p0;
-    if (!g.trans_b) {
-        // Full panels are filled a row of B at a time: reads go in address
-        // order, which the prefetcher follows (panel by panel, each row was a
-        // separate cache line), 16 floats to each panel.
-        index_t full_end = std::min(p1, (g.N - j0) / NR);
-        if (full_end > p0) {
-            const float* source = g.B + k0 * g.ldb + j0;
-            for (index_t k = 0; k < kc; ++k, source += g.ldb) {
-                for (index_t x = p0 * NR; x < full_end * NR; x += 16)
-                    _mm_prefetch(reinterpret_cast<const char*>(source + PACK_AHEAD * g.ldb + x), _MM_HINT_T0);
-                float* target = out + k * NR;
-                for (index_t q = p0; q < full_end; ++q) {
-                    float* panel = target + (q - p0) * NR * kc;
-                    _mm256_storeu_ps(panel, _mm256_loadu_ps(source + q * NR));
-                    _mm256_storeu_ps(panel + 8, _mm256_loadu_ps(source + q * NR + 8));
-                }
-            }
-            p = full_end;
-        }
-    }
-    for (; p < p1; ++p) pack_b_panel(g, k0, kc, j0 + p * NR, out + (p - p0) * NR * kc);
-}
-
-// Panels [p0, p1) of every k-block of the column block at j0 (nc columns):
-// k-block k0 starts at out + k0 * nc_padded, its panel p p * NR * kc further.
-inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_t p1, float* out) {
-    index_t kc_max = k_block(g.K);
-    index_t nc_padded = (nc + NR - 1) / NR * NR;
-    for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
-        index_t kc = std::min(kc_max, g.K - k0);
-        pack_b_block(g, j0, k0, kc, p0, p1, out + k0 * nc_padded + p0 * NR * kc);
     }
 }
 
@@ -785,9 +782,9 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     // time where they can, each chunk into its own slot, after its packed A.
     bool per_strip = packs_per_strip(g, direct_b) && !(parallel && split_rows);
     Buffer packed_b = (own_b || per_strip) ? Buffer() : allocate(g.K * nc_max);
-    // Packed A: the larger of a serial (or column-split) product's block and
-    // a parallel row block (never larger, as it is).
-    index_t a_floats = std::max(row_block(g.M, 1), row_block(g.M, threads)) * kc;
+    // Packed A: a serial (or column-split) product's block; a parallel row
+    // block is never larger (at most MC rows, and at least as many blocks).
+    index_t a_floats = row_block(g.M, 1) * kc;
     ScratchSlots scratch(static_cast<int>(threads), own_b_floats + a_floats + (per_strip ? STRIP_FLOATS : 0));
     if ((!own_b && !per_strip && !packed_b) || !scratch.ok()) return false;
     float* b = packed_b.get();
