@@ -465,12 +465,14 @@ inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_
 // block, columns [c0, c1) (multiples of 16 but for the block's end).
 // With `strip_panels` (room for two panels of a k-block), op(B) is not
 // packed beforehand: each strip packs its panels there just before its tiles
-// run (see packs_per_strip). With `a_packed`, packed_a already holds the
-// range's one row block and k-block (packed by an earlier chunk of the
-// product on the same scratch).
+// run (see packs_per_strip). With `whole_a`, the range is one row block and
+// packed_a has room for all its k-blocks, each at k0 x (rows rounded up to
+// MR); with `a_packed` as well, they are already there (packed by an earlier
+// chunk of the product on the same scratch).
 inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc, index_t r0,
                           index_t r1, index_t c0, index_t c1, index_t mc_block, float* packed_a,
-                          bool direct_b, float* strip_panels = nullptr, bool a_packed = false) {
+                          bool direct_b, float* strip_panels = nullptr, bool whole_a = false,
+                          bool a_packed = false) {
     index_t kc_max = k_block(g.K);
     index_t nc_padded = (nc + NR - 1) / NR * NR;
     // Two panels at a time on AVX-512 (THINC_ISA can hold it to AVX2).
@@ -480,7 +482,8 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
         for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
             index_t kc = std::min(kc_max, g.K - k0);
             float beta = k0 == 0 ? g.beta : 1.0f;
-            if (!a_packed) pack_a(g, i0, mc, k0, kc, packed_a);
+            float* a_block = whole_a ? packed_a + k0 * ((mc + MR - 1) / MR * MR) : packed_a;
+            if (!(whole_a && a_packed)) pack_a(g, i0, mc, k0, kc, a_block);
             // (No packed_b at all when strips pack their own panels.)
             const float* b_block = strip_panels ? nullptr : packed_b + k0 * nc_padded;
             // With direct_b, tiles whose columns all exist read rows of B in
@@ -500,6 +503,24 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                 } else {
                     b_panel = b_block + j * kc;
                 }
+                // Rows of op(B) = B lie ldb apart, each in its own page, where
+                // the hardware prefetcher does not follow: while this strip's
+                // tiles run, fetch the next strip's lines into L2, a share of
+                // its rows before each tile.
+                index_t next = j + ((wide && left > NR) ? 2 * NR : NR);
+                index_t next_columns =
+                    strip_panels && !g.trans_b ? std::min(2 * NR, std::min(c1, nc) - next) : 0;
+                index_t share = next_columns > 0 ? (kc * MR + (i_end - i_begin) - 1) / (i_end - i_begin) : 0;
+                auto fetch_ahead = [&](index_t i) {
+                    if (next_columns <= 0) return;
+                    index_t k_begin = (i - i_begin) / MR * share;
+                    index_t k_end = std::min(kc, k_begin + share);
+                    const float* row = g.B + (k0 + k_begin) * g.ldb + j0 + next;
+                    for (index_t k = k_begin; k < k_end; ++k, row += g.ldb) {
+                        _mm_prefetch(reinterpret_cast<const char*>(row), _MM_HINT_T1);
+                        _mm_prefetch(reinterpret_cast<const char*>(row + next_columns - 1), _MM_HINT_T1);
+                    }
+                };
                 if (wide && left > NR) {
                     index_t n = std::min(2 * NR, left);
                     bool in_place = direct_b && n == 2 * NR;
@@ -507,7 +528,8 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                     const float* b_right = in_place ? b_rows + j + NR : b_panel + NR * kc;
                     index_t step = in_place ? g.ldb : NR;
                     for (index_t i = i_begin; i < i_end; i += MR) {
-                        micro_kernel_wide(kc, packed_a + i * kc, b_left, b_right, step,
+                        fetch_ahead(i);
+                        micro_kernel_wide(kc, a_block + i * kc, b_left, b_right, step,
                                           g.C + (i0 + i) * g.ldc + j0 + j, g.ldc, g.alpha, beta,
                                           std::min(MR, mc - i), n, bias);
                     }
@@ -518,7 +540,8 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                 const float* b = in_place ? b_rows + j : b_panel;
                 index_t step = in_place ? g.ldb : NR;
                 for (index_t i = i_begin; i < i_end; i += MR) {
-                    micro_kernel(kc, packed_a + i * kc, b, step, g.C + (i0 + i) * g.ldc + j0 + j, g.ldc,
+                    fetch_ahead(i);
+                    micro_kernel(kc, a_block + i * kc, b, step, g.C + (i0 + i) * g.ldc + j0 + j, g.ldc,
                                  g.alpha, beta, std::min(MR, mc - i), n, bias);
                 }
                 return NR;
@@ -661,6 +684,9 @@ inline bool packs_per_strip(const Operands& g, bool direct_b) {
 }
 // Room for the two panels of one k-block that a strip packs.
 constexpr index_t STRIP_FLOATS = 2 * NR * KC_MAX;
+// The most floats of op(A) a column split packs whole per slot (all its
+// k-blocks): as much as one full block of packed A, 288 x 288.
+constexpr index_t WHOLE_A_MAX_FLOATS = MC_MAX * KC_MAX;
 
 // The one-thread product: pack each column block of op(B), then run every row
 // block of op(A) against it (or, with strip_panels, let compute_block pack
@@ -784,7 +810,13 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     Buffer packed_b = (own_b || per_strip) ? Buffer() : allocate(g.K * nc_max);
     // Packed A: a serial (or column-split) product's block; a parallel row
     // block is never larger (at most MC rows, and at least as many blocks).
+    // A column split packs op(A) whole, every k-block, where it is small:
+    // each slot packs it once and its later chunks reuse it (8 chunks each
+    // packing a 48 x 384 op(A) again: see whole_a_floats).
     index_t a_floats = row_block(g.M, 1) * kc;
+    index_t whole_a_floats = (g.M + MR - 1) / MR * MR * g.K;
+    bool whole_a = parallel && !split_rows && whole_a_floats <= WHOLE_A_MAX_FLOATS;
+    if (whole_a) a_floats = std::max(a_floats, whole_a_floats);
     ScratchSlots scratch(static_cast<int>(threads), own_b_floats + a_floats + (per_strip ? STRIP_FLOATS : 0));
     if ((!own_b && !per_strip && !packed_b) || !scratch.ok()) return false;
     float* b = packed_b.get();
@@ -832,16 +864,16 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
             // 288 x 288^T in chunks of 2 or 3 panels spent 40% of its time there).
             index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
             index_t pair = thinc_isa::active() >= thinc_isa::AVX512 ? 2 : 1;
-            bool one_k_block = kc >= g.K;
             thinc_parallel::parallel_for(n_panels, grain, pair, [&](index_t begin, index_t end) {
                 index_t first = first_packed_panel(direct_b, begin, n_panels);
                 if (!per_strip && first < end) pack_b(g, j0, nc, first, end, b);
                 int slot = scratch.acquire();
                 float* packed_a = scratch.get(slot);
-                bool reuse_a = one_k_block && scratch.holds_a(slot);
+                bool reuse_a = whole_a && scratch.holds_a(slot);
                 compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), row_block(g.M, 1),
-                              packed_a, direct_b, per_strip ? packed_a + a_floats : nullptr, reuse_a);
-                scratch.holds_a(slot) = one_k_block;
+                              packed_a, direct_b, per_strip ? packed_a + a_floats : nullptr, whole_a,
+                              reuse_a);
+                scratch.holds_a(slot) = whole_a;
                 scratch.release(slot);
             });
         }
@@ -899,6 +931,16 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
         return true;
     Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
     return sgemm_avx2(g, allow_threads);
+}
+
+// The packed kernel alone, whatever the few-rows rule says: for the tests,
+// which check it on every shape at every level.
+inline bool packed_sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
+                         const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
+                         index_t ldc) {
+    if (M <= 0 || N <= 0 || K <= 0 || !available()) return false;
+    Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr};
+    return sgemm_avx2(g, true);
 }
 
 // The same product, never split over the pool: for small products between

@@ -30,20 +30,39 @@ typedef int64_t index_t;
 // At most this many rows of op(A) take these kernels: timed on tok2vec- and
 // parser-shaped products (K 64-1024, N 120-4096), they beat blis and the
 // packed kernel up to 32 rows, and the packed kernel's panel reuse wins beyond.
+// At the AVX2 level the packed kernel's 6x16 tile catches up sooner: op(B) = B
+// of 64 columns or more takes these kernels up to 16 rows there (20-32 rows x
+// 288-4096 columns ran up to 1.4x slower than packed; below 64 columns they
+// still win, 24 columns 1.1-1.6x).
 constexpr index_t MAX_ROWS = 32;
+constexpr index_t MAX_ROWS_AVX2 = 16;
+constexpr index_t WIDE_COLUMNS_AVX2 = 64;
 // With op(B) = B, a product of more than MAX_MACS goes to the packed kernel
 // when B is larger than three quarters of this core's L2 (max_b_floats):
 // every group of six rows reads all of B again, from L3 then (on a 2 MB L2,
 // 24 rows x 1024 x 512 ran 1.1x slower than packing, 32 x 1024 x 384 1.4x
-// faster). With op(B) = B^T the dot products win for up to 8 rows, for
-// fewer than 64 columns (the packed kernel's partial panels), and for up to 12
-// rows at depth 256 or more; past that the packed kernel's transposing pack
-// pays (one thread, 16 x 1152 x 96: 44 -> 31 us; 12 x 1024 x 384: level).
+// faster).
 constexpr index_t MAX_MACS = index_t(1) << 22;
-constexpr index_t DOT_ROWS = 8;
+// With op(B) = B^T the packed kernel's transposing pack pays from a few rows
+// on; the dot products keep narrow products and, the deeper K, the more rows
+// (few-rows / packed time over M 1-16 x N 24-1024 x K 16-384, one thread):
+// - AVX-512: all rows below 32 columns, and below 64 columns at depth 64 or
+//   more; otherwise up to 3 rows, 4 from depth 32, 8 from 64, 12 from 256
+//   (6 x 288 x 32: 1.5x slower than packed, 8 x 288 x 256: 1.6x faster).
+// - AVX2: up to 16 rows below 16 columns; otherwise 2 rows, 3 from depth 96,
+//   4 below 64 columns (6 x 64 x 64: 2.4x slower than packed).
 constexpr index_t DOT_NARROW_COLUMNS = 64;
-constexpr index_t DOT_DEEP_ROWS = 12;
 constexpr index_t DOT_DEEP_K = 256;
+inline index_t dot_rows(index_t N, index_t K, bool wide) {
+    if (wide) {
+        if (N < 32 || (N < DOT_NARROW_COLUMNS && K >= 64)) return MAX_ROWS;
+        index_t rows = K < 32 ? 3 : K < 64 ? 4 : K < DOT_DEEP_K ? 8 : 12;
+        return N < DOT_NARROW_COLUMNS ? std::max<index_t>(rows, 8) : rows;
+    }
+    if (N < 16) return MAX_ROWS_AVX2;
+    if (N < DOT_NARROW_COLUMNS) return 4;
+    return K >= 96 ? 3 : 2;
+}
 // Bytes of one core's L2 as the OS reports it (1 MB where it does not: some
 // VMs, aarch64); the packed kernel sizes its blocks of A by it too.
 inline index_t l2_bytes() {
@@ -60,11 +79,14 @@ inline index_t max_b_floats() {
     return l2_bytes() / 4 * 3 / static_cast<index_t>(sizeof(float));
 }
 
-// The products these kernels take: the one rule for sgemm below and for the
-// routing in cblas.pyx, which must not hand others to thinc_gemm::sgemm.
+// The products these kernels take at the active level: the one rule for
+// sgemm below and for the routing in cblas.pyx, which must not hand others to
+// thinc_gemm::sgemm.
 inline bool takes(index_t M, index_t N, index_t K, bool trans_b) {
     if (M < 1 || M > MAX_ROWS || N < 1 || K < 1) return false;
-    if (trans_b) return M <= DOT_ROWS || N < DOT_NARROW_COLUMNS || (M <= DOT_DEEP_ROWS && K >= DOT_DEEP_K);
+    bool wide = thinc_isa::active() >= thinc_isa::AVX512;
+    if (trans_b) return M <= dot_rows(N, K, wide);
+    if (!wide && M > MAX_ROWS_AVX2 && N >= WIDE_COLUMNS_AVX2) return false;
     return M * N * K <= MAX_MACS || N * K <= max_b_floats();
 }
 // Rows of op(A) handled together by the dot-product kernel (op(B) = B^T).
@@ -163,16 +185,17 @@ struct V {
 }  // namespace avx512
 #pragma GCC pop_options
 
-// C = alpha * op(A) @ op(B) + beta * C (+ bias), row-major, for products that
-// takes() accepts. False, with C untouched, for others, where the active level
-// lacks AVX2 or where memory for op(A)'s copy could not be had; the caller
-// takes another path. With `split` (the caller's decision, thinc_gemm's
-// worth_splitting), the product is divided by columns over the thread pool:
-// each element is computed as on one thread, so the bits do not depend on it.
-inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
-                  index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
-                  const float* bias, bool split = false) {
-    if (!takes(M, N, K, trans_b)) return false;
+// C = alpha * op(A) @ op(B) + beta * C (+ bias), row-major, for any product
+// of 1 to MAX_ROWS rows, whether or not takes() would route it here (the tests
+// reach every shape through this). False, with C untouched, where the active
+// level lacks AVX2 or memory for op(A)'s copy could not be had. With `split`
+// (the caller's decision, thinc_gemm's worth_splitting), the product is
+// divided by columns over the thread pool: each element is computed as on
+// one thread, so the bits do not depend on it.
+inline bool multiply(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
+                     index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+                     const float* bias, bool split = false) {
+    if (M < 1 || M > MAX_ROWS || N < 1 || K < 1) return false;
     int level = thinc_isa::active();
     if (level < thinc_isa::AVX2) return false;
     Product p{M, N, K, alpha, A, lda, B, ldb, trans_b, beta, C, ldc, bias};
@@ -205,10 +228,19 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
 }
 
 #else
-inline bool sgemm(bool, bool, index_t, index_t, index_t, float, const float*, index_t, const float*, index_t,
-                  float, float*, index_t, const float*, bool = false) {
+inline bool multiply(bool, bool, index_t, index_t, index_t, float, const float*, index_t, const float*,
+                     index_t, float, float*, index_t, const float*, bool = false) {
     return false;
 }
 #endif
+
+// The same for the products that takes() accepts; false, with C untouched,
+// for the others, which the caller sends to the packed kernel.
+inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
+                  index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+                  const float* bias, bool split = false) {
+    return takes(M, N, K, trans_b) &&
+           multiply(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, split);
+}
 
 }  // namespace thinc_gemm_few_rows

@@ -322,7 +322,12 @@ def test_scalar_level_runs_the_whole_backend_suite_smoke():
 @pytest.mark.parametrize("grain", [None, 1])
 def test_own_kernel_gives_the_same_bits_with_and_without_avx512(grain):
     # The AVX-512 tile adds each element's k terms in the AVX2 tile's order:
-    # widths that mix 32- and 16-column steps, thread splits, bias and beta.
+    # widths that mix 32- and 16-column steps, thread splits, bias and beta;
+    # the few-rows kernels too. Which of the two takes a product of a few rows
+    # depends on the level, so the routed products are compared where both
+    # levels route them alike, and each kernel on every shape.
+    from thinc.backends import _testing
+
     ops = NumpyOps()
     rng = numpy.random.default_rng(3)
     shapes = [
@@ -334,12 +339,15 @@ def test_own_kernel_gives_the_same_bits_with_and_without_avx512(grain):
         (300, 200, 130),
         (100, 47, 96),
         (63, 33, 128),
+        (5, 100, 64),
+        (3, 1000, 96),
     ]
+    compared = 0
     for M, N, K in shapes:
         a = rng.standard_normal((M, K)).astype("f")
         b = rng.standard_normal((N, K)).astype("f")
         bias = rng.standard_normal((N,)).astype("f")
-        results = {}
+        results, routes, kernels = {}, {}, {}
         for isa in ("avx2", "avx512"):
             with dispatch.forced(blas="thinc", isa=isa, grain=grain):
                 results[isa] = (
@@ -347,8 +355,31 @@ def test_own_kernel_gives_the_same_bits_with_and_without_avx512(grain):
                     ops.gemm(a.T.copy(), b.T.copy(), trans1=True),
                     ops.affine(a, b, bias),
                 )
-        for narrow, wide in zip(results["avx2"], results["avx512"]):
+                routes[isa] = (
+                    cblas._few_rows_takes(M, N, K, True),
+                    cblas._few_rows_takes(M, N, K, False),
+                )
+                outputs = []
+                for kernel in (_testing.packed_sgemm, _testing.few_rows_sgemm):
+                    if kernel is _testing.few_rows_sgemm and M > 32:
+                        continue
+                    for trans_a, trans_b, x, y in (
+                        (False, True, a, b),
+                        (True, False, a.T.copy(), b.T.copy()),
+                    ):
+                        C = numpy.full((M, N), 0.5, "f")
+                        assert kernel(trans_a, trans_b, 0.75, x, y, 1.0, C)
+                        outputs.append(C)
+                kernels[isa] = outputs
+        for narrow, wide in zip(kernels["avx2"], kernels["avx512"]):
             numpy.testing.assert_array_equal(narrow, wide, err_msg=f"{(M, N, K)}")
+        (nt2, tn2), (nt5, tn5) = routes["avx2"], routes["avx512"]
+        same_route = (nt2 == nt5, tn2 == tn5, nt2 == nt5)
+        for same, narrow, wide in zip(same_route, results["avx2"], results["avx512"]):
+            if same:
+                compared += 1
+                numpy.testing.assert_array_equal(narrow, wide, err_msg=f"{(M, N, K)}")
+    assert compared >= 20
 
 
 CHOICE_REPORT = r"""

@@ -524,19 +524,53 @@ def test_few_row_products_past_the_multiply_add_limit(vector_level, M, N, K, tra
     check(M, N, K, trans_a, trans_b, alpha=0.5, beta=1.0 if K % 2 else 0.0, pad=M % 3)
 
 
-def test_few_rows_limits():
-    # op(B) = B^T: up to 8 rows, fewer than 64 columns, or 12 rows 256 deep.
-    assert cblas._few_rows_takes(8, 100_000, 1000, True)
-    assert cblas._few_rows_takes(32, 63, 1000, True)
-    assert cblas._few_rows_takes(12, 1000, 256, True)
-    assert not cblas._few_rows_takes(12, 1000, 255, True)
-    assert not cblas._few_rows_takes(13, 1000, 1000, True)
-    assert not cblas._few_rows_takes(9, 64, 96, True)
-    assert not cblas._few_rows_takes(33, 10, 10, True)
-    assert cblas._few_rows_takes(32, 64, 2048, False)  # 4M multiply-adds
+def test_few_rows_limits(vector_level):
+    takes = cblas._few_rows_takes
+    if vector_level == "avx512":
+        # op(B) = B^T: any rows below 32 columns, or below 64 at depth 64+;
+        # else 3 rows, 4 at depth 32+, 8 at 64+ (and below 64 columns), 12 at 256+.
+        assert takes(32, 31, 16, True) and takes(32, 63, 64, True)
+        assert takes(8, 63, 16, True) and not takes(9, 63, 63, True)
+        assert takes(3, 1000, 16, True) and not takes(4, 1000, 31, True)
+        assert takes(4, 1000, 32, True) and not takes(5, 1000, 63, True)
+        assert takes(8, 1000, 64, True) and not takes(9, 1000, 255, True)
+        assert takes(12, 100_000, 256, True) and not takes(13, 1000, 1000, True)
+        assert takes(32, 64, 2048, False)  # op(B) = B: 4M multiply-adds
+        assert not takes(33, 10, 10, False)
+    else:
+        # op(B) = B^T: 16 rows below 16 columns, 4 below 64, else 2, 3 at depth 96+.
+        assert takes(16, 15, 1000, True) and not takes(17, 15, 1000, True)
+        assert takes(4, 63, 16, True) and not takes(5, 16, 1000, True)
+        assert takes(2, 64, 16, True) and not takes(3, 1000, 95, True)
+        assert takes(3, 1000, 96, True) and not takes(4, 1000, 1000, True)
+        # op(B) = B: 16 rows from 64 columns on, 32 below.
+        assert takes(16, 64, 2048, False) and not takes(17, 64, 64, False)
+        assert takes(32, 63, 64, False)
     # 2^24 floats of B: beyond any L2's three quarters.
-    assert not cblas._few_rows_takes(1, 4096, 4096, False)
-    assert not cblas._few_rows_takes(0, 10, 10, False)
+    assert not takes(1, 4096, 4096, False)
+    assert not takes(0, 10, 10, False) and not takes(33, 10, 10, True)
+
+
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_few_rows_kernels_on_every_shape(vector_level, trans_a, trans_b):
+    # The kernels themselves, on shapes the routing may send elsewhere at this
+    # level: each stays right wherever the limits move.
+    rng = numpy.random.default_rng(7)
+    for M, N, K in itertools.product(
+        FEW_ROWS_M[:-1], [1, 5, 16, 17, 33, 64, 65, 100], [1, 9, 64, 97]
+    ):
+        A, B = operand(rng, M, K, trans_a, pad=1), operand(rng, K, N, trans_b)
+        C = rng.standard_normal((M, N)).astype("float32")
+        want = expected(0.5, A, B, -1.0, C, trans_a, trans_b)
+        assert _testing.few_rows_sgemm(trans_a, trans_b, 0.5, A, B, -1.0, C)
+        tolerance = 2e-5 * (numpy.sqrt(K) + 1) + 1e-5
+        numpy.testing.assert_allclose(C, want, rtol=1e-4, atol=tolerance, err_msg=str((M, N, K)))
+    B = numpy.ones((5, 3), "f")
+    for M in (0, 33):
+        with pytest.raises(ValueError, match="1 to 32 rows"):
+            _testing.few_rows_sgemm(
+                False, False, 1.0, numpy.ones((M, 5), "f"), B, 0.0, numpy.zeros((M, 3), "f")
+            )
 
 
 def test_few_row_products_are_routed_to_thinc_unless_a_blas_is_forced():

@@ -66,6 +66,25 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
+@pytest.mark.parametrize("width", [16, 64, 200])
+def test_predictions_do_not_depend_on_the_rows_beside(regression, blobs, width):
+    # A product's kernel depends on its row count: each batch is padded to one
+    # size, so one row alone gets the very bits it gets among all the others.
+    X, y = regression
+    regressor = ThincRegressor(random_state=0, max_iter=3, model__width=width).fit(X, y)
+    everything = regressor.predict(X)
+    for i in (0, 7, len(X) - 1):
+        numpy.testing.assert_array_equal(regressor.predict(X[i : i + 1]), everything[i : i + 1])
+    numpy.testing.assert_array_equal(regressor.predict(X[5:40]), everything[5:40])
+    X, y = blobs
+    classifier = ThincClassifier(random_state=0, max_iter=3, model__width=width).fit(X, y)
+    probabilities = classifier.predict_proba(X)
+    for i in (0, 9, len(X) - 1):
+        numpy.testing.assert_array_equal(
+            classifier.predict_proba(X[i : i + 1]), probabilities[i : i + 1]
+        )
+
+
 def test_classifier_fits_predicts_scores(blobs):
     X, y = blobs
     classifier = ThincClassifier(random_state=0, max_iter=30).fit(X, y)

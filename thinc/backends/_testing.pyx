@@ -16,6 +16,20 @@ cdef extern from "thinc_testing.hh" namespace "thinc_kernels" nogil:
     double fma_peak_avx512(double seconds)
 
 
+cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
+    const int64_t FEW_ROWS_MAX "thinc_gemm_few_rows::MAX_ROWS"
+    bint few_rows_multiply "thinc_gemm_few_rows::multiply"(
+        bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+        int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+        const float* bias, bint split)
+
+
+cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
+    bint packed_multiply "thinc_gemm::packed_sgemm"(
+        bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+        int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc)
+
+
 cdef extern from "thinc_testing.hh" namespace "thinc_parallel" nogil:
     void parallel_initialize "thinc_parallel::initialize"()
     int64_t parallel_back_to_back_failures "thinc_parallel::back_to_back_failures"(int)
@@ -51,9 +65,9 @@ def pool_back_to_back_failures(int iterations) -> int:
     return failures
 
 
-def gemm(bint trans_a, bint trans_b, alpha, A, B, beta, C) -> None:
-    """C = alpha * op(A) @ op(B) + beta * C, in place, through the path chosen
-    for C's dtype; row strides give lda, ldb and ldc."""
+def _operands(bint trans_a, bint trans_b, A, B, C) -> tuple:
+    """(M, N, K, lda, ldb, ldc) of a product on 2d arrays of C's dtype with
+    contiguous rows, after checking that they agree."""
     dtype = getattr(C, "dtype", None)
     if dtype not in (numpy.float32, numpy.float64):
         raise ValueError("C must be a float32 or float64 array")
@@ -70,8 +84,16 @@ def gemm(bint trans_a, bint trans_b, alpha, A, B, beta, C) -> None:
     K2, N = (B.shape[1], B.shape[0]) if trans_b else B.shape
     if K != K2 or C.shape != (M, N):
         raise ValueError(f"shapes do not agree: op(A) {(M, K)}, op(B) {(K2, N)}, C {C.shape}")
-    cdef Py_ssize_t lda = max(1, A.strides[0] // itemsize), ldb = max(1, B.strides[0] // itemsize)
-    cdef Py_ssize_t ldc = max(1, C.strides[0] // itemsize)
+    return (M, N, K, max(1, A.strides[0] // itemsize), max(1, B.strides[0] // itemsize),
+            max(1, C.strides[0] // itemsize))
+
+
+def gemm(bint trans_a, bint trans_b, alpha, A, B, beta, C) -> None:
+    """C = alpha * op(A) @ op(B) + beta * C, in place, through the path chosen
+    for C's dtype; row strides give lda, ldb and ldc."""
+    M, N, K, lda_, ldb_, ldc_ = _operands(trans_a, trans_b, A, B, C)
+    dtype = C.dtype
+    cdef Py_ssize_t lda = lda_, ldb = ldb_, ldc = ldc_
     cdef Py_ssize_t a_address = A.__array_interface__["data"][0]
     cdef Py_ssize_t b_address = B.__array_interface__["data"][0]
     cdef Py_ssize_t c_address = C.__array_interface__["data"][0]
@@ -85,6 +107,44 @@ def gemm(bint trans_a, bint trans_b, alpha, A, B, beta, C) -> None:
         with nogil:
             gemm_f64(trans_a, trans_b, m, n, k, alpha64, <const double*>a_address, lda,
                      <const double*>b_address, ldb, beta64, <double*>c_address, ldc)
+
+
+def few_rows_sgemm(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> bool:
+    """The few-rows kernels (include/thinc_gemm_few_rows.hh) at the active
+    level on any float32 product of 1 to 32 rows, whichever path the routing
+    would choose for it; False where they cannot run (no AVX2)."""
+    return _one_kernel(True, trans_a, trans_b, alpha, A, B, beta, C)
+
+
+def packed_sgemm(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> bool:
+    """The packed kernel (include/thinc_gemm.hh) at the active level on any
+    float32 product, even one the few-rows kernels would take; False where it
+    cannot run (no AVX2, or K too deep to pack)."""
+    return _one_kernel(False, trans_a, trans_b, alpha, A, B, beta, C)
+
+
+def _one_kernel(bint few_rows, bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> bool:
+    if not isinstance(C, numpy.ndarray) or C.dtype != numpy.float32:
+        raise ValueError("C must be a 2d float32 array")
+    M, N, K, lda_, ldb_, ldc_ = _operands(trans_a, trans_b, A, B, C)
+    if few_rows and not (1 <= M <= FEW_ROWS_MAX and N >= 1 and K >= 1):
+        raise ValueError(f"the few-rows kernels take 1 to {FEW_ROWS_MAX} rows, N and K >= 1")
+    if not few_rows and min(M, N, K) < 1:
+        raise ValueError("the packed kernel takes M, N and K >= 1")
+    cdef int64_t m = M, n = N, k = K, lda = lda_, ldb = ldb_, ldc = ldc_
+    cdef Py_ssize_t a_address = A.__array_interface__["data"][0]
+    cdef Py_ssize_t b_address = B.__array_interface__["data"][0]
+    cdef Py_ssize_t c_address = C.__array_interface__["data"][0]
+    cdef bint done
+    with nogil:
+        if few_rows:
+            done = few_rows_multiply(trans_a, trans_b, m, n, k, alpha, <const float*>a_address, lda,
+                                     <const float*>b_address, ldb, beta, <float*>c_address, ldc,
+                                     NULL, False)
+        else:
+            done = packed_multiply(trans_a, trans_b, m, n, k, alpha, <const float*>a_address, lda,
+                                   <const float*>b_address, ldb, beta, <float*>c_address, ldc)
+    return done
 
 
 def sgemm(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> None:

@@ -72,10 +72,7 @@ cdef extern from "thinc_gemm_bf16.hh" namespace "thinc_gemm_bf16" nogil:
 cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
     const int64_t FEW_ROWS "thinc_gemm_few_rows::MAX_ROWS"
     const int64_t FEW_ROWS_MACS "thinc_gemm_few_rows::MAX_MACS"
-    const int64_t FEW_ROWS_DOT "thinc_gemm_few_rows::DOT_ROWS"
-    const int64_t FEW_ROWS_DOT_NARROW "thinc_gemm_few_rows::DOT_NARROW_COLUMNS"
-    const int64_t FEW_ROWS_DOT_DEEP "thinc_gemm_few_rows::DOT_DEEP_ROWS"
-    const int64_t FEW_ROWS_DOT_DEEP_K "thinc_gemm_few_rows::DOT_DEEP_K"
+    const int64_t FEW_ROWS_AVX2 "thinc_gemm_few_rows::MAX_ROWS_AVX2"
     int64_t few_rows_max_b "thinc_gemm_few_rows::max_b_floats"()
     bint few_rows_takes "thinc_gemm_few_rows::takes"(int64_t M, int64_t N, int64_t K, bint trans_b)
 
@@ -683,11 +680,13 @@ def _decide() -> None:
                      and not _verdict("thinc", "float32")[0])
     if _few_rows_own:
         report["few_rows"] = (f"thinc's own unpacked kernel for float32 products with at most "
-                              f"{FEW_ROWS} rows in op(A) (op(B) = B: {FEW_ROWS_MACS} "
-                              f"multiply-adds or {few_rows_max_b()} floats of B at most; "
-                              f"op(B) = B^T: {FEW_ROWS_DOT} rows, fewer than "
-                              f"{FEW_ROWS_DOT_NARROW} columns, or {FEW_ROWS_DOT_DEEP} rows "
-                              f"{FEW_ROWS_DOT_DEEP_K} or more deep)")
+                              f"{FEW_ROWS} rows in op(A), {FEW_ROWS_AVX2} at the AVX2 level from 64 columns "
+                              f"(op(B) = B: {FEW_ROWS_MACS} multiply-adds or "
+                              f"{few_rows_max_b()} floats of B at most; op(B) = B^T, "
+                              f"AVX-512: any rows below 32 columns or below 64 columns at "
+                              f"depth 64+, else 3 rows, 4 at depth 32+, 8 at 64+, 12 at "
+                              f"256+; AVX2: {FEW_ROWS_AVX2} rows below 16 columns, 4 below "
+                              f"64, else 2 rows, 3 at depth 96+)")
     _bf16 = precision == "bf16" and bf16_available()
     if precision == "bf16" and not _bf16:
         why = ("this CPU has no AVX-512 BF16" if not bf16_cpu()

@@ -35,6 +35,10 @@ FORMAT = "thinc.extra.sklearn/1"
 FACTORY_PREFIXES = ("model__", "optimizer__")
 INPUT_TYPES = ("floats2d", "any")
 # Prediction batches are larger than training ones: only memory bounds them.
+# Float inputs are predicted in batches of exactly this many rows (the last
+# padded with zeros): how a product is computed (which kernel, how its sums
+# are split) depends on its row count, so a row's prediction would otherwise
+# differ in its last bits with the rows predicted beside it.
 PREDICT_BATCH_SIZE = 1024
 
 
@@ -435,12 +439,17 @@ class _ThincEstimator(BaseEstimator):
     def _predict_raw(self, X: Any) -> numpy.ndarray:
         n_samples = _num_samples(X)
         rows = numpy.arange(n_samples)
-        outputs = [
-            self.model_.ops.to_numpy(
-                self.model_.predict(self._inputs(X, rows[start : start + PREDICT_BATCH_SIZE]))
-            )
-            for start in range(0, n_samples, PREDICT_BATCH_SIZE)
-        ]
+        outputs = []
+        for start in range(0, n_samples, PREDICT_BATCH_SIZE):
+            inputs = self._inputs(X, rows[start : start + PREDICT_BATCH_SIZE])
+            n_rows = len(inputs)
+            if self.input_type == "floats2d" and n_rows < PREDICT_BATCH_SIZE:
+                padded = self.model_.ops.alloc2f(
+                    PREDICT_BATCH_SIZE, inputs.shape[1], dtype=inputs.dtype
+                )
+                padded[:n_rows] = inputs
+                inputs = padded
+            outputs.append(self.model_.ops.to_numpy(self.model_.predict(inputs))[:n_rows])
         return numpy.concatenate(outputs).astype(numpy.float64)
 
     def _checked_predict_raw(self, X: Any) -> numpy.ndarray:
