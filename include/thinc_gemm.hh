@@ -510,7 +510,8 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                 index_t next = j + ((wide && left > NR) ? 2 * NR : NR);
                 index_t next_columns =
                     strip_panels && !g.trans_b ? std::min(2 * NR, std::min(c1, nc) - next) : 0;
-                index_t share = next_columns > 0 ? (kc * MR + (i_end - i_begin) - 1) / (i_end - i_begin) : 0;
+                index_t tiles = (i_end - i_begin + MR - 1) / MR;
+                index_t share = (kc + tiles - 1) / tiles;  // rows of the next strip per tile
                 auto fetch_ahead = [&](index_t i) {
                     if (next_columns <= 0) return;
                     index_t k_begin = (i - i_begin) / MR * share;
@@ -793,9 +794,9 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     index_t threads = parallel ? thinc_parallel::num_threads() : 1;
     // Rows are split, a whole row block per unit, when op(A) spans more than
     // one parallel block (MC rows, whatever the L2: 256 x 96 @ 96 x 288 ran
-    // 47 us so, 56 split by columns); a shorter op(A) is packed whole by
-    // every chunk and the columns are split, so each B panel still meets
-    // every row of A once it is in L1.
+    // 47 us so, 56 split by columns); a shorter op(A) is packed whole (once
+    // per slot where it is small: whole_a below) and the columns are split,
+    // so each B panel still meets every row of A once it is in L1.
     bool split_rows = g.M > MC || g.M >= nc_max;
     // A small op(B) split by rows is packed by each thread into its own slot:
     // a few microseconds of copying from L2, where a shared copy that one
