@@ -465,10 +465,11 @@ inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_
 // block, columns [c0, c1) (multiples of 16 but for the block's end).
 // With `strip_panels` (room for two panels of a k-block), op(B) is not
 // packed beforehand: each strip packs its panels there just before its tiles
-// run (see packs_per_strip). With `whole_a`, the range is one row block and
-// packed_a has room for all its k-blocks, each at k0 x (rows rounded up to
-// MR); with `a_packed` as well, they are already there (packed by an earlier
-// chunk of the product on the same scratch).
+// run (see packs_per_strip). With `whole_a`, the range lies in one row block
+// and packed_a has room for all of op(A), every k-block, each at k0 x (M
+// rounded up to MR) (pack_whole_a's layout); with `a_packed` as well, it is
+// already there (packed by an earlier chunk of the product on the same
+// scratch).
 inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc, index_t r0,
                           index_t r1, index_t c0, index_t c1, index_t mc_block, float* packed_a,
                           bool direct_b, float* strip_panels = nullptr, bool whole_a = false,
@@ -482,7 +483,7 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
         for (index_t k0 = 0; k0 < g.K; k0 += kc_max) {
             index_t kc = std::min(kc_max, g.K - k0);
             float beta = k0 == 0 ? g.beta : 1.0f;
-            float* a_block = whole_a ? packed_a + k0 * ((mc + MR - 1) / MR * MR) : packed_a;
+            float* a_block = whole_a ? packed_a + k0 * ((g.M + MR - 1) / MR * MR) + i0 * kc : packed_a;
             if (!(whole_a && a_packed)) pack_a(g, i0, mc, k0, kc, a_block);
             // (No packed_b at all when strips pack their own panels.)
             const float* b_block = strip_panels ? nullptr : packed_b + k0 * nc_padded;
@@ -625,6 +626,9 @@ class ScratchSlots {
 inline index_t row_block(index_t M, index_t threads) {
     index_t most = threads > 1 ? MC : block_rows();
     index_t n_blocks = (M + most - 1) / most;
+    // A narrow product (op(A) no taller than a block, but at least as tall
+    // as op(B) is wide, so rows are split) gets a block per thread.
+    if (threads > 1 && n_blocks < threads) n_blocks = std::min(threads, (M + MR - 1) / MR);
     if (threads > 1 && n_blocks > 1) {
         // The pool cuts the blocks into at most CHUNKS_PER_THREAD chunks per
         // thread; a block count that divides evenly gives chunks of equal work.
@@ -762,6 +766,25 @@ inline bool sgemm_split_k(const Operands& g, bool parallel) {
     return true;
 }
 
+// Whether a column split shares its column units (pairs of panels on
+// AVX-512) out by rows as well: where the units do not divide evenly among
+// the threads and are few enough that the odd one out costs more than a
+// thread's share of repacking the units cut in two (a 32-column strip of
+// op(B), on one end of each thread's run).
+constexpr index_t BALANCED_MAX_UNITS_PER_THREAD = 16;
+inline bool balances_by_rows(index_t units, index_t threads) {
+    return threads > 1 && units % threads != 0 && units <= BALANCED_MAX_UNITS_PER_THREAD * threads;
+}
+
+// All of op(A), every k-block, as compute_block's whole_a layout has it:
+// k-block k0 at k0 x (rows rounded up to MR).
+inline void pack_whole_a(const Operands& g, float* packed_a) {
+    index_t kc_max = k_block(g.K);
+    index_t rows = (g.M + MR - 1) / MR * MR;
+    for (index_t k0 = 0; k0 < g.K; k0 += kc_max)
+        pack_a(g, 0, g.M, k0, std::min(kc_max, g.K - k0), packed_a + k0 * rows);
+}
+
 // Whether op(B) = B is read in place by the micro-kernels instead of packed:
 // rows of B are already the 16-float vectors a panel holds, only ldb apart,
 // and with few rows of A to share it, packing all of B costs more than the
@@ -856,27 +879,70 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
             });
         } else {
             // Each chunk packs the panels it multiplies (up front, or a strip at
-            // a time with per_strip), so they never leave its core. All of
-            // op(A) is packed by the first chunk on each slot where it is one
-            // k-block: the next chunks there reuse it (8 chunks each packing
-            // a 100 x 288 op(A) took a third of the product's time).
+            // a time with per_strip), so they never leave its core. A small
+            // op(A) is packed whole by the first chunk on each slot and reused
+            // by the next (8 chunks each packing a 100 x 288 op(A) took a
+            // third of the product's time).
             // On AVX-512 chunks hold whole pairs of panels: a chunk's odd
             // panel would run on the 6x16 tile at half the width (100 x 288 @
             // 288 x 288^T in chunks of 2 or 3 panels spent 40% of its time there).
-            index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
             index_t pair = thinc_isa::active() >= thinc_isa::AVX512 ? 2 : 1;
-            thinc_parallel::parallel_for(n_panels, grain, pair, [&](index_t begin, index_t end) {
+            index_t units = (n_panels + pair - 1) / pair;
+            auto run_columns = [&](index_t begin, index_t end, index_t row_begin, index_t row_end,
+                                   float* packed_a, bool a_packed) {
                 index_t first = first_packed_panel(direct_b, begin, n_panels);
                 if (!per_strip && first < end) pack_b(g, j0, nc, first, end, b);
-                int slot = scratch.acquire();
-                float* packed_a = scratch.get(slot);
-                bool reuse_a = whole_a && scratch.holds_a(slot);
-                compute_block(g, b, j0, nc, 0, g.M, begin * NR, std::min(nc, end * NR), row_block(g.M, 1),
-                              packed_a, direct_b, per_strip ? packed_a + a_floats : nullptr, whole_a,
-                              reuse_a);
-                scratch.holds_a(slot) = whole_a;
-                scratch.release(slot);
-            });
+                compute_block(g, b, j0, nc, row_begin, row_end, begin * NR, std::min(nc, end * NR),
+                              row_block(g.M, 1), packed_a, direct_b,
+                              per_strip ? packed_a + a_floats : nullptr, whole_a, a_packed);
+            };
+            if (balances_by_rows(units, threads)) {
+                // Too few column units to share evenly (9 pairs on two threads
+                // ran as 5 and 4): each unit is cut into `threads` row parts
+                // and each thread takes an equal run of them, column-major, so
+                // at most the units at the ends of a run are shared by rows.
+                // Row parts start at multiples of MR: every tile, and so every
+                // element's bits, is the same as without the cut.
+                index_t tiles = (g.M + MR - 1) / MR;
+                auto row_start = [&](index_t part) { return std::min(g.M, part * tiles / threads * MR); };
+                thinc_parallel::parallel_for(units * threads, units, 1, [&](index_t begin, index_t end) {
+                    int slot = scratch.acquire();
+                    float* packed_a = scratch.get(slot);
+                    if (whole_a && !scratch.holds_a(slot)) {
+                        pack_whole_a(g, packed_a);
+                        scratch.holds_a(slot) = true;
+                    }
+                    index_t u = begin;
+                    while (u < end) {
+                        index_t unit = u / threads, part = u % threads;
+                        if (part == 0 && end - u >= threads) {
+                            // Whole units: as many as follow, in one pass.
+                            index_t last = (end - u) / threads + unit;
+                            run_columns(unit * pair, std::min(n_panels, last * pair), 0, g.M, packed_a,
+                                        whole_a);
+                            u += (last - unit) * threads;
+                        } else {
+                            index_t parts = std::min(threads - part, end - u);
+                            index_t rows_begin = row_start(part), rows_end = row_start(part + parts);
+                            if (rows_end > rows_begin)
+                                run_columns(unit * pair, std::min(n_panels, (unit + 1) * pair), rows_begin,
+                                            rows_end, packed_a, whole_a);
+                            u += parts;
+                        }
+                    }
+                    scratch.release(slot);
+                });
+            } else {
+                index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
+                thinc_parallel::parallel_for(n_panels, grain, pair, [&](index_t begin, index_t end) {
+                    int slot = scratch.acquire();
+                    float* packed_a = scratch.get(slot);
+                    bool reuse_a = whole_a && scratch.holds_a(slot);
+                    run_columns(begin, end, 0, g.M, packed_a, reuse_a);
+                    scratch.holds_a(slot) = whole_a;
+                    scratch.release(slot);
+                });
+            }
         }
     }
     return true;

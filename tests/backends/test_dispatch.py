@@ -97,8 +97,17 @@ def integer_matrix(rng, shape, dtype):
 
 
 # Large products, whose size sends unforced calls to the large-product path:
-# thinc's row and column splits, split-K, and several k-blocks.
-LARGE_SHAPES = [(300, 200, 130), (145, 47, 577), (64, 2000, 64), (1000, 20, 100), (7, 17, 1153)]
+# thinc's row and column splits (a column unit cut by rows: 100 x 288; a
+# block per thread: 100 x 96), split-K, and several k-blocks.
+LARGE_SHAPES = [
+    (300, 200, 130),
+    (145, 47, 577),
+    (64, 2000, 64),
+    (1000, 20, 100),
+    (7, 17, 1153),
+    (100, 288, 288),
+    (100, 96, 288),
+]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

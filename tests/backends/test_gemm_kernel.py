@@ -216,6 +216,17 @@ def test_threads_split_bit_identical_to_one_thread(own_kernel):
         # one block of rows, columns split, op(B) packed a strip at a time
         ((100, 384), (384, 1024), False, False),
         ((300, 48), (1000, 300), True, True),
+        # column units (pairs of panels) that do not divide among the
+        # threads: the unit at the end of each thread's run is cut by rows
+        ((100, 288), (288, 288), False, True),
+        ((288, 60), (288, 160), True, False),
+        ((144, 1000), (1000, 288), False, False),
+        ((99, 700), (81, 700), False, True),
+        # narrow products (op(A) at least as tall as op(B) is wide) of one
+        # block of rows: a block per thread
+        ((100, 288), (96, 288), False, True),
+        ((140, 300), (300, 128), False, False),
+        ((61, 600), (48, 600), False, True),
     ]
     for shape_a, shape_b, trans_a, trans_b in cases:
         a = rng.standard_normal(shape_a).astype("float32")
