@@ -19,9 +19,11 @@
 #include <memory>
 
 #include "thinc_gemm_few_rows.hh"
+#include "thinc_gemm_rows_of_b.hh"
 #include "thinc_isa.hh"
 #include "thinc_malloc.hh"
 #include "thinc_parallel.hh"
+#include "thinc_transpose.hh"
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
@@ -46,6 +48,8 @@ constexpr index_t NR = 16;
 #define THINC_GEMM_MC 144
 #endif
 constexpr index_t KC_MAX = THINC_GEMM_KC_MAX;
+// A product that kernel takes is one k-block here, so both give the same bits.
+static_assert(thinc_gemm_rows_of_b::MAX_DEPTH <= KC_MAX, "rows_of_b's products must be one k-block");
 // Rows of a block of packed A, multiples of MR: MC at least, MC_MAX at most.
 constexpr index_t MC = THINC_GEMM_MC;
 constexpr index_t MC_MAX = 288;
@@ -136,26 +140,10 @@ inline Buffer allocate(index_t n_floats) {
 // next store overwrites.
 inline void store_transposed_8x8(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 r4, __m256 r5, __m256 r6,
                                  __m256 r7, float* out, index_t out_stride) {
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-    _mm256_storeu_ps(out + 0 * out_stride, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_storeu_ps(out + 1 * out_stride, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_storeu_ps(out + 2 * out_stride, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_storeu_ps(out + 3 * out_stride, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_storeu_ps(out + 4 * out_stride, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_storeu_ps(out + 5 * out_stride, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_storeu_ps(out + 6 * out_stride, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_storeu_ps(out + 7 * out_stride, _mm256_permute2f128_ps(u3, u7, 0x31));
+    const __m256 rows[8] = {r0, r1, r2, r3, r4, r5, r6, r7};
+    __m256 columns[8];
+    thinc_transpose::transpose_8x8(rows, columns);
+    for (int k = 0; k < 8; ++k) _mm256_storeu_ps(out + k * out_stride, columns[k]);
 }
 
 // The same for eight rows of memory, ld floats apart.
@@ -993,8 +981,12 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
         return true;
     }
     if (!available()) return false;
+    bool split = worth_splitting(M, N, K, allow_threads);
     if (thinc_gemm_few_rows::sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
-                                   worth_splitting(M, N, K, allow_threads)))
+                                   split))
+        return true;
+    if (thinc_gemm_rows_of_b::sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias,
+                                    split))
         return true;
     Operands g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
     return sgemm_avx2(g, allow_threads);

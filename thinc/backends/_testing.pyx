@@ -24,6 +24,16 @@ cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
         const float* bias, bint split)
 
 
+cdef extern from "thinc_gemm_rows_of_b.hh" namespace "thinc_gemm_rows_of_b" nogil:
+    const int64_t ROWS_OF_B_MAX_ROWS "thinc_gemm_rows_of_b::MAX_ROWS"
+    const int64_t ROWS_OF_B_MAX_DEPTH "thinc_gemm_rows_of_b::MAX_DEPTH"
+    bint rows_of_b_multiply "thinc_gemm_rows_of_b::multiply"(
+        bint trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+        const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias, bint split)
+    bint rows_of_b_takes "thinc_gemm_rows_of_b::takes"(int64_t M, int64_t N, int64_t K, bint trans_b,
+                                                     bint split)
+
+
 cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
     bint packed_multiply "thinc_gemm::packed_sgemm"(
         bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -109,41 +119,78 @@ def gemm(bint trans_a, bint trans_b, alpha, A, B, beta, C) -> None:
                      <const double*>b_address, ldb, beta64, <double*>c_address, ldc)
 
 
+# The kernels _one_kernel reaches.
+cdef enum:
+    FEW_ROWS = 0
+    PACKED = 1
+    ROWS_OF_B = 2
+
+
 def few_rows_sgemm(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> bool:
     """The few-rows kernels (include/thinc_gemm_few_rows.hh) at the active
     level on any float32 product of 1 to 32 rows, whichever path the routing
     would choose for it; False where they cannot run (no AVX2)."""
-    return _one_kernel(True, trans_a, trans_b, alpha, A, B, beta, C)
+    return _one_kernel(FEW_ROWS, trans_a, trans_b, alpha, A, B, beta, C)
 
 
 def packed_sgemm(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> bool:
     """The packed kernel (include/thinc_gemm.hh) at the active level on any
     float32 product, even one the few-rows kernels would take; False where it
     cannot run (no AVX2, or K too deep to pack)."""
-    return _one_kernel(False, trans_a, trans_b, alpha, A, B, beta, C)
+    return _one_kernel(PACKED, trans_a, trans_b, alpha, A, B, beta, C)
 
 
-def _one_kernel(bint few_rows, bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> bool:
+def rows_of_b_sgemm(bint trans_a, float alpha, A, B, float beta, C, bias=None,
+                    bint split=False) -> bool:
+    """C = alpha * op(A) @ B.T + beta * C (+ bias) through the kernel that
+    broadcasts rows of B against packed op(A)^T (include/thinc_gemm_rows_of_b.hh),
+    on any product of 1 to 64 rows and depth 1 to 288, whichever path the
+    routing would choose for it; `split` shares it over the worker pool. False
+    where it cannot run (the active level has no AVX-512)."""
+    return _one_kernel(ROWS_OF_B, trans_a, True, alpha, A, B, beta, C, bias, split)
+
+
+def rows_of_b_takes_product(int64_t M, int64_t N, int64_t K, bint trans_b, bint split=False) -> bool:
+    """Whether gemm routes a float32 product to that kernel at the active level."""
+    return rows_of_b_takes(M, N, K, trans_b, split)
+
+
+def _one_kernel(int kind, bint trans_a, bint trans_b, float alpha, A, B, float beta, C,
+                bias=None, bint split=False) -> bool:
     if not isinstance(C, numpy.ndarray) or C.dtype != numpy.float32:
         raise ValueError("C must be a 2d float32 array")
     M, N, K, lda_, ldb_, ldc_ = _operands(trans_a, trans_b, A, B, C)
-    if few_rows and not (1 <= M <= FEW_ROWS_MAX and N >= 1 and K >= 1):
+    if kind == FEW_ROWS and not (1 <= M <= FEW_ROWS_MAX and N >= 1 and K >= 1):
         raise ValueError(f"the few-rows kernels take 1 to {FEW_ROWS_MAX} rows, N and K >= 1")
-    if not few_rows and min(M, N, K) < 1:
+    if kind == PACKED and min(M, N, K) < 1:
         raise ValueError("the packed kernel takes M, N and K >= 1")
+    if kind == ROWS_OF_B and not (1 <= M <= ROWS_OF_B_MAX_ROWS and N >= 1
+                                  and 1 <= K <= ROWS_OF_B_MAX_DEPTH):
+        raise ValueError(f"the kernel takes 1 to {ROWS_OF_B_MAX_ROWS} rows, 1 to "
+                         f"{ROWS_OF_B_MAX_DEPTH} deep, N >= 1")
+    cdef Py_ssize_t bias_address = 0
+    if bias is not None:
+        if (not isinstance(bias, numpy.ndarray) or bias.dtype != numpy.float32
+                or bias.shape != (N,) or not bias.flags.c_contiguous):
+            raise ValueError(f"bias must be a contiguous float32 array of shape ({N},)")
+        bias_address = bias.__array_interface__["data"][0]
     cdef int64_t m = M, n = N, k = K, lda = lda_, ldb = ldb_, ldc = ldc_
     cdef Py_ssize_t a_address = A.__array_interface__["data"][0]
     cdef Py_ssize_t b_address = B.__array_interface__["data"][0]
     cdef Py_ssize_t c_address = C.__array_interface__["data"][0]
     cdef bint done
     with nogil:
-        if few_rows:
+        if kind == FEW_ROWS:
             done = few_rows_multiply(trans_a, trans_b, m, n, k, alpha, <const float*>a_address, lda,
                                      <const float*>b_address, ldb, beta, <float*>c_address, ldc,
-                                     NULL, False)
-        else:
+                                     <const float*>bias_address, split)
+        elif kind == PACKED:
             done = packed_multiply(trans_a, trans_b, m, n, k, alpha, <const float*>a_address, lda,
                                    <const float*>b_address, ldb, beta, <float*>c_address, ldc)
+        else:
+            done = rows_of_b_multiply(trans_a, m, n, k, alpha, <const float*>a_address, lda,
+                                      <const float*>b_address, ldb, beta, <float*>c_address, ldc,
+                                      <const float*>bias_address, split)
     return done
 
 

@@ -686,7 +686,12 @@ def _decide() -> None:
                               f"AVX-512: any rows below 32 columns or below 64 columns at "
                               f"depth 64+, else 3 rows, 4 at depth 32+, 8 at 64+, 12 at "
                               f"256+; AVX2: {FEW_ROWS_AVX2} rows below 16 columns, 4 below "
-                              f"64, else 2 rows, 3 at depth 96+)")
+                              f"64, else 2 rows, 3 at depth 96+); where thinc's own kernel "
+                              f"runs on one thread, op(B) = B^T products up to 288 deep that "
+                              f"the dot products leave, with 13-16 or 26-32 rows (43-48 or "
+                              f"57-64 at depth 256+) and 6+ columns, take a kernel that packs "
+                              f"op(A)^T and broadcasts rows of B in place (AVX-512; the packed "
+                              f"kernel's bits)")
     _bf16 = precision == "bf16" and bf16_available()
     if precision == "bf16" and not _bf16:
         why = ("this CPU has no AVX-512 BF16" if not bf16_cpu()
