@@ -55,20 +55,24 @@ def test_layer_norm_compiled_matches_reference(rows, width, dtype, offset, seed)
         assert_close(got_array, expected_array, dtype)
     # End to end, each with its own statistics: a near-constant row's huge
     # inverse_std amplifies the last bits in which float32 statistics differ,
-    # so both are held to the float64 computation on the same inputs instead,
-    # and the compiled path may be no further from it than the reference is.
+    # so both are held to the float64 computation on the same inputs instead
+    # (statistics included: truth built on either side's rounded statistics
+    # would favour that side). Where both are far off, the rounding of the
+    # float32 statistics decides each element's error, so the compiled path's
+    # largest error may be at most twice the reference's (a worse formula, such as
+    # the variance as E[x^2] - E[x]^2, is off by orders of magnitude here).
+    X64, G64, b64, dY64 = (a.astype("float64") for a in (X, G, b, dY))
     truth = reference._layer_norm_backward(
-        *(a.astype("float64") for a in (dY, X, G, *reference._layer_norm_forward(X, G, b)[1]))
+        dY64, X64, G64, *reference._layer_norm_forward(X64, G64, b64)[1]
     )
-    ours = reference_errors = None
     expected = reference._layer_norm_backward(dY, X, G, mean_ref, inverse_std_ref)
     for got_array, expected_array, true_array in zip(got, expected, truth):
-        ours = numpy.abs(got_array - true_array)
-        reference_errors = numpy.abs(expected_array - true_array)
-        allowed = numpy.maximum(
-            reference_errors, TOLERANCE[dtype]["atol"] + TOLERANCE[dtype]["rtol"] * abs(true_array)
-        )
-        assert (ours <= allowed).all(), (ours.max(), reference_errors.max())
+        if not true_array.size:
+            continue
+        ours = numpy.abs(got_array - true_array).max()
+        theirs = numpy.abs(expected_array - true_array).max()
+        within = TOLERANCE[dtype]["atol"] + TOLERANCE[dtype]["rtol"] * numpy.abs(true_array).max()
+        assert ours <= max(2.0 * theirs, within), (ours, theirs)
 
 
 def test_layer_norm_rows_are_normalized_and_width_one_gives_the_bias():
