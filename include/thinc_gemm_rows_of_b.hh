@@ -116,8 +116,12 @@ struct Product {
     float* C;
     index_t ldc;
     const float* bias;
-    float* partial;  // C^T so far, a 6 x lanes tile per six rows of B (several k-blocks only)
 };
+
+// Tiles run a k-block at a time over groups of this many, their sums so far
+// kept on the stack between blocks (24 KB at 64 rows): op(A)^T's block is
+// read from L2 once per group, and memory does not grow with N.
+constexpr index_t GROUP_TILES = 16;
 
 // Rows of a k-block of packed op(A)^T: as many as keep it within 24 KB, so it
 // stays in L1 while every six rows of B meet it (the whole of it, K x 64
@@ -158,10 +162,11 @@ THINC_ROWS_OF_B_TARGET inline void finish_tile(const Product& p, const float* ti
 
 // Rows [n0, n0 + rows) of C^T (rows <= 6) over k-block [k0, k0 + kc): each
 // element's k terms are added in order, one FMA each, from the sums of the
-// earlier k-blocks (kept in p.partial between blocks, so the blocking does
-// not change the bits); the last block writes C.
+// earlier k-blocks (kept in `partial`, 6 x lanes floats, between blocks, so
+// the blocking does not change the bits); the last block writes C.
 template <int VECTORS>
-THINC_ROWS_OF_B_TARGET void tile_of_c_transposed(const Product& p, index_t t, index_t k0, float* tile) {
+THINC_ROWS_OF_B_TARGET void tile_of_c_transposed(const Product& p, index_t t, index_t k0, float* partial,
+                                                 float* tile) {
     constexpr index_t LANES = 16 * VECTORS;
     index_t n0 = t * B_ROWS;
     index_t rows = std::min(B_ROWS, p.N - n0);
@@ -169,7 +174,6 @@ THINC_ROWS_OF_B_TARGET void tile_of_c_transposed(const Product& p, index_t t, in
     bool first = k0 == 0, last = k0 + kc >= p.K;
     const float* b = p.B + n0 * p.ldb + k0;
     const float* packed = p.packed + k0 * LANES;
-    float* partial = p.partial ? p.partial + t * B_ROWS * LANES : nullptr;
     // Rows past the edge read row 0 again; their sums are never stored.
     const float* row[B_ROWS];
 #pragma GCC unroll 6
@@ -201,26 +205,31 @@ THINC_ROWS_OF_B_TARGET void tile_of_c_transposed(const Product& p, index_t t, in
     if (last) finish_tile(p, tile, n0, rows);
 }
 
-// Tiles [t0, t1) of six rows of B (C[:, 6t : 6t + 6]), a k-block at a time
-// so that the block of op(A)^T stays in L1 across them.
+// Tiles [t0, t1) of six rows of B (C[:, 6t : 6t + 6]), a group of tiles and
+// a k-block at a time, so that the block of op(A)^T stays in L1 across them.
 THINC_ROWS_OF_B_TARGET inline void run_tiles(const Product& p, index_t t0, index_t t1) {
     // 8 rows: finish_tile reads rows 6 and 7 of each 8 x 8 block (zeros).
     alignas(64) float tile[8 * MAX_ROWS] = {};
-    for (index_t k0 = 0; k0 < p.K; k0 += p.kc) {
-        for (index_t t = t0; t < t1; ++t) {
-            switch (p.lanes / 16) {
-                case 1:
-                    tile_of_c_transposed<1>(p, t, k0, tile);
-                    break;
-                case 2:
-                    tile_of_c_transposed<2>(p, t, k0, tile);
-                    break;
-                case 3:
-                    tile_of_c_transposed<3>(p, t, k0, tile);
-                    break;
-                default:
-                    tile_of_c_transposed<4>(p, t, k0, tile);
-                    break;
+    alignas(64) float partial[GROUP_TILES * B_ROWS * MAX_ROWS];
+    for (index_t g0 = t0; g0 < t1; g0 += GROUP_TILES) {
+        index_t g1 = std::min(t1, g0 + GROUP_TILES);
+        for (index_t k0 = 0; k0 < p.K; k0 += p.kc) {
+            for (index_t t = g0; t < g1; ++t) {
+                float* sums = partial + (t - g0) * B_ROWS * p.lanes;
+                switch (p.lanes / 16) {
+                    case 1:
+                        tile_of_c_transposed<1>(p, t, k0, sums, tile);
+                        break;
+                    case 2:
+                        tile_of_c_transposed<2>(p, t, k0, sums, tile);
+                        break;
+                    case 3:
+                        tile_of_c_transposed<3>(p, t, k0, sums, tile);
+                        break;
+                    default:
+                        tile_of_c_transposed<4>(p, t, k0, sums, tile);
+                        break;
+                }
             }
         }
     }
@@ -242,11 +251,9 @@ inline bool multiply(bool trans_a, index_t M, index_t N, index_t K, float alpha,
     index_t kc = k_block(K, lanes);
     index_t tiles = (N + B_ROWS - 1) / B_ROWS;
     auto packed = thinc_malloc::allocate_aligned<float>(K * lanes);
-    auto partial = thinc_malloc::allocate_aligned<float>(kc < K ? tiles * B_ROWS * lanes : 1);
-    if (!packed || !partial) return false;
+    if (!packed) return false;
     pack_a_transposed(trans_a, M, K, A, lda, lanes, packed.get());
-    Product p{M, N,   K,    alpha, packed.get(), lanes, kc,
-              B, ldb, beta, C,     ldc,          bias,  kc < K ? partial.get() : nullptr};
+    Product p{M, N, K, alpha, packed.get(), lanes, kc, B, ldb, beta, C, ldc, bias};
     auto body = [&](index_t t0, index_t t1) { run_tiles(p, t0, t1); };
     if (split)
         thinc_parallel::parallel_for(tiles, std::max<index_t>(1, CHUNK_MACS / (B_ROWS * lanes * K)), 1, body);

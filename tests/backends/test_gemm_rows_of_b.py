@@ -87,13 +87,18 @@ def test_columns_beyond_n_and_the_bias(at_avx512):
 
 def test_split_over_threads_gives_the_same_bits(at_avx512):
     rng = numpy.random.default_rng(13)
-    for M, N, K in ((16, 2000, 288), (32, 301, 200), (64, 97, 288), (13, 50, 1)):
+    # (Several k-blocks over more than one group of 16 tiles: 64 x 97, 48 x 200.)
+    for M, N, K in ((16, 2000, 288), (32, 301, 200), (64, 97, 288), (48, 200, 200), (13, 50, 1)):
         A, B = operands(rng, M, N, K, False, pad=1)
         alone = numpy.empty((M, N), "float32")
         shared = numpy.empty((M, N), "float32")
         assert _testing.rows_of_b_sgemm(False, 1.0, A, B, 0.0, alone, split=False)
         assert _testing.rows_of_b_sgemm(False, 1.0, A, B, 0.0, shared, split=True)
         numpy.testing.assert_array_equal(alone, shared)
+        want = A.astype("float64") @ B.T.astype("float64")
+        numpy.testing.assert_allclose(
+            alone, want, rtol=1e-4, atol=2e-5 * (numpy.sqrt(K) + 1) + 1e-5
+        )
 
 
 def test_limits_of_the_hook(at_avx512):
