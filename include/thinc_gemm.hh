@@ -454,14 +454,11 @@ inline void pack_b(const Operands& g, index_t j0, index_t nc, index_t p0, index_
 // With `strip_panels` (room for two panels of a k-block), op(B) is not
 // packed beforehand: each strip packs its panels there just before its tiles
 // run (see packs_per_strip). With `whole_a`, the range lies in one row block
-// and packed_a has room for all of op(A), every k-block, each at k0 x (M
-// rounded up to MR) (pack_whole_a's layout); with `a_packed` as well, it is
-// already there (packed by an earlier chunk of the product on the same
-// scratch).
+// and packed_a already holds all of op(A), every k-block (pack_whole_a's
+// layout); otherwise each block of rows is packed there as it comes.
 inline void compute_block(const Operands& g, const float* packed_b, index_t j0, index_t nc, index_t r0,
                           index_t r1, index_t c0, index_t c1, index_t mc_block, float* packed_a,
-                          bool direct_b, float* strip_panels = nullptr, bool whole_a = false,
-                          bool a_packed = false) {
+                          bool direct_b, float* strip_panels = nullptr, bool whole_a = false) {
     index_t kc_max = k_block(g.K);
     index_t nc_padded = (nc + NR - 1) / NR * NR;
     // Two panels at a time on AVX-512 (THINC_ISA can hold it to AVX2).
@@ -472,7 +469,7 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
             index_t kc = std::min(kc_max, g.K - k0);
             float beta = k0 == 0 ? g.beta : 1.0f;
             float* a_block = whole_a ? packed_a + k0 * ((g.M + MR - 1) / MR * MR) + i0 * kc : packed_a;
-            if (!(whole_a && a_packed)) pack_a(g, i0, mc, k0, kc, a_block);
+            if (!whole_a) pack_a(g, i0, mc, k0, kc, a_block);
             // (No packed_b at all when strips pack their own panels.)
             const float* b_block = strip_panels ? nullptr : packed_b + k0 * nc_padded;
             // With direct_b, tiles whose columns all exist read rows of B in
@@ -591,8 +588,8 @@ class ScratchSlots {
     // The first column of op(B) whose block the slot's own copy holds (-1:
     // none yet); read and written only by the slot's holder.
     index_t& packed_columns(int slot) { return packed_columns_[slot]; }
-    // Whether the slot's packed A holds all of op(A) (one row block, one
-    // k-block), for the next chunk of a column split that gets the slot.
+    // Whether the slot's packed A holds all of op(A), every k-block
+    // (pack_whole_a), for the next chunk of a column split that gets the slot.
     bool& holds_a(int slot) { return holds_a_[slot]; }
 
   private:
@@ -877,12 +874,22 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
             index_t pair = thinc_isa::active() >= thinc_isa::AVX512 ? 2 : 1;
             index_t units = (n_panels + pair - 1) / pair;
             auto run_columns = [&](index_t begin, index_t end, index_t row_begin, index_t row_end,
-                                   float* packed_a, bool a_packed) {
+                                   float* packed_a) {
                 index_t first = first_packed_panel(direct_b, begin, n_panels);
                 if (!per_strip && first < end) pack_b(g, j0, nc, first, end, b);
                 compute_block(g, b, j0, nc, row_begin, row_end, begin * NR, std::min(nc, end * NR),
                               row_block(g.M, 1), packed_a, direct_b,
-                              per_strip ? packed_a + a_floats : nullptr, whole_a, a_packed);
+                              per_strip ? packed_a + a_floats : nullptr, whole_a);
+            };
+            // A free slot, holding all of op(A) where it is small: packed by
+            // the first chunk on the slot, the next ones reuse it.
+            auto take_slot = [&]() {
+                int slot = scratch.acquire();
+                if (whole_a && !scratch.holds_a(slot)) {
+                    pack_whole_a(g, scratch.get(slot));
+                    scratch.holds_a(slot) = true;
+                }
+                return slot;
             };
             if (balances_by_rows(units, threads)) {
                 // Too few column units to share evenly (9 pairs on two threads
@@ -894,27 +901,22 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
                 index_t tiles = (g.M + MR - 1) / MR;
                 auto row_start = [&](index_t part) { return std::min(g.M, part * tiles / threads * MR); };
                 thinc_parallel::parallel_for(units * threads, units, 1, [&](index_t begin, index_t end) {
-                    int slot = scratch.acquire();
+                    int slot = take_slot();
                     float* packed_a = scratch.get(slot);
-                    if (whole_a && !scratch.holds_a(slot)) {
-                        pack_whole_a(g, packed_a);
-                        scratch.holds_a(slot) = true;
-                    }
                     index_t u = begin;
                     while (u < end) {
                         index_t unit = u / threads, part = u % threads;
                         if (part == 0 && end - u >= threads) {
                             // Whole units: as many as follow, in one pass.
                             index_t last = (end - u) / threads + unit;
-                            run_columns(unit * pair, std::min(n_panels, last * pair), 0, g.M, packed_a,
-                                        whole_a);
+                            run_columns(unit * pair, std::min(n_panels, last * pair), 0, g.M, packed_a);
                             u += (last - unit) * threads;
                         } else {
                             index_t parts = std::min(threads - part, end - u);
                             index_t rows_begin = row_start(part), rows_end = row_start(part + parts);
                             if (rows_end > rows_begin)
                                 run_columns(unit * pair, std::min(n_panels, (unit + 1) * pair), rows_begin,
-                                            rows_end, packed_a, whole_a);
+                                            rows_end, packed_a);
                             u += parts;
                         }
                     }
@@ -923,11 +925,8 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
             } else {
                 index_t grain = std::max<index_t>(1, PARALLEL_MACS / (NR * g.M * g.K));
                 thinc_parallel::parallel_for(n_panels, grain, pair, [&](index_t begin, index_t end) {
-                    int slot = scratch.acquire();
-                    float* packed_a = scratch.get(slot);
-                    bool reuse_a = whole_a && scratch.holds_a(slot);
-                    run_columns(begin, end, 0, g.M, packed_a, reuse_a);
-                    scratch.holds_a(slot) = whole_a;
+                    int slot = take_slot();
+                    run_columns(begin, end, 0, g.M, scratch.get(slot));
                     scratch.release(slot);
                 });
             }
