@@ -97,8 +97,9 @@ def integer_matrix(rng, shape, dtype):
 
 
 # Large products, whose size sends unforced calls to the large-product path:
-# thinc's row and column splits (a column unit cut by rows: 100 x 288; a
-# block per thread: 100 x 96), split-K, and several k-blocks.
+# thinc's row and column splits (a column unit cut by rows: 100 x 288 on
+# AVX-512, 100 x 144 at both levels; a block per thread: 100 x 96), split-K,
+# and several k-blocks.
 LARGE_SHAPES = [
     (300, 200, 130),
     (145, 47, 577),
@@ -106,6 +107,7 @@ LARGE_SHAPES = [
     (1000, 20, 100),
     (7, 17, 1153),
     (100, 288, 288),
+    (100, 144, 288),
     (100, 96, 288),
 ]
 

@@ -101,32 +101,20 @@ def test_split_over_threads_gives_the_same_bits(at_avx512):
         )
 
 
+def product_of_ones(M, N, K, bias=None):
+    """The hook on an M x K op(A) and an N x K B of ones."""
+    A, B, C = numpy.ones((M, K), "f"), numpy.ones((N, K), "f"), numpy.zeros((M, N), "f")
+    return _testing.rows_of_b_sgemm(False, 1.0, A, B, 0.0, C, bias)
+
+
 def test_limits_of_the_hook(at_avx512):
-    B = numpy.ones((5, 3), "float32")
-    for M, K in ((0, 3), (65, 3)):
+    for M in (0, 65):
         with pytest.raises(ValueError, match="1 to 64 rows"):
-            _testing.rows_of_b_sgemm(
-                False, 1.0, numpy.ones((M, K), "f"), B, 0.0, numpy.zeros((M, 5), "f")
-            )
+            product_of_ones(M, 5, 3)
     with pytest.raises(ValueError, match="288 deep"):
-        _testing.rows_of_b_sgemm(
-            False,
-            1.0,
-            numpy.ones((4, 289), "f"),
-            numpy.ones((5, 289), "f"),
-            0.0,
-            numpy.zeros((4, 5), "f"),
-        )
+        product_of_ones(4, 5, 289)
     with pytest.raises(ValueError, match="bias"):
-        _testing.rows_of_b_sgemm(
-            False,
-            1.0,
-            numpy.ones((4, 3), "f"),
-            B,
-            0.0,
-            numpy.zeros((4, 5), "f"),
-            numpy.ones(4, "f"),
-        )
+        product_of_ones(4, 5, 3, numpy.ones(4, "f"))
 
 
 def test_routing_rule(at_avx512):
@@ -147,14 +135,7 @@ def test_routing_rule(at_avx512):
     assert not takes(12, 288, 288, True)
     with dispatch.forced(isa="avx2"):
         assert not takes(16, 288, 288, True)
-        assert not _testing.rows_of_b_sgemm(
-            False,
-            1.0,
-            numpy.ones((16, 8), "f"),
-            numpy.ones((9, 8), "f"),
-            0.0,
-            numpy.zeros((16, 9), "f"),
-        )
+        assert not product_of_ones(16, 9, 8)
 
 
 def test_ops_gemm_takes_it_with_the_packed_kernels_bits(at_avx512):
