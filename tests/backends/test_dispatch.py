@@ -436,3 +436,8 @@ def test_float32_choice_is_timed_once_and_kept(tmp_path):
     assert (second["large"], second["small"]) == (first["large"], first["small"])
     off = run("0")
     assert off["measured"] is None
+    # Unmeasured, the rule alone: the own kernel runs at the CPU's widest level
+    # by default, so it comes first (libraries only win by measurement).
+    if cblas.own_sgemm_is_available():
+        assert off["large"] == "thinc's own kernel"
+        assert off["small"] == "thinc's own kernel on the calling thread"
