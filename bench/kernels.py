@@ -591,6 +591,17 @@ def cpu_flags() -> List[str]:
     return [flag for flag in KERNEL_FLAGS if flag in present]
 
 
+def fma_throughput(isa: str) -> Tuple[str, int]:
+    """How many FMAs a cycle one core retires at this level, in words and in
+    float32 flop/cycle. Zen 4 runs a 512-bit FMA on both of its 256-bit FMA
+    pipes, so AVX-512 doubles no flops there."""
+    zen4 = cpuinfo("vendor_id") == "AuthenticAMD" and cpuinfo("cpu family") == "25"
+    if isa == "avx512" and zen4:
+        return "1 x 512-bit FMA a cycle (two 256-bit pipes)", 32
+    bits = 512 if isa == "avx512" else 256
+    return f"2 x {bits}-bit FMA a cycle", 4 * bits // 32
+
+
 def cpu_family() -> str:
     """vendor-isa (intel-avx512, amd-avx2, ...): which results table this CPU's run replaces."""
     vendors = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}
@@ -717,12 +728,11 @@ def run(args: argparse.Namespace) -> None:
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores visible")
     from thinc.backends import dispatch
 
-    lanes = 16 if dispatch.active_isa() == "avx512" else 8
+    fma_units, per_cycle = fma_throughput(dispatch.active_isa())
     print(
-        f"fp32 peak ({dispatch.active_isa()} FMA, 2 x {32 * lanes}-bit FMA a cycle = "
-        f"{4 * lanes} flop/cycle/core): "
+        f"fp32 peak ({dispatch.active_isa()} FMA, {fma_units} = {per_cycle} flop/cycle/core): "
         + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())
-        + (f" (implies ~{single / (4 * lanes * 1e9):.2f} GHz for one thread)" if single else "")
+        + (f" (implies ~{single / (per_cycle * 1e9):.2f} GHz for one thread)" if single else "")
     )
     print(
         f"gemm backend: {NumpyOps.blas_backend}; OpenBLAS threads: "
