@@ -41,7 +41,7 @@ constexpr index_t WIDE_COLUMNS_AVX2 = 64;
 // when B is larger than three quarters of this core's L2 (max_b_floats):
 // every group of six rows reads all of B again, from L3 then (on a 2 MB L2,
 // 24 rows x 1024 x 512 ran 1.1x slower than packing, 32 x 1024 x 384 1.4x
-// faster).
+// faster). AMD's AVX-512 cores are the exception (l3_refeeds_cheaply below).
 constexpr index_t MAX_MACS = index_t(1) << 22;
 // With op(B) = B^T the packed kernel's transposing pack pays from a few rows
 // on; the dot products keep narrow products and, the deeper K, the more rows
@@ -79,6 +79,24 @@ inline index_t max_b_floats() {
     return l2_bytes() / 4 * 3 / static_cast<index_t>(sizeof(float));
 }
 
+// Whether reading B from L3 again for every six rows costs less than packing
+// it: on AMD's AVX-512 cores (Zen 4: 1 MB L2, a fast L3 per core complex) the
+// AVX-512 op(B) = B kernel beat the packed one at every size tried past L2
+// (one thread, 8-32 rows x 1024-4096 x 512-1024: 1.05-1.85x faster; 16 x 1024
+// x 288, the parser's step, 1.3x), where Intel's mesh L3 made 24 x 1024 x 512
+// 1.1x slower. (Zen 4's AVX2 kernel, with half the registers, lost there.)
+inline bool l3_refeeds_cheaply() {
+#if defined(THINC_GEMM_FEW_ROWS_X86)
+    static const bool amd = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_is("amd") != 0;
+    }();
+    return amd;
+#else
+    return false;
+#endif
+}
+
 // The products these kernels take at the active level: the one rule for
 // sgemm below and for the routing in cblas.pyx, which must not hand others to
 // thinc_gemm::sgemm.
@@ -87,7 +105,7 @@ inline bool takes(index_t M, index_t N, index_t K, bool trans_b) {
     bool wide = thinc_isa::active() >= thinc_isa::AVX512;
     if (trans_b) return M <= dot_rows(N, K, wide);
     if (!wide && M > MAX_ROWS_AVX2 && N >= WIDE_COLUMNS_AVX2) return false;
-    return M * N * K <= MAX_MACS || N * K <= max_b_floats();
+    return M * N * K <= MAX_MACS || N * K <= max_b_floats() || (wide && l3_refeeds_cheaply());
 }
 // Rows of op(A) handled together by the dot-product kernel (op(B) = B^T).
 constexpr int ROW_GROUP = 4;

@@ -525,7 +525,9 @@ def test_few_row_products_alpha_beta_and_strides(vector_level, alpha, beta, tran
 # quarters of L2, op(B) = B^T up to 12 rows this deep (thinc_gemm_few_rows::
 # takes; the others take the packed kernel); B's rows 1024 floats apart (the
 # parser's dX), fetched ahead by the kernel.
+# (20, 2050, 1030) with op(B) = B passes L2 everywhere: few-rows only on AMD at AVX-512.
 LARGE_FEW_ROWS = [(16, 1024, 384), (32, 1000, 300), (9, 2048, 300), (31, 4099, 40), (12, 1000, 300)]
+LARGE_FEW_ROWS.append((20, 2050, 1030))
 
 
 @pytest.mark.parametrize("M,N,K", LARGE_FEW_ROWS)
@@ -557,8 +559,11 @@ def test_few_rows_limits(vector_level):
         # op(B) = B: 16 rows from 64 columns on, 32 below.
         assert takes(16, 64, 2048, False) and not takes(17, 64, 64, False)
         assert takes(32, 63, 64, False)
-    # 2^24 floats of B: beyond any L2's three quarters.
-    assert not takes(1, 4096, 4096, False)
+    # 2^24 floats of B: beyond any L2's three quarters, so packed, except at
+    # AVX-512 on AMD, whose L3 feeds B again more cheaply than packing it.
+    past_l2 = takes(1, 4096, 4096, False)
+    assert past_l2 == (vector_level == "avx512" and cblas._few_rows_l3_refeeds())
+    assert not takes(33, 4096, 4096, False)
     assert not takes(0, 10, 10, False) and not takes(33, 10, 10, True)
 
 

@@ -74,6 +74,7 @@ cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
     const int64_t FEW_ROWS_MACS "thinc_gemm_few_rows::MAX_MACS"
     const int64_t FEW_ROWS_AVX2 "thinc_gemm_few_rows::MAX_ROWS_AVX2"
     int64_t few_rows_max_b "thinc_gemm_few_rows::max_b_floats"()
+    bint few_rows_l3_refeeds "thinc_gemm_few_rows::l3_refeeds_cheaply"()
     bint few_rows_takes "thinc_gemm_few_rows::takes"(int64_t M, int64_t N, int64_t K, bint trans_b)
 
 cdef extern from "thinc_gemm_check.hh" namespace "thinc_gemm_check" nogil:
@@ -686,7 +687,9 @@ def _decide() -> None:
         report["few_rows"] = (f"thinc's own unpacked kernel for float32 products with at most "
                               f"{FEW_ROWS} rows in op(A), {FEW_ROWS_AVX2} at the AVX2 level from 64 columns "
                               f"(op(B) = B: {FEW_ROWS_MACS} multiply-adds or "
-                              f"{few_rows_max_b()} floats of B at most; op(B) = B^T, "
+                              f"{few_rows_max_b()} floats of B at most"
+                              f"{', any size on this AMD CPU at AVX-512' if few_rows_l3_refeeds() else ''}"
+                              f"; op(B) = B^T, "
                               f"AVX-512: any rows below 32 columns or below 64 columns at "
                               f"depth 64+, else 3 rows, 4 at depth 32+, 8 at 64+, 12 at "
                               f"256+; AVX2: {FEW_ROWS_AVX2} rows below 16 columns, 4 below "
@@ -905,6 +908,12 @@ def _use_bf16_tiles(enabled: bool) -> None:
 def bf16_tiles_available() -> bool:
     """Whether bf16 products can run on AMX tiles here (CPU and OS)."""
     return bf16_amx()
+
+
+def _few_rows_l3_refeeds() -> bool:
+    """Whether the few-rows kernels take op(B) = B of any size at the AVX-512
+    level on this CPU (AMD: B read again from L3 costs less than packing it)."""
+    return few_rows_l3_refeeds()
 
 
 def _few_rows_takes(int64_t M, int64_t N, int64_t K, bint trans_b) -> bool:
