@@ -941,18 +941,11 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
 inline bool available() {
     return thinc_isa::active() >= thinc_isa::AVX2;
 }
-// Where the CPU has AVX-512, a library using it has twice this kernel's width.
-inline bool cpu_has_avx512() {
-    return thinc_isa::cpu_level() >= thinc_isa::AVX512;
-}
 #else
 inline bool sgemm_avx2(const Operands&, bool) {
     return false;
 }
 inline bool available() {
-    return false;
-}
-inline bool cpu_has_avx512() {
     return false;
 }
 #endif

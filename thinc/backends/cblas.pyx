@@ -54,7 +54,6 @@ cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
         bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
         int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias)
     bint own_sgemm_available "thinc_gemm::available"()
-    bint cpu_has_avx512 "thinc_gemm::cpu_has_avx512"()
     void own_sgemm_set_single_threaded "thinc_gemm::single_threaded().store"(bint)
 
 cdef extern from "thinc_gemm_bf16.hh" namespace "thinc_gemm_bf16" nogil:
@@ -95,6 +94,7 @@ cdef extern from "thinc_gemm_check.hh" namespace "thinc_gemm_check" nogil:
 
 cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
     int isa_active "thinc_isa::active"()
+    int isa_cpu_level "thinc_isa::cpu_level"()
     void isa_set_limit "thinc_isa::limit().store"(int)
 
 cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
@@ -607,8 +607,7 @@ def _preferred_order(dtype: str, forced: str, numpy_blas: str):
     # a library replaces the rule's choice only when measured clearly faster.
     # (A Zen 4's OpenBLAS timed 100-200 GFLOP/s from run to run against a
     # steady 190-200 for the own kernel: first place must not go to the noise.)
-    full_width = isa_active() >= 2 or not cpu_has_avx512()
-    if own and (full_width or not tuned_blis):
+    if own and (isa_active() == isa_cpu_level() or not tuned_blis):
         return ["thinc"] + libraries + ["loop"]
     return libraries + (["thinc"] if own else []) + ["loop"]
 
