@@ -8,7 +8,7 @@ import numpy
 
 from libc.stdint cimport int64_t
 
-from .cblas cimport gemm_f32, gemm_f64
+from .cblas cimport CBlas, daxpy, gemm_f32, gemm_f64, saxpy
 
 
 cdef extern from "thinc_testing.hh" namespace "thinc_kernels" nogil:
@@ -199,3 +199,32 @@ def sgemm(bint trans_a, bint trans_b, float alpha, A, B, float beta, C) -> None:
     if not isinstance(C, numpy.ndarray) or C.dtype != numpy.float32:
         raise ValueError("C must be a 2d float32 array")
     gemm(trans_a, trans_b, alpha, A, B, beta, C)
+
+
+def table_axpy(alpha, X, Y, int n, int inc_x=1, int inc_y=1, int x_start=0, int y_start=0) -> None:
+    """Y[y_start + i * inc_y] += alpha * X[x_start + i * inc_x] for i < n, in
+    place, through a fresh CBlas table's saxpy or daxpy (by Y's dtype), as
+    compiled code that cimports the table calls it."""
+    dtype = getattr(Y, "dtype", None)
+    if dtype not in (numpy.float32, numpy.float64):
+        raise ValueError("Y must be a float32 or float64 array")
+    for name, array in (("X", X), ("Y", Y)):
+        if not isinstance(array, numpy.ndarray) or array.dtype != dtype or array.ndim != 1:
+            raise ValueError(f"{name} must be a 1d {dtype} array")
+        if not array.flags.c_contiguous:
+            raise ValueError(f"{name} must be contiguous")
+    if not Y.flags.writeable:
+        raise ValueError("Y must be writeable")
+    for name, array, start, inc in (("X", X, x_start, inc_x), ("Y", Y, y_start, inc_y)):
+        if n > 0 and not (0 <= start < len(array) and 0 <= start + (n - 1) * inc < len(array)):
+            raise ValueError(f"{name}: {n} elements {inc} apart from {start} leave its {len(array)}")
+    cdef CBlas table = CBlas()
+    cdef Py_ssize_t x_address = X.__array_interface__["data"][0] + x_start * dtype.itemsize
+    cdef Py_ssize_t y_address = Y.__array_interface__["data"][0] + y_start * dtype.itemsize
+    cdef double alpha64 = alpha
+    if dtype == numpy.float32:
+        with nogil:
+            saxpy(table)(n, <float>alpha64, <const float*>x_address, inc_x, <float*>y_address, inc_y)
+    else:
+        with nogil:
+            daxpy(table)(n, alpha64, <const double*>x_address, inc_x, <double*>y_address, inc_y)

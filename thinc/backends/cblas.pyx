@@ -92,6 +92,10 @@ cdef extern from "thinc_gemm_check.hh" namespace "thinc_gemm_check" nogil:
                               int64_t nN, const int64_t* Ks, int64_t nK, int64_t* first_wrong,
                               int64_t* n_cases)
 
+cdef extern from "thinc_axpy.hh" namespace "thinc_axpy" nogil:
+    void own_saxpy "thinc_axpy::saxpy"(int64_t, float, const float*, int64_t, float*, int64_t)
+    void own_daxpy "thinc_axpy::daxpy"(int64_t, double, const double*, int64_t, double*, int64_t)
+
 cdef extern from "thinc_isa.hh" namespace "thinc_isa" nogil:
     int isa_active "thinc_isa::active"()
     int isa_cpu_level "thinc_isa::cpu_level"()
@@ -313,12 +317,12 @@ cdef void table_sgemm(bint transA, bint transB, int M, int N, int K,
 
 cdef void table_saxpy(int N, float alpha, const float* X, int incX,
                       float* Y, int incY) noexcept nogil:
-    blis.cy.axpyv(blis.cy.NO_CONJUGATE, N, alpha, <float*>X, incX, Y, incY)
+    own_saxpy(N, alpha, X, incX, Y, incY)
 
 
 cdef void table_daxpy(int N, double alpha, const double* X, int incX,
                       double* Y, int incY) noexcept nogil:
-    blis.cy.axpyv(blis.cy.NO_CONJUGATE, N, alpha, <double*>X, incX, Y, incY)
+    own_daxpy(N, alpha, X, incX, Y, incY)
 
 
 cdef class CBlas:
