@@ -21,14 +21,17 @@ def kernel_isa(request):
 
 def rounded(value: Fraction, dtype):
     """The dtype number nearest to an exact rational, ties to even."""
-    guess = numpy.dtype(dtype).type(float(value))
-    candidates = [numpy.nextafter(guess, -numpy.inf), guess, numpy.nextafter(guess, numpy.inf)]
-    bits = "u4" if numpy.dtype(dtype).itemsize == 4 else "u8"
-
-    def key(candidate):
-        return abs(Fraction(float(candidate)) - value), int(candidate.view(bits)) % 2
-
-    return min(candidates, key=key)
+    kind = numpy.dtype(dtype).type
+    guess = kind(float(value))
+    candidates = numpy.array(
+        [numpy.nextafter(guess, kind(-numpy.inf)), guess, numpy.nextafter(guess, kind(numpy.inf))],
+        dtype=dtype,
+    )
+    bits = candidates.view("u4" if candidates.itemsize == 4 else "u8")
+    best = min(
+        range(3), key=lambda i: (abs(Fraction(float(candidates[i])) - value), int(bits[i]) % 2)
+    )
+    return candidates[best]
 
 
 def fused(alpha, x, y, dtype):
