@@ -21,8 +21,9 @@ Timed rounds are interleaved (ours, 8.3.14, ours, ...) so that a busy machine sl
 alike; words/s are counted against CPU time as well as wall time, the steadier of the two
 on a shared machine. Latency is the wall time of nlp(text) on one text at a time. A full
 run (every default model asked for, --sentences 3000 or more) writes its tables to
-bench/results/spacy_pipeline-<vendor>-<isa>.txt, replacing the last one from that kind of
-CPU (--no-save leaves bench/results be).
+bench/results/spacy_pipeline-<vendor>-<isa>.txt (spacy_pipeline_default_threads-... with
+--threads default), replacing the last one from that kind of CPU (--no-save leaves
+bench/results be).
 
 --precision bf16 compares this checkout's thinc with itself instead: float32 against the
 opt-in THINC_GEMM_PRECISION=bf16 (AMX tiles or AVX-512 BF16), reporting the share of
@@ -541,6 +542,8 @@ def main() -> None:
         # cpu_family() asks the checkout's thinc which instruction set it dispatches to.
         sys.path.insert(0, str(CHECKOUT))
         name = "spacy_pipeline_bf16" if args.precision == "bf16" else "spacy_pipeline"
+        if args.threads == "default":
+            name += "_default_threads"  # beside the one-thread table, not over it
         path = RESULTS / f"{name}-{cpu_family()}.txt"
         path.write_text(captured.getvalue())
         print(f"wrote {path.relative_to(CHECKOUT)}", file=sys.stderr)

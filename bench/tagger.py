@@ -1,8 +1,10 @@
 """Words per second of examples/pos_tagger.py's tagger, training and inference,
 for this checkout's thinc, thinc 8.3.14 and an equivalent PyTorch CPU model.
 
-Usage: .venv/bin/python bench/tagger.py [--rounds 5] [--train-words 10000] [--no-save] [--note TEXT]"""
-# Each contender runs in its own worker process with one thread, fed the same
+Usage: .venv/bin/python bench/tagger.py [--rounds 5] [--train-words 10000] [--threads one|default]
+    [--no-save] [--note TEXT]"""
+# Each contender runs in its own worker process with one thread (or, with
+# --threads default, each library's default thread count), fed the same
 # sentences in the same batches; rounds are interleaved (ours, 8.3.14, torch,
 # ours, ...) so a busy machine slows them alike, and the table shows the median
 # round, the ratios the median of each round's ratio. Words/s are given against
@@ -144,7 +146,8 @@ class TorchContender:
     def __init__(self, settings: dict) -> None:
         import torch
 
-        torch.set_num_threads(1)
+        if settings.get("threads", "one") == "one":
+            torch.set_num_threads(1)
         torch.manual_seed(0)
         self.torch = torch
         sys.path.insert(0, str(EXAMPLES))
@@ -281,7 +284,10 @@ def serve(kind: str, settings: dict) -> None:
 
 class Worker:
     def __init__(self, label: str, python: str, kind: str, settings: dict, installed: bool) -> None:
-        env = dict(os.environ, **ONE_THREAD)
+        if settings.get("threads", "one") == "one":
+            env = dict(os.environ, **ONE_THREAD)
+        else:
+            env = {key: value for key, value in os.environ.items() if key not in ONE_THREAD}
         if installed:
             env["THINC_EXAMPLES_USE_INSTALLED"] = "1"
         self.label = label
@@ -378,6 +384,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--infer-batch-words", type=int, default=2000)
     parser.add_argument("--width", type=int, default=96)
     parser.add_argument("--depth", type=int, default=4)
+    parser.add_argument(
+        "--threads",
+        choices=["one", "default"],
+        default="one",
+        help="one thread per contender, or each library's default (the thread variables unset: "
+        "thinc 8.3.14's blis runs one, PyTorch and this checkout one per CPU)",
+    )
     parser.add_argument("--data-dir")
     parser.add_argument("--sample", action="store_true", help="use the sample in examples/data")
     parser.add_argument("--ref-python", default=str(CHECKOUT / ".venv-ref" / "bin" / "python"))
@@ -404,6 +417,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         "learn_rate": 0.001,
         "data_dir": args.data_dir,
         "sample": args.sample,
+        "threads": args.threads,
     }
     wanted = args.contenders.split(",")
     workers: List[Worker] = []
@@ -422,7 +436,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print(
         f"width {args.width}, depth {args.depth}; per round {args.train_words} training words "
         f"(batches of {args.batch_words}) and {args.infer_words} inference words "
-        f"(batches of {args.infer_batch_words}); {args.rounds} rounds; one thread each"
+        f"(batches of {args.infer_batch_words}); {args.rounds} rounds; {threads_text(args)}"
     )
     try:
         for round_number in range(args.rounds):
@@ -453,6 +467,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         save_table(args, report)
 
 
+def threads_text(args: argparse.Namespace) -> str:
+    if args.threads == "one":
+        return "one thread each"
+    return f"each library's default threads ({', '.join(ONE_THREAD)} unset; {os.cpu_count()} CPUs)"
+
+
 def save_table(args: argparse.Namespace, report: str) -> None:
     """Writes bench/results/tagger-<vendor>-<isa>.txt: the table under a header
     naming the command, the date, the CPU and its flags."""
@@ -467,9 +487,11 @@ def save_table(args: argparse.Namespace, report: str) -> None:
     lines.append(
         f"width {args.width}, depth {args.depth}; per round {args.train_words} training words "
         f"(batches of {args.batch_words}) and {args.infer_words} inference words (batches of "
-        f"{args.infer_batch_words}); {args.rounds} rounds; one thread each"
+        f"{args.infer_batch_words}); {args.rounds} rounds; {threads_text(args)}"
     )
-    path = RESULTS / f"tagger-{cpu_family()}.txt"
+    # The default-thread run is a second table beside the one-thread one.
+    stem = "tagger" if args.threads == "one" else "tagger_default_threads"
+    path = RESULTS / f"{stem}-{cpu_family()}.txt"
     path.write_text("\n".join(lines) + "\n" + report + "\n")
     print(f"wrote {path.relative_to(CHECKOUT)}", file=sys.stderr)
 
