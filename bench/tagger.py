@@ -470,7 +470,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 def threads_text(args: argparse.Namespace) -> str:
     if args.threads == "one":
         return "one thread each"
-    return f"each library's default threads ({', '.join(ONE_THREAD)} unset; {os.cpu_count()} CPUs)"
+    sys.path.insert(0, str(BENCH))
+    from kernels import available_cpus
+
+    return (
+        f"each library's default threads ({', '.join(ONE_THREAD)} unset; {available_cpus()} CPUs)"
+    )
 
 
 def save_table(args: argparse.Namespace, report: str) -> None:

@@ -35,6 +35,7 @@ KERNEL_MODULES = {
     "tests.backends.test_ops_grads",
     "tests.backends.test_parallel",
     "tests.backends.test_linalg",
+    "tests.backends.test_cblas_axpy",
     "tests.layers.test_fused_layer_ops",
 }
 
