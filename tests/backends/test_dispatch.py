@@ -441,3 +441,56 @@ def test_float32_choice_is_timed_once_and_kept(tmp_path):
     if cblas.own_sgemm_is_available():
         assert off["large"] == "thinc's own kernel"
         assert off["small"] == "thinc's own kernel on the calling thread"
+
+
+BUDGET_REPORT = r"""
+import json
+from thinc.backends import cblas
+paths = cblas.gemm_paths()
+print(json.dumps({"not_timed": paths.get("not_timed"), "large": paths["float32"]["large"],
+                  "numpy_threads": cblas.numpy_blas_threads(),
+                  "timed": sorted(((paths.get("measured") or {}).get("gflops") or {}).get("large", {})),
+                  "own": cblas.own_sgemm_is_available()}))
+"""
+
+
+def run_budget_report(tmp_path, **settings):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "THINC_GEMM_CACHE": str(tmp_path / "choice.json"),
+        **settings,
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", BUDGET_REPORT],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        env=env,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_numpy_blas_over_thinc_thread_budget_is_not_timed(tmp_path):
+    # THINC_NUM_THREADS=1 beside OpenBLAS's two threads: letting OpenBLAS win
+    # the timing would run thinc's products on two cores.
+    over = run_budget_report(tmp_path, THINC_NUM_THREADS="1", OPENBLAS_NUM_THREADS="2")
+    if over["numpy_threads"] < 2:
+        pytest.skip("numpy's BLAS does not report running two threads here")
+    if not over["own"]:
+        pytest.skip("no thinc gemm kernel at this level: numpy's BLAS may be the rule's choice")
+    assert over["not_timed"] and "numpy's BLAS" in over["not_timed"]
+    assert "2 threads" in over["not_timed"] and "thinc's 1" in over["not_timed"]
+    assert not over["large"].startswith("numpy")
+    assert over["timed"] and not any(name.startswith("numpy") for name in over["timed"])
+    # Within the budget it is timed like any other candidate.
+    within = run_budget_report(tmp_path, THINC_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
+    assert within["not_timed"] is None
+    assert any(name.startswith("numpy") for name in within["timed"])
+    # Forced, it runs whatever its thread count.
+    forced = run_budget_report(
+        tmp_path, THINC_NUM_THREADS="1", OPENBLAS_NUM_THREADS="2", THINC_BLAS="numpy"
+    )
+    assert forced["large"].startswith("numpy") and forced["not_timed"] is None

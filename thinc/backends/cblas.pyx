@@ -657,6 +657,10 @@ def _decide() -> None:
             small = _first_right(["blis", large], dtype, refused)
         if not forced and dtype == "float32":
             right = [c for c in candidates if c != "loop" and not _verdict(c, dtype)[0]]
+            over = _over_thread_budget(right, large)
+            if over:
+                right.remove("numpy")
+                report["not_timed"] = over
             measured = _measured_choice(right, {"large": large, "small": small}, numpy_blas)
             if measured is not None:
                 large, small = measured["large"], measured["small"]
@@ -812,6 +816,23 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     if not _gemm_cache.store(path, cache):
         return None  # no cache: every process would measure, and might choose differently
     return {"large": choice["large"], "small": choice["small"], "report": {**report, "from": "measured now"}}
+
+
+def _over_thread_budget(candidates, rule_choice: str):
+    """Why numpy's BLAS is left out of the float32 timing, or None. Its
+    OpenBLAS runs its own thread count (OPENBLAS_NUM_THREADS); where that is
+    more than thinc's pool may use (THINC_NUM_THREADS, or one per CPU), timing
+    would pit its threads against fewer of ours, and winning would put thinc's
+    products on more cores than the user allowed (THINC_NUM_THREADS=1 beside
+    OpenBLAS's default of one per CPU). It still runs where the rule picks it
+    (no other good candidate on the CPU) and where THINC_BLAS=numpy forces it."""
+    if "numpy" not in candidates or rule_choice == "numpy" or len(candidates) < 2:
+        return None
+    numpy_threads, own_threads = numpy_blas_threads(), parallel_num_threads()
+    if numpy_threads <= own_threads:
+        return None
+    return (f"numpy's BLAS: its {numpy_threads} threads (OPENBLAS_NUM_THREADS) are more than "
+            f"thinc's {own_threads} (THINC_NUM_THREADS)")
 
 
 def _small_here(forced: str, small: str) -> bool:
