@@ -238,10 +238,12 @@ print(json.dumps(result))
 """
 
 
-def run_probe(**environment):
+def run_script(script: str, **environment):
+    """(the JSON value of the last line `script` prints, its stderr), run by a
+    fresh interpreter whose only environment is `environment`."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **environment}
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         cwd=str(ROOT),
@@ -250,6 +252,10 @@ def run_probe(**environment):
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1]), completed.stderr
+
+
+def run_probe(**environment):
+    return run_script(PROBE, **environment)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 8])
@@ -315,17 +321,8 @@ def test_scalar_level_runs_the_whole_backend_suite_smoke():
         "    Yh, backprop = model.begin_update(X); backprop(Yh - Y); model.finish_update(opt)\n"
         "print(float((model.predict(X).argmax(1) == Y.argmax(1)).mean()))\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "THINC_ISA": "scalar"}
-    completed = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=str(ROOT),
-        env=env,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert float(completed.stdout.strip()) > 0.6
+    accuracy, _ = run_script(script, THINC_ISA="scalar")
+    assert accuracy > 0.6
 
 
 @pytest.mark.skipif("avx512" not in dispatch.available_isas(), reason="this CPU has no AVX-512")
@@ -402,19 +399,14 @@ print(json.dumps({"measured": paths.get("measured"), "large": paths["float32"]["
 """
 
 
+def report_in_subprocess(script: str, cache: str, **settings) -> dict:
+    """What `script` reports in a fresh process with THINC_GEMM_CACHE=cache."""
+    return run_script(script, THINC_GEMM_CACHE=cache, **settings)[0]
+
+
 def test_float32_choice_is_timed_once_and_kept(tmp_path):
     def run(cache):
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "THINC_GEMM_CACHE": cache}
-        completed = subprocess.run(
-            [sys.executable, "-c", CHOICE_REPORT],
-            capture_output=True,
-            text=True,
-            cwd=str(ROOT),
-            env=env,
-            timeout=300,
-        )
-        assert completed.returncode == 0, completed.stderr[-3000:]
-        return json.loads(completed.stdout.strip().splitlines()[-1])
+        return report_in_subprocess(CHOICE_REPORT, cache)
 
     cache = tmp_path / "choice.json"
     first = run(str(cache))
@@ -455,22 +447,7 @@ print(json.dumps({"not_timed": paths.get("not_timed"), "large": paths["float32"]
 
 
 def run_budget_report(tmp_path, **settings):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(ROOT),
-        "THINC_GEMM_CACHE": str(tmp_path / "choice.json"),
-        **settings,
-    }
-    completed = subprocess.run(
-        [sys.executable, "-c", BUDGET_REPORT],
-        capture_output=True,
-        text=True,
-        cwd=str(ROOT),
-        env=env,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return report_in_subprocess(BUDGET_REPORT, str(tmp_path / "choice.json"), **settings)
 
 
 def test_numpy_blas_over_thinc_thread_budget_is_not_timed(tmp_path):
