@@ -17,6 +17,11 @@ labels, sentence starts and entities are compared token by token. The neural par
 same pipeline loaded without the components that hold no thinc parameters (attribute
 ruler, rule lemmatizer, ...): the work that runs on thinc's Ops, in float32.
 
+A second table splits the neural part's time by component, a greedy parser's or NER's
+model (thinc's layers) apart from spaCy's transition loop (spaCy's compiled code, the same
+on both sides, calling thinc's BLAS table at each step): the loop bounds what a faster
+thinc can do for the whole.
+
 Timed rounds are interleaved (ours, 8.3.14, ours, ...) so that a busy machine slows both
 alike; words/s are counted against CPU time as well as wall time, the steadier of the two
 on a shared machine. Latency is the wall time of nlp(text) on one text at a time. A full
@@ -153,6 +158,8 @@ def worker(args: argparse.Namespace) -> None:
             n_words = sum(len(doc) for doc in pipeline.pipe(texts, batch_size=args.batch_size))
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             reply({"words": n_words, "wall": wall, "cpu": cpu})
+        elif command == "components":
+            reply(component_seconds(neural, texts, args.batch_size))
         elif command == "latency":
             seconds = []
             for text in texts[: args.latency_docs]:
@@ -162,6 +169,44 @@ def worker(args: argparse.Namespace) -> None:
             reply(seconds)
         elif command == "quit":
             return
+
+
+def transition_based(component) -> bool:
+    """A parser or NER that parses greedily: its predict runs its model (thinc's
+    layers: tok2vec or its listener, the precomputed hidden layer), then spaCy's
+    compiled transition loop, which calls thinc's BLAS table for each step."""
+    return hasattr(component, "greedy_parse") and component.cfg.get("beam_width", 1) == 1
+
+
+def component_seconds(nlp, texts: List[str], batch_size: int) -> Dict[str, float]:
+    """Seconds each part of the pipeline spends on the texts, batch by batch in
+    pipeline order: each component's predict and set_annotations; for a greedy
+    transition-based component, its model's predict (timed on its own, then
+    again inside the component's predict) apart from the rest: spaCy's
+    transition loop and annotations."""
+    seconds: Dict[str, float] = {}
+
+    def add(key: str, value: float) -> None:
+        seconds[key] = seconds.get(key, 0.0) + value
+
+    docs = [nlp.make_doc(text) for text in texts]
+    for start in range(0, len(docs), batch_size):
+        batch = docs[start : start + batch_size]
+        for name, component in nlp.pipeline:
+            started = time.perf_counter()
+            if not transition_based(component):
+                component.set_annotations(batch, component.predict(batch))
+                add(name, time.perf_counter() - started)
+                continue
+            step_model = component.model.predict(batch)
+            layers = time.perf_counter() - started
+            step_model.clear_memory()
+            del step_model
+            started = time.perf_counter()
+            component.set_annotations(batch, component.predict(batch))
+            add(f"{name}: thinc layers", layers)
+            add(f"{name}: spaCy loop", time.perf_counter() - started - layers)
+    return seconds
 
 
 def reply(value) -> None:
@@ -322,6 +367,33 @@ def measure(
     return rows
 
 
+def measure_components(workers: Dict[str, Worker], args: argparse.Namespace) -> Dict[str, dict]:
+    """Median milliseconds per part of the neural pipeline on each side (rounds
+    interleaved), with totals for thinc's layers and spaCy's transition loops."""
+    rounds: Dict[str, List[dict]] = {name: [] for name in workers}
+    for _ in range(args.rounds):
+        for name, each in workers.items():
+            rounds[name].append(each.ask("components"))
+    for samples in rounds.values():
+        for sample in samples:
+            loops = [key for key in sample if key.endswith("spaCy loop")]
+            sample["all spaCy loops"] = sum(sample[key] for key in loops)
+            sample["all thinc layers"] = sum(
+                v for key, v in sample.items() if key not in loops and not key.startswith("all ")
+            )
+    rows: Dict[str, dict] = {}
+    for key in rounds["ours"][0]:
+        values = {
+            name: statistics.median(s[key] for s in samples) * 1e3
+            for name, samples in rounds.items()
+        }
+        rows[key] = {
+            **values,
+            "ratio": values["8.3.14"] / values["ours"] if values["ours"] else 0.0,
+        }
+    return rows
+
+
 def print_rows(rows: Dict[str, dict], left: str, right: str) -> None:
     """The timed table: each row's value on both sides and their ratio."""
     print(f"{'part':<22} {left:>11} {right:>11} {'ratio':>7}")
@@ -360,6 +432,7 @@ def bench_model(model: str, args: argparse.Namespace) -> Optional[dict]:
             f"neural: {', '.join(parts['ours']['neural'])} (parameters {', '.join(parts['ours']['dtypes'])})"
         )
         rows = measure(workers, args)
+        components = measure_components(workers, args)
     finally:
         for each in workers.values():
             each.close()
@@ -369,7 +442,15 @@ def bench_model(model: str, args: argparse.Namespace) -> Optional[dict]:
         "ratio above 1.0: ours faster"
     )
     print_rows(rows, "ours", "8.3.14")
-    return {**result, "components": parts["ours"], "rows": rows}
+    print(
+        "where the neural part's time goes (ms per pass over the texts, median of the rounds; "
+        "a parser's or NER's model timed apart from spaCy's transition loop, which runs the "
+        "same compiled code on both sides and calls thinc's BLAS table at each step)"
+    )
+    print(f"{'part':<30} {'ours':>9} {'8.3.14':>9} {'ratio':>7}")
+    for label, row in components.items():
+        print(f"{label:<30} {row['ours']:>9.0f} {row['8.3.14']:>9.0f} {row['ratio']:>6.2f}x")
+    return {**result, "components": parts["ours"], "rows": rows, "where": components}
 
 
 TOKEN_ATTRIBUTES = ("tag", "pos", "morph", "lemma", "head", "dep", "sent_start")
