@@ -471,3 +471,27 @@ def test_numpy_blas_over_thinc_thread_budget_is_not_timed(tmp_path):
         tmp_path, THINC_NUM_THREADS="1", OPENBLAS_NUM_THREADS="2", THINC_BLAS="numpy"
     )
     assert forced["large"].startswith("numpy") and forced["not_timed"] is None
+
+
+@pytest.mark.parametrize(
+    "candidates,rule,asked,numpy_threads,own_threads,left_out",
+    [
+        (["thinc", "blis", "numpy"], "thinc", "1", 2, 1, True),
+        (["thinc", "numpy"], "thinc", "2", 8, 2, True),
+        # Within the budget, or no budget asked for (the pool's default of at
+        # most 8 beside OpenBLAS's one per CPU on a bigger machine).
+        (["thinc", "blis", "numpy"], "thinc", "2", 2, 2, False),
+        (["thinc", "blis", "numpy"], "thinc", "", 32, 8, False),
+        (["thinc", "blis", "numpy"], "thinc", "zero", 32, 8, False),
+        (["thinc", "blis", "numpy"], "thinc", "0", 32, 8, False),
+        # The rule's choice, or the only candidate: kept.
+        (["blis", "numpy"], "numpy", "1", 2, 1, False),
+        (["numpy"], "numpy", "1", 2, 1, False),
+        (["thinc", "blis"], "thinc", "1", 2, 1, False),
+    ],
+)
+def test_thread_budget_rule(candidates, rule, asked, numpy_threads, own_threads, left_out):
+    note = cblas._thread_budget_note(candidates, rule, asked, numpy_threads, own_threads)
+    assert (note is not None) == left_out
+    if left_out:
+        assert f"its {numpy_threads} threads" in note and f"thinc's {own_threads}" in note

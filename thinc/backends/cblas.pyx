@@ -819,17 +819,27 @@ def _measured_choice(candidates, by_rule, numpy_blas):
 
 
 def _over_thread_budget(candidates, rule_choice: str):
+    """Why numpy's BLAS is left out of the float32 timing, or None (see
+    _thread_budget_note), from this process's settings."""
+    return _thread_budget_note(candidates, rule_choice, os.environ.get("THINC_NUM_THREADS", ""),
+                               numpy_blas_threads(), parallel_num_threads())
+
+
+def _thread_budget_note(candidates, rule_choice: str, asked: str, numpy_threads: int,
+                        own_threads: int):
     """Why numpy's BLAS is left out of the float32 timing, or None. Its
     OpenBLAS runs its own thread count (OPENBLAS_NUM_THREADS); where that is
-    more than thinc's pool may use (THINC_NUM_THREADS, or one per CPU), timing
-    would pit its threads against fewer of ours, and winning would put thinc's
-    products on more cores than the user allowed (THINC_NUM_THREADS=1 beside
-    OpenBLAS's default of one per CPU). It still runs where the rule picks it
-    (no other good candidate on the CPU) and where THINC_BLAS=numpy forces it."""
+    more than THINC_NUM_THREADS (`asked`) allows thinc's pool, timing would pit
+    its threads against fewer of ours, and winning would put thinc's products
+    on more cores than the user allowed (THINC_NUM_THREADS=1 beside OpenBLAS's
+    default of one per CPU). Only a count the user asked for is a budget: the
+    pool's own default stops at 8 threads, where OpenBLAS may rightly run one
+    per CPU. numpy's BLAS still runs where the rule picks it (no other good
+    candidate on the CPU) and where THINC_BLAS=numpy forces it."""
     if "numpy" not in candidates or rule_choice == "numpy" or len(candidates) < 2:
         return None
-    numpy_threads, own_threads = numpy_blas_threads(), parallel_num_threads()
-    if numpy_threads <= own_threads:
+    asked = asked.strip()
+    if not (asked.isdigit() and int(asked) > 0) or numpy_threads <= own_threads:
         return None
     return (f"numpy's BLAS: its {numpy_threads} threads (OPENBLAS_NUM_THREADS) are more than "
             f"thinc's {own_threads} (THINC_NUM_THREADS)")
