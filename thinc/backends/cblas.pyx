@@ -105,6 +105,7 @@ cdef extern from "thinc_parallel.hh" namespace "thinc_parallel" nogil:
     void parallel_initialize "thinc_parallel::initialize"()
     void parallel_set_grain_override "thinc_parallel::set_grain_override"(int64_t)
     int parallel_num_threads "thinc_parallel::num_threads"()
+    int parallel_requested_threads "thinc_parallel::requested_threads"()
 
 ctypedef int (*get_threads_t)() noexcept nogil
 ctypedef void (*set_threads_t)(int) noexcept nogil
@@ -821,15 +822,16 @@ def _measured_choice(candidates, by_rule, numpy_blas):
 def _over_thread_budget(candidates, rule_choice: str):
     """Why numpy's BLAS is left out of the float32 timing, or None (see
     _thread_budget_note), from this process's settings."""
-    return _thread_budget_note(candidates, rule_choice, os.environ.get("THINC_NUM_THREADS", ""),
+    return _thread_budget_note(candidates, rule_choice, parallel_requested_threads(),
                                numpy_blas_threads(), parallel_num_threads())
 
 
-def _thread_budget_note(candidates, rule_choice: str, asked: str, numpy_threads: int,
+def _thread_budget_note(candidates, rule_choice: str, asked: int, numpy_threads: int,
                         own_threads: int):
     """Why numpy's BLAS is left out of the float32 timing, or None. Its
     OpenBLAS runs its own thread count (OPENBLAS_NUM_THREADS); where that is
-    more than THINC_NUM_THREADS (`asked`) allows thinc's pool, timing would pit
+    more than THINC_NUM_THREADS (`asked`, as the pool reads it: 0 where unset or
+    not a positive integer) allows thinc's pool, timing would pit
     its threads against fewer of ours, and winning would put thinc's products
     on more cores than the user allowed (THINC_NUM_THREADS=1 beside OpenBLAS's
     default of one per CPU). Only a count the user asked for is a budget: the
@@ -838,8 +840,7 @@ def _thread_budget_note(candidates, rule_choice: str, asked: str, numpy_threads:
     candidate on the CPU) and where THINC_BLAS=numpy forces it."""
     if "numpy" not in candidates or rule_choice == "numpy" or len(candidates) < 2:
         return None
-    asked = asked.strip()
-    if not (asked.isdigit() and int(asked) > 0) or numpy_threads <= own_threads:
+    if asked <= 0 or numpy_threads <= own_threads:
         return None
     return (f"numpy's BLAS: its {numpy_threads} threads (OPENBLAS_NUM_THREADS) are more than "
             f"thinc's {own_threads} (THINC_NUM_THREADS)")
