@@ -409,16 +409,15 @@ class Model(Generic[InT, OutT]):
     def _walk_bfs(self) -> Iterable["Model"]:
         queue: List[Model] = [self]
         seen = {id(self)}
-        position = 0
         # Children are read only when their parent is reached, so the walk
-        # sees layers appended to nodes it has not visited yet.
-        while position < len(queue):
-            node = queue[position]
-            position += 1
+        # sees layers appended to nodes it has not visited yet (iterating a
+        # list reaches the items appended to it during the loop).
+        for node in queue:
             yield node
             for layer in node._layers:
-                if id(layer) not in seen:
-                    seen.add(id(layer))
+                key = id(layer)
+                if key not in seen:
+                    seen.add(key)
                     queue.append(layer)
 
     def _walk_dfs(self, post_order: bool = False) -> Iterable["Model"]:
@@ -777,8 +776,10 @@ def change_attr_values(model: _ModelT, mapping: Dict[str, Dict[str, Any]]) -> _M
 
 def set_dropout_rate(model: _ModelT, drop: float, attrs=["dropout_rate"]) -> _ModelT:
     """Set the dropout rate on every node that has one of the given attrs."""
+    # spaCy's parser and NER call this on every predict: one attrs lookup a node.
     for node in model.walk():
+        node_attrs = node.attrs
         for attr in attrs:
-            if attr in node.attrs:
-                node.attrs[attr] = drop
+            if attr in node_attrs:
+                node_attrs[attr] = drop
     return model
