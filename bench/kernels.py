@@ -438,6 +438,13 @@ def threads_peak(n_threads: int) -> float:
     return sum(results)
 
 
+def core_probe() -> float:
+    """One thread's FMA rate over 10 ms: what this core gives right now."""
+    from thinc.backends._testing import measure_peak_flops
+
+    return measure_peak_flops(0.01)
+
+
 def peak_flops() -> Dict[str, float]:
     """fp32 peak of one thread and of one thread per CPU: the best of several
     short runs, so a neighbour's burst does not lower it."""
@@ -752,6 +759,10 @@ def run(args: argparse.Namespace) -> None:
     # so a kernel's rounds come from two stretches of the run far apart.
     samples: Dict[str, Dict[str, List[float]]] = {name: {} for name in names}
     steal: Dict[str, Tuple[int, int]] = {name: (0, 0) for name in names}
+    # A neighbour on the host's other hardware thread of this core halves the
+    # FMA rate without any steal time: a short probe beside each kernel's
+    # rounds shows whether they ran on a shared core.
+    probes: Dict[str, List[float]] = {name: [] for name in names}
     skipped: Dict[str, str] = {}
     run_start = stolen_ticks()
     for pass_index in range(args.passes):
@@ -766,11 +777,13 @@ def run(args: argparse.Namespace) -> None:
                 flush=True,
             )
             before = stolen_ticks()
+            probes[name].append(core_probe())
             try:
                 measured = measure_kernel(name, namespace, ops, worker, args.rounds)
             except Exception as error:
                 skipped[name] = f"{type(error).__name__}: {error}"
                 continue
+            probes[name].append(core_probe())
             stolen, total = ticks_between(before, stolen_ticks())
             steal[name] = (steal[name][0] + stolen, steal[name][1] + total)
             for key, values in measured.items():
@@ -780,11 +793,14 @@ def run(args: argparse.Namespace) -> None:
         f"x best: median over rounds ({args.passes} passes of {args.rounds}, three times as many "
         "for sub-0.2 ms kernels) of the faster baseline's time / ours, with its 90% bootstrap "
         "interval; steal: share of CPU time the hypervisor gave to other guests while the "
-        "kernel was timed"
+        "kernel was timed; core: the lowest one-thread FMA rate probed around the kernel's "
+        "rounds, as a share of the best probe of the run (near 50%: the host ran another "
+        "guest on this core's other hardware thread, and the rounds beside it ran slower)"
     )
+    best_probe = max((rate for rates in probes.values() for rate in rates), default=0.0)
     header = (
         f"{'kernel':32s} {'ours ms':>9s} {'8.3.14 ms':>10s} {'torch ms':>9s} {'x 8.3.14':>9s} "
-        f"{'x best':>7s} {'90% interval':>13s} {'steal':>6s}"
+        f"{'x best':>7s} {'90% interval':>13s} {'steal':>6s} {'core':>5s}"
     )
     print(header)
     print("-" * len(header))
@@ -817,6 +833,7 @@ def run(args: argparse.Namespace) -> None:
         else:
             text += f" {'':13s}"
         text += f" {100 * steal_share(steal[name]):5.1f}%"
+        text += f" {100 * min(probes[name]) / best_probe:4.0f}%" if best_probe else f" {'-':>5s}"
         if name in GEMM_FLOPS:
             flops = GEMM_FLOPS[name] / (medians["ours"] / 1e3)
             text += f"  {flops / 1e9:.0f} GFLOP/s"
@@ -837,6 +854,15 @@ def run(args: argparse.Namespace) -> None:
         f"CPU time stolen by the hypervisor during the kernel rounds: "
         f"{100 * steal_share(ticks_between(run_start, stolen_ticks())):.1f}%"
     )
+    all_probes = [rate for rates in probes.values() for rate in rates]
+    if all_probes and best_probe:
+        shared = [name for name, rates in probes.items() if rates and min(rates) < 0.8 * best_probe]
+        print(
+            f"one-thread FMA probes beside the kernels: {min(all_probes) / 1e9:.0f}-"
+            f"{best_probe / 1e9:.0f} GFLOP/s, median {statistics.median(all_probes) / 1e9:.0f}; "
+            f"{len(shared)} of {len(probes)} kernels had a probe below 80% of the best "
+            "(a shared core: their rows are the least trustworthy)"
+        )
     if worker is not None:
         worker.close()
     if not args.only or any(name.startswith("gemm") for name in args.only):
