@@ -797,7 +797,8 @@ def run(args: argparse.Namespace) -> None:
         "rounds, as a share of the best probe of the run (near 50%: the host ran another "
         "guest on this core's other hardware thread, and the rounds beside it ran slower)"
     )
-    best_probe = max((rate for rates in probes.values() for rate in rates), default=0.0)
+    all_probes = [rate for rates in probes.values() for rate in rates]
+    best_probe = max(all_probes, default=0.0)
     header = (
         f"{'kernel':32s} {'ours ms':>9s} {'8.3.14 ms':>10s} {'torch ms':>9s} {'x 8.3.14':>9s} "
         f"{'x best':>7s} {'90% interval':>13s} {'steal':>6s} {'core':>5s}"
@@ -854,8 +855,7 @@ def run(args: argparse.Namespace) -> None:
         f"CPU time stolen by the hypervisor during the kernel rounds: "
         f"{100 * steal_share(ticks_between(run_start, stolen_ticks())):.1f}%"
     )
-    all_probes = [rate for rates in probes.values() for rate in rates]
-    if all_probes and best_probe:
+    if best_probe:
         shared = [name for name, rates in probes.items() if rates and min(rates) < 0.8 * best_probe]
         print(
             f"one-thread FMA probes beside the kernels: {min(all_probes) / 1e9:.0f}-"
