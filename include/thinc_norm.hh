@@ -1,14 +1,20 @@
 // Fused layer kernels behind NumpyOps' private layer ops: LayerNorm forward and
 // backward in one sweep per row, and Maxout's bias + max over pieces. Callers validate.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "thinc_isa.hh"
+#include "thinc_rows.hh"
 
 namespace thinc_norm {
 
 typedef int64_t index_t;
+
+// Rows of maxout's piece gradients written per pass before they are summed
+// into db: about 16 KB of them, well inside L1.
+constexpr index_t MAXOUT_BACKWARD_CHUNK_BYTES = index_t(1) << 14;
 
 // Eight independent partial sums: the compiler keeps them in one vector register
 // without being allowed to reorder a single running sum.
@@ -161,20 +167,26 @@ THINC_ISA_DISPATCH(layer_norm_backward)
 
 // pieces is (rows, nO * nP) straight from the gemm; the bias is added first so
 // the winner and its value are exactly those of affine() followed by maxout().
-// which may be null when only the values are wanted (inference).
-template <typename T, int P>
-THINC_INLINE void maxout_bias_fixed(const T* pieces, const T* b, T* best, int32_t* which, index_t rows,
+// which may be null when only the values are wanted (inference). NaN_AWARE
+// picks replaces_max's rule (a NaN wins); the plain `>` pass, which the
+// compiler vectorises, reports whether it met a NaN, and only then is the
+// NaN-aware pass run over the same rows (see maxout_bias_impl).
+template <typename T, int P, bool NAN_AWARE>
+THINC_INLINE bool maxout_bias_fixed(const T* pieces, const T* b, T* best, int32_t* which, index_t rows,
                                     index_t nO) {
+    int nan_seen = 0;
     for (index_t r = 0; r < rows; ++r) {
         const T* z = pieces + r * nO * P;
         T* out = best + r * nO;
         int32_t* arg_out = which ? which + r * nO : nullptr;
         for (index_t o = 0; o < nO; ++o) {
             T top = z[o * P] + b[o * P];
+            nan_seen |= top != top;
             int32_t arg = 0;
             for (int p = 1; p < P; ++p) {
                 T value = z[o * P + p] + b[o * P + p];
-                bool better = value > top;
+                nan_seen |= value != value;
+                bool better = NAN_AWARE ? thinc_kernels::replaces_max(value, top) : value > top;
                 top = better ? value : top;
                 arg = better ? p : arg;
             }
@@ -182,15 +194,23 @@ THINC_INLINE void maxout_bias_fixed(const T* pieces, const T* b, T* best, int32_
             if (arg_out) arg_out[o] = arg;
         }
     }
+    return nan_seen != 0;
+}
+
+template <typename T, int P>
+THINC_INLINE void maxout_bias_pieces(const T* pieces, const T* b, T* best, int32_t* which, index_t rows,
+                                     index_t nO) {
+    if (maxout_bias_fixed<T, P, false>(pieces, b, best, which, rows, nO))
+        maxout_bias_fixed<T, P, true>(pieces, b, best, which, rows, nO);
 }
 
 template <typename T>
 THINC_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t* which, index_t rows,
                                    index_t nO, index_t nP) {
     // The common piece counts get a fixed trip count the compiler can unroll.
-    if (nP == 2) return maxout_bias_fixed<T, 2>(pieces, b, best, which, rows, nO);
-    if (nP == 3) return maxout_bias_fixed<T, 3>(pieces, b, best, which, rows, nO);
-    if (nP == 4) return maxout_bias_fixed<T, 4>(pieces, b, best, which, rows, nO);
+    if (nP == 2) return maxout_bias_pieces<T, 2>(pieces, b, best, which, rows, nO);
+    if (nP == 3) return maxout_bias_pieces<T, 3>(pieces, b, best, which, rows, nO);
+    if (nP == 4) return maxout_bias_pieces<T, 4>(pieces, b, best, which, rows, nO);
     for (index_t r = 0; r < rows; ++r) {
         const T* z = pieces + r * nO * nP;
         for (index_t o = 0; o < nO; ++o) {
@@ -198,7 +218,7 @@ THINC_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t
             int32_t arg = 0;
             for (index_t p = 1; p < nP; ++p) {
                 T value = z[o * nP + p] + b[o * nP + p];
-                if (value > top) {
+                if (thinc_kernels::replaces_max(value, top)) {
                     top = value;
                     arg = static_cast<int32_t>(p);
                 }
@@ -228,22 +248,28 @@ THINC_ISA_VARIANTS(static void, maxout_bias,
 THINC_ISA_DISPATCH(maxout_bias)
 
 // Maxout's backward up to the two gemms: the dense gradient of the pieces, every
-// entry written (so it needs no zeroed allocation), and the bias gradient summed
-// in the same sweep. db is accumulated into. Returns the position of the first
-// out-of-range winner, or -1.
+// entry written (so it needs no zeroed allocation), and the bias gradient added
+// into db. Returns the position of the first out-of-range winner (nothing
+// written then), or -1. The pieces come from the public backprop_maxout's
+// branch-free fill (a branch on the random winner mispredicted on most units:
+// 9 ns a unit), a chunk of rows at a time, whose column sums then go into db
+// while the chunk is still in L1. The zeros that the losing pieces add leave
+// every sum's bits as adding the winners alone would (db starts from +0.0).
 template <typename T>
 THINC_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
                                                  const int32_t* __restrict__ which, T* __restrict__ d_pieces,
                                                  T* __restrict__ db, index_t rows, index_t nO, index_t nP) {
-    for (index_t r = 0; r < rows; ++r) {
-        for (index_t o = 0; o < nO; ++o) {
-            const index_t unit = r * nO + o;
-            const int32_t winner = which[unit];
-            if (winner < 0 || winner >= nP) return unit;
-            const T gradient = d_best[unit];
-            T* d = d_pieces + unit * nP;
-            for (index_t p = 0; p < nP; ++p) d[p] = p == winner ? gradient : T(0);
-            db[o * nP + winner] += gradient;
+    const index_t width = nO * nP;
+    index_t bad = thinc_kernels::first_bad_piece(which, rows * nO, nP);
+    if (bad >= 0) return bad;
+    const index_t chunk = std::max<index_t>(1, MAXOUT_BACKWARD_CHUNK_BYTES / (width * index_t(sizeof(T))));
+    for (index_t start = 0; start < rows; start += chunk) {
+        const index_t size = std::min(chunk, rows - start);
+        thinc_kernels::backprop_maxout_any<T>(d_best + start * nO, which + start * nO,
+                                              d_pieces + start * width, size * nO, nP);
+        for (index_t r = start; r < start + size; ++r) {
+            const T* row = d_pieces + r * width;
+            for (index_t j = 0; j < width; ++j) db[j] += row[j];
         }
     }
     return -1;

@@ -191,36 +191,47 @@ static void backprop_softmax_rows(const T* Y, const T* dY, T* dX, index_t n_row,
 }
 
 // ---------------------------------------------------------------------------
-// Maxout over the last axis of (B, O, P).
+// Maxout over the last axis of (B, O, P); a NaN piece wins (replaces_max).
 
-template <typename T, int P>
-THINC_INLINE void maxout_fixed(const T* X, T* out, int32_t* which, index_t n) {
+// The plain `>` pass vectorises and reports whether it met a NaN; only then
+// does the NaN-aware pass (replaces_max) rerun the same units.
+template <typename T, int P, bool NAN_AWARE>
+THINC_INLINE bool maxout_fixed(const T* X, T* out, int32_t* which, index_t n) {
+    int nan_seen = 0;
     for (index_t i = 0; i < n; ++i) {
         const T* x = X + i * P;
         T best = x[0];
+        nan_seen |= best != best;
         int32_t arg = 0;
         for (int p = 1; p < P; ++p) {
-            bool better = x[p] > best;
+            nan_seen |= x[p] != x[p];
+            bool better = NAN_AWARE ? replaces_max(x[p], best) : x[p] > best;
             best = better ? x[p] : best;
             arg = better ? p : arg;
         }
         out[i] = best;
         which[i] = arg;
     }
+    return nan_seen != 0;
+}
+
+template <typename T, int P>
+THINC_INLINE void maxout_pieces(const T* X, T* out, int32_t* which, index_t n) {
+    if (maxout_fixed<T, P, false>(X, out, which, n)) maxout_fixed<T, P, true>(X, out, which, n);
 }
 
 template <typename T>
 THINC_INLINE void maxout_impl(const T* X, T* out, int32_t* which, index_t n, index_t P) {
     // The common piece counts get a fixed trip count the compiler can unroll.
-    if (P == 2) return maxout_fixed<T, 2>(X, out, which, n);
-    if (P == 3) return maxout_fixed<T, 3>(X, out, which, n);
-    if (P == 4) return maxout_fixed<T, 4>(X, out, which, n);
+    if (P == 2) return maxout_pieces<T, 2>(X, out, which, n);
+    if (P == 3) return maxout_pieces<T, 3>(X, out, which, n);
+    if (P == 4) return maxout_pieces<T, 4>(X, out, which, n);
     for (index_t i = 0; i < n; ++i) {
         const T* x = X + i * P;
         T best = x[0];
         int32_t arg = 0;
         for (index_t p = 1; p < P; ++p) {
-            if (x[p] > best) {
+            if (replaces_max(x[p], best)) {
                 best = x[p];
                 arg = static_cast<int32_t>(p);
             }

@@ -144,26 +144,39 @@ THINC_ISA_VARIANTS(static void, backprop_reduce_sum_serial,
                    backprop_reduce_sum_serial_body(g, dX, L, n, c, m))
 THINC_ISA_DISPATCH(backprop_reduce_sum_serial)
 
-// Lengths must all be positive here; `which` records the first maximal row.
-template <typename T>
-THINC_INLINE void reduce_max_impl(const T* X, T* out, int32_t* which, const index_t* lengths, index_t n_seq,
+// Lengths must all be positive here; `which` records the first maximal row
+// (or the first NaN, which then is the maximum: see replaces_max). The plain
+// `>` pass vectorises and reports whether it met a NaN; only then does the
+// NaN-aware pass rerun the same sequences.
+template <typename T, bool NAN_AWARE>
+THINC_INLINE bool reduce_max_pass(const T* X, T* out, int32_t* which, const index_t* lengths, index_t n_seq,
                                   index_t n_col) {
+    int nan_seen = 0;
     for (index_t s = 0; s < n_seq; ++s) {
         T* o = out + s * n_col;
         int32_t* w = which + s * n_col;
         std::memcpy(o, X, sizeof(T) * n_col);
         std::fill(w, w + n_col, 0);
+        for (index_t c = 0; c < n_col; ++c) nan_seen |= o[c] != o[c];
         index_t length = lengths[s];
         for (index_t r = 1; r < length; ++r) {
             const T* x = X + r * n_col;
             for (index_t c = 0; c < n_col; ++c) {
-                bool better = x[c] > o[c];
+                nan_seen |= x[c] != x[c];
+                bool better = NAN_AWARE ? replaces_max(x[c], o[c]) : x[c] > o[c];
                 o[c] = better ? x[c] : o[c];
                 w[c] = better ? static_cast<int32_t>(r) : w[c];
             }
         }
         X += length * n_col;
     }
+    return nan_seen != 0;
+}
+template <typename T>
+THINC_INLINE void reduce_max_impl(const T* X, T* out, int32_t* which, const index_t* lengths, index_t n_seq,
+                                  index_t n_col) {
+    if (reduce_max_pass<T, false>(X, out, which, lengths, n_seq, n_col))
+        reduce_max_pass<T, true>(X, out, which, lengths, n_seq, n_col);
 }
 THINC_INLINE void reduce_max_serial_body(const float* X, float* o, int32_t* w, const index_t* L, index_t n,
                                          index_t c) {

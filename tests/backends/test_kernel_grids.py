@@ -186,6 +186,43 @@ def test_maxout(split, dtype):
         )
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_maxout_nan_wins_as_numpy_argmax(split, dtype):
+    # A NaN in any piece is the unit's maximum and its first NaN the winner,
+    # as the reference's argmax has it (thinc 8.3.14's compiled maxout kept
+    # the larger number and hid a NaN in any piece but the first).
+    rng = numpy.random.default_rng(5)
+    for n_rows, width, pieces in itertools.product((1, 3), (1, 7, 16, 17), range(1, 6)):
+        for first, second in itertools.product(range(pieces), repeat=2):
+            X = rng.uniform(-3, 3, (n_rows, width, pieces)).astype(dtype)
+            X[-1, width // 2, first] = numpy.nan
+            X[0, 0, second] = numpy.nan
+            label = f"rows={n_rows} width={width} pieces={pieces} nan at {first}, {second}"
+            best, which = OPS.maxout(X)
+            want_best, want_which = REFERENCE.maxout(X)
+            numpy.testing.assert_array_equal(which, want_which, err_msg=label)
+            numpy.testing.assert_array_equal(best, want_best, err_msg=label)
+            assert numpy.isnan(best[-1, width // 2]) and numpy.isnan(best[0, 0]), label
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_reduce_max_nan_wins_as_numpy_argmax(split, dtype):
+    rng = numpy.random.default_rng(6)
+    for lengths, width in itertools.product(([1], [3], [2, 5], [5, 1, 4]), (1, 8, 9, 17)):
+        total = sum(lengths)
+        for row, column in itertools.product(range(total), (0, width - 1)):
+            X = rng.uniform(-3, 3, (total, width)).astype(dtype)
+            X[row, column] = numpy.nan
+            X[total - 1, width // 2] = numpy.nan
+            L = numpy.asarray(lengths, dtype="int32")
+            label = f"lengths={lengths} width={width} nan at ({row}, {column})"
+            maxes, which = OPS.reduce_max(X, L)
+            want_maxes, want_which = REFERENCE.reduce_max(X, L)
+            numpy.testing.assert_array_equal(which, want_which, err_msg=label)
+            numpy.testing.assert_array_equal(maxes, want_maxes, err_msg=label)
+            assert numpy.isnan(maxes).sum() >= 1, label
+
+
 @pytest.mark.parametrize("index_dtype", ["int32", "int64"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gather_and_scatter(split, dtype, index_dtype):

@@ -177,6 +177,49 @@ def test_maxout_spans_several_row_blocks(monkeypatch):
     numpy.testing.assert_array_equal(which, which_ref)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_maxout_forward_nan_piece_wins(dtype):
+    # Through the bias, a NaN lands in one piece of one unit after the gemm:
+    # it is that unit's maximum and winner, as the reference's argmax has it.
+    X, W = random_arrays(10, dtype, (5, 3), (17, 3, 3))
+    for unit, piece in ((0, 0), (0, 2), (16, 1), (9, 2)):
+        (b,) = random_arrays(unit + piece, dtype, (17, 3))
+        b[unit, piece] = numpy.nan
+        best, which = compiled._maxout_forward(X, W, b)
+        best_ref, which_ref = reference._maxout_forward(X, W, b)
+        numpy.testing.assert_array_equal(which, which_ref)
+        assert (which[:, unit] == piece).all() and numpy.isnan(best[:, unit]).all()
+        assert not numpy.isnan(numpy.delete(best, unit, axis=1)).any()
+        assert_close(best, best_ref, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nP", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("nO", [1, 7, 8, 9, 96, 600])
+def test_maxout_piece_gradients_bits(dtype, nO, nP):
+    # Exact against a row-by-row sum: the compiled kernel writes the pieces a
+    # chunk of rows at a time (600 x 5 pieces: two rows a chunk) and adds
+    # each chunk into db in row order.
+    rng = numpy.random.default_rng(nO * 10 + nP)
+    for rows in (0, 1, 2, 3, 7, 40):
+        d_best = rng.normal(size=(rows, nO)).astype(dtype)
+        d_best[rows // 2 :, 0] = numpy.inf  # a losing piece must get 0, not inf * 0
+        which = rng.integers(0, nP, size=(rows, nO)).astype("int32")
+        d_pieces, db = compiled._maxout_piece_gradients(d_best, which, nP)
+        want = numpy.zeros((rows, nO, nP), dtype=dtype)
+        numpy.put_along_axis(want, which[..., None].astype("int64"), d_best[..., None], axis=2)
+        want = want.reshape(rows, nO * nP)
+        want_db = numpy.zeros(nO * nP, dtype=dtype)
+        for row in want:
+            want_db += row
+        numpy.testing.assert_array_equal(d_pieces, want)
+        numpy.testing.assert_array_equal(db, want_db.reshape(nO, nP))
+        if rows:
+            which[-1, -1] = nP
+            with pytest.raises(IndexError, match=f"which.flat\\[{rows * nO - 1}\\]"):
+                compiled._maxout_piece_gradients(d_best, which, nP)
+
+
 def test_maxout_width_zero_input_gives_the_best_bias():
     W = numpy.zeros((3, 2, 0), "f")
     b = numpy.asarray([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]], "f")
