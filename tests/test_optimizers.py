@@ -163,6 +163,44 @@ def test_keys_have_separate_state():
     assert set(optimizer.averages) == {(1, "W"), (2, "W")}
 
 
+@pytest.mark.parametrize("kind", ["numpy", "reference", "override", "instance", "strided"])
+def test_adam_hands_the_gradient_back_zeroed(kind):
+    # NumpyOps' own adam zeroes the gradient and the optimizer skips its own
+    # zeroing pass then; after any other adam (Ops', a subclass's or an
+    # instance's override, which leave it as it was) the optimizer zeroes it.
+    # A Fortran-ordered gradient is stepped through a C-ordered copy, which is
+    # what comes back (as in thinc 8.3).
+    import thinc.optimizers as optimizers
+    from thinc.api import NumpyOps, Ops
+
+    weights, gradients = make_arrays(seed=6, shape=(4, 6))
+    gradient = gradients[0].copy()
+    if kind == "strided":
+        gradient = numpy.asfortranarray(gradient)
+    ops = Ops() if kind == "reference" else NumpyOps()
+    if kind == "override":
+
+        class KeepsGradient(NumpyOps):
+            def adam(self, *args, **kwargs):
+                return Ops.adam(self, *args, **kwargs)
+
+        ops = KeepsGradient()
+    elif kind == "instance":
+        ops.adam = lambda *args, **kwargs: Ops.adam(ops, *args, **kwargs)
+    optimizer = Adam(0.1)
+    expected, _, _ = adam_by_hand(weights, [gradients[0]], learn_rate=0.1)
+    real_get_ops = optimizers.get_array_ops
+    optimizers.get_array_ops = lambda array: ops
+    try:
+        new_weights, new_gradient = optimizer(KEY, weights, gradient)
+    finally:
+        optimizers.get_array_ops = real_get_ops
+    if kind != "strided":
+        assert numpy.shares_memory(new_gradient, gradient)
+    numpy.testing.assert_array_equal(new_gradient, numpy.zeros_like(gradient))
+    numpy.testing.assert_allclose(new_weights, expected, rtol=1e-4, atol=1e-6)
+
+
 def test_empty_gradient_is_a_no_op():
     optimizer = Adam(0.1)
     weights = numpy.zeros((0, 3), dtype="f")

@@ -385,7 +385,7 @@ class NumpyOps(Ops):
             result = super().adam(weights, gradient, mom1, mom2, beta1, beta2, eps, learn_rate,
                                   mod_rate)
         # thinc 8.3's NumpyOps hands the gradient back consumed (zeroed), unlike Ops.
-        consumable = is_real_array(gradient) and gradient.flags.writeable
+        consumable = adam_consumes(gradient)
         if consumable and result is None and is_writeable_contiguous(gradient):
             # The kernel zeroes it as it reads it: one pass over it fewer.
             _adam(weights, gradient, mom1, mom2, beta1, beta2, eps, learn_rate, mod_rate, True)
@@ -462,6 +462,12 @@ class NumpyOps(Ops):
                 f"for {nP} pieces"
             )
         return d_pieces, db
+
+
+def adam_consumes(gradient) -> bool:
+    """Whether NumpyOps.adam hands `gradient` back zeroed (the Optimizer then
+    skips its own zeroing pass): any writable float32/float64 numpy array."""
+    return is_real_array(gradient) and gradient.flags.writeable
 
 
 _install_elementwise_methods(NumpyOps)
