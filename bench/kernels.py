@@ -120,6 +120,34 @@ CASES_SOURCE = textwrap.dedent(
         if name == "backprop_maxout":
             which = rng.integers(0, PIECES, (N_TOKENS, WIDTH)).astype("int32")
             return lambda: ops.backprop_maxout(dY, which, PIECES)
+        if name in ("Maxout layer", "backprop Maxout layer"):
+            # The Maxout layer's whole step, tok2vec-shaped: ours through the fused
+            # private ops, thinc 8.3.14 through the public ops its layer calls.
+            Xw, W, b = f32(N_TOKENS, 3 * WIDTH), f32(WIDTH, PIECES, 3 * WIDTH), f32(WIDTH, PIECES)
+            W2, b2 = W.reshape(WIDTH * PIECES, 3 * WIDTH), b.reshape(WIDTH * PIECES)
+            SHARED["maxout"] = (Xw, W, b)
+            fused = hasattr(ops, "_maxout_forward")
+
+            def forward():
+                if fused:
+                    return ops._maxout_forward(Xw, W, b)
+                Z = ops.gemm(Xw, W2, trans2=True)
+                Z += b2
+                return ops.maxout(Z.reshape(N_TOKENS, WIDTH, PIECES))
+
+            if name == "Maxout layer":
+                return forward
+            which = forward()[1]
+
+            def backward():
+                if fused:
+                    return ops._maxout_backward(dY, which, Xw, W)
+                d_pieces = ops.backprop_maxout(dY, which, PIECES).reshape(N_TOKENS, -1)
+                db = d_pieces.sum(axis=0)
+                dW = ops.gemm(d_pieces, Xw, trans1=True)
+                return ops.gemm(d_pieces, W2), dW, db
+
+            return backward
         if name in ("reduce_sum", "reduce_mean", "reduce_max"):
             method = getattr(ops, name)
             return lambda: method(X, lengths)
@@ -226,6 +254,8 @@ KERNELS = [
     "backprop_seq2col",
     "maxout",
     "backprop_maxout",
+    "Maxout layer",
+    "backprop Maxout layer",
     "reduce_sum",
     "backprop_reduce_sum",
     "reduce_mean",
@@ -348,6 +378,23 @@ def torch_case(name: str, shared: Dict[str, object]) -> Optional[Callable[[], ob
         "backprop_softmax": lambda: aten._softmax_backward_data(dY, X, -1, torch.float32),
         "maxout": (lambda P: lambda: P.max(dim=2))(t(n, width, 3)),
     }
+    if "maxout" in shared:
+        Xw, W, b = (torch.from_numpy(array) for array in shared["maxout"])
+        W2, b2 = W.reshape(-1, W.shape[2]), b.reshape(-1)
+        pieces = W.shape[1]
+
+        def maxout_layer():
+            return torch.addmm(b2, Xw, W2.T).view(n, -1, pieces).max(dim=2)
+
+        cases["Maxout layer"] = maxout_layer
+        which = maxout_layer().indices
+
+        def backprop_maxout_layer():
+            d_pieces = torch.zeros(n, width, pieces).scatter_(2, which[..., None], dY[..., None])
+            d_pieces = d_pieces.view(n, -1)
+            return d_pieces @ W2, d_pieces.T @ Xw, d_pieces.sum(0)
+
+        cases["backprop Maxout layer"] = backprop_maxout_layer
     table = t(5000, width)
     indices = torch.from_numpy(rng.integers(0, 5000, (n, 4)))
     cases["gather_add"] = lambda: torch.nn.functional.embedding_bag(indices, table, mode="sum")

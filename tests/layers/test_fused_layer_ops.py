@@ -1,6 +1,8 @@
 """The private whole-layer ops behind LayerNorm and Maxout: NumpyOps' compiled
 versions against the reference Ops, finite-difference gradients, and bad shapes."""
 
+import itertools
+
 import numpy
 import pytest
 from hypothesis import given, settings
@@ -175,6 +177,32 @@ def test_maxout_spans_several_row_blocks(monkeypatch):
     best_ref, which_ref = reference._maxout_forward(X, W, b)
     assert_close(best, best_ref, "float32")
     numpy.testing.assert_array_equal(which, which_ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nP", [1, 2, 3, 4, 5])
+def test_maxout_forward_grid_exact(dtype, nP):
+    # Sixteen units at a time on AVX-512 for 2 to 4 pieces, the rest one by
+    # one: every unit count around 16 and 32, ties (pieces on a half-step grid,
+    # exact through a one-wide gemm) and a NaN in a piece. Winners and values
+    # must be the reference's exactly.
+    rng = numpy.random.default_rng(11 + nP)
+    for nO, rows, nan_at in itertools.product(
+        (1, 15, 16, 17, 31, 32, 33, 48, 97), (1, 2, 5), (None, "first", "last", "middle")
+    ):
+        X = numpy.ones((rows, 1), dtype=dtype)
+        W = (rng.integers(-4, 5, size=(nO, nP, 1)) / 2).astype(dtype)
+        b = (rng.integers(-4, 5, size=(nO, nP)) / 2).astype(dtype)
+        if nan_at is not None:
+            unit = {"first": 0, "last": nO - 1, "middle": nO // 2}[nan_at]
+            b[unit, rng.integers(0, nP)] = numpy.nan
+        label = f"nO={nO} nP={nP} rows={rows} nan={nan_at}"
+        best, which = compiled._maxout_forward(X, W, b)
+        best_ref, which_ref = reference._maxout_forward(X, W, b)
+        numpy.testing.assert_array_equal(which, which_ref, err_msg=label)
+        numpy.testing.assert_array_equal(best, best_ref, err_msg=label)
+        best_only, _ = compiled._maxout_forward(X, W, b, keep_which=False)
+        numpy.testing.assert_array_equal(best_only, best_ref, err_msg=label)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
