@@ -23,6 +23,14 @@ enum Level : int { SCALAR = 0, AVX2 = 1, AVX512 = 2 };
 // MOVBE, which some virtual CPUs hide); AVX-512 is the x86-64-v4 set.
 #define THINC_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define THINC_TARGET_AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")))
+// A function whose vector multiplies and adds must round separately, as the
+// scalar level's do: GCC would otherwise fuse intrinsics into FMAs (clang
+// fuses only within one expression, which intrinsic calls never are).
+#if defined(__clang__)
+#define THINC_NO_FP_CONTRACT
+#else
+#define THINC_NO_FP_CONTRACT __attribute__((optimize("fp-contract=off")))
+#endif
 
 inline int cpu_level() {
     static const int level = [] {

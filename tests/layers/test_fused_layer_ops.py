@@ -125,6 +125,32 @@ def test_layer_norm_backward_bad_shapes_raise(ops):
         ops._layer_norm_backward(dY, X, G, mean[:2], inverse_std)
 
 
+def test_layer_norm_backward_same_bits_at_every_level():
+    # The float32 backward has its own AVX2 vectors (eight partial sums, the
+    # same order and operations as the scalar code, no fused multiply-adds):
+    # every level the CPU can run gives the scalar level's bits, for widths
+    # around the vector's 8. (The forward and float64 are left to the
+    # compiler, which may fuse multiply-adds where the level has them.)
+    from thinc.backends import dispatch
+
+    rng = numpy.random.default_rng(12)
+    for rows, width in itertools.product((1, 3, 17), (1, 7, 8, 9, 16, 17, 96, 101)):
+        X = (rng.normal(size=(rows, width)) + 3).astype("float32")
+        G, b = rng.normal(size=(width,)).astype("f"), rng.normal(size=(width,)).astype("f")
+        dY = rng.normal(size=(rows, width)).astype("float32")
+        _, (mean, inverse_std) = compiled._layer_norm_forward(X, G, b)
+        results = []
+        for level in dispatch.available_isas():
+            with dispatch.forced(isa=level):
+                results.append(compiled._layer_norm_backward(dY, X, G, mean, inverse_std))
+        for result in results[1:]:
+            for got, want in zip(result, results[0]):
+                numpy.testing.assert_array_equal(got, want, err_msg=f"rows={rows} width={width}")
+        expected = reference._layer_norm_backward(dY, X, G, mean, inverse_std)
+        for got, want in zip(results[0], expected):
+            assert_close(got, want, "float32")
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("ops", [NumpyOps(), Ops()], ids=["compiled", "reference"])
 def test_layer_norm_layer_gradients(ops, dtype):
