@@ -73,6 +73,35 @@ THINC_INLINE void layer_norm_forward_impl(const T* __restrict__ X, const T* __re
     }
 }
 
+// Columns [begin, cols) of a row's first backward pass, one at a time, after
+// the eight-lane part; and the second pass over [begin, cols). Plain inline,
+// not forced: the vector version below (fp-contract off) calls them out of
+// line, where the baseline target has no FMA to fuse them into.
+template <typename T>
+inline void layer_norm_backward_first_tail(const T* dy, const T* x, const T* G, T m, T scale, T* dx, T* dG,
+                                           T* db, index_t begin, index_t cols, T& sum, T& projection) {
+    for (index_t j = begin; j < cols; ++j) {
+        T normalized = (x[j] - m) * scale;
+        T d_normalized = dy[j] * G[j];
+        dx[j] = d_normalized;
+        sum += d_normalized;
+        projection += d_normalized * normalized;
+        dG[j] += dy[j] * normalized;
+        db[j] += dy[j];
+    }
+}
+
+template <typename T>
+inline void layer_norm_backward_second_pass(const T* x, T m, T scale, T d_mean, T d_projection, T* dx,
+                                            index_t begin, index_t cols) {
+    for (index_t j = begin; j < cols; ++j) {
+        T normalized = (x[j] - m) * scale;
+        // dx holds the rounded dY * G: recomputing it here could be fused into
+        // the subtraction and leave rounding noise where the terms cancel.
+        dx[j] = ((dx[j] - d_mean) - normalized * d_projection) * scale;
+    }
+}
+
 // dG and db are accumulated into (the caller zeroes them); dX is overwritten.
 // Both row statistics depend on every entry, hence the two row-wide sums.
 template <typename T>
@@ -105,23 +134,9 @@ THINC_INLINE void layer_norm_backward_impl(const T* __restrict__ dY, const T* __
             }
         T sum = lane_total(sum_partial);
         T projection = lane_total(projection_partial);
-        for (; j < cols; ++j) {
-            T normalized = (x[j] - m) * scale;
-            T d_normalized = dy[j] * G[j];
-            dx[j] = d_normalized;
-            sum += d_normalized;
-            projection += d_normalized * normalized;
-            dG[j] += dy[j] * normalized;
-            db[j] += dy[j];
-        }
-        const T d_mean = sum * inverse_cols;
-        const T d_projection = projection * inverse_cols;
-        for (j = 0; j < cols; ++j) {
-            T normalized = (x[j] - m) * scale;
-            // dx holds the rounded dY * G: recomputing it here could be fused into
-            // the subtraction and leave rounding noise where the terms cancel.
-            dx[j] = ((dx[j] - d_mean) - normalized * d_projection) * scale;
-        }
+        layer_norm_backward_first_tail(dy, x, G, m, scale, dx, dG, db, j, cols, sum, projection);
+        layer_norm_backward_second_pass(x, m, scale, sum * inverse_cols, projection * inverse_cols, dx, 0,
+                                        cols);
     }
 }
 
@@ -180,15 +195,7 @@ THINC_TARGET_AVX2 THINC_NO_FP_CONTRACT inline void layer_norm_backward_vectors(
         _mm256_store_ps(projection_partial, projections);
         float sum = lane_total(sum_partial);
         float projection = lane_total(projection_partial);
-        for (index_t j = full; j < cols; ++j) {
-            float normalized = (x[j] - m) * scale;
-            float d_normalized = dy[j] * G[j];
-            dx[j] = d_normalized;
-            sum += d_normalized;
-            projection += d_normalized * normalized;
-            dG[j] += dy[j] * normalized;
-            db[j] += dy[j];
-        }
+        layer_norm_backward_first_tail(dy, x, G, m, scale, dx, dG, db, full, cols, sum, projection);
         const float d_mean = sum * inverse_cols;
         const float d_projection = projection * inverse_cols;
         const __m256 shift = _mm256_set1_ps(d_mean), tilt = _mm256_set1_ps(d_projection);
@@ -199,10 +206,7 @@ THINC_TARGET_AVX2 THINC_NO_FP_CONTRACT inline void layer_norm_backward_vectors(
             _mm256_storeu_ps(dx + j,
                              _mm256_mul_ps(_mm256_sub_ps(centered, _mm256_mul_ps(normalized, tilt)), factor));
         }
-        for (; j < cols; ++j) {
-            float normalized = (x[j] - m) * scale;
-            dx[j] = ((dx[j] - d_mean) - normalized * d_projection) * scale;
-        }
+        layer_norm_backward_second_pass(x, m, scale, d_mean, d_projection, dx, j, cols);
     }
 }
 #endif
