@@ -228,7 +228,9 @@ class ActivationOps(ArrayOps):
     # ------------------------------------------------------------------- maxout
 
     def maxout(self, X: Floats3d) -> Tuple[Floats2d, Ints2d]:
-        """The maximum over the last axis (pieces) and which piece won, as int32."""
+        """The maximum over the last axis (pieces) and which piece won, as int32.
+        Ties go to the first piece; a NaN piece is the maximum (the first NaN wins),
+        as numpy's argmax has it."""
         if X.ndim != 3:
             raise ValueError(f"maxout needs a 3d array (batch, nO, nP), got shape {X.shape}")
         which = X.argmax(axis=-1).astype("int32")

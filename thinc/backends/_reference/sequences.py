@@ -140,7 +140,8 @@ class SequenceOps(ArrayOps):
 
     def reduce_max(self, X: Floats2d, lengths: Ints1d) -> Tuple[Floats2d, Ints2d]:
         """Maximum of each sequence's rows, and the row (within the sequence)
-        where each maximum was found. Every sequence needs a row."""
+        where each maximum was found: the first on ties, the first NaN where a
+        column has one (as numpy's argmax). Every sequence needs a row."""
         lengths_list = self._reduce_lengths(X, lengths, "reduce_max", positive=True)
         maxes = self.xp.zeros((len(lengths_list), X.shape[1]), dtype=X.dtype)
         which = self.xp.zeros((len(lengths_list), X.shape[1]), dtype="int32")
