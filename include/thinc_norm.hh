@@ -301,14 +301,6 @@ THINC_INLINE void maxout_bias_impl(const T* pieces, const T* b, T* best, int32_t
 }
 
 #if defined(THINC_ISA_X86)
-// Sixteen units at a time on AVX-512 for 2 to 4 pieces: the P vectors that
-// hold their pieces (bias added in place, both interleaved alike) are
-// deinterleaved by permutes, piece p of unit o being element o * P + p. The
-// compiler's own vectorisation of maxout_bias_fixed deinterleaves the pieces
-// and the bias apart, twice the permutes (port 5 bound: 0.58 -> 0.2 ns a unit).
-// Same comparisons, so the same values and winners; a NaN anywhere sends the
-// block to the NaN-aware pass, as there. The units past the last 16 go to
-// maxout_bias_pieces.
 // One piece of 16 units from the P vectors that hold them (see maxout_bias_wide).
 template <int P>
 THINC_TARGET_AVX512 THINC_INLINE __m512 maxout_piece(const __m512* sums, __m512i low, __m512i high,
@@ -320,6 +312,15 @@ THINC_TARGET_AVX512 THINC_INLINE __m512 maxout_piece(const __m512* sums, __m512i
     return value;
 }
 
+// Sixteen units at a time on AVX-512 for 2 to 4 pieces: the P vectors that
+// hold their pieces (bias added in place, both interleaved alike) are
+// deinterleaved by permutes, piece p of unit o being element o * P + p. The
+// compiler's own vectorisation of maxout_bias_fixed deinterleaves the pieces
+// and the bias apart, twice the permutes: 455 x 96 x 3 without winners took
+// 23 us there, 12 us here (with winners both are bound by the L2 stores).
+// Same comparisons, so the same values and winners; a NaN anywhere sends the
+// block to the NaN-aware pass, as there. The units past the last 16 go to
+// maxout_bias_pieces.
 template <int P>
 THINC_TARGET_AVX512 void maxout_bias_wide(const float* pieces, const float* b, float* best, int32_t* which,
                                           index_t rows, index_t nO) {
@@ -407,11 +408,11 @@ THINC_ISA_DISPATCH(maxout_bias)
 // Maxout's backward up to the two gemms: the dense gradient of the pieces, every
 // entry written (so it needs no zeroed allocation), and the bias gradient added
 // into db. Returns the position of the first out-of-range winner (nothing
-// written then), or -1. The pieces come from the public backprop_maxout's
-// branch-free fill (a branch on the random winner mispredicted on most units:
-// 9 ns a unit), a chunk of rows at a time, whose column sums then go into db
-// while the chunk is still in L1. The zeros that the losing pieces add leave
-// every sum's bits as adding the winners alone would (db starts from +0.0).
+// written then), or -1. The winners are checked once, up front; the pieces
+// come from the public backprop_maxout's branch-free fill (a branch on the random winner mispredicted on most
+// units: 9 ns a unit), a chunk of rows at a time, whose column sums then go into db while the chunk is still
+// in L1. The zeros that the losing pieces add leave every sum's bits as adding the winners alone would (db
+// starts from +0.0).
 template <typename T>
 THINC_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
                                                  const int32_t* __restrict__ which, T* __restrict__ d_pieces,
@@ -422,8 +423,8 @@ THINC_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
     const index_t chunk = std::max<index_t>(1, MAXOUT_BACKWARD_CHUNK_BYTES / (width * index_t(sizeof(T))));
     for (index_t start = 0; start < rows; start += chunk) {
         const index_t size = std::min(chunk, rows - start);
-        thinc_kernels::backprop_maxout_any<T>(d_best + start * nO, which + start * nO,
-                                              d_pieces + start * width, size * nO, nP);
+        thinc_kernels::backprop_maxout_checked<T>(d_best + start * nO, which + start * nO,
+                                                  d_pieces + start * width, size * nO, nP);
         for (index_t r = start; r < start + size; ++r) {
             const T* row = d_pieces + r * width;
             for (index_t j = 0; j < width; ++j) db[j] += row[j];

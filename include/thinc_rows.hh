@@ -320,14 +320,13 @@ THINC_AVX2 static void backprop_maxout_avx2(const float* dY, const int32_t* whic
 
 // Returns the position of the first out-of-range piece index (dX is then
 // unwritten), or -1.
+// The fill alone, for winners already checked to lie in [0, P).
 template <typename T>
-THINC_INLINE index_t backprop_maxout_any(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
-    index_t bad = first_bad_piece(which, n, P);
-    if (bad >= 0) return bad;
+THINC_INLINE void backprop_maxout_checked(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
 #if defined(THINC_AVX2_PATH)
     if (sizeof(T) == 4 && P <= 8 && use_avx2()) {
         backprop_maxout_avx2(reinterpret_cast<const float*>(dY), which, reinterpret_cast<float*>(dX), n, P);
-        return -1;
+        return;
     }
 #endif
     if (P == 2)
@@ -338,6 +337,13 @@ THINC_INLINE index_t backprop_maxout_any(const T* dY, const int32_t* which, T* d
         backprop_maxout_fill<T, 4>(dY, which, dX, n, P);
     else
         backprop_maxout_fill<T, 0>(dY, which, dX, n, P);
+}
+
+template <typename T>
+THINC_INLINE index_t backprop_maxout_any(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
+    index_t bad = first_bad_piece(which, n, P);
+    if (bad >= 0) return bad;
+    backprop_maxout_checked(dY, which, dX, n, P);
     return -1;
 }
 THINC_INLINE index_t backprop_maxout_serial_body(const float* g, const int32_t* w, float* d, index_t n,

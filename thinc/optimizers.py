@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 from .backends import get_array_ops
+from .backends.numpy_ops import NumpyOps, adam_consumes
 from .config import registry
 from .types import FloatsXd, Generator
 
@@ -114,8 +115,6 @@ def _adam_consumes(ops: Any, gradient: FloatsXd) -> bool:
     a subclass's override, nor an instance attribute) does for any writable numpy
     gradient, so the optimizer's own zeroing pass would only rewrite zeros (a
     pass over every parameter, 4% of a tagger's training step)."""
-    from .backends.numpy_ops import NumpyOps, adam_consumes
-
     return (
         getattr(type(ops), "adam", None) is NumpyOps.adam
         and "adam" not in getattr(ops, "__dict__", {})
