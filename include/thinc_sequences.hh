@@ -234,24 +234,32 @@ THINC_ISA_DISPATCH(backprop_reduce_max_serial)
 // rows of X, so each output row is one copy (and a zero fill at an edge):
 // three 384-byte copies a row instead cost as much again in call overhead.
 
+// Windows of rows [first_row, first_row + n_rows) of one sequence of `length`
+// rows, one after another at `out`; the fused Maxout forward builds a block
+// of them at a time.
+template <typename T>
+THINC_INLINE void seq2col_rows(const T* X, index_t length, index_t n_col, index_t nW, index_t first_row,
+                               index_t n_rows, T* out) {
+    index_t width = (2 * nW + 1) * n_col;
+    for (index_t r = first_row; r < first_row + n_rows; ++r, out += width) {
+        // Source rows [first, last] exist; `before` window slots precede the
+        // sequence and `after` follow it.
+        index_t first = std::max<index_t>(0, r - nW), last = std::min<index_t>(length - 1, r + nW);
+        index_t before = first - (r - nW), after = (r + nW) - last, inside = last - first + 1;
+        if (before > 0) std::memset(out, 0, sizeof(T) * before * n_col);
+        std::memcpy(out + before * n_col, X + first * n_col, sizeof(T) * inside * n_col);
+        if (after > 0) std::memset(out + (before + inside) * n_col, 0, sizeof(T) * after * n_col);
+    }
+}
+
 template <typename T>
 THINC_INLINE void seq2col_impl(const T* X, T* out, const index_t* lengths, index_t n_seq, index_t n_col,
                                index_t nW) {
     index_t width = (2 * nW + 1) * n_col;
     for (index_t s = 0; s < n_seq; ++s) {
-        index_t length = lengths[s];
-        for (index_t r = 0; r < length; ++r) {
-            T* o = out + r * width;
-            // Source rows [first, last] exist; `before` window slots precede the
-            // sequence and `after` follow it.
-            index_t first = std::max<index_t>(0, r - nW), last = std::min<index_t>(length - 1, r + nW);
-            index_t before = first - (r - nW), after = (r + nW) - last, inside = last - first + 1;
-            if (before > 0) std::memset(o, 0, sizeof(T) * before * n_col);
-            std::memcpy(o + before * n_col, X + first * n_col, sizeof(T) * inside * n_col);
-            if (after > 0) std::memset(o + (before + inside) * n_col, 0, sizeof(T) * after * n_col);
-        }
-        X += length * n_col;
-        out += length * width;
+        seq2col_rows(X, lengths[s], n_col, nW, 0, lengths[s], out);
+        X += lengths[s] * n_col;
+        out += lengths[s] * width;
     }
 }
 THINC_INLINE void seq2col_serial_body(const float* X, float* o, const index_t* L, index_t n, index_t c,

@@ -350,3 +350,117 @@ def test_tok2vec_block_predicts_the_same_on_compiled_and_reference_ops():
     numpy.testing.assert_allclose(Y_fast, Y_slow, rtol=1e-4, atol=1e-5)
     dY = numpy.random.default_rng(9).normal(size=Y_fast.shape).astype("f")
     numpy.testing.assert_allclose(backprop_fast(dY), backprop_slow(dY), rtol=1e-4, atol=1e-4)
+
+
+# -- expand_window >> Maxout as one op ---------------------------------------------------
+
+from thinc.backends import cblas  # noqa: E402
+
+
+def gemm_routes():
+    """Where float32 products can go here: thinc's kernel (windows read in
+    place), another BLAS (windows built a block at a time), bfloat16."""
+    routes = ["numpy", "blis"]
+    if cblas.own_sgemm_is_available():
+        routes.append("thinc")
+    if cblas.bf16_available_here():
+        routes.append("bf16")
+    return routes
+
+
+@pytest.fixture
+def gemm_route(request):
+    saved_blas, saved_precision = cblas._blas_override, cblas._precision_override
+    route = request.param
+    if route == "bf16":
+        cblas.configure_gemm(blas="thinc", precision="bf16")
+    else:
+        cblas.configure_gemm(blas=route, precision="float32")
+    yield route
+    cblas.configure_gemm(blas=saved_blas, precision=saved_precision)
+
+
+@pytest.mark.parametrize("gemm_route", gemm_routes(), indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_maxout_window_forward_is_seq2col_then_maxout_bit_for_bit(monkeypatch, gemm_route, dtype):
+    # Blocks of 5 rows (nO * nP = 6): first, interior and last blocks, a short
+    # last block, windows past both ends, and rows fewer than the window.
+    from thinc.backends import numpy_ops
+
+    monkeypatch.setattr(numpy_ops, "MAXOUT_BLOCK_BYTES", 5 * 6 * numpy.dtype(dtype).itemsize)
+    rng = numpy.random.default_rng(21)
+    for rows, nW, n_col in itertools.product(
+        (1, 2, 3, 4, 5, 6, 9, 10, 11, 23), (0, 1, 2, 3), (1, 7)
+    ):
+        X = rng.normal(size=(rows, n_col)).astype(dtype)
+        W = rng.normal(size=(3, 2, (2 * nW + 1) * n_col)).astype(dtype)
+        b = rng.normal(size=(3, 2)).astype(dtype)
+        label = f"rows={rows} nW={nW} n_col={n_col}"
+        best_ref, which_ref = compiled._maxout_forward(compiled.seq2col(X, nW), W, b)
+        best, which = compiled._maxout_window_forward(X, nW, W, b)
+        numpy.testing.assert_array_equal(best, best_ref, err_msg=label)
+        numpy.testing.assert_array_equal(which, which_ref, err_msg=label)
+        best_only, no_which = compiled._maxout_window_forward(X, nW, W, b, keep_which=False)
+        assert no_which is None
+        numpy.testing.assert_array_equal(best_only, best_ref, err_msg=label)
+
+
+@pytest.mark.parametrize("gemm_route", gemm_routes(), indirect=True)
+def test_maxout_window_forward_tagger_shapes_bit_for_bit(gemm_route):
+    # The tagger's widths at real block sizes (455 rows a block), in both of
+    # the kernel's thread modes: in-place windows against built ones.
+    rng = numpy.random.default_rng(22)
+    W = rng.normal(size=(96, 3, 288)).astype("float32")
+    b = rng.normal(size=(96, 3)).astype("float32")
+    for rows, one_thread in itertools.product((454, 455, 456, 911, 1366), (False, True)):
+        if gemm_route == "thinc":
+            cblas._use_own_sgemm(True, single_threaded=one_thread)
+        X = rng.normal(size=(rows, 96)).astype("float32")
+        expected = compiled._maxout_forward(compiled.seq2col(X, 1), W, b)
+        got = compiled._maxout_window_forward(X, 1, W, b)
+        numpy.testing.assert_array_equal(got[0], expected[0], err_msg=f"rows={rows}")
+        numpy.testing.assert_array_equal(got[1], expected[1], err_msg=f"rows={rows}")
+    cblas._use_own_sgemm(gemm_route == "thinc", single_threaded=False)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_maxout_window_ops_match_reference_and_gradients(dtype):
+    X, W, b, d_best = random_arrays(23, dtype, (13, 5), (4, 3, 15), (4, 3), (13, 4))
+    best, which = compiled._maxout_window_forward(X, 1, W, b)
+    best_ref, which_ref = reference._maxout_window_forward(X, 1, W, b)
+    assert_close(best, best_ref, dtype)
+    numpy.testing.assert_array_equal(which, which_ref)
+    got = compiled._maxout_window_backward(d_best, which, X, 1, W)
+    expected = reference._maxout_window_backward(d_best, which, X, 1, W)
+    for got_array, expected_array in zip(got, expected):
+        assert_close(got_array, expected_array, dtype)
+    # A strided X (every other row of a wider array) is read as its values.
+    wide = numpy.zeros((26, 5), dtype=dtype)
+    wide[::2] = X
+    strided, _ = compiled._maxout_window_forward(wide[::2], 1, W, b)
+    numpy.testing.assert_array_equal(strided, best)
+
+
+@pytest.mark.parametrize("ops", [compiled, reference], ids=["compiled", "reference"])
+def test_maxout_window_bad_inputs_raise(ops):
+    X, W, b = random_arrays(24, "float32", (6, 5), (4, 3, 15), (4, 3))
+    with pytest.raises(ValueError, match="width 15"):
+        ops._maxout_window_forward(X, 2, W, b)
+    with pytest.raises(ValueError, match="nW"):
+        ops._maxout_window_forward(X, -1, W, b)
+    with pytest.raises(ValueError, match="b of shape"):
+        ops._maxout_window_forward(X, 1, W, b[:, :2])
+
+
+def test_maxout_window_forward_steps_aside_for_an_overridden_seq2col():
+    calls = []
+
+    class Logging(NumpyOps):
+        def seq2col(self, seq, nW, *, lengths=None):
+            calls.append(nW)
+            return super().seq2col(seq, nW, lengths=lengths)
+
+    X, W, b = random_arrays(25, "float32", (6, 5), (4, 3, 15), (4, 3))
+    best, _ = Logging()._maxout_window_forward(X, 1, W, b)
+    assert calls == [1]
+    numpy.testing.assert_array_equal(best, compiled._maxout_window_forward(X, 1, W, b)[0])

@@ -36,6 +36,12 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
 cdef void gemm_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                    double alpha, const double* A, Py_ssize_t lda, const double* B,
                    Py_ssize_t ldb, double beta, double* C, Py_ssize_t ldc) noexcept nogil
+# C = A @ op(B) as gemm_f32 computes it, for an A whose rows may overlap
+# (lda < K: a window of rows read in place); False, and C untouched, where
+# gemm_f32 would not run thinc's own kernel: the caller then copies A.
+cdef bint gemm_f32_rows_overlapping(bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                                    const float* A, Py_ssize_t lda, const float* B, Py_ssize_t ldb,
+                                    float* C, Py_ssize_t ldc) noexcept nogil
 # C = op(A) @ op(B) + bias (a row of N values added to every row of C).
 cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                      const float* A, Py_ssize_t lda, const float* B, Py_ssize_t ldb,

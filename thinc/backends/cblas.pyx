@@ -250,6 +250,29 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
         _sgemm_large(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 
 
+cdef bint gemm_f32_rows_overlapping(bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                                    const float* A, Py_ssize_t lda, const float* B, Py_ssize_t ldb,
+                                    float* C, Py_ssize_t ldc) noexcept nogil:
+    # A BLAS rejects lda < K, so only thinc's own kernel, which reads each row
+    # of A at any stride, may take A's overlapping rows; and only where
+    # gemm_f32 would have given it this product, so the bits are gemm_f32's.
+    if M <= 0 or N <= 0:
+        return True
+    if not _decided:
+        decide_with_gil()
+    if _bf16 and bf16_takes(M):
+        return False
+    if _few_rows_own and few_rows_takes(M, N, K, transB):
+        if own_sgemm(False, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, NULL):
+            return True
+    cdef sgemm_t path = _sgemm_small if M * N * K < _small_gemm else _sgemm_large
+    if path == own_path_sgemm:
+        return own_sgemm(False, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, NULL)
+    if path == own_path_sgemm_here:
+        return own_sgemm_here(False, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, NULL)
+    return False
+
+
 cdef void gemm_f64(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                    double alpha, const double* A, Py_ssize_t lda, const double* B,
                    Py_ssize_t ldb, double beta, double* C, Py_ssize_t ldc) noexcept nogil:

@@ -17,7 +17,10 @@ cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from murmurhash.mrmr cimport hash128_x64
 
-from .cblas cimport CBlas, affine_f32, affine_f64, gemm_f32, gemm_f64
+from libc.string cimport memcpy, memset
+
+from .cblas cimport (CBlas, affine_f32, affine_f64, gemm_f32, gemm_f32_rows_overlapping,
+                     gemm_f64)
 
 from . import cblas as _cblas_module
 from ._checks import (MAX_GRADIENT_ROWS, LengthsMismatchError, _check_clip_threshold,
@@ -446,6 +449,18 @@ class NumpyOps(Ops):
         best = numpy.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
         which = numpy.empty(best.shape, dtype=numpy.int32) if keep_which else None
         _maxout_forward_blocks(contiguous(X), contiguous(W), contiguous(b), best, which)
+        return best, which
+
+    @cython.annotation_typing(False)
+    def _maxout_window_forward(self, X, nW: int, W, b, *, keep_which: bool = True):
+        nW = _check_window(nW, "seq2col")
+        if not (self.use_blis and _all_real_like(X, W, b) and X.ndim == 2 and X.size
+                and W.ndim == 3 and W.size and b.shape == W.shape[:2]
+                and W.shape[2] == (2 * nW + 1) * X.shape[1]):
+            return super()._maxout_window_forward(X, nW, W, b, keep_which=keep_which)
+        best = numpy.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
+        which = numpy.empty(best.shape, dtype=numpy.int32) if keep_which else None
+        _maxout_window_forward_blocks(contiguous(X), nW, contiguous(W), contiguous(b), best, which)
         return best, which
 
     def _maxout_piece_gradients(self, d_best, which, nP: int):

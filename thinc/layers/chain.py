@@ -7,6 +7,8 @@ from ..config import registry
 from ..model import Model
 from ..types import XY_YZ_OutT  # thinc/mypy.py recognises combinators by it
 from ..util import get_width
+from ._window_maxout import run_window_maxout
+from .expand_window import forward as expand_window_forward
 
 InT = TypeVar("InT")
 MidT = TypeVar("MidT")
@@ -55,9 +57,21 @@ def chain(
 
 def forward(model: Model[InT, OutT], X: InT, is_train: bool) -> Tuple[OutT, Callable]:
     backprops = []
-    for layer in model.layers:
+    layers = model.layers
+    position = 0
+    while position < len(layers):
+        layer = layers[position]
+        if layer._func is expand_window_forward and position + 1 < len(layers):
+            # expand_window >> Maxout: one step that never builds the windows.
+            fused = run_window_maxout(layer, layers[position + 1], X, is_train, forward)
+            if fused is not None:
+                X, backprop_pair = fused
+                backprops.append(backprop_pair)
+                position += 2
+                continue
         X, backprop_layer = layer(X, is_train=is_train)
         backprops.append(backprop_layer)
+        position += 1
 
     def backprop(dY: OutT) -> InT:
         gradient: Any = dY

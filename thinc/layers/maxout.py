@@ -10,6 +10,7 @@ from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model, register_param_dims
 from ..types import Floats2d, Floats3d, Ints2d
 from ._dense import check_dense_input, infer_widths, with_options
+from ._window_maxout import set_maxout_forward
 
 
 @registry.layers("Maxout.v1")
@@ -73,3 +74,5 @@ def init(
 
 
 register_param_dims(init, {"W": ("nO", "nP", "nI"), "b": ("nO", "nP")})
+# chain runs expand_window >> Maxout as one step (see _window_maxout.py).
+set_maxout_forward(forward)

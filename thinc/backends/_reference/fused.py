@@ -15,6 +15,7 @@ FUSED_OP_STEPS = {
     "_maxout_forward": ("gemm", "affine", "maxout"),
     "_maxout_piece_gradients": ("backprop_maxout",),
     "_maxout_backward": ("gemm", "backprop_maxout", "_maxout_piece_gradients"),
+    "_maxout_window_forward": ("seq2col", "gemm", "affine", "maxout", "_maxout_forward"),
     "_layer_norm_forward": (),
     "_layer_norm_backward": (),
 }
@@ -74,6 +75,20 @@ class FusedLayerOps(ActivationOps):
         pieces = self.affine(X, W.reshape(nO * nP, nI), b.reshape(nO * nP))
         best, which = self.maxout(pieces.reshape(X.shape[0], nO, nP))
         return best, (which if keep_which else None)
+
+    def _maxout_window_forward(
+        self, X: Floats2d, nW: int, W: Floats3d, b: Floats2d, *, keep_which: bool = True
+    ) -> Tuple[Floats2d, Optional[Ints2d]]:
+        """_maxout_forward over seq2col(X, nW) (X one sequence): expand_window
+        followed by Maxout, which a backend may run without the windows."""
+        return self._maxout_forward(self.seq2col(X, nW), W, b, keep_which=keep_which)
+
+    def _maxout_window_backward(
+        self, d_best: Floats2d, which: Ints2d, X: Floats2d, nW: int, W: Floats3d
+    ) -> Tuple[Floats2d, Floats3d, Floats2d]:
+        """(dX, dW, db) for _maxout_window_forward."""
+        dX_windows, dW, db = self._maxout_backward(d_best, which, self.seq2col(X, nW), W)
+        return self.backprop_seq2col(dX_windows, nW), dW, db
 
     def _maxout_backward(
         self, d_best: Floats2d, which: Ints2d, X: Floats2d, W: Floats3d

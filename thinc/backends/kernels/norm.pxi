@@ -16,6 +16,10 @@ cdef extern from "thinc_norm.hh" namespace "thinc_norm" nogil:
     index_t maxout_backward_pieces(const double*, const int32_t*, double*, double*, index_t,
                                    index_t, index_t)
 
+cdef extern from "thinc_sequences.hh" namespace "thinc_kernels" nogil:
+    void seq2col_rows(const float*, index_t, index_t, index_t, index_t, index_t, float*)
+    void seq2col_rows(const double*, index_t, index_t, index_t, index_t, index_t, double*)
+
 
 # Bytes of gemm output per block of rows: the BLAS repacks W for every block, so
 # blocks stay big (smaller ones measured slower), yet far below a batch's pieces.
@@ -87,11 +91,15 @@ cdef void maxout_blocks(const real_t* X, const real_t* W, const real_t* b, real_
         start += size
 
 
+cdef index_t maxout_block_rows(index_t rows, index_t nO, index_t nP, index_t itemsize):
+    return max(1, min(rows, MAXOUT_BLOCK_BYTES // (nO * nP * itemsize)))
+
+
 def _maxout_forward_blocks(cnp.ndarray X, cnp.ndarray W, cnp.ndarray b, cnp.ndarray best, which):
     """One gemm per block of rows into a block-sized buffer, then bias and max from it,
     so the (rows, nO * nP) pieces never exist in full. which may be None."""
     cdef index_t rows = X.shape[0], nI = X.shape[1], nO = W.shape[0], nP = W.shape[1]
-    cdef index_t block = max(1, min(rows, MAXOUT_BLOCK_BYTES // (nO * nP * X.itemsize)))
+    cdef index_t block = maxout_block_rows(rows, nO, nP, X.itemsize)
     cdef cnp.ndarray pieces = numpy.empty((block, nO * nP), dtype=X.dtype)
     cdef int32_t* which_data = NULL
     if which is not None:
@@ -106,6 +114,73 @@ def _maxout_forward_blocks(cnp.ndarray X, cnp.ndarray W, cnp.ndarray b, cnp.ndar
             maxout_blocks(<const double*>cnp.PyArray_DATA(X), <const double*>cnp.PyArray_DATA(W),
                           <const double*>cnp.PyArray_DATA(b), <double*>cnp.PyArray_DATA(best),
                           which_data, <double*>cnp.PyArray_DATA(pieces), rows, nI, nO, nP, block)
+
+
+cdef void maxout_window_blocks(const real_t* X, index_t rows, index_t n_col, index_t nW,
+                               const real_t* W, const real_t* b, real_t* best, int32_t* which,
+                               real_t* pieces, real_t* windows, index_t nO, index_t nP,
+                               index_t block) noexcept nogil:
+    # maxout_blocks over seq2col(X, nW) with the same blocks, so the same bits,
+    # without the (rows, K) windows ever existing. A row's window is K
+    # consecutive floats of X, so where thinc's own kernel takes the product a
+    # block reads them in place, rows n_col apart (at the array's ends from a
+    # zero-padded copy of the block's rows); elsewhere the block's windows are
+    # built in `windows` first, which stays in cache, unlike the full array.
+    cdef index_t K = (2 * nW + 1) * n_col, width = nO * nP, start = 0, size, low, high
+    cdef bint done
+    cdef const real_t* rows_in_place
+    while start < rows:
+        size = min(block, rows - start)
+        done = False
+        if real_t is float:
+            low = start - nW
+            high = start + size + nW
+            if low >= 0 and high <= rows:
+                rows_in_place = X + low * n_col
+            else:
+                memset(windows, 0, (high - low) * n_col * sizeof(real_t))
+                memcpy(windows + (max(low, 0) - low) * n_col, X + max(low, 0) * n_col,
+                       (min(high, rows) - max(low, 0)) * n_col * sizeof(real_t))
+                rows_in_place = windows
+            done = gemm_f32_rows_overlapping(True, size, width, K, rows_in_place, n_col, W, K,
+                                             pieces, width)
+        if not done:
+            seq2col_rows(X, rows, n_col, nW, start, size, windows)
+            if real_t is float:
+                gemm_f32(False, True, size, width, K, 1.0, windows, K, W, K, 0.0, pieces, width)
+            else:
+                gemm_f64(False, True, size, width, K, 1.0, windows, K, W, K, 0.0, pieces, width)
+        maxout_bias(pieces, b, best + start * nO, which + start * nO if which != NULL else NULL,
+                    size, nO, nP)
+        start += size
+
+
+def _maxout_window_forward_blocks(cnp.ndarray X, index_t nW, cnp.ndarray W, cnp.ndarray b,
+                                  cnp.ndarray best, which):
+    """_maxout_forward_blocks over seq2col(X, nW) (one sequence), reading the
+    windows from X. which may be None."""
+    cdef index_t rows = X.shape[0], n_col = X.shape[1], nO = W.shape[0], nP = W.shape[1]
+    cdef index_t block = maxout_block_rows(rows, nO, nP, X.itemsize)
+    cdef cnp.ndarray pieces = numpy.empty((block, nO * nP), dtype=X.dtype)
+    # Room for a block's windows, or for its padded source rows (fewer).
+    cdef cnp.ndarray windows = numpy.empty((block, (2 * nW + 1) * n_col), dtype=X.dtype)
+    cdef int32_t* which_data = NULL
+    if which is not None:
+        which_data = <int32_t*>cnp.PyArray_DATA(which)
+    if X.descr.type_num == cnp.NPY_FLOAT32:
+        with nogil:
+            maxout_window_blocks(<const float*>cnp.PyArray_DATA(X), rows, n_col, nW,
+                                 <const float*>cnp.PyArray_DATA(W), <const float*>cnp.PyArray_DATA(b),
+                                 <float*>cnp.PyArray_DATA(best), which_data,
+                                 <float*>cnp.PyArray_DATA(pieces), <float*>cnp.PyArray_DATA(windows),
+                                 nO, nP, block)
+    else:
+        with nogil:
+            maxout_window_blocks(<const double*>cnp.PyArray_DATA(X), rows, n_col, nW,
+                                 <const double*>cnp.PyArray_DATA(W), <const double*>cnp.PyArray_DATA(b),
+                                 <double*>cnp.PyArray_DATA(best), which_data,
+                                 <double*>cnp.PyArray_DATA(pieces), <double*>cnp.PyArray_DATA(windows),
+                                 nO, nP, block)
 
 
 def _maxout_backward_pieces(cnp.ndarray d_best, cnp.ndarray which, cnp.ndarray d_pieces,
