@@ -206,4 +206,24 @@ static void hash_ids(hash128_function hash, const uint64_t* ids, index_t n, uint
     });
 }
 
+// a % divisor without a division (Lemire, Kaser and Kurz's multiply-shift
+// remainder; exact for every 32-bit a and divisor > 0): `magic` is
+// UINT64_MAX / divisor + 1, wrapping to 0 for divisor 1, which still gives 0.
+inline uint32_t remainder_by_magic(uint32_t a, uint64_t magic, uint32_t divisor) {
+    uint64_t low_bits = magic * a;
+    return static_cast<uint32_t>((static_cast<unsigned __int128>(low_bits) * divisor) >> 64);
+}
+
+// HashEmbed's rows: each id's four hash keys modulo the table's n_rows (> 0).
+static void hash_rows(hash128_function hash, const uint64_t* ids, index_t n, uint32_t seed, uint32_t n_rows,
+                      uint32_t* rows) {
+    const uint64_t magic = UINT64_MAX / n_rows + 1;
+    thinc_parallel::parallel_for(n, 2048, 4, [&](index_t begin, index_t end) {
+        for (index_t i = begin; i < end; ++i) {
+            hash(ids + i, static_cast<int>(sizeof(uint64_t)), seed, rows + 4 * i);
+            for (index_t k = 4 * i; k < 4 * i + 4; ++k) rows[k] = remainder_by_magic(rows[k], magic, n_rows);
+        }
+    });
+}
+
 }  // namespace thinc_kernels

@@ -464,3 +464,88 @@ def test_maxout_window_forward_steps_aside_for_an_overridden_seq2col():
     best, _ = Logging()._maxout_window_forward(X, 1, W, b)
     assert calls == [1]
     numpy.testing.assert_array_equal(best, compiled._maxout_window_forward(X, 1, W, b)[0])
+
+
+# -- HashEmbed's hash, remainder and gather as one op ------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hash_embed_forward_matches_the_ops_it_stands_in_for(dtype):
+    rng = numpy.random.default_rng(31)
+    ids_by_dtype = {
+        "uint64": rng.integers(0, 2**63, size=3001, dtype=numpy.uint64) * 2 + 1,
+        "int64": rng.integers(-(2**62), 2**62, size=3001),
+        "int32": rng.integers(-(2**31), 2**31, size=3001).astype("int32"),
+        "uint8": rng.integers(0, 256, size=3001).astype("uint8"),
+    }
+    for (name, ids), n, n_rows, seed in itertools.product(
+        ids_by_dtype.items(), (0, 1, 13, 3001), (1, 2, 97, 5000, 2**20 + 7), (0, 7, 2**32 - 1)
+    ):
+        table = (
+            rng.normal(size=(n_rows, 5)).astype(dtype)
+            if n_rows < 10**6
+            else numpy.ones((n_rows, 2), dtype)
+        )
+        label = f"{name} n={n} rows={n_rows} seed={seed}"
+        output, rows = compiled._hash_embed_forward(ids[:n], seed, table)
+        keys = compiled.hash(compiled.as_contig(ids[:n], dtype="uint64"), seed)
+        assert rows.dtype == numpy.uint32 and rows.shape == (n, 4), label
+        numpy.testing.assert_array_equal(rows, keys % n_rows, err_msg=label)
+        numpy.testing.assert_array_equal(output, compiled.gather_add(table, rows), err_msg=label)
+        output_ref, rows_ref = reference._hash_embed_forward(ids[:n], seed, table)
+        numpy.testing.assert_array_equal(rows, rows_ref, err_msg=label)
+        assert_close(output, output_ref, dtype)
+
+
+def test_hash_rows_remainder_is_exact():
+    # The multiply-shift remainder against %, at the edges of 32 bits and a
+    # spread of divisors (1, powers of two and their neighbours, primes, 2**32 - 1).
+    from thinc.backends import _testing
+
+    rng = numpy.random.default_rng(32)
+    edges = [0, 1, 2, 3, 2**16 - 1, 2**16, 2**31 - 1, 2**31, 2**31 + 1, 2**32 - 2, 2**32 - 1]
+    values = numpy.concatenate(
+        [
+            numpy.asarray(edges, dtype=numpy.uint32),
+            rng.integers(0, 2**32, size=100_000, dtype=numpy.uint32),
+        ]
+    )
+    divisors = [
+        1,
+        2,
+        3,
+        5,
+        7,
+        96,
+        97,
+        5000,
+        2**16 - 1,
+        2**16,
+        2**16 + 1,
+        2**31 - 1,
+        2**31,
+        2**31 + 1,
+        2**32 - 1,
+    ]
+    divisors += [int(d) for d in rng.integers(1, 2**32, size=64)]
+    out = numpy.empty_like(values)
+    for divisor in divisors:
+        _testing.remainders_by_magic(values, divisor, out)
+        numpy.testing.assert_array_equal(
+            out, values % numpy.uint32(divisor), err_msg=f"divisor {divisor}"
+        )
+
+
+def test_hash_embed_forward_steps_aside_for_an_overridden_hash():
+    calls = []
+
+    class Logging(NumpyOps):
+        def hash(self, ids, seed):
+            calls.append(seed)
+            return super().hash(ids, seed)
+
+    ids = numpy.arange(10, dtype="uint64")
+    table = numpy.random.default_rng(33).normal(size=(7, 3)).astype("f")
+    output, rows = Logging()._hash_embed_forward(ids, 3, table)
+    assert calls == [3]
+    numpy.testing.assert_array_equal(rows, compiled._hash_embed_forward(ids, 3, table)[1])

@@ -6,7 +6,7 @@ beta through whichever path cblas chose; the worker pool's hand-over between
 jobs; the machine's FMA peak for the benchmark's share-of-peak figures."""
 import numpy
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from .cblas cimport CBlas, daxpy, gemm_f32, gemm_f64, saxpy
 
@@ -14,6 +14,10 @@ from .cblas cimport CBlas, daxpy, gemm_f32, gemm_f64, saxpy
 cdef extern from "thinc_testing.hh" namespace "thinc_kernels" nogil:
     double fma_peak_avx2(double seconds)
     double fma_peak_avx512(double seconds)
+
+
+cdef extern from "thinc_tables.hh" namespace "thinc_kernels" nogil:
+    uint32_t remainder_by_magic(uint32_t a, uint64_t magic, uint32_t divisor)
 
 
 cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
@@ -228,3 +232,11 @@ def table_axpy(alpha, X, Y, int n, int inc_x=1, int inc_y=1, int x_start=0, int 
     else:
         with nogil:
             daxpy(table)(n, alpha64, <const double*>x_address, inc_x, <double*>y_address, inc_y)
+
+
+def remainders_by_magic(const uint32_t[::1] values, uint32_t divisor, uint32_t[::1] out):
+    """HashEmbed's row remainder (hash_rows) of each value by divisor (> 0)."""
+    cdef Py_ssize_t i
+    cdef uint64_t magic = (<uint64_t>0xFFFFFFFFFFFFFFFF) // divisor + 1
+    for i in range(values.shape[0]):
+        out[i] = remainder_by_magic(values[i], magic, divisor)

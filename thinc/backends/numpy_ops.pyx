@@ -354,6 +354,17 @@ class NumpyOps(Ops):
         _hash(keys, out, int(seed))
         return out
 
+    def _hash_embed_forward(self, ids, seed: int, table):
+        if not (is_real_array(table) and table.ndim == 2 and 0 < table.shape[0] < 2 ** 31
+                and isinstance(ids, numpy.ndarray) and ids.ndim == 1 and ids.dtype.kind in "iu"
+                and isinstance(seed, int) and 0 <= seed < 2 ** 32):
+            return super()._hash_embed_forward(ids, seed, table)
+        keys = numpy.ascontiguousarray(ids, dtype=numpy.uint64)
+        rows = numpy.empty((keys.shape[0], 4), dtype=numpy.uint32)
+        out = numpy.empty((keys.shape[0], table.shape[1]), dtype=table.dtype)
+        _hash_embed(keys, seed, contiguous(table), rows, out)
+        return out, rows
+
     # -- LSTM ----------------------------------------------------------------------
 
     def lstm_forward_training(self, params, H0, C0, X, size_at_t):

@@ -50,10 +50,8 @@ def forward(
     if ids.size == 0:
         return model.ops.alloc2f(0, nO, dtype=E.dtype), lambda d_output: ids
     check_id_array(model, ids)
-    # Signed ids are reinterpreted as their unsigned 64-bit pattern before hashing.
-    keys = model.ops.hash(model.ops.as_contig(ids, dtype="uint64"), model.attrs["seed"])
-    rows = keys % nV
-    output = model.ops.gather_add(E, rows)
+    # Signed ids are hashed as their unsigned 64-bit pattern.
+    output, rows = model.ops._hash_embed_forward(ids, model.attrs["seed"], E)
     mask = dropout_mask(model, nO, is_train)
     if mask is not None:
         output = output * mask

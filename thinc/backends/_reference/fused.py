@@ -3,7 +3,7 @@ through their ops, so that a backend can run each as one fused, compiled sweep."
 
 from typing import Optional, Tuple
 
-from ...types import Floats1d, Floats2d, Floats3d, Ints2d
+from ...types import Floats1d, Floats2d, Floats3d, Ints1d, Ints2d
 from .._checks import _check_layer_norm_gradient, _check_layer_norm_inputs, _check_maxout_inputs
 from .activations import ActivationOps
 
@@ -16,6 +16,7 @@ FUSED_OP_STEPS = {
     "_maxout_piece_gradients": ("backprop_maxout",),
     "_maxout_backward": ("gemm", "backprop_maxout", "_maxout_piece_gradients"),
     "_maxout_window_forward": ("seq2col", "gemm", "affine", "maxout", "_maxout_forward"),
+    "_hash_embed_forward": ("as_contig", "hash", "gather_add"),
     "_layer_norm_forward": (),
     "_layer_norm_backward": (),
 }
@@ -75,6 +76,15 @@ class FusedLayerOps(ActivationOps):
         pieces = self.affine(X, W.reshape(nO * nP, nI), b.reshape(nO * nP))
         best, which = self.maxout(pieces.reshape(X.shape[0], nO, nP))
         return best, (which if keep_which else None)
+
+    def _hash_embed_forward(
+        self, ids: Ints1d, seed: int, table: Floats2d
+    ) -> Tuple[Floats2d, Ints2d]:
+        """HashEmbed's forward: the four hash keys of each id (its uint64 bit
+        pattern) modulo the table's rows, and the sum of those rows of the
+        table; (output, rows), rows as the uint32 (n, 4) the backward reads."""
+        rows = self.hash(self.as_contig(ids, dtype="uint64"), seed) % table.shape[0]
+        return self.gather_add(table, rows), rows
 
     def _maxout_window_forward(
         self, X: Floats2d, nW: int, W: Floats3d, b: Floats2d, *, keep_which: bool = True
