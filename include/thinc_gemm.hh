@@ -73,9 +73,12 @@ constexpr index_t PACK_AHEAD = 4;
 // A parallel product whose op(B) packs into at most this many floats gives
 // each thread its own packed copy (256 KB: a fraction of one core's L2).
 constexpr index_t OWN_B_FLOATS = index_t(1) << 16;
-// Products at most this many rows and this deep read op(B) = B in place
-// (reads_b_in_place); past them packing paid for itself or broke even.
+// Products at most this many rows (and at most this many a thread) and this
+// deep read op(B) = B in place (reads_b_in_place); past them packing paid for
+// itself or broke even. On the Emerald Rapids Xeon, one thread, x 288 @ 96 x
+// 288: packing was level at 128 rows, 1.21-1.29x faster from 144 to 256.
 constexpr index_t DIRECT_B_MAX_ROWS = 256;
+constexpr index_t DIRECT_B_MAX_ROWS_A_THREAD = 128;
 constexpr index_t DIRECT_B_MAX_DEPTH = 128;
 // Products at most this deep walk C a row of tiles at a time (compute_block).
 constexpr index_t SHALLOW_K = 16;
@@ -801,8 +804,10 @@ inline void pack_whole_a(const Operands& g, float* packed_a) {
 // The rows a tile reads lie ldb apart: where that stride is a multiple of a
 // large power of two they fall into few L1 sets and evict each other (1024
 // floats apart, all into one), so B is packed then.
-inline bool reads_b_in_place(const Operands& g) {
-    if (g.trans_b || g.M > DIRECT_B_MAX_ROWS || g.K > DIRECT_B_MAX_DEPTH) return false;
+inline bool reads_b_in_place(const Operands& g, index_t threads) {
+    if (g.trans_b || g.M > DIRECT_B_MAX_ROWS || g.M > DIRECT_B_MAX_ROWS_A_THREAD * threads ||
+        g.K > DIRECT_B_MAX_DEPTH)
+        return false;
     index_t sets = 64;  // of 64-byte lines: 4 KB of addresses cover them all
     if (g.ldb % 16 == 0) {
         // 64 / gcd(stride in lines, 64) sets are reached.
@@ -822,8 +827,8 @@ inline bool sgemm_avx2(const Operands& g, bool allow_threads) {
     index_t kc = k_block(g.K);
     bool parallel = worth_splitting(g.M, g.N, g.K, allow_threads);
     if (use_split_k(g)) return sgemm_split_k(g, parallel);
-    bool direct_b = reads_b_in_place(g);
     index_t threads = parallel ? thinc_parallel::num_threads() : 1;
+    bool direct_b = reads_b_in_place(g, threads);
     // Rows are split, a whole row block per unit, when op(A) spans more than
     // one parallel block (MC rows, whatever the L2: 256 x 96 @ 96 x 288 ran
     // 47 us so, 56 split by columns); a shorter op(A) is packed whole (once

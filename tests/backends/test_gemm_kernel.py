@@ -94,16 +94,19 @@ def test_edges_and_transposes(own_kernel, shape, trans_a, trans_b):
     check(*shape, trans_a, trans_b)
 
 
-# Products of up to 256 rows and 128 deep read op(B) = B in place, but for
-# the last two 16-column panels (include/thinc_gemm.hh, reads_b_in_place):
-# widths around the 32- and 16-column tiles, the limits, ldb that packs
-# instead (a multiple of 1024 floats), split over threads or not.
+# Products of up to 256 rows (128 a thread) and 128 deep read op(B) = B in
+# place, but for the last two 16-column panels (include/thinc_gemm.hh,
+# reads_b_in_place): widths around the 32- and 16-column tiles, the limits
+# (129 rows pack on one thread, read in place on two), ldb that packs instead
+# (a multiple of 1024 floats), split over threads or not.
 IN_PLACE_B_SHAPES = [
     (33, 16, 5),
     (40, 17, 1),
     (48, 31, 64),
     (63, 33, 128),
     (100, 47, 96),
+    (128, 288, 96),
+    (129, 288, 96),
     (256, 288, 96),
     (257, 64, 64),
     (64, 2000, 129),
