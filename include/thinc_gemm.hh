@@ -478,17 +478,38 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
             // With direct_b, tiles whose columns all exist read rows of B in
             // place; only the block's last two panels were packed.
             const float* b_rows = direct_b ? g.B + k0 * g.ldb + j0 : nullptr;
-            // Row tiles [i_begin, i_end) (multiples of MR) of the column strip
-            // at j; returns the columns it covered (32 on AVX-512 while more
-            // than 16 remain, else 16 or what is left).
-            auto strip = [&](index_t j, index_t i_begin, index_t i_end) -> index_t {
+            // The tile of C at rows [i, i + MR) and columns from j: 32 columns on
+            // AVX-512 while more than 16 remain, else 16 or what is left (the
+            // count it returns); op(B) from b_panel, or rows of B in place where
+            // the tile's columns all exist and direct_b holds.
+            auto run_tile = [&](index_t j, index_t i, const float* b_panel) -> index_t {
                 const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
                 index_t left = std::min(c1, nc) - j;  // columns of this range still to do
+                float* c = g.C + (i0 + i) * g.ldc + j0 + j;
+                index_t m = std::min(MR, mc - i);
+                if (wide && left > NR) {
+                    index_t n = std::min(2 * NR, left);
+                    bool in_place = direct_b && n == 2 * NR;
+                    micro_kernel_wide(kc, a_block + i * kc, in_place ? b_rows + j : b_panel,
+                                      in_place ? b_rows + j + NR : b_panel + NR * kc, in_place ? g.ldb : NR,
+                                      c, g.ldc, g.alpha, beta, m, n, bias);
+                    return 2 * NR;
+                }
+                index_t n = std::min(NR, nc - j);
+                bool in_place = direct_b && n == NR;
+                micro_kernel(kc, a_block + i * kc, in_place ? b_rows + j : b_panel, in_place ? g.ldb : NR, c,
+                             g.ldc, g.alpha, beta, m, n, bias);
+                return NR;
+            };
+            // Row tiles [i_begin, i_end) (multiples of MR) of the column strip
+            // at j; returns the columns it covered (as run_tile's).
+            auto strip = [&](index_t j, index_t i_begin, index_t i_end) -> index_t {
+                index_t left = std::min(c1, nc) - j;  // columns of this range still to do
+                index_t width = (wide && left > NR) ? 2 * NR : NR;
                 const float* b_panel = strip_panels;
                 if (strip_panels) {
                     index_t first = j / NR;
-                    index_t panels = (wide && left > NR) ? 2 : 1;
-                    pack_b_block(g, j0, k0, kc, first, first + panels, strip_panels);
+                    pack_b_block(g, j0, k0, kc, first, first + width / NR, strip_panels);
                 } else {
                     b_panel = b_block + j * kc;
                 }
@@ -496,45 +517,24 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                 // the hardware prefetcher does not follow: while this strip's
                 // tiles run, fetch the next strip's lines into L2, a share of
                 // its rows before each tile.
-                index_t next = j + ((wide && left > NR) ? 2 * NR : NR);
+                index_t next = j + width;
                 index_t next_columns =
                     strip_panels && !g.trans_b ? std::min(2 * NR, std::min(c1, nc) - next) : 0;
                 index_t tiles = (i_end - i_begin + MR - 1) / MR;
                 index_t share = (kc + tiles - 1) / tiles;  // rows of the next strip per tile
-                auto fetch_ahead = [&](index_t i) {
-                    if (next_columns <= 0) return;
-                    index_t k_begin = (i - i_begin) / MR * share;
-                    index_t k_end = std::min(kc, k_begin + share);
-                    const float* row = g.B + (k0 + k_begin) * g.ldb + j0 + next;
-                    for (index_t k = k_begin; k < k_end; ++k, row += g.ldb) {
-                        _mm_prefetch(reinterpret_cast<const char*>(row), _MM_HINT_T1);
-                        _mm_prefetch(reinterpret_cast<const char*>(row + next_columns - 1), _MM_HINT_T1);
-                    }
-                };
-                if (wide && left > NR) {
-                    index_t n = std::min(2 * NR, left);
-                    bool in_place = direct_b && n == 2 * NR;
-                    const float* b_left = in_place ? b_rows + j : b_panel;
-                    const float* b_right = in_place ? b_rows + j + NR : b_panel + NR * kc;
-                    index_t step = in_place ? g.ldb : NR;
-                    for (index_t i = i_begin; i < i_end; i += MR) {
-                        fetch_ahead(i);
-                        micro_kernel_wide(kc, a_block + i * kc, b_left, b_right, step,
-                                          g.C + (i0 + i) * g.ldc + j0 + j, g.ldc, g.alpha, beta,
-                                          std::min(MR, mc - i), n, bias);
-                    }
-                    return 2 * NR;
-                }
-                index_t n = std::min(NR, nc - j);
-                bool in_place = direct_b && n == NR;
-                const float* b = in_place ? b_rows + j : b_panel;
-                index_t step = in_place ? g.ldb : NR;
                 for (index_t i = i_begin; i < i_end; i += MR) {
-                    fetch_ahead(i);
-                    micro_kernel(kc, a_block + i * kc, b, step, g.C + (i0 + i) * g.ldc + j0 + j, g.ldc,
-                                 g.alpha, beta, std::min(MR, mc - i), n, bias);
+                    if (next_columns > 0) {
+                        index_t k_begin = (i - i_begin) / MR * share;
+                        index_t k_end = std::min(kc, k_begin + share);
+                        const float* row = g.B + (k0 + k_begin) * g.ldb + j0 + next;
+                        for (index_t k = k_begin; k < k_end; ++k, row += g.ldb) {
+                            _mm_prefetch(reinterpret_cast<const char*>(row), _MM_HINT_T1);
+                            _mm_prefetch(reinterpret_cast<const char*>(row + next_columns - 1), _MM_HINT_T1);
+                        }
+                    }
+                    run_tile(j, i, b_panel);
                 }
-                return NR;
+                return width;
             };
             if (kc <= SHALLOW_K && !strip_panels) {
                 // Writing C is most of a shallow product's work: a row of
@@ -543,30 +543,8 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                 // 4 KB stride all compete for one L1 set). Tile by tile, without
                 // strip's set-up for a column of tiles, which cost 14% of
                 // 384 x 16 @ 16 x 1024 (shallow products pack no strips).
-                for (index_t i = 0; i < mc; i += MR) {
-                    index_t m = std::min(MR, mc - i);
-                    const float* a = a_block + i * kc;
-                    float* c_row = g.C + (i0 + i) * g.ldc + j0;
-                    for (index_t j = c0; j < c1;) {
-                        const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
-                        index_t left = std::min(c1, nc) - j;
-                        if (wide && left > NR) {
-                            index_t n = std::min(2 * NR, left);
-                            bool in_place = direct_b && n == 2 * NR;
-                            const float* b_left = in_place ? b_rows + j : b_block + j * kc;
-                            const float* b_right = in_place ? b_rows + j + NR : b_block + (j + NR) * kc;
-                            micro_kernel_wide(kc, a, b_left, b_right, in_place ? g.ldb : NR, c_row + j, g.ldc,
-                                              g.alpha, beta, m, n, bias);
-                            j += 2 * NR;
-                        } else {
-                            index_t n = std::min(NR, nc - j);
-                            bool in_place = direct_b && n == NR;
-                            micro_kernel(kc, a, in_place ? b_rows + j : b_block + j * kc,
-                                         in_place ? g.ldb : NR, c_row + j, g.ldc, g.alpha, beta, m, n, bias);
-                            j += NR;
-                        }
-                    }
-                }
+                for (index_t i = 0; i < mc; i += MR)
+                    for (index_t j = c0; j < c1;) j += run_tile(j, i, b_block + j * kc);
             } else {
                 // Down each column of tiles: its B panels stay in L1 for
                 // every row of the block.

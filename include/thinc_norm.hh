@@ -409,10 +409,11 @@ THINC_ISA_DISPATCH(maxout_bias)
 // entry written (so it needs no zeroed allocation), and the bias gradient added
 // into db. Returns the position of the first out-of-range winner (nothing
 // written then), or -1. The winners are checked once, up front; the pieces
-// come from the public backprop_maxout's branch-free fill (a branch on the random winner mispredicted on most
-// units: 9 ns a unit), a chunk of rows at a time, whose column sums then go into db while the chunk is still
-// in L1. The zeros that the losing pieces add leave every sum's bits as adding the winners alone would (db
-// starts from +0.0).
+// come from the public backprop_maxout's branch-free fill (a branch on the
+// random winner mispredicted on most units: 9 ns a unit), a chunk of rows at a
+// time, whose column sums then go into db while the chunk is still in L1. The
+// zeros that the losing pieces add leave every sum's bits as adding the
+// winners alone would (db starts from +0.0).
 template <typename T>
 THINC_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
                                                  const int32_t* __restrict__ which, T* __restrict__ d_pieces,

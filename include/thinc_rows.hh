@@ -318,8 +318,6 @@ THINC_AVX2 static void backprop_maxout_avx2(const float* dY, const int32_t* whic
 }
 #endif
 
-// Returns the position of the first out-of-range piece index (dX is then
-// unwritten), or -1.
 // The fill alone, for winners already checked to lie in [0, P).
 template <typename T>
 THINC_INLINE void backprop_maxout_checked(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
@@ -339,6 +337,8 @@ THINC_INLINE void backprop_maxout_checked(const T* dY, const int32_t* which, T* 
         backprop_maxout_fill<T, 0>(dY, which, dX, n, P);
 }
 
+// Returns the position of the first out-of-range piece index (dX is then
+// unwritten), or -1.
 template <typename T>
 THINC_INLINE index_t backprop_maxout_any(const T* dY, const int32_t* which, T* dX, index_t n, index_t P) {
     index_t bad = first_bad_piece(which, n, P);

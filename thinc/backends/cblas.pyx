@@ -231,6 +231,12 @@ cdef void decide_with_gil() noexcept nogil:
             _route_everything_to_loops()
 
 
+cdef inline sgemm_t sgemm_path(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K) noexcept nogil:
+    # Where a float32 product of this size goes once the few-rows and bf16
+    # rules have passed it by: the small or the large products' path.
+    return _sgemm_small if M * N * K < _small_gemm else _sgemm_large
+
+
 cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                    float alpha, const float* A, Py_ssize_t lda, const float* B,
                    Py_ssize_t ldb, float beta, float* C, Py_ssize_t ldc) noexcept nogil:
@@ -244,10 +250,7 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
     if _few_rows_own and few_rows_takes(M, N, K, transB):
         if own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
             return
-    if M * N * K < _small_gemm:
-        _sgemm_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-    else:
-        _sgemm_large(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    sgemm_path(M, N, K)(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 
 
 cdef bint gemm_f32_rows_overlapping(bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
@@ -265,7 +268,7 @@ cdef bint gemm_f32_rows_overlapping(bint transB, Py_ssize_t M, Py_ssize_t N, Py_
     if _few_rows_own and few_rows_takes(M, N, K, transB):
         if own_sgemm(False, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, NULL):
             return True
-    cdef sgemm_t path = _sgemm_small if M * N * K < _small_gemm else _sgemm_large
+    cdef sgemm_t path = sgemm_path(M, N, K)
     if path == own_path_sgemm:
         return own_sgemm(False, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, NULL)
     if path == own_path_sgemm_here:
@@ -312,7 +315,7 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
     if _bf16 and bf16_takes(M) and bf16_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0,
                                               C, ldc, bias):
         return
-    cdef sgemm_t path = _sgemm_small if M * N * K < _small_gemm else _sgemm_large
+    cdef sgemm_t path = sgemm_path(M, N, K)
     cdef bint few_rows = _few_rows_own and few_rows_takes(M, N, K, transB)
     if (path == own_path_sgemm or few_rows) and own_sgemm(transA, transB, M, N, K, 1.0, A, lda,
                                                           B, ldb, 0.0, C, ldc, bias):

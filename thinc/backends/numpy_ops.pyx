@@ -459,7 +459,7 @@ class NumpyOps(Ops):
             return super()._maxout_forward(X, W, b, keep_which=keep_which)
         best = numpy.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
         which = numpy.empty(best.shape, dtype=numpy.int32) if keep_which else None
-        _maxout_forward_blocks(contiguous(X), contiguous(W), contiguous(b), best, which)
+        _maxout_forward_blocks(contiguous(X), 0, contiguous(W), contiguous(b), best, which)
         return best, which
 
     @cython.annotation_typing(False)
@@ -471,7 +471,7 @@ class NumpyOps(Ops):
             return super()._maxout_window_forward(X, nW, W, b, keep_which=keep_which)
         best = numpy.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
         which = numpy.empty(best.shape, dtype=numpy.int32) if keep_which else None
-        _maxout_window_forward_blocks(contiguous(X), nW, contiguous(W), contiguous(b), best, which)
+        _maxout_forward_blocks(contiguous(X), nW, contiguous(W), contiguous(b), best, which)
         return best, which
 
     def _maxout_piece_gradients(self, d_best, which, nP: int):

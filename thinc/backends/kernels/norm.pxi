@@ -76,63 +76,30 @@ def _layer_norm_backward_rows(cnp.ndarray dY, cnp.ndarray X, cnp.ndarray G, cnp.
                                 <double*>cnp.PyArray_DATA(dG), <double*>cnp.PyArray_DATA(db), rows, cols)
 
 
-cdef void maxout_blocks(const real_t* X, const real_t* W, const real_t* b, real_t* best,
-                        int32_t* which, real_t* pieces, index_t rows, index_t nI, index_t nO,
-                        index_t nP, index_t block) noexcept nogil:
-    cdef index_t width = nO * nP, start = 0, size
-    while start < rows:
-        size = min(block, rows - start)
-        if real_t is float:
-            gemm_f32(False, True, size, width, nI, 1.0, X + start * nI, nI, W, nI, 0.0, pieces, width)
-        else:
-            gemm_f64(False, True, size, width, nI, 1.0, X + start * nI, nI, W, nI, 0.0, pieces, width)
-        maxout_bias(pieces, b, best + start * nO, which + start * nO if which != NULL else NULL,
-                    size, nO, nP)
-        start += size
-
-
 cdef index_t maxout_block_rows(index_t rows, index_t nO, index_t nP, index_t itemsize):
     return max(1, min(rows, MAXOUT_BLOCK_BYTES // (nO * nP * itemsize)))
 
 
-def _maxout_forward_blocks(cnp.ndarray X, cnp.ndarray W, cnp.ndarray b, cnp.ndarray best, which):
-    """One gemm per block of rows into a block-sized buffer, then bias and max from it,
-    so the (rows, nO * nP) pieces never exist in full. which may be None."""
-    cdef index_t rows = X.shape[0], nI = X.shape[1], nO = W.shape[0], nP = W.shape[1]
-    cdef index_t block = maxout_block_rows(rows, nO, nP, X.itemsize)
-    cdef cnp.ndarray pieces = numpy.empty((block, nO * nP), dtype=X.dtype)
-    cdef int32_t* which_data = NULL
-    if which is not None:
-        which_data = <int32_t*>cnp.PyArray_DATA(which)
-    if X.descr.type_num == cnp.NPY_FLOAT32:
-        with nogil:
-            maxout_blocks(<const float*>cnp.PyArray_DATA(X), <const float*>cnp.PyArray_DATA(W),
-                          <const float*>cnp.PyArray_DATA(b), <float*>cnp.PyArray_DATA(best),
-                          which_data, <float*>cnp.PyArray_DATA(pieces), rows, nI, nO, nP, block)
-    else:
-        with nogil:
-            maxout_blocks(<const double*>cnp.PyArray_DATA(X), <const double*>cnp.PyArray_DATA(W),
-                          <const double*>cnp.PyArray_DATA(b), <double*>cnp.PyArray_DATA(best),
-                          which_data, <double*>cnp.PyArray_DATA(pieces), rows, nI, nO, nP, block)
-
-
-cdef void maxout_window_blocks(const real_t* X, index_t rows, index_t n_col, index_t nW,
-                               const real_t* W, const real_t* b, real_t* best, int32_t* which,
-                               real_t* pieces, real_t* windows, index_t nO, index_t nP,
-                               index_t block) noexcept nogil:
-    # maxout_blocks over seq2col(X, nW) with the same blocks, so the same bits,
-    # without the (rows, K) windows ever existing. A row's window is K
-    # consecutive floats of X, so where thinc's own kernel takes the product a
-    # block reads them in place, rows n_col apart (at the array's ends from a
-    # zero-padded copy of the block's rows); elsewhere the block's windows are
-    # built in `windows` first, which stays in cache, unlike the full array.
+cdef void maxout_blocks(const real_t* X, index_t rows, index_t n_col, index_t nW, const real_t* W,
+                        const real_t* b, real_t* best, int32_t* which, real_t* pieces,
+                        real_t* windows, index_t nO, index_t nP, index_t block) noexcept nogil:
+    # Maxout over seq2col(X, nW) (nW = 0: over X itself), one gemm per block of
+    # rows into `pieces`, then bias and max from it, without the (rows, K)
+    # windows ever existing. A row's window is K consecutive floats of X, so
+    # where thinc's own kernel takes the product a block reads them in place,
+    # rows n_col apart (at the array's ends from a zero-padded copy of the
+    # block's rows); elsewhere the block's windows are built in `windows`
+    # first, which stays in cache, unlike the full array. The blocks and the
+    # kernel are those of seq2col then nW = 0, so the bits are too.
     cdef index_t K = (2 * nW + 1) * n_col, width = nO * nP, start = 0, size, low, high
     cdef bint done
     cdef const real_t* rows_in_place
     while start < rows:
         size = min(block, rows - start)
         done = False
-        if real_t is float:
+        if nW == 0:
+            rows_in_place = X + start * n_col
+        elif real_t is float:
             low = start - nW
             high = start + size + nW
             if low >= 0 and high <= rows:
@@ -145,42 +112,45 @@ cdef void maxout_window_blocks(const real_t* X, index_t rows, index_t n_col, ind
             done = gemm_f32_rows_overlapping(True, size, width, K, rows_in_place, n_col, W, K,
                                              pieces, width)
         if not done:
-            seq2col_rows(X, rows, n_col, nW, start, size, windows)
+            if nW > 0:
+                seq2col_rows(X, rows, n_col, nW, start, size, windows)
+                rows_in_place = windows
             if real_t is float:
-                gemm_f32(False, True, size, width, K, 1.0, windows, K, W, K, 0.0, pieces, width)
+                gemm_f32(False, True, size, width, K, 1.0, rows_in_place, K, W, K, 0.0, pieces, width)
             else:
-                gemm_f64(False, True, size, width, K, 1.0, windows, K, W, K, 0.0, pieces, width)
+                gemm_f64(False, True, size, width, K, 1.0, rows_in_place, K, W, K, 0.0, pieces, width)
         maxout_bias(pieces, b, best + start * nO, which + start * nO if which != NULL else NULL,
                     size, nO, nP)
         start += size
 
 
-def _maxout_window_forward_blocks(cnp.ndarray X, index_t nW, cnp.ndarray W, cnp.ndarray b,
-                                  cnp.ndarray best, which):
-    """_maxout_forward_blocks over seq2col(X, nW) (one sequence), reading the
-    windows from X. which may be None."""
+def _maxout_forward_blocks(cnp.ndarray X, index_t nW, cnp.ndarray W, cnp.ndarray b,
+                           cnp.ndarray best, which):
+    """maxout_blocks over seq2col(X, nW) (X one sequence; nW = 0: X itself):
+    the (rows, nO * nP) pieces and the windows never exist in full. which may
+    be None."""
     cdef index_t rows = X.shape[0], n_col = X.shape[1], nO = W.shape[0], nP = W.shape[1]
     cdef index_t block = maxout_block_rows(rows, nO, nP, X.itemsize)
     cdef cnp.ndarray pieces = numpy.empty((block, nO * nP), dtype=X.dtype)
     # Room for a block's windows, or for its padded source rows (fewer).
-    cdef cnp.ndarray windows = numpy.empty((block, (2 * nW + 1) * n_col), dtype=X.dtype)
+    cdef cnp.ndarray windows = numpy.empty((block if nW else 0, (2 * nW + 1) * n_col), dtype=X.dtype)
     cdef int32_t* which_data = NULL
     if which is not None:
         which_data = <int32_t*>cnp.PyArray_DATA(which)
     if X.descr.type_num == cnp.NPY_FLOAT32:
         with nogil:
-            maxout_window_blocks(<const float*>cnp.PyArray_DATA(X), rows, n_col, nW,
-                                 <const float*>cnp.PyArray_DATA(W), <const float*>cnp.PyArray_DATA(b),
-                                 <float*>cnp.PyArray_DATA(best), which_data,
-                                 <float*>cnp.PyArray_DATA(pieces), <float*>cnp.PyArray_DATA(windows),
-                                 nO, nP, block)
+            maxout_blocks(<const float*>cnp.PyArray_DATA(X), rows, n_col, nW,
+                          <const float*>cnp.PyArray_DATA(W), <const float*>cnp.PyArray_DATA(b),
+                          <float*>cnp.PyArray_DATA(best), which_data,
+                          <float*>cnp.PyArray_DATA(pieces), <float*>cnp.PyArray_DATA(windows),
+                          nO, nP, block)
     else:
         with nogil:
-            maxout_window_blocks(<const double*>cnp.PyArray_DATA(X), rows, n_col, nW,
-                                 <const double*>cnp.PyArray_DATA(W), <const double*>cnp.PyArray_DATA(b),
-                                 <double*>cnp.PyArray_DATA(best), which_data,
-                                 <double*>cnp.PyArray_DATA(pieces), <double*>cnp.PyArray_DATA(windows),
-                                 nO, nP, block)
+            maxout_blocks(<const double*>cnp.PyArray_DATA(X), rows, n_col, nW,
+                          <const double*>cnp.PyArray_DATA(W), <const double*>cnp.PyArray_DATA(b),
+                          <double*>cnp.PyArray_DATA(best), which_data,
+                          <double*>cnp.PyArray_DATA(pieces), <double*>cnp.PyArray_DATA(windows),
+                          nO, nP, block)
 
 
 def _maxout_backward_pieces(cnp.ndarray d_best, cnp.ndarray which, cnp.ndarray d_pieces,
