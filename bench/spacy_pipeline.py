@@ -4,7 +4,7 @@ full pipeline and of its neural part, and one-doc latency, side by side.
 
     .venv/bin/python bench/spacy_pipeline.py [--model NAME ...] [--sentences 3000]
         [--rounds 3] [--batch-size 256] [--latency-docs 300] [--threads one|default]
-        [--agreement-only] [--precision float32|bf16] [--no-save] [--note TEXT ...]
+        [--agreement-only] [--precision float32|bf16|int8] [--no-save] [--note TEXT ...]
         [--json bench/output/spacy_pipeline.json]
 
 Each side runs in a worker process started with its virtualenv's python
@@ -30,11 +30,12 @@ bench/results/spacy_pipeline-<vendor>-<isa>.txt (spacy_pipeline_default_threads-
 --threads default), replacing the last one from that kind of CPU (--no-save leaves
 bench/results be).
 
---precision bf16 compares this checkout's thinc with itself instead: float32 against the
-opt-in THINC_GEMM_PRECISION=bf16 (AMX tiles or AVX-512 BF16), reporting the share of
-tokens whose tag, POS, morphology, lemma, head, dependency label and sentence start stay
-the same, the F-score of identical entity spans, the share of identical docs, and the
-speed-up; its full run goes to bench/results/spacy_pipeline_bf16-<vendor>-<isa>.txt."""
+--precision bf16 (or int8) compares this checkout's thinc with itself instead: float32
+against the opt-in THINC_GEMM_PRECISION=bf16 (AMX tiles or AVX-512 BF16) or =int8 (AVX-512
+VNNI), reporting the share of tokens whose tag, POS, morphology, lemma, head, dependency
+label and sentence start stay the same, the F-score of identical entity spans, the share
+of identical docs, and the speed-up; its full run goes to
+bench/results/spacy_pipeline_<precision>-<vendor>-<isa>.txt."""
 
 import argparse
 import datetime
@@ -481,37 +482,39 @@ def agreement_rates(docs: List[dict], baseline: List[dict]) -> Dict[str, float]:
 
 
 def bench_precision(model: str, args: argparse.Namespace) -> Optional[dict]:
-    """This checkout's thinc with float32 gemm against itself with the opt-in bf16 gemm
-    (THINC_GEMM_PRECISION=bf16): how much the annotations change, then the timed table."""
+    """This checkout's thinc with float32 gemm against itself with an opt-in reduced
+    precision (THINC_GEMM_PRECISION=bf16 or int8): how much the annotations change, then
+    the timed table."""
     if SIDES["ours"].name in missing_from(model):
         print(f"\n{model}: skipped, not importable in .venv-spacy; {install_hint(model)}")
         return None
     venv = SIDES["ours"]
+    reduced = args.precision
     workers = {
         "float32": Worker("float32", venv, model, args, {"THINC_GEMM_PRECISION": "float32"}),
-        "bf16": Worker("bf16", venv, model, args, {"THINC_GEMM_PRECISION": "bf16"}),
+        reduced: Worker(reduced, venv, model, args, {"THINC_GEMM_PRECISION": reduced}),
     }
     try:
         docs = {name: each.ask("annotate") for name, each in workers.items()}
         print(f"\n{model}")
         n_tokens = sum(len(doc["words"]) for doc in docs["float32"])
-        rates = agreement_rates(docs["bf16"], docs["float32"])
-        print(f"bf16 against float32 over {len(docs['float32'])} docs, {n_tokens} tokens:")
+        rates = agreement_rates(docs[reduced], docs["float32"])
+        print(f"{reduced} against float32 over {len(docs['float32'])} docs, {n_tokens} tokens:")
         print("  " + ", ".join(f"{key} {100 * rate:.2f}%" for key, rate in rates.items()))
         result = {"tokens": n_tokens, "agreement": rates, "agree": True}
         if args.agreement_only:
             return result
         parts = {name: each.ask("parts") for name, each in workers.items()}
         print(f"neural: {', '.join(parts['float32']['neural'])}")
-        rows = measure(workers, args, subject="bf16", baseline="float32")
+        rows = measure(workers, args, subject=reduced, baseline="float32")
     finally:
         for each in workers.values():
             each.close()
     print(
         f"median of {args.rounds} rounds; nlp.pipe batch_size={args.batch_size}; "
-        "ratio above 1.0: bf16 faster"
+        f"ratio above 1.0: {reduced} faster"
     )
-    print_rows(rows, "float32", "bf16")
+    print_rows(rows, "float32", reduced)
     return {**result, "rows": rows}
 
 
@@ -545,10 +548,14 @@ def print_header(args: argparse.Namespace) -> Dict[str, dict]:
             f"{name}: spaCy {versions[name]['spacy']} on thinc {versions[name]['thinc']} "
             f"from {versions[name]['thinc_file']}{kernels}"
         )
-    if args.precision == "bf16":
+    if args.precision != "float32":
+        operands = {
+            "bf16": "gemm operands rounded to bfloat16, float32 sums",
+            "int8": "gemm operands quantized to int8 per row and column, int32 sums",
+        }[args.precision]
         print(
-            "precision: this checkout's thinc with THINC_GEMM_PRECISION=bf16 (gemm operands "
-            "rounded to bfloat16, float32 sums) against itself in float32"
+            f"precision: this checkout's thinc with THINC_GEMM_PRECISION={args.precision} "
+            f"({operands}) against itself in float32"
         )
     elif not args.agreement_only:
         print("precision: float32, spaCy's default (each neural part's parameter dtypes below)")
@@ -558,7 +565,7 @@ def print_header(args: argparse.Namespace) -> Dict[str, dict]:
 def run(args: argparse.Namespace) -> dict:
     results = {"sentences": args.sentences, "threads": args.threads, "models": {}}
     results["versions"] = print_header(args)
-    bench = bench_precision if args.precision == "bf16" else bench_model
+    bench = bench_model if args.precision == "float32" else bench_precision
     for model in args.model:
         results["models"][model] = bench(model, args)
     return results
@@ -585,9 +592,10 @@ def main() -> None:
     parser.add_argument("--agreement-only", action="store_true")
     parser.add_argument(
         "--precision",
-        choices=["float32", "bf16"],
+        choices=["float32", "bf16", "int8"],
         default="float32",
-        help="bf16: this checkout's opt-in bf16 gemm against its float32 (agreement rates, speed)",
+        help="bf16 or int8: this checkout's opt-in reduced-precision gemm against its float32 "
+        "(agreement rates, speed)",
     )
     parser.add_argument(
         "--no-save", action="store_true", help="print the tables only, leaving bench/results be"
@@ -622,7 +630,9 @@ def main() -> None:
     if save and measured:
         # cpu_family() asks the checkout's thinc which instruction set it dispatches to.
         sys.path.insert(0, str(CHECKOUT))
-        name = "spacy_pipeline_bf16" if args.precision == "bf16" else "spacy_pipeline"
+        name = "spacy_pipeline"
+        if args.precision != "float32":
+            name += f"_{args.precision}"
         if args.threads == "default":
             name += "_default_threads"  # beside the one-thread table, not over it
         path = RESULTS / f"{name}-{cpu_family()}.txt"

@@ -15,11 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#if defined(__linux__)
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
+#include "thinc_amx.hh"
 #include "thinc_isa.hh"
 #include "thinc_malloc.hh"
 #include "thinc_parallel.hh"
@@ -242,26 +239,12 @@ THINC_BF16_TARGET inline void micro_kernel(index_t pairs, const uint32_t* a, con
 
 namespace amx {
 
-constexpr index_t BLOCK = 32;  // rows and columns of C per four-tile block
-constexpr index_t KT = 32;     // k per tile step
-// Columns of op(B) packed at once: at most ~1 MB of bf16.
-constexpr index_t PACKED_B_BF16 = index_t(1) << 19;
+constexpr index_t BLOCK = thinc_amx::BLOCK;  // rows and columns of C per four-tile block
+constexpr index_t KT = 32;                   // k per tile step
 
-// The CPU has AMX-BF16 and the kernel let this process use the tile data.
+// The CPU (and OS) can run bf16 tiles.
 inline bool cpu_and_os_ready() {
-#if defined(__linux__)
-    static const bool value = [] {
-        unsigned a, b, c, d;
-        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
-        bool cpu = ((d >> 22) & 1u) && ((d >> 24) & 1u);  // AMX-BF16, AMX-TILE
-        // ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA: without it the first tile
-        // instruction faults.
-        return cpu && cpu_has_bf16() && syscall(SYS_arch_prctl, 0x1023, 18) == 0;
-    }();
-    return value;
-#else
-    return false;
-#endif
+    return cpu_has_bf16() && thinc_amx::ready(thinc_amx::BF16);
 }
 
 // Tests force the AVX-512 BF16 kernel on machines that have AMX.
@@ -272,25 +255,6 @@ inline std::atomic<bool>& disabled() {
 
 inline bool available() {
     return cpu_and_os_ready() && !disabled().load(std::memory_order_relaxed);
-}
-
-struct alignas(64) TileConfig {
-    uint8_t palette, start_row;
-    uint8_t reserved[14];
-    uint16_t bytes_per_row[16];
-    uint8_t rows[16];
-};
-
-// Every tile 16 rows of 64 bytes; loaded in each thread that runs tiles.
-THINC_AMX_TARGET inline void configure_tiles() {
-    TileConfig config;
-    std::memset(&config, 0, sizeof(config));
-    config.palette = 1;
-    for (int t = 0; t < 8; ++t) {
-        config.rows[t] = 16;
-        config.bytes_per_row[t] = 64;
-    }
-    _tile_loadconfig(&config);
 }
 
 // Rows [i0, i0 + rows) of op(A), all k (padded with zeros to k_tiles * 32), as
@@ -338,91 +302,48 @@ THINC_AMX_TARGET inline void pack_b(const View& b, index_t K, index_t j0, index_
     }
 }
 
-// C rows [0, m) and columns [0, n) of one 32x32 block from the four tiles'
-// sums (as stored: [tile][16][16]), with alpha, beta and bias as the
-// AVX-512 BF16 kernel applies them.
-THINC_AMX_TARGET inline void write_block(const float* sums, float* c, index_t ldc, float alpha, float beta,
-                                         index_t m, index_t n, const float* bias) {
-    RowWriter writer(alpha, beta, n, bias);
-    for (index_t r = 0; r < m; ++r) {
-        const float* tiles = sums + (r / 16) * 2 * 256 + (r % 16) * 16;
-        writer.write(c + r * ldc, _mm512_loadu_ps(tiles), _mm512_loadu_ps(tiles + 256));
-    }
-}
+// The bf16 product as thinc_amx::run drives it.
+struct Tiles {
+    const View& a;
+    const View& b;
+    index_t K;
+    float alpha, beta;
+    float* C;
+    index_t ldc;
+    const float* bias;
 
-// Row blocks [begin, end) of C against one packed column block (nc columns,
-// C and bias already offset to its first column); `scratch` holds a packed
-// block of op(A) and the four tiles' sums.
-THINC_AMX_TARGET inline void run_rows(const View& a_view, index_t K, index_t M, index_t k_tiles,
-                                      const uint32_t* packed_b, index_t nc, index_t begin, index_t end,
-                                      uint32_t* scratch, float alpha, float beta, float* C, index_t ldc,
-                                      const float* bias) {
-    uint16_t* a = reinterpret_cast<uint16_t*>(scratch);
-    float* sums = reinterpret_cast<float*>(scratch + k_tiles * KT * BLOCK / 2);
-    index_t n_col_blocks = (nc + BLOCK - 1) / BLOCK;
-    configure_tiles();
-    for (index_t rb = begin; rb < end; ++rb) {
-        index_t i0 = rb * BLOCK, m = std::min(BLOCK, M - i0);
-        pack_a(a_view, K, i0, m, k_tiles, a);
-        for (index_t cb = 0; cb < n_col_blocks; ++cb) {
-            const uint32_t* b = packed_b + cb * k_tiles * 512;
-            _tile_zero(0);
-            _tile_zero(1);
-            _tile_zero(2);
-            _tile_zero(3);
-            for (index_t kt = 0; kt < k_tiles; ++kt) {
-                _tile_loadd(4, a + (kt * 2) * 16 * KT, 64);
-                _tile_loadd(5, a + (kt * 2 + 1) * 16 * KT, 64);
-                _tile_loadd(6, b + (kt * 2) * 256, 64);
-                _tile_loadd(7, b + (kt * 2 + 1) * 256, 64);
-                _tile_dpbf16ps(0, 4, 6);
-                _tile_dpbf16ps(1, 4, 7);
-                _tile_dpbf16ps(2, 5, 6);
-                _tile_dpbf16ps(3, 5, 7);
-            }
-            _tile_stored(0, sums, 64);
-            _tile_stored(1, sums + 256, 64);
-            _tile_stored(2, sums + 512, 64);
-            _tile_stored(3, sums + 768, 64);
-            index_t j = cb * BLOCK;
-            write_block(sums, C + i0 * ldc + j, ldc, alpha, beta, m, std::min(BLOCK, nc - j),
-                        bias ? bias + j : nullptr);
+    THINC_AMX_TARGET void pack_a(index_t i0, index_t rows, index_t k_tiles, uint8_t* out) const {
+        amx::pack_a(a, K, i0, rows, k_tiles, reinterpret_cast<uint16_t*>(out));
+    }
+    THINC_AMX_TARGET void pack_b(index_t j0, index_t cols, index_t k_tiles, uint8_t* out) const {
+        amx::pack_b(b, K, j0, cols, k_tiles, reinterpret_cast<uint32_t*>(out));
+    }
+    THINC_AMX_TARGET static void multiply_four() {
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    // alpha, beta and bias applied as the AVX-512 BF16 kernel applies them.
+    THINC_AMX_TARGET void write_block(const uint8_t* sums, index_t i0, index_t m, index_t j,
+                                      index_t n) const {
+        const float* tiles = reinterpret_cast<const float*>(sums);
+        RowWriter writer(alpha, beta, n, bias ? bias + j : nullptr);
+        for (index_t r = 0; r < m; ++r) {
+            const float* row = tiles + (r / 16) * 2 * 256 + (r % 16) * 16;
+            writer.write(C + (i0 + r) * ldc + j, _mm512_loadu_ps(row), _mm512_loadu_ps(row + 256));
         }
     }
-    _tile_release();
-}
+};
 
 // The product on tiles; all of K is summed in the tiles before C is written.
 THINC_AMX_TARGET inline bool sgemm(const View& a_view, const View& b_view, index_t M, index_t N, index_t K,
                                    float alpha, float beta, float* C, index_t ldc, const float* bias) {
-    index_t k_tiles = (K + KT - 1) / KT;
-    index_t padded_k = k_tiles * KT;
-    index_t nc_max = std::max(BLOCK, PACKED_B_BF16 / padded_k / BLOCK * BLOCK);
-    nc_max = std::min(nc_max, (N + BLOCK - 1) / BLOCK * BLOCK);
-    index_t n_row_blocks = (M + BLOCK - 1) / BLOCK;
     double macs = double(M) * double(N) * double(K);
     // Tiles do 16x the work of float32 vectors: only far larger products split.
     bool parallel = macs >= 16.0 * parallel_threshold() && thinc_parallel::num_threads() > 1;
-    int n_slots = parallel ? thinc_parallel::num_threads() : 1;
-    index_t a_bf16 = padded_k * BLOCK;
-    Pairs packed_b = thinc_malloc::allocate_aligned<uint32_t>(padded_k / 2 * nc_max);
-    Pairs packed_a = thinc_malloc::allocate_aligned<uint32_t>((a_bf16 / 2 + 1024) * n_slots);
-    if (!packed_b || !packed_a) return false;
-    for (index_t j0 = 0; j0 < N; j0 += nc_max) {
-        index_t nc = std::min(nc_max, N - j0);
-        pack_b(b_view, K, j0, nc, k_tiles, packed_b.get());
-        auto rows = [&](index_t begin, index_t end) {
-            int slot = parallel ? thinc_parallel::this_thread_slot() % n_slots : 0;
-            run_rows(a_view, K, M, k_tiles, packed_b.get(), nc, begin, end,
-                     packed_a.get() + slot * (a_bf16 / 2 + 1024), alpha, beta, C + j0, ldc,
-                     bias ? bias + j0 : nullptr);
-        };
-        if (parallel)
-            thinc_parallel::parallel_for(n_row_blocks, 1, 1, rows);
-        else
-            rows(0, n_row_blocks);
-    }
-    return true;
+    Tiles product{a_view, b_view, K, alpha, beta, C, ldc, bias};
+    return thinc_amx::run(product, M, N, (K + KT - 1) / KT, parallel);
 }
 
 }  // namespace amx

@@ -359,12 +359,14 @@ from thinc.backends import cblas  # noqa: E402
 
 def gemm_routes():
     """Where float32 products can go here: thinc's kernel (windows read in
-    place), another BLAS (windows built a block at a time), bfloat16."""
+    place), another BLAS (windows built a block at a time), bfloat16, int8."""
     routes = ["numpy", "blis"]
     if cblas.own_sgemm_is_available():
         routes.append("thinc")
     if cblas.bf16_available_here():
         routes.append("bf16")
+    if cblas.int8_available_here():
+        routes.append("int8")
     return routes
 
 
@@ -372,8 +374,8 @@ def gemm_routes():
 def gemm_route(request):
     saved_blas, saved_precision = cblas._blas_override, cblas._precision_override
     route = request.param
-    if route == "bf16":
-        cblas.configure_gemm(blas="thinc", precision="bf16")
+    if route in ("bf16", "int8"):
+        cblas.configure_gemm(blas="thinc", precision=route)
     else:
         cblas.configure_gemm(blas=route, precision="float32")
     yield route

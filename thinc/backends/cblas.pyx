@@ -68,6 +68,19 @@ cdef extern from "thinc_gemm_bf16.hh" namespace "thinc_gemm_bf16" nogil:
     bint bf16_amx "thinc_gemm_bf16::amx::available"()
     void bf16_amx_disable "thinc_gemm_bf16::amx::disabled().store"(bint)
 
+cdef extern from "thinc_gemm_int8.hh" namespace "thinc_gemm_int8" nogil:
+    bint int8_sgemm "thinc_gemm_int8::sgemm"(bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K,
+                                            float alpha, const float* A, int64_t lda, const float* B,
+                                            int64_t ldb, float beta, float* C, int64_t ldc,
+                                            const float* bias)
+    bint int8_available "thinc_gemm_int8::available"()
+    bint int8_cpu "thinc_gemm_int8::cpu_has_vnni"()
+    bint int8_takes "thinc_gemm_int8::takes"(int64_t M, int64_t K)
+    const int64_t INT8_MIN_ROWS "thinc_gemm_int8::MIN_ROWS"
+    const int64_t INT8_MAX_K "thinc_gemm_int8::MAX_K"
+    bint int8_amx "thinc_gemm_int8::amx::available"()
+    void int8_amx_disable "thinc_gemm_int8::amx::disabled().store"(bint)
+
 cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
     const int64_t FEW_ROWS "thinc_gemm_few_rows::MAX_ROWS"
     const int64_t FEW_ROWS_MACS "thinc_gemm_few_rows::MAX_MACS"
@@ -211,9 +224,12 @@ cdef bint _decided = False
 # Products with a few rows in op(A) (one doc, one parser state) take thinc's
 # own unpacked kernels whatever the size rule says, unless a BLAS is forced.
 cdef bint _few_rows_own = False
-# Opt-in (THINC_GEMM_PRECISION=bf16): float32 products round their operands
-# to bfloat16 and sum in float32, where the CPU has AVX-512 BF16.
-cdef bint _bf16 = False
+# Opt-in (THINC_GEMM_PRECISION): float32 products round their operands to
+# bfloat16 and sum in float32 (AVX-512 BF16), or quantize them to int8 and sum
+# in int32 (AVX-512 VNNI).
+cdef enum Reduced:
+    REDUCED_NONE, REDUCED_BF16, REDUCED_INT8
+cdef Reduced _reduced = REDUCED_NONE
 cdef int64_t _small_gemm = 1 << 21
 cdef sgemm_t _sgemm_small = loop_sgemm
 cdef sgemm_t _sgemm_large = loop_sgemm
@@ -231,6 +247,26 @@ cdef void decide_with_gil() noexcept nogil:
             _route_everything_to_loops()
 
 
+cdef inline bint reduced_takes(Py_ssize_t M, Py_ssize_t K) noexcept nogil:
+    # Whether the opt-in reduced precision would be asked for this product.
+    if _reduced == REDUCED_BF16:
+        return bf16_takes(M)
+    return _reduced == REDUCED_INT8 and int8_takes(M, K)
+
+
+cdef inline bint reduced_sgemm(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N,
+                               Py_ssize_t K, float alpha, const float* A, Py_ssize_t lda,
+                               const float* B, Py_ssize_t ldb, float beta, float* C,
+                               Py_ssize_t ldc, const float* bias) noexcept nogil:
+    # True where the opt-in reduced precision ran the product; where it
+    # declines (inf or NaN for int8, no memory), C is untouched and float32 runs.
+    if not reduced_takes(M, K):
+        return False
+    if _reduced == REDUCED_BF16:
+        return bf16_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias)
+    return int8_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias)
+
+
 cdef inline sgemm_t sgemm_path(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K) noexcept nogil:
     # Where a float32 product of this size goes once the few-rows and bf16
     # rules have passed it by: the small or the large products' path.
@@ -244,8 +280,8 @@ cdef void gemm_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ssiz
         return
     if not _decided:
         decide_with_gil()
-    if _bf16 and bf16_takes(M) and bf16_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb,
-                                              beta, C, ldc, NULL):
+    if _reduced and reduced_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                                  NULL):
         return
     if _few_rows_own and few_rows_takes(M, N, K, transB):
         if own_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL):
@@ -263,7 +299,7 @@ cdef bint gemm_f32_rows_overlapping(bint transB, Py_ssize_t M, Py_ssize_t N, Py_
         return True
     if not _decided:
         decide_with_gil()
-    if _bf16 and bf16_takes(M):
+    if _reduced and reduced_takes(M, K):
         return False
     if _few_rows_own and few_rows_takes(M, N, K, transB):
         if own_sgemm(False, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc, NULL):
@@ -312,8 +348,8 @@ cdef void affine_f32(bint transA, bint transB, Py_ssize_t M, Py_ssize_t N, Py_ss
         return
     if not _decided:
         decide_with_gil()
-    if _bf16 and bf16_takes(M) and bf16_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0,
-                                              C, ldc, bias):
+    if _reduced and reduced_sgemm(transA, transB, M, N, K, 1.0, A, lda, B, ldb, 0.0, C, ldc,
+                                  bias):
         return
     cdef sgemm_t path = sgemm_path(M, N, K)
     cdef bint few_rows = _few_rows_own and few_rows_takes(M, N, K, transB)
@@ -459,7 +495,7 @@ _PATH_NAMES = {"thinc": "thinc's own kernel", "blis": "blis", "numpy": "numpy's 
 _blas_override = None
 _small_gemm_override = None
 _precision_override = None
-PRECISIONS = ("float32", "bf16")
+PRECISIONS = ("float32", "bf16", "int8")
 # (candidate, dtype) -> (wrong shapes, first wrong shape or None); the grid is
 # run once per process for each pair that is ever considered.
 _verdicts = {}
@@ -657,7 +693,7 @@ def _first_right(candidates, dtype: str, refused: list) -> str:
 def _decide() -> None:
     """Chooses the path of each dtype and size class, checking each candidate
     before it is trusted; sets the routing that gemm_f32/gemm_f64 read."""
-    global _decided, _small_gemm, _own_fallback, _few_rows_own, _bf16
+    global _decided, _small_gemm, _own_fallback, _few_rows_own, _reduced
     global _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large
     forced = _blas_override if _blas_override is not None else _environment_blas()
     precision = _precision_override if _precision_override is not None else _environment_precision()
@@ -733,18 +769,34 @@ def _decide() -> None:
                               f"57-64 at depth 256+) and 6+ columns, take a kernel that packs "
                               f"op(A)^T and broadcasts rows of B in place (AVX-512; the packed "
                               f"kernel's bits)")
-    _bf16 = precision == "bf16" and bf16_available()
-    if precision == "bf16" and not _bf16:
-        why = ("this CPU has no AVX-512 BF16" if not bf16_cpu()
-               else "THINC_ISA holds the kernels below AVX-512")
-        _warn_once(f"THINC_GEMM_PRECISION=bf16: {why}; float32 gemm stays float32")
-    report["precision"] = (f"bf16: float32 products of {BF16_MIN_ROWS} rows or more round their "
-                           f"operands to bfloat16 and sum in float32 "
-                           f"({'AMX tiles' if bf16_amx() else 'AVX-512 BF16'})"
-                           if _bf16 else "float32")
+    _reduced, report["precision"] = _reduced_precision(precision)
     _report.clear()
     _report.update(report)
     _decided = True
+
+
+def _reduced_precision(precision: str) -> tuple:
+    """The opt-in reduced precision that runs here for the setting, and its
+    line in the report; a setting this CPU cannot honour warns once."""
+    if precision == "float32":
+        return REDUCED_NONE, "float32"
+    runs = bf16_available() if precision == "bf16" else int8_available()
+    if not runs:
+        has_cpu = bf16_cpu() if precision == "bf16" else int8_cpu()
+        feature = "AVX-512 BF16" if precision == "bf16" else "AVX-512 VNNI"
+        why = (f"this CPU has no {feature}" if not has_cpu
+               else "THINC_ISA holds the kernels below AVX-512")
+        _warn_once(f"THINC_GEMM_PRECISION={precision}: {why}; float32 gemm stays float32")
+        return REDUCED_NONE, "float32"
+    if precision == "bf16":
+        return REDUCED_BF16, (f"bf16: float32 products of {BF16_MIN_ROWS} rows or more round "
+                              f"their operands to bfloat16 and sum in float32 "
+                              f"({'AMX tiles' if bf16_amx() else 'AVX-512 BF16'})")
+    return REDUCED_INT8, (f"int8: float32 products of {INT8_MIN_ROWS} rows or more, at most "
+                          f"{INT8_MAX_K} deep, quantize each row of op(A) and column of op(B) "
+                          f"to int8 (scale: largest magnitude / 127) and sum in int32 "
+                          f"({'AMX tiles, op(A) = A; else ' if int8_amx() else ''}AVX-512 VNNI); "
+                          f"products with inf or NaN stay float32")
 
 
 # float32's path is chosen by timing the candidates on this machine, once:
@@ -879,9 +931,9 @@ def _small_here(forced: str, small: str) -> bool:
 
 
 def _route_everything_to_loops() -> None:
-    global _decided, _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large, _few_rows_own, _bf16
+    global _decided, _sgemm_small, _sgemm_large, _dgemm_small, _dgemm_large, _few_rows_own, _reduced
     _few_rows_own = False
-    _bf16 = False
+    _reduced = REDUCED_NONE
     _sgemm_small = _sgemm_large = loop_sgemm
     _dgemm_small = _dgemm_large = loop_dgemm
     _report.clear()
@@ -896,8 +948,8 @@ def configure_gemm(blas=..., small_gemm=..., precision=...) -> None:
     one of "thinc", "blis", "numpy", "" (choose as if THINC_BLAS were unset) or
     None (read THINC_BLAS again); small_gemm is the size (multiply-adds) below
     which products count as small, or None (read THINC_SMALL_GEMM); precision
-    is "float32", "bf16" (where the CPU has AVX-512 BF16) or None (read
-    THINC_GEMM_PRECISION)."""
+    is "float32", "bf16" (where the CPU has AVX-512 BF16), "int8" (where it
+    has AVX-512 VNNI) or None (read THINC_GEMM_PRECISION)."""
     global _blas_override, _small_gemm_override, _precision_override, _decided
     if precision is not ...:
         if precision is not None and precision not in PRECISIONS:
@@ -932,8 +984,11 @@ def gemm_description() -> str:
         if entry["small"] != entry["large"]:
             text += f" (below {paths['small_gemm']} multiply-adds: {entry['small']})"
         parts.append(text)
-    if paths.get("precision", "float32") != "float32":
+    precision = paths.get("precision", "float32")
+    if precision.startswith("bf16"):
         parts.append("operands rounded to bfloat16")
+    elif precision.startswith("int8"):
+        parts.append("operands quantized to int8")
     return "; ".join(parts)
 
 
@@ -991,6 +1046,29 @@ def bf16_min_rows() -> int:
 def bf16_available_here() -> bool:
     """Whether THINC_GEMM_PRECISION=bf16 takes effect here (AVX-512 BF16 at the active level)."""
     return bf16_available()
+
+
+def int8_limits() -> tuple:
+    """(fewest rows of op(A), deepest K) of the products THINC_GEMM_PRECISION=int8 quantizes."""
+    return INT8_MIN_ROWS, INT8_MAX_K
+
+
+def _use_int8_tiles(enabled: bool) -> None:
+    """Testing hook: with enabled False, int8 products run on the AVX-512 VNNI
+    kernel even where the CPU has AMX-INT8 tiles."""
+    global _decided
+    int8_amx_disable(not enabled)
+    _decided = False  # the report names the kernel
+
+
+def int8_tiles_available() -> bool:
+    """Whether int8 products can run on AMX tiles here (CPU and OS)."""
+    return int8_amx()
+
+
+def int8_available_here() -> bool:
+    """Whether THINC_GEMM_PRECISION=int8 takes effect here (AVX-512 VNNI at the active level)."""
+    return int8_available()
 
 
 def _use_own_sgemm(enabled: bool, single_threaded: bool = False) -> bool:

@@ -14,10 +14,12 @@ Settings, read from the environment at first use (each forces one decision):
     THINC_GEMM_CACHE=FILE|0        where float32's timed gemm choice is kept
                                    (default ~/.cache/thinc/gemm-choice.json);
                                    0: no timing, the rule decides
-    THINC_GEMM_PRECISION=float32|bf16
-                                   bf16 (opt-in, for inference): float32 products
-                                   round their operands to bfloat16 and sum in
-                                   float32, where the CPU has AVX-512 BF16
+    THINC_GEMM_PRECISION=float32|bf16|int8
+                                   opt-in, for inference: bf16 rounds float32
+                                   products' operands to bfloat16 and sums in
+                                   float32 (AVX-512 BF16); int8 quantizes each
+                                   row of op(A) and column of op(B) to int8 and
+                                   sums in int32 (AVX-512 VNNI)
     THINC_NUM_THREADS=N            worker threads of the compiled kernels (read
                                    at import; default one per CPU, at most 8)
     THINC_PARALLEL_GRAIN=N         split work above N elements (rows, or
