@@ -3,15 +3,20 @@
 // integer in [-127, 127] (symmetric, to nearest, ties to even), AVX-512
 // VNNI's byte dot-product instruction sums the products exactly in int32,
 // and C gets the sums times both scales. One instruction does four times the
-// multiply-adds of a float32 FMA; each operand keeps about 8 bits.
+// multiply-adds of a float32 FMA; each operand keeps about 8 bits. AMX-INT8
+// tiles take the products where the CPU has them, and AVX-VNNI (the same
+// instruction on 256-bit vectors) where it has no AVX-512; every kernel
+// quantizes with the same float32 steps and sums exactly, so all give the
+// same bits.
 //
 // The instruction multiplies unsigned bytes by signed ones, so op(A) is
 // stored shifted by 128 (1..255) and 128 times each column's sum of op(B) is
 // taken off again: sum((a + 128) * b) - 128 * sum(b) = sum(a * b).
 //
 // Layout: k is taken four at a time. A panel of op(B) holds, for each quad of
-// k, 32 columns of four bytes; a panel of op(A) the same for 6 rows. A quad
-// is one 32-bit lane, which the instruction splits in four.
+// k, NR columns of four bytes (32 with AVX-512, 16 with AVX-VNNI); a panel of
+// op(A) the same for 6 rows. A quad is one 32-bit lane, which the instruction
+// splits in four.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -24,10 +29,10 @@
 #include "thinc_malloc.hh"
 #include "thinc_parallel.hh"
 
-// The kernel needs a compiler with the AVX-512 VNNI intrinsics (gcc 9,
-// clang 9); elsewhere every entry point says "not here" and gemm stays float32.
-#if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 9) || \
-                            (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 9))
+// The kernels need a compiler with the AVX-VNNI and AMX intrinsics (gcc 11,
+// clang 12); elsewhere every entry point says "not here" and gemm stays float32.
+#if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 12) || \
+                            (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
 #define THINC_INT8_KERNELS 1
 #include <immintrin.h>
 #endif
@@ -56,17 +61,32 @@ inline bool takes(index_t M, index_t K) {
     return M >= MIN_ROWS && K <= MAX_K;
 }
 
-// Runs where the CPU has AVX-512 VNNI and the active level (THINC_ISA) is AVX-512.
+inline bool cpu_has_avx_vnni() {
+#if defined(THINC_INT8_KERNELS)
+    static const bool value =
+        __builtin_cpu_supports("avxvnni") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return value;
+#else
+    return false;
+#endif
+}
+
+// The vectors int8 runs on at the active level (THINC_ISA): AVX-512 VNNI at
+// AVX-512, else AVX-VNNI at AVX2 or above, else none (float32 stays).
+enum Vectors : int { NO_VNNI = 0, AVX_VNNI = 1, AVX512_VNNI = 2 };
+inline Vectors vectors() {
+    int level = thinc_isa::active();
+    if (cpu_has_vnni() && level >= thinc_isa::AVX512) return AVX512_VNNI;
+    if (cpu_has_avx_vnni() && level >= thinc_isa::AVX2) return AVX_VNNI;
+    return NO_VNNI;
+}
+
 inline bool available() {
-    return cpu_has_vnni() && thinc_isa::active() >= thinc_isa::AVX512;
+    return vectors() != NO_VNNI;
 }
 
 #if defined(THINC_INT8_KERNELS)
-#define THINC_INT8_TARGET \
-    __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx512vnni")))
-
-constexpr index_t MR = 6;   // rows of a tile
-constexpr index_t NR = 32;  // columns of a tile (two zmm of int32 sums)
+constexpr index_t MR = 6;  // rows of a tile (its columns: two vectors, V::WIDTH each)
 // Bytes of op(B) packed at once, and of a block of op(A) per thread: all of
 // K is summed before C is written, so blocks are narrower where K is deep.
 constexpr index_t PACKED_B_BYTES = index_t(1) << 20;
@@ -87,43 +107,7 @@ struct View {
     index_t k_step, w_step;
 };
 
-inline __mmask16 first_lanes(index_t count) {
-    return count >= 16 ? __mmask16(0xffff) : (count > 0 ? __mmask16((1u << count) - 1) : __mmask16(0));
-}
-
-// out[w] = the largest |v(k, w)| over all k, for w in [0, width). False where
-// any element is inf or NaN: a scale cannot represent them, so the caller's
-// float32 path runs instead. Magnitudes are compared as their bit patterns
-// (monotonic for non-negative floats; inf and NaN sort above every finite).
-THINC_INT8_TARGET inline bool max_magnitudes(const View& v, index_t K, index_t width, float* out) {
-    const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
-    const uint32_t first_special = 0x7f800000u;
-    if (v.k_step == 1) {
-        for (index_t w = 0; w < width; ++w) {
-            const float* source = v.base + w * v.w_step;
-            __m512i largest = _mm512_setzero_si512();
-            for (index_t k = 0; k < K; k += 16) {
-                __m512i bits = _mm512_maskz_loadu_epi32(first_lanes(K - k), source + k);
-                largest = _mm512_max_epu32(largest, _mm512_and_si512(bits, magnitude));
-            }
-            uint32_t top = _mm512_reduce_max_epu32(largest);
-            if (top >= first_special) return false;
-            std::memcpy(out + w, &top, 4);
-        }
-        return true;
-    }
-    for (index_t w = 0; w < width; w += 16) {
-        __mmask16 mask = first_lanes(width - w);
-        __m512i largest = _mm512_setzero_si512();
-        for (index_t k = 0; k < K; ++k) {
-            __m512i bits = _mm512_maskz_loadu_epi32(mask, v.base + k * v.k_step + w);
-            largest = _mm512_max_epu32(largest, _mm512_and_si512(bits, magnitude));
-        }
-        if (_mm512_cmpge_epu32_mask(largest, _mm512_set1_epi32(int(first_special)))) return false;
-        _mm512_mask_storeu_epi32(out + w, mask, largest);
-    }
-    return true;
-}
+constexpr uint32_t FIRST_SPECIAL = 0x7f800000u;  // bits of inf; NaN's sort above
 
 // For each w: inverse[w] = 127 / largest (0 for an all-zero row or column) and
 // scale[w] = factor * largest / 127. False where 127 / largest overflows
@@ -144,165 +128,141 @@ inline bool scales_from(const float* largest, index_t width, float factor, float
     return true;
 }
 
-// Quantizes `width` w (from w0) x all K of a view into a panel `lanes` wide:
-// out[q * lanes + w] holds rint(v(4q + t, w) * inverse[w]) + offset in byte t;
-// past K and past `width` the bytes hold `offset` (the value 0). With `sums`,
-// sums[w] = the sum over k of the rounded values (before the offset).
-THINC_INT8_TARGET inline void pack_quads(const View& v, const float* inverse, index_t K, index_t w0,
-                                         index_t width, index_t lanes, int offset, uint32_t* out,
-                                         int32_t* sums) {
-    index_t quads = (K + 3) / 4;
-    const __m512i shift = _mm512_set1_epi32(offset);
-    if (v.k_step == 1) {
-        const uint32_t pad = uint32_t(offset & 0xff) * 0x01010101u;
-        for (index_t w = 0; w < lanes; ++w) {
-            if (w >= width) {
-                for (index_t q = 0; q < quads; ++q) out[q * lanes + w] = pad;
-                if (sums) sums[w] = 0;
-                continue;
-            }
-            const float* source = v.base + (w0 + w) * v.w_step;
-            __m512 inv = _mm512_set1_ps(inverse[w0 + w]);
-            __m512i total = _mm512_setzero_si512();
-            for (index_t k = 0; k < K; k += 16) {
-                __m512 x = _mm512_maskz_loadu_ps(first_lanes(K - k), source + k);
-                __m512i rounded = _mm512_cvtps_epi32(_mm512_mul_ps(x, inv));
-                total = _mm512_add_epi32(total, rounded);
-                __m128i bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(rounded, shift));
-                uint32_t* target = out + (k / 4) * lanes + w;
-                index_t n_quads = quads - k / 4;
-                target[0] = uint32_t(_mm_cvtsi128_si32(bytes));
-                if (n_quads > 1) target[lanes] = uint32_t(_mm_extract_epi32(bytes, 1));
-                if (n_quads > 2) target[2 * lanes] = uint32_t(_mm_extract_epi32(bytes, 2));
-                if (n_quads > 3) target[3 * lanes] = uint32_t(_mm_extract_epi32(bytes, 3));
-            }
-            if (sums) sums[w] = _mm512_reduce_add_epi32(total);
-        }
-        return;
+// Each level's vectors and kernels, compiled for that level only, so that
+// the AVX-VNNI kernels hold no AVX-512 instruction.
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx512vnni")
+namespace avx512 {
+// 16 lanes, masks of the first n; int32 lanes and their VNNI dot product.
+struct V {
+    typedef __m512 vec;
+    typedef __m512i ivec;
+    typedef __mmask16 mask;
+    static constexpr index_t WIDTH = 16;
+    static mask first(index_t n) {
+        return n >= WIDTH ? mask(0xffff) : (n > 0 ? mask((1u << n) - 1) : mask(0));
     }
-    const __m512i low_byte = _mm512_set1_epi32(0xff);
-    for (index_t w = 0; w < lanes; w += 16) {
-        __mmask16 mask = first_lanes(width - w);
-        __mmask16 store_mask = first_lanes(lanes - w);
-        __m512 inv = _mm512_maskz_loadu_ps(mask, inverse + w0 + w);
-        __m512i total = _mm512_setzero_si512();
-        for (index_t q = 0; q < quads; ++q) {
-            __m512i packed = _mm512_setzero_si512();
-            for (index_t t = 0; t < 4; ++t) {
-                index_t k = 4 * q + t;
-                __m512i rounded = _mm512_setzero_si512();
-                if (k < K) {
-                    __m512 x = _mm512_maskz_loadu_ps(mask, v.base + k * v.k_step + w0 + w);
-                    rounded = _mm512_cvtps_epi32(_mm512_mul_ps(x, inv));
-                    total = _mm512_add_epi32(total, rounded);
-                }
-                __m512i byte = _mm512_and_si512(_mm512_add_epi32(rounded, shift), low_byte);
-                packed = _mm512_or_si512(packed, _mm512_slli_epi32(byte, unsigned(8 * t)));
-            }
-            _mm512_mask_storeu_epi32(out + q * lanes + w, store_mask, packed);
-        }
-        if (sums) _mm512_mask_storeu_epi32(sums + w, store_mask, total);
+    static vec zero() { return _mm512_setzero_ps(); }
+    static vec set1(float x) { return _mm512_set1_ps(x); }
+    static vec load(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }
+    static void store(float* p, vec v, mask m) { _mm512_mask_storeu_ps(p, m, v); }
+    static vec mul(vec a, vec b) { return _mm512_mul_ps(a, b); }
+    static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
+    static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+    static ivec izero() { return _mm512_setzero_si512(); }
+    static ivec iset1(int32_t x) { return _mm512_set1_epi32(x); }
+    static ivec iload(const void* p, mask m) { return _mm512_maskz_loadu_epi32(m, p); }
+    static ivec iload_full(const uint32_t* p) { return _mm512_loadu_si512(p); }
+    static void istore(void* p, ivec v, mask m) { _mm512_mask_storeu_epi32(p, m, v); }
+    static ivec iadd(ivec a, ivec b) { return _mm512_add_epi32(a, b); }
+    static ivec isub(ivec a, ivec b) { return _mm512_sub_epi32(a, b); }
+    static ivec iand(ivec a, ivec b) { return _mm512_and_si512(a, b); }
+    static ivec ior(ivec a, ivec b) { return _mm512_or_si512(a, b); }
+    static ivec imax(ivec a, ivec b) { return _mm512_max_epi32(a, b); }
+    static ivec shl(ivec a, int bits) { return _mm512_sllv_epi32(a, _mm512_set1_epi32(bits)); }
+    static ivec round(vec x) { return _mm512_cvtps_epi32(x); }  // to nearest, ties to even
+    static vec to_float(ivec x) { return _mm512_cvtepi32_ps(x); }
+    static int32_t hmax(ivec x) { return _mm512_reduce_max_epi32(x); }
+    static int32_t hsum(ivec x) { return _mm512_reduce_add_epi32(x); }
+    static bool any_above(ivec x, int32_t limit, mask m) {
+        return _mm512_mask_cmpgt_epi32_mask(m, x, _mm512_set1_epi32(limit)) != 0;
     }
-}
-
-// Writes rows of a 32-column tile of C from its int32 sums:
-// float(sums - shift_sums) * column_scale * row_scale + beta * C (+ bias),
-// touching only the n columns that exist, never reading C when beta is 0.
-struct RowWriter {
-    __m512i shift_left, shift_right;
-    __m512 column_left, column_right, keep, bias_left, bias_right;
-    __mmask16 left_mask, right_mask;
-    bool reads_c, adds_bias;
-
-    THINC_INT8_TARGET RowWriter(const int32_t* shift_sums, const float* column_scale, float beta, index_t n,
-                                const float* bias)
-        : keep(_mm512_set1_ps(beta)),
-          left_mask(first_lanes(n)),
-          right_mask(first_lanes(n - 16)),
-          reads_c(beta != 0.0f),
-          adds_bias(bias) {
-        shift_left = _mm512_maskz_loadu_epi32(left_mask, shift_sums);
-        shift_right = _mm512_maskz_loadu_epi32(right_mask, shift_sums + 16);
-        column_left = _mm512_maskz_loadu_ps(left_mask, column_scale);
-        column_right = _mm512_maskz_loadu_ps(right_mask, column_scale + 16);
-        bias_left = bias ? _mm512_maskz_loadu_ps(left_mask, bias) : _mm512_setzero_ps();
-        bias_right = bias ? _mm512_maskz_loadu_ps(right_mask, bias + 16) : _mm512_setzero_ps();
+    static ivec dot(ivec sums, ivec unsigned_bytes, ivec signed_bytes) {
+        return _mm512_dpbusd_epi32(sums, unsigned_bytes, signed_bytes);
     }
-
-    // Each step rounds on its own (GCC would fuse the bias add into the
-    // scaling), so every kernel and the documented arithmetic agree bit for bit.
-    THINC_INT8_TARGET THINC_NO_FP_CONTRACT void write(float* row, float row_scale, __m512i sums_left,
-                                                      __m512i sums_right) const {
-        __m512 scale = _mm512_set1_ps(row_scale);
-        __m512 low = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums_left, shift_left));
-        __m512 high = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums_right, shift_right));
-        low = _mm512_mul_ps(_mm512_mul_ps(low, column_left), scale);
-        high = _mm512_mul_ps(_mm512_mul_ps(high, column_right), scale);
-        if (reads_c) {
-            low = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(left_mask, row), low);
-            high = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(right_mask, row + 16), high);
-        }
-        if (adds_bias) {
-            low = _mm512_add_ps(low, bias_left);
-            high = _mm512_add_ps(high, bias_right);
-        }
-        _mm512_mask_storeu_ps(row, left_mask, low);
-        _mm512_mask_storeu_ps(row + 16, right_mask, high);
+    // The low byte of each lane, in lane order, as up to four quads:
+    // target[0], target[stride], ...
+    static void store_quads(ivec x, uint32_t* target, index_t stride, index_t count) {
+        __m128i bytes = _mm512_cvtepi32_epi8(x);
+        target[0] = uint32_t(_mm_cvtsi128_si32(bytes));
+        if (count > 1) target[stride] = uint32_t(_mm_extract_epi32(bytes, 1));
+        if (count > 2) target[2 * stride] = uint32_t(_mm_extract_epi32(bytes, 2));
+        if (count > 3) target[3 * stride] = uint32_t(_mm_extract_epi32(bytes, 3));
     }
 };
+#include "thinc_gemm_int8_body.hh"
+}  // namespace avx512
+#pragma GCC pop_options
 
-// The int32 sums of a tile (m <= 6 rows, 32 columns) over `quads` k quads of
-// packed A (6 lanes, shifted bytes) and B (32 lanes, signed bytes), written
-// to C through `writer`.
-THINC_INT8_TARGET inline void micro_kernel(index_t quads, const uint32_t* a, const uint32_t* b, float* c,
-                                           index_t ldc, const RowWriter& writer, const float* row_scale,
-                                           index_t m) {
-    __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512();
-    __m512i c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
-    __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512();
-    __m512i c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
-    __m512i c40 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512();
-    __m512i c50 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
-#pragma GCC unroll 4
-    for (index_t q = 0; q < quads; ++q) {
-        __m512i b0 = _mm512_loadu_si512(b);
-        __m512i b1 = _mm512_loadu_si512(b + 16);
-        __m512i ai;
-        ai = _mm512_set1_epi32(static_cast<int>(a[0]));
-        c00 = _mm512_dpbusd_epi32(c00, ai, b0);
-        c01 = _mm512_dpbusd_epi32(c01, ai, b1);
-        ai = _mm512_set1_epi32(static_cast<int>(a[1]));
-        c10 = _mm512_dpbusd_epi32(c10, ai, b0);
-        c11 = _mm512_dpbusd_epi32(c11, ai, b1);
-        ai = _mm512_set1_epi32(static_cast<int>(a[2]));
-        c20 = _mm512_dpbusd_epi32(c20, ai, b0);
-        c21 = _mm512_dpbusd_epi32(c21, ai, b1);
-        ai = _mm512_set1_epi32(static_cast<int>(a[3]));
-        c30 = _mm512_dpbusd_epi32(c30, ai, b0);
-        c31 = _mm512_dpbusd_epi32(c31, ai, b1);
-        ai = _mm512_set1_epi32(static_cast<int>(a[4]));
-        c40 = _mm512_dpbusd_epi32(c40, ai, b0);
-        c41 = _mm512_dpbusd_epi32(c41, ai, b1);
-        ai = _mm512_set1_epi32(static_cast<int>(a[5]));
-        c50 = _mm512_dpbusd_epi32(c50, ai, b0);
-        c51 = _mm512_dpbusd_epi32(c51, ai, b1);
-        a += MR;
-        b += NR;
+// AVX-VNNI: the same instruction on 256-bit vectors, for CPUs without AVX-512
+// (Alder Lake and later client cores).
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avxvnni")
+namespace avx_vnni {
+struct V {
+    typedef __m256 vec;
+    typedef __m256i ivec;
+    typedef __m256i mask;
+    static constexpr index_t WIDTH = 8;
+    static mask first(index_t n) {
+        int lanes = int(std::max<index_t>(0, std::min<index_t>(WIDTH, n)));
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     }
-    __m512i rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    for (index_t i = 0; i < m; ++i) writer.write(c + i * ldc, row_scale[i], rows[i][0], rows[i][1]);
-}
+    static vec zero() { return _mm256_setzero_ps(); }
+    static vec set1(float x) { return _mm256_set1_ps(x); }
+    static vec load(const float* p, mask m) { return _mm256_maskload_ps(p, m); }
+    static void store(float* p, vec v, mask m) { _mm256_maskstore_ps(p, m, v); }
+    static vec mul(vec a, vec b) { return _mm256_mul_ps(a, b); }
+    static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
+    static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+    static ivec izero() { return _mm256_setzero_si256(); }
+    static ivec iset1(int32_t x) { return _mm256_set1_epi32(x); }
+    static ivec iload(const void* p, mask m) { return _mm256_maskload_epi32(static_cast<const int*>(p), m); }
+    static ivec iload_full(const uint32_t* p) {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    }
+    static void istore(void* p, ivec v, mask m) { _mm256_maskstore_epi32(static_cast<int*>(p), m, v); }
+    static ivec iadd(ivec a, ivec b) { return _mm256_add_epi32(a, b); }
+    static ivec isub(ivec a, ivec b) { return _mm256_sub_epi32(a, b); }
+    static ivec iand(ivec a, ivec b) { return _mm256_and_si256(a, b); }
+    static ivec ior(ivec a, ivec b) { return _mm256_or_si256(a, b); }
+    static ivec imax(ivec a, ivec b) { return _mm256_max_epi32(a, b); }
+    static ivec shl(ivec a, int bits) { return _mm256_sllv_epi32(a, _mm256_set1_epi32(bits)); }
+    static ivec round(vec x) { return _mm256_cvtps_epi32(x); }  // to nearest, ties to even
+    static vec to_float(ivec x) { return _mm256_cvtepi32_ps(x); }
+    static int32_t hmax(ivec x) {
+        __m128i half = _mm_max_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+        half = _mm_max_epi32(half, _mm_shuffle_epi32(half, 0x4e));
+        return _mm_cvtsi128_si32(_mm_max_epi32(half, _mm_shuffle_epi32(half, 0xb1)));
+    }
+    static int32_t hsum(ivec x) {
+        __m128i half = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+        half = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0x4e));
+        return _mm_cvtsi128_si32(_mm_add_epi32(half, _mm_shuffle_epi32(half, 0xb1)));
+    }
+    static bool any_above(ivec x, int32_t limit, mask m) {
+        return !_mm256_testz_si256(_mm256_cmpgt_epi32(x, _mm256_set1_epi32(limit)), m);
+    }
+    static ivec dot(ivec sums, ivec unsigned_bytes, ivec signed_bytes) {
+        return _mm256_dpbusd_avx_epi32(sums, unsigned_bytes, signed_bytes);
+    }
+    // As avx512::V::store_quads, for up to two quads (one per 128-bit half).
+    static void store_quads(ivec x, uint32_t* target, index_t stride, index_t count) {
+        const __m256i low_bytes =
+            _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1,
+                             -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+        __m256i bytes = _mm256_shuffle_epi8(x, low_bytes);
+        target[0] = uint32_t(_mm256_extract_epi32(bytes, 0));
+        if (count > 1) target[stride] = uint32_t(_mm256_extract_epi32(bytes, 4));
+    }
+};
+#include "thinc_gemm_int8_body.hh"
+}  // namespace avx_vnni
+#pragma GCC pop_options
 
-// The product on AVX-512 VNNI vectors, from the operands' inverses and
-// scales (column_scale includes alpha).
-THINC_INT8_TARGET inline bool vector_sgemm(const View& a_view, const View& b_view, index_t M, index_t N,
-                                           index_t K, const float* row_inverse, const float* row_scale,
-                                           const float* column_inverse, const float* column_scale, float beta,
-                                           float* C, index_t ldc, const float* bias) {
+// The product on VNNI vectors (AVX-512 where WIDE, else AVX-VNNI), from the
+// operands' inverses and scales (column_scale includes alpha).
+template <bool WIDE>
+inline bool vector_sgemm(const View& a_view, const View& b_view, index_t M, index_t N, index_t K,
+                         const float* row_inverse, const float* row_scale, const float* column_inverse,
+                         const float* column_scale, float beta, float* C, index_t ldc, const float* bias) {
+    constexpr index_t nr = WIDE ? avx512::NR : avx_vnni::NR;
+    constexpr auto pack = WIDE ? avx512::pack_quads : avx_vnni::pack_quads;
+    constexpr auto run_panel = WIDE ? avx512::run_panel : avx_vnni::run_panel;
     index_t quads = (K + 3) / 4;
     index_t panel_bytes = quads * 4;
-    index_t nc_max = std::max(NR, PACKED_B_BYTES / (panel_bytes * NR) * NR);
-    nc_max = std::min(nc_max, (N + NR - 1) / NR * NR);
+    index_t nc_max = std::max(nr, PACKED_B_BYTES / (panel_bytes * nr) * nr);
+    nc_max = std::min(nc_max, (N + nr - 1) / nr * nr);
     index_t mc_max = std::max(MR, std::min(MC_MAX, PACKED_A_BYTES / panel_bytes / MR * MR));
     double macs = double(M) * double(N) * double(K);
     bool parallel = macs >= parallel_threshold() && thinc_parallel::num_threads() > 1;
@@ -314,10 +274,10 @@ THINC_INT8_TARGET inline bool vector_sgemm(const View& a_view, const View& b_vie
     if (!packed_b || !shift_sums || !packed_a) return false;
     for (index_t j0 = 0; j0 < N; j0 += nc_max) {
         index_t nc = std::min(nc_max, N - j0);
-        index_t n_panels = (nc + NR - 1) / NR;
+        index_t n_panels = (nc + nr - 1) / nr;
         for (index_t p = 0; p < n_panels; ++p)
-            pack_quads(b_view, column_inverse, K, j0 + p * NR, std::min(NR, nc - p * NR), NR, 0,
-                       packed_b.get() + p * quads * NR, shift_sums.get() + p * NR);
+            pack(b_view, column_inverse, K, j0 + p * nr, std::min(nr, nc - p * nr), nr, 0,
+                 packed_b.get() + p * quads * nr, shift_sums.get() + p * nr);
         for (index_t j = 0; j < nc; ++j) shift_sums.get()[j] *= 128;
         index_t n_blocks = (M + mc_max - 1) / mc_max;
         auto rows = [&](index_t begin, index_t end) {
@@ -326,16 +286,13 @@ THINC_INT8_TARGET inline bool vector_sgemm(const View& a_view, const View& b_vie
             for (index_t block = begin; block < end; ++block) {
                 index_t i0 = block * mc_max, mc = std::min(mc_max, M - i0);
                 for (index_t i = 0; i < mc; i += MR)
-                    pack_quads(a_view, row_inverse, K, i0 + i, std::min(MR, mc - i), MR, 128, a + i * quads,
-                               nullptr);
+                    pack(a_view, row_inverse, K, i0 + i, std::min(MR, mc - i), MR, 128, a + i * quads,
+                         nullptr);
                 for (index_t p = 0; p < n_panels; ++p) {
-                    index_t j = p * NR;
-                    RowWriter writer(shift_sums.get() + j, column_scale + j0 + j, beta, std::min(NR, nc - j),
-                                     bias ? bias + j0 + j : nullptr);
-                    const uint32_t* b = packed_b.get() + p * quads * NR;
-                    for (index_t i = 0; i < mc; i += MR)
-                        micro_kernel(quads, a + i * quads, b, C + (i0 + i) * ldc + j0 + j, ldc, writer,
-                                     row_scale + i0 + i, std::min(MR, mc - i));
+                    index_t j = p * nr;
+                    run_panel(quads, a, mc, packed_b.get() + p * quads * nr, shift_sums.get() + j,
+                              column_scale + j0 + j, beta, std::min(nr, nc - j),
+                              bias ? bias + j0 + j : nullptr, row_scale + i0, C + i0 * ldc + j0 + j, ldc);
                 }
             }
         };
@@ -386,7 +343,7 @@ THINC_INT8_AMX_TARGET inline void pack_a(const View& a, const float* inverse, in
             int8_t* target = out + ((kt * 2 + half) * 16 + within) * KT;
             for (index_t c = 0; c < KT; c += 16) {
                 index_t k = kt * KT + c;
-                __mmask16 mask = r < rows ? first_lanes(K - k) : __mmask16(0);
+                __mmask16 mask = r < rows ? avx512::V::first(K - k) : __mmask16(0);
                 __m512 x = _mm512_maskz_loadu_ps(mask, source + k);
                 _mm_storeu_si128(reinterpret_cast<__m128i*>(target + c),
                                  _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x, inv))));
@@ -409,7 +366,7 @@ THINC_INT8_AMX_TARGET inline void pack_b(const View& b, const float* inverse, in
                 index_t first = block * BLOCK + half * 16;
                 index_t width = std::max<index_t>(0, std::min<index_t>(16, cols - first));
                 if (depth < KT) std::memset(tile, 0, 256 * sizeof(uint32_t));
-                pack_quads(rows_from_k, inverse, depth, j0 + first, width, 16, 0, tile, nullptr);
+                avx512::pack_quads(rows_from_k, inverse, depth, j0 + first, width, 16, 0, tile, nullptr);
             }
         }
     }
@@ -442,7 +399,7 @@ struct Tiles {
                                            index_t n) const {
         static const int32_t no_shift[BLOCK] = {};
         const int32_t* tiles = reinterpret_cast<const int32_t*>(sums);
-        RowWriter writer(no_shift, column_scale + j, beta, n, bias ? bias + j : nullptr);
+        avx512::RowWriter writer(no_shift, column_scale + j, beta, n, bias ? bias + j : nullptr);
         for (index_t r = 0; r < m; ++r) {
             const int32_t* row = tiles + (r / 16) * 2 * 256 + (r % 16) * 16;
             writer.write(C + (i0 + r) * ldc + j, row_scale[i0 + r], _mm512_loadu_si512(row),
@@ -477,20 +434,22 @@ inline std::atomic<bool>& disabled() {
 }  // namespace amx
 
 // C = alpha * op(A) @ op(B) + beta * C (+ bias on every row), row-major, with
-// int8-quantized operands: on AMX tiles where the CPU has AMX-INT8 and op(A)
-// is k-contiguous, else on AVX-512 VNNI vectors. Returns false, C untouched,
-// where the CPU lacks AVX-512 VNNI, K is past MAX_K, an operand holds inf or
-// NaN (or only subnormal magnitudes in a row or column), or memory could not
-// be had. Every element's sum is exact, so neither the kernel, the thread
-// split nor the blocking changes a bit.
-THINC_INT8_TARGET inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
-                                    const float* A, index_t lda, const float* B, index_t ldb, float beta,
-                                    float* C, index_t ldc, const float* bias) {
+// int8-quantized operands: on AMX tiles where the CPU has AMX-INT8, the
+// level is AVX-512 and op(A) is k-contiguous, else on VNNI vectors. Returns
+// false, C untouched, where no VNNI runs at the active level, K is past
+// MAX_K, an operand holds inf or NaN (or only subnormal magnitudes in a row
+// or column), or memory could not be had. Every element's sum is exact, so
+// neither the kernel, the thread split nor the blocking changes a bit.
+inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha, const float* A,
+                  index_t lda, const float* B, index_t ldb, float beta, float* C, index_t ldc,
+                  const float* bias) {
     if (M <= 0 || N <= 0) return true;
-    if (!available()) return false;
+    Vectors kind = vectors();
+    if (kind == NO_VNNI) return false;
     if (K <= 0 || K > MAX_K || alpha == 0.0f) return false;  // nothing to quantize, or sums past int32
-    View a_view{A, trans_a ? lda : 1, trans_a ? 1 : lda};    // op(A)(i, k): w = i
-    View b_view{B, trans_b ? 1 : ldb, trans_b ? ldb : 1};    // op(B)(k, j): w = j
+    bool wide = kind == AVX512_VNNI;
+    View a_view{A, trans_a ? lda : 1, trans_a ? 1 : lda};  // op(A)(i, k): w = i
+    View b_view{B, trans_b ? 1 : ldb, trans_b ? ldb : 1};  // op(B)(k, j): w = j
     // Per row of op(A) and column of op(B): largest magnitude, inverse, scale.
     thinc_malloc::Aligned<float> row_values = thinc_malloc::allocate_aligned<float>(3 * M);
     thinc_malloc::Aligned<float> column_values = thinc_malloc::allocate_aligned<float>(3 * N);
@@ -499,16 +458,19 @@ THINC_INT8_TARGET inline bool sgemm(bool trans_a, bool trans_b, index_t M, index
     float* row_scale = row_values.get() + 2 * M;
     float* column_inverse = column_values.get() + N;
     float* column_scale = column_values.get() + 2 * N;
-    if (!max_magnitudes(a_view, K, M, row_values.get()) || !max_magnitudes(b_view, K, N, column_values.get()))
-        return false;
+    auto largest = wide ? avx512::max_magnitudes : avx_vnni::max_magnitudes;
+    if (!largest(a_view, K, M, row_values.get()) || !largest(b_view, K, N, column_values.get())) return false;
     if (!scales_from(row_values.get(), M, 1.0f, row_inverse, row_scale) ||
         !scales_from(column_values.get(), N, alpha, column_inverse, column_scale))
         return false;
-    if (!trans_a && amx::available())
+    if (wide && !trans_a && amx::available())
         return amx::sgemm(a_view, b_view, M, N, K, row_inverse, row_scale, column_inverse, column_scale, beta,
                           C, ldc, bias);
-    return vector_sgemm(a_view, b_view, M, N, K, row_inverse, row_scale, column_inverse, column_scale, beta,
-                        C, ldc, bias);
+    if (wide)
+        return vector_sgemm<true>(a_view, b_view, M, N, K, row_inverse, row_scale, column_inverse,
+                                  column_scale, beta, C, ldc, bias);
+    return vector_sgemm<false>(a_view, b_view, M, N, K, row_inverse, row_scale, column_inverse, column_scale,
+                               beta, C, ldc, bias);
 }
 #else
 namespace amx {

@@ -16,33 +16,51 @@ from .test_gemm_bf16 import precision_probe
 from .test_gemm_kernel import operand
 
 MIN_ROWS, MAX_K = cblas.int8_limits()
+VECTORS = cblas.int8_vector_kernels()
 needs_int8 = pytest.mark.skipif(
     not cblas.int8_available_here(),
-    reason="this CPU has no AVX-512 VNNI (avx512_vnni), or THINC_ISA holds it back",
+    reason="this CPU has neither AVX-512 VNNI (avx512_vnni) nor AVX-VNNI (avx_vnni), "
+    "or THINC_ISA holds them back",
 )
-
 
 KERNELS = [
     pytest.param(
         "tiles",
         marks=pytest.mark.skipif(
-            not cblas.int8_tiles_available(), reason="this CPU (or OS) has no AMX-INT8 tiles"
+            not cblas.int8_tiles_available() or "avx512-vnni" not in VECTORS,
+            reason="this CPU (or OS) has no AMX-INT8 tiles",
         ),
     ),
-    "vectors",
+    pytest.param(
+        "avx512-vnni",
+        marks=pytest.mark.skipif(
+            "avx512-vnni" not in VECTORS, reason="this CPU has no AVX-512 VNNI (avx512_vnni)"
+        ),
+    ),
+    pytest.param(
+        "avx-vnni",
+        marks=pytest.mark.skipif(
+            "avx-vnni" not in VECTORS, reason="this CPU has no AVX-VNNI (avx_vnni)"
+        ),
+    ),
 ]
+KERNEL_NAMES = {"tiles": "AMX", "avx512-vnni": "AVX-512 VNNI", "avx-vnni": "AVX-VNNI"}
 
 
 @pytest.fixture(params=KERNELS)
 def int8(request):
-    # Tiles take op(A) = A; op(A) = A^T runs on the vectors either way.
-    cblas._use_int8_tiles(request.param == "tiles")
+    # Tiles take op(A) = A; op(A) = A^T runs on the AVX-512 vectors then.
+    # AVX-VNNI runs where the level is below AVX-512: forced to AVX2 here.
+    kernel = request.param
+    cblas._use_int8_tiles(kernel == "tiles")
+    isa = "avx2" if kernel == "avx-vnni" else None
     try:
-        with dispatch.forced(precision="int8"):
+        with dispatch.forced(precision="int8", isa=isa):
             precision = cblas.gemm_paths()["precision"]
             assert precision.startswith("int8"), precision
-            assert ("AMX" in precision) == (request.param == "tiles"), precision
-            yield request.param
+            assert KERNEL_NAMES[kernel] in precision, precision
+            assert ("AMX" in precision) == (kernel == "tiles"), precision
+            yield kernel
     finally:
         cblas._use_int8_tiles(True)
 
@@ -225,7 +243,7 @@ def test_int8_zero_rows_and_columns_and_the_limits(int8):
 @needs_int8
 @pytest.mark.filterwarnings(
     "ignore:THINC_GEMM_PRECISION=int8"
-)  # at avx2: asserted in a subprocess below
+)  # at scalar: asserted in a subprocess below
 def test_int8_is_opt_in_and_changes_bits():
     ops = NumpyOps()
     rng = numpy.random.default_rng(6)
@@ -238,19 +256,17 @@ def test_int8_is_opt_in_and_changes_bits():
         assert "int8" in cblas.gemm_description()
     assert not numpy.array_equal(quantized_result, default)
     numpy.testing.assert_array_equal(quantized_result, int8_product(1.0, a, b, 0.0, None))
-    # Below AVX-512 the VNNI kernel cannot run: float32 again.
+    # Without vectors (THINC_ISA=scalar) no VNNI kernel can run: float32 again.
     if "avx2" in dispatch.available_isas():
-        with dispatch.forced(isa="avx2", precision="int8"):
+        with dispatch.forced(isa="scalar", precision="int8"):
             assert cblas.gemm_paths()["precision"] == "float32"
             numpy.testing.assert_allclose(ops.gemm(a, b), default, rtol=1e-5, atol=1e-5)
 
 
 def test_int8_setting_that_cannot_apply_warns_and_stays_float32():
-    if cblas.int8_available_here() and not cblas.own_sgemm_is_available():
-        pytest.skip("this CPU has no AVX2 to hold the kernels at")
     environment = {"THINC_GEMM_PRECISION": "int8"}
     if cblas.int8_available_here():
-        environment["THINC_ISA"] = "avx2"
+        environment["THINC_ISA"] = "scalar"
     precision, warnings = precision_probe(environment)
     assert precision == '"float32"'
     assert "THINC_GEMM_PRECISION=int8" in warnings

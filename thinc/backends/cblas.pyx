@@ -74,7 +74,9 @@ cdef extern from "thinc_gemm_int8.hh" namespace "thinc_gemm_int8" nogil:
                                             int64_t ldb, float beta, float* C, int64_t ldc,
                                             const float* bias)
     bint int8_available "thinc_gemm_int8::available"()
-    bint int8_cpu "thinc_gemm_int8::cpu_has_vnni"()
+    bint int8_cpu_512 "thinc_gemm_int8::cpu_has_vnni"()
+    bint int8_cpu_256 "thinc_gemm_int8::cpu_has_avx_vnni"()
+    int int8_vectors "thinc_gemm_int8::vectors"()
     bint int8_takes "thinc_gemm_int8::takes"(int64_t M, int64_t K)
     const int64_t INT8_MIN_ROWS "thinc_gemm_int8::MIN_ROWS"
     const int64_t INT8_MAX_K "thinc_gemm_int8::MAX_K"
@@ -782,10 +784,14 @@ def _reduced_precision(precision: str) -> tuple:
         return REDUCED_NONE, "float32"
     runs = bf16_available() if precision == "bf16" else int8_available()
     if not runs:
-        has_cpu = bf16_cpu() if precision == "bf16" else int8_cpu()
-        feature = "AVX-512 BF16" if precision == "bf16" else "AVX-512 VNNI"
-        why = (f"this CPU has no {feature}" if not has_cpu
-               else "THINC_ISA holds the kernels below AVX-512")
+        if precision == "bf16":
+            why = ("this CPU has no AVX-512 BF16" if not bf16_cpu()
+                   else "THINC_ISA holds the kernels below AVX-512")
+        elif not (int8_cpu_512() or int8_cpu_256()):
+            why = "this CPU has neither AVX-512 VNNI nor AVX-VNNI"
+        else:
+            why = (f"THINC_ISA holds the kernels below "
+                   f"{'AVX2' if int8_cpu_256() else 'AVX-512'}, which its VNNI needs")
         _warn_once(f"THINC_GEMM_PRECISION={precision}: {why}; float32 gemm stays float32")
         return REDUCED_NONE, "float32"
     if precision == "bf16":
@@ -795,8 +801,14 @@ def _reduced_precision(precision: str) -> tuple:
     return REDUCED_INT8, (f"int8: float32 products of {INT8_MIN_ROWS} rows or more, at most "
                           f"{INT8_MAX_K} deep, quantize each row of op(A) and column of op(B) "
                           f"to int8 (scale: largest magnitude / 127) and sum in int32 "
-                          f"({'AMX tiles, op(A) = A; else ' if int8_amx() else ''}AVX-512 VNNI); "
+                          f"({_int8_kernels()}); "
                           f"products with inf or NaN stay float32")
+
+
+def _int8_kernels() -> str:
+    if int8_vectors() != 2:
+        return "AVX-VNNI"
+    return "AMX tiles, op(A) = A; else AVX-512 VNNI" if int8_amx() else "AVX-512 VNNI"
 
 
 # float32's path is chosen by timing the candidates on this machine, once:
@@ -949,7 +961,7 @@ def configure_gemm(blas=..., small_gemm=..., precision=...) -> None:
     None (read THINC_BLAS again); small_gemm is the size (multiply-adds) below
     which products count as small, or None (read THINC_SMALL_GEMM); precision
     is "float32", "bf16" (where the CPU has AVX-512 BF16), "int8" (where it
-    has AVX-512 VNNI) or None (read THINC_GEMM_PRECISION)."""
+    has AVX-512 VNNI or AVX-VNNI) or None (read THINC_GEMM_PRECISION)."""
     global _blas_override, _small_gemm_override, _precision_override, _decided
     if precision is not ...:
         if precision is not None and precision not in PRECISIONS:
@@ -1066,8 +1078,20 @@ def int8_tiles_available() -> bool:
     return int8_amx()
 
 
+def int8_vector_kernels() -> tuple:
+    """The int8 vector kernels this CPU can run, each at the level it needs:
+    "avx512-vnni" (AVX-512), "avx-vnni" (AVX2; tests force it with THINC_ISA)."""
+    kernels = []
+    if int8_cpu_512() and isa_cpu_level() >= 2:
+        kernels.append("avx512-vnni")
+    if int8_cpu_256() and isa_cpu_level() >= 1:
+        kernels.append("avx-vnni")
+    return tuple(kernels)
+
+
 def int8_available_here() -> bool:
-    """Whether THINC_GEMM_PRECISION=int8 takes effect here (AVX-512 VNNI at the active level)."""
+    """Whether THINC_GEMM_PRECISION=int8 takes effect here (AVX-512 VNNI at the
+    AVX-512 level, or AVX-VNNI at AVX2 or above)."""
     return int8_available()
 
 

@@ -19,7 +19,7 @@ Settings, read from the environment at first use (each forces one decision):
                                    products' operands to bfloat16 and sums in
                                    float32 (AVX-512 BF16); int8 quantizes each
                                    row of op(A) and column of op(B) to int8 and
-                                   sums in int32 (AVX-512 VNNI)
+                                   sums in int32 (AMX, AVX-512 VNNI or AVX-VNNI)
     THINC_NUM_THREADS=N            worker threads of the compiled kernels (read
                                    at import; default one per CPU, at most 8)
     THINC_PARALLEL_GRAIN=N         split work above N elements (rows, or
