@@ -51,16 +51,6 @@ inline bool cpu_has_vnni() {
 #endif
 }
 
-// Products with fewer rows in op(A) stay float32: quantizing all of op(B)
-// costs as much as the product then (one thread, x 96 @ 96 x 288: 0.89x of
-// float32 at 16 rows, level at 32, 1.26x at 48; x 288 @ 288 x 288 likewise).
-constexpr index_t MIN_ROWS = 32;
-// |sum((a + 128) * b)| <= K * 255 * 127 must stay inside int32.
-constexpr index_t MAX_K = index_t(1) << 16;
-inline bool takes(index_t M, index_t K) {
-    return M >= MIN_ROWS && K <= MAX_K;
-}
-
 inline bool cpu_has_avx_vnni() {
 #if defined(THINC_INT8_KERNELS)
     static const bool value =
@@ -69,6 +59,16 @@ inline bool cpu_has_avx_vnni() {
 #else
     return false;
 #endif
+}
+
+// Products with fewer rows in op(A) stay float32: quantizing all of op(B)
+// costs as much as the product then (one thread, x 96 @ 96 x 288: 0.89x of
+// float32 at 16 rows, level at 32, 1.26x at 48; x 288 @ 288 x 288 likewise).
+constexpr index_t MIN_ROWS = 32;
+// |sum((a + 128) * b)| <= K * 255 * 127 must stay inside int32.
+constexpr index_t MAX_K = index_t(1) << 16;
+inline bool takes(index_t M, index_t K) {
+    return M >= MIN_ROWS && K <= MAX_K;
 }
 
 // The vectors int8 runs on at the active level (THINC_ISA): AVX-512 VNNI at
@@ -149,6 +149,9 @@ struct V {
     static vec mul(vec a, vec b) { return _mm512_mul_ps(a, b); }
     static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
     static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+    // The compiler sees x change here, so it cannot fuse what made x into
+    // what uses it.
+    static void rounded(vec& x) { __asm__("" : "+v"(x)); }
     static ivec izero() { return _mm512_setzero_si512(); }
     static ivec iset1(int32_t x) { return _mm512_set1_epi32(x); }
     static ivec iload(const void* p, mask m) { return _mm512_maskz_loadu_epi32(m, p); }
@@ -205,6 +208,7 @@ struct V {
     static vec mul(vec a, vec b) { return _mm256_mul_ps(a, b); }
     static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
     static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+    static void rounded(vec& x) { __asm__("" : "+x"(x)); }
     static ivec izero() { return _mm256_setzero_si256(); }
     static ivec iset1(int32_t x) { return _mm256_set1_epi32(x); }
     static ivec iload(const void* p, mask m) { return _mm256_maskload_epi32(static_cast<const int*>(p), m); }

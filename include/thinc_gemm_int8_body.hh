@@ -110,15 +110,18 @@ struct RowWriter {
         bias_right = bias ? V::load(bias + V::WIDTH, right_mask) : V::zero();
     }
 
-    // Each step rounds on its own (GCC would fuse the bias add into the
-    // scaling), so every kernel and the documented arithmetic agree bit for bit.
-    THINC_NO_FP_CONTRACT void write(float* row, float row_scale, typename V::ivec sums_left,
-                                    typename V::ivec sums_right) const {
+    void write(float* row, float row_scale, typename V::ivec sums_left, typename V::ivec sums_right) const {
         typename V::vec scale = V::set1(row_scale);
         typename V::vec low = V::to_float(V::isub(sums_left, shift_left));
         typename V::vec high = V::to_float(V::isub(sums_right, shift_right));
         low = V::mul(V::mul(low, column_left), scale);
         high = V::mul(V::mul(high, column_right), scale);
+        // Each step rounds on its own (GCC would fuse the scaling into the
+        // bias add), so every kernel and the documented arithmetic agree bit
+        // for bit; a barrier rather than fp-contract=off, which would keep
+        // this function from being inlined.
+        V::rounded(low);
+        V::rounded(high);
         if (reads_c) {
             low = V::fmadd(keep, V::load(row, left_mask), low);
             high = V::fmadd(keep, V::load(row + V::WIDTH, right_mask), high);
