@@ -14,7 +14,8 @@
 #include <unistd.h>
 #endif
 
-// The tile intrinsics need gcc 11 or clang 12.
+// The tile intrinsics (and the AVX-512 BF16 and AVX-VNNI ones beside them in
+// the bf16 and int8 kernels) need gcc 11 or clang 12.
 #if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 12) || \
                             (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
 #define THINC_AMX_KERNELS 1

@@ -21,12 +21,11 @@
 #include "thinc_malloc.hh"
 #include "thinc_parallel.hh"
 
-// The kernels need a compiler with the AVX-512 BF16 and AMX intrinsics (gcc 11,
-// clang 12); elsewhere every entry point says "not here" and gemm stays float32.
-#if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 12) || \
-                            (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
+// The kernels need the AVX-512 BF16 and AMX intrinsics: the compilers thinc_amx.hh
+// accepts (gcc 11, clang 12); elsewhere every entry point says "not here" and
+// gemm stays float32.
+#if defined(THINC_AMX_KERNELS)
 #define THINC_BF16_KERNELS 1
-#include <immintrin.h>
 #endif
 
 namespace thinc_gemm_bf16 {
@@ -57,6 +56,19 @@ inline bool takes(index_t M) {
 inline bool available() {
     return cpu_has_bf16() && thinc_isa::active() >= thinc_isa::AVX512;
 }
+
+namespace amx {
+// Tests force the AVX-512 BF16 kernel on machines that have AMX.
+inline std::atomic<bool>& disabled() {
+    static std::atomic<bool> value{false};
+    return value;
+}
+
+// The CPU (and OS) can run bf16 tiles, and no test has turned them off.
+inline bool available() {
+    return cpu_has_bf16() && thinc_amx::ready(thinc_amx::BF16) && !disabled().load(std::memory_order_relaxed);
+}
+}  // namespace amx
 
 #if defined(THINC_BF16_KERNELS)
 #define THINC_BF16_TARGET \
@@ -242,21 +254,6 @@ namespace amx {
 constexpr index_t BLOCK = thinc_amx::BLOCK;  // rows and columns of C per four-tile block
 constexpr index_t KT = 32;                   // k per tile step
 
-// The CPU (and OS) can run bf16 tiles.
-inline bool cpu_and_os_ready() {
-    return cpu_has_bf16() && thinc_amx::ready(thinc_amx::BF16);
-}
-
-// Tests force the AVX-512 BF16 kernel on machines that have AMX.
-inline std::atomic<bool>& disabled() {
-    static std::atomic<bool> value{false};
-    return value;
-}
-
-inline bool available() {
-    return cpu_and_os_ready() && !disabled().load(std::memory_order_relaxed);
-}
-
 // Rows [i0, i0 + rows) of op(A), all k (padded with zeros to k_tiles * 32), as
 // tiles: [k tile][half][16 rows][32 bf16].
 THINC_AMX_TARGET inline void pack_a(const View& a, index_t K, index_t i0, index_t rows, index_t k_tiles,
@@ -410,15 +407,6 @@ THINC_BF16_TARGET inline bool sgemm(bool trans_a, bool trans_b, index_t M, index
     return true;
 }
 #else
-namespace amx {
-inline bool available() {
-    return false;
-}
-inline std::atomic<bool>& disabled() {
-    static std::atomic<bool> value{false};
-    return value;
-}
-}  // namespace amx
 inline bool sgemm(bool, bool, index_t, index_t, index_t, float, const float*, index_t, const float*, index_t,
                   float, float*, index_t, const float*) {
     return false;

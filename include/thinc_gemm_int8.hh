@@ -29,12 +29,11 @@
 #include "thinc_malloc.hh"
 #include "thinc_parallel.hh"
 
-// The kernels need a compiler with the AVX-VNNI and AMX intrinsics (gcc 11,
-// clang 12); elsewhere every entry point says "not here" and gemm stays float32.
-#if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 12) || \
-                            (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
+// The kernels need the AVX-VNNI and AMX intrinsics: the compilers thinc_amx.hh
+// accepts (gcc 11, clang 12); elsewhere every entry point says "not here" and
+// gemm stays float32.
+#if defined(THINC_AMX_KERNELS)
 #define THINC_INT8_KERNELS 1
-#include <immintrin.h>
 #endif
 
 namespace thinc_gemm_int8 {
@@ -84,6 +83,19 @@ inline Vectors vectors() {
 inline bool available() {
     return vectors() != NO_VNNI;
 }
+
+namespace amx {
+// Tests force the VNNI kernel on machines that have AMX.
+inline std::atomic<bool>& disabled() {
+    static std::atomic<bool> value{false};
+    return value;
+}
+
+// The CPU (and OS) can run int8 tiles, and no test has turned them off.
+inline bool available() {
+    return cpu_has_vnni() && thinc_amx::ready(thinc_amx::INT8) && !disabled().load(std::memory_order_relaxed);
+}
+}  // namespace amx
 
 #if defined(THINC_INT8_KERNELS)
 constexpr index_t MR = 6;  // rows of a tile (its columns: two vectors, V::WIDTH each)
@@ -316,7 +328,6 @@ inline bool vector_sgemm(const View& a_view, const View& b_view, index_t M, inde
 
 namespace amx {
 
-#if defined(THINC_AMX_KERNELS)
 #define THINC_INT8_AMX_TARGET                                                              \
     __attribute__((                                                                        \
         target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx512vnni,amx-tile," \
@@ -324,16 +335,6 @@ namespace amx {
 
 constexpr index_t BLOCK = thinc_amx::BLOCK;  // rows and columns of C per four-tile block
 constexpr index_t KT = 64;                   // k per tile step
-
-// Tests force the VNNI kernel on machines that have AMX.
-inline std::atomic<bool>& disabled() {
-    static std::atomic<bool> value{false};
-    return value;
-}
-
-inline bool available() {
-    return cpu_has_vnni() && thinc_amx::ready(thinc_amx::INT8) && !disabled().load(std::memory_order_relaxed);
-}
 
 // Rows [i0, i0 + rows) of op(A), k contiguous, quantized (no shift) into
 // tiles [k tile][half][16 rows][64 bytes], zero past K and past `rows`.
@@ -425,15 +426,6 @@ THINC_INT8_AMX_TARGET inline bool sgemm(const View& a_view, const View& b_view, 
                   column_scale, beta,   C, ldc,         bias};
     return thinc_amx::run(product, M, N, (K + KT - 1) / KT, parallel);
 }
-#else
-inline bool available() {
-    return false;
-}
-inline std::atomic<bool>& disabled() {
-    static std::atomic<bool> value{false};
-    return value;
-}
-#endif
 
 }  // namespace amx
 
@@ -477,15 +469,6 @@ inline bool sgemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, f
                                beta, C, ldc, bias);
 }
 #else
-namespace amx {
-inline bool available() {
-    return false;
-}
-inline std::atomic<bool>& disabled() {
-    static std::atomic<bool> value{false};
-    return value;
-}
-}  // namespace amx
 inline bool sgemm(bool, bool, index_t, index_t, index_t, float, const float*, index_t, const float*, index_t,
                   float, float*, index_t, const float*) {
     return false;
