@@ -227,8 +227,8 @@ cdef bint _decided = False
 # own unpacked kernels whatever the size rule says, unless a BLAS is forced.
 cdef bint _few_rows_own = False
 # Opt-in (THINC_GEMM_PRECISION): float32 products round their operands to
-# bfloat16 and sum in float32 (AVX-512 BF16), or quantize them to int8 and sum
-# in int32 (AVX-512 VNNI).
+# bfloat16 and sum in float32 (AMX or AVX-512 BF16), or quantize them to int8
+# and sum in int32 (AMX, AVX-512 VNNI or AVX-VNNI).
 cdef enum Reduced:
     REDUCED_NONE, REDUCED_BF16, REDUCED_INT8
 cdef Reduced _reduced = REDUCED_NONE
@@ -270,8 +270,8 @@ cdef inline bint reduced_sgemm(bint transA, bint transB, Py_ssize_t M, Py_ssize_
 
 
 cdef inline sgemm_t sgemm_path(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K) noexcept nogil:
-    # Where a float32 product of this size goes once the few-rows and bf16
-    # rules have passed it by: the small or the large products' path.
+    # Where a float32 product of this size goes once the reduced-precision and
+    # few-rows rules have passed it by: the small or the large products' path.
     return _sgemm_small if M * N * K < _small_gemm else _sgemm_large
 
 
