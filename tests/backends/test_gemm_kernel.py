@@ -68,6 +68,12 @@ def check(M, N, K, trans_a, trans_b, alpha=1.0, beta=0.0, pad=0, seed=0):
     numpy.testing.assert_array_equal(C_full[:, N:], padding)
 
 
+def _vector_levels_here():
+    from thinc.backends.dispatch import available_isas
+
+    return available_isas()
+
+
 # Sizes around the 6x16 tile, the row blocks (144 to 288 rows by the L2
 # size: block_rows()), the 288-deep k block, and products large enough to be
 # split between threads.
@@ -120,6 +126,39 @@ IN_PLACE_B_SHAPES = [
 def test_b_read_in_place(vector_level, shape, trans_a, pad):
     # At every vector level: the AVX2 6x16 tile reads B in place as the 6x32 one does.
     check(*shape, trans_a, False, alpha=0.5, beta=0.0 if pad else 1.0, pad=pad, seed=shape[0])
+
+
+# On AVX-512 a 32-column strip runs 12x32 tiles (two 6-row panels of op(A))
+# where the second panel has rows, 6x32 where it has none; AVX2 runs 6x16.
+# Each element's k terms are added in the same order by all three, so the
+# levels give the same bits: every height from one tile to past two, partial
+# widths on either half, a bias, beta and alpha, op(B) packed and read in place.
+@pytest.mark.skipif(
+    "avx512" not in _vector_levels_here(), reason="this CPU has no AVX-512 (the 12x32 tile's level)"
+)
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_tile_heights_give_the_same_bits_at_every_level(own_kernel, trans_a, trans_b):
+    from thinc.backends import dispatch
+
+    rng = numpy.random.default_rng(12)
+    for M, N, K in itertools.product(range(1, 27), [17, 31, 32, 48, 65], [3, 17, 100, 300]):
+        A, B = operand(rng, M, K, trans_a, pad=1), operand(rng, K, N, trans_b)
+        C = rng.standard_normal((M, N)).astype("float32")
+        results = []
+        for level in ("avx512", "avx2"):
+            dispatch.configure(isa=level)
+            try:
+                out = C.copy()
+                assert _testing.packed_sgemm(trans_a, trans_b, 0.75, A, B, -0.5, out)
+            finally:
+                dispatch.configure(isa=None)
+            results.append(out)
+        numpy.testing.assert_array_equal(results[0], results[1], err_msg=str((M, N, K)))
+        want = expected(0.75, A, B, -0.5, C, trans_a, trans_b)
+        tolerance = 2e-5 * (numpy.sqrt(K) + 1) + 1e-5
+        numpy.testing.assert_allclose(
+            results[0], want, rtol=1e-4, atol=tolerance, err_msg=str((M, N, K))
+        )
 
 
 # Products at most 16 deep (thinc_gemm.hh SHALLOW_K) walk C a row of tiles at
