@@ -6,11 +6,11 @@
 // 6-row panels of op(A), and a 6x16 register tile accumulates k-steps of
 // rank-1 updates (12 ymm accumulators, two FMAs per broadcast of A; on
 // AVX-512, 12x32 with 24 zmm over two A panels, 6x32 where one is left).
-// Where op(A) is a single block of rows, op(B) is
-// instead packed a 32-column strip at a time, right before the strip's tiles
-// (packs_per_strip). Work is split over rows (or columns when op(A) is short
-// and wide) in chunks claimed from the shared pool, so a thread that the host
-// descheduled does not hold the others at a barrier mid-product.
+// Where op(A) is a single block of rows, op(B) is instead packed a 32-column
+// strip at a time, right before the strip's tiles (packs_per_strip). Work is
+// split over rows (or columns when op(A) is short and wide) in chunks claimed
+// from the shared pool, so a thread that the host descheduled does not hold
+// the others at a barrier mid-product.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -441,9 +441,10 @@ __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"))) 
 // for 24 FMAs instead of 12, and a tile's set-up and write of C are spread
 // over twice the work: on the Emerald Rapids Xeon, one thread, products of 48
 // to 100 rows (48 x 384 @ 384 x 1024, 64 x 64 @ 64 x 2000, 100 x 288 @
-// 288 x 288^T) ran 4-11% faster, 1024^2 level. The rows of `a_lower` are rows 6-11 (zeros past the edge, as
-// packed); every element's k terms are added in the same order as the 6x16 and 6x32 tiles add them, so all
-// three give the same bits.
+// 288 x 288^T) ran 4-11% faster, 1024^2 level. The rows of `a_lower` are
+// rows 6-11 (zeros past the edge, as packed); every element's k terms are
+// added in the same order as the 6x16 and 6x32 tiles add them, so all three
+// give the same bits.
 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"))) inline void micro_kernel_tall(
     index_t kc, const float* __restrict a_upper, const float* __restrict a_lower,
     const float* __restrict b_left, const float* __restrict b_right, index_t b_step, float* c, index_t ldc,
