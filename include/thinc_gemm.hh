@@ -553,36 +553,32 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
             // The tile of C at rows [i, i + MR) and columns from j: 32 columns on
             // AVX-512 while more than 16 remain, else 16 or what is left (the
             // count it returns); op(B) from b_panel, or rows of B in place where
-            // the tile's columns all exist and direct_b holds.
-            auto run_tile = [&](index_t j, index_t i, const float* b_panel) -> index_t {
+            // the tile's columns all exist and direct_b holds. A 32-column tile
+            // with `tall` (its second panel of A has rows) is 12x32: rows
+            // [i, i + 2 MR).
+            auto run_tile = [&](index_t j, index_t i, const float* b_panel, bool tall = false) -> index_t {
                 const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
                 index_t left = std::min(c1, nc) - j;  // columns of this range still to do
                 float* c = g.C + (i0 + i) * g.ldc + j0 + j;
-                index_t m = std::min(MR, mc - i);
                 if (wide && left > NR) {
                     index_t n = std::min(2 * NR, left);
                     bool in_place = direct_b && n == 2 * NR;
-                    micro_kernel_wide(kc, a_block + i * kc, in_place ? b_rows + j : b_panel,
-                                      in_place ? b_rows + j + NR : b_panel + NR * kc, in_place ? g.ldb : NR,
-                                      c, g.ldc, g.alpha, beta, m, n, bias);
+                    const float* b_left = in_place ? b_rows + j : b_panel;
+                    const float* b_right = in_place ? b_rows + j + NR : b_panel + NR * kc;
+                    index_t b_step = in_place ? g.ldb : NR;
+                    if (tall)
+                        micro_kernel_tall(kc, a_block + i * kc, a_block + (i + MR) * kc, b_left, b_right,
+                                          b_step, c, g.ldc, g.alpha, beta, std::min(2 * MR, mc - i), n, bias);
+                    else
+                        micro_kernel_wide(kc, a_block + i * kc, b_left, b_right, b_step, c, g.ldc, g.alpha,
+                                          beta, std::min(MR, mc - i), n, bias);
                     return 2 * NR;
                 }
                 index_t n = std::min(NR, nc - j);
                 bool in_place = direct_b && n == NR;
                 micro_kernel(kc, a_block + i * kc, in_place ? b_rows + j : b_panel, in_place ? g.ldb : NR, c,
-                             g.ldc, g.alpha, beta, m, n, bias);
+                             g.ldc, g.alpha, beta, std::min(MR, mc - i), n, bias);
                 return NR;
-            };
-            // The 12x32 tile at rows [i, i + 2 MR) of a 32-column strip (AVX-512
-            // only): two panels of A, the second holding at least one row.
-            auto run_tall_tile = [&](index_t j, index_t i, const float* b_panel) {
-                const float* bias = (k0 == 0 && g.bias) ? g.bias + j0 + j : nullptr;
-                index_t n = std::min(2 * NR, std::min(c1, nc) - j);
-                bool in_place = direct_b && n == 2 * NR;
-                micro_kernel_tall(
-                    kc, a_block + i * kc, a_block + (i + MR) * kc, in_place ? b_rows + j : b_panel,
-                    in_place ? b_rows + j + NR : b_panel + NR * kc, in_place ? g.ldb : NR,
-                    g.C + (i0 + i) * g.ldc + j0 + j, g.ldc, g.alpha, beta, std::min(2 * MR, mc - i), n, bias);
             };
             // Row tiles [i_begin, i_end) (multiples of MR) of the column strip
             // at j; returns the columns it covered (as run_tile's).
@@ -618,10 +614,7 @@ inline void compute_block(const Operands& g, const float* packed_b, index_t j0, 
                             _mm_prefetch(reinterpret_cast<const char*>(row + next_columns - 1), _MM_HINT_T1);
                         }
                     }
-                    if (rows == 2 * MR)
-                        run_tall_tile(j, i, b_panel);
-                    else
-                        run_tile(j, i, b_panel);
+                    run_tile(j, i, b_panel, rows == 2 * MR);
                     i += rows;
                 }
                 return width;
