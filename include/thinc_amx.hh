@@ -1,9 +1,11 @@
 // What the AMX kernels (bf16 and int8 gemm) share: whether the CPU has the
 // tile unit and a given tile multiply, the OS's leave to use the tile data,
-// the one tile shape they configure (8 tiles of 16 rows x 64 bytes), and the
-// loop that runs a product on them.
+// the tests' switch that turns a multiply's tiles off, the one tile shape
+// they configure (8 tiles of 16 rows x 64 bytes), and the loop that runs a
+// product on them.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -44,6 +46,18 @@ inline bool ready(Multiply multiply) {
     (void)multiply;
     return false;
 #endif
+}
+
+// Tests turn a multiply's tiles off, to run the vector kernels on a machine
+// that has AMX.
+inline std::atomic<bool>& disabled(Multiply multiply) {
+    static std::atomic<bool> bf16{false}, int8{false};
+    return multiply == BF16 ? bf16 : int8;
+}
+
+// Tiles of `multiply` may run: ready() and not turned off by a test.
+inline bool usable(Multiply multiply) {
+    return ready(multiply) && !disabled(multiply).load(std::memory_order_relaxed);
 }
 
 #if defined(THINC_AMX_KERNELS)

@@ -10,7 +10,6 @@
 // A pair is one 32-bit lane, which the instruction splits in two.
 #pragma once
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -58,15 +57,9 @@ inline bool available() {
 }
 
 namespace amx {
-// Tests force the AVX-512 BF16 kernel on machines that have AMX.
-inline std::atomic<bool>& disabled() {
-    static std::atomic<bool> value{false};
-    return value;
-}
-
 // The CPU (and OS) can run bf16 tiles, and no test has turned them off.
 inline bool available() {
-    return cpu_has_bf16() && thinc_amx::ready(thinc_amx::BF16) && !disabled().load(std::memory_order_relaxed);
+    return cpu_has_bf16() && thinc_amx::usable(thinc_amx::BF16);
 }
 }  // namespace amx
 

@@ -19,7 +19,6 @@
 // splits in four.
 #pragma once
 #include <algorithm>
-#include <atomic>
 #include <cfloat>
 #include <cstdint>
 #include <cstring>
@@ -85,15 +84,9 @@ inline bool available() {
 }
 
 namespace amx {
-// Tests force the VNNI kernel on machines that have AMX.
-inline std::atomic<bool>& disabled() {
-    static std::atomic<bool> value{false};
-    return value;
-}
-
 // The CPU (and OS) can run int8 tiles, and no test has turned them off.
 inline bool available() {
-    return cpu_has_vnni() && thinc_amx::ready(thinc_amx::INT8) && !disabled().load(std::memory_order_relaxed);
+    return cpu_has_vnni() && thinc_amx::usable(thinc_amx::INT8);
 }
 }  // namespace amx
 

@@ -66,7 +66,7 @@ cdef extern from "thinc_gemm_bf16.hh" namespace "thinc_gemm_bf16" nogil:
     bint bf16_takes "thinc_gemm_bf16::takes"(int64_t M)
     const int64_t BF16_MIN_ROWS "thinc_gemm_bf16::MIN_ROWS"
     bint bf16_amx "thinc_gemm_bf16::amx::available"()
-    void bf16_amx_disable "thinc_gemm_bf16::amx::disabled().store"(bint)
+    void bf16_amx_disable "thinc_amx::disabled(thinc_amx::BF16).store"(bint)
 
 cdef extern from "thinc_gemm_int8.hh" namespace "thinc_gemm_int8" nogil:
     bint int8_sgemm "thinc_gemm_int8::sgemm"(bint trans_a, bint trans_b, int64_t M, int64_t N, int64_t K,
@@ -81,7 +81,7 @@ cdef extern from "thinc_gemm_int8.hh" namespace "thinc_gemm_int8" nogil:
     const int64_t INT8_MIN_ROWS "thinc_gemm_int8::MIN_ROWS"
     const int64_t INT8_MAX_K "thinc_gemm_int8::MAX_K"
     bint int8_amx "thinc_gemm_int8::amx::available"()
-    void int8_amx_disable "thinc_gemm_int8::amx::disabled().store"(bint)
+    void int8_amx_disable "thinc_amx::disabled(thinc_amx::INT8).store"(bint)
 
 cdef extern from "thinc_gemm_few_rows.hh" namespace "thinc_gemm_few_rows" nogil:
     const int64_t FEW_ROWS "thinc_gemm_few_rows::MAX_ROWS"
