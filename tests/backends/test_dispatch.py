@@ -7,12 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy
 import pytest
 
-from thinc.backends import cblas, dispatch
+from thinc.backends import _gemm_cache, cblas, dispatch
 from thinc.backends.numpy_ops import NumpyOps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -428,6 +429,87 @@ def test_float32_choice_is_timed_once_and_kept(tmp_path):
     if cblas.own_sgemm_is_available():
         assert off["large"] == "thinc's own kernel"
         assert off["small"] == "thinc's own kernel on the calling thread"
+
+
+WAITING_CHOICE_REPORT = r"""
+import json
+from thinc.backends import cblas
+print("imported", flush=True)
+paths = cblas.gemm_paths()
+print(json.dumps({"measured": paths.get("measured"), "large": paths["float32"]["large"]}))
+"""
+
+
+@pytest.mark.skipif(_gemm_cache.fcntl is None, reason="advisory cache locks need fcntl (POSIX)")
+def test_a_process_waits_for_another_ones_timing_and_reads_it(tmp_path):
+    # This machine's entry, timed once, then marked so that a reader can tell
+    # it from a timing of its own.
+    timed_cache = tmp_path / "timed.json"
+    first = run_script(CHOICE_REPORT, THINC_GEMM_CACHE=str(timed_cache))[0]
+    if first["measured"] is None:
+        pytest.skip("fewer than two gemm candidates are right on this machine: nothing to time")
+    entries = json.loads(timed_cache.read_text())
+    for entry in entries.values():
+        entry["report"]["marker"] = "stored by the process that held the lock"
+    shared = tmp_path / "shared.json"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "THINC_GEMM_CACHE": str(shared)}
+    with _gemm_cache.exclusive(str(shared)) as locked:
+        assert locked
+        child = subprocess.Popen(
+            [sys.executable, "-c", WAITING_CHOICE_REPORT],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=str(ROOT),
+            env=env,
+        )
+        try:
+            assert child.stdout.readline().strip() == "imported"
+            # Long past the point where it reads the cache (an unlocked child
+            # would find it empty and time on its own).
+            time.sleep(2.0)
+            assert child.poll() is None, "the child finished while the lock was held"
+            shared.write_text(json.dumps(entries))
+        except BaseException:
+            child.kill()
+            raise
+    out, err = child.communicate(timeout=300)
+    assert child.returncode == 0, err[-3000:]
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["measured"]["from"].startswith("cache"), report["measured"]
+    assert report["measured"]["marker"] == "stored by the process that held the lock"
+    assert report["large"] == first["large"]
+
+
+def test_candidates_take_turns_so_a_passing_load_slows_none_of_them_for_good(monkeypatch):
+    calls = []
+
+    def fake_time(candidate, shape, small=False, budget=0.03):
+        calls.append(candidate)
+        # The whole first round runs while something else has the machine.
+        return 1.0 if len(calls) <= 6 else {"thinc": 0.2, "numpy": 0.25, "blis": 0.5}[candidate]
+
+    monkeypatch.setattr(cblas, "_time_sgemm", fake_time)
+    shapes = cblas.MEASURED_SHAPES["large"]
+    seconds = cblas._time_in_turns(["numpy", "thinc", "blis"], shapes, False)
+    rounds = cblas.MEASURE_ROUNDS
+    assert rounds >= 2
+    turn = ["thinc"] * len(shapes) + ["blis"] * len(shapes) + ["numpy"] * len(shapes)
+    assert calls == turn * rounds  # numpy's BLAS last in every round
+    assert seconds == {"thinc": 0.4, "numpy": 0.5, "blis": 1.0}
+
+
+def test_a_stuck_lock_holder_delays_the_choice_but_never_hangs_it(tmp_path):
+    path = str(tmp_path / "choice.json")
+    with _gemm_cache.exclusive(path) as outer:
+        started = time.monotonic()
+        # A second holder in this process: flock locks belong to the open
+        # file, so the second open file waits like another process would.
+        with _gemm_cache.exclusive(path, patience=0.3) as inner:
+            waited = time.monotonic() - started
+    assert (outer, inner) == (_gemm_cache.fcntl is not None, False)
+    if outer:
+        assert waited >= 0.3
 
 
 BUDGET_REPORT = r"""

@@ -2,10 +2,21 @@
 each machine measures once: a JSON file keyed by what the timing depends on
 (THINC_GEMM_CACHE names another file, or 0 turns the cache and the timing off)."""
 
+import contextlib
 import json
 import os
 import platform
-from typing import Optional
+import time
+from typing import Iterator, Optional
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; each process may time on its own
+    fcntl = None  # type: ignore[assignment]
+
+# How long a process waits for another one's timing (about a second) before
+# it times on its own rather than hang behind a stuck one.
+LOCK_PATIENCE = 30.0
 
 
 def cache_path() -> Optional[str]:
@@ -50,3 +61,36 @@ def store(path: str, cache: dict) -> bool:
     except OSError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def exclusive(path: str, patience: float = LOCK_PATIENCE) -> Iterator[bool]:
+    """Holds an advisory lock beside the cache file (yields whether it got it):
+    processes that start together take turns to time and read each other's
+    results. Without locks, or past `patience` seconds, it goes on unlocked."""
+    if fcntl is None:
+        yield False
+        return
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        handle = open(f"{path}.lock", "a")
+    except OSError:
+        yield False
+        return
+    with handle:
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    locked = False
+                    break
+                time.sleep(0.02)
+        try:
+            yield locked
+        finally:
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
