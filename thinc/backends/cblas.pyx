@@ -843,7 +843,7 @@ MEASURE_ROUNDS = 3
 MEASURE_MARGIN = 1.15
 # Part of the cache key: entries timed the older way (each candidate once, in
 # turn) are timed again.
-MEASURE_METHOD = "interleaved best of 3"
+MEASURE_METHOD = f"interleaved best of {MEASURE_ROUNDS}"
 
 
 def _time_sgemm(str candidate, shape, bint small=False, double budget=0.03) -> float:
