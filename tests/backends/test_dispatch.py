@@ -512,6 +512,134 @@ def test_a_stuck_lock_holder_delays_the_choice_but_never_hangs_it(tmp_path):
         assert waited >= 0.3
 
 
+def test_others_share_counts_the_machine_less_this_process():
+    before = _gemm_cache.CpuSample(wall=10.0, own=3.0, busy=100.0, cpus=2)
+    # 2 s on 2 CPUs: this process used 1.5 CPU-s of the 2.5 busy ones.
+    after = _gemm_cache.CpuSample(wall=12.0, own=4.5, busy=102.5, cpus=2)
+    assert _gemm_cache.others_share(before, after) == pytest.approx(0.25)
+    # This process alone busy: nobody else.
+    assert _gemm_cache.others_share(before, _gemm_cache.CpuSample(12.0, 5.0, 102.0, 2)) == 0.0
+    # Clamped, and unknown where a counter is missing or the CPU set changed.
+    assert _gemm_cache.others_share(before, _gemm_cache.CpuSample(12.0, 3.0, 110.0, 2)) == 1.0
+    assert _gemm_cache.others_share(before, _gemm_cache.CpuSample(12.0, 4.0, None, 0)) is None
+    assert _gemm_cache.others_share(before, _gemm_cache.CpuSample(12.0, 4.0, 103.0, 4)) is None
+    assert _gemm_cache.others_share(before, _gemm_cache.CpuSample(10.0, 4.0, 103.0, 2)) is None
+
+
+def test_cpu_sample_reads_only_the_cpus_this_process_may_use(tmp_path, monkeypatch):
+    monkeypatch.setattr(_gemm_cache, "_allowed_cpus", lambda: {0, 2})
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text(
+        "cpu  999 999 999 999 999 999 999 999 0 0\n"
+        "cpu0 10 1 5 1000 7 2 3 4 9 0\n"
+        "cpu1 500 500 500 1 1 500 500 500 0 0\n"
+        "cpu2 20 0 10 2000 0 0 0 6 0 0\n"
+        "intr 123 4 5\n"
+    )
+    sample = _gemm_cache.sample_cpu(str(stat))
+    ticks = os.sysconf("SC_CLK_TCK")
+    assert sample.cpus == 2
+    assert sample.busy == pytest.approx((10 + 1 + 5 + 2 + 3 + 4 + 20 + 10 + 6) / ticks)
+    missing = _gemm_cache.sample_cpu(str(tmp_path / "absent"))
+    assert missing.busy is None and missing.cpus == 0
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux's /proc/stat")
+def test_others_share_sees_a_process_spinning_beside_this_one():
+    cpus = len(os.sched_getaffinity(0))
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 20\nwhile time.time() < end: pass"]
+    )
+    try:
+        time.sleep(0.3)
+        before = _gemm_cache.sample_cpu()
+        time.sleep(1.0)
+        share = _gemm_cache.others_share(before, _gemm_cache.sample_cpu())
+    finally:
+        spinner.kill()
+        spinner.wait()
+    # One CPU of `cpus`, less what a crowded machine takes from the spinner.
+    assert share is not None and share >= 0.5 / cpus
+
+
+@pytest.mark.parametrize(
+    "entry,now,due",
+    [
+        ({}, 0.0, True),  # stored before busy timings were told apart
+        ({"busy": True, "timings": "1", "timed_at": 0.0}, 1e9, True),  # malformed
+        ({"busy": False, "timings": 1, "timed_at": 0.0}, 1e9, False),
+        ({"busy": True, "timings": 1, "timed_at": 0.0}, 59.0, False),
+        ({"busy": True, "timings": 1, "timed_at": 0.0}, 61.0, True),
+        ({"busy": True, "timings": 2, "timed_at": 0.0}, 239.0, False),
+        ({"busy": True, "timings": 2, "timed_at": 0.0}, 241.0, True),
+        ({"busy": True, "timings": 3, "timed_at": 0.0}, 961.0, True),
+        ({"busy": True, "timings": 5, "timed_at": 0.0}, 1e9, False),  # the last timing stands
+        ({"busy": True, "timings": 1, "timed_at": 1e9}, 0.0, True),  # the clock went back
+    ],
+)
+def test_when_a_busy_timing_is_timed_again(entry, now, due):
+    assert _gemm_cache.RETIME_AFTER == 60.0 and _gemm_cache.MAX_TIMINGS == 5
+    assert _gemm_cache.retime_due(entry, now) == due
+
+
+def test_each_candidate_keeps_its_best_of_all_timings():
+    earlier = {"large": {"thinc": 2.0, "numpy": 0.9, "gone": 0.1}, "small": "junk"}
+    now = {"large": {"thinc": 1.0, "numpy": 1.2, "blis": 3.0}, "small": {"blis": 0.5}}
+    assert _gemm_cache.best_seconds(earlier, now) == {
+        "large": {"thinc": 1.0, "numpy": 0.9, "blis": 3.0},
+        "small": {"blis": 0.5},
+    }
+    assert _gemm_cache.best_seconds(None, now) == now
+
+
+def test_a_choice_timed_while_the_machine_was_busy_is_timed_again_later(tmp_path, monkeypatch):
+    monkeypatch.setenv("THINC_GEMM_CACHE", str(tmp_path / "choice.json"))
+    clock = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    shares = []
+    monkeypatch.setattr(_gemm_cache, "others_share", lambda before, after: shares.pop(0))
+    timings = []
+
+    def fake_turns(timed, shapes, small):
+        timings.append(len(shares))
+        phase = {  # a steady load halves the own kernel's threads at first
+            "busy": {"thinc": 2.0, "numpy": 1.0, "blis": 5.0},
+            "quiet": {"thinc": 0.8, "numpy": 1.1, "blis": 4.0},
+        }["busy" if len(timings) <= 2 else "quiet"]
+        return {name: phase[name] / (10 if small else 1) for name in timed}
+
+    monkeypatch.setattr(cblas, "_time_in_turns", fake_turns)
+
+    def choose():
+        return cblas._measured_choice(
+            ["thinc", "numpy", "blis"], {"large": "thinc", "small": "thinc"}, "a BLAS"
+        )
+
+    shares.append(0.5)
+    first = choose()
+    assert (first["large"], first["report"]["from"]) == ("numpy", "measured now")
+    assert "busy" in first["report"] and first["report"]["timings"] == 1
+    # Soon after, the busy choice is read, not timed again.
+    clock[0] += _gemm_cache.RETIME_AFTER - 1
+    assert choose()["report"]["from"].startswith("cache") and len(timings) == 2
+    # Later, on a quiet machine: timed again, each candidate keeping its best.
+    clock[0] += 2
+    shares.append(0.01)
+    second = choose()
+    assert (second["large"], second["report"]["from"]) == ("thinc", "measured now")
+    assert second["report"]["timings"] == 2 and "busy" not in second["report"]
+    numpy_rate = "numpy's BLAS (a BLAS)"  # its best came from the busy timing
+    assert (
+        second["report"]["gflops"]["large"][numpy_rate]
+        == first["report"]["gflops"]["large"][numpy_rate]
+    )
+    assert len(timings) == 4
+    # Quiet timings stand for good.
+    clock[0] += 1e6
+    assert choose()["report"]["from"].startswith("cache") and len(timings) == 4
+
+
 BUDGET_REPORT = r"""
 import json
 from thinc.backends import cblas

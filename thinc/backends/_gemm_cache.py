@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import time
+from dataclasses import dataclass
 from typing import Iterator, Optional
 
 try:
@@ -17,6 +18,18 @@ except ImportError:  # Windows: no advisory locks; each process may time on its 
 # How long a process waits for another one's timing (about a second) before
 # it times on its own rather than hang behind a stuck one.
 LOCK_PATIENCE = 30.0
+# A timing during which other processes (or the host, as steal time) took
+# more than this share of the CPUs this process may run on was busy: its
+# choice is used, but later processes time again and keep each candidate's
+# best of all timings. A steady load on one of two CPUs once halved the own
+# kernel's two-thread rate (62 GFLOP/s against OpenBLAS's 89; 168 and 144
+# quiet), and a single timing would have kept OpenBLAS for good.
+BUSY_SHARE = 0.25
+# A busy entry is timed again once this many seconds have passed, then four
+# times as long after each further timing, MAX_TIMINGS timings in all (the
+# last one stands, busy or not).
+RETIME_AFTER = 60.0
+MAX_TIMINGS = 5
 
 
 def cache_path() -> Optional[str]:
@@ -61,6 +74,92 @@ def store(path: str, cache: dict) -> bool:
     except OSError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """A moment's counters: wall clock, this process's CPU seconds (all its
+    threads) and the busy CPU seconds of the CPUs it may run on (None where
+    /proc/stat is missing)."""
+
+    wall: float
+    own: float
+    busy: Optional[float]
+    cpus: int
+
+
+def _allowed_cpus() -> Optional[set]:
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+
+
+def sample_cpu(stat_path: str = "/proc/stat") -> CpuSample:
+    times = os.times()
+    own = times.user + times.system
+    allowed = _allowed_cpus()
+    busy = 0
+    cpus = 0
+    try:
+        with open(stat_path, encoding="ascii", errors="replace") as lines:
+            for line in lines:
+                fields = line.split()
+                name = fields[0] if fields else ""
+                if not (name.startswith("cpu") and name[3:].isdigit()):
+                    continue
+                if allowed is not None and int(name[3:]) not in allowed:
+                    continue
+                # user nice system idle iowait irq softirq steal: all but the
+                # idle pair (guest time is already inside user and nice).
+                counts = [int(value) for value in fields[1:9]]
+                busy += sum(counts) - counts[3] - counts[4]
+                cpus += 1
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return CpuSample(time.monotonic(), own, None, 0)
+    if cpus == 0 or ticks <= 0:
+        return CpuSample(time.monotonic(), own, None, 0)
+    return CpuSample(time.monotonic(), own, busy / ticks, cpus)
+
+
+def others_share(before: CpuSample, after: CpuSample) -> Optional[float]:
+    """The share (0 to 1) of this process's CPUs that anything else used
+    between two samples; None where it cannot be told."""
+    wall = after.wall - before.wall
+    if before.busy is None or after.busy is None or before.cpus != after.cpus or wall <= 0:
+        return None
+    others = (after.busy - before.busy) - (after.own - before.own)
+    return min(1.0, max(0.0, others / (wall * after.cpus)))
+
+
+def retime_due(entry: dict, now: float) -> bool:
+    """Whether a stored choice should be timed again: it was timed while the
+    machine was busy, fewer than MAX_TIMINGS times, and long enough ago
+    (entries without these fields predate them and are timed once more)."""
+    timings = entry.get("timings")
+    timed_at = entry.get("timed_at")
+    if not isinstance(timings, int) or not isinstance(timed_at, (int, float)):
+        return True
+    if entry.get("busy") is not True or timings >= MAX_TIMINGS:
+        return False
+    return abs(now - timed_at) >= RETIME_AFTER * 4 ** max(0, timings - 1)
+
+
+def best_seconds(earlier, now: dict) -> dict:
+    """{size: {candidate: seconds}}: this timing's candidates, each with its
+    best of this timing and any earlier one stored (load only slows)."""
+    merged = {}
+    for size, seconds in now.items():
+        before = earlier.get(size) if isinstance(earlier, dict) else None
+        before = before if isinstance(before, dict) else {}
+        merged[size] = {}
+        for candidate, value in seconds.items():
+            old = before.get(candidate)
+            if isinstance(old, (int, float)) and 0 < old < value:
+                value = float(old)
+            merged[size][candidate] = value
+    return merged
 
 
 @contextlib.contextmanager

@@ -902,6 +902,7 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     or from timing the candidates now; None where measuring is off, there is
     nothing to choose between, or no cache can be written."""
     import json
+    import time
 
     path = _gemm_cache.cache_path()
     if path is None or len(candidates) < 2:
@@ -918,23 +919,41 @@ def _measured_choice(candidates, by_rule, numpy_blas):
     with _gemm_cache.exclusive(path):
         cache = _gemm_cache.load(path)
         entry = cache.get(key)
-        if isinstance(entry, dict) and all(entry.get(size) in candidates for size in ("large", "small")):
+        stored = isinstance(entry, dict) and all(entry.get(size) in candidates
+                                                 for size in ("large", "small"))
+        if stored and not _gemm_cache.retime_due(entry, time.time()):
             return {"large": entry["large"], "small": entry["small"],
                     "report": {**entry.get("report", {}), "from": f"cache {path}"}}
-        choice = {}
-        rates = {}
+        before = _gemm_cache.sample_cpu()
+        seconds = {}
         for size, shapes in MEASURED_SHAPES.items():
             small = size == "small"
             timed = [c for c in candidates if not small or c in SMALL_CANDIDATES or c == by_rule[size]]
-            seconds = _time_in_turns(timed, shapes, small)
+            seconds[size] = _time_in_turns(timed, shapes, small)
+        share = _gemm_cache.others_share(before, _gemm_cache.sample_cpu())
+        # A busy timing is timed again later: each candidate keeps its best.
+        timings = 1
+        if stored:
+            seconds = _gemm_cache.best_seconds(entry.get("seconds"), seconds)
+            timings += entry["timings"] if isinstance(entry.get("timings"), int) else 0
+        choice = {}
+        rates = {}
+        for size, shapes in MEASURED_SHAPES.items():
             flops = sum(2.0 * s[0] * s[1] * s[2] for s in shapes)
-            rates[size] = {_describe(c, numpy_blas): float(f"{flops / seconds[c] / 1e9:.4g}")
-                           for c in timed}
-            fastest = min(seconds, key=seconds.get)
-            rule = by_rule[size] if by_rule[size] in seconds else fastest
-            choice[size] = fastest if seconds[rule] > MEASURE_MARGIN * seconds[fastest] else rule
-        report = {"gflops": rates, "shapes": {k: [list(s) for s in v] for k, v in MEASURED_SHAPES.items()}}
-        cache[key] = {"large": choice["large"], "small": choice["small"], "report": report}
+            rates[size] = {_describe(c, numpy_blas): float(f"{flops / t / 1e9:.4g}")
+                           for c, t in seconds[size].items()}
+            fastest = min(seconds[size], key=seconds[size].get)
+            rule = by_rule[size] if by_rule[size] in seconds[size] else fastest
+            choice[size] = fastest if seconds[size][rule] > MEASURE_MARGIN * seconds[size][fastest] else rule
+        busy = share is not None and share > _gemm_cache.BUSY_SHARE
+        report = {"gflops": rates, "shapes": {k: [list(s) for s in v] for k, v in MEASURED_SHAPES.items()},
+                  "others_share": None if share is None else round(share, 3), "timings": timings}
+        if busy and timings < _gemm_cache.MAX_TIMINGS:
+            report["busy"] = (f"other processes used {share:.0%} of this process's CPUs during "
+                              f"the timing: a later process times again, each candidate keeping "
+                              f"its best (timing {timings} of at most {_gemm_cache.MAX_TIMINGS})")
+        cache[key] = {"large": choice["large"], "small": choice["small"], "report": report,
+                      "seconds": seconds, "busy": busy, "timings": timings, "timed_at": time.time()}
         if not _gemm_cache.store(path, cache):
             return None  # no cache: every process would measure, and might choose differently
     return {"large": choice["large"], "small": choice["small"], "report": {**report, "from": "measured now"}}
