@@ -155,6 +155,24 @@ def test_the_reported_float64_failure_is_right_under_every_choice():
             numpy.testing.assert_allclose(NumpyOps().gemm(A, B, trans2=True), A @ B.T, rtol=1e-12)
 
 
+FLOAT64_REPORT = r"""
+import json
+from thinc.backends import cblas
+print(json.dumps({"paths": cblas.gemm_paths()["float64"], "blis": cblas.blis_arch()}))
+"""
+
+
+def test_small_float64_products_leave_untuned_blis():
+    report = run_script(FLOAT64_REPORT, THINC_GEMM_CACHE="0")[0]
+    paths = report["paths"]
+    if report["blis"] in ("generic", "unknown"):
+        # Its generic kernels are the slowest right candidate: small products
+        # go where large ones do.
+        assert paths["small"] == paths["large"], paths
+    elif not any(name.startswith("blis") for name in paths["refused"]):
+        assert paths["small"].startswith("blis"), paths
+
+
 def test_a_candidate_that_is_wrong_here_is_never_used():
     # Pretend the check found blis wrong for float32 on this machine.
     saved = dict(cblas._verdicts)

@@ -708,6 +708,7 @@ def _decide() -> None:
     # Forced, the one choice runs every size.
     small_gemm = 0 if forced else small_gemm
     report = {"forced": forced or None, "small_gemm": small_gemm}
+    tuned_blis = blis_arch() not in ("generic", "unknown")
     chosen = {}
     for dtype in ("float32", "float64"):
         refused = []
@@ -719,7 +720,11 @@ def _decide() -> None:
         # (OpenBLAS would wake its pool), unless something is forced.
         small = large
         if not forced and large != "thinc":
-            small = _first_right(["blis", large], dtype, refused)
+            # blis's generic kernels run float64 at a third of OpenBLAS's
+            # rate on one thread (Zen 3: 12-14 against 30-40 GFLOP/s at
+            # 16-128 rows); float32's small products are timed below.
+            on_thread = ["blis"] if dtype == "float32" or tuned_blis else []
+            small = _first_right(on_thread + [large], dtype, refused)
         if not forced and dtype == "float32":
             right = [c for c in candidates if c != "loop" and not _verdict(c, dtype)[0]]
             over = _over_thread_budget(right, large)
