@@ -546,6 +546,17 @@ def test_a_library_beating_the_rule_is_timed_again_before_it_takes_over(monkeypa
     assert calls == []
 
 
+def test_timing_again_replaces_a_stored_choice_only_when_clearly_faster():
+    assert _gemm_cache.RETIME_SWITCH == 1.3
+    seconds = {"thinc": 1.0, "numpy": 1.25, "blis": 1.4}
+    assert _gemm_cache.kept_choice("numpy", "thinc", seconds) == "numpy"
+    assert _gemm_cache.kept_choice("blis", "thinc", seconds) == "thinc"
+    assert _gemm_cache.kept_choice("thinc", "thinc", seconds) == "thinc"
+    # A stored choice no longer timed (or junk) gives way.
+    assert _gemm_cache.kept_choice("gone", "thinc", seconds) == "thinc"
+    assert _gemm_cache.kept_choice(None, "numpy", seconds) == "numpy"
+
+
 def test_a_stuck_lock_holder_delays_the_choice_but_never_hangs_it(tmp_path):
     path = str(tmp_path / "choice.json")
     with _gemm_cache.exclusive(path) as outer:
@@ -640,7 +651,10 @@ def test_each_candidate_keeps_its_best_of_all_timings():
     assert _gemm_cache.best_seconds(None, now) == now
 
 
-def test_a_choice_timed_while_the_machine_was_busy_is_timed_again_later(tmp_path, monkeypatch):
+@pytest.mark.parametrize("quiet_thinc,switches", [(0.7, True), (0.85, False)])
+def test_a_choice_timed_while_the_machine_was_busy_is_timed_again_later(
+    tmp_path, monkeypatch, quiet_thinc, switches
+):
     monkeypatch.setenv("THINC_GEMM_CACHE", str(tmp_path / "choice.json"))
     clock = [1_000_000.0]
     monkeypatch.setattr(time, "time", lambda: clock[0])
@@ -653,7 +667,7 @@ def test_a_choice_timed_while_the_machine_was_busy_is_timed_again_later(tmp_path
         timings.append(load[0])
         phase = {  # a steady load halves the own kernel's threads at first
             "busy": {"thinc": 2.0, "numpy": 1.0, "blis": 5.0},
-            "quiet": {"thinc": 0.8, "numpy": 1.1, "blis": 4.0},
+            "quiet": {"thinc": quiet_thinc, "numpy": 1.1, "blis": 4.0},
         }[load[0]]
         return {name: phase[name] / (10 if small else 1) for name in timed}
 
@@ -677,7 +691,13 @@ def test_a_choice_timed_while_the_machine_was_busy_is_timed_again_later(tmp_path
     shares.append(0.01)
     load[0] = "quiet"
     second = choose()
-    assert (second["large"], second["report"]["from"]) == ("thinc", "measured now")
+    # The own kernel, now the fastest, takes over only where clearly faster
+    # than the stored choice's best (1.43x; not 1.18x): processes on the
+    # machine then rarely disagree.
+    assert (second["large"], second["report"]["from"]) == (
+        "thinc" if switches else "numpy",
+        "measured now",
+    )
     assert second["report"]["timings"] == 2 and "busy" not in second["report"]
     numpy_rate = "numpy's BLAS (a BLAS)"  # its best came from the busy timing
     assert (

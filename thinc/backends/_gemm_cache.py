@@ -30,6 +30,13 @@ BUSY_SHARE = 0.25
 # last one stands, busy or not).
 RETIME_AFTER = 60.0
 MAX_TIMINGS = 5
+# A later timing replaces the stored choice only when its pick is at least
+# this much faster than the stored one (by each one's best of all timings):
+# processes on a machine share one choice, and so the same bits (a Ray
+# worker that replaces a lost one must redo its shard exactly), so a switch
+# has to be worth more than timing noise; candidates within noise of each
+# other (the own kernel and OpenBLAS on a Zen 3) then never flip.
+RETIME_SWITCH = 1.3
 
 
 def cache_path() -> Optional[str]:
@@ -160,6 +167,14 @@ def best_seconds(earlier, now: dict) -> dict:
                 value = float(old)
             merged[size][candidate] = value
     return merged
+
+
+def kept_choice(earlier, now: str, seconds: dict) -> str:
+    """The choice after timing again: the stored one unless `now`'s pick is at
+    least RETIME_SWITCH times faster (by `seconds`, each candidate's best)."""
+    if earlier == now or earlier not in seconds or now not in seconds:
+        return now
+    return now if seconds[earlier] >= RETIME_SWITCH * seconds[now] else earlier
 
 
 @contextlib.contextmanager

@@ -963,6 +963,8 @@ def _measured_choice(candidates, by_rule, numpy_blas):
             fastest = min(seconds[size], key=seconds[size].get)
             rule = by_rule[size] if by_rule[size] in seconds[size] else fastest
             choice[size] = fastest if seconds[size][rule] > MEASURE_MARGIN * seconds[size][fastest] else rule
+            if stored:
+                choice[size] = _gemm_cache.kept_choice(entry[size], choice[size], seconds[size])
         busy = share is not None and share > _gemm_cache.BUSY_SHARE
         report = {"gflops": rates, "shapes": {k: [list(s) for s in v] for k, v in MEASURED_SHAPES.items()},
                   "others_share": None if share is None else round(share, 3), "timings": timings}
