@@ -606,11 +606,10 @@ def test_cpu_sample_reads_only_the_cpus_this_process_may_use(tmp_path, monkeypat
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux's /proc/stat")
 def test_others_share_sees_a_process_spinning_beside_this_one():
     cpus = len(os.sched_getaffinity(0))
-    spinner = subprocess.Popen(
-        [sys.executable, "-c", "import time\nend = time.time() + 20\nwhile time.time() < end: pass"]
-    )
+    spin = "import time\nend = time.time() + 20\nprint('spinning', flush=True)\nwhile time.time() < end: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.3)
+        assert spinner.stdout.readline().strip() == "spinning"
         before = _gemm_cache.sample_cpu()
         time.sleep(1.0)
         share = _gemm_cache.others_share(before, _gemm_cache.sample_cpu())
