@@ -1,6 +1,8 @@
 """Where thinc.backends.cblas keeps the float32 gemm choice it timed, so that
-each machine measures once: a JSON file keyed by what the timing depends on
-(THINC_GEMM_CACHE names another file, or 0 turns the cache and the timing off)."""
+each machine measures once (a few times where other processes were busy
+during the timing): a JSON file keyed by what the timing depends on
+(THINC_GEMM_CACHE names another file, or 0 turns the cache and the timing off),
+and the rules for timing again."""
 
 import contextlib
 import json
