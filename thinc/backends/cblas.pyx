@@ -902,16 +902,25 @@ def _time_in_turns(timed, shapes, bint small) -> dict:
     return best
 
 
+def _choose(seconds: dict, rule: str) -> str:
+    """The rule's candidate, unless another one is more than MEASURE_MARGIN
+    faster (or the rule's was not timed): then the fastest."""
+    fastest = min(seconds, key=seconds.get)
+    if rule not in seconds or seconds[rule] > MEASURE_MARGIN * seconds[fastest]:
+        return fastest
+    return rule
+
+
 def _confirmed(seconds: dict, rule: str, shapes, bint small) -> dict:
     """`seconds` where the rule's candidate wins or ties; where another one
     beats it by more than the margin, both are timed again and keep their
     best, so that one unlucky spell of the rule's candidate cannot hand the
     choice over (on a quiet Zen 3 the own kernel and OpenBLAS timed 83 and 85,
     70 and 66, 81 and 86 GFLOP/s at one thread, and once 67 and 79)."""
-    fastest = min(seconds, key=seconds.get)
-    if rule not in seconds or seconds[rule] <= MEASURE_MARGIN * seconds[fastest]:
+    challenger = _choose(seconds, rule)
+    if rule not in seconds or challenger == rule:
         return seconds
-    again = _time_in_turns([rule, fastest], shapes, small)
+    again = _time_in_turns([rule, challenger], shapes, small)
     return {name: min(value, again.get(name, value)) for name, value in seconds.items()}
 
 
@@ -960,9 +969,7 @@ def _measured_choice(candidates, by_rule, numpy_blas):
             flops = sum(2.0 * s[0] * s[1] * s[2] for s in shapes)
             rates[size] = {_describe(c, numpy_blas): float(f"{flops / t / 1e9:.4g}")
                            for c, t in seconds[size].items()}
-            fastest = min(seconds[size], key=seconds[size].get)
-            rule = by_rule[size] if by_rule[size] in seconds[size] else fastest
-            choice[size] = fastest if seconds[size][rule] > MEASURE_MARGIN * seconds[size][fastest] else rule
+            choice[size] = _choose(seconds[size], by_rule[size])
             if stored:
                 choice[size] = _gemm_cache.kept_choice(entry[size], choice[size], seconds[size])
         busy = share is not None and share > _gemm_cache.BUSY_SHARE
