@@ -421,6 +421,9 @@ THINC_INLINE index_t maxout_backward_pieces_impl(const T* __restrict__ d_best,
     const index_t width = nO * nP;
     index_t bad = thinc_kernels::first_bad_piece(which, rows * nO, nP);
     if (bad >= 0) return bad;
+    // No pieces (nO = 0; nP = 0 with units left a winner out of range above):
+    // nothing to write, and the chunk size below would divide by zero.
+    if (width == 0) return -1;
     const index_t chunk = std::max<index_t>(1, MAXOUT_BACKWARD_CHUNK_BYTES / (width * index_t(sizeof(T))));
     for (index_t start = 0; start < rows; start += chunk) {
         const index_t size = std::min(chunk, rows - start);

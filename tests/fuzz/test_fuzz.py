@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .cases import Chooser, corpus, kernel_case, model_case
+from .cases import LAID, Chooser, _built, corpus, is_laid_out, kernel_case, model_case, run_case
 from .harness import FAILURES, Worker, run_all
 
 # No example database: it would be written inside the checkout.
@@ -34,6 +34,21 @@ def test_harness_notices_crashes_and_hangs():
         # A fresh worker takes over after each.
         case = ("ops", "relu", (numpy.ones(3, "float32"),), {})
         assert short.run(case) == ("ok", "relu")
+
+
+def test_three_arguments_starting_with_an_array_reach_the_kernel():
+    # Such an args tuple once looked like a layout marker to the worker, whose
+    # check raised ValueError on the array before the kernel ran: 15% of the
+    # kernel calls (maxout, scatter_add, affine, ...) were never tried.
+    args = (numpy.ones((3, 2), "float32"), numpy.zeros((3, 2), "int32"), 2)
+    assert run_case(("ops", "backprop_maxout", args, {})) == ("ok", "backprop_maxout")
+    assert not is_laid_out(args) and not is_laid_out((numpy.zeros(0), "x", 1))
+    marker = (LAID, "fortran", numpy.ones((3, 2), "float32"))
+    assert is_laid_out(marker) and _built(marker).flags.f_contiguous
+    rng = numpy.random.default_rng(0)
+    for _ in range(2000):
+        case = kernel_case(Chooser(rng=rng))
+        _built(case)  # never raises while only laying out arrays
 
 
 CORPUS = corpus()

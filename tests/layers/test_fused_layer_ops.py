@@ -274,6 +274,27 @@ def test_maxout_piece_gradients_bits(dtype, nO, nP):
                 compiled._maxout_piece_gradients(d_best, which, nP)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows", [0, 1, 3, 40])
+@pytest.mark.parametrize("nO,nP", [(0, 0), (0, 1), (0, 3), (2, 0), (5, 0)])
+def test_maxout_piece_gradients_with_no_pieces(dtype, rows, nO, nP):
+    # No units (nO = 0) once divided by zero in the compiled kernel (SIGFPE,
+    # found by the fuzzer): empty gradients, as the reference gives. No pieces
+    # (nP = 0) leaves every winner out of range: an error where there are any.
+    d_best = numpy.ones((rows, nO), dtype=dtype)
+    which = numpy.zeros((rows, nO), dtype="int32")
+    if rows and nO and not nP:
+        with pytest.raises(IndexError, match=r"which.flat\[0\] = 0 is out of bounds for 0 pieces"):
+            compiled._maxout_piece_gradients(d_best, which, nP)
+        return
+    d_pieces, db = compiled._maxout_piece_gradients(d_best, which, nP)
+    want_pieces, want_db = reference._maxout_piece_gradients(d_best, which, nP)
+    assert d_pieces.shape == want_pieces.shape == (rows, nO * nP)
+    assert db.shape == want_db.shape == (nO, nP)
+    assert d_pieces.dtype == db.dtype == numpy.dtype(dtype)
+    numpy.testing.assert_array_equal(db, want_db)
+
+
 def test_maxout_width_zero_input_gives_the_best_bias():
     W = numpy.zeros((3, 2, 0), "f")
     b = numpy.asarray([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]], "f")

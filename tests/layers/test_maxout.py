@@ -31,6 +31,22 @@ def test_names_and_shapes():
     assert limit * 0.9 < abs(model.get_param("W")).max() <= limit + 1e-6
 
 
+@pytest.mark.parametrize("nP", [1, 3])
+def test_no_units_gives_empty_outputs_and_zero_gradients(nP):
+    # nO = 0: thinc 8.3.14 raises IndexError in the forward; here the output is
+    # (rows, 0) and the backward gives dX = 0 and empty gradients (its compiled
+    # kernel once divided by zero there and killed the process).
+    model = Maxout(nO=0, nI=4, nP=nP)
+    X = make_input()
+    model.initialize(X=X)
+    Y, backprop = model(X, is_train=True)
+    assert Y.shape == (5, 0)
+    dX = backprop(Y)
+    assert dX.shape == X.shape and not dX.any()
+    assert model.get_grad("W").shape == (0, nP, 4) and model.get_grad("b").shape == (0, nP)
+    assert model.predict(X).shape == (5, 0)
+
+
 def test_hand_checked_values():
     model = Maxout(nO=2, nI=2, nP=2)
     model.initialize()
