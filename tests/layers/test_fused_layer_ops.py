@@ -254,23 +254,29 @@ def test_maxout_piece_gradients_bits(dtype, nO, nP):
     # Exact against a row-by-row sum: the compiled kernel writes the pieces a
     # chunk of rows at a time (600 x 5 pieces: two rows a chunk) and adds
     # each chunk into db in row order.
+    from thinc.backends import dispatch
+
     rng = numpy.random.default_rng(nO * 10 + nP)
-    for rows in (0, 1, 2, 3, 7, 40):
+    for level, rows in itertools.product(dispatch.available_isas(), (0, 1, 2, 3, 7, 40)):
         d_best = rng.normal(size=(rows, nO)).astype(dtype)
         d_best[rows // 2 :, 0] = numpy.inf  # a losing piece must get 0, not inf * 0
         which = rng.integers(0, nP, size=(rows, nO)).astype("int32")
-        d_pieces, db = compiled._maxout_piece_gradients(d_best, which, nP)
+        with dispatch.forced(isa=level):
+            d_pieces, db = compiled._maxout_piece_gradients(d_best, which, nP)
         want = numpy.zeros((rows, nO, nP), dtype=dtype)
         numpy.put_along_axis(want, which[..., None].astype("int64"), d_best[..., None], axis=2)
         want = want.reshape(rows, nO * nP)
         want_db = numpy.zeros(nO * nP, dtype=dtype)
         for row in want:
             want_db += row
-        numpy.testing.assert_array_equal(d_pieces, want)
-        numpy.testing.assert_array_equal(db, want_db.reshape(nO, nP))
+        numpy.testing.assert_array_equal(d_pieces, want, err_msg=level)
+        numpy.testing.assert_array_equal(db, want_db.reshape(nO, nP), err_msg=level)
         if rows:
             which[-1, -1] = nP
-            with pytest.raises(IndexError, match=f"which.flat\\[{rows * nO - 1}\\]"):
+            with (
+                dispatch.forced(isa=level),
+                pytest.raises(IndexError, match=f"which.flat\\[{rows * nO - 1}\\]"),
+            ):
                 compiled._maxout_piece_gradients(d_best, which, nP)
 
 
@@ -283,16 +289,23 @@ def test_maxout_piece_gradients_with_no_pieces(dtype, rows, nO, nP):
     # (nP = 0) leaves every winner out of range: an error where there are any.
     d_best = numpy.ones((rows, nO), dtype=dtype)
     which = numpy.zeros((rows, nO), dtype="int32")
-    if rows and nO and not nP:
-        with pytest.raises(IndexError, match=r"which.flat\[0\] = 0 is out of bounds for 0 pieces"):
-            compiled._maxout_piece_gradients(d_best, which, nP)
-        return
-    d_pieces, db = compiled._maxout_piece_gradients(d_best, which, nP)
-    want_pieces, want_db = reference._maxout_piece_gradients(d_best, which, nP)
-    assert d_pieces.shape == want_pieces.shape == (rows, nO * nP)
-    assert db.shape == want_db.shape == (nO, nP)
-    assert d_pieces.dtype == db.dtype == numpy.dtype(dtype)
-    numpy.testing.assert_array_equal(db, want_db)
+    # Every instruction-set level this CPU runs has its own copy of the kernel.
+    from thinc.backends import dispatch
+
+    for level in dispatch.available_isas():
+        with dispatch.forced(isa=level):
+            if rows and nO and not nP:
+                with pytest.raises(
+                    IndexError, match=r"which.flat\[0\] = 0 is out of bounds for 0 pieces"
+                ):
+                    compiled._maxout_piece_gradients(d_best, which, nP)
+                continue
+            d_pieces, db = compiled._maxout_piece_gradients(d_best, which, nP)
+        want_pieces, want_db = reference._maxout_piece_gradients(d_best, which, nP)
+        assert d_pieces.shape == want_pieces.shape == (rows, nO * nP), level
+        assert db.shape == want_db.shape == (nO, nP), level
+        assert d_pieces.dtype == db.dtype == numpy.dtype(dtype), level
+        numpy.testing.assert_array_equal(db, want_db, err_msg=level)
 
 
 def test_maxout_width_zero_input_gives_the_best_bias():
