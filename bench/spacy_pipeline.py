@@ -135,6 +135,12 @@ def split_model(spec: str) -> Tuple[str, str]:
     return name, directory or name
 
 
+def heading(model: str) -> str:
+    """A model's name for the tables, with the directory it came from, if any."""
+    name, source = split_model(model)
+    return name if source == name else f"{name} (loaded from {source})"
+
+
 def worker(args: argparse.Namespace) -> None:
     """Load the pipeline (and its neural part when asked for the parts), then answer
     commands read from stdin, one per line."""
@@ -449,8 +455,7 @@ def bench_model(model: str, args: argparse.Namespace) -> Optional[dict]:
     workers = {name: Worker(name, venv, model, args) for name, venv in SIDES.items()}
     try:
         docs = {name: each.ask("annotate") for name, each in workers.items()}
-        name, source = split_model(model)
-        print(f"\n{name}" + (f" (loaded from {source})" if source != name else ""))
+        print(f"\n{heading(model)}")
         differing = compare(docs["ours"], docs["8.3.14"])
         n_tokens = sum(len(doc["words"]) for doc in docs["8.3.14"])
         agree = not any(differing.values())
@@ -532,8 +537,7 @@ def bench_precision(model: str, args: argparse.Namespace) -> Optional[dict]:
     }
     try:
         docs = {name: each.ask("annotate") for name, each in workers.items()}
-        name, source = split_model(model)
-        print(f"\n{name}" + (f" (loaded from {source})" if source != name else ""))
+        print(f"\n{heading(model)}")
         n_tokens = sum(len(doc["words"]) for doc in docs["float32"])
         rates = agreement_rates(docs[reduced], docs["float32"])
         print(f"{reduced} against float32 over {len(docs['float32'])} docs, {n_tokens} tokens:")
