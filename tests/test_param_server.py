@@ -89,3 +89,41 @@ def test_inc_grad_adds_views_and_falls_back_to_numpy():
     want = grad + grad[::-1].copy()
     server.inc_grad(1, "W", grad[::-1])
     numpy.testing.assert_array_equal(server.get_grad(1, "W"), want)
+
+
+def test_a_gradient_cleared_to_a_scalar_takes_the_next_increment():
+    # set_grad(name, 0.0) is how thinc 8.3's tests clear a gradient; the next
+    # increment must land (it was silently dropped: the float was added to
+    # in a local and never stored).
+    server = ParamServer()
+    server.set_grad(1, "W", 0.0)
+    value = numpy.arange(6, dtype="f").reshape(2, 3)
+    server.inc_grad(1, "W", value)
+    grad = server.get_grad(1, "W")
+    assert isinstance(grad, numpy.ndarray)
+    numpy.testing.assert_array_equal(grad, value)
+    server.inc_grad(1, "W", value)
+    assert server.get_grad(1, "W") is grad  # an array from then on: in place
+    numpy.testing.assert_array_equal(grad, 2 * value)
+
+
+@pytest.mark.parametrize("layer", ["Linear", "SparseLinear"])
+def test_layers_accumulate_into_a_gradient_cleared_to_zero(layer):
+    from thinc.api import Linear, SparseLinear
+
+    if layer == "Linear":
+        model = Linear(3, 4)
+        X = numpy.ones((2, 4), dtype="f")
+    else:
+        model = SparseLinear(2, length=64)
+        keys = numpy.arange(1, 9, dtype="uint64")
+        X = (keys, numpy.ones(8, dtype="f"), numpy.asarray([4, 4], dtype="int32"))
+    model.initialize()
+    Y, backprop = model.begin_update(X)
+    backprop(numpy.ones_like(Y))
+    expected = model.get_grad("W").copy()
+    assert numpy.count_nonzero(expected)
+    model.set_grad("W", 0.0)
+    Y, backprop = model.begin_update(X)
+    backprop(numpy.ones_like(Y))
+    numpy.testing.assert_array_equal(model.get_grad("W"), expected)

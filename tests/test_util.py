@@ -60,7 +60,14 @@ def test_array_kind_checks():
     assert not util.is_torch_array(array)
     assert not util.is_tensorflow_array(array) and not util.is_mxnet_array(array)
     assert get_array_module(array) is numpy
-    assert get_array_module([1]) is numpy
+    assert get_array_module(numpy.zeros(())) is numpy
+
+
+@pytest.mark.parametrize("value", [0, 1.5, [1], (1,), numpy.float32(1), None, "a"])
+def test_get_array_module_refuses_what_is_not_an_array(value):
+    # thinc 8.3.14 raises ValueError for these rather than guessing numpy.
+    with pytest.raises(ValueError, match="numpy or cupy array"):
+        get_array_module(value)
 
 
 @requires_torch
@@ -167,6 +174,13 @@ def test_get_width():
         get_width(5)
 
 
+@pytest.mark.parametrize("mapping", [{"a": numpy.zeros((2, 3))}, {}, {0: numpy.zeros((2, 3))}])
+def test_get_width_refuses_mappings(mapping):
+    # thinc 8.3.14: ValueError; indexing by 0 was a KeyError or a key's width.
+    with pytest.raises(ValueError, match="mapping"):
+        get_width(mapping)
+
+
 def test_to_categorical_matches_thinc():
     Y = numpy.array([0, 2, 1])
     numpy.testing.assert_array_equal(to_categorical(Y), numpy.eye(3, dtype="f")[[0, 2, 1]])
@@ -202,6 +216,11 @@ def test_to_categorical_matches_thinc():
         ([-1, 1], {}, IndexError, "label -1 is out of range"),
         ([0.0, 1.0], {}, ValueError, "integer labels"),
         ([], {}, ValueError, "pass n_classes"),
+        ([0, 0, 0], {"n_classes": 0}, ValueError, "at least 1"),
+        # Arguments before labels, as thinc 8.3.14 checks them.
+        ([0, 1, 0], {"n_classes": 1, "label_smoothing": 0.01}, ValueError, "greater than 1"),
+        ([], {"n_classes": 0}, ValueError, "at least 1"),
+        ([0], {"n_classes": -2}, ValueError, "at least 1"),
     ],
 )
 def test_to_categorical_errors(labels, kwargs, error, message):

@@ -11,10 +11,17 @@ from .types import ArrayXd
 
 
 def get_array_module(arr: Any) -> Any:
-    """The array module (numpy or cupy) that owns ``arr``; numpy for anything else."""
+    """The array module (numpy or cupy) that owns ``arr``. Anything else (a
+    list, a Python or numpy scalar, a tensor) is a ValueError, as in thinc 8.3:
+    guessing numpy for it would hide a caller's mistake."""
+    if is_numpy_array(arr):
+        return numpy
     if is_cupy_array(arr):
         return cupy.get_array_module(arr)
-    return numpy
+    raise ValueError(
+        f"get_array_module takes a numpy or cupy array, got {type(arr)}: "
+        "convert it first (numpy.asarray, or thinc's torch2xp/tensorflow2xp for tensors)"
+    )
 
 
 def is_xp_array(obj: Any) -> bool:

@@ -98,3 +98,7 @@ class ParamServer:
             # view every step, which numpy would copy through a buffer first).
             if not _compiled_add(grad, value):
                 grad += value
+                # Stored again: a gradient set to a scalar (set_grad(name, 0.0)
+                # to clear it) becomes an array here, as in thinc 8.3; an
+                # array is the same object it was.
+                self._grads[key] = grad

@@ -78,6 +78,16 @@ context_operators: ContextVar[Dict[str, Callable]] = ContextVar("context_operato
 
 _WALK_ORDERS = ("bfs", "dfs_pre", "dfs_post")
 
+# What `from thinc.model import *` gives, the same names as thinc 8.3.
+__all__ = [
+    "Model",
+    "serialize_attr",
+    "deserialize_attr",
+    "change_attr_values",
+    "set_dropout_rate",
+    "wrap_model_recursive",
+]
+
 
 def empty_init(model: "Model", *args, **kwargs) -> "Model":
     """The init of a model that has nothing to infer or allocate."""

@@ -10,6 +10,7 @@ import functools
 import os
 import random
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar, Union, cast
 
@@ -181,6 +182,9 @@ def get_width(X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int 
                 raise ValueError("Cannot get width of an empty 1d array: it holds no class ids")
             return int(cast(ArrayXd, X).max()) + 1
         return int(shape[dim])
+    if isinstance(X, Mapping):
+        # Indexing a mapping by 0 looks up a key, not a first item.
+        raise ValueError(f"Cannot get width of a mapping ({type(X).__name__}): expected arrays")
     if hasattr(X, "__len__") and hasattr(X, "__getitem__"):
         if len(X) == 0:
             return 0
@@ -204,13 +208,10 @@ def to_categorical(
         if labels.size == 0:
             raise ValueError("Cannot infer n_classes from an empty label array: pass n_classes")
         n_classes = int(labels.max()) + 1
-    elif n_classes < 0:
-        raise ValueError(f"n_classes must not be negative, got {n_classes}")
-    if labels.size:
-        lowest, highest = int(labels.min()), int(labels.max())
-        if lowest < 0 or highest >= n_classes:
-            bad = lowest if lowest < 0 else highest
-            raise IndexError(f"label {bad} is out of range for {n_classes} classes")
+    elif n_classes < 1:
+        raise ValueError(f"n_classes should be at least 1, got {n_classes}")
+    # The arguments are checked before the labels, in thinc 8.3's order: too
+    # few classes for smoothing is a ValueError even where a label is too big.
     if label_smoothing:
         if n_classes < 2:
             raise ValueError(
@@ -226,6 +227,11 @@ def to_categorical(
         off_value = label_smoothing / (n_classes - 1)
     else:
         off_value = 0.0
+    if labels.size:
+        lowest, highest = int(labels.min()), int(labels.max())
+        if lowest < 0 or highest >= n_classes:
+            bad = lowest if lowest < 0 else highest
+            raise IndexError(f"label {bad} is out of range for {n_classes} classes")
     flat = labels.reshape(-1).astype("int64")
     out = xp.full((flat.shape[0], n_classes), off_value, dtype="float32")
     out[xp.arange(flat.shape[0]), flat] = 1.0 - label_smoothing

@@ -70,16 +70,6 @@ KNOWN_DIFFERENCES: List[Tuple[str, str, str]] = [
     ("Ops.insert_into", "empty-list", "8.3.14 crashes (IndexError) on no items"),
     ("Ops.minibatch", "size=0", "8.3.14 loops for ever"),
     ("to_categorical", "negative", "8.3.14 wraps -1 to the last class; ours refuses the label"),
-    (
-        "get_array_module",
-        "list",
-        "ours answers numpy for non-arrays; its internal callers rely on it",
-    ),
-    (
-        "get_array_module",
-        "None",
-        "ours answers numpy for non-arrays; its internal callers rely on it",
-    ),
     ("Ragged", "list-lengths", "ours converts a list of lengths to an int32 array"),
     ("Ragged", "empty", "8.3.14 reshapes empty data to (0, 0), losing the width; ours keeps it"),
     ("Maxout", "empty-batch", "8.3.14 crashes (IndexError) on an empty batch"),
@@ -115,7 +105,6 @@ KNOWN_DIFFERENCES: List[Tuple[str, str, str]] = [
         "L2Distance-ragged",
         "both refuse Ragged; ours says so with a TypeError (8.3.14: AttributeError)",
     ),
-    ("chain", "one-layer", "ours accepts a single layer; 8.3.14 requires two"),
     ("with_reshape(Linear)", "empty-batch", "8.3.14 cannot reshape an empty batch (ValueError)"),
     (
         "ParametricAttention_v2",

@@ -114,13 +114,16 @@ def test_backward_runs_layers_in_reverse():
     check_gradients(model, X)
 
 
-def test_chain_of_one_layer_wraps_it():
-    layer = Linear(2, 3)
-    model = chain(layer)
-    assert model.name == "linear" and model.layers == [layer]
-    model.initialize()
-    numpy.testing.assert_array_equal(model.predict(X), layer.predict(X))
-    assert chain_no_types(Linear(2, 3)).layers[0].name == "linear"
+def test_chain_needs_two_layers_as_in_thinc_83():
+    # thinc 8.3.14 raises TypeError for chain() and chain(layer), from Python
+    # code and from a config's chain.v1 alike.
+    with pytest.raises(TypeError):
+        chain()
+    with pytest.raises(TypeError):
+        chain(Linear(2, 3))  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        chain_no_types(Linear(2, 3))
+    assert chain_no_types(Linear(2, 3), Relu(2)).name == "linear>>relu"
 
 
 def test_non_model_members_raise_type_error():

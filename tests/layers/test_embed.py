@@ -74,6 +74,16 @@ def test_empty_input():
     assert model.predict(numpy.zeros((0,), dtype="uint64")).shape == (0, 3)
 
 
+def test_no_columns_with_2d_ids():
+    # nO = 0: the gradient's reshape cannot infer -1 beside a zero width.
+    model = Embed(0, 10).initialize()
+    ids = numpy.zeros((3, 2), dtype="i")
+    Y, backprop = model.begin_update(ids)
+    assert Y.shape == (3, 2, 0)
+    backprop(Y)
+    assert model.get_grad("E").shape == (10, 0)
+
+
 def test_bad_ids():
     model, _ = table_model()
     with pytest.raises(IndexError, match=r"\[0, 4\)"):

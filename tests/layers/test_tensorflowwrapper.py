@@ -24,7 +24,7 @@ from thinc.layers.linear import Linear  # noqa: E402
 from thinc.layers.tensorflowwrapper import TensorFlowWrapper, keras_subclass  # noqa: E402
 from thinc.model import Model  # noqa: E402
 from thinc.optimizers import SGD, Adam  # noqa: E402
-from thinc.shims.tensorflow import keras_model_fns  # noqa: E402
+from thinc.shims.tensorflow import _variable_keys, keras_model_fns  # noqa: E402
 from thinc.types import ArgsKwargs  # noqa: E402
 
 from ..util import check_gradients  # noqa: E402
@@ -76,7 +76,7 @@ def test_forward_and_gradients_match_gradient_tape():
     grads = tape.gradient(Y_ref, [X_ref] + reference.trainable_variables, output_gradients=dY)
     numpy.testing.assert_allclose(Y, Y_ref.numpy(), rtol=1e-5, atol=1e-6)
     numpy.testing.assert_allclose(dX, grads[0].numpy(), rtol=1e-5, atol=1e-6)
-    ours = list(model.shims[0].gradients.values())
+    ours = list(model.shims[0].gradients)
     assert len(ours) == len(grads) - 1
     for mine, theirs in zip(ours, grads[1:]):
         numpy.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
@@ -119,7 +119,7 @@ def test_finish_update_applies_thinc_sgd_step():
     Y, backprop = model.begin_update(X)
     backprop(numpy.ones_like(Y))
     before = [v.numpy() for v in net.trainable_variables]
-    grads = [g.numpy() for g in model.shims[0].gradients.values()]
+    grads = [g.numpy() for g in model.shims[0].gradients]
     model.finish_update(SGD(0.1, grad_clip=0.0))
     for variable, old, grad in zip(net.trainable_variables, before, grads):
         numpy.testing.assert_allclose(variable.numpy(), old - 0.1 * grad, rtol=1e-5, atol=1e-6)
@@ -132,16 +132,65 @@ def test_gradients_add_up_until_finish_update():
     X1, X2 = inputs(seed=1), inputs(seed=2)
     Y1, backprop1 = model.begin_update(X1)
     backprop1(numpy.ones_like(Y1))
-    first = [g.numpy() for g in model.shims[0].gradients.values()]
+    first = [g.numpy() for g in model.shims[0].gradients]
     Y2, backprop2 = model.begin_update(X2)
     backprop2(numpy.ones_like(Y2))
-    both = [g.numpy() for g in model.shims[0].gradients.values()]
+    both = [g.numpy() for g in model.shims[0].gradients]
     reference = TensorFlowWrapper(twin_of(net))
     Y3, backprop3 = reference.begin_update(X2)
     backprop3(numpy.ones_like(Y3))
-    second = [g.numpy() for g in reference.shims[0].gradients.values()]
+    second = [g.numpy() for g in reference.shims[0].gradients]
     for total, a, b in zip(both, first, second):
         numpy.testing.assert_allclose(total, a + b, rtol=1e-5, atol=1e-6)
+
+
+def test_pending_gradients_are_a_list_in_variable_order():
+    # thinc 8.3's TensorFlowShim.gradients: one entry per trainable variable,
+    # in that order, which user code iterates (e.g. tf.identity(g) for g in it).
+    class WithAnUnusedLayer(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = tf.keras.layers.Dense(5)
+            self.unused = tf.keras.layers.Dense(2)  # trainable, off the forward path
+            self.out = tf.keras.layers.Dense(3)
+
+        def call(self, X):
+            return self.out(self.hidden(X))
+
+    net = WithAnUnusedLayer()
+    net(tf.zeros((1, 4)))
+    net.unused.build((None, 4))
+    unused = net.unused
+    model = TensorFlowWrapper(net)
+    variables = net.trainable_variables
+    assert len(variables) == 6
+    Y, backprop = model.begin_update(inputs())
+    backprop(numpy.ones_like(Y))
+    pending = model.shims[0].gradients
+    assert isinstance(pending, list) and len(pending) == len(variables)
+    connected = [grad for grad in pending if grad is not None]
+    assert len(connected) == 4
+    for grad, variable in zip(pending, variables):
+        if grad is not None:
+            assert tuple(grad.shape) == tuple(variable.shape)
+    snapshots = [[tf.identity(grad) for grad in connected]]
+    for _ in range(2):
+        Y, backprop = model.begin_update(inputs())
+        backprop(numpy.ones_like(Y))
+        snapshots.append(
+            [tf.identity(grad) for grad in model.shims[0].gradients if grad is not None]
+        )
+    # The same inputs each time: the sums are 1x, 2x, 3x the first gradient.
+    for count, snapshot in enumerate(snapshots, start=1):
+        for total, first in zip(snapshot, snapshots[0]):
+            numpy.testing.assert_allclose(
+                total.numpy(), count * first.numpy(), rtol=1e-5, atol=1e-6
+            )
+    before = [variable.numpy() for variable in unused.trainable_variables]
+    model.finish_update(SGD(0.1))
+    assert model.shims[0].gradients is None
+    for variable, old in zip(unused.trainable_variables, before):
+        numpy.testing.assert_array_equal(variable.numpy(), old)
 
 
 def test_trains_inside_a_thinc_chain():
@@ -286,7 +335,9 @@ def test_use_params_swaps_in_averages():
     Y, backprop = model.begin_update(X)
     backprop(numpy.ones_like(Y))
     shim = model.shims[0]
-    zeros = {(shim.id, key): numpy.zeros(g.shape, dtype="f") for key, g in shim.gradients.items()}
+    variables = model.shims[0]._model.trainable_variables
+    keys = _variable_keys(variables)
+    zeros = {(shim.id, key): numpy.zeros(v.shape, dtype="f") for key, v in zip(keys, variables)}
     original = model.predict(X)
     with model.use_params(zeros):
         assert not model.predict(X).any()

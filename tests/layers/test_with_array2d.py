@@ -106,3 +106,28 @@ def test_with_array2d_padded_bytes_compatible_with_reference():
         "with_array2d(Linear(3, 2))",
         "OPS.list2padded([numpy.ones((2, 2), dtype='f'), numpy.linspace(0, 1, 6, dtype='f').reshape(3, 2)])",
     )
+
+
+@pytest.mark.parametrize("shape", [(0, 0, 0), (0, 0, 4), (3, 2, 0)])
+def test_padded_without_elements_passes_through(shape):
+    # numpy cannot reshape to (-1, 0) or infer -1 for an empty array; thinc
+    # 8.3.14 takes an empty Padded (ops.list2padded([])) through with_array2d.
+    from thinc.layers.noop import noop
+
+    n_steps, n_sequences, _ = shape
+    Xp = Padded(
+        numpy.zeros(shape, "f"),
+        numpy.full((n_steps,), n_sequences, "i"),
+        numpy.full((n_sequences,), n_steps, "i"),
+        numpy.arange(n_sequences, dtype="i"),
+    )
+    for model in (with_array2d(noop()), with_array2d(Linear(5, shape[2]))):
+        model.initialize(X=Xp)
+        Yp, backprop = model.begin_update(Xp)
+        width = model.layers[0].get_dim("nO") if model.layers[0].has_dim("nO") else shape[2]
+        assert isinstance(Yp, Padded) and Yp.data.shape == (n_steps, n_sequences, width)
+        dXp = backprop(Padded(Yp.data + 1, Yp.size_at_t, Yp.lengths, Yp.indices))
+        assert dXp.data.shape == shape
+    empty = OPS.list2padded([])
+    Yp, backprop = with_array2d(noop()).begin_update(empty)
+    assert Yp.data.shape == (0, 0, 0) and backprop(Yp).data.shape == (0, 0, 0)

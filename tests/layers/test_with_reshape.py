@@ -32,6 +32,19 @@ def test_with_reshape_any_rank():
     assert model.predict(numpy.ones((2, 2, 2, 2), dtype="f")).shape == (2, 2, 2, 3)
 
 
+@pytest.mark.parametrize("shape", [(0, 3, 2), (2, 0, 2), (0, 0, 2), (2, 3, 0)])
+def test_with_reshape_empty_axes(shape):
+    # thinc 8.3.14's reshape to (-1, width) raises for these; the layer's
+    # answer is an empty output of the right shape and a zero gradient.
+    inner = Linear(3, shape[-1]).initialize()
+    Y, backprop = with_reshape(inner).begin_update(numpy.zeros(shape, dtype="f"))
+    assert Y.shape == shape[:-1] + (3,)
+    if Y.size:
+        numpy.testing.assert_array_equal(Y, numpy.broadcast_to(inner.get_param("b"), Y.shape))
+    dX = backprop(numpy.ones_like(Y))
+    assert dX.shape == shape and not dX.any()
+
+
 def test_with_reshape_gradients():
     X = numpy.random.default_rng(1).uniform(-1, 1, (2, 3, 2)).astype("f")
     check_gradients(with_reshape(_linear()), X)

@@ -11,6 +11,7 @@ import thinc.neural
 from thinc.backends import NumpyOps
 from thinc.layers.chain import chain
 from thinc.layers.linear import Linear
+from thinc.layers.noop import noop
 from thinc.neural.optimizers import SGD as LegacySGD
 from thinc.neural.optimizers import Adam as LegacyAdam
 from thinc.optimizers import Adam
@@ -124,7 +125,7 @@ def test_trains_inside_chain_with_thinc8_optimizer():
 def test_legacy_gradient_inside_chain_matches_finite_differences():
     X, target = _data(n=5)
     legacy = LegacyAffine(3, 4)
-    Y, backprop = chain(legacy).begin_update(X)
+    Y, backprop = chain(legacy, noop()).begin_update(X)
     dY = numpy.ones_like(Y)
     dX = backprop(dY)
     numpy.testing.assert_allclose(dX, dY @ legacy.W, rtol=1e-5)

@@ -62,7 +62,7 @@ def test_predict_and_begin_update_match_the_dense_formula():
     numpy.testing.assert_allclose(
         dX.args[0].numpy(), numpy.ones((5, 3)) @ W.T, rtol=1e-5, atol=1e-6
     )
-    kernel_grad, bias_grad = shim.gradients.values()
+    kernel_grad, bias_grad = shim.gradients
     numpy.testing.assert_allclose(
         kernel_grad.numpy(), X.numpy().T @ numpy.ones((5, 3)), rtol=1e-5, atol=1e-6
     )
@@ -79,7 +79,7 @@ def test_integer_inputs_get_no_gradient():
     dX = backprop(tf.ones(Y.shape))
     assert dX.args == (None,)
     # The embedding's sparse gradient is stored dense: row 2 was used three times.
-    (table_grad,) = shim.gradients.values()
+    (table_grad,) = shim.gradients
     numpy.testing.assert_allclose(table_grad.numpy()[[0, 1, 2]], [[0] * 3, [1] * 3, [3] * 3])
 
 
@@ -89,7 +89,7 @@ def test_finish_update_keys_by_shim_id_and_variable_path():
     Y, backprop = shim.begin_update(ArgsKwargs(args=(batch(),), kwargs={}))
     backprop(tf.ones(Y.shape))
     kernel_before = net.get_weights()[0]
-    kernel_grad = list(shim.gradients.values())[0].numpy()
+    kernel_grad = shim.gradients[0].numpy()
     optimizer = RecordingOptimizer()
     shim.finish_update(optimizer)
     keys = [key for key, _, _ in optimizer.calls]

@@ -13,6 +13,8 @@ from ..compat import has_cupy, has_cupy_gpu  # noqa: F401
 from ..config import registry
 from ._cupy_allocators import (  # noqa: F401
     context_pools,
+    cupy_pytorch_allocator,
+    cupy_tensorflow_allocator,
     set_gpu_allocator,
     use_pytorch_for_gpu_memory,
     use_tensorflow_for_gpu_memory,

@@ -23,17 +23,13 @@ def chain_no_types(*layer: Model) -> Model:
 
 def chain(
     layer1: Model[InT, MidT],
-    layer2: Optional[Model[MidT, Any]] = None,
+    layer2: Model[MidT, Any],
     *layers: Model[Any, Any],
 ) -> Model[InT, XY_YZ_OutT]:
     """Compose layers so that chain(f, g, h)(X) is h(g(f(X))). The result is
-    named by joining the layers' names with ">>"; nested chains stay nested."""
-    if layer2 is None:
-        if layers:
-            raise TypeError("chain() got None as its second layer")
-        members: List[Model] = [layer1]
-    else:
-        members = [layer1, layer2, *layers]
+    named by joining the layers' names with ">>"; nested chains stay nested.
+    At least two layers, as in thinc 8.3 (clone(layer, 1) is the one-layer case)."""
+    members: List[Model] = [layer1, layer2, *layers]
     for position, member in enumerate(members):
         if not isinstance(member, Model):
             raise TypeError(

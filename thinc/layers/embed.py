@@ -54,7 +54,7 @@ def forward(
     if ids.ndim == 1:
         return output, table_backprop(model, E, [ids], ids, mask)
     flat_backprop = table_backprop(model, E, [ids.reshape(-1)], ids, mask)
-    return output, lambda d_output: flat_backprop(d_output.reshape(-1, nO))
+    return output, lambda d_output: flat_backprop(d_output.reshape(ids.size, nO))
 
 
 def init(

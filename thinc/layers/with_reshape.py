@@ -1,6 +1,7 @@
 """``with_reshape``: apply a 2d layer to an array of any rank >= 2 by folding all
 leading axes into rows, then unfolding its output (and gradient) again."""
 
+import math
 from typing import Callable, Optional, Tuple, TypeVar, cast
 
 from ..config import registry
@@ -33,7 +34,12 @@ def _to_2d(model: Model, X: ArrayXd, what: str) -> Array2d:
             f"with_reshape expects {what} with at least 2 dimensions, got "
             + (f"shape {tuple(shape)}" if shape is not None else type(X).__name__)
         )
-    return model.ops.reshape2(X, -1, X.shape[-1])
+    return _rows(model, X)
+
+
+def _rows(model: Model, X: ArrayXd) -> Array2d:
+    # The row count is spelled out: numpy cannot infer a -1 beside a zero width.
+    return model.ops.reshape2(X, math.prod(X.shape[:-1]), X.shape[-1])
 
 
 def forward(model: Model[InT, InT], X: InT, is_train: bool) -> Tuple[InT, Callable]:
@@ -48,7 +54,7 @@ def forward(model: Model[InT, InT], X: InT, is_train: bool) -> Tuple[InT, Callab
             raise ValueError(
                 f"with_reshape: gradient shape {tuple(dY.shape)} differs from output shape {final_shape}"
             )
-        dX2d = backprop_layer(model.ops.reshape2(dY, -1, dY.shape[-1]))
+        dX2d = backprop_layer(_rows(model, dY))
         return cast(InT, model.ops.reshape(dX2d, initial_shape))
 
     return cast(InT, Y), backprop

@@ -56,9 +56,11 @@ class TensorFlowShim(Shim):
     """Holds a tf.keras Model. Inputs arrive as ArgsKwargs of tf tensors; the
     backprop callback takes the output's gradient (same structure as the
     output) and returns the inputs' gradients as ArgsKwargs. Variable
-    gradients add up until finish_update steps them."""
+    gradients add up until finish_update steps them; ``gradients`` holds them
+    as thinc 8.3 does, a list in ``trainable_variables`` order (None for a
+    variable that has had no gradient yet), or None before the first backprop."""
 
-    gradients: Optional[Dict[str, Any]]
+    gradients: Optional[List[Any]]
 
     def __init__(self, model: Any, config=None, optimizer: Any = None) -> None:
         assert_tensorflow_installed()
@@ -99,24 +101,27 @@ class TensorFlowShim(Shim):
     def _accumulate(self, variables: List[Any], grads: List[Any]) -> None:
         tensorflow = compat.tensorflow
         if self.gradients is None:
-            self.gradients = {}
-        for key, variable, grad in zip(_variable_keys(variables), variables, grads):
+            self.gradients = [None] * len(variables)
+        elif len(self.gradients) != len(variables):
+            raise ValueError(
+                f"The Keras model has {len(variables)} trainable variables but its pending "
+                f"gradients are for {len(self.gradients)}: call finish_update before "
+                "changing which variables are trainable"
+            )
+        for position, grad in enumerate(grads):
             if grad is None:
                 continue
             # Embedding lookups give IndexedSlices; the optimizer wants dense arrays.
             grad = tensorflow.convert_to_tensor(grad)
-            if key in self.gradients:
-                self.gradients[key] = self.gradients[key] + grad
-            else:
-                self.gradients[key] = grad
+            pending = self.gradients[position]
+            self.gradients[position] = grad if pending is None else pending + grad
 
     def finish_update(self, optimizer) -> None:
         """Step every variable that received a gradient, keyed (shim id, variable name)."""
-        if not self.gradients:
+        if self.gradients is None:
             return
         variables = list(self._model.trainable_variables)
-        for key, variable in zip(_variable_keys(variables), variables):
-            grad = self.gradients.get(key)
+        for key, variable, grad in zip(_variable_keys(variables), variables, self.gradients):
             if grad is None:
                 continue
             weights, _ = optimizer(
