@@ -226,12 +226,15 @@ def test_asarray(ops: Ops) -> None:
     assert ops.asarray_i([1.5, 2]).tolist() == [1, 2]
     assert ops.asarray1f(numpy.arange(3, dtype="f8"), dtype=None).dtype == numpy.float64
     assert ops.asarray([numpy.ones(2), numpy.zeros(2)]).shape == (2, 2)
-    # thinc 8.3's NumpyOps (and CupyOps) take dtype by position too.
+    # thinc 8.3's NumpyOps (and CupyOps) take dtype by position too; its Ops
+    # takes it by keyword only.
     from thinc.backends.numpy_ops import NumpyOps
 
-    for backend in (ops, NumpyOps()):
-        assert backend.asarray([1, 2], "f").dtype == numpy.float32
-        assert backend.asarray(array, "i").dtype == numpy.int32
+    assert NumpyOps().asarray([1, 2], "f").dtype == numpy.float32
+    assert NumpyOps().asarray(array, "i").dtype == numpy.int32
+    assert NumpyOps().asarray(array) is array
+    with pytest.raises(TypeError):
+        ops.asarray([1, 2], "f")  # type: ignore[misc]
 
 
 def test_asarray_from_torch(ops: Ops) -> None:

@@ -73,6 +73,13 @@ class NumpyOps(Ops):
         """The table of BLAS functions for compiled callers (spaCy's parser)."""
         return CBlas()
 
+    def asarray(self, data, dtype=None):
+        """As Ops.asarray; thinc 8.3's NumpyOps also takes ``dtype`` by position
+        (its Ops wants a keyword), so this one does too."""
+        if dtype is None and type(data) is numpy.ndarray:
+            return data
+        return Ops.asarray(self, data, dtype=dtype)
+
     # -- matrix products -------------------------------------------------------
 
     def gemm(self, x, y, out=None, trans1: bool = False, trans2: bool = False):

@@ -229,12 +229,11 @@ class ArrayOps:
     def asarray(
         self,
         data: Union[ArrayXd, Sequence[ArrayXd], Sequence[Any]],
+        *,
         dtype: Optional[DTypes] = None,
     ) -> ArrayXd:
         """``data`` as an array of this backend (the same object when it already
-        is one of the wanted dtype). Accepts lists, numpy, cupy and torch arrays.
-        ``dtype`` may be passed by position, as thinc 8.3's NumpyOps and CupyOps
-        take it (its Ops wants a keyword; both are accepted here)."""
+        is one of the wanted dtype). Accepts lists, numpy, cupy and torch arrays."""
         xp = self.xp
         if isinstance(data, xp.ndarray):
             if dtype is None:
