@@ -52,7 +52,8 @@ DEVIATIONS = {
 }
 
 
-def _copy_suite(ref_python: Path, destination: Path) -> Path:
+def _shipped_suite(ref_python: Path) -> Path:
+    """Where thinc 8.3.14's wheel put its tests."""
     found = subprocess.run(
         [
             str(ref_python),
@@ -64,11 +65,7 @@ def _copy_suite(ref_python: Path, destination: Path) -> Path:
         text=True,
         check=True,
     )
-    suite = destination / "thinc83_tests"
-    shutil.copytree(
-        found.stdout.strip(), suite, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
-    return suite
+    return Path(found.stdout.strip())
 
 
 def _outcomes(report: Path) -> Dict[str, str]:
@@ -120,8 +117,11 @@ def test_thinc_8_3_14_suite_passes_where_it_passes_on_8_3_14(tmp_path):
     ours_dir, ref_dir = tmp_path / "ours", tmp_path / "ref"
     ours_dir.mkdir()
     ref_dir.mkdir()
-    _copy_suite(ref_python, ours_dir)
-    _copy_suite(ref_python, ref_dir)
+    suite = _shipped_suite(ref_python)
+    for workdir in (ours_dir, ref_dir):
+        shutil.copytree(
+            suite, workdir / "thinc83_tests", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     # Both at once (two cores); each in its own directory so their hypothesis
     # databases and temporary files stay apart, and neither sees the checkout's
     # thinc/ unless told to.

@@ -76,8 +76,6 @@ class NumpyOps(Ops):
     def asarray(self, data, dtype=None):
         """As Ops.asarray; thinc 8.3's NumpyOps also takes ``dtype`` by position
         (its Ops wants a keyword), so this one does too."""
-        if dtype is None and type(data) is numpy.ndarray:
-            return data
         return Ops.asarray(self, data, dtype=dtype)
 
     # -- matrix products -------------------------------------------------------

@@ -7,6 +7,7 @@ from ..config import registry
 from ..model import Model
 from ..types import Array2d, Padded, Ragged
 from .with_array import initialize_inner, list_forward, ragged_forward, wrap_layer
+from .with_reshape import fold_leading_axes
 
 ValT = TypeVar("ValT", bound=Array2d)
 SeqT = TypeVar("SeqT", bound=Union[Padded, Ragged, List, Array2d])
@@ -49,17 +50,10 @@ def _get_array(model: Model, X: Any) -> Any:
     if isinstance(X, Ragged):
         return X.data
     if isinstance(X, Padded):
-        return _rows(model, X.data)
+        return fold_leading_axes(model, X.data)
     if isinstance(X, (list, tuple)):
         return model.ops.flatten(list(X))
     return X
-
-
-def _rows(model: Model, data: Any) -> Any:
-    # (time, batch, feature) as rows; the row count is spelled out because
-    # numpy cannot infer a -1 beside a zero (an empty batch).
-    n_steps, n_sequences, width = data.shape
-    return model.ops.reshape2(data, n_steps * n_sequences, width)
 
 
 def _list_forward(model: Model, Xs: Any, is_train: bool) -> Tuple[List, Callable]:
@@ -74,12 +68,12 @@ def _list_forward(model: Model, Xs: Any, is_train: bool) -> Tuple[List, Callable
 def _padded_forward(model: Model, Xp: Padded, is_train: bool) -> Tuple[Padded, Callable]:
     layer = model.layers[0]
     n_steps, n_sequences, _ = Xp.data.shape
-    X2d = _rows(model, Xp.data)
+    X2d = fold_leading_axes(model, Xp.data)
     Y2d, backprop_layer = layer(X2d, is_train=is_train)
     Y = model.ops.reshape3(Y2d, n_steps, n_sequences, Y2d.shape[1])
 
     def backprop(dYp: Padded) -> Padded:
-        dY2d = _rows(model, dYp.data)
+        dY2d = fold_leading_axes(model, dYp.data)
         dX2d = backprop_layer(dY2d)
         dX = model.ops.reshape3(dX2d, n_steps, n_sequences, dX2d.shape[1])
         return Padded(dX, dYp.size_at_t, dYp.lengths, dYp.indices)

@@ -34,11 +34,12 @@ def _to_2d(model: Model, X: ArrayXd, what: str) -> Array2d:
             f"with_reshape expects {what} with at least 2 dimensions, got "
             + (f"shape {tuple(shape)}" if shape is not None else type(X).__name__)
         )
-    return _rows(model, X)
+    return fold_leading_axes(model, X)
 
 
-def _rows(model: Model, X: ArrayXd) -> Array2d:
-    # The row count is spelled out: numpy cannot infer a -1 beside a zero width.
+def fold_leading_axes(model: Model, X: ArrayXd) -> Array2d:
+    """X as rows of its last axis. The row count is spelled out: numpy cannot
+    infer a -1 beside a zero (an empty batch or a zero width)."""
     return model.ops.reshape2(X, math.prod(X.shape[:-1]), X.shape[-1])
 
 
@@ -54,7 +55,7 @@ def forward(model: Model[InT, InT], X: InT, is_train: bool) -> Tuple[InT, Callab
             raise ValueError(
                 f"with_reshape: gradient shape {tuple(dY.shape)} differs from output shape {final_shape}"
             )
-        dX2d = backprop_layer(_rows(model, dY))
+        dX2d = backprop_layer(fold_leading_axes(model, dY))
         return cast(InT, model.ops.reshape(dX2d, initial_shape))
 
     return cast(InT, Y), backprop
