@@ -8,7 +8,7 @@ Each ratio against the faster baseline comes with a bootstrap interval for
 that median, and the run ends by sorting kernels into ahead, level (the
 interval spans 1.0) and behind.
 
-A full run also writes its table to bench/results/kernels-<vendor>-<isa>.txt,
+A full run also writes its table to bench/results/kernels-<vendor>[-<generation>]-<isa>.txt,
 replacing the one from the last run on that kind of CPU, so bench/results holds
 the current table of each CPU family (--no-save, or --only, leaves them be)."""
 
@@ -672,24 +672,43 @@ def cpu_flags() -> List[str]:
     return [flag for flag in KERNEL_FLAGS if flag in present]
 
 
+def amd_generation() -> str:
+    """zen2 .. zen5 for an AMD CPU, from its family (and AVX-512, which Zen 4
+    added to family 25); "" for other vendors and unknown families."""
+    if cpuinfo("vendor_id") != "AuthenticAMD":
+        return ""
+    family = cpuinfo("cpu family")
+    if family == "25":
+        return "zen4" if "avx512f" in cpuinfo("flags").split() else "zen3"
+    return {"23": "zen2", "26": "zen5"}.get(family, "")
+
+
 def fma_throughput(isa: str) -> Tuple[str, int]:
     """How many FMAs a cycle one core retires at this level, in words and in
-    float32 flop/cycle. Zen 4 runs a 512-bit FMA on both of its 256-bit FMA
-    pipes, so AVX-512 doubles no flops there."""
-    zen4 = cpuinfo("vendor_id") == "AuthenticAMD" and cpuinfo("cpu family") == "25"
-    if isa == "avx512" and zen4:
+    float32 flop/cycle. Zen 4, and the laptop Zen 5 parts, run a 512-bit FMA
+    on both of their 256-bit FMA pipes, so AVX-512 doubles no flops there;
+    server and desktop Zen 5 (models 0x00-0x1f and 0x40-0x4f) have 512-bit
+    pipes."""
+    generation = amd_generation()
+    model = int(cpuinfo("model") or 0)
+    full_width_zen5 = generation == "zen5" and (model < 0x20 or 0x40 <= model < 0x50)
+    if isa == "avx512" and generation in ("zen4", "zen5") and not full_width_zen5:
         return "1 x 512-bit FMA a cycle (two 256-bit pipes)", 32
     bits = 512 if isa == "avx512" else 256
     return f"2 x {bits}-bit FMA a cycle", 4 * bits // 32
 
 
 def cpu_family() -> str:
-    """vendor-isa (intel-avx512, amd-avx2, ...): which results table this CPU's run replaces."""
+    """vendor[-generation]-isa (intel-avx512, amd-zen3-avx2, amd-zen5-avx512, ...):
+    which results table this CPU's run replaces. AMD's generations differ in
+    what AVX-512 buys (none on Zen 3, 256-bit pipes on Zen 4, 512-bit on Zen 5),
+    so each keeps its own tables."""
     vendors = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}
     vendor = vendors.get(cpuinfo("vendor_id"), platform.machine())
     from thinc.backends import dispatch
 
-    return f"{vendor}-{dispatch.cpu_isa()}".lower()
+    parts = [vendor, amd_generation(), dispatch.cpu_isa()]
+    return "-".join(part for part in parts if part).lower()
 
 
 class Tee(io.TextIOBase):
