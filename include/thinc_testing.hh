@@ -1,7 +1,9 @@
 // Probes for thinc's tests and benchmarks, not kernels (thinc/backends/_testing.pyx
-// is their only user): the machine's float32 FMA peak, and a check of the worker
-// pool's hand-over between jobs.
+// is their only user): the machine's float32 FMA peak, a check of the worker
+// pool's hand-over between jobs, and gcc's own AVX-512 code of the rows that
+// have hand-written AVX-512 bodies.
 #pragma once
+#include "thinc_elementwise.hh"
 #include "thinc_math.hh"
 #include "thinc_parallel.hh"
 
@@ -60,6 +62,30 @@ static double fma_peak_avx512(double) {
     return 0.0;
 }
 #endif
+
+// gcc's AVX-512 code of the sigmoid and swish rows and of swish's gradient
+// (which ran there before their hand-written bodies), so the tests can hold
+// those bodies to the same bits. `op`: 0 sigmoid, 1 swish (both of X), 2
+// swish's gradient (of G, X, Y). False where the build has no AVX-512 code;
+// the caller checks that the CPU has AVX-512.
+inline bool scalar_rows_at_avx512(int op, const float* G, const float* X, const float* Y, float* out,
+                                  index_t n) {
+#if defined(THINC_ISA_X86)
+    switch (op) {
+        case 0:
+            forward_avx512<sigmoid_row, float>(X, out, n, 0.0f, 0.0f, 0.0f, 0.0f);
+            return true;
+        case 1:
+            forward_avx512<swish_row, float>(X, out, n, 0.0f, 0.0f, 0.0f, 0.0f);
+            return true;
+        case 2:
+            swish_backward_serial_avx512(G, X, Y, out, n);
+            return true;
+    }
+#endif
+    (void)G, (void)X, (void)Y, (void)out, (void)n;
+    return false;
+}
 
 }  // namespace thinc_kernels
 

@@ -14,6 +14,8 @@ from .cblas cimport CBlas, daxpy, gemm_f32, gemm_f64, saxpy
 cdef extern from "thinc_testing.hh" namespace "thinc_kernels" nogil:
     double fma_peak_avx2(double seconds)
     double fma_peak_avx512(double seconds)
+    bint run_scalar_rows_at_avx512 "thinc_kernels::scalar_rows_at_avx512"(int op, const float* G, const float* X, const float* Y, float* out,
+                               int64_t n)
 
 
 cdef extern from "thinc_tables.hh" namespace "thinc_kernels" nogil:
@@ -47,6 +49,32 @@ cdef extern from "thinc_gemm.hh" namespace "thinc_gemm" nogil:
 cdef extern from "thinc_testing.hh" namespace "thinc_parallel" nogil:
     void parallel_initialize "thinc_parallel::initialize"()
     int64_t parallel_back_to_back_failures "thinc_parallel::back_to_back_failures"(int)
+
+
+SCALAR_ROWS_AT_AVX512 = ("sigmoid", "swish", "backprop_swish")
+
+
+def scalar_rows_at_avx512(str name, *arrays):
+    """gcc's AVX-512 code of the scalar row `name` (one of SCALAR_ROWS_AT_AVX512:
+    sigmoid(X), swish(X), backprop_swish(dY, X, Y)) over contiguous float32
+    arrays, as it ran before the row's hand-written AVX-512 body; None where the
+    build has no AVX-512 code. Only for a CPU with AVX-512 (the caller checks)."""
+    cdef int op = SCALAR_ROWS_AT_AVX512.index(name)
+    inputs = [numpy.ascontiguousarray(array, dtype="float32") for array in arrays]
+    wanted = "three arrays" if op == 2 else "one array"
+    if len(inputs) != (3 if op == 2 else 1) or len({array.shape for array in inputs}) != 1:
+        raise ValueError(f"{name} takes {wanted} of one shape")
+    X = inputs[1] if op == 2 else inputs[0]
+    G = inputs[0] if op == 2 else X
+    Y = inputs[2] if op == 2 else X
+    out = numpy.empty_like(X)
+    cdef float[::1] g = G.reshape(-1), x = X.reshape(-1), y = Y.reshape(-1), o = out.reshape(-1)
+    cdef int64_t n = x.shape[0]
+    if n == 0:
+        return out
+    if not run_scalar_rows_at_avx512(op, &g[0], &x[0], &y[0], &o[0], n):
+        return None
+    return out
 
 
 def measure_peak_flops(seconds: float = 0.3, level: int = None) -> float:

@@ -126,8 +126,9 @@ def paths_report() -> dict:
     for family, (what, hand_written) in KERNEL_FAMILIES.items():
         text = f"{level} kernels ({what})"
         if family == "elementwise" and level == "avx512":
-            # The rows' AVX2 bodies step aside for gcc's 512-bit loops (thinc_elementwise.hh).
-            text += ", backprop_swish's hand-written AVX2 body for float32"
+            # The rows' AVX2 bodies step aside for gcc's 512-bit loops, but for
+            # three rows with AVX-512 bodies of their own (thinc_elementwise.hh).
+            text += ", hand-written AVX-512 bodies for float32 sigmoid, swish and backprop_swish"
         elif hand_written and level != "scalar":
             text += ", hand-written AVX2 bodies for float32"
         kernels[family] = text
