@@ -105,7 +105,6 @@ def test_bodies_leave_the_output_outside_its_range_alone():
     for start, stop in [(1, 2), (3, 20), (5, 63), (0, 17)]:
         out = numpy.full(64, 7.0, dtype="f4")
         with dispatch.forced(isa="avx512"):
-            OPS.sigmoid(X[start:stop], inplace=False)
             view = out[start:stop]
             view[...] = X[start:stop]
             OPS.sigmoid(view, inplace=True)
