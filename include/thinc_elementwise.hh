@@ -444,7 +444,7 @@ template <class Row>
 struct avx512_body {
     static constexpr bool exists = false;
 };
-#if defined(THINC_AVX2_PATH)
+#if defined(THINC_AVX512_PATH)
 template <>
 struct avx512_body<sigmoid_row> {
     static constexpr bool exists = true;
@@ -456,7 +456,7 @@ struct avx512_body<swish_row> {
     using Op = avx512::Swish;
 };
 template <class Row>
-THINC_AVX512 void forward_avx512_body(const float* X, float* Y, index_t n) {
+THINC_TARGET_AVX512 void forward_avx512_body(const float* X, float* Y, index_t n) {
     avx512::map(Y, n, typename avx512_body<Row>::Op(), X);
 }
 #endif
@@ -470,10 +470,12 @@ template <class Row, typename T>
 void forward(const T* X, T* Y, index_t n, T a, T b, T c, T d) {
     constexpr index_t align = std::is_same<T, float>::value ? SPLIT_ALIGN : SPLIT_ALIGN / 2;
     thinc_parallel::parallel_for(n, Row::grain, align, [=](index_t begin, index_t end) {
-#if defined(THINC_AVX2_PATH)
+#if defined(THINC_AVX512_PATH)
         if constexpr (std::is_same<T, float>::value && avx512_body<Row>::exists) {
             if (hand_written_avx512()) return forward_avx512_body<Row>(X + begin, Y + begin, end - begin);
         }
+#endif
+#if defined(THINC_AVX2_PATH)
         if constexpr (std::is_same<T, float>::value && Row::has_avx2()) {
             if (hand_written_avx2())
                 return forward_avx2_map<Row>(X + begin, Y + begin, end - begin, a, b, c, d);
@@ -560,17 +562,19 @@ THINC_ISA_VARIANTS(static void, swish_backward_serial,
                    (const double* G, const double* X, const double* Y, double* dX, index_t n),
                    swish_backward_serial_body(G, X, Y, dX, n))
 THINC_ISA_DISPATCH(swish_backward_serial)
-#if defined(THINC_AVX2_PATH)
-THINC_AVX512 static void swish_backward_avx512(const float* G, const float* X, const float* Y, float* dX,
-                                               index_t n) {
+#if defined(THINC_AVX512_PATH)
+THINC_TARGET_AVX512 static void swish_backward_avx512(const float* G, const float* X, const float* Y,
+                                                      float* dX, index_t n) {
     avx512::map(dX, n, avx512::SwishBackward(), G, X, Y);
 }
 #endif
 static void swish_backward(const float* G, const float* X, const float* Y, float* dX, index_t n) {
     thinc_parallel::parallel_for(n, GRAIN_COSTLY, SPLIT_ALIGN, [=](index_t begin, index_t end) {
-#if defined(THINC_AVX2_PATH)
+#if defined(THINC_AVX512_PATH)
         if (hand_written_avx512())
             return swish_backward_avx512(G + begin, X + begin, Y + begin, dX + begin, end - begin);
+#endif
+#if defined(THINC_AVX2_PATH)
         if (hand_written_avx2())
             return avx2::swish_backward(G + begin, X + begin, Y + begin, dX + begin, end - begin);
 #endif

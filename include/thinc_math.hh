@@ -191,6 +191,16 @@ inline void record_bad(std::atomic<index_t>& first_bad, index_t bad) {
     }
 }
 
+// Elements before Y's next boundary of `lanes` floats (a power of two), 0
+// where n is smaller. numpy's buffers are often only 16-byte aligned, so half
+// of the 32-byte stores would straddle two cache lines (about 10% slower on
+// memory-bound ops), and every 64-byte one; a masked first step aligns them.
+inline index_t unaligned_head(const float* Y, index_t n, index_t lanes) {
+    index_t offset = static_cast<index_t>(reinterpret_cast<uintptr_t>(Y) / sizeof(float)) & (lanes - 1);
+    index_t head = (lanes - offset) & (lanes - 1);
+    return head < n ? head : 0;
+}
+
 // ---------------------------------------------------------------------------
 // Hand-vectorised float32 math for AVX2+FMA. gcc does vectorise the scalar
 // versions above, but their NaN-exact clamps and selects become chains of
@@ -304,14 +314,6 @@ THINC_AVX2_INLINE __m256i tail_mask(index_t remaining) {
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// Elements before Y's next 32-byte boundary. numpy's buffers are often only
-// 16-byte aligned, so half of the 32-byte stores would straddle two cache
-// lines (about 10% slower on memory-bound ops); a masked first step aligns them.
-THINC_AVX2_INLINE index_t unaligned_head(const float* Y, index_t n) {
-    index_t head = (8 - static_cast<index_t>((reinterpret_cast<uintptr_t>(Y) / sizeof(float)) & 7)) & 7;
-    return head < n ? head : 0;
-}
-
 // The head and tail go through masked loads and stores, so every element
 // takes the same instructions wherever a range starts: results do not depend
 // on how a parallel_for split the array. The body loads four vectors a step:
@@ -319,7 +321,7 @@ THINC_AVX2_INLINE index_t unaligned_head(const float* Y, index_t n) {
 // than the longer clipped_linear on the same data; four put them level.
 template <class Op>
 THINC_AVX2_INLINE void map(const float* X, float* Y, index_t n, const Op& op) {
-    index_t i = unaligned_head(Y, n);
+    index_t i = unaligned_head(Y, n, 8);
     if (i > 0) {
         __m256i mask = tail_mask(i);
         _mm256_maskstore_ps(Y, mask, op(_mm256_maskload_ps(X, mask)));
@@ -341,7 +343,7 @@ THINC_AVX2_INLINE void map(const float* X, float* Y, index_t n, const Op& op) {
 
 template <class Op>
 THINC_AVX2_INLINE void map2(const float* G, const float* S, float* dX, index_t n, const Op& op) {
-    index_t i = unaligned_head(dX, n);
+    index_t i = unaligned_head(dX, n, 8);
     if (i > 0) {
         __m256i mask = tail_mask(i);
         _mm256_maskstore_ps(dX, mask, op(_mm256_maskload_ps(G, mask), _mm256_maskload_ps(S, mask)));

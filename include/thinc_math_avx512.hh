@@ -13,10 +13,11 @@
 
 namespace thinc_kernels {
 
-#if defined(THINC_AVX2_PATH)
-#define THINC_AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")))
-#define THINC_AVX512_INLINE \
-    inline __attribute__((always_inline, target("avx2,fma,avx512f,avx512bw,avx512cd,avx512dq,avx512vl")))
+// Where both the run-time ISA levels (thinc_isa.hh) and the hand-written
+// vector code (thinc_math.hh) are compiled in.
+#if defined(THINC_AVX2_PATH) && defined(THINC_ISA_X86)
+#define THINC_AVX512_PATH 1
+#define THINC_AVX512_INLINE THINC_INLINE THINC_TARGET_AVX512
 
 namespace avx512 {
 
@@ -70,20 +71,13 @@ THINC_AVX512_INLINE __mmask16 first_lanes(index_t count) {
     return static_cast<__mmask16>((1u << count) - 1u);
 }
 
-// Elements before `out`'s next 64-byte boundary (none where n is smaller), so
-// the body's stores never straddle two cache lines.
-THINC_AVX512_INLINE index_t unaligned_head(const float* out, index_t n) {
-    index_t head = (16 - static_cast<index_t>((reinterpret_cast<uintptr_t>(out) / sizeof(float)) & 15)) & 15;
-    return head < n ? head : 0;
-}
-
 // op over n elements of each input array into out: a masked head up to out's
-// alignment, four vectors a step, one a step, a masked tail. Every element
+// 64-byte alignment, four vectors a step, one a step, a masked tail. Every element
 // takes the same instructions wherever a range starts, so the results do not
 // depend on how a parallel_for split the array.
 template <class Op, class... Inputs>
 THINC_AVX512_INLINE void map(float* out, index_t n, const Op& op, const Inputs*... inputs) {
-    index_t i = unaligned_head(out, n);
+    index_t i = unaligned_head(out, n, 16);
     if (i > 0) {
         __mmask16 mask = first_lanes(i);
         _mm512_mask_storeu_ps(out, mask, op(_mm512_maskz_loadu_ps(mask, inputs)...));

@@ -14,8 +14,8 @@ from .cblas cimport CBlas, daxpy, gemm_f32, gemm_f64, saxpy
 cdef extern from "thinc_testing.hh" namespace "thinc_kernels" nogil:
     double fma_peak_avx2(double seconds)
     double fma_peak_avx512(double seconds)
-    bint run_scalar_rows_at_avx512 "thinc_kernels::scalar_rows_at_avx512"(int op, const float* G, const float* X, const float* Y, float* out,
-                               int64_t n)
+    bint run_scalar_rows_at_avx512 "thinc_kernels::scalar_rows_at_avx512"(
+        int op, const float* G, const float* X, const float* Y, float* out, int64_t n)
 
 
 cdef extern from "thinc_tables.hh" namespace "thinc_kernels" nogil:
