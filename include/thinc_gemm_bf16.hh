@@ -99,12 +99,42 @@ struct View {
     float at(index_t k, index_t w) const { return base[k * k_step + w * w_step]; }
 };
 
+// Sixteen rows of sixteen 32-bit lanes, transposed in registers: row i lane j
+// becomes row j lane i (pairs within 128-bit lanes, then 64-bit halves, then
+// the 128-bit lanes themselves, four at a time).
+THINC_BF16_TARGET inline void transpose_16x16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    // s[4g + q]: 128-bit lane L holds lane 4L + q of rows 4g .. 4g + 3.
+    __m512i s[16];
+    for (int g = 0; g < 4; ++g) {
+        const __m512i* u = t + 4 * g;
+        s[4 * g + 0] = _mm512_unpacklo_epi64(u[0], u[2]);
+        s[4 * g + 1] = _mm512_unpackhi_epi64(u[0], u[2]);
+        s[4 * g + 2] = _mm512_unpacklo_epi64(u[1], u[3]);
+        s[4 * g + 3] = _mm512_unpackhi_epi64(u[1], u[3]);
+    }
+    for (int q = 0; q < 4; ++q) {
+        __m512i low01 = _mm512_shuffle_i32x4(s[q], s[4 + q], 0x44);
+        __m512i high01 = _mm512_shuffle_i32x4(s[q], s[4 + q], 0xee);
+        __m512i low23 = _mm512_shuffle_i32x4(s[8 + q], s[12 + q], 0x44);
+        __m512i high23 = _mm512_shuffle_i32x4(s[8 + q], s[12 + q], 0xee);
+        r[q] = _mm512_shuffle_i32x4(low01, low23, 0x88);
+        r[4 + q] = _mm512_shuffle_i32x4(low01, low23, 0xdd);
+        r[8 + q] = _mm512_shuffle_i32x4(high01, high23, 0x88);
+        r[12 + q] = _mm512_shuffle_i32x4(high01, high23, 0xdd);
+    }
+}
+
 // Packs `depth` k (from k0) x `width` w (from w0) of a view into pairs for a
 // panel `lanes` wide: out[kp * lanes + w] = (v(2kp, w), v(2kp+1, w)), zero
 // past `depth` and `width`. One of the view's steps is 1 (a row-major operand,
 // transposed or not): where w is contiguous, 16 columns of two k are rounded
-// at once and interleaved; where k is, 32 k of one column at once, each pair
-// a 32-bit store.
+// at once and interleaved; where k is (X @ W.T's both operands), 32 k of each
+// of 16 w are rounded at once and the 16 x 16 pairs transposed in registers.
 THINC_BF16_TARGET inline void pack_pairs(const View& v, index_t k0, index_t depth, index_t w0, index_t width,
                                          index_t lanes, uint32_t* out) {
     index_t pairs = (depth + 1) / 2;
@@ -135,24 +165,32 @@ THINC_BF16_TARGET inline void pack_pairs(const View& v, index_t k0, index_t dept
         }
         return;
     }
-    alignas(64) uint32_t chunk[16];
-    for (index_t w = 0; w < lanes; ++w) {
-        if (w >= width) {
-            for (index_t kp = 0; kp < pairs; ++kp) out[kp * lanes + w] = 0;
-            continue;
-        }
-        const float* source = v.base + (w0 + w) * v.w_step + k0;
+    for (index_t w = 0; w < lanes; w += 16) {
+        index_t rows = std::max<index_t>(0, std::min<index_t>(16, width - w));
+        index_t stored = std::min<index_t>(16, lanes - w);
+        __mmask16 keep = stored >= 16 ? __mmask16(0xffff) : __mmask16((1u << stored) - 1);
+        const float* first = v.base + (w0 + w) * v.w_step + k0;
         for (index_t k = 0; k < depth; k += 32) {
             index_t left = std::min<index_t>(32, depth - k);
             __mmask16 mask0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
             __mmask16 mask1 =
                 left >= 32 ? __mmask16(0xffff) : (left > 16 ? __mmask16((1u << (left - 16)) - 1) : 0);
-            __m512 low = _mm512_maskz_loadu_ps(mask0, source + k);
-            __m512 high = _mm512_maskz_loadu_ps(mask1, source + k + 16);
-            // 32 bf16 in k order: 16 (k, k+1) pairs.
-            _mm512_store_si512(chunk, (__m512i)_mm512_cvtne2ps_pbh(high, low));
+            // Row i: 32 bf16 of w + i in k order, i.e. 16 (k, k+1) pairs.
+            __m512i r[16];
+            for (index_t i = 0; i < 16; ++i) {
+                if (i < rows) {
+                    const float* source = first + i * v.w_step + k;
+                    __m512 low = _mm512_maskz_loadu_ps(mask0, source);
+                    __m512 high = _mm512_maskz_loadu_ps(mask1, source + 16);
+                    r[i] = (__m512i)_mm512_cvtne2ps_pbh(high, low);
+                } else {
+                    r[i] = _mm512_setzero_si512();
+                }
+            }
+            transpose_16x16(r);
             index_t n_pairs = (left + 1) / 2;
-            for (index_t t = 0; t < n_pairs; ++t) out[(k / 2 + t) * lanes + w] = chunk[t];
+            for (index_t t = 0; t < n_pairs; ++t)
+                _mm512_mask_storeu_epi32(out + (k / 2 + t) * lanes + w, keep, r[t]);
         }
     }
 }

@@ -4,6 +4,7 @@
 // have hand-written AVX-512 bodies.
 #pragma once
 #include "thinc_elementwise.hh"
+#include "thinc_gemm_bf16.hh"
 #include "thinc_math.hh"
 #include "thinc_parallel.hh"
 
@@ -85,6 +86,24 @@ inline bool scalar_rows_at_avx512(int op, const float* G, const float* X, const 
 #endif
     (void)G, (void)X, (void)Y, (void)out, (void)n;
     return false;
+}
+
+// The bf16 gemm's packing of one panel (thinc_gemm_bf16::pack_pairs), so the
+// tests can hold it to its layout. X is (w, k) row-major where k_contiguous
+// (both operands of X @ W.T), else (k, w); `ld` its row stride. False where the
+// build or the CPU has no AVX-512 BF16.
+inline bool bf16_pack_pairs(const float* X, index_t ld, bool k_contiguous, index_t k0, index_t depth,
+                            index_t w0, index_t width, index_t lanes, uint32_t* out) {
+#if defined(THINC_BF16_KERNELS)
+    if (!thinc_gemm_bf16::cpu_has_bf16()) return false;
+    thinc_gemm_bf16::View view{X, k_contiguous ? 1 : ld, k_contiguous ? ld : 1};
+    thinc_gemm_bf16::pack_pairs(view, k0, depth, w0, width, lanes, out);
+    return true;
+#else
+    (void)X, (void)ld, (void)k_contiguous, (void)k0, (void)depth, (void)w0, (void)width, (void)lanes,
+        (void)out;
+    return false;
+#endif
 }
 
 }  // namespace thinc_kernels

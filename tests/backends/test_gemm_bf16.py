@@ -190,3 +190,46 @@ def test_bf16_setting_that_cannot_apply_warns_and_stays_float32(environment, exp
     precision, warnings = precision_probe(environment)
     assert precision == '"float32"'
     assert expected in warnings
+
+
+def bf16_bits(x):
+    """float32 rounded to bfloat16 as the packing rounds it: its 16 high bits."""
+    bits = numpy.ascontiguousarray(x, dtype="float32").view("uint32").astype("uint64")
+    return (((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) & 0xFFFF).astype("uint32")
+
+
+def expected_panel(X, k_contiguous, k0, depth, w0, width, lanes):
+    """The panel's layout: row kp, lane w holds (k0 + 2kp, w0 + w) in its low 16
+    bits and (k0 + 2kp + 1, w0 + w) in its high ones; zero past depth and width."""
+    by_k = X.T if k_contiguous else X  # (k, w)
+    pairs = (depth + 1) // 2
+    block = numpy.zeros((2 * pairs, lanes), dtype="float32")
+    block[:depth, :width] = by_k[k0 : k0 + depth, w0 : w0 + width]
+    bits = bf16_bits(block)
+    return bits[0::2] | (bits[1::2] << 16)
+
+
+@needs_bf16
+@pytest.mark.parametrize("k_contiguous", [True, False], ids=["k_contiguous", "w_contiguous"])
+@pytest.mark.parametrize("lanes", [6, 16, 32])
+def test_bf16_panels_hold_their_layout(k_contiguous, lanes):
+    """Every depth 1..70 (odd, across the 32-k steps) and width 1..lanes, at
+    offsets of k and w, from a matrix with odd row strides: each pair rounded
+    to nearest-even bf16 in its place, zeros past the edges, nothing written
+    past the panel."""
+    from thinc.backends import _testing
+
+    rng = numpy.random.default_rng(lanes)
+    n_k, n_w = 75, lanes + 5
+    X = rng.standard_normal((n_w, n_k) if k_contiguous else (n_k, n_w)).astype("float32")
+    # Every 11th value a tie (low 16 bits 0x8000), rounding down or up as bit 16 says.
+    bits = X.view("uint32").reshape(-1)
+    bits[3::11] = (bits[3::11] & numpy.uint32(0xFFFF0000)) | numpy.uint32(0x8000)
+    for depth in range(1, 71):
+        for width in range(1, lanes + 1):
+            for k0, w0 in ((0, 0), (n_k - depth, n_w - width), (depth % 5, width % 5)):
+                got = _testing.bf16_pack_pairs(X, k_contiguous, k0, depth, w0, width, lanes)
+                want = expected_panel(X, k_contiguous, k0, depth, w0, width, lanes)
+                where = f"depth {depth}, width {width}, k0 {k0}, w0 {w0}"
+                numpy.testing.assert_array_equal(got[:-1], want, err_msg=where)
+                assert (got[-1] == _testing.UNWRITTEN).all(), where

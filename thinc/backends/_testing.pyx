@@ -16,6 +16,9 @@ cdef extern from "thinc_testing.hh" namespace "thinc_kernels" nogil:
     double fma_peak_avx512(double seconds)
     bint run_scalar_rows_at_avx512 "thinc_kernels::scalar_rows_at_avx512"(
         int op, const float* G, const float* X, const float* Y, float* out, int64_t n)
+    bint run_bf16_pack_pairs "thinc_kernels::bf16_pack_pairs"(
+        const float* X, int64_t ld, bint k_contiguous, int64_t k0, int64_t depth, int64_t w0,
+        int64_t width, int64_t lanes, uint32_t* out)
 
 
 cdef extern from "thinc_tables.hh" namespace "thinc_kernels" nogil:
@@ -75,6 +78,31 @@ def scalar_rows_at_avx512(str name, *arrays):
     if not run_scalar_rows_at_avx512(op, &g[0], &x[0], &y[0], &o[0], n):
         return None
     return out
+
+
+# What bf16_pack_pairs leaves in the entries the packing does not write.
+UNWRITTEN = 0xDEADBEEF
+
+
+def bf16_pack_pairs(X, bint k_contiguous, int64_t k0, int64_t depth, int64_t w0, int64_t width,
+                    int64_t lanes):
+    """The bf16 gemm's packing of one panel of the float32 matrix X: rows
+    k0 .. k0 + depth of k (X's columns where k_contiguous, else its rows) and
+    w0 .. w0 + width of w, as (depth + 1) // 2 rows of `lanes` uint32 pairs, and
+    then `lanes` more entries past the panel, holding UNWRITTEN unless the
+    packing wrote outside it. None where the build or CPU has no AVX-512 BF16."""
+    cdef float[:, ::1] x = numpy.ascontiguousarray(X, dtype="float32")
+    n_k, n_w = (x.shape[1], x.shape[0]) if k_contiguous else (x.shape[0], x.shape[1])
+    if not (0 <= k0 and 0 <= depth and k0 + depth <= n_k and 0 <= w0 and 0 <= width
+            and w0 + width <= n_w and width <= lanes and lanes > 0 and depth > 0):
+        raise ValueError(f"panel k {k0}+{depth}, w {w0}+{width} of {lanes} lanes "
+                         f"is not inside {n_k} k x {n_w} w")
+    pairs = (depth + 1) // 2
+    out = numpy.full(((pairs + 1) * lanes,), UNWRITTEN, dtype="uint32")
+    cdef uint32_t[::1] o = out
+    if not run_bf16_pack_pairs(&x[0, 0], x.shape[1], k_contiguous, k0, depth, w0, width, lanes, &o[0]):
+        return None
+    return out.reshape(pairs + 1, lanes)
 
 
 def measure_peak_flops(seconds: float = 0.3, level: int = None) -> float:
