@@ -43,14 +43,6 @@ inline bool cpu_has_bf16() {
 #endif
 }
 
-// Products with fewer rows in op(A) stay float32: rounding all of op(B) costs
-// as much as the product then (one row by 288x288: 5 us float32, 20 us bf16;
-// even at 13 rows, on AMX).
-constexpr index_t MIN_ROWS = 16;
-inline bool takes(index_t M) {
-    return M >= MIN_ROWS;
-}
-
 // Runs where the CPU has AVX-512 BF16 and the active level (THINC_ISA) is AVX-512.
 inline bool available() {
     return cpu_has_bf16() && thinc_isa::active() >= thinc_isa::AVX512;
@@ -62,6 +54,20 @@ inline bool available() {
     return cpu_has_bf16() && thinc_amx::usable(thinc_amx::BF16);
 }
 }  // namespace amx
+
+// Products with fewer rows in op(A) stay float32: rounding all of op(B) then
+// costs more than the bf16 product saves. On AMX tiles one row by 288x288 took
+// 5 us in float32 and 20 us in bf16, and bf16 still lost at 13 rows; on the
+// AVX-512 BF16 vectors (Zen 5, operands packed 16 x 16 pairs at a time) it
+// wins from 12 rows (1.1-1.3x float32 there, 0.8-1.0x at 4-10).
+constexpr index_t MIN_ROWS_TILES = 16;
+constexpr index_t MIN_ROWS_VECTORS = 12;
+inline index_t min_rows() {
+    return amx::available() ? MIN_ROWS_TILES : MIN_ROWS_VECTORS;
+}
+inline bool takes(index_t M) {
+    return M >= min_rows();
+}
 
 #if defined(THINC_BF16_KERNELS)
 #define THINC_BF16_TARGET \

@@ -85,6 +85,8 @@ def check(M, N, K, trans_a, trans_b, alpha=1.0, beta=0.0, pad=0, seed=0):
 SHAPES = [
     (1, 1, 1),
     (5, 15, 3),
+    (11, 20, 40),  # either side of the vectors' 12 rows
+    (12, 20, 40),
     (15, 33, 31),
     (16, 1, 1),
     (16, 16, 32),

@@ -64,7 +64,7 @@ cdef extern from "thinc_gemm_bf16.hh" namespace "thinc_gemm_bf16" nogil:
     bint bf16_available "thinc_gemm_bf16::available"()
     bint bf16_cpu "thinc_gemm_bf16::cpu_has_bf16"()
     bint bf16_takes "thinc_gemm_bf16::takes"(int64_t M)
-    const int64_t BF16_MIN_ROWS "thinc_gemm_bf16::MIN_ROWS"
+    int64_t bf16_rows_needed "thinc_gemm_bf16::min_rows"()
     bint bf16_amx "thinc_gemm_bf16::amx::available"()
     void bf16_amx_disable "thinc_amx::disabled(thinc_amx::BF16).store"(bint)
 
@@ -800,7 +800,7 @@ def _reduced_precision(precision: str) -> tuple:
         _warn_once(f"THINC_GEMM_PRECISION={precision}: {why}; float32 gemm stays float32")
         return REDUCED_NONE, "float32"
     if precision == "bf16":
-        return REDUCED_BF16, (f"bf16: float32 products of {BF16_MIN_ROWS} rows or more round "
+        return REDUCED_BF16, (f"bf16: float32 products of {bf16_rows_needed()} rows or more round "
                               f"their operands to bfloat16 and sum in float32 "
                               f"({'AMX tiles' if bf16_amx() else 'AVX-512 BF16'})")
     return REDUCED_INT8, (f"int8: float32 products of {INT8_MIN_ROWS} rows or more, at most "
@@ -1128,8 +1128,9 @@ def _few_rows_takes(int64_t M, int64_t N, int64_t K, bint trans_b) -> bool:
 
 
 def bf16_min_rows() -> int:
-    """Products with fewer rows in op(A) stay float32 under THINC_GEMM_PRECISION=bf16."""
-    return BF16_MIN_ROWS
+    """Products with fewer rows in op(A) stay float32 under THINC_GEMM_PRECISION=bf16
+    (16 on AMX tiles, 12 on AVX-512 BF16 vectors)."""
+    return bf16_rows_needed()
 
 
 def bf16_available_here() -> bool:
