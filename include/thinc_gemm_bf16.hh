@@ -155,8 +155,7 @@ THINC_BF16_TARGET inline void pack_pairs(const View& v, index_t k0, index_t dept
             const float* row1 = row0 + v.k_step;
             uint32_t* target = out + kp * lanes;
             for (index_t w = 0; w < lanes; w += 16) {
-                index_t left = std::max<index_t>(0, std::min<index_t>(16, width - w));
-                __mmask16 mask = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+                __mmask16 mask = thinc_isa::first_of_16(width - w);
                 __m512 low = _mm512_maskz_loadu_ps(mask, row0 + w);
                 __m512 high = second ? _mm512_maskz_loadu_ps(mask, row1 + w) : _mm512_setzero_ps();
                 __m512i both = (__m512i)_mm512_cvtne2ps_pbh(high, low);
@@ -164,8 +163,7 @@ THINC_BF16_TARGET inline void pack_pairs(const View& v, index_t k0, index_t dept
                 if (lanes - w >= 16) {
                     _mm512_storeu_si512(target + w, pairs16);
                 } else {
-                    __mmask16 keep = __mmask16((1u << (lanes - w)) - 1);
-                    _mm512_mask_storeu_epi32(target + w, keep, pairs16);
+                    _mm512_mask_storeu_epi32(target + w, thinc_isa::first_of_16(lanes - w), pairs16);
                 }
             }
         }
@@ -173,14 +171,12 @@ THINC_BF16_TARGET inline void pack_pairs(const View& v, index_t k0, index_t dept
     }
     for (index_t w = 0; w < lanes; w += 16) {
         index_t rows = std::max<index_t>(0, std::min<index_t>(16, width - w));
-        index_t stored = std::min<index_t>(16, lanes - w);
-        __mmask16 keep = stored >= 16 ? __mmask16(0xffff) : __mmask16((1u << stored) - 1);
+        __mmask16 keep = thinc_isa::first_of_16(lanes - w);
         const float* first = v.base + (w0 + w) * v.w_step + k0;
         for (index_t k = 0; k < depth; k += 32) {
             index_t left = std::min<index_t>(32, depth - k);
-            __mmask16 mask0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-            __mmask16 mask1 =
-                left >= 32 ? __mmask16(0xffff) : (left > 16 ? __mmask16((1u << (left - 16)) - 1) : 0);
+            __mmask16 mask0 = thinc_isa::first_of_16(left);
+            __mmask16 mask1 = thinc_isa::first_of_16(left - 16);
             // Row i: 32 bf16 of w + i in k order, i.e. 16 (k, k+1) pairs.
             __m512i r[16];
             for (index_t i = 0; i < 16; ++i) {
@@ -212,9 +208,8 @@ struct RowWriter {
     THINC_TARGET_AVX512 RowWriter(float alpha, float beta, index_t n, const float* bias)
         : scale(_mm512_set1_ps(alpha)), keep(_mm512_set1_ps(beta)), reads_c(beta != 0.0f), adds_bias(bias) {
         index_t right = n - 16;
-        left_mask = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
-        right_mask =
-            right >= 16 ? __mmask16(0xffff) : (right > 0 ? __mmask16((1u << right) - 1) : __mmask16(0));
+        left_mask = thinc_isa::first_of_16(n);
+        right_mask = thinc_isa::first_of_16(right);
         bias_left = bias ? _mm512_maskz_loadu_ps(left_mask, bias) : _mm512_setzero_ps();
         bias_right = bias ? _mm512_maskz_loadu_ps(right_mask, bias + 16) : _mm512_setzero_ps();
     }
@@ -304,9 +299,8 @@ THINC_AMX_TARGET inline void pack_a(const View& a, index_t K, index_t i0, index_
                 _mm512_storeu_si512(target, _mm512_setzero_si512());
             } else if (a.k_step == 1) {
                 const float* source = a.base + (i0 + r) * a.w_step + k;
-                __mmask16 mask0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-                __mmask16 mask1 =
-                    left >= 32 ? __mmask16(0xffff) : (left > 16 ? __mmask16((1u << (left - 16)) - 1) : 0);
+                __mmask16 mask0 = thinc_isa::first_of_16(left);
+                __mmask16 mask1 = thinc_isa::first_of_16(left - 16);
                 __m512 low = _mm512_maskz_loadu_ps(mask0, source);
                 __m512 high = _mm512_maskz_loadu_ps(mask1, source + 16);
                 _mm512_storeu_si512(target, (__m512i)_mm512_cvtne2ps_pbh(high, low));

@@ -144,9 +144,7 @@ struct V {
     typedef __m512i ivec;
     typedef __mmask16 mask;
     static constexpr index_t WIDTH = 16;
-    static mask first(index_t n) {
-        return n >= WIDTH ? mask(0xffff) : (n > 0 ? mask((1u << n) - 1) : mask(0));
-    }
+    static mask first(index_t n) { return thinc_isa::first_of_16(n); }
     static vec zero() { return _mm512_setzero_ps(); }
     static vec set1(float x) { return _mm512_set1_ps(x); }
     static vec load(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }

@@ -3,6 +3,7 @@
 // chosen at call time, so that every level this CPU can run is testable.
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -13,6 +14,12 @@
 #endif
 
 namespace thinc_isa {
+
+// Lanes [0, n) of a 16-lane AVX-512 mask (__mmask16), n clamped to [0, 16]:
+// the tail of a row, or nothing where the row has ended.
+THINC_INLINE uint16_t first_of_16(int64_t n) {
+    return n >= 16 ? uint16_t(0xffff) : (n > 0 ? uint16_t((1u << n) - 1u) : uint16_t(0));
+}
 
 // Ordered: a level implies every level below it.
 enum Level : int { SCALAR = 0, AVX2 = 1, AVX512 = 2 };

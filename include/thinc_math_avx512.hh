@@ -66,11 +66,6 @@ struct SwishBackward {
     }
 };
 
-// Lanes [0, count) of a 16-lane mask.
-THINC_AVX512_INLINE __mmask16 first_lanes(index_t count) {
-    return static_cast<__mmask16>((1u << count) - 1u);
-}
-
 // op over n elements of each input array into out: a masked head up to out's
 // 64-byte alignment, four vectors a step, one a step, a masked tail. Every element
 // takes the same instructions wherever a range starts, so the results do not
@@ -79,7 +74,7 @@ template <class Op, class... Inputs>
 THINC_AVX512_INLINE void map(float* out, index_t n, const Op& op, const Inputs*... inputs) {
     index_t i = unaligned_head(out, n, 16);
     if (i > 0) {
-        __mmask16 mask = first_lanes(i);
+        __mmask16 mask = thinc_isa::first_of_16(i);
         _mm512_mask_storeu_ps(out, mask, op(_mm512_maskz_loadu_ps(mask, inputs)...));
     }
     for (; i + 64 <= n; i += 64) {
@@ -94,7 +89,7 @@ THINC_AVX512_INLINE void map(float* out, index_t n, const Op& op, const Inputs*.
     }
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, op(_mm512_loadu_ps(inputs + i)...));
     if (i < n) {
-        __mmask16 mask = first_lanes(n - i);
+        __mmask16 mask = thinc_isa::first_of_16(n - i);
         _mm512_mask_storeu_ps(out + i, mask, op(_mm512_maskz_loadu_ps(mask, inputs + i)...));
     }
 }
