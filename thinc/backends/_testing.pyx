@@ -93,7 +93,7 @@ def bf16_pack_pairs(X, bint k_contiguous, int64_t k0, int64_t depth, int64_t w0,
     packing wrote outside it. None where the build or CPU has no AVX-512 BF16."""
     cdef float[:, ::1] x = numpy.ascontiguousarray(X, dtype="float32")
     n_k, n_w = (x.shape[1], x.shape[0]) if k_contiguous else (x.shape[0], x.shape[1])
-    if not (0 <= k0 and 0 <= depth and k0 + depth <= n_k and 0 <= w0 and 0 <= width
+    if not (0 <= k0 and k0 + depth <= n_k and 0 <= w0 and 0 <= width
             and w0 + width <= n_w and width <= lanes and lanes > 0 and depth > 0):
         raise ValueError(f"panel k {k0}+{depth}, w {w0}+{width} of {lanes} lanes "
                          f"is not inside {n_k} k x {n_w} w")
