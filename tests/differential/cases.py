@@ -1310,3 +1310,28 @@ for _dtype in ["float32", "float64", "int32", "uint64"]:
         f"dtype={_dtype}",
         lambda t, np, d=_dtype: t.NumpyOps().asarray([1, 2], dtype=d),
     )
+
+
+# ------------------------------------------------- further families, a module each
+
+# Each module defines register(case, floats), which adds its cases through the
+# two helpers above (imported by name, so the runner, which imports this file as
+# a top-level module, and pytest, which imports it from the package, both work).
+# A module may also list KNOWN_DIFFERENCES (test_against_8_3.py's format).
+EXTRA_MODULES = ["cases_training", "cases_layers", "cases_util"]
+EXTRA_KNOWN: List[Tuple[str, str, str]] = []
+
+
+def _register_extras() -> None:
+    import importlib
+
+    for name in EXTRA_MODULES:
+        if __package__:
+            module = importlib.import_module(f".{name}", __package__)
+        else:
+            module = importlib.import_module(name)
+        module.register(case, floats)
+        EXTRA_KNOWN.extend(getattr(module, "KNOWN_DIFFERENCES", []))
+
+
+_register_extras()

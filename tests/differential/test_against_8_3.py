@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from ..util import require_ref_thinc
-from .cases import CASES
+from .cases import CASES, EXTRA_KNOWN
 from .compare import outcome_difference
 
 HERE = Path(__file__).resolve().parent
@@ -118,6 +118,8 @@ KNOWN_DIFFERENCES: List[Tuple[str, str, str]] = [
     ),
     ("bidirectional", "empty-padded", "8.3.14 crashes (IndexError) on an empty batch"),
 ]
+
+KNOWN_DIFFERENCES += EXTRA_KNOWN
 
 
 def known_difference(function: str, edge: str) -> Optional[str]:
