@@ -54,20 +54,19 @@ def _guard_fused(owner: type, name: str, fused: Any) -> Any:
     """``fused`` (owner's compiled version of op ``name``), running only while the
     ops it replaces are still owner's; otherwise Ops' reference version, which
     calls them."""
-    steps = FUSED_OP_STEPS[name]
     reference = getattr(Ops, name)
-    own_steps = tuple(getattr(owner, step) for step in steps)
+    own_steps = tuple((step, getattr(owner, step)) for step in FUSED_OP_STEPS[name])
 
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         # Looked up on every call (no cache): tests patch classes and instances.
+        # A plain loop: this runs for every layer call, and a generator under
+        # all() cost as much as a small layer's kernel.
         kind = type(self)
         instance_attrs = getattr(self, "__dict__", None) or {}
-        if all(
-            getattr(kind, step) is own and step not in instance_attrs
-            for step, own in zip(steps, own_steps)
-        ):
-            return fused(self, *args, **kwargs)
-        return reference(self, *args, **kwargs)
+        for step, own in own_steps:
+            if getattr(kind, step) is not own or step in instance_attrs:
+                return reference(self, *args, **kwargs)
+        return fused(self, *args, **kwargs)
 
     run.__name__ = name
     run.__qualname__ = f"{owner.__name__}.{name}"
