@@ -599,6 +599,19 @@ def test_adam_clip_update_averages(dtype):
     numpy.testing.assert_allclose(ema, [0.65384614, -0.07692313, 2.3076923], rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bad", [numpy.nan, numpy.inf, -numpy.inf])
+def test_clip_gradient_with_non_finite_entries_is_the_reference(dtype, bad):
+    # A NaN norm is not above the threshold: the gradient stays as it is, one
+    # NaN entry and not every entry NaN; an infinite norm scales by 0.
+    gradient = numpy.array([3.0, bad, 4.0, 0.5], dtype)
+    ours = OPS.clip_gradient(gradient.copy(), 1.0)
+    reference = Ops().clip_gradient(gradient.copy(), 1.0)
+    numpy.testing.assert_array_equal(ours, reference)
+    if numpy.isnan(bad):
+        numpy.testing.assert_array_equal(ours, gradient)
+
+
 @pytest.mark.parametrize("dtype", ["f", "d"])
 @pytest.mark.parametrize("layout", ["contiguous", "strided", "read-only", "aliases mom1"])
 def test_adam_consumes_the_gradient_as_the_reference_steps(dtype, layout):

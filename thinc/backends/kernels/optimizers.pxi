@@ -40,7 +40,9 @@ def _clip_gradient(cnp.ndarray gradient, double threshold):
         norm = sum_of_squares(<const float*>cnp.PyArray_DATA(gradient), n) if single else \
             sum_of_squares(<const double*>cnp.PyArray_DATA(gradient), n)
     norm = norm ** 0.5
-    if norm <= threshold:
+    # Not "norm <= threshold": a NaN norm must leave the gradient as it is (as
+    # the reference does), not scale every entry to NaN.
+    if not norm > threshold:
         return
     with nogil:
         if single:
