@@ -372,9 +372,90 @@ def test_distance_shape_mismatch(loss_func):
         loss_func.get_loss(GUESSES, TRUTHS[:3])
 
 
-def test_cosine_needs_2d():
-    with pytest.raises(ValueError, match="2-dimensional"):
+def test_cosine_takes_axis_1_of_any_rank():
+    # 1d arrays have no axis 1: numpy's AxisError (a ValueError and an IndexError),
+    # as in thinc 8.3.
+    with pytest.raises(ValueError, match="axis 1"):
         CosineDistance()(GUESSES[0], TRUTHS[0])
+    with pytest.raises(IndexError):
+        CosineDistance().get_similarity(GUESSES[0], TRUTHS[0])
+    # Higher ranks: the cosine along axis 1, as thinc 8.3 computes it.
+    guesses = GUESSES.reshape((2, 2, 3)) + 0.5
+    truths = numpy.abs(TRUTHS).reshape((2, 2, 3)) + 0.5
+    dot = (guesses * truths).sum(axis=1, keepdims=True)
+    norms = numpy.linalg.norm(guesses, axis=1, keepdims=True) * numpy.linalg.norm(
+        truths, axis=1, keepdims=True
+    )
+    similarity = CosineDistance().get_similarity(guesses, truths)
+    numpy.testing.assert_allclose(similarity, dot / norms, rtol=1e-5)
+    loss = CosineDistance(normalize=False).get_loss(guesses, truths)
+    assert loss == pytest.approx(float(numpy.abs(dot / norms - 1).sum()), rel=1e-5)
+
+
+def test_cce_label_out_of_range_in_a_list_is_also_an_index_error():
+    # thinc 8.3 raised IndexError (indexing its one-hot table); a list and an
+    # array of labels raise the same kind of error.
+    for truths in ([1, 0, 3, 0], numpy.array([1, 0, 3, 0])):
+        with pytest.raises(IndexError, match="3 .*class index"):
+            CategoricalCrossentropy()(GUESSES, truths)
+    with pytest.raises(IndexError, match="3 .*class index"):
+        SequenceCategoricalCrossentropy()([GUESSES], [[1, 0, 3, 0]])
+
+
+@pytest.mark.parametrize(
+    "truths",
+    [
+        numpy.array([1.0, 0.0, 2.0, 0.0]),
+        numpy.array(["b", "a", "c", "a"]),
+        numpy.array([True, False, True, False]),
+        numpy.zeros((4, 3, 1), dtype="f"),
+    ],
+    ids=["floats", "strings", "bools", "3d-floats"],
+)
+def test_cce_non_integer_labels_are_also_index_errors(truths):
+    # thinc 8.3 indexed its one-hot table with them (IndexError, or a mask that
+    # picked the wrong rows); ours says they must be integers.
+    with pytest.raises(ValueError, match="integer class indices"):
+        CategoricalCrossentropy(names=NAMES)(GUESSES, truths)
+    with pytest.raises(IndexError):
+        CategoricalCrossentropy()(GUESSES, truths)
+
+
+def test_cce_empty_boolean_labels_are_no_labels():
+    d_guesses, loss = CategoricalCrossentropy()(
+        numpy.zeros((0, 3), dtype="f"), numpy.zeros((0,), dtype="bool")
+    )
+    assert d_guesses.shape == (0, 3) and loss == 0
+
+
+def test_cce_names_must_match_the_columns():
+    # thinc 8.3 failed to broadcast its mask of names against the guesses.
+    for truths in (["a", "b", "a", "b"], [0, 1, 0, 1], numpy.eye(3, dtype="f")[[0, 1, 0, 1]]):
+        with pytest.raises(ValueError, match="2 names but the guesses have 3 columns"):
+            CategoricalCrossentropy(names=["a", "b"])(GUESSES, truths)
+    with pytest.raises(ValueError, match="4 names"):
+        CategoricalCrossentropy(names=["a", "b", "c", "d"])(GUESSES, ["a", "b", "a", "b"])
+    # A single name broadcasts over the columns, as in 8.3; no names at all is
+    # the same as none given.
+    d_guesses, _ = CategoricalCrossentropy(names=["a"])(GUESSES, ["a"] * 4)
+    numpy.testing.assert_allclose(d_guesses, (GUESSES - numpy.eye(3)[[0] * 4]) / 4, rtol=1e-6)
+    d_guesses, _ = CategoricalCrossentropy(names=[])(GUESSES, [1, 0, 2, 0])
+    numpy.testing.assert_allclose(d_guesses, EXPECTED_GRAD, rtol=1e-6)
+
+
+def test_cce_one_guess_per_row_takes_labels_as_targets():
+    # With 1d guesses, integer truths (list or array) are the targets
+    # themselves, and an integer missing_value masks the entries equal to it.
+    guesses = numpy.array([0.2, 0.8, 0.4], dtype="f")
+    for truths in ([0, 1, 1], numpy.array([0, 1, 1], dtype="i")):
+        d_guesses, loss = CategoricalCrossentropy()(guesses, truths)
+        numpy.testing.assert_allclose(d_guesses, (guesses - [0, 1, 1]) / 3, rtol=1e-6)
+        d_guesses, _ = CategoricalCrossentropy(missing_value=0)(guesses, truths)
+        numpy.testing.assert_allclose(d_guesses, [0.0, -0.2 / 3, -0.6 / 3], rtol=1e-6)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        CategoricalCrossentropy(label_smoothing=0.1)(guesses, [0, 1, 1])
+    d_guesses, loss = CategoricalCrossentropy()(numpy.zeros((0,), dtype="f"), [])
+    assert d_guesses.shape == (0,) and loss == 0
 
 
 def test_base_loss():

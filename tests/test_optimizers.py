@@ -274,6 +274,16 @@ def test_bad_shapes_and_unsupported_betas():
         )
 
 
+@pytest.mark.parametrize("make", [lambda: SGD(0.1), lambda: Adam(0.1), lambda: RAdam(0.1)])
+def test_params_that_are_not_arrays_are_refused_with_a_value_error(make):
+    # As thinc 8.3 (get_array_module's ValueError), not an AttributeError from
+    # touching the list's shape.
+    with pytest.raises(ValueError, match="numpy or cupy array"):
+        make()(KEY, [1.0, 2.0], [0.1, 0.2])
+    with pytest.raises(ValueError, match=r"\(2,\) vs list"):
+        make()(KEY, numpy.ones((2,), dtype="f"), [0.1, 0.2])
+
+
 def test_resolve_from_config():
     config = Config().from_str(
         """

@@ -138,6 +138,12 @@ def test_cyclic_triangular_matches_thinc():
         cyclic_triangular(0.1, 1.0, 0)
 
 
+def test_cyclic_triangular_negative_period_shifts_the_phase():
+    # As thinc 8.3: the same triangle between min_lr and max_lr, half a cycle on.
+    expected = [0.55, 1.0, 0.55, 0.1, 0.55, 1.0, 0.55, 0.1]
+    assert [float(v) for v in take(cyclic_triangular(0.1, 1.0, -2), 8)] == pytest.approx(expected)
+
+
 def test_schedules_are_generators():
     for schedule in [constant(1.0), decaying(1.0, 0.1), compounding(1.0, 2.0, 1.1)]:
         assert iter(schedule) is schedule

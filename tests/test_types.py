@@ -266,6 +266,9 @@ def test_ragged_slices_are_views(ragged):
         (numpy.array([[0, 1]]), IndexError),
         ([5], IndexError),
         (numpy.array([True]), IndexError),
+        # thinc 8.3.14 raises TypeError for a lone bool (not a position).
+        (True, TypeError),
+        (numpy.bool_(False), TypeError),
     ],
 )
 def test_ragged_getitem_errors(ragged, index, error):

@@ -137,6 +137,17 @@ def test_fix_random_seed_makes_generators_repeatable():
     assert draw()[:2] == [0.8444218515250481, 0.5488135039273248]
 
 
+def test_fix_random_seed_wraps_seeds_out_of_numpy_range():
+    # thinc 8.3.14 takes any int: numpy gets seed % 2**32.
+    fix_random_seed(-1)
+    assert float(numpy.random.rand()) == 0.0976320289940138
+    for seed, same_as in [(2**32 + 5, 5), (2**70, 0)]:
+        fix_random_seed(seed)
+        first = numpy.random.rand(3)
+        fix_random_seed(same_as)
+        numpy.testing.assert_array_equal(first, numpy.random.rand(3))
+
+
 def test_to_numpy():
     array = numpy.ones(2)
     assert to_numpy(array) is array
@@ -172,6 +183,19 @@ def test_get_width():
     assert get_width([Ragged(X, numpy.array([3], "i"))]) == 4
     with pytest.raises(ValueError, match="Cannot get width"):
         get_width(5)
+
+
+def test_get_width_takes_only_lists_tuples_and_arrays():
+    # thinc 8.3.14: only list/tuple are walked, and an array needs shape and ndim.
+    import collections
+
+    with pytest.raises(ValueError, match="Cannot get width"):
+        get_width(collections.deque([numpy.zeros((2, 3))]))
+    shape_only = type("ShapeOnly", (), {"shape": (2, 3)})()
+    with pytest.raises(ValueError, match="Cannot get width"):
+        get_width(shape_only)
+    array_like = type("ArrayLike", (), {"shape": (2, 3), "ndim": 2})()
+    assert get_width(array_like) == 3
 
 
 @pytest.mark.parametrize("mapping", [{"a": numpy.zeros((2, 3))}, {}, {0: numpy.zeros((2, 3))}])
@@ -214,7 +238,7 @@ def test_to_categorical_matches_thinc():
         ([0, 0], {"label_smoothing": 0.1}, ValueError, "greater than 1"),
         ([0, 5], {"n_classes": 3}, IndexError, "label 5 is out of range"),
         ([-1, 1], {}, IndexError, "label -1 is out of range"),
-        ([0.0, 1.0], {}, ValueError, "integer labels"),
+        ([0.0, 1.0], {}, IndexError, "integer labels"),
         ([], {}, ValueError, "pass n_classes"),
         ([0, 0, 0], {"n_classes": 0}, ValueError, "at least 1"),
         # Arguments before labels, as thinc 8.3.14 checks them.
@@ -244,6 +268,18 @@ def test_copy_array():
     numpy.testing.assert_array_equal(dst, [0, 1, 2])
     with pytest.raises(ValueError):
         copy_array(numpy.zeros(2), numpy.arange(3.0))
+
+
+def test_copy_array_casts_like_assignment():
+    # thinc 8.3.14 assigns numpy into numpy: float into int truncates.
+    dst = numpy.zeros(2, "int32")
+    copy_array(dst, numpy.asarray([1.7, -2.2], "f"))
+    numpy.testing.assert_array_equal(dst, [1, -2])
+    scalar = numpy.zeros((), "f")
+    copy_array(scalar, numpy.asarray(2.5, "f"))
+    assert float(scalar) == 2.5
+    with pytest.raises(TypeError):
+        copy_array([0.0, 0.0], numpy.ones(2, "f"))
 
 
 def test_convert_and_iterate_recursive():

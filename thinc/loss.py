@@ -6,7 +6,7 @@ from typing import Any, Dict, Generic, List, Optional, Sequence, Tuple, TypeVar,
 
 from .config import registry
 from .types import Floats2d, Ints1d, Ragged
-from .util import get_array_module, to_categorical
+from .util import LabelTypeError, get_array_module, to_categorical
 
 __all__ = [
     "Loss",
@@ -92,8 +92,33 @@ class CategoricalCrossentropy(Loss):
     def convert_truths(self, truths, guesses: Floats2d) -> Tuple[Floats2d, Floats2d]:
         """The target distribution and the 0/1 mask of gradient entries to keep,
         both shaped like ``guesses``."""
+        target, mask = self._convert_truths(truths, guesses)
+        self._check_names_fit(guesses)
+        return target, mask
+
+    def _check_names_fit(self, guesses: Floats2d) -> None:
+        """``names`` must name every column of the guesses. (A single name is let
+        through: thinc 8.3 broadcast it over all columns.)"""
+        if not self.names:
+            return
+        n_classes = guesses.shape[-1]
+        if len(self.names) not in (1, n_classes):
+            raise ValueError(
+                f"CategoricalCrossentropy has {len(self.names)} names but the guesses have "
+                f"{n_classes} columns: names must give one name per column"
+            )
+
+    def _convert_truths(self, truths, guesses: Floats2d) -> Tuple[Floats2d, Floats2d]:
         xp = get_array_module(guesses)
         n_classes = guesses.shape[-1]
+        if (
+            isinstance(truths, (list, tuple))
+            and getattr(guesses, "ndim", 2) == 1
+            and all(isinstance(value, numbers.Integral) for value in truths)
+        ):
+            # One guess per row rather than a distribution: the integers are the
+            # targets themselves, as for an integer array shaped like the guesses.
+            truths = xp.asarray(truths, dtype="int32")
         if isinstance(truths, (list, tuple)):
             labels, missing_rows, negated = self._read_label_list(truths, n_classes)
             target = to_categorical(
@@ -116,12 +141,16 @@ class CategoricalCrossentropy(Loss):
                 f"got {type(truths).__name__}"
             )
         mask = xp.ones(guesses.shape, dtype="float32")
-        if truths.ndim == guesses.ndim - 1:
-            if truths.dtype.kind not in "iub":
-                raise ValueError(
-                    "CategoricalCrossentropy truths with one dimension fewer than the "
-                    f"guesses must be integer class indices, got dtype {truths.dtype}"
+        if truths.ndim != guesses.ndim and truths.dtype.kind not in "iu":
+            if truths.dtype.kind == "b" and truths.size == 0:
+                # No labels at all (8.3 let an empty boolean array through).
+                truths = truths.astype("int32")
+            else:
+                raise LabelTypeError(
+                    "CategoricalCrossentropy truths that are not shaped like the guesses "
+                    f"must be integer class indices, got dtype {truths.dtype}"
                 )
+        if truths.ndim == guesses.ndim - 1:
             is_missing = self._missing_by_value(truths)
             if is_missing is not None:
                 mask[is_missing] = 0.0
@@ -141,10 +170,16 @@ class CategoricalCrossentropy(Loss):
                     "label_smoothing applies to class indices or names, not to truths "
                     "given as target distributions (an array shaped like the guesses)"
                 )
-            if truths.shape[-1] > 0:
+            if truths.ndim == 1:
+                # Values, one per guess: each is compared with missing_value.
+                is_missing = self._missing_by_value(truths)
+            elif truths.shape[-1] > 0:
+                # Distributions: a row is missing when its argmax is missing_value.
                 is_missing = self._missing_by_value(xp.argmax(truths, axis=-1))
-                if is_missing is not None:
-                    mask[is_missing] = 0.0
+            else:
+                is_missing = None
+            if is_missing is not None:
+                mask[is_missing] = 0.0
             return truths, mask
         raise ValueError(
             f"CategoricalCrossentropy truths of shape {tuple(truths.shape)} do not fit "
@@ -189,7 +224,7 @@ class CategoricalCrossentropy(Loss):
             elif isinstance(value, numbers.Integral):
                 index = int(value)
                 if not 0 <= index < n_classes:
-                    raise ValueError(
+                    raise LabelOutOfRangeError(
                         f"CategoricalCrossentropy truth {index} at position {row} is not a "
                         f"class index in [0, {n_classes})"
                     )
@@ -464,12 +499,9 @@ class CosineDistance(Loss):
 
     @staticmethod
     def _check(guesses, truths) -> None:
+        # Any number of dimensions: the cosine is taken along axis 1, as in 8.3
+        # (a 1-dimensional array has no axis 1: numpy's AxisError says so).
         _check_same_shape("CosineDistance", guesses, truths)
-        if guesses.ndim != 2:
-            raise ValueError(
-                f"CosineDistance needs 2-dimensional (rows, width) arrays, got shape "
-                f"{tuple(guesses.shape)}"
-            )
 
     @staticmethod
     def _parts(guesses: Floats2d, truths: Floats2d):

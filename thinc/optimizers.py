@@ -10,6 +10,7 @@ from .backends import get_array_ops
 from .backends.numpy_ops import NumpyOps, adam_consumes
 from .config import registry
 from .types import FloatsXd, Generator
+from .util import get_array_module
 
 __all__ = ["Optimizer", "Adam", "RAdam", "SGD", "ADAM_DEFAULTS", "SGD_DEFAULTS"]
 
@@ -239,12 +240,17 @@ class Optimizer:
         both (arrays of the same shape, sharing their memory)."""
         if len(gradient) < 1:
             return weights, gradient
-        if weights.shape != gradient.shape:
+        # First: get_array_module refuses what is not an array (a list, say) with a
+        # ValueError, as thinc 8.3's optimizer did.
+        get_array_module(weights)
+        ops = get_array_ops(weights)
+        gradient_shape = getattr(gradient, "shape", None)
+        if weights.shape != gradient_shape:
+            shown = type(gradient).__name__ if gradient_shape is None else tuple(gradient_shape)
             raise ValueError(
                 f"Optimizer got weights and gradient of different shapes for {key}: "
-                f"{tuple(weights.shape)} vs {tuple(gradient.shape)}"
+                f"{tuple(weights.shape)} vs {shown}"
             )
-        ops = get_array_ops(weights)
         self.nr_update[key] += 1
         nr_upd = self.nr_update[key]
         if self.L2 != 0 and not self.L2_is_weight_decay:

@@ -124,9 +124,10 @@ def _slanted_triangular_values(
 @registry.schedules("cyclic_triangular.v1")
 def cyclic_triangular(min_lr: float, max_lr: float, period: int) -> Iterable[float]:
     """Smith's cyclical rate: from ``min_lr`` up to ``max_lr`` over ``period``
-    steps, back down over the next ``period`` steps, and again."""
-    if period <= 0:
-        raise ValueError(f"cyclic_triangular needs a positive period, got {period}")
+    steps, back down over the next ``period`` steps, and again. (A negative
+    period gives the same triangle with its phase shifted, as in 8.3.)"""
+    if period == 0:
+        raise ValueError(f"cyclic_triangular needs a non-zero period, got {period}")
     return _cyclic_triangular_values(min_lr, max_lr, period)
 
 

@@ -531,7 +531,7 @@ class Ragged:
         if position is not None:
             position = _normalize_position(position, n_seqs, "Ragged")
             index = slice(position, position + 1)
-        elif isinstance(index, (float, str)) or index is None:
+        elif isinstance(index, (float, str, bool, numpy.bool_)) or index is None:
             raise TypeError(f"Ragged indices must be ints, slices or int arrays, got {index!r}")
         if isinstance(index, slice) and index.step in (None, 1):
             start, stop, _ = index.indices(n_seqs)

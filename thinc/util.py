@@ -139,9 +139,11 @@ def gpu_is_available() -> bool:
 def fix_random_seed(seed: int = 0) -> None:
     """Seed Python's, numpy's and (where present) PyTorch's and cupy's generators."""
     random.seed(seed)
-    numpy.random.seed(seed)
+    # Any int is a seed: numpy takes [0, 2**32) and torch at most 2**64 - 1, so
+    # the seed is wrapped into their ranges (negative and huge seeds included).
+    numpy.random.seed(seed % 2**32)
     if has_torch:
-        torch.manual_seed(seed)
+        torch.manual_seed(seed % 0xFFFF_FFFF_FFFF_FFFF)
     if has_cupy_gpu:
         cupy.random.seed(seed)
     if has_torch_cuda_gpu:
@@ -152,17 +154,26 @@ def fix_random_seed(seed: int = 0) -> None:
 
 
 def copy_array(dst: ArrayXd, src: ArrayXd) -> None:
-    """Copy ``src`` into ``dst`` in place (shapes must broadcast)."""
-    xp = get_array_module(dst)
-    xp.copyto(dst, src)
+    """Copy ``src`` into ``dst`` in place (shapes must broadcast). Between numpy
+    arrays this is an assignment, so values are cast to dst's dtype whatever the
+    kinds (float into int truncates)."""
+    if isinstance(dst, numpy.ndarray) and isinstance(src, numpy.ndarray):
+        dst[...] = src
+    elif is_cupy_array(dst):
+        cupy.copyto(dst, cupy.asarray(src))
+    else:
+        # Anything else (a list src, a non-array dst) goes through numpy's own
+        # checks: TypeError for a dst that is not an array.
+        numpy.copyto(dst, src)  # type: ignore[arg-type]
 
 
 def get_width(X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int = -1) -> int:
     """The size of ``X``'s feature dimension (``dim``, the last by default).
 
-    Ragged and Padded look at their data; a sequence at its first item (0 if empty);
-    a 1d array holds class ids, so its width is its largest id plus one; scalars
-    have width 0. Strings have no width."""
+    Ragged and Padded look at their data; a list or tuple at its first item (0 if
+    empty); anything with ``shape`` and ``ndim`` is an array: a 1d array holds
+    class ids, so its width is its largest id plus one, and scalars have width 0.
+    Other objects (strings, mappings, other sequences) have no width."""
     if isinstance(X, (str, bytes)):
         # A one-character string is its own first item: recursing never ends.
         raise ValueError(f"Cannot get width of {type(X).__name__} {X[:20]!r}: expected arrays")
@@ -170,7 +181,7 @@ def get_width(X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int 
         return get_width(X.data, dim=dim)
     if isinstance(X, Padded):
         return get_width(X.data, dim=dim)
-    shape = getattr(X, "shape", None)
+    shape = getattr(X, "shape", None) if hasattr(X, "ndim") else None
     if isinstance(shape, int):
         # Not an array shape (spaCy's Token has an int .shape attribute).
         raise ValueError(f"Cannot get width of {type(X).__name__}: its shape is an int")
@@ -185,11 +196,20 @@ def get_width(X: Union[ArrayXd, Ragged, Padded, Sequence[ArrayXd]], *, dim: int 
     if isinstance(X, Mapping):
         # Indexing a mapping by 0 looks up a key, not a first item.
         raise ValueError(f"Cannot get width of a mapping ({type(X).__name__}): expected arrays")
-    if hasattr(X, "__len__") and hasattr(X, "__getitem__"):
+    if isinstance(X, (list, tuple)):
         if len(X) == 0:
             return 0
         return get_width(X[0], dim=dim)
-    raise ValueError("Cannot get width of object: has neither shape nor __getitem__")
+    raise ValueError(
+        f"Cannot get width of object: has neither shape nor __getitem__ ({type(X).__name__}: "
+        "expected an array, Ragged, Padded, or a list or tuple of them)"
+    )
+
+
+class LabelTypeError(ValueError, IndexError):
+    """Labels or truths that should be class indices are not integers (floats,
+    strings). It is also an IndexError because thinc 8.3 raised one (indexing
+    its one-hot table with them), and callers may catch that."""
 
 
 def to_categorical(
@@ -203,7 +223,7 @@ def to_categorical(
     xp = get_array_module(Y)
     labels = xp.asarray(Y)
     if labels.size and labels.dtype.kind not in "iu":
-        raise ValueError(f"to_categorical expects integer labels, got dtype {labels.dtype}")
+        raise LabelTypeError(f"to_categorical expects integer labels, got dtype {labels.dtype}")
     if n_classes is None:
         if labels.size == 0:
             raise ValueError("Cannot infer n_classes from an empty label array: pass n_classes")

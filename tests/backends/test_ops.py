@@ -585,6 +585,41 @@ def test_minibatch_shuffle_matches_numpy_shuffle(ops: Ops) -> None:
     assert sorted(sum(second, [])) == list(range(7))
 
 
+def test_minibatch_shuffle_passes_continue_from_the_last_order(ops: Ops) -> None:
+    # thinc 8.3.14 reshuffles one index array in place, so pass two shuffles
+    # pass one's order (these are its batches for seed 0), not a fresh arange.
+    numpy.random.seed(0)
+    batches = ops.minibatch(2, list(range(7)), shuffle=True)
+    assert list(batches) == [[6, 2], [1, 3], [0, 5], [4]]
+    assert list(batches) == [[2, 6], [4, 3], [0, 1], [5]]
+    numpy.random.seed(0)
+    multi = ops.multibatch(2, list(range(7)), list(range(7)), shuffle=True)
+    list(multi)
+    assert [left for left, _ in multi] == [[2, 6], [4, 3], [0, 1], [5]]
+
+
+def test_minibatch_buffer_changes_nothing(ops: Ops) -> None:
+    # thinc 8.3.14 takes any buffer, 0 and negative included.
+    for buffer in (-1, 0, 1, 2, 10):
+        assert list(ops.minibatch(2, list(range(5)), buffer=buffer)) == [[0, 1], [2, 3], [4]]
+        assert len(ops.multibatch(2, list(range(5)), list(range(5)), buffer=buffer)) == 3
+
+
+def test_minibatch_size_stream_may_ask_for_empty_batches(ops: Ops) -> None:
+    # As in thinc 8.3.14: a 0 from an iterator of sizes is an empty batch.
+    assert list(ops.minibatch(iter([0, 2, 0, 3]), list(range(5)))) == [[], [0, 1], [], [2, 3, 4]]
+    with pytest.raises(ValueError, match=">= 1"):
+        ops.minibatch(iter([2, -1]), list(range(5)))
+    with pytest.raises(ValueError, match="never cover"):
+        ops.minibatch(itertools.repeat(0), [1, 2])
+
+
+def test_minibatch_refuses_string_sizes(ops: Ops) -> None:
+    # thinc 8.3.14 raises TypeError: a string is not a size nor an iterator of sizes.
+    with pytest.raises(TypeError):
+        ops.minibatch("2", list(range(5)))
+
+
 def test_multibatch(ops: Ops) -> None:
     numpy.random.seed(0)
     batches = list(ops.multibatch(2, list(range(7)), numpy.arange(7) * 10, shuffle=True))

@@ -3,8 +3,13 @@
 Plain Python, importable by this thinc and by thinc 8.3.14 alike: each case is
 ``(function name, edge case, call)``, where ``call(api, numpy)`` returns a value."""
 
-import copy
 from typing import Any, Callable, List, Tuple
+
+# The runner imports this file as a top-level module, pytest from the package.
+try:
+    from .helpers import fill_params, floats, forward_backward  # noqa: F401
+except ImportError:
+    from helpers import fill_params, floats, forward_backward  # type: ignore[no-redef]  # noqa: F401
 
 Case = Tuple[str, str, Callable[[Any, Any], Any]]
 CASES: List[Case] = []
@@ -12,32 +17,6 @@ CASES: List[Case] = []
 
 def case(function: str, edge: str, call: Callable[[Any, Any], Any]) -> None:
     CASES.append((function, edge, call))
-
-
-def floats(np: Any, *shape: int, seed: int = 0) -> Any:
-    return np.random.RandomState(seed).uniform(-2, 2, shape).astype("float32")
-
-
-def fill_params(model: Any) -> Any:
-    """Every param set to the same values on both sides, so outputs compare."""
-    import numpy
-
-    for position, node in enumerate(model.walk()):
-        for name in node.param_names:
-            if node.has_param(name):
-                shape = node.get_param(name).shape
-                values = numpy.random.RandomState(position).uniform(-0.5, 0.5, shape)
-                node.set_param(name, values.astype("float32"))
-    return model
-
-
-def forward_backward(model: Any, X: Any, sample: Any = None) -> Any:
-    """Initialize on ``sample`` (default X), then the output and dX for dY = Y."""
-    model.initialize(X=X if sample is None else sample)
-    fill_params(model)
-    Y, backprop = model.begin_update(X)
-    # A copy: some backprops scale their gradient in place.
-    return Y, backprop(copy.deepcopy(Y))
 
 
 # ---------------------------------------------------------------- edge inputs

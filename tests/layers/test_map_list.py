@@ -45,10 +45,21 @@ def test_map_list_serialization():
     numpy.testing.assert_allclose(other.predict(X)[0], model.predict(X)[0])
 
 
+def test_map_list_maps_an_array_over_its_first_axis():
+    # thinc 8.3 iterates whatever it is given: a 3d array is a list of 2d items.
+    model = map_list(Linear(2, 3).initialize())
+    X = numpy.arange(12, dtype="f").reshape(2, 2, 3)
+    Ys, backprop = model.begin_update(X)
+    assert isinstance(Ys, list) and len(Ys) == 2
+    numpy.testing.assert_allclose(Ys[1], model.layers[0].predict(X[1]))
+    dXs = backprop(Ys)
+    assert [dX.shape for dX in dXs] == [(2, 3), (2, 3)]
+
+
 def test_map_list_bad_input():
     model = map_list(Linear(3, 2).initialize())
     with pytest.raises(TypeError, match="map_list"):
-        model.predict(numpy.ones((2, 2), dtype="f"))
+        model.predict(3)
     _, backprop = model.begin_update([numpy.ones((1, 2), dtype="f")])
     with pytest.raises(ValueError, match="map_list"):
         backprop([])

@@ -3,6 +3,7 @@ import pytest
 
 from thinc.backends import NumpyOps
 from thinc.layers.linear import Linear
+from thinc.layers.noop import noop
 from thinc.layers.with_array import with_array
 from thinc.layers.with_list import with_list
 from thinc.model import Model
@@ -73,10 +74,14 @@ def test_with_list_from_config():
     assert model.name == "with_list(with_array(linear))"
 
 
-def test_with_list_bad_input():
-    model = with_list(with_array(Linear(2, 2).initialize()))
-    with pytest.raises(TypeError, match="with_list"):
-        model.predict(numpy.ones((2, 2), dtype="f"))
+def test_with_list_passes_other_inputs_to_the_layer():
+    # thinc 8.3 hands anything that is not Ragged or Padded to the layer as it is.
+    inner = with_array(Linear(2, 2).initialize())
+    model = with_list(inner)
+    X = numpy.ones((2, 2), dtype="f")
+    numpy.testing.assert_allclose(model.predict(X), inner.predict(X))
+    X3d = numpy.ones((2, 3, 2), dtype="f")
+    assert with_list(noop()).predict(X3d) is X3d
 
 
 @pytest.mark.ref

@@ -73,6 +73,19 @@ def test_with_ragged_from_config():
     assert model.name == "with_ragged(with_array(linear))"
 
 
+def test_with_ragged_reads_a_3d_array_as_a_list():
+    # thinc 8.3 iterates a 3d array as a list of 2d sequences; lists come back.
+    model = with_ragged(with_array(Linear(2, 3).initialize()))
+    X = numpy.arange(12, dtype="f").reshape(2, 2, 3)
+    Ys, backprop = model.begin_update(X)
+    expected = model.predict([X[0], X[1]])
+    assert isinstance(Ys, list) and len(Ys) == 2
+    numpy.testing.assert_allclose(Ys[1], expected[1])
+    dXs = backprop(Ys)
+    assert [dX.shape for dX in dXs] == [(2, 3), (2, 3)]
+    model.initialize(X=X)
+
+
 def test_with_ragged_bad_input():
     model, _ = _model()
     with pytest.raises(TypeError, match="with_ragged"):

@@ -19,7 +19,8 @@ def map_list(layer: Model[InT, OutT]) -> Model[List[InT], List[OutT]]:
 def forward(
     model: Model[List[InT], List[OutT]], Xs: List[InT], is_train: bool
 ) -> Tuple[List[OutT], Callable]:
-    if not isinstance(Xs, (list, tuple)):
+    # An array maps over its first axis, as iterating it does in thinc 8.3.
+    if not isinstance(Xs, (list, tuple)) and getattr(Xs, "ndim", 0) < 1:
         raise TypeError(f"map_list expects a list, got {type(Xs).__name__}")
     layer = model.layers[0]
     Ys = []

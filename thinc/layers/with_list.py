@@ -30,11 +30,8 @@ def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT,
         return _padded_forward(layer, Xseq, is_train)  # type: ignore[return-value]
     if isinstance(Xseq, Ragged):
         return _ragged_forward(layer, Xseq, is_train)  # type: ignore[return-value]
-    if not isinstance(Xseq, (list, tuple)):
-        raise TypeError(
-            f"with_list({layer.name}) expects a list of arrays, Ragged or Padded, "
-            f"got {type(Xseq).__name__}"
-        )
+    # Anything else (a list, a tuple, an array of sequences) goes to the layer as it is,
+    # as thinc 8.3 does: the layer decides what it accepts.
     return layer(Xseq, is_train=is_train)
 
 

@@ -29,6 +29,10 @@ def forward(model: Model[SeqT, SeqT], Xseq: SeqT, is_train: bool) -> Tuple[SeqT,
         return _tuple_forward(layer, cast(RaggedData, Xseq), is_train)  # type: ignore[return-value]
     if isinstance(Xseq, list):
         return _list_forward(layer, Xseq, is_train)  # type: ignore[return-value]
+    if getattr(Xseq, "ndim", None) == 3:
+        # A 3d array reads as a list of its 2d rows (thinc 8.3 iterates it); the
+        # output and gradient come back as lists, as they do there.
+        return _list_forward(layer, list(Xseq), is_train)  # type: ignore[return-value]
     raise TypeError(
         f"with_ragged({layer.name}) expects Ragged, Padded, a list of arrays or a "
         f"(data, lengths) tuple, got {type(Xseq).__name__}"
@@ -55,6 +59,8 @@ def _get_ragged(model: Model, seq: Any) -> Ragged:
         return Ragged(model.ops.flatten(arrays), lengths)
     if _is_ragged_data(seq):
         return Ragged(*seq)
+    if getattr(seq, "ndim", None) == 3:
+        seq = list(seq)
     if isinstance(seq, list):
         lengths = model.ops.asarray1i([len(array) for array in seq])
         return Ragged(model.ops.flatten(seq), lengths)

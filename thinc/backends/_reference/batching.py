@@ -26,6 +26,9 @@ from ...types import (
 from .._checks import LengthsMismatchError, _lengths_to_list
 from .arrays import ArrayOps
 
+# A stream of sizes may ask for empty batches, but not for ever.
+_MAX_EMPTY_BATCHES = 100_000
+
 
 class BatchingOps(ArrayOps):
     """Minibatching, flattening and padding."""
@@ -80,20 +83,28 @@ class BatchingOps(ArrayOps):
                 raise LengthsMismatchError(
                     f"multibatch needs sequences of equal length, got {len(item)} and {length}"
                 )
-        if buffer < 1:
-            raise ValueError(f"minibatch buffer must be >= 1, got {buffer}")
+        # ``buffer`` only groups batches before they are yielded, which changes
+        # nothing a caller sees: any value (0 and below included) is accepted.
+        if isinstance(size, (str, bytes)):
+            raise TypeError(f"minibatch size must be an int or an iterator of ints, got {size!r}")
         # A number (numpy ints and floats included) is a fixed size; anything
         # iterable yields one size per batch.
-        size_stream = iter(size) if hasattr(size, "__iter__") else itertools.repeat(size)
-        sizes = self._get_batch_sizes(length, size_stream)
+        if hasattr(size, "__iter__"):
+            sizes = self._get_batch_sizes(length, iter(size), allow_empty=True)
+        else:
+            sizes = self._get_batch_sizes(length, itertools.repeat(size))
+        # One index array for every pass: shuffling reorders it in place, so each
+        # pass starts from the previous pass's order (as thinc 8.3 does; a given
+        # seed gives the same sequence of passes).
+        indices = numpy.arange(length)
 
         def get_items() -> Iterator:
-            indices = numpy.arange(length)
             if shuffle:
                 numpy.random.shuffle(indices)
             start = 0
             for batch_size in sizes:
-                batch_indices = indices[start : start + batch_size]
+                # A copy: the next pass reshuffles `indices` in place.
+                batch_indices = indices[start : start + batch_size].copy()
                 start += batch_size
                 if single:
                     yield self._get_batch(sequence, batch_indices)
@@ -116,10 +127,15 @@ class BatchingOps(ArrayOps):
             return sequence[get_array_module(sequence).asarray(indices)]
         return sequence[indices]
 
-    def _get_batch_sizes(self, length: int, sizes: Iterator[int]) -> List[int]:
-        """Draw batch sizes until they cover ``length`` items."""
+    def _get_batch_sizes(
+        self, length: int, sizes: Iterator[int], allow_empty: bool = False
+    ) -> List[int]:
+        """Draw batch sizes until they cover ``length`` items. A stream of sizes
+        (``allow_empty``) may ask for empty batches with 0, as thinc 8.3 allows;
+        a fixed size of 0 would never cover anything."""
         output: List[int] = []
         covered = 0
+        zeros_in_a_row = 0
         while covered < length:
             try:
                 batch_size = int(next(sizes))
@@ -127,8 +143,14 @@ class BatchingOps(ArrayOps):
                 raise ValueError(
                     f"minibatch sizes ran out after covering {covered} of {length} items"
                 ) from None
-            if batch_size < 1:
+            if batch_size < 0 or (batch_size == 0 and not allow_empty):
                 raise ValueError(f"minibatch sizes must be >= 1, got {batch_size}")
+            zeros_in_a_row = zeros_in_a_row + 1 if batch_size == 0 else 0
+            if zeros_in_a_row > _MAX_EMPTY_BATCHES:
+                raise ValueError(
+                    f"minibatch sizes gave {zeros_in_a_row} sizes of 0 in a row: "
+                    "the batches would never cover the data"
+                )
             output.append(batch_size)
             covered += batch_size
         return output
