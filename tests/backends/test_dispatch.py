@@ -238,7 +238,11 @@ def test_report_names_every_family():
         assert NumpyOps().paths()["isa"]["active"] == "scalar"
         assert "AVX2" not in NumpyOps().paths()["kernels"]["elementwise"]
         assert not cblas.own_sgemm_is_available()
-        assert NumpyOps().paths()["gemm"]["float32"]["large"] != "thinc's own kernel"
+        gemm = NumpyOps().paths()["gemm"]
+        assert gemm["float32"]["large"] != "thinc's own kernel"
+        # Every key stays (aarch64 has no own kernel at all): it says why none runs.
+        assert set(gemm) - {"measured"} == set(report["gemm"]) - {"measured"}
+        assert gemm["few_rows"].startswith("none: thinc's own kernel does not run here")
 
 
 # ---------------------------------------------------------------------------

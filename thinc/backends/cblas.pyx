@@ -776,6 +776,13 @@ def _decide() -> None:
                               f"57-64 at depth 256+) and 6+ columns, take a kernel that packs "
                               f"op(A)^T and broadcasts rows of B in place (AVX-512; the packed "
                               f"kernel's bits)")
+    else:
+        # The key is always there, so that the report has one shape on every machine.
+        report["few_rows"] = (
+            "none: THINC_BLAS forces the gemm library" if forced
+            else "none: thinc's own kernel does not run here (no AVX2/FMA at the active level)"
+            if not own_sgemm_available()
+            else "none: thinc's own kernel computed small products wrong here")
     _reduced, report["precision"] = _reduced_precision(precision)
     _report.clear()
     _report.update(report)
