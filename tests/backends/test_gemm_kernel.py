@@ -637,6 +637,6 @@ def test_few_row_products_are_routed_to_thinc_unless_a_blas_is_forced():
         report = cblas.gemm_paths()
         assert "32 rows" in report.get("few_rows", ""), report
         cblas.configure_gemm(blas="blis")
-        assert "few_rows" not in cblas.gemm_paths()
+        assert cblas.gemm_paths()["few_rows"].startswith("none: THINC_BLAS forces")
     finally:
         cblas.configure_gemm(blas=None)
