@@ -90,9 +90,13 @@ class BatchingOps(ArrayOps):
         # A number (numpy ints and floats included) is a fixed size; anything
         # iterable yields one size per batch.
         if hasattr(size, "__iter__"):
-            sizes = self._get_batch_sizes(length, iter(size), allow_empty=True)
+            size_stream = iter(size)
         else:
-            sizes = self._get_batch_sizes(length, itertools.repeat(size))
+            # A fixed size of 0 would never cover anything (thinc 8.3 loops for ever).
+            if length and int(size) == 0:
+                raise ValueError(f"minibatch sizes must be >= 1, got {size}")
+            size_stream = itertools.repeat(size)
+        sizes = self._get_batch_sizes(length, size_stream)
         # One index array for every pass: shuffling reorders it in place, so each
         # pass starts from the previous pass's order (as thinc 8.3 does; a given
         # seed gives the same sequence of passes).
@@ -127,12 +131,9 @@ class BatchingOps(ArrayOps):
             return sequence[get_array_module(sequence).asarray(indices)]
         return sequence[indices]
 
-    def _get_batch_sizes(
-        self, length: int, sizes: Iterator[int], allow_empty: bool = False
-    ) -> List[int]:
-        """Draw batch sizes until they cover ``length`` items. A stream of sizes
-        (``allow_empty``) may ask for empty batches with 0, as thinc 8.3 allows;
-        a fixed size of 0 would never cover anything."""
+    def _get_batch_sizes(self, length: int, sizes: Iterator[int]) -> List[int]:
+        """Draw batch sizes until they cover ``length`` items. A size of 0 asks
+        for an empty batch, as thinc 8.3 allows, though not for ever."""
         output: List[int] = []
         covered = 0
         zeros_in_a_row = 0
@@ -143,7 +144,7 @@ class BatchingOps(ArrayOps):
                 raise ValueError(
                     f"minibatch sizes ran out after covering {covered} of {length} items"
                 ) from None
-            if batch_size < 0 or (batch_size == 0 and not allow_empty):
+            if batch_size < 0:
                 raise ValueError(f"minibatch sizes must be >= 1, got {batch_size}")
             zeros_in_a_row = zeros_in_a_row + 1 if batch_size == 0 else 0
             if zeros_in_a_row > _MAX_EMPTY_BATCHES:
