@@ -205,15 +205,28 @@ THINC_INLINE T dish_ratio(T x) {
     return clamped / std::sqrt(T(1) + clamped * clamped);
 }
 
+// 1 + x / sqrt(1 + x^2). For x < 0 the sum cancels (1 - 0.99995 at x = -100
+// keeps three digits of float32): there it is 1 / (s (s - x)), as s^2 - x^2 =
+// 1, with s = sqrt(1 + x^2), which is -x past -1e18 (x^2 would overflow).
 template <typename T>
-THINC_INLINE T dish_value(T x) {
-    return x * (T(0.5) + T(0.5) * dish_ratio(x));
+THINC_INLINE T dish_one_plus_ratio(T x) {
+    T s = x < T(-1e18) ? -x : std::sqrt(T(1) + x * x);
+    T negative = (T(1) / s) / (s - x);
+    return x < T(0) ? negative : T(1) + dish_ratio(x);
 }
 
 template <typename T>
+THINC_INLINE T dish_value(T x) {
+    return T(0.5) * x * dish_one_plus_ratio(x);
+}
+
+// 0.5 + r - r^3 / 2 with r = dish_ratio(x), as (1 + r)(1 + r - r^2) / 2 with
+// 1 + r taken without cancelling: every digit kept for large negative x.
+template <typename T>
 THINC_INLINE T dish_grad(T x) {
     T r = dish_ratio(x);
-    return T(0.5) + r - T(0.5) * r * r * r;
+    T q = dish_one_plus_ratio(x);
+    return T(0.5) * q * (q - r * r);
 }
 
 // x is clamped to +-10 in the second term, negligible there (see the AVX2 body).

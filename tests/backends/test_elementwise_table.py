@@ -108,3 +108,21 @@ def test_crossed_clip_bounds_follow_numpy(kernel_isa, dtype):
     got = OPS.clipped_linear(X, 1.0, 0.0, 2.0, -1.0)
     numpy.testing.assert_array_equal(got, numpy.clip(X, 2.0, -1.0))
     numpy.testing.assert_array_equal(got, REFERENCE.clipped_linear(X, 1.0, 0.0, 2.0, -1.0))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dish_keeps_its_digits_for_negative_inputs(kernel_isa, dtype):
+    # 1 + x / sqrt(1 + x^2) cancels for x < 0; written naively, float32 kept
+    # three digits at x = -100 and none past -1e4. Both the kernel and the
+    # reference must agree with the exact values to the dtype's precision.
+    x = -numpy.logspace(-3, 12, 61)
+    exact_value = 0.5 * x / (numpy.hypot(1, x) * (numpy.hypot(1, x) - x))
+    ratio = x / numpy.hypot(1, x)
+    one_plus = 1 / (numpy.hypot(1, x) * (numpy.hypot(1, x) - x))
+    exact_grad = 0.5 * one_plus * (one_plus - ratio * ratio)
+    rtol = 3e-6 if dtype == "float32" else 1e-12
+    X = x.astype(dtype)
+    for ops in (OPS, REFERENCE):
+        numpy.testing.assert_allclose(ops.dish(X.copy()), exact_value, rtol=rtol)
+        gradient = ops.backprop_dish(numpy.ones_like(X), X.copy())
+        numpy.testing.assert_allclose(gradient, exact_grad, rtol=rtol)

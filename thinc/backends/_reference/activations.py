@@ -4,6 +4,8 @@ plus maxout's choice of the best piece."""
 import math
 from typing import Any, Optional, Tuple, cast
 
+import numpy
+
 from ..._frameworks import get_array_module
 from ...types import Floats2d, Floats3d, Ints2d, Xp
 from .._checks import _whole_number
@@ -131,14 +133,15 @@ class ActivationOps(ArrayOps):
         return self.backprop_clipped_linear(dY, X, min_val=-1.0, max_val=1.0, inplace=inplace)
 
     def swish(self, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
-        """X * sigmoid(X)."""
-        return _write(X, X * self.sigmoid(X), inplace)
+        """X * sigmoid(X), the sigmoid's input clipped to [-20, 20] as in thinc 8.3
+        (and the compiled kernel): swish(-1e30) is -1e30 * sigmoid(-20) = -2.06e21."""
+        return _write(X, X * self.sigmoid(_clip20(self.xp, X)), inplace)
 
     def backprop_swish(
         self, dY: FloatsXdT, X: FloatsXdT, Y: FloatsXdT, inplace: bool = False
     ) -> FloatsXdT:
         """Gradient of swish given its input X and output Y."""
-        sigmoid = self.sigmoid(X)
+        sigmoid = self.sigmoid(_clip20(self.xp, X))
         return _write(dY, dY * (Y + sigmoid * (1 - Y)), inplace)
 
     def hard_swish(self, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
@@ -164,13 +167,18 @@ class ActivationOps(ArrayOps):
 
     def dish(self, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
         """A smooth GELU-like activation without erf: X/2 * (1 + X/sqrt(1+X^2))."""
-        result = 0.5 * X * (1.0 + X / self.xp.sqrt(1.0 + X * X))
+        half = 0.5 * X  # exact; first, so that a non-array fails here (TypeError)
+        with numpy.errstate(invalid="ignore"):  # -inf * 0: NaN, as the kernels give
+            result = half.astype("float64") * _one_plus_ratio(self.xp, X)
         return _write(X, result.astype(X.dtype, copy=False), inplace)
 
     def backprop_dish(self, dY: FloatsXdT, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
-        one_plus_sq = 1.0 + X * X
-        root = self.xp.sqrt(one_plus_sq)
-        grad = 0.5 + X / root - 0.5 * X * X * X / (one_plus_sq * root)
+        # With r = X / sqrt(1 + X^2), the gradient is 0.5 + r - r^3 / 2, bounded
+        # for any X (X^3 would overflow); as (1 + r)(1 + r - r^2) / 2, with 1 + r
+        # taken without cancelling, it keeps its digits for X < 0 too.
+        ratio = _ratio_to_hypot(self.xp, X.astype("float64"))
+        one_plus = _one_plus_ratio(self.xp, X)
+        grad = 0.5 * one_plus * (one_plus - ratio * ratio)
         return _write(dY, (dY * grad).astype(dY.dtype, copy=False), inplace)
 
     def erf(self, X: FloatsXdT) -> FloatsXdT:
@@ -199,6 +207,9 @@ class ActivationOps(ArrayOps):
         return _write(X, result.astype(X.dtype, copy=False), inplace)
 
     def backprop_gelu_approx(self, dY: FloatsXdT, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
+        # Beyond |X| = 10 the gradient is 0 or 1 to the last bit; clipping there
+        # keeps X^3 from overflowing into inf * 0 = NaN for huge inputs.
+        X = self.xp.clip(X, -10.0, 10.0)
         inner = SQRT2PI * (X + 0.044715 * X * X * X)
         tanh_inner = self.xp.tanh(inner)
         d_inner = SQRT2PI * (1.0 + 3.0 * 0.044715 * X * X)
@@ -259,6 +270,28 @@ def _write(target: Any, result: Any, inplace: bool) -> Any:
         target[...] = result
         return target
     return result
+
+
+def _clip20(xp: Xp, X: Any) -> Any:
+    """X clipped to [-20, 20] in its own dtype (NaN stays NaN)."""
+    return xp.clip(X, -20.0, 20.0).astype(X.dtype, copy=False)
+
+
+def _ratio_to_hypot(xp: Xp, X: Any) -> Any:
+    """X / sqrt(1 + X^2) without squaring X: thinc 8.3's X * X overflows for
+    |X| > 1.8e19 in float32 (dish(1e30) came out 5e29, dish(-1e30) -5e29), the
+    compiled kernels' does not. The limits at +-inf are +-1."""
+    with numpy.errstate(invalid="ignore"):
+        return xp.where(xp.isinf(X), xp.sign(X), X / xp.hypot(1.0, X))
+
+
+def _one_plus_ratio(xp: Xp, X: Any) -> Any:
+    """1 + X / sqrt(1 + X^2) in float64. For X < 0 the sum cancels (1 - 0.99995
+    at X = -100): there it is 1 / (s (s - X)), as s^2 - X^2 = 1."""
+    X = X.astype("float64")
+    with numpy.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        root = xp.hypot(1.0, X)
+        return xp.where(X < 0, 1.0 / root / (root - X), 1.0 + _ratio_to_hypot(xp, X))
 
 
 def _slope_or_nan(xp: Xp, inside: Any, saved: Any) -> Any:
