@@ -1297,7 +1297,7 @@ for _dtype in ["float32", "float64", "int32", "uint64"]:
 # two helpers above (imported by name, so the runner, which imports this file as
 # a top-level module, and pytest, which imports it from the package, both work).
 # A module may also list KNOWN_DIFFERENCES (test_against_8_3.py's format).
-EXTRA_MODULES = ["cases_training", "cases_layers", "cases_util"]
+EXTRA_MODULES = ["cases_training", "cases_layers", "cases_util", "cases_layouts"]
 EXTRA_KNOWN: List[Tuple[str, str, str]] = []
 
 
