@@ -42,7 +42,8 @@ THINC_INLINE float exp_fast(float x) {
     // subnormal. NaN fails both compares and stays NaN.
     x = x < -88.0f ? -88.0f : (x > 88.0f ? 88.0f : x);
     const float magic = 12582912.0f;  // 1.5 * 2^23 rounds to the nearest integer
-    float n = (x * 1.44269504088896341f + magic) - magic;
+    float shifted = x * 1.44269504088896341f + magic;
+    float n = shifted - magic;
     float r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -52,7 +53,12 @@ THINC_INLINE float exp_fast(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float result = p * r * r + r + 1.0f;
-    int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+    // 2^n from n's integer in shifted's low bits, in unsigned arithmetic: for
+    // NaN, converting n to int and shifting a negative int would be undefined
+    // (the result is NaN whatever scale holds).
+    uint32_t shifted_bits;
+    std::memcpy(&shifted_bits, &shifted, sizeof(shifted_bits));
+    uint32_t bits = (shifted_bits - 0x4B400000u + 127u) << 23;
     float scale;
     std::memcpy(&scale, &bits, sizeof(scale));
     return result * scale;
