@@ -354,7 +354,7 @@ class NumpyOps(Ops):
             raise ValueError(f"hash expects 1-dimensional ids, got shape {ids_array.shape}")
         if not 0 <= int(seed) < 2 ** 32:
             raise ValueError(f"hash seed must fit in 32 unsigned bits, got {seed}")
-        keys = numpy.ascontiguousarray(ids_array, dtype=numpy.uint64)
+        keys = aligned_c(ids_array, numpy.uint64)
         out = numpy.empty((keys.shape[0], 4), dtype=numpy.uint32)
         _hash(keys, out, int(seed))
         return out
@@ -364,7 +364,7 @@ class NumpyOps(Ops):
                 and isinstance(ids, numpy.ndarray) and ids.ndim == 1 and ids.dtype.kind in "iu"
                 and isinstance(seed, int) and 0 <= seed < 2 ** 32):
             return super()._hash_embed_forward(ids, seed, table)
-        keys = numpy.ascontiguousarray(ids, dtype=numpy.uint64)
+        keys = aligned_c(ids, numpy.uint64)
         rows = numpy.empty((keys.shape[0], 4), dtype=numpy.uint32)
         out = numpy.empty((keys.shape[0], table.shape[1]), dtype=table.dtype)
         _hash_embed(keys, seed, contiguous(table), rows, out)

@@ -71,12 +71,12 @@ cdef class ToyBeam:
     def advance(self, scores, costs=None, valid=None):
         """One step: ``scores`` (and optional ``costs``, ``valid``) have a row per
         state in the beam and a column per class."""
-        scores = numpy.ascontiguousarray(scores, dtype="float32")
+        scores = numpy.require(scores, dtype="float32", requirements="CA")
         size = self.beam.size
         if scores.shape != (size, self.nr_class):
             raise ValueError(f"scores shape {scores.shape} != (beam size {size}, {self.nr_class})")
-        costs = numpy.zeros_like(scores) if costs is None else numpy.ascontiguousarray(costs, dtype="float32")
-        valid = numpy.ones(scores.shape, dtype="int32") if valid is None else numpy.ascontiguousarray(valid, dtype="int32")
+        costs = numpy.zeros_like(scores) if costs is None else numpy.require(costs, dtype="float32", requirements="CA")
+        valid = numpy.ones(scores.shape, dtype="int32") if valid is None else numpy.require(valid, dtype="int32", requirements="CA")
         # The loop below reads all three tables unchecked (boundscheck is off).
         if costs.shape != scores.shape or valid.shape != scores.shape:
             raise ValueError(f"costs {costs.shape} and valid {valid.shape} must match scores {scores.shape}")

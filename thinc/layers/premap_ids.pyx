@@ -68,7 +68,7 @@ def _select_ids(inputs, column: Optional[int]):
         raise ValueError(f"premap_ids expects a 1d array of ids (or set column), got shape {array.shape}")
     if array.size and array.dtype.kind == "i" and int(array.min()) < 0:
         raise ValueError("premap_ids: ids must not be negative")
-    return numpy.ascontiguousarray(array, dtype="uint64")
+    return numpy.require(array, dtype="uint64", requirements="CA")
 
 
 def _to_preshmap(mapping_table) -> PreshMap:

@@ -54,7 +54,7 @@ def init(model: Model, X: Optional[InT] = None, Y: Optional[Floats2d] = None) ->
 def forward(model: Model, keys_values_lengths: InT, is_train: bool) -> Tuple[Floats2d, Callable]:
     keys, values, lengths = _check_input(keys_values_lengths)
     ops = model.ops
-    W = numpy.ascontiguousarray(ops.to_numpy(model.get_param("W")), dtype="float32")
+    W = numpy.require(ops.to_numpy(model.get_param("W")), dtype="float32", requirements="CA")
     b = numpy.asarray(ops.to_numpy(model.get_param("b")), dtype="float32")
     nO = b.shape[0]
     length = model.get_dim("length")
@@ -65,7 +65,7 @@ def forward(model: Model, keys_values_lengths: InT, is_train: bool) -> Tuple[Flo
     _add_scores(scores, W, keys, values, lengths, nO, length, v1_indexing)
 
     def backprop(d_scores: Floats2d) -> InT:
-        dY = numpy.ascontiguousarray(ops.to_numpy(d_scores), dtype="float32")
+        dY = numpy.require(ops.to_numpy(d_scores), dtype="float32", requirements="CA")
         if dY.shape != (lengths.shape[0], nO):
             raise ValueError(
                 f"sparse_linear: expected a gradient of shape {(lengths.shape[0], nO)}, got {dY.shape}"
@@ -128,9 +128,9 @@ def _check_input(keys_values_lengths) -> InT:
         raise ValueError(f"sparse_linear: lengths sum to {total} but there are only {keys.shape[0]} keys")
     # Signed keys are read as their unsigned 64-bit pattern, as the hashing expects.
     return (
-        numpy.ascontiguousarray(keys.astype("uint64", copy=False)),
-        numpy.ascontiguousarray(values, dtype="float32"),
-        numpy.ascontiguousarray(lengths, dtype="int32"),
+        numpy.require(keys.astype("uint64", copy=False), requirements="CA"),
+        numpy.require(values, dtype="float32", requirements="CA"),
+        numpy.require(lengths, dtype="int32", requirements="CA"),
     )
 
 

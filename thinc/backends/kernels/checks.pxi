@@ -12,7 +12,17 @@ cdef inline cnp.ndarray contiguous(X):
     # Kernels read raw memory in C order, so strided or misaligned views are copied.
     if cnp.PyArray_IS_C_CONTIGUOUS(X) and cnp.PyArray_ISALIGNED(X):
         return X
-    return numpy.ascontiguousarray(X)
+    return aligned_c(X)
+
+
+cdef inline cnp.ndarray aligned_c(X, dtype=None):
+    # numpy.ascontiguousarray, but never misaligned: it hands back a C-ordered
+    # view at an odd byte offset as it is (numpy allows those), and a kernel's
+    # float loads from one are undefined behaviour (UBSan stops on them).
+    cdef cnp.ndarray array = numpy.ascontiguousarray(X, dtype=dtype)
+    if cnp.PyArray_ISALIGNED(array):
+        return array
+    return array.copy()
 
 
 cdef inline bint is_writeable_contiguous(X):
@@ -37,7 +47,7 @@ cdef cnp.ndarray checked_lengths(lengths, index_t n_rows, str op_name, bint allo
         raise ValueError(f"{op_name}: lengths must be integers, got dtype {lengths.dtype}")
     if array.ndim != 1:
         raise ValueError(f"{op_name}: lengths must be 1-dimensional, got shape {lengths.shape}")
-    cdef cnp.ndarray result = numpy.ascontiguousarray(array, dtype=numpy.int64)
+    cdef cnp.ndarray result = aligned_c(array, numpy.int64)
     cdef const int64_t* values = <const int64_t*>cnp.PyArray_DATA(result)
     cdef Py_ssize_t i, count = result.shape[0]
     cdef int64_t total = 0, smallest = values[0] if count else 0, value
@@ -113,7 +123,7 @@ def _int32_like(which, shape, op_name: str, name: str):
         return contiguous(which)
     if which.size and (which.max() > 2 ** 31 - 1 or which.min() < -(2 ** 31)):
         raise IndexError(f"{op_name}: '{name}' holds values outside the int32 range")
-    return numpy.ascontiguousarray(which, dtype=numpy.int32)
+    return aligned_c(which, numpy.int32)
 
 
 def _index_array(indices):
@@ -122,4 +132,4 @@ def _index_array(indices):
         return contiguous(indices)
     if indices.dtype == numpy.uint64 and indices.size and indices.max() > 2 ** 62:
         raise IndexError(f"index {indices.max()} is out of bounds")
-    return numpy.ascontiguousarray(indices, dtype=numpy.int64)
+    return aligned_c(indices, numpy.int64)

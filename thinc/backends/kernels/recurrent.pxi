@@ -47,8 +47,8 @@ def _lstm_weights(params, offset: int, nO: int, nI: int):
     for size in (4 * nO * nI, 4 * nO, 4 * nO * nO, 4 * nO):
         pieces.append(params[offset:offset + size])
         offset += size
-    Wx = numpy.ascontiguousarray(pieces[0].reshape(4 * nO, nI))
-    Wh = numpy.ascontiguousarray(pieces[2].reshape(4 * nO, nO))
+    Wx = aligned_c(pieces[0].reshape(4 * nO, nI))
+    Wh = aligned_c(pieces[2].reshape(4 * nO, nO))
     return Wx, pieces[1] + pieces[3], Wh, offset
 
 
@@ -143,9 +143,9 @@ def _lstm_direction_forward(cnp.ndarray Wx, cnp.ndarray bias, cnp.ndarray Wh, ce
     cdef cnp.ndarray Y = numpy.empty((n_rows, nO), dtype=numpy.float32)
     cdef cnp.ndarray cells = numpy.empty((n_rows, nO), dtype=numpy.float32)
     cdef cnp.ndarray gates = numpy.empty((n_rows, 4 * nO), dtype=numpy.float32)
-    cdef cnp.ndarray start_cell = numpy.ascontiguousarray(numpy.broadcast_to(cell0, (width, nO)), dtype=numpy.float32)
-    cdef cnp.ndarray start_hidden = numpy.ascontiguousarray(numpy.broadcast_to(hidden0, (width, nO)), dtype=numpy.float32)
-    cdef cnp.ndarray bias32 = numpy.ascontiguousarray(bias, dtype=numpy.float32)
+    cdef cnp.ndarray start_cell = aligned_c(numpy.broadcast_to(cell0, (width, nO)), numpy.float32)
+    cdef cnp.ndarray start_hidden = aligned_c(numpy.broadcast_to(hidden0, (width, nO)), numpy.float32)
+    cdef cnp.ndarray bias32 = aligned_c(bias, numpy.float32)
     cdef const int64_t* size_of = <const int64_t*>cnp.PyArray_DATA(sizes)
     cdef const float* wx = <const float*>cnp.PyArray_DATA(Wx)
     cdef const float* wh = <const float*>cnp.PyArray_DATA(Wh)
@@ -182,7 +182,7 @@ def _lstm_direction_backward(cnp.ndarray Wx, cnp.ndarray Wh, cell0, hidden0, X, 
     cdef cnp.ndarray ys = contiguous(Y)
     cdef cnp.ndarray gs = contiguous(gates)
     cdef cnp.ndarray cs = contiguous(cells)
-    cdef cnp.ndarray dys = numpy.ascontiguousarray(dY, dtype=numpy.float32)
+    cdef cnp.ndarray dys = aligned_c(dY, numpy.float32)
     cdef index_t n_rows = x.shape[0], nI = x.shape[1], nO = Wh.shape[1]
     cdef index_t n_steps = sizes.shape[0]
     cdef index_t width = sizes[0] if n_steps else 0
@@ -190,8 +190,8 @@ def _lstm_direction_backward(cnp.ndarray Wx, cnp.ndarray Wh, cell0, hidden0, X, 
     cdef cnp.ndarray dWh = numpy.zeros((4 * nO, nO), dtype=numpy.float32)
     cdef cnp.ndarray d_hidden = numpy.zeros((max(width, 1), nO), dtype=numpy.float32)
     cdef cnp.ndarray d_cell = numpy.zeros((max(width, 1), nO), dtype=numpy.float32)
-    cdef cnp.ndarray start_cell = numpy.ascontiguousarray(numpy.broadcast_to(cell0, (width, nO)), dtype=numpy.float32)
-    cdef cnp.ndarray start_hidden = numpy.ascontiguousarray(numpy.broadcast_to(hidden0, (width, nO)), dtype=numpy.float32)
+    cdef cnp.ndarray start_cell = aligned_c(numpy.broadcast_to(cell0, (width, nO)), numpy.float32)
+    cdef cnp.ndarray start_hidden = aligned_c(numpy.broadcast_to(hidden0, (width, nO)), numpy.float32)
     cdef cnp.ndarray starts = numpy.zeros(n_steps + 1, dtype=numpy.int64)
     if n_steps:
         numpy.cumsum(sizes, out=starts[1:])
