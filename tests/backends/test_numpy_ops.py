@@ -906,7 +906,7 @@ def _misaligned(array):
     return view
 
 
-def test_misaligned_arrays_give_the_aligned_results_and_in_place_writes_land():
+def test_misaligned_arrays_give_the_aligned_results_and_in_place_writes_land(kernel_isa):
     # Kernels get an aligned copy (a float load from an odd address is undefined
     # behaviour); what the op returns, and what it writes in place, stay the same.
     rng = numpy.random.default_rng(0)

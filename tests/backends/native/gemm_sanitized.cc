@@ -13,17 +13,11 @@
 
 #include "thinc_gemm.hh"
 
+#include "sanitized_operands.hh"
+
 namespace {
 
 typedef thinc_gemm::index_t index_t;
-
-// rows x width floats, ld apart, nothing after the last row's width.
-std::vector<float> operand(std::mt19937& rng, index_t rows, index_t width, index_t ld) {
-    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-    std::vector<float> out((rows - 1) * ld + width);
-    for (auto& x : out) x = value(rng);
-    return out;
-}
 
 struct Case {
     bool trans_a, trans_b;

@@ -18,19 +18,13 @@
 #include "thinc_gemm_bf16.hh"
 #include "thinc_gemm_int8.hh"
 
+#include "sanitized_operands.hh"
+
 namespace {
 
 typedef int64_t index_t;
 
 enum Kind { BF16, INT8 };
-
-// rows x width floats, ld apart, nothing after the last row's width.
-std::vector<float> operand(std::mt19937& rng, index_t rows, index_t width, index_t ld) {
-    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-    std::vector<float> out((rows - 1) * ld + width);
-    for (auto& x : out) x = value(rng);
-    return out;
-}
 
 double bf16_value(float x) {
     uint32_t bits = uint32_t(thinc_gemm_bf16::to_bf16(x)) << 16;

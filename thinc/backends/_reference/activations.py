@@ -168,16 +168,16 @@ class ActivationOps(ArrayOps):
     def dish(self, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
         """A smooth GELU-like activation without erf: X/2 * (1 + X/sqrt(1+X^2))."""
         half = 0.5 * X  # exact; first, so that a non-array fails here (TypeError)
+        _, one_plus = _dish_terms(self.xp, X)
         with numpy.errstate(invalid="ignore"):  # -inf * 0: NaN, as the kernels give
-            result = half.astype("float64") * _one_plus_ratio(self.xp, X)
+            result = half.astype("float64") * one_plus
         return _write(X, result.astype(X.dtype, copy=False), inplace)
 
     def backprop_dish(self, dY: FloatsXdT, X: FloatsXdT, inplace: bool = False) -> FloatsXdT:
         # With r = X / sqrt(1 + X^2), the gradient is 0.5 + r - r^3 / 2, bounded
         # for any X (X^3 would overflow); as (1 + r)(1 + r - r^2) / 2, with 1 + r
         # taken without cancelling, it keeps its digits for X < 0 too.
-        ratio = _ratio_to_hypot(self.xp, X.astype("float64"))
-        one_plus = _one_plus_ratio(self.xp, X)
+        ratio, one_plus = _dish_terms(self.xp, X)
         grad = 0.5 * one_plus * (one_plus - ratio * ratio)
         return _write(dY, (dY * grad).astype(dY.dtype, copy=False), inplace)
 
@@ -218,8 +218,7 @@ class ActivationOps(ArrayOps):
 
     def sechsq(self, X: FloatsXdT) -> FloatsXdT:
         """sech(X)^2, with X clipped to [-20, 20] so cosh cannot overflow."""
-        clipped = self.xp.clip(X, -20.0, 20.0)
-        return ((1.0 / self.xp.cosh(clipped)) ** 2).astype(X.dtype, copy=False)
+        return ((1.0 / self.xp.cosh(_clip20(self.xp, X))) ** 2).astype(X.dtype, copy=False)
 
     def mish(self, X: FloatsXdT, threshold: float = 20.0, inplace: bool = False) -> FloatsXdT:
         """X * tanh(softplus(X)); X itself above ``threshold``, where they agree."""
@@ -277,21 +276,17 @@ def _clip20(xp: Xp, X: Any) -> Any:
     return xp.clip(X, -20.0, 20.0).astype(X.dtype, copy=False)
 
 
-def _ratio_to_hypot(xp: Xp, X: Any) -> Any:
-    """X / sqrt(1 + X^2) without squaring X: thinc 8.3's X * X overflows for
-    |X| > 1.8e19 in float32 (dish(1e30) came out 5e29, dish(-1e30) -5e29), the
-    compiled kernels' does not. The limits at +-inf are +-1."""
-    with numpy.errstate(invalid="ignore"):
-        return xp.where(xp.isinf(X), xp.sign(X), X / xp.hypot(1.0, X))
-
-
-def _one_plus_ratio(xp: Xp, X: Any) -> Any:
-    """1 + X / sqrt(1 + X^2) in float64. For X < 0 the sum cancels (1 - 0.99995
-    at X = -100): there it is 1 / (s (s - X)), as s^2 - X^2 = 1."""
+def _dish_terms(xp: Xp, X: Any) -> Tuple[Any, Any]:
+    """r = X / sqrt(1 + X^2) and 1 + r, in float64, from one hypot: thinc 8.3's
+    X * X overflows for |X| > 1.8e19 in float32 (dish(1e30) came out 5e29), the
+    compiled kernels' does not; r is +-1 at +-inf. For X < 0, 1 + r cancels
+    (1 - 0.99995 at X = -100): there it is 1 / (s (s - X)), as s^2 - X^2 = 1."""
     X = X.astype("float64")
     with numpy.errstate(invalid="ignore", divide="ignore", over="ignore"):
         root = xp.hypot(1.0, X)
-        return xp.where(X < 0, 1.0 / root / (root - X), 1.0 + _ratio_to_hypot(xp, X))
+        ratio = xp.where(xp.isinf(X), xp.sign(X), X / root)
+        one_plus = xp.where(X < 0, 1.0 / root / (root - X), 1.0 + ratio)
+    return ratio, one_plus
 
 
 def _slope_or_nan(xp: Xp, inside: Any, saved: Any) -> Any:
